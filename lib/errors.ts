@@ -1,0 +1,76 @@
+/**
+ * Typed errors shared by every library module. Each carries the context a user needs to act
+ * (the URL, the structure or variable, the setting) and whether retrying could help, so the
+ * Temporal activities can map them to retryable or non-retryable failures without parsing text.
+ */
+
+export type ErrorContext = Record<string, string | number | boolean | undefined>;
+
+export abstract class TemporalKerchunkError extends Error {
+  /** Stable machine-readable kind, e.g. "Hdf5FormatError"; used as the Temporal failure type. */
+  abstract readonly kind: string;
+  /** True when the same call may succeed later (network, throttling); false for bad input. */
+  abstract readonly retryable: boolean;
+  readonly context: ErrorContext;
+
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.context = context;
+    this.name = new.target.name;
+  }
+}
+
+/** The bytes are not a valid HDF5 file, or a structure in it is damaged. Never retryable. */
+export class Hdf5FormatError extends TemporalKerchunkError {
+  readonly kind = "Hdf5FormatError";
+  readonly retryable = false;
+  constructor(
+    readonly url: string,
+    readonly structure: string,
+    detail: string,
+    readonly address?: number,
+  ) {
+    super(
+      `${url}: invalid HDF5 ${structure}${address === undefined ? "" : ` at address ${address}`}: ${detail}`,
+      { url, structure, address },
+    );
+  }
+}
+
+/** A valid HDF5 feature we do not translate (szip, compound data, ...), for one variable. */
+export class UnsupportedFeatureError extends TemporalKerchunkError {
+  readonly kind = "UnsupportedFeatureError";
+  readonly retryable = false;
+  constructor(
+    readonly url: string,
+    readonly variable: string,
+    readonly feature: string,
+  ) {
+    super(`${url}: variable ${variable}: unsupported ${feature}`, { url, variable, feature });
+  }
+}
+
+/** Reading bytes failed. `retryable` tells a transient fault (timeout, 5xx) from a permanent one. */
+export class SourceReadError extends TemporalKerchunkError {
+  readonly kind = "SourceReadError";
+  constructor(
+    readonly url: string,
+    detail: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown; offset?: number; length?: number },
+  ) {
+    super(`${url}: read failed: ${detail}`, { url, offset: options?.offset, length: options?.length }, options);
+  }
+}
+
+/** A setting or input is invalid; the message says which one and what to change. */
+export class ConfigError extends TemporalKerchunkError {
+  readonly kind = "ConfigError";
+  readonly retryable = false;
+  constructor(
+    readonly setting: string,
+    detail: string,
+  ) {
+    super(`invalid ${setting}: ${detail}`, { setting });
+  }
+}

@@ -1,0 +1,70 @@
+import type { ByteSource } from "../source/byteSource.js";
+import { ByteCursor } from "./cursor.js";
+import { Hdf5FormatError } from "../errors.js";
+
+/**
+ * What every structure parser needs besides its own bytes: where to read from, the widths the
+ * superblock declared, and the file size that bounds every read (so a corrupt length can never
+ * make us allocate or fetch more than the file holds).
+ */
+export class Hdf5Context {
+  constructor(
+    readonly source: ByteSource,
+    readonly fileSize: number,
+    /** Size of Offsets from the superblock (bytes in an address). */
+    readonly sizeOfOffsets: number,
+    /** Size of Lengths from the superblock (bytes in a length). */
+    readonly sizeOfLengths: number,
+    /** Base address: every address in the file is relative to it (0 for almost every file). */
+    readonly baseAddress: number,
+  ) {}
+
+  get url(): string {
+    return this.source.url;
+  }
+
+  /** Read `length` bytes at relative `address`, checked against the file size. */
+  async read(address: number, length: number, structure: string): Promise<Uint8Array> {
+    const absolute = this.baseAddress + address;
+    if (!Number.isSafeInteger(address) || address < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new Hdf5FormatError(this.url, structure, `invalid range ${address}+${length}`, address);
+    }
+    if (absolute + length > this.fileSize) {
+      throw new Hdf5FormatError(
+        this.url,
+        structure,
+        `range ${absolute}..${absolute + length} runs past the end of the file (${this.fileSize} bytes)`,
+        address,
+      );
+    }
+    return this.source.read(absolute, length);
+  }
+
+  async cursor(address: number, length: number, structure: string): Promise<ByteCursor> {
+    const bytes = await this.read(address, length, structure);
+    return new ByteCursor(bytes, address, this.url, structure);
+  }
+
+  /**
+   * Read up to `length` bytes at `address`, fewer when the file ends first. For structures whose
+   * size is only known after parsing their prefix (object headers, B-tree nodes): read a generous
+   * guess once, rather than a second round trip for the rest.
+   */
+  async cursorUpTo(address: number, length: number, structure: string): Promise<ByteCursor> {
+    const available = this.fileSize - this.baseAddress - address;
+    if (available <= 0) {
+      throw new Hdf5FormatError(this.url, structure, `address is past the end of the file (${this.fileSize} bytes)`, address);
+    }
+    return this.cursor(address, Math.min(length, available), structure);
+  }
+
+  /** Read a size-of-offsets address field; undefined for the undefined address. */
+  addr(c: ByteCursor): number | undefined {
+    return c.address_(this.sizeOfOffsets);
+  }
+
+  /** Read a size-of-lengths length field. */
+  len(c: ByteCursor): number {
+    return c.uint(this.sizeOfLengths);
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The one interface every reader in this project reads bytes through: a local file, an S3 object,
+ * or a cache in front of either. Offsets are plain numbers: files beyond 2^53 bytes do not exist.
+ */
+export interface ByteSource {
+  /** Where the bytes come from, as it will appear in references (a path or an s3:// URL). */
+  readonly url: string;
+  /** Total size in bytes. */
+  size(): Promise<number>;
+  /**
+   * Exactly `length` bytes starting at `offset`. Implementations throw SourceReadError when the
+   * range runs past the end or the read fails; they never return a short buffer.
+   */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** Counters every source keeps, so tests and benchmarks can see what a translation cost. */
+export interface ReadStats {
+  requests: number;
+  bytes: number;
+}
