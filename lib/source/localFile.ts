@@ -1,0 +1,64 @@
+import { open, type FileHandle } from "node:fs/promises";
+import type { ByteSource, ReadStats } from "./byteSource.js";
+import { SourceReadError } from "../errors.js";
+
+/** A local file read with positioned reads; the handle opens lazily and is shared by all reads. */
+export class LocalFileSource implements ByteSource {
+  readonly stats: ReadStats = { requests: 0, bytes: 0 };
+  private handle: Promise<FileHandle> | undefined;
+  private cachedSize: number | undefined;
+
+  constructor(
+    readonly path: string,
+    /** How the file is named in references; defaults to the path. */
+    readonly url: string = path,
+  ) {}
+
+  private file(): Promise<FileHandle> {
+    this.handle ??= open(this.path, "r").catch((error: unknown) => {
+      this.handle = undefined;
+      throw new SourceReadError(this.url, `cannot open: ${(error as Error).message}`, false, { cause: error });
+    });
+    return this.handle;
+  }
+
+  async size(): Promise<number> {
+    if (this.cachedSize === undefined) {
+      const stat = await (await this.file()).stat();
+      this.cachedSize = stat.size;
+    }
+    return this.cachedSize;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const size = await this.size();
+    if (offset < 0 || length < 0 || offset + length > size) {
+      throw new SourceReadError(this.url, `range ${offset}+${length} is outside the file (${size} bytes)`, false, {
+        offset,
+        length,
+      });
+    }
+    const buffer = new Uint8Array(length);
+    const handle = await this.file();
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        throw new SourceReadError(this.url, `file ended at ${offset + done} while reading ${offset}+${length}`, false, {
+          offset,
+          length,
+        });
+      }
+      done += bytesRead;
+    }
+    this.stats.requests++;
+    this.stats.bytes += length;
+    return buffer;
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    if (handle) await (await handle).close();
+  }
+}
