@@ -1,0 +1,2 @@
+// Every activity the worker registers: thin wrappers around the Temporal-free library in lib/.
+export { describeWorker } from "./worker.js";

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/**
+ * `temporal-kerchunk <command>`: the command-line entry point. Each command lives in its own module
+ * under cli/ and is loaded only when used, so `refs` does not pay for the Temporal worker's start-up.
+ */
+import { TemporalKerchunkError } from "../lib/errors.js";
+
+interface Command {
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+  demo: async () => (await import("./demo.js")).demoCommand,
+};
+
+function usage(): string {
+  return [
+    "usage: temporal-kerchunk <command> [options]",
+    "",
+    "commands:",
+    ...Object.keys(commands).map((name) => `  ${name}`),
+    "",
+    "Run 'temporal-kerchunk <command> --help' for a command's options.",
+  ].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  return (await load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    // Our typed errors carry a message meant for users; anything else is a bug: show the stack.
+    if (error instanceof TemporalKerchunkError) console.error(`error: ${error.message}`);
+    else console.error(error);
+    process.exit(1);
+  },
+);

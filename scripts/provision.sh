@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Builds (or reuses) everything the demo and the tests need that npm does not bring:
+#   temporal (dev server + Web UI), minio (S3 server), toxiproxy-server (fault injection),
+#   and a Python virtualenv with kerchunk/xarray/h5py/netCDF4 (the reference implementation).
+# Nothing is downloaded as a prebuilt binary: Go tools come from the Go module proxy and are
+# compiled here; Python packages come from PyPI. Results are cached per version in
+# $TK_CACHE_DIR (default ~/.cache/temporal-kerchunk) and linked into .tools/ and .venv, so a
+# fresh clone on a machine that built them before is ready in seconds.
+#
+# Usage: scripts/provision.sh [node|temporal|minio|toxiproxy|venv ...]   (default: all)
+# Overrides: TEMPORAL_CLI_PATH, MINIO_PATH, TOXIPROXY_PATH point at existing binaries.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${TK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/temporal-kerchunk}
+BIN="$ROOT/.tools/bin"
+mkdir -p "$BIN" "$CACHE"
+
+# Pinned versions. Temporal CLI tags after v1.5.1 carry a `replace` directive and cannot be
+# `go install`ed. MinIO publishes no semver tags: this is the pseudo-version of its last commit.
+TEMPORAL_MODULE=github.com/temporalio/cli/cmd/temporal@v1.5.1
+MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
+TOXIPROXY_MODULE=github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0
+
+log() { printf '[provision] %s\n' "$*" >&2; }
+
+timed() { # timed LABEL CMD... : runs CMD, prints how long it took
+  local label=$1 start end
+  shift
+  start=$(date +%s)
+  "$@"
+  end=$(date +%s)
+  log "$label: done in $((end - start)) s"
+}
+
+need_go() {
+  if ! command -v go >/dev/null 2>&1; then
+    log "ERROR: Go is not installed, and $1 is built from source with 'go install'."
+    log "       Install Go >= 1.24 (https://go.dev/dl/), or set $2 to an existing $1 binary."
+    return 1
+  fi
+}
+
+# go_tool NAME MODULE OUT_NAME OVERRIDE_VAR: build MODULE into the cache (once per version) and
+# link it as .tools/bin/OUT_NAME, unless OVERRIDE_VAR names an existing binary.
+go_tool() {
+  local name=$1 module=$2 out=$3 override=$4
+  local override_path=${!override:-}
+  if [[ -n $override_path ]]; then
+    [[ -x $override_path ]] || { log "ERROR: $override=$override_path is not an executable file"; return 1; }
+    ln -sf "$override_path" "$BIN/$out"
+    log "$name: using $override=$override_path"
+    return 0
+  fi
+  local version=${module##*@}
+  local dir="$CACHE/go-bin/$out-$version"
+  if [[ -x $dir/$out ]]; then
+    ln -sf "$dir/$out" "$BIN/$out"
+    log "$name: reusing $dir/$out"
+    return 0
+  fi
+  need_go "$name" "$override"
+  log "$name: building $module with go install (first time on this machine: a few minutes)"
+  local staging="$dir.partial"
+  rm -rf "$staging"
+  mkdir -p "$staging"
+  # -modcacherw keeps the module cache deletable; GOFLAGS from the user are kept otherwise.
+  timed "$name" env GOBIN="$staging" GOFLAGS="${GOFLAGS:-} -modcacherw" go install "$module"
+  local built
+  built=$(find "$staging" -maxdepth 1 -type f -perm -u+x | head -n 1)
+  [[ -n $built ]] || { log "ERROR: go install $module produced no binary"; return 1; }
+  mv "$built" "$staging/$out"
+  rm -rf "$dir"
+  mv "$staging" "$dir"
+  ln -sf "$dir/$out" "$BIN/$out"
+}
+
+provision_temporal() {
+  if [[ -z ${TEMPORAL_CLI_PATH:-} ]] && ! command -v go >/dev/null 2>&1; then
+    log "temporal: Go is missing; the tests will let @temporalio/testing download a dev server (needs internet)."
+    return 0
+  fi
+  go_tool temporal "$TEMPORAL_MODULE" temporal TEMPORAL_CLI_PATH
+}
+
+provision_minio() { go_tool minio "$MINIO_MODULE" minio MINIO_PATH; }
+provision_toxiproxy() { go_tool toxiproxy "$TOXIPROXY_MODULE" toxiproxy-server TOXIPROXY_PATH; }
+
+provision_venv() {
+  local python=${PYTHON:-python3}
+  if ! command -v "$python" >/dev/null 2>&1; then
+    log "ERROR: $python not found. Install Python >= 3.10 (with venv), or set PYTHON to an interpreter."
+    return 1
+  fi
+  local requirements="$ROOT/python/requirements.txt"
+  local key
+  key=$( { "$python" --version 2>&1; cat "$requirements"; } | sha256sum | cut -c1-16)
+  local venv="$CACHE/venv-$key"
+  if [[ ! -f $venv/.complete ]]; then
+    log "venv: creating $venv from python/requirements.txt (first time: about a minute)"
+    rm -rf "$venv"
+    timed venv bash -c "'$python' -m venv '$venv' && '$venv/bin/pip' install --quiet --disable-pip-version-check -r '$requirements'"
+    touch "$venv/.complete"
+  else
+    log "venv: reusing $venv"
+  fi
+  # .venv is a link into the cache; replace a stale link or an old real folder of ours.
+  if [[ -L $ROOT/.venv || ! -e $ROOT/.venv ]]; then
+    ln -sfn "$venv" "$ROOT/.venv"
+  else
+    log "venv: $ROOT/.venv is a real folder, not our link; using it as it is (remove it to use $venv)"
+  fi
+}
+
+provision_node() {
+  local stamp="$ROOT/node_modules/.package-lock.json"
+  if [[ -f $stamp && $stamp -nt $ROOT/package-lock.json ]]; then
+    log "node: node_modules up to date"
+    return 0
+  fi
+  log "node: npm ci"
+  (cd "$ROOT" && timed "npm ci" npm ci --no-audit --no-fund --loglevel=error)
+}
+
+main() {
+  local targets=("$@")
+  [[ ${#targets[@]} -gt 0 ]] || targets=(node temporal minio toxiproxy venv)
+  local start=$(date +%s)
+  # Go builds are independent and each takes minutes cold: run them side by side.
+  local pids=() failed=0
+  for target in "${targets[@]}"; do
+    case $target in
+      temporal | minio | toxiproxy) "provision_$target" & pids+=($!) ;;
+      node | venv) "provision_$target" ;;
+      *) log "unknown target '$target' (expected node, temporal, minio, toxiproxy, venv)"; exit 2 ;;
+    esac
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [[ $failed -eq 0 ]] || { log "ERROR: some tools could not be provisioned (see above)"; exit 1; }
+  log "all requested tools ready in $(($(date +%s) - start)) s"
+}
+
+main "$@"

@@ -1,0 +1,86 @@
+/**
+ * The test suite's entry point (`npm test` → scripts/test.sh → here). Node 20's test runner has no
+ * global setup, so this wrapper is it: start one Temporal dev server and one MinIO for the whole
+ * run, hand their addresses to the test files through the environment, run `node --test`, and stop
+ * both servers whatever happens (failure, Ctrl-C, SIGTERM).
+ *
+ * Usage: tsx test/run.ts [test files...]   (default: every test/**\/*.test.ts)
+ */
+import { spawn } from "node:child_process";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { MinioServer } from "../lib/servers/minio.js";
+import { repositoryRoot } from "../lib/servers/process.js";
+import { TemporalDevServer } from "../worker/devServer.js";
+import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
+
+async function findTests(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await findTests(path)));
+    else if (entry.name.endsWith(".test.ts")) found.push(path);
+  }
+  return found.sort();
+}
+
+async function main(): Promise<number> {
+  const requested = process.argv.slice(2);
+  const files = requested.length > 0 ? requested.map((f) => resolve(f)) : await findTests(resolve(repositoryRoot, "test"));
+  const workDir = resolve(repositoryRoot, ".work/test");
+  await rm(workDir, { recursive: true, force: true });
+  await mkdir(workDir, { recursive: true });
+
+  const started = Date.now();
+  const temporal = new TemporalDevServer({
+    searchAttributes: searchAttributeRegistrations,
+    dbFile: join(workDir, "temporal.db"),
+    logFile: join(workDir, "temporal.log"),
+  });
+  const minio = new MinioServer({ dataDir: join(workDir, "minio-data"), logFile: join(workDir, "minio.log") });
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled([temporal.stop(), minio.stop()]);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void stopAll().then(() => process.exit(130));
+    });
+  }
+
+  try {
+    await Promise.all([temporal.start(), minio.start()]);
+    console.log(
+      `[test] Temporal dev server ${temporal.address}, MinIO ${minio.endpoint} ready in ${Date.now() - started} ms; ` +
+        `${files.length} test files`,
+    );
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TK_TEST_TEMPORAL_ADDRESS: temporal.address,
+      TK_TEST_WORK_DIR: workDir,
+      // The standard AWS variables, as a user would set them for their own S3-compatible store.
+      AWS_ENDPOINT_URL: minio.endpoint,
+      AWS_ACCESS_KEY_ID: minio.accessKey,
+      AWS_SECRET_ACCESS_KEY: minio.secretKey,
+      AWS_REGION: "us-east-1",
+    };
+    const code = await new Promise<number>((resolveRun) => {
+      const runner = spawn(
+        process.execPath,
+        ["--import", "tsx", "--test", "--test-reporter=spec", "--test-timeout=600000", ...files.map((f) => relative(repositoryRoot, f))],
+        { cwd: repositoryRoot, env, stdio: "inherit" },
+      );
+      runner.once("exit", (exitCode, signal) => resolveRun(exitCode ?? (signal ? 1 : 0)));
+    });
+    return code;
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error("[test] harness failed:", error);
+    process.exit(1);
+  },
+);

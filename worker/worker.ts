@@ -1,0 +1,25 @@
+import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker";
+import * as activities from "../activities/index.js";
+import { workflowsPath } from "./paths.js";
+
+export const defaultTaskQueue = "temporal-kerchunk";
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  /** Any other Worker options (concurrency limits, plugins, ...). */
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+/** One place that wires our workflows and activities into a Worker. */
+export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? "default",
+    taskQueue: options.taskQueue ?? defaultTaskQueue,
+    workflowsPath,
+    activities,
+    ...options.workerOptions,
+  });
+}
