@@ -12,6 +12,12 @@ export interface ByteSource {
    * range runs past the end or the read fails; they never return a short buffer.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: the first `length` bytes (fewer if the file is shorter) together with the total size,
+   * in one request. S3 answers a ranged GET with the object size, so the first read need not wait
+   * for a separate HEAD round trip.
+   */
+  readHead?(length: number): Promise<{ bytes: Uint8Array; size: number }>;
 }
 
 /** Counters every source keeps, so tests and benchmarks can see what a translation cost. */

@@ -1,0 +1,124 @@
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { ByteSource, ReadStats } from "./byteSource.js";
+import { SourceReadError } from "../errors.js";
+
+interface AwsLikeError {
+  name?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+  code?: string;
+}
+
+/** Which S3 failures are worth retrying: throttling, 5xx, timeouts and dropped connections. */
+export function isTransientS3Error(error: unknown): boolean {
+  const e = error as AwsLikeError;
+  const status = e?.$metadata?.httpStatusCode;
+  if (status !== undefined && (status >= 500 || status === 429 || status === 408)) return true;
+  if (e?.$retryable) return true;
+  const name = e?.name ?? "";
+  if (/SlowDown|Throttl|Timeout|RequestTimeTooSkewed|InternalError|ServiceUnavailable/.test(name)) return true;
+  return /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|socket hang up|aborted/i.test(
+    `${e?.code ?? ""} ${(error as Error)?.message ?? ""}`,
+  );
+}
+
+/**
+ * One S3 object read with ranged GETs. The first response's ETag is sent as If-Match on every later
+ * read, so an object replaced while we read it fails clearly instead of mixing two versions.
+ */
+export class S3Source implements ByteSource {
+  readonly stats: ReadStats = { requests: 0, bytes: 0 };
+  readonly url: string;
+  private knownSize: number | undefined;
+  private etag: string | undefined;
+
+  constructor(
+    private readonly client: S3Client,
+    readonly bucket: string,
+    readonly key: string,
+  ) {
+    this.url = `s3://${bucket}/${key}`;
+  }
+
+  async size(): Promise<number> {
+    if (this.knownSize === undefined) {
+      const head = await this.call(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key, IfMatch: this.etag })));
+      this.stats.requests++;
+      this.remember(head.ContentLength, head.ETag);
+    }
+    return this.knownSize!;
+  }
+
+  async readHead(length: number): Promise<{ bytes: Uint8Array; size: number }> {
+    const { bytes, total } = await this.get(0, length);
+    return { bytes, size: total };
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (length === 0) return new Uint8Array(0);
+    const size = await this.size();
+    if (offset < 0 || offset + length > size) {
+      throw new SourceReadError(this.url, `range ${offset}+${length} is outside the object (${size} bytes)`, false, {
+        offset,
+        length,
+      });
+    }
+    const { bytes } = await this.get(offset, length);
+    if (bytes.length !== length) {
+      throw new SourceReadError(this.url, `asked for ${length} bytes at ${offset}, got ${bytes.length}`, true, {
+        offset,
+        length,
+      });
+    }
+    return bytes;
+  }
+
+  private async get(offset: number, length: number): Promise<{ bytes: Uint8Array; total: number }> {
+    const response = await this.call(() =>
+      this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key,
+          Range: `bytes=${offset}-${offset + length - 1}`,
+          IfMatch: this.etag,
+        }),
+      ),
+    );
+    const bytes = await this.call(() => response.Body!.transformToByteArray());
+    this.stats.requests++;
+    this.stats.bytes += bytes.length;
+    const total = Number(/\/(\d+)$/.exec(response.ContentRange ?? "")?.[1] ?? response.ContentLength);
+    this.remember(total, response.ETag);
+    return { bytes, total };
+  }
+
+  private remember(size: number | undefined, etag: string | undefined): void {
+    if (size !== undefined && Number.isFinite(size)) this.knownSize = size;
+    this.etag ??= etag;
+  }
+
+  /** Run one S3 call, turning its failure into a typed SourceReadError. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      const e = error as AwsLikeError;
+      const status = e?.$metadata?.httpStatusCode;
+      if (status === 412 || e?.name === "PreconditionFailed") {
+        throw new SourceReadError(this.url, "the object changed while it was being read (ETag no longer matches)", false, {
+          cause: error,
+        });
+      }
+      if (status === 404 || e?.name === "NoSuchKey" || e?.name === "NotFound") {
+        throw new SourceReadError(this.url, "no such object", false, { cause: error });
+      }
+      if (status === 416) {
+        throw new SourceReadError(this.url, "requested range not satisfiable (object smaller than expected)", false, {
+          cause: error,
+        });
+      }
+      const detail = `${e?.name ?? "error"}${status ? ` (HTTP ${status})` : ""}: ${(error as Error)?.message ?? String(error)}`;
+      throw new SourceReadError(this.url, detail, isTransientS3Error(error), { cause: error });
+    }
+  }
+}

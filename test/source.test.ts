@@ -1,0 +1,84 @@
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { SourceReadError } from "../lib/errors.js";
+import { BlockCache } from "../lib/source/blockCache.js";
+import type { ByteSource } from "../lib/source/byteSource.js";
+import { LocalFileSource } from "../lib/source/localFile.js";
+import { S3Source } from "../lib/source/s3.js";
+import { createS3Client } from "../lib/source/s3Client.js";
+import { s3, testDir, uniqueBucket } from "./harness/env.js";
+
+const content = randomBytes(5 * 1024 * 1024 + 123);
+
+/** Scattered ranges a parser might ask for: some in the head, some far apart, some adjacent. */
+const ranges: [number, number][] = [
+  [0, 8],
+  [1000, 200],
+  [2 * 1024 * 1024, 100],
+  [2 * 1024 * 1024 + 70_000, 5000],
+  [2 * 1024 * 1024 + 100_000, 10],
+  [4 * 1024 * 1024 + 1, 65_536 * 3],
+  [content.length - 5, 5],
+];
+
+async function checkRanges(source: ByteSource): Promise<void> {
+  const results = await Promise.all(ranges.map(([offset, length]) => source.read(offset, length)));
+  ranges.forEach(([offset, length], i) => {
+    assert.deepEqual(Buffer.from(results[i]!), content.subarray(offset, offset + length), `range ${offset}+${length}`);
+  });
+}
+
+test("block cache: exact bytes, one head read, concurrent reads coalesced, nothing read twice", async () => {
+  const path = join(await testDir("source"), "blob.bin");
+  await writeFile(path, content);
+  const file = new LocalFileSource(path);
+  const cache = new BlockCache(file, { blockSize: 64 * 1024, headSize: 1024 * 1024, maxGap: 256 * 1024 });
+  await checkRanges(cache);
+  // head (1) + the run around 2 MiB (1: gaps under 256 KiB) + the run at 4 MiB (1) + the tail (1)
+  assert.equal(file.stats.requests, 4, `inner requests: ${file.stats.requests}`);
+  const bytesAfterFirstPass = file.stats.bytes;
+  await checkRanges(cache);
+  assert.equal(file.stats.requests, 4, "second pass must be served from the cache");
+  assert.equal(file.stats.bytes, bytesAfterFirstPass);
+  assert.ok(file.stats.bytes < content.length / 2, `read ${file.stats.bytes} of ${content.length} bytes`);
+  await assert.rejects(cache.read(content.length - 2, 3), SourceReadError);
+  await file.close();
+});
+
+test("S3 source on MinIO: ranged reads, size from the first GET, typed errors", async () => {
+  const client = s3();
+  const bucket = uniqueBucket("source");
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: "a/blob.bin", Body: content }));
+
+  const object = new S3Source(createS3Client(), bucket, "a/blob.bin");
+  assert.equal(object.url, `s3://${bucket}/a/blob.bin`);
+  const cache = new BlockCache(object);
+  await checkRanges(cache);
+  assert.equal(object.stats.requests, 4, "the head GET gives the size: no HEAD request");
+  assert.equal(await cache.size(), content.length);
+
+  // The object is replaced while we read: the next uncached read must fail, not mix versions.
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: "a/blob.bin", Body: randomBytes(content.length) }));
+  const changed = await cache.read(3 * 1024 * 1024, 10).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  assert.ok(changed instanceof SourceReadError, `expected SourceReadError, got ${String(changed)}`);
+  assert.equal(changed.retryable, false);
+  assert.match(changed.message, /changed while it was being read/);
+
+  const missing = new BlockCache(new S3Source(createS3Client(), bucket, "a/none.bin"));
+  const error = await missing.size().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof SourceReadError);
+  assert.equal(error.retryable, false);
+  assert.match(error.message, /no such object/);
+  client.destroy();
+});
