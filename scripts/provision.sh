@@ -69,7 +69,7 @@ go_tool() {
   local built
   built=$(find "$staging" -maxdepth 1 -type f -perm -u+x | head -n 1)
   [[ -n $built ]] || { log "ERROR: go install $module produced no binary"; return 1; }
-  mv "$built" "$staging/$out"
+  [[ $built == "$staging/$out" ]] || mv "$built" "$staging/$out"
   rm -rf "$dir"
   mv "$staging" "$dir"
   ln -sf "$dir/$out" "$BIN/$out"
