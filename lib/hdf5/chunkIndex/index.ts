@@ -1,0 +1,43 @@
+import type { Hdf5Context } from "../context.js";
+import type { ChunkRef } from "../model.js";
+import { readBTreeV1ChunkIndex } from "./btreeV1.js";
+import { readBTreeV2ChunkIndex } from "./btreeV2.js";
+import { checkInput, sortRowMajor, type ChunkIndexInput } from "./common.js";
+import { readExtensibleArrayChunkIndex } from "./extensibleArray.js";
+import { readFixedArrayChunkIndex } from "./fixedArray.js";
+import { readImplicitChunkIndex } from "./implicit.js";
+import { readSingleChunkIndex } from "./single.js";
+
+export type { ChunkIndexInput } from "./common.js";
+
+/**
+ * Every stored chunk of a chunked dataset, in row-major grid order, from whichever index the
+ * layout message names (IV.A.2.i). Unallocated chunks are omitted. Reads only index metadata,
+ * level by level with concurrent reads, so the cost in round trips is the index depth.
+ */
+export async function readChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput): Promise<ChunkRef[]> {
+  checkInput(ctx, input);
+  const index = input.layout.index;
+  let refs: ChunkRef[];
+  switch (index.type) {
+    case "btree-v1":
+      refs = await readBTreeV1ChunkIndex(ctx, input, index.address);
+      break;
+    case "single":
+      refs = readSingleChunkIndex(ctx, input, index);
+      break;
+    case "implicit":
+      refs = readImplicitChunkIndex(ctx, input, index.address);
+      break;
+    case "fixed-array":
+      refs = await readFixedArrayChunkIndex(ctx, input, index.address);
+      break;
+    case "extensible-array":
+      refs = await readExtensibleArrayChunkIndex(ctx, input, index.address);
+      break;
+    case "btree-v2":
+      refs = await readBTreeV2ChunkIndex(ctx, input, index.address);
+      break;
+  }
+  return sortRowMajor(refs);
+}

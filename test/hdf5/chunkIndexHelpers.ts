@@ -1,0 +1,114 @@
+/**
+ * Test-only helpers for the chunk index tests: generate (and cache) the h5py fixtures and their
+ * oracle, in-memory and slow byte sources, and the chunk index input of a dataset parsed by the
+ * project's own Hdf5File.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ChunkIndexInput } from "../../lib/hdf5/chunkIndex/index.js";
+import { Hdf5Context } from "../../lib/hdf5/context.js";
+import type { Hdf5File } from "../../lib/hdf5/file.js";
+import type { ChunkIndexDescriptor, Hdf5Dataset } from "../../lib/hdf5/model.js";
+import type { ByteSource, ReadStats } from "../../lib/source/byteSource.js";
+import { SourceReadError } from "../../lib/errors.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repositoryRoot = resolve(here, "../..");
+const script = join(repositoryRoot, "test/fixtures/python/h5_chunk_index_fixtures.py");
+const python = join(repositoryRoot, ".venv/bin/python");
+
+/** One oracle chunk: [coords, address (null when libhdf5's iterate is not trusted), size, filter mask, sha1 | null]. */
+export type OracleChunk = [number[], number | null, number, number, string | null];
+
+export interface OracleDataset {
+  path: string;
+  objectAddress: number;
+  shape: number[];
+  maxShape: (number | null)[];
+  chunkShape: number[];
+  elementSize: number;
+  filtered: boolean;
+  indexType: ChunkIndexDescriptor["type"];
+  iterTrusted: boolean;
+  chunks: OracleChunk[];
+}
+
+export interface Oracle {
+  h5py: string;
+  hdf5: string;
+  files: Record<string, OracleDataset[]>;
+}
+
+/**
+ * The fixture directory, generated on first use and cached under .work/ keyed by the script's
+ * content (generation takes ~10 s: a few datasets have 100,000+ chunks).
+ */
+export function fixtures(): { dir: string; oracle: Oracle } {
+  const key = createHash("sha1").update(readFileSync(script)).digest("hex").slice(0, 12);
+  const dir = join(repositoryRoot, ".work/fixtures", `h5-chunk-index-${key}`);
+  if (!existsSync(join(dir, "oracle.json"))) {
+    const tmp = `${dir}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    const run = spawnSync(python, [script, tmp], { encoding: "utf8" });
+    if (run.status !== 0) throw new Error(`fixture script failed (${run.status}): ${run.stderr}`);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  }
+  return { dir, oracle: JSON.parse(readFileSync(join(dir, "oracle.json"), "utf8")) as Oracle };
+}
+
+/** Bytes in memory as a ByteSource (for crafted and damaged files). */
+export class MemorySource implements ByteSource {
+  readonly stats: ReadStats = { requests: 0, bytes: 0 };
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly url = "memory://test.h5",
+    /** Artificial latency per read, to model S3 round trips. */
+    readonly latencyMs = 0,
+  ) {}
+
+  async size(): Promise<number> {
+    return this.bytes.length;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (offset < 0 || length < 0 || offset + length > this.bytes.length) {
+      throw new SourceReadError(this.url, `range ${offset}+${length} is outside ${this.bytes.length} bytes`, false);
+    }
+    this.stats.requests++;
+    this.stats.bytes += length;
+    return this.bytes.slice(offset, offset + length);
+  }
+}
+
+/** A context for h5py's default files: 8-byte offsets and lengths, base address 0. */
+export function contextFor(source: ByteSource, fileSize: number): Hdf5Context {
+  return new Hdf5Context(source, fileSize, 8, 8, 0);
+}
+
+/** Every dataset of an HDF5 file by path, through the project's own reader. */
+export async function datasetsOf(file: Hdf5File): Promise<Map<string, Hdf5Dataset>> {
+  const out = new Map<string, Hdf5Dataset>();
+  for await (const obj of file.walk()) if (obj.kind === "dataset") out.set(obj.path, obj);
+  return out;
+}
+
+/** The chunk index input Hdf5File.chunks would build for a chunked dataset. */
+export function chunkIndexInput(dataset: Hdf5Dataset): ChunkIndexInput {
+  const layout = dataset.layout;
+  if (layout.kind !== "chunked") throw new Error(`${dataset.path} is not chunked`);
+  return {
+    path: dataset.path,
+    shape: dataset.dataspace.shape,
+    maxShape: dataset.dataspace.maxShape,
+    chunkShape: layout.chunkShape,
+    elementSize: dataset.datatype.size,
+    filtered: dataset.filters.length > 0,
+    layout,
+  };
+}
