@@ -84,7 +84,7 @@ export type Hdf5Layout =
   | { kind: "contiguous"; address: number | undefined; size: number }
   | {
       kind: "chunked";
-      /** Layout message version (1..4). */
+      /** Layout message version (1..5; HDF5 2.0 writes 5, encoded like 4). */
       version: number;
       /** Chunk shape per dataset dimension (the trailing element-size dimension of the message removed). */
       chunkShape: number[];

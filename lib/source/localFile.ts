@@ -6,6 +6,7 @@ import { SourceReadError } from "../errors.js";
 export class LocalFileSource implements ByteSource {
   readonly stats: ReadStats = { requests: 0, bytes: 0 };
   private handle: Promise<FileHandle> | undefined;
+  private closed = false;
   private cachedSize: number | undefined;
 
   constructor(
@@ -15,6 +16,8 @@ export class LocalFileSource implements ByteSource {
   ) {}
 
   private file(): Promise<FileHandle> {
+    // Reads still in flight when a caller gave up must not reopen a file it already closed.
+    if (this.closed) return Promise.reject(new SourceReadError(this.url, "read after close", false));
     this.handle ??= open(this.path, "r").catch((error: unknown) => {
       this.handle = undefined;
       throw new SourceReadError(this.url, `cannot open: ${(error as Error).message}`, false, { cause: error });
@@ -59,6 +62,7 @@ export class LocalFileSource implements ByteSource {
   async close(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
+    this.closed = true;
     if (handle) await (await handle).close();
   }
 }

@@ -1,0 +1,283 @@
+import { Hdf5FormatError, UnsupportedFeatureError } from "../errors.js";
+import { readBTreeV2Records } from "./btreeV2.js";
+import type { Hdf5Context } from "./context.js";
+import { ByteCursor } from "./cursor.js";
+import { FractalHeap } from "./fractalHeap.js";
+import type { GlobalHeapCache } from "./globalHeap.js";
+import { compareNames } from "./links.js";
+import { parseAttributeMessage, type RawAttribute } from "./messages/attribute.js";
+import { parseAttributeInfo } from "./messages/attributeInfo.js";
+import { decodeInteger } from "./messages/datatype.js";
+import { elementCount } from "./messages/dataspace.js";
+import type { SharedMessageLocation } from "./messages/shared.js";
+import type { AttributeElement, Hdf5Attribute, Hdf5Dataspace, Hdf5Datatype, StringPadding } from "./model.js";
+import { bodyCursor, MessageFlag, MessageType, type ObjectHeader } from "./objectHeader.js";
+
+/** What attribute reading needs from the file: its context, global heap, shared message lookup. */
+export interface AttributeServices {
+  readonly context: Hdf5Context;
+  readonly globalHeap: GlobalHeapCache;
+  sharedDatatype(location: SharedMessageLocation, where: string): Promise<Hdf5Datatype>;
+  sharedDataspace(location: SharedMessageLocation, where: string): Promise<Hdf5Dataspace>;
+}
+
+interface OrderedRaw {
+  raw: RawAttribute;
+  creationOrder: number | undefined;
+}
+
+/**
+ * All attributes of an object: compact attribute messages in the header (format spec IV.A.2.m)
+ * plus dense ones in the fractal heap named by the attribute info message (IV.A.2.v), indexed by
+ * the name v2 B-tree (record type 8: 8-byte heap id, flags, creation order, name hash). Ordered as
+ * h5py iterates them: by creation order when the header tracks it, else by name.
+ */
+export async function readAttributes(services: AttributeServices, header: ObjectHeader): Promise<Hdf5Attribute[]> {
+  const ctx = services.context;
+  const found: OrderedRaw[] = [];
+  for (const m of header.messages) {
+    if (m.type !== MessageType.ATTRIBUTE) continue;
+    if (m.flags & MessageFlag.SHARED) {
+      throw new UnsupportedFeatureError(ctx.url, `object at ${header.address}`, "shared attribute messages");
+    }
+    found.push({ raw: parseAttributeMessage(ctx, bodyCursor(m)), creationOrder: m.creationOrder });
+  }
+  for (const m of header.messages) {
+    if (m.type !== MessageType.ATTRIBUTE_INFO) continue;
+    const info = parseAttributeInfo(ctx, bodyCursor(m));
+    if (info.fractalHeapAddress === undefined) continue;
+    if (info.nameIndexAddress === undefined) {
+      throw new Hdf5FormatError(ctx.url, "attribute info message", "dense attributes without a name index", header.address);
+    }
+    found.push(...(await readDenseAttributes(ctx, info.fractalHeapAddress, info.nameIndexAddress)));
+  }
+  if (header.attributeCreationOrderTracked && found.every((f) => f.creationOrder !== undefined)) {
+    found.sort((a, b) => a.creationOrder! - b.creationOrder!);
+  } else {
+    found.sort((a, b) => compareNames(a.raw.name, b.raw.name));
+  }
+  return Promise.all(found.map((f) => resolveAttribute(services, f.raw)));
+}
+
+async function readDenseAttributes(ctx: Hdf5Context, heapAddress: number, nameIndexAddress: number): Promise<OrderedRaw[]> {
+  const [heap, { header, records }] = await Promise.all([
+    FractalHeap.open(ctx, heapAddress),
+    readBTreeV2Records(ctx, nameIndexAddress, "dense attribute name index"),
+  ]);
+  if (header.type !== 8) {
+    throw new Hdf5FormatError(ctx.url, "dense attribute name index", `v2 B-tree type ${header.type}, expected 8`, nameIndexAddress);
+  }
+  return Promise.all(
+    records.map(async (record) => {
+      const c = new ByteCursor(record, nameIndexAddress, ctx.url, "dense attribute record");
+      const id = c.take(8);
+      const flags = c.u8();
+      const creationOrder = c.u32();
+      if (flags & MessageFlag.SHARED) {
+        throw new UnsupportedFeatureError(ctx.url, `attribute heap ${heapAddress}`, "shared dense attribute messages");
+      }
+      const object = await heap.object(id);
+      const raw = parseAttributeMessage(ctx, new ByteCursor(object, heapAddress, ctx.url, "dense attribute message"));
+      return { raw, creationOrder };
+    }),
+  );
+}
+
+async function resolveAttribute(services: AttributeServices, raw: RawAttribute): Promise<Hdf5Attribute> {
+  const where = `attribute ${raw.name}`;
+  const [datatype, dataspace] = await Promise.all([
+    "shared" in raw.datatype ? services.sharedDatatype(raw.datatype.shared, where) : Promise.resolve(raw.datatype),
+    "shared" in raw.dataspace ? services.sharedDataspace(raw.dataspace.shared, where) : Promise.resolve(raw.dataspace),
+  ]);
+  const count = elementCount(dataspace);
+  const needed = count * datatype.size;
+  if (!Number.isSafeInteger(needed) || needed > raw.data.length) {
+    throw new Hdf5FormatError(
+      services.context.url,
+      "attribute message",
+      `attribute ${raw.name} needs ${needed} bytes of data but has ${raw.data.length}`,
+      raw.dataAddress,
+    );
+  }
+  const values = await decodeElements(services.context, services.globalHeap, datatype, raw.data, count);
+  return { name: raw.name, datatype, dataspace, values };
+}
+
+/**
+ * Decode `count` consecutive elements of `type` from `bytes`: integers (bigint beyond 2^53),
+ * floats in either byte order, fixed strings with their padding rule, variable-length strings and
+ * sequences through the global heap, enums as their base values, compounds as records, arrays as
+ * nested arrays, object references as {objectAddress}.
+ */
+export async function decodeElements(
+  ctx: Hdf5Context,
+  heap: GlobalHeapCache,
+  type: Hdf5Datatype,
+  bytes: Uint8Array,
+  count: number,
+): Promise<AttributeElement[]> {
+  if (count * type.size > bytes.length) {
+    throw new Hdf5FormatError(ctx.url, "data", `${count} elements of ${type.size} bytes do not fit in ${bytes.length} bytes`);
+  }
+  const out: Promise<AttributeElement>[] = [];
+  for (let i = 0; i < count; i++) {
+    out.push(decodeElement(ctx, heap, type, bytes.subarray(i * type.size, (i + 1) * type.size), 0));
+  }
+  return Promise.all(out);
+}
+
+const MAX_DEPTH = 32;
+
+async function decodeElement(
+  ctx: Hdf5Context,
+  heap: GlobalHeapCache,
+  type: Hdf5Datatype,
+  bytes: Uint8Array,
+  depth: number,
+): Promise<AttributeElement> {
+  if (depth > MAX_DEPTH) throw new Hdf5FormatError(ctx.url, "data", "values nested too deeply");
+  if (bytes.length < type.size) {
+    throw new Hdf5FormatError(ctx.url, "data", `${type.class} element of ${type.size} bytes has only ${bytes.length}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (type.class) {
+    case "fixed":
+      return decodeFixed(view, bytes, type.size, type.order === "<", type.signed);
+    case "bitfield":
+      return decodeFixed(view, bytes, type.size, type.order === "<", false);
+    case "enum": {
+      const base = type.base;
+      if (base.class !== "fixed" || base.size > bytes.length) {
+        throw new Hdf5FormatError(ctx.url, "enum datatype", `base type ${base.class} of ${base.size} bytes does not fit the enum`);
+      }
+      return decodeFixed(view, bytes, base.size, base.order === "<", base.signed);
+    }
+    case "float": {
+      const little = type.order === "<";
+      if (type.size === 4) return view.getFloat32(0, little);
+      if (type.size === 8) return view.getFloat64(0, little);
+      if (type.size === 2) return halfToNumber(view.getUint16(0, little));
+      return bytes.slice();
+    }
+    case "string":
+      return decodeText(bytes, type.padding);
+    case "time":
+    case "opaque":
+      return bytes.slice();
+    case "reference": {
+      if (type.kind !== "object") return bytes.slice();
+      const c = new ByteCursor(bytes, 0, ctx.url, "object reference");
+      const address = ctx.addr(c);
+      return address === undefined || address === 0 ? null : { objectAddress: address };
+    }
+    case "compound": {
+      const record: { [field: string]: AttributeElement } = {};
+      const values = await Promise.all(
+        type.members.map((m) => {
+          if (m.offset + m.type.size > bytes.length) {
+            throw new Hdf5FormatError(ctx.url, "compound datatype", `member ${m.name} lies outside the ${type.size}-byte element`);
+          }
+          return decodeElement(ctx, heap, m.type, bytes.subarray(m.offset, m.offset + m.type.size), depth + 1);
+        }),
+      );
+      type.members.forEach((m, i) => {
+        record[m.name] = values[i]!;
+      });
+      return record;
+    }
+    case "array": {
+      const total = type.dims.reduce((a, b) => a * b, 1);
+      if (total * type.base.size > bytes.length) {
+        throw new Hdf5FormatError(ctx.url, "array datatype", `${type.dims.join("x")} elements of ${type.base.size} bytes exceed ${bytes.length}`);
+      }
+      const flat = await Promise.all(
+        Array.from({ length: total }, (_, i) =>
+          decodeElement(ctx, heap, type.base, bytes.subarray(i * type.base.size, (i + 1) * type.base.size), depth + 1),
+        ),
+      );
+      return nest(flat, type.dims);
+    }
+    case "vlen-string": {
+      const data = await vlenBytes(ctx, heap, bytes, 1);
+      return data === undefined ? "" : decodeText(data, type.padding, true);
+    }
+    case "vlen-sequence": {
+      const c = new ByteCursor(bytes, 0, ctx.url, "variable-length element");
+      const length = c.u32();
+      const data = await vlenBytes(ctx, heap, bytes, type.base.size);
+      if (data === undefined) return [];
+      const items: Promise<AttributeElement>[] = [];
+      for (let i = 0; i < length; i++) {
+        items.push(decodeElement(ctx, heap, type.base, data.subarray(i * type.base.size, (i + 1) * type.base.size), depth + 1));
+      }
+      return Promise.all(items);
+    }
+  }
+}
+
+/** The heap bytes of a vlen element (4-byte count, collection address, object index). */
+async function vlenBytes(ctx: Hdf5Context, heap: GlobalHeapCache, bytes: Uint8Array, baseSize: number): Promise<Uint8Array | undefined> {
+  const c = new ByteCursor(bytes, 0, ctx.url, "variable-length element");
+  const length = c.u32();
+  const collection = ctx.addr(c);
+  const index = c.u32();
+  if (length === 0 || collection === undefined || collection === 0) return undefined;
+  const object = await heap.object(collection, index);
+  const needed = length * baseSize;
+  if (needed > object.length) {
+    throw new Hdf5FormatError(ctx.url, "global heap object", `vlen element needs ${needed} bytes, object ${index} has ${object.length}`, collection);
+  }
+  return object.subarray(0, needed);
+}
+
+function decodeFixed(view: DataView, bytes: Uint8Array, size: number, little: boolean, signed: boolean): number | bigint {
+  switch (size) {
+    case 1:
+      return signed ? view.getInt8(0) : view.getUint8(0);
+    case 2:
+      return signed ? view.getInt16(0, little) : view.getUint16(0, little);
+    case 4:
+      return signed ? view.getInt32(0, little) : view.getUint32(0, little);
+    default:
+      return decodeInteger(bytes.subarray(0, size), little ? "<" : ">", signed);
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Fixed-length strings (format spec IV.A.2.d, string padding): null-terminated strings end at
+ * the first NUL, null-padded ones lose their trailing NULs, space-padded ones their trailing spaces.
+ * Variable-length strings end at the first NUL whatever their padding (as a C string read does).
+ */
+function decodeText(bytes: Uint8Array, padding: StringPadding, variable = false): string {
+  let end = bytes.length;
+  if (padding === "nullterm" || variable) {
+    const nul = bytes.indexOf(0);
+    if (nul >= 0) end = nul;
+  } else if (padding === "nullpad") {
+    while (end > 0 && bytes[end - 1] === 0) end--;
+  }
+  if (padding === "spacepad") {
+    while (end > 0 && (bytes[end - 1] === 0x20 || bytes[end - 1] === 0)) end--;
+  }
+  return utf8.decode(bytes.subarray(0, end));
+}
+
+function nest(flat: AttributeElement[], dims: number[]): AttributeElement[] {
+  if (dims.length <= 1) return flat;
+  const [, ...rest] = dims;
+  const stride = rest.reduce((a, b) => a * b, 1);
+  const out: AttributeElement[] = [];
+  for (let i = 0; i < flat.length; i += stride) out.push(nest(flat.slice(i, i + stride), rest));
+  return out;
+}
+
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x03ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}

@@ -1,0 +1,380 @@
+import { Hdf5FormatError, UnsupportedFeatureError } from "../errors.js";
+import type { ByteSource } from "../source/byteSource.js";
+import { readAttributes, type AttributeServices } from "./attributes.js";
+import { readChunkIndex } from "./chunkIndex/index.js";
+import { Hdf5Context } from "./context.js";
+import { ByteCursor } from "./cursor.js";
+import { GlobalHeapCache } from "./globalHeap.js";
+import { isGroupHeader, readGroupLinks } from "./links.js";
+import { parseDataLayout } from "./messages/dataLayout.js";
+import { elementCount, parseDataspace } from "./messages/dataspace.js";
+import { parseDatatype } from "./messages/datatype.js";
+import { parseFillValue, parseOldFillValue } from "./messages/fillValue.js";
+import { parseFilterPipeline } from "./messages/filterPipeline.js";
+import { parseSharedMessage, sohmUnsupported, type SharedMessageLocation } from "./messages/shared.js";
+import type {
+  ChunkRef,
+  Hdf5Dataset,
+  Hdf5Dataspace,
+  Hdf5Datatype,
+  Hdf5FillValue,
+  Hdf5Filter,
+  Hdf5Group,
+  Hdf5Layout,
+  Hdf5NamedDatatype,
+  Hdf5Object,
+} from "./model.js";
+import { bodyCursor, MessageFlag, MessageType, readObjectHeader, type HeaderMessage, type ObjectHeader } from "./objectHeader.js";
+import { readSuperblock, type Superblock } from "./superblock.js";
+
+/** Object headers cached per file before we stop prefetching subtrees during a walk. */
+const PREFETCH_LIMIT = 100_000;
+/** Deeper group nesting than this is treated as damage (HDF5 paths this deep do not occur). */
+const MAX_WALK_DEPTH = 1024;
+
+/**
+ * An HDF5 file read through a ByteSource, metadata only. Every structure is read on demand with
+ * as few round trips as possible: object headers are cached by address, sibling objects are read
+ * concurrently, and global heap collections are read once.
+ */
+export class Hdf5File {
+  readonly globalHeap: GlobalHeapCache;
+  private readonly headers = new Map<number, Promise<ObjectHeader>>();
+  private readonly services: AttributeServices;
+
+  private constructor(
+    readonly context: Hdf5Context,
+    readonly superblock: Superblock,
+  ) {
+    this.globalHeap = new GlobalHeapCache(context);
+    this.services = {
+      context,
+      globalHeap: this.globalHeap,
+      sharedDatatype: (location, where) => this.sharedDatatype(location, where),
+      sharedDataspace: (location, where) => this.sharedDataspace(location, where),
+    };
+  }
+
+  /** Read the file size and the superblock. */
+  static async open(source: ByteSource): Promise<Hdf5File> {
+    const size = await source.size();
+    const superblock = await readSuperblock(source, size);
+    const context = new Hdf5Context(source, size, superblock.sizeOfOffsets, superblock.sizeOfLengths, superblock.baseAddress);
+    return new Hdf5File(context, superblock);
+  }
+
+  get url(): string {
+    return this.context.url;
+  }
+
+  /** The object header at `address`, parsed once per file. */
+  header(address: number): Promise<ObjectHeader> {
+    let p = this.headers.get(address);
+    if (!p) {
+      p = readObjectHeader(this.context, address);
+      this.headers.set(address, p);
+      // Mark as handled: a prefetched header that fails surfaces when (if) it is awaited.
+      p.catch(() => undefined);
+    }
+    return p;
+  }
+
+  async root(): Promise<Hdf5Group> {
+    const root = await this.object(this.superblock.rootObjectHeaderAddress, "/");
+    if (root.kind !== "group") {
+      throw new Hdf5FormatError(this.url, "root group", `root object is a ${root.kind}, not a group`, root.address);
+    }
+    return root;
+  }
+
+  /** Parse the object header at `address` into a group, dataset or named datatype. */
+  async object(address: number, path: string): Promise<Hdf5Object> {
+    try {
+      const header = await this.header(address);
+      const attributesPromise = readAttributes(this.services, header);
+      const has = (type: number): boolean => header.messages.some((m) => m.type === type);
+      if (has(MessageType.DATA_LAYOUT)) {
+        const [dataset, attributes] = await Promise.all([this.dataset(header, path), attributesPromise]);
+        return { ...dataset, attributes };
+      }
+      if (isGroupHeader(header)) {
+        const [links, attributes] = await Promise.all([
+          readGroupLinks(this.context, header, this.superblock.groupLeafNodeK),
+          attributesPromise,
+        ]);
+        const group: Hdf5Group = { kind: "group", address, path, attributes, links };
+        return group;
+      }
+      if (has(MessageType.DATATYPE)) {
+        const [datatype, attributes] = await Promise.all([this.datatypeOf(header, path), attributesPromise]);
+        const named: Hdf5NamedDatatype = { kind: "datatype", address, path, attributes, datatype };
+        return named;
+      }
+      await attributesPromise;
+      throw new Hdf5FormatError(this.url, "object header", `object ${path} is neither a group, a dataset nor a datatype`, address);
+    } catch (error) {
+      // Message parsers do not know which object they are in: name it here.
+      if (error instanceof UnsupportedFeatureError && error.variable !== path) {
+        throw new UnsupportedFeatureError(error.url, path, `${error.feature} (in ${error.variable})`);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Every object, root first, then depth-first in link-name order. Each object header is visited
+   * once (a hard link to an address already seen is skipped, which also makes cycles impossible);
+   * soft and external links are not followed. When a group is parsed, all its hard-linked children
+   * start loading at once, and those that are groups start their children in turn, so a whole
+   * tree costs about one round trip per level rather than one per object.
+   */
+  async *walk(): AsyncGenerator<Hdf5Object> {
+    const seen = new Set<number>();
+    const rootAddress = this.superblock.rootObjectHeaderAddress;
+    const rootPromise = this.prefetchObject(rootAddress, "/");
+    seen.add(rootAddress);
+    yield* this.walkFrom(await rootPromise, seen, 0);
+  }
+
+  private prefetchObject(address: number, path: string): Promise<Hdf5Object> {
+    const p = this.object(address, path).then((obj) => {
+      if (obj.kind === "group" && this.headers.size < PREFETCH_LIMIT) {
+        for (const link of obj.links) if (link.kind === "hard") void this.header(link.address);
+      }
+      return obj;
+    });
+    p.catch(() => undefined);
+    return p;
+  }
+
+  private async *walkFrom(obj: Hdf5Object, seen: Set<number>, depth: number): AsyncGenerator<Hdf5Object> {
+    if (depth > MAX_WALK_DEPTH) {
+      throw new Hdf5FormatError(this.url, "group hierarchy", `deeper than ${MAX_WALK_DEPTH} levels`, obj.address);
+    }
+    yield obj;
+    if (obj.kind !== "group") return;
+    const base = obj.path === "/" ? "" : obj.path;
+    const children = obj.links
+      .filter((l): l is Extract<typeof l, { kind: "hard" }> => l.kind === "hard")
+      .map((link) => ({ link, path: `${base}/${link.name}` }));
+    // Start every child not yet seen; whether it is yielded is decided in depth-first order below.
+    const loads = new Map<number, Promise<Hdf5Object>>();
+    for (const { link, path } of children) {
+      if (!seen.has(link.address) && !loads.has(link.address)) loads.set(link.address, this.prefetchObject(link.address, path));
+    }
+    for (const { link } of children) {
+      if (seen.has(link.address)) continue;
+      seen.add(link.address);
+      const child = await loads.get(link.address)!;
+      yield* this.walkFrom(child, seen, depth + 1);
+    }
+  }
+
+  /** The body of a message, following it to another object header when it is shared. */
+  private async messageBody(message: HeaderMessage, where: string): Promise<ByteCursor> {
+    if (!(message.flags & MessageFlag.SHARED)) return bodyCursor(message);
+    const location = parseSharedMessage(this.context, bodyCursor(message));
+    return this.sharedBody(location, message.type, where);
+  }
+
+  private async sharedBody(location: SharedMessageLocation, type: number, where: string): Promise<ByteCursor> {
+    if (location.kind === "sohm") sohmUnsupported(this.context, where);
+    const target = await this.header(location.address);
+    const message = target.messages.find((m) => m.type === type);
+    if (!message) {
+      throw new Hdf5FormatError(this.url, "shared message", `object header has no message of type ${type} for ${where}`, location.address);
+    }
+    if (message.flags & MessageFlag.SHARED) {
+      throw new Hdf5FormatError(this.url, "shared message", `shared message for ${where} points to another shared message`, location.address);
+    }
+    return bodyCursor(message);
+  }
+
+  private async sharedDatatype(location: SharedMessageLocation, where: string): Promise<Hdf5Datatype> {
+    return parseDatatype(await this.sharedBody(location, MessageType.DATATYPE, where));
+  }
+
+  private async sharedDataspace(location: SharedMessageLocation, where: string): Promise<Hdf5Dataspace> {
+    return parseDataspace(this.context, await this.sharedBody(location, MessageType.DATASPACE, where));
+  }
+
+  private required(header: ObjectHeader, type: number, what: string, path: string): HeaderMessage {
+    const message = header.messages.find((m) => m.type === type);
+    if (!message) throw new Hdf5FormatError(this.url, "object header", `${path} has no ${what} message`, header.address);
+    return message;
+  }
+
+  private async datatypeOf(header: ObjectHeader, path: string): Promise<Hdf5Datatype> {
+    const message = this.required(header, MessageType.DATATYPE, "datatype", path);
+    return parseDatatype(await this.messageBody(message, path));
+  }
+
+  private async dataset(header: ObjectHeader, path: string): Promise<Omit<Hdf5Dataset, "attributes">> {
+    const ctx = this.context;
+    const dataspaceMessage = this.required(header, MessageType.DATASPACE, "dataspace", path);
+    const [datatype, dataspace] = await Promise.all([
+      this.datatypeOf(header, path),
+      this.messageBody(dataspaceMessage, path).then((c) => parseDataspace(ctx, c)),
+    ]);
+    let filters: Hdf5Filter[] = [];
+    const pipeline = header.messages.find((m) => m.type === MessageType.FILTER_PIPELINE);
+    if (pipeline) filters = parseFilterPipeline(await this.messageBody(pipeline, path));
+    const layoutMessage = this.required(header, MessageType.DATA_LAYOUT, "data layout", path);
+    const layout = parseDataLayout(ctx, bodyCursor(layoutMessage), {
+      contiguousSize: elementCount(dataspace) * datatype.size,
+    });
+    const fillValue = await this.fillValue(header, layout, path);
+    return { kind: "dataset", address: header.address, path, datatype, dataspace, fillValue, filters, layout };
+  }
+
+  /**
+   * The new fill value message (0x0005) when present; else the old one (0x0004) gives a user value;
+   * else the library defaults (H5D_ALLOC_TIME_DEFAULT: early for compact, late for contiguous,
+   * incremental for chunked; fill written at allocation only if set).
+   */
+  private async fillValue(header: ObjectHeader, layout: Hdf5Layout, path: string): Promise<Hdf5FillValue> {
+    const fresh = header.messages.find((m) => m.type === MessageType.FILL_VALUE);
+    if (fresh) return parseFillValue(await this.messageBody(fresh, path));
+    const allocationTime = layout.kind === "compact" ? "early" : layout.kind === "contiguous" ? "late" : "incremental";
+    const old = header.messages.find((m) => m.type === MessageType.FILL_VALUE_OLD);
+    if (old) {
+      const value = parseOldFillValue(await this.messageBody(old, path));
+      if (value.length > 0) return { state: "user", value, allocationTime, writeTime: "if-set" };
+    }
+    return { state: "default", allocationTime, writeTime: "if-set" };
+  }
+
+  /**
+   * Where a dataset's stored bytes are: compact data lives in the header (no chunks); contiguous
+   * data is one chunk at grid position 0 (if allocated); chunked data comes from its chunk index.
+   * Addresses are absolute file offsets (relative address + base address).
+   */
+  async chunks(dataset: Hdf5Dataset): Promise<ChunkRef[]> {
+    const layout = dataset.layout;
+    if (layout.kind === "compact") return [];
+    if (layout.kind === "contiguous") {
+      if (layout.address === undefined || layout.size === 0) return [];
+      const rank = dataset.dataspace.shape.length;
+      const end = this.context.baseAddress + layout.address + layout.size;
+      if (end > this.context.fileSize) {
+        throw new Hdf5FormatError(this.url, "data layout", `contiguous data of ${dataset.path} runs past the end of the file`, layout.address);
+      }
+      return [{ coords: new Array<number>(Math.max(rank, 1)).fill(0), address: this.context.baseAddress + layout.address, size: layout.size, filterMask: 0 }];
+    }
+    if (dataset.dataspace.kind !== "simple") {
+      throw new Hdf5FormatError(this.url, "data layout", `chunked dataset ${dataset.path} has a ${dataset.dataspace.kind} dataspace`, dataset.address);
+    }
+    const refs = await readChunkIndex(this.context, {
+      path: dataset.path,
+      shape: dataset.dataspace.shape,
+      maxShape: dataset.dataspace.maxShape,
+      chunkShape: layout.chunkShape,
+      elementSize: dataset.datatype.size,
+      filtered: dataset.filters.length > 0,
+      layout,
+    });
+    // Chunk indexes store addresses relative to the base address (the superblock's position).
+    const base = this.context.baseAddress;
+    return base === 0 ? refs : refs.map((ref) => ({ ...ref, address: ref.address + base }));
+  }
+
+  /**
+   * The values of a variable-length string dataset, in row-major order. Elements are (length,
+   * global heap collection, index) triples (format spec IV.A.2.d); the data holding them is
+   * compact, contiguous, or chunked without filters. Unwritten elements read as "".
+   */
+  async readVlenStrings(dataset: Hdf5Dataset): Promise<string[]> {
+    const ctx = this.context;
+    const type = dataset.datatype;
+    if (type.class !== "vlen-string") {
+      throw new UnsupportedFeatureError(this.url, dataset.path, `reading ${type.class} data as variable-length strings`);
+    }
+    const count = elementCount(dataset.dataspace);
+    const elementSize = type.size;
+    if (elementSize < 4 + ctx.sizeOfOffsets + 4) {
+      throw new Hdf5FormatError(this.url, "datatype", `variable-length element size ${elementSize} is too small`, dataset.address);
+    }
+    const total = count * elementSize;
+    if (!Number.isSafeInteger(total) || total > ctx.fileSize * 64) {
+      throw new Hdf5FormatError(this.url, "dataspace", `${count} elements are implausible for this file`, dataset.address);
+    }
+    const layout = dataset.layout;
+    let data: Uint8Array;
+    if (layout.kind === "compact") {
+      data = layout.data;
+    } else if (layout.kind === "contiguous") {
+      data = layout.address === undefined ? new Uint8Array(total) : await ctx.read(layout.address, Math.min(total, layout.size), "vlen string data");
+    } else {
+      if (dataset.filters.length > 0) {
+        throw new UnsupportedFeatureError(this.url, dataset.path, "reading variable-length strings from filtered chunks");
+      }
+      data = await this.assembleChunks(dataset, layout.chunkShape, elementSize, total);
+    }
+    if (data.length < total) {
+      throw new Hdf5FormatError(this.url, "vlen string data", `${count} elements need ${total} bytes, the data has ${data.length}`, dataset.address);
+    }
+    // Read every collection the strings live in concurrently, once each.
+    const pointers: { length: number; collection: number | undefined; index: number }[] = [];
+    for (let i = 0; i < count; i++) {
+      const c = new ByteCursor(data.subarray(i * elementSize, (i + 1) * elementSize), dataset.address, this.url, "vlen string element");
+      const length = c.u32();
+      const collection = ctx.addr(c);
+      const index = c.u32();
+      pointers.push({ length, collection, index });
+    }
+    const collections = new Set(pointers.filter((p) => p.length > 0 && p.collection).map((p) => p.collection!));
+    await Promise.all([...collections].map((address) => this.globalHeap.collection(address)));
+    const decoder = new TextDecoder();
+    return Promise.all(
+      pointers.map(async (p) => {
+        if (p.length === 0 || !p.collection) return "";
+        const object = await this.globalHeap.object(p.collection, p.index);
+        if (p.length > object.length) {
+          throw new Hdf5FormatError(this.url, "global heap object", `string of ${p.length} bytes in an object of ${object.length}`, p.collection);
+        }
+        const bytes = object.subarray(0, p.length);
+        const nul = bytes.indexOf(0);
+        return decoder.decode(nul >= 0 ? bytes.subarray(0, nul) : bytes);
+      }),
+    );
+  }
+
+  /** Copy every stored (unfiltered) chunk into a row-major buffer of the whole dataset. */
+  private async assembleChunks(dataset: Hdf5Dataset, chunkShape: number[], elementSize: number, total: number): Promise<Uint8Array> {
+    const shape = dataset.dataspace.shape;
+    const rank = shape.length;
+    const out = new Uint8Array(total);
+    const chunks = await this.chunks(dataset);
+    const chunkElements = chunkShape.reduce((a, b) => a * b, 1);
+    const bodies = await Promise.all(
+      chunks.map((chunk) => this.context.source.read(chunk.address, Math.min(chunk.size, chunkElements * elementSize))),
+    );
+    const strides = new Array<number>(rank).fill(1);
+    for (let d = rank - 2; d >= 0; d--) strides[d] = strides[d + 1]! * shape[d + 1]!;
+    chunks.forEach((chunk, k) => {
+      const body = bodies[k]!;
+      const position = new Array<number>(rank).fill(0);
+      for (let e = 0; e < chunkElements; e++) {
+        // position = multi-index of element e inside the chunk (row-major)
+        let rest = e;
+        let inside = true;
+        let target = 0;
+        for (let d = rank - 1; d >= 0; d--) {
+          position[d] = rest % chunkShape[d]!;
+          rest = Math.floor(rest / chunkShape[d]!);
+        }
+        for (let d = 0; d < rank; d++) {
+          const global = chunk.coords[d]! * chunkShape[d]! + position[d]!;
+          if (global >= shape[d]!) {
+            inside = false;
+            break;
+          }
+          target += global * strides[d]!;
+        }
+        if (!inside || (e + 1) * elementSize > body.length) continue;
+        out.set(body.subarray(e * elementSize, (e + 1) * elementSize), target * elementSize);
+      }
+    });
+    return out;
+  }
+}

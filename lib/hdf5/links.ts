@@ -1,0 +1,89 @@
+import { Hdf5FormatError } from "../errors.js";
+import { readBTreeV2Records } from "./btreeV2.js";
+import type { Hdf5Context } from "./context.js";
+import { ByteCursor } from "./cursor.js";
+import { FractalHeap } from "./fractalHeap.js";
+import { parseLinkInfo } from "./messages/linkInfo.js";
+import { parseLinkMessage } from "./messages/link.js";
+import { parseSymbolTableMessage } from "./messages/symbolTable.js";
+import type { Hdf5Link } from "./model.js";
+import { bodyCursor, findMessage, MessageType, type ObjectHeader } from "./objectHeader.js";
+import { readSymbolTableLinks } from "./symbolTable.js";
+
+/** Default "Group Leaf Node K" (symbol table nodes hold up to 2K entries) when no superblock says. */
+const DEFAULT_GROUP_LEAF_NODE_K = 4;
+
+/** True when the header describes a group: old style (symbol table) or new style (link info/messages). */
+export function isGroupHeader(header: ObjectHeader): boolean {
+  return header.messages.some(
+    (m) =>
+      m.type === MessageType.SYMBOL_TABLE ||
+      m.type === MessageType.LINK_INFO ||
+      m.type === MessageType.LINK ||
+      m.type === MessageType.GROUP_INFO,
+  );
+}
+
+const encoder = new TextEncoder();
+
+/** HDF5 orders names with strcmp: byte order of their UTF-8 encodings. */
+export function compareNames(a: string, b: string): number {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}
+
+/**
+ * All links of a group, in name order (as h5py iterates them). Old-style groups (symbol table
+ * message, format spec IV.A.2.r) read their B-tree and local heap; new-style groups combine
+ * compact link messages (IV.A.2.g) with dense links stored in a fractal heap and indexed by the
+ * name v2 B-tree (record type 5: name hash, 7-byte heap id), per the link info message (IV.A.2.c).
+ */
+export async function readGroupLinks(ctx: Hdf5Context, header: ObjectHeader, groupLeafNodeK?: number): Promise<Hdf5Link[]> {
+  const symbolTable = findMessage(header, MessageType.SYMBOL_TABLE);
+  let links: Hdf5Link[] = [];
+  if (symbolTable) {
+    const { btreeAddress, localHeapAddress } = parseSymbolTableMessage(ctx, bodyCursor(symbolTable));
+    links = await readSymbolTableLinks(ctx, btreeAddress, localHeapAddress, groupLeafNodeK ?? DEFAULT_GROUP_LEAF_NODE_K);
+  } else {
+    for (const m of header.messages) {
+      if (m.type === MessageType.LINK) links.push(parseLinkMessage(ctx, bodyCursor(m)).link);
+    }
+    const linkInfo = findMessage(header, MessageType.LINK_INFO);
+    if (linkInfo) {
+      const info = parseLinkInfo(ctx, bodyCursor(linkInfo));
+      if (info.fractalHeapAddress !== undefined) {
+        if (info.nameIndexAddress === undefined) {
+          throw new Hdf5FormatError(ctx.url, "link info message", "dense links without a name index", header.address);
+        }
+        links.push(...(await readDenseLinks(ctx, info.fractalHeapAddress, info.nameIndexAddress)));
+      }
+    }
+  }
+  links.sort((a, b) => compareNames(a.name, b.name));
+  for (let i = 1; i < links.length; i++) {
+    if (links[i]!.name === links[i - 1]!.name) {
+      throw new Hdf5FormatError(ctx.url, "group", `duplicate link name ${JSON.stringify(links[i]!.name)}`, header.address);
+    }
+  }
+  return links;
+}
+
+async function readDenseLinks(ctx: Hdf5Context, heapAddress: number, nameIndexAddress: number): Promise<Hdf5Link[]> {
+  const [heap, { header, records }] = await Promise.all([
+    FractalHeap.open(ctx, heapAddress),
+    readBTreeV2Records(ctx, nameIndexAddress, "dense link name index"),
+  ]);
+  if (header.type !== 5) {
+    throw new Hdf5FormatError(ctx.url, "dense link name index", `v2 B-tree type ${header.type}, expected 5`, nameIndexAddress);
+  }
+  return Promise.all(
+    records.map(async (record) => {
+      if (record.length < 5) throw new Hdf5FormatError(ctx.url, "dense link name index", "record too short", nameIndexAddress);
+      const object = await heap.object(record.subarray(4)); // skip the 4-byte name hash
+      return parseLinkMessage(ctx, new ByteCursor(object, heapAddress, ctx.url, "dense link message")).link;
+    }),
+  );
+}

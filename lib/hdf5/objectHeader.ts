@@ -1,0 +1,271 @@
+import { Hdf5FormatError } from "../errors.js";
+import { verifyChecksum } from "./checksum.js";
+import type { Hdf5Context } from "./context.js";
+import { ByteCursor } from "./cursor.js";
+import { parseContinuationMessage } from "./messages/continuation.js";
+
+/** Header message type numbers (format spec IV.A.2). */
+export const MessageType = {
+  NIL: 0x0000,
+  DATASPACE: 0x0001,
+  LINK_INFO: 0x0002,
+  DATATYPE: 0x0003,
+  FILL_VALUE_OLD: 0x0004,
+  FILL_VALUE: 0x0005,
+  LINK: 0x0006,
+  EXTERNAL_FILES: 0x0007,
+  DATA_LAYOUT: 0x0008,
+  BOGUS: 0x0009,
+  GROUP_INFO: 0x000a,
+  FILTER_PIPELINE: 0x000b,
+  ATTRIBUTE: 0x000c,
+  OBJECT_COMMENT: 0x000d,
+  MODIFICATION_TIME_OLD: 0x000e,
+  SHARED_MESSAGE_TABLE: 0x000f,
+  CONTINUATION: 0x0010,
+  SYMBOL_TABLE: 0x0011,
+  MODIFICATION_TIME: 0x0012,
+  BTREE_K: 0x0013,
+  DRIVER_INFO: 0x0014,
+  ATTRIBUTE_INFO: 0x0015,
+  REFERENCE_COUNT: 0x0016,
+  FILE_SPACE_INFO: 0x0017,
+} as const;
+
+/** Header message flag bits (format spec IV.A.1.a "Header Message Flags"). */
+export const MessageFlag = {
+  CONSTANT: 0x01,
+  SHARED: 0x02,
+  DONT_SHARE: 0x04,
+  FAIL_IF_UNKNOWN_WRITE: 0x08,
+  MARK_IF_UNKNOWN: 0x10,
+  WAS_UNKNOWN: 0x20,
+  SHAREABLE: 0x40,
+  FAIL_IF_UNKNOWN_ALWAYS: 0x80,
+} as const;
+
+/** One raw header message: its type, flags and a cursor over exactly its body bytes. */
+export interface HeaderMessage {
+  type: number;
+  flags: number;
+  /** v2 object headers that track attribute creation order store it per message. */
+  creationOrder?: number;
+  /** Cursor over the message body; `body.address` is the body's file address. */
+  body: ByteCursor;
+}
+
+export interface ObjectHeader {
+  address: number;
+  version: 1 | 2;
+  /** v2 header flags (format spec IV.A.1.b); 0 for v1. */
+  flags: number;
+  /** v2 flag bit 2: attribute creation order tracked. */
+  attributeCreationOrderTracked: boolean;
+  /** Messages of every chunk, in chunk order; NIL messages and continuation messages omitted. */
+  messages: HeaderMessage[];
+}
+
+/** Bytes read for the first chunk before its size is known: most headers fit, so one round trip. */
+const FIRST_READ_SIZE = 4096;
+/** More chunks than this in one header means a damaged file (HDF5 never writes close to it). */
+const MAX_CHUNKS = 65536;
+
+const V1_PREFIX_SIZE = 16;
+const V1_MESSAGE_HEADER_SIZE = 8;
+
+interface PendingChunk {
+  address: number;
+  length: number;
+}
+
+/**
+ * Parse the object header at `address` (format spec IV.A.1) with all its continuation chunks.
+ * The first chunk is read with one generous read; continuation chunks found in one chunk are read
+ * concurrently. Every chunk address is visited once (a continuation pointing back into the header
+ * is an error, not a loop), and all sizes are checked against the file size before reading.
+ */
+export async function readObjectHeader(ctx: Hdf5Context, address: number): Promise<ObjectHeader> {
+  const first = await ctx.cursorUpTo(address, FIRST_READ_SIZE, "object header");
+  const isV2 = first.remaining >= 4 && first.ascii(4) === "OHDR";
+  first.pos = 0;
+  const header: ObjectHeader = { address, version: isV2 ? 2 : 1, flags: 0, attributeCreationOrderTracked: false, messages: [] };
+  const visited = new Set<number>([address]);
+  // Continuation ranges are checked against the chunks already parsed, so a message pointing
+  // into the header itself is reported rather than re-parsed.
+  const claimed: PendingChunk[] = [];
+  let pending: PendingChunk[];
+  if (isV2) {
+    const { chunk, span } = await readFirstChunkV2(ctx, first, address, header);
+    claimed.push(span);
+    pending = parseMessagesV2(ctx, chunk, header);
+  } else {
+    const { chunk, span } = await readFirstChunkV1(ctx, first, address);
+    claimed.push(span);
+    pending = parseMessagesV1(ctx, chunk, header);
+  }
+
+  let chunkCount = 1;
+  while (pending.length > 0) {
+    for (const next of pending) {
+      if (visited.has(next.address)) {
+        throw new Hdf5FormatError(ctx.url, "object header", "continuation chunk is referenced twice (cycle)", next.address);
+      }
+      for (const span of claimed) {
+        if (next.address < span.address + span.length && span.address < next.address + next.length) {
+          throw new Hdf5FormatError(ctx.url, "object header", `continuation chunk overlaps the chunk at ${span.address}`, next.address);
+        }
+      }
+      visited.add(next.address);
+      claimed.push(next);
+      if (++chunkCount > MAX_CHUNKS) {
+        throw new Hdf5FormatError(ctx.url, "object header", `more than ${MAX_CHUNKS} continuation chunks`, address);
+      }
+    }
+    const chunks = await Promise.all(pending.map((p) => readContinuationChunk(ctx, first, p, header.version)));
+    pending = [];
+    for (const chunk of chunks) {
+      pending.push(...(header.version === 2 ? parseMessagesV2(ctx, chunk, header) : parseMessagesV1(ctx, chunk, header)));
+    }
+  }
+  return header;
+}
+
+/** A sub-range of the first read when it covers [address, address+length), else a new read. */
+async function bytesAt(ctx: Hdf5Context, first: ByteCursor, address: number, length: number, structure: string): Promise<ByteCursor> {
+  const start = address - first.address;
+  if (start >= 0 && start + length <= first.bytes.length) {
+    return new ByteCursor(first.bytes.subarray(start, start + length), address, ctx.url, structure);
+  }
+  return ctx.cursor(address, length, structure);
+}
+
+/**
+ * Version 1 prefix (format spec IV.A.1.a): version, reserved, message count, reference count,
+ * header size, then padding to 8 bytes; messages follow, 8-byte aligned.
+ */
+async function readFirstChunkV1(ctx: Hdf5Context, first: ByteCursor, address: number): Promise<{ chunk: ByteCursor; span: PendingChunk }> {
+  const version = first.u8();
+  if (version !== 1) first.fail(`not an object header (version byte ${version}, no OHDR signature)`);
+  first.u8(); // reserved
+  first.u16(); // total number of header messages (not trusted: we parse by size)
+  first.u32(); // object reference count
+  const size = first.u32();
+  const total = V1_PREFIX_SIZE + size;
+  if (address + total > ctx.fileSize - ctx.baseAddress) {
+    first.fail(`header size ${size} runs past the end of the file`);
+  }
+  const whole = await bytesAt(ctx, first, address, total, "object header v1");
+  whole.pos = V1_PREFIX_SIZE;
+  return { chunk: whole.sub(size, "object header v1"), span: { address, length: total } };
+}
+
+function parseMessagesV1(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHeader): PendingChunk[] {
+  const continuations: PendingChunk[] = [];
+  while (chunk.remaining >= V1_MESSAGE_HEADER_SIZE) {
+    const type = chunk.u16();
+    const size = chunk.u16();
+    const flags = chunk.u8();
+    chunk.skip(3);
+    if (size > chunk.remaining) chunk.fail(`message of type ${type} claims ${size} bytes but the chunk has ${chunk.remaining} left`);
+    const body = chunk.sub(size, messageStructure(type));
+    addMessage(ctx, header, { type, flags, body }, continuations);
+    // Messages are padded to multiples of 8 (the size field already includes the padding in files
+    // HDF5 writes); realign defensively, relative to the chunk start which is 8-aligned.
+    const rem = chunk.pos % 8;
+    if (rem !== 0 && chunk.remaining >= 8 - rem) chunk.skip(8 - rem);
+  }
+  return continuations;
+}
+
+/**
+ * Version 2 prefix (format spec IV.A.1.b): "OHDR", version 2, flags, optional times (bit 5),
+ * optional attribute phase change values (bit 4), chunk #0 size in 1/2/4/8 bytes (bits 0-1),
+ * then messages, a gap, and a checksum of everything before it.
+ */
+async function readFirstChunkV2(
+  ctx: Hdf5Context,
+  first: ByteCursor,
+  address: number,
+  header: ObjectHeader,
+): Promise<{ chunk: ByteCursor; span: PendingChunk }> {
+  first.skip(4);
+  const version = first.u8();
+  if (version !== 2) first.fail(`unsupported object header version ${version}`);
+  const flags = first.u8();
+  header.flags = flags;
+  header.attributeCreationOrderTracked = (flags & 0x04) !== 0;
+  if (flags & 0x20) first.skip(16); // access, modification, change, birth times
+  if (flags & 0x10) first.skip(4); // max compact / min dense attribute counts
+  const size = first.uint(1 << (flags & 0x03));
+  const prefix = first.pos;
+  const total = prefix + size + 4;
+  if (address + total > ctx.fileSize - ctx.baseAddress) {
+    first.fail(`chunk #0 size ${size} runs past the end of the file`);
+  }
+  const whole = await bytesAt(ctx, first, address, total, "object header v2");
+  verifyChecksum(whole.bytes.subarray(0, prefix + size), readU32(whole, prefix + size), ctx.url, "object header v2", address);
+  whole.pos = prefix;
+  return { chunk: whole.sub(size, "object header v2"), span: { address, length: total } };
+}
+
+function readU32(c: ByteCursor, at: number): number {
+  const b = c.bytes;
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+function parseMessagesV2(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHeader): PendingChunk[] {
+  const continuations: PendingChunk[] = [];
+  const tracked = header.attributeCreationOrderTracked;
+  const messageHeaderSize = tracked ? 6 : 4;
+  // Fewer bytes than a message header at the end of a chunk are a gap (format spec IV.A.1.b).
+  while (chunk.remaining >= messageHeaderSize) {
+    const type = chunk.u8();
+    const size = chunk.u16();
+    const flags = chunk.u8();
+    const creationOrder = tracked ? chunk.u16() : undefined;
+    if (size > chunk.remaining) chunk.fail(`message of type ${type} claims ${size} bytes but the chunk has ${chunk.remaining} left`);
+    const body = chunk.sub(size, messageStructure(type));
+    addMessage(ctx, header, { type, flags, creationOrder, body }, continuations);
+  }
+  return continuations;
+}
+
+function addMessage(ctx: Hdf5Context, header: ObjectHeader, message: HeaderMessage, continuations: PendingChunk[]): void {
+  if (message.type === MessageType.NIL) return;
+  if (message.type === MessageType.CONTINUATION) {
+    const { address, length } = parseContinuationMessage(ctx, bodyCursor(message));
+    const minimum = header.version === 2 ? 8 : 0;
+    if (length < minimum) message.body.fail(`continuation chunk length ${length} is too small`);
+    if (address + length > ctx.fileSize - ctx.baseAddress) {
+      throw new Hdf5FormatError(ctx.url, "object header continuation", `chunk ${address}+${length} runs past the end of the file`, address);
+    }
+    if (length > 0) continuations.push({ address, length });
+    return;
+  }
+  header.messages.push(message);
+}
+
+/** Read one continuation chunk; v2 chunks are "OCHK", messages, gap, checksum (format spec IV.A.1.b). */
+async function readContinuationChunk(ctx: Hdf5Context, first: ByteCursor, chunk: PendingChunk, version: 1 | 2): Promise<ByteCursor> {
+  const whole = await bytesAt(ctx, first, chunk.address, chunk.length, "object header continuation");
+  if (version === 1) return whole;
+  if (whole.ascii(4) !== "OCHK") {
+    throw new Hdf5FormatError(ctx.url, "object header continuation", "missing OCHK signature", chunk.address);
+  }
+  verifyChecksum(whole.bytes.subarray(0, chunk.length - 4), readU32(whole, chunk.length - 4), ctx.url, "object header continuation", chunk.address);
+  return whole.sub(chunk.length - 8, "object header continuation");
+}
+
+function messageStructure(type: number): string {
+  return `header message 0x${type.toString(16).padStart(4, "0")}`;
+}
+
+/** A fresh cursor over a message body (parsers advance cursors; the stored one stays at 0). */
+export function bodyCursor(message: HeaderMessage): ByteCursor {
+  return new ByteCursor(message.body.bytes, message.body.address, message.body.url, message.body.structure);
+}
+
+/** First message of a type, if any. */
+export function findMessage(header: ObjectHeader, type: number): HeaderMessage | undefined {
+  return header.messages.find((m) => m.type === type);
+}
