@@ -12,6 +12,7 @@ interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo.js")).demoCommand,
+  refs: async () => (await import("./refs.js")).refsCommand,
 };
 
 function usage(): string {

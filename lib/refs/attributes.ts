@@ -1,0 +1,76 @@
+import type { AttributeElement, Hdf5Attribute, Hdf5Datatype } from "../hdf5/model.js";
+import { PyFloat, type PyJsonValue } from "./pyJson.js";
+import { isBoolEnum } from "./zarrDtype.js";
+
+/** Attributes that describe HDF5/netCDF-4 plumbing, not data; kerchunk (after h5netcdf) drops them. */
+export const hiddenAttributes = new Set([
+  "REFERENCE_LIST",
+  "CLASS",
+  "DIMENSION_LIST",
+  "NAME",
+  "_Netcdf4Dimid",
+  "_Netcdf4Coordinates",
+  "_nc3_strict",
+  "_NCProperties",
+]);
+
+/** One element as h5py + numpy's tolist() would give it, as a JSON value. */
+function elementJson(datatype: Hdf5Datatype, element: AttributeElement): PyJsonValue {
+  if (element === null) return null;
+  if (typeof element === "string") return element;
+  if (typeof element === "bigint") return element;
+  if (typeof element === "number") {
+    if (datatype.class === "float") return new PyFloat(element);
+    if (isBoolEnum(datatype)) return element !== 0;
+    return element;
+  }
+  if (element instanceof Uint8Array) return new TextDecoder().decode(element);
+  if (Array.isArray(element)) {
+    const base = "base" in datatype ? datatype.base : datatype;
+    return element.map((e) => elementJson(base, e));
+  }
+  if ("objectAddress" in element && typeof element.objectAddress === "number") return null;
+  // Compound records: kerchunk stores str(numpy record); a JSON object is the faithful equivalent.
+  const record: Record<string, PyJsonValue> = {};
+  const members = datatype.class === "compound" ? datatype.members : [];
+  for (const [name, value] of Object.entries(element as Record<string, AttributeElement>)) {
+    const member = members.find((m) => m.name === name);
+    record[name] = member ? elementJson(member.type, value) : null;
+  }
+  return record;
+}
+
+/**
+ * An attribute's value as kerchunk's `_transfer_attrs` stores it: one-element arrays become
+ * scalars, longer ones lists, empty fixed strings " ", null dataspaces "". Returns undefined for
+ * attributes kerchunk leaves out.
+ */
+export function attributeJson(attribute: Hdf5Attribute): PyJsonValue | undefined {
+  if (hiddenAttributes.has(attribute.name)) return undefined;
+  if (attribute.dataspace.kind === "null") return "";
+  const { datatype, values } = attribute;
+  // _FillValue goes to the array's fill_value instead (kerchunk strips every array-valued one).
+  if (attribute.name === "_FillValue" && datatype.class !== "string" && datatype.class !== "vlen-string") return undefined;
+  const converted = values.map((v) => elementJson(datatype, v));
+  let result: PyJsonValue;
+  if (attribute.dataspace.kind === "scalar" && datatype.class === "string") {
+    // h5py returns bytes for a scalar fixed string; kerchunk decodes it and never stores "".
+    result = (converted[0] as string) || " ";
+  } else if (converted.length === 1) {
+    result = converted[0]!;
+  } else {
+    result = converted;
+  }
+  if (result === "DIMENSION_SCALE") return undefined;
+  return result;
+}
+
+/** The `.zattrs` content for an object's attributes, in file order. */
+export function transferAttributes(attributes: Hdf5Attribute[]): Record<string, PyJsonValue> {
+  const out: Record<string, PyJsonValue> = {};
+  for (const attribute of attributes) {
+    const value = attributeJson(attribute);
+    if (value !== undefined) out[attribute.name] = value;
+  }
+  return out;
+}

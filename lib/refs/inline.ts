@@ -1,0 +1,28 @@
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Inline bytes the way kerchunk's `_encode_for_JSON` stores them: as a string when they are valid
+ * UTF-8 (fsspec encodes it back to the same bytes), otherwise base64 with a "base64:" prefix.
+ */
+export function inlineReference(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return `base64:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")}`;
+  }
+}
+
+/** numcodecs VLenUTF8 encoding: item count, then each item as (length, UTF-8 bytes), little-endian. */
+export function encodeVlenUtf8(values: string[]): Uint8Array {
+  const encoded = values.map((v) => new TextEncoder().encode(v));
+  const out = new Uint8Array(4 + encoded.reduce((n, e) => n + 4 + e.length, 0));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, values.length, true);
+  let at = 4;
+  for (const item of encoded) {
+    view.setUint32(at, item.length, true);
+    out.set(item, at + 4);
+    at += 4 + item.length;
+  }
+  return out;
+}

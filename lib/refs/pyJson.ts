@@ -1,0 +1,47 @@
+/**
+ * JSON as Python's json/ujson write it for zarr metadata. Two differences from JSON.stringify
+ * matter to readers: floats keep a decimal point (`1.0`, so xarray sees a float scale_factor, not
+ * an int), and non-finite floats are written as NaN/Infinity literals the way zarr-python does.
+ */
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
+
+export type PyJsonValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | PyFloat
+  | PyJsonValue[]
+  | { [key: string]: PyJsonValue };
+
+function floatText(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "Infinity";
+  if (value === -Infinity) return "-Infinity";
+  const text = String(value);
+  return /[.eE]/.test(text) ? text : `${text}.0`;
+}
+
+/** Compact JSON (no spaces), keys in insertion order. */
+export function pyJson(value: PyJsonValue): string {
+  if (value === null) return "null";
+  if (value instanceof PyFloat) return floatText(value.value);
+  switch (typeof value) {
+    case "boolean":
+      return value ? "true" : "false";
+    case "number":
+      return Number.isFinite(value) ? String(value) : floatText(value);
+    case "bigint":
+      return value.toString();
+    case "string":
+      return JSON.stringify(value);
+    default:
+      if (Array.isArray(value)) return `[${value.map(pyJson).join(",")}]`;
+      return `{${Object.entries(value)
+        .map(([k, v]) => `${JSON.stringify(k)}:${pyJson(v)}`)
+        .join(",")}}`;
+  }
+}

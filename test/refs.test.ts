@@ -1,0 +1,201 @@
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import h5wasm from "h5wasm/node";
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { before, describe, test } from "node:test";
+import { decodeChunk } from "../lib/codecs/decode.js";
+import { decodeNumber } from "../lib/refs/numeric.js";
+import { translateHdf5 } from "../lib/refs/translate.js";
+import type { KerchunkRefs } from "../lib/refs/types.js";
+import { BlockCache } from "../lib/source/blockCache.js";
+import { LocalFileSource } from "../lib/source/localFile.js";
+import { S3Source } from "../lib/source/s3.js";
+import { createS3Client } from "../lib/source/s3Client.js";
+import { s3, testDir, uniqueBucket } from "./harness/env.js";
+import { python } from "./harness/python.js";
+
+const INLINE = 100;
+
+interface Parity {
+  differences: Record<string, string[]>;
+  warnings: string[];
+}
+interface XarrayReport {
+  variables: Record<string, string>;
+  errors: string[];
+  file_variables?: string[];
+  refs_variables?: string[];
+}
+
+/**
+ * Where we deliberately differ from kerchunk 0.2.10, by file: each must show up (proving kerchunk
+ * still gets it wrong and the test can tell) and nothing else may differ.
+ */
+const masksWrittenZeros = "fill_value null for a dataset without _FillValue (kerchunk: HDF5's default fill, which xarray masks)";
+const deviations: Record<string, { keys: RegExp; why: string }[]> = {
+  "big_endian_groups.h5": [{ keys: /^(small_contiguous|flags|level1\/level2\/be_float|level1\/level2\/be_int)\/\.zarray$/, why: masksWrittenZeros }],
+  "never_written.nc": [
+    { keys: /^(empty_float|empty_short|partly_written)\/\.zarray$/, why: "fill_value of unwritten chunks (kerchunk: null)" },
+  ],
+  "fletcher32_netcdf.nc": [{ keys: /^checked(_int)?\//, why: "kerchunk drops fletcher32 variables" }],
+  "fletcher32_h5py.h5": [{ keys: /^checked\//, why: "kerchunk drops fletcher32 variables" }],
+  "scalar_vlen_string.nc": [{ keys: /^product_name\/0$/, why: "kerchunk loses a 0-d vlen string's value" }],
+};
+
+let files: string[] = [];
+const ours = new Map<string, KerchunkRefs>();
+
+before(async () => {
+  const dir = await testDir("refs");
+  files = await python<string[]>("refs_fixtures.py", [join(dir, "fixtures")]);
+  for (const file of files) {
+    const source = new LocalFileSource(file);
+    const { refs } = await translateHdf5(new BlockCache(source), { inlineThreshold: INLINE });
+    await source.close();
+    ours.set(file, refs);
+  }
+});
+
+describe("refs equal kerchunk's SingleHdf5ToZarr, except where kerchunk is wrong", () => {
+  test("every fixture", async () => {
+    for (const file of files) {
+      const name = basename(file);
+      const refsPath = `${file}.ours.json`;
+      await writeFile(refsPath, JSON.stringify(ours.get(file)));
+      const parity = await python<Parity>("kerchunk_parity.py", [String(INLINE), refsPath, file, `${file}.kerchunk.json`]);
+      const expected = deviations[name] ?? [];
+      const seen = new Set<number>();
+      for (const [key, diffs] of Object.entries(parity.differences)) {
+        const index = expected.findIndex((d) => d.keys.test(key));
+        assert.ok(index >= 0, `${name}: unexpected difference at ${key}: ${diffs.join("; ")}`);
+        seen.add(index);
+      }
+      expected.forEach((d, i) => assert.ok(seen.has(i), `${name}: expected deviation (${d.why}) did not occur`));
+    }
+  });
+});
+
+test("kerchunk's own refs for those files read wrong values or do not open (the comparison can fail)", async () => {
+  const wrong: Record<string, string[]> = {};
+  for (const name of Object.keys(deviations)) {
+    const file = files.find((f) => basename(f) === name)!;
+    const report = await python<XarrayReport>("compare_xarray.py", [`${file}.kerchunk.json`, file]);
+    wrong[name] = [
+      ...report.errors,
+      ...Object.entries(report.variables)
+        .filter(([, verdict]) => !["equal", "equal-rounding", "equal-masked-fill"].includes(verdict))
+        .map(([variable, verdict]) => `${variable}: ${verdict}`),
+    ];
+  }
+  for (const [name, problems] of Object.entries(wrong)) assert.ok(problems.length > 0, `kerchunk's refs for ${name} read correctly`);
+});
+
+/** The dtype's element reader for the oracle comparison. */
+function elementReader(dtype: string): ((bytes: Uint8Array, offset: number) => number | bigint | boolean) | undefined {
+  const match = /^([<>|])([iufb])(\d+)$/.exec(dtype);
+  if (!match) return undefined;
+  const kinds = { i: "int", u: "uint", f: "float", b: "bool" } as const;
+  const kind = kinds[match[2] as keyof typeof kinds];
+  const size = Number(match[3]);
+  return (bytes, offset) => decodeNumber(bytes, offset, kind, size, match[1] !== ">");
+}
+
+test("every referenced chunk, decoded with its declared codecs, equals h5wasm's read of that region", async () => {
+  await h5wasm.ready;
+  let compared = 0;
+  for (const file of files) {
+    const refs = ours.get(file)!.refs;
+    const bytes = await readFile(file);
+    const h5 = new h5wasm.File(file, "r");
+    try {
+      for (const [key, value] of Object.entries(refs)) {
+        const match = /^(.*)\/([\d.]+)$/.exec(key);
+        if (!match) continue;
+        const variable = match[1]!;
+        const zarray = JSON.parse((refs[`${variable}/.zarray`] as string).replace(/\bNaN\b/g, "null")) as {
+          shape: number[];
+          chunks: number[];
+          dtype: string;
+          filters: { id: string }[] | null;
+        };
+        const read = elementReader(zarray.dtype);
+        if (!read) continue; // strings: checked through xarray below
+        const stored =
+          typeof value === "string"
+            ? value.startsWith("base64:")
+              ? new Uint8Array(Buffer.from(value.slice(7), "base64"))
+              : new TextEncoder().encode(value)
+            : bytes.subarray(value[1]!, value[1]! + value[2]!);
+        const decoded = decodeChunk(stored, zarray.filters);
+        const coords = match[2]!.split(".").map(Number);
+        const itemSize = Number(/\d+$/.exec(zarray.dtype)![0]);
+        const chunkShape = zarray.shape.length === 0 ? [] : zarray.chunks;
+        assert.equal(decoded.length, chunkShape.reduce((a, b) => a * b, 1) * itemSize, `${file} ${key}: decoded size`);
+        const ranges = zarray.shape.map((n, i) => [coords[i]! * chunkShape[i]!, Math.min(n, (coords[i]! + 1) * chunkShape[i]!)] as [number, number]);
+        const dataset = h5.get(`/${variable}`) as { slice(r: [number, number][]): ArrayLike<number | bigint> | null; value: unknown };
+        const expected = ranges.length === 0 ? [dataset.value as number] : Array.from(dataset.slice(ranges) ?? []);
+        // Walk the in-bounds region of the chunk in row-major order.
+        const regionShape = ranges.map(([a, b]) => b - a);
+        const total = regionShape.reduce((a, b) => a * b, 1);
+        for (let flat = 0; flat < total; flat++) {
+          let rest = flat;
+          let offsetInChunk = 0;
+          let stride = 1;
+          for (let axis = regionShape.length - 1; axis >= 0; axis--) {
+            const index = rest % regionShape[axis]!;
+            rest = Math.floor(rest / regionShape[axis]!);
+            offsetInChunk += index * stride;
+            stride *= chunkShape[axis]!;
+          }
+          const ours = read(decoded, offsetInChunk * itemSize);
+          const theirs = expected[flat];
+          const same =
+            typeof ours === "number" && typeof theirs === "number" && Number.isNaN(ours) ? Number.isNaN(theirs) : ours == theirs;
+          assert.ok(same, `${basename(file)} ${key} element ${flat}: ours ${ours} != h5wasm ${theirs}`);
+        }
+        compared++;
+      }
+    } finally {
+      h5.close();
+    }
+  }
+  assert.ok(compared > 30, `only ${compared} chunks compared`);
+});
+
+test("xarray reads the same values through our refs as from the files", async () => {
+  for (const file of files) {
+    const refsPath = `${file}.ours.json`;
+    await writeFile(refsPath, JSON.stringify(ours.get(file)));
+    const report = await python<XarrayReport>("compare_xarray.py", [refsPath, file]);
+    assert.deepEqual(report.errors, [], `${basename(file)}: ${report.errors.join("; ")}`);
+    for (const [variable, verdict] of Object.entries(report.variables)) {
+      assert.ok(["equal", "equal-rounding", "equal-masked-fill"].includes(verdict), `${basename(file)} ${variable}: ${verdict}`);
+    }
+    assert.deepEqual(report.refs_variables, report.file_variables);
+  }
+});
+
+test("from MinIO: the same refs (with s3:// URLs), and xarray reads the same values through them", async () => {
+  const client = s3();
+  const bucket = uniqueBucket("refs");
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  const reader = createS3Client();
+  for (const file of files) {
+    const key = `archive/${basename(file)}`;
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }));
+    const source = new S3Source(reader, bucket, key);
+    const { refs } = await translateHdf5(new BlockCache(source), { inlineThreshold: INLINE });
+    const local = JSON.parse(JSON.stringify(ours.get(file)).split(JSON.stringify(file).slice(1, -1)).join(`s3://${bucket}/${key}`));
+    assert.deepEqual(refs, local, `${basename(file)}: S3 refs differ from local refs`);
+    const refsPath = `${file}.s3.json`;
+    await writeFile(refsPath, JSON.stringify(refs));
+    const report = await python<XarrayReport>("compare_xarray.py", [refsPath, file, "--s3-endpoint", process.env.AWS_ENDPOINT_URL!]);
+    assert.deepEqual(report.errors, [], `${basename(file)}: ${report.errors.join("; ")}`);
+    for (const [variable, verdict] of Object.entries(report.variables)) {
+      assert.ok(["equal", "equal-rounding", "equal-masked-fill"].includes(verdict), `${basename(file)} ${variable} via S3: ${verdict}`);
+    }
+  }
+  client.destroy();
+  reader.destroy();
+});
