@@ -64,11 +64,17 @@ export function fixtures(): { dir: string; oracle: Oracle } {
 /** Bytes in memory as a ByteSource (for crafted and damaged files). */
 export class MemorySource implements ByteSource {
   readonly stats: ReadStats = { requests: 0, bytes: 0 };
+  private finishedRound = 0;
+  /**
+   * Sequential round trips so far: the longest chain of reads each issued only after the one
+   * before it completed. Every read completes one event-loop turn after it is issued, like a
+   * network request, so reads issued together (Promise.all) share a round.
+   */
+  roundTrips = 0;
+
   constructor(
     readonly bytes: Uint8Array,
     readonly url = "memory://test.h5",
-    /** Artificial latency per read, to model S3 round trips. */
-    readonly latencyMs = 0,
   ) {}
 
   async size(): Promise<number> {
@@ -76,7 +82,10 @@ export class MemorySource implements ByteSource {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
-    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    const round = this.finishedRound + 1;
+    this.roundTrips = Math.max(this.roundTrips, round);
+    await new Promise((resolve) => setImmediate(resolve));
+    this.finishedRound = Math.max(this.finishedRound, round);
     if (offset < 0 || length < 0 || offset + length > this.bytes.length) {
       throw new SourceReadError(this.url, `range ${offset}+${length} is outside ${this.bytes.length} bytes`, false);
     }
