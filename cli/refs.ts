@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../lib/errors.js";
+import { serializeRefs } from "../lib/refs/serialize.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
 import { openSource } from "../lib/source/open.js";
 
@@ -40,7 +41,7 @@ export const refsCommand = {
     const opened = openSource(positionals[0]!, { anonymous: values.anon });
     try {
       const result = await translateHdf5(opened.source, { inlineThreshold });
-      const json = JSON.stringify(result.refs);
+      const json = serializeRefs(result.refs);
       if (values.output) await writeFile(values.output, json);
       else process.stdout.write(`${json}\n`);
       for (const { variable, reason } of result.skipped) console.error(`warning: ${variable} left out: ${reason}`);
