@@ -1,0 +1,100 @@
+/**
+ * Combine kerchunk reference sets along concat dimensions: the equivalent of kerchunk's
+ * `MultiZarrToZarr(refs, concat_dims=[...], coo_map={...}, identical_dims=[...])`, associative (a
+ * combine of combined sets gives the refs a combine of all files gives), with clear errors where
+ * the inputs do not make one correct dataset. See docs in README ("combine").
+ *
+ *  - `combineRefs(inputs, options)`: reference sets in memory → combined refs (keys in canonical
+ *    order) and a summary;
+ *  - `combineReferenceFiles(urls, options)`: the same from files (local paths or s3:// URLs);
+ *  - `writeCombinedReferences(urls, output, options)`: files → JSON or a Parquet reference folder,
+ *    streaming (two passes over the inputs, memory bounded), for Temporal activities: paths in,
+ *    small summary out.
+ */
+import { writeFile } from "node:fs/promises";
+import type { KerchunkRefs } from "../refs/types.js";
+import { combineInto, type CombineSummary } from "./combine.js";
+import { fileInputs, memoryInputs } from "./inputs.js";
+import { JsonRefSink } from "./jsonOutput.js";
+import type { CombineOptions } from "./options.js";
+import { ParquetRefSink, type ParquetOutputOptions } from "./parquetOutput.js";
+
+export type { CombineOptions, CoordinateSelector } from "./options.js";
+export type { CombineSummary } from "./combine.js";
+export { serializeOrdered } from "./jsonOutput.js";
+export { parseRefsJson } from "./inputs.js";
+
+/**
+ * A combine's output. The references are kept as per-array lists: `json()` writes them straight to
+ * compact JSON; `refs` builds the object (keys in `compareRefKeys` order, so `serializeOrdered(refs)`
+ * and `serializeRefs(refs)` give the same bytes as `json()`) on first use, because an object of
+ * a million keys costs more than the combine itself.
+ */
+export class CombineResult {
+  private built: KerchunkRefs | undefined;
+  constructor(
+    private readonly sink: JsonRefSink,
+    readonly summary: CombineSummary,
+  ) {}
+
+  get refs(): KerchunkRefs {
+    this.built ??= this.sink.result();
+    return this.built;
+  }
+
+  /** Compact kerchunk JSON v1 as UTF-8 bytes (deterministic: re-runs give the same bytes). */
+  json(): Buffer {
+    return this.sink.toJsonBuffer();
+  }
+}
+
+/** Combine reference sets held in memory. `labels` name them in errors (file names, say). */
+export async function combineRefs(inputs: KerchunkRefs[], options: CombineOptions & { labels?: string[] }): Promise<CombineResult> {
+  const set = memoryInputs(inputs.map((refs, i) => ({ refs, label: options.labels?.[i] ?? `input ${i}` })));
+  const sink = new JsonRefSink();
+  const summary = await combineInto(set, options, sink);
+  return new CombineResult(sink, summary);
+}
+
+/** Combine reference files (local paths or s3:// URLs) into refs in memory. */
+export async function combineReferenceFiles(inputUrls: string[], options: CombineOptions): Promise<CombineResult> {
+  const set = fileInputs(inputUrls, options.s3);
+  try {
+    const sink = new JsonRefSink();
+    const summary = await combineInto(set, options, sink);
+    return new CombineResult(sink, summary);
+  } finally {
+    await set.close();
+  }
+}
+
+export interface WriteCombinedOptions extends CombineOptions {
+  /** "json", or "parquet" (kerchunk's LazyReferenceMapper layout); default from the output name (.parq/.parquet). */
+  format?: "json" | "parquet";
+  parquet?: ParquetOutputOptions;
+}
+
+/**
+ * Combine reference files and write the result to a local path: compact kerchunk JSON (byte-identical
+ * on re-runs), or a Parquet reference folder written as the combine streams (memory bounded by a few
+ * inputs and one record per array). Returns only the summary.
+ */
+export async function writeCombinedReferences(inputUrls: string[], output: string, options: WriteCombinedOptions): Promise<CombineSummary & { output: string; format: "json" | "parquet" }> {
+  const format = options.format ?? (/\.(parq|parquet)\/?$/.test(output) ? "parquet" : "json");
+  const set = fileInputs(inputUrls, options.s3);
+  try {
+    if (format === "parquet") {
+      const sink = new ParquetRefSink(output, options.parquet);
+      await sink.open();
+      const summary = await combineInto(set, options, sink);
+      await sink.close();
+      return { ...summary, output, format };
+    }
+    const sink = new JsonRefSink();
+    const summary = await combineInto(set, options, sink);
+    await writeFile(output, sink.toJsonBuffer());
+    return { ...summary, output, format };
+  } finally {
+    await set.close();
+  }
+}

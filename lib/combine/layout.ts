@@ -1,0 +1,227 @@
+import { CombineError } from "../errors.js";
+import type { PyJsonValue } from "../refs/pyJson.js";
+import { readDecodedChunks } from "./coordinates.js";
+import type { ReferenceReader } from "./fetch.js";
+import type { ArrayEntry, InputIndex } from "./inputIndex.js";
+import type { ResolvedCombineOptions } from "./options.js";
+import { pyJsonKey } from "./pyJsonParse.js";
+import { arrayDimensions, parseZarray, parseZattrs, type ZarrArrayMeta } from "./zarrMeta.js";
+
+/**
+ * What the combine does with an array:
+ *  - "coordinate": the concat dimension's own array, replaced by the combined coordinate;
+ *  - "identical": listed in identicalDims, copied from the first input, checked in every input;
+ *  - "concatenated": has a concat dimension: its chunks are renumbered from every input;
+ *  - "carried": has no concat dimension (a scalar crs, say): copied from the first input as it
+ *    is (kerchunk would add the concat dimension to it).
+ */
+export type ArrayRole = "coordinate" | "identical" | "concatenated" | "carried";
+
+export interface ArrayLayout {
+  path: string;
+  role: ArrayRole;
+  zarray: string;
+  zattrs: string | undefined;
+  meta: ZarrArrayMeta;
+  attrs: Record<string, PyJsonValue>;
+  dims: string[] | undefined;
+  /** The concat dimensions this array has, and at which axis. */
+  concatAxes: { dim: string; axis: number }[];
+  /** The reference input's decoded chunks of an identical array (identicalCheck "values"). */
+  referenceValues?: Map<string, Uint8Array>;
+  /** The reference input's chunk references of an identical array, as JSON per leaf. */
+  referenceRefs?: Map<string, string>;
+}
+
+/** The arrays of the reference input (the first listed), against which every input is checked. */
+export interface ReferenceLayout {
+  label: string;
+  arrays: Map<string, ArrayLayout>;
+}
+
+/**
+ * Attributes that change what xarray decodes from the stored values: if they differ between files
+ * the combined dataset silently decodes some files wrong (VirtualiZarr #1004 for scale_factor).
+ */
+export const decodingAttributes = ["scale_factor", "add_offset", "_FillValue", "missing_value", "_Unsigned", "units", "calendar"];
+
+export async function buildLayout(reference: InputIndex, options: ResolvedCombineOptions, reader: ReferenceReader): Promise<ReferenceLayout> {
+  const arrays = new Map<string, ArrayLayout>();
+  const concatDimsFound = new Set<string>();
+  for (const entry of reference.arrays.values()) {
+    const meta = parseArrayMeta(reference.label, entry);
+    const attrs = parseZattrs(entry.zattrs);
+    const dims = arrayDimensions(attrs);
+    const concatAxes = options.concatDims.flatMap((dim) => {
+      const axis = dims?.indexOf(dim) ?? -1;
+      return axis >= 0 && axis < meta.shape.length ? [{ dim, axis }] : [];
+    });
+    let role: ArrayRole;
+    if (options.concatDims.includes(entry.path)) role = "coordinate";
+    else if (options.identicalDims.includes(entry.path)) role = "identical";
+    else if (concatAxes.length > 0) role = "concatenated";
+    else role = "carried";
+    if (role === "concatenated") for (const { dim } of concatAxes) concatDimsFound.add(dim);
+    arrays.set(entry.path, { path: entry.path, role, zarray: entry.zarray, zattrs: entry.zattrs, meta, attrs, dims, concatAxes });
+  }
+  for (const dim of options.concatDims) {
+    if (!concatDimsFound.has(dim)) {
+      throw new CombineError(
+        "no-concat-dimension",
+        reference.label,
+        undefined,
+        `no variable has dimension '${dim}' in _ARRAY_DIMENSIONS, so there is nothing to concatenate along it`,
+        "concatDims",
+      );
+    }
+  }
+  for (const name of options.identicalDims) {
+    const layout = arrays.get(name);
+    if (!layout) throw new CombineError("missing-variable", reference.label, name, "listed in identicalDims but not in the input", "identicalDims");
+    if (options.identicalCheck === "values") {
+      const entry = reference.arrays.get(name)!;
+      layout.referenceValues = await readDecodedChunks(entry, layout.meta, reader, reference.label);
+      layout.referenceRefs = new Map(entry.chunkKeys.map((key, i) => [key, JSON.stringify(entry.chunkRefs[i])]));
+    }
+  }
+  return { label: reference.label, arrays };
+}
+
+function parseArrayMeta(label: string, entry: ArrayEntry): ZarrArrayMeta {
+  try {
+    return parseZarray(entry.zarray);
+  } catch (error) {
+    throw new CombineError("invalid-metadata", label, entry.path, `.zarray does not parse: ${(error as Error).message}`);
+  }
+}
+
+const zarrayFields = ["dtype", "chunks", "fill_value", "filters", "compressor", "order", "zarr_format"] as const;
+const fieldWords: Record<string, string> = {
+  dtype: "dtype",
+  chunks: "chunking",
+  fill_value: "fill value",
+  filters: "codecs (filters)",
+  compressor: "codecs (compressor)",
+  order: "memory order",
+  zarr_format: "Zarr format",
+};
+
+function show(value: PyJsonValue | undefined): string {
+  return pyJsonKey(value).replace(/\bf(-?[\d.e+-]+)/g, "$1");
+}
+
+/**
+ * Check one input against the reference layout; `steps` is the input's number of coordinate values
+ * per concat dimension. Identical texts (the usual case: files written by the same program) are
+ * accepted without parsing.
+ */
+export function checkInput(layout: ReferenceLayout, input: InputIndex, steps: Record<string, number>): void {
+  const against = layout.label;
+  for (const array of layout.arrays.values()) {
+    if (array.role === "carried" || array.role === "coordinate") continue;
+    const entry = input.arrays.get(array.path);
+    if (!entry) {
+      throw new CombineError("missing-variable", input.label, array.path, `not in this input but in ${against}`, array.role === "identical" ? "identicalDims" : undefined);
+    }
+    if (entry.zarray === array.zarray) {
+      for (const { dim, axis } of array.concatAxes) checkSteps(input.label, array, dim, array.meta.shape[axis]!, steps[dim]!);
+    } else {
+      const meta = parseArrayMeta(input.label, entry);
+      for (const field of zarrayFields) {
+        if (pyJsonKey(meta[field] as PyJsonValue) !== pyJsonKey(array.meta[field] as PyJsonValue)) {
+          throw new CombineError(
+            `mismatched-${field === "filters" || field === "compressor" ? "codecs" : field === "chunks" ? "chunking" : field === "fill_value" ? "fill-value" : field}`,
+            input.label,
+            array.path,
+            `${fieldWords[field]} ${show(meta[field] as PyJsonValue)} differs from ${show(array.meta[field] as PyJsonValue)} in ${against}`,
+          );
+        }
+      }
+      const concatAxis = new Map(array.concatAxes.map(({ dim, axis }) => [axis, dim]));
+      const sameShape =
+        meta.shape.length === array.meta.shape.length && meta.shape.every((n, axis) => concatAxis.has(axis) || n === array.meta.shape[axis]);
+      if (!sameShape) {
+        throw new CombineError(
+          "mismatched-shape",
+          input.label,
+          array.path,
+          `shape [${meta.shape.join(", ")}] differs from [${array.meta.shape.join(", ")}] in ${against}` +
+            (array.concatAxes.length > 0 ? ` (only ${array.concatAxes.map((c) => c.dim).join(", ")} may differ)` : ""),
+        );
+      }
+      for (const [axis, dim] of concatAxis) checkSteps(input.label, array, dim, meta.shape[axis]!, steps[dim]!);
+    }
+    if (entry.zattrs !== array.zattrs) checkAttributes(layout, array, input.label, parseZattrs(entry.zattrs));
+  }
+  // Arrays along a concat dimension that the reference lacks would silently vanish.
+  for (const entry of input.arrays.values()) {
+    if (layout.arrays.has(entry.path)) continue;
+    const dims = arrayDimensions(parseZattrs(entry.zattrs)) ?? [];
+    if (Object.keys(steps).some((dim) => dims.includes(dim))) {
+      throw new CombineError("missing-variable", input.label, entry.path, `not in ${against}: every input must have the same variables`);
+    }
+  }
+}
+
+function checkSteps(label: string, array: ArrayLayout, dim: string, length: number, steps: number): void {
+  if (length !== steps) {
+    throw new CombineError(
+      "mismatched-shape",
+      label,
+      array.path,
+      `has ${length} steps along ${dim} but the ${dim} coordinate has ${steps} values`,
+      `cooMap.${dim}`,
+    );
+  }
+}
+
+function checkAttributes(layout: ReferenceLayout, array: ArrayLayout, label: string, attrs: Record<string, PyJsonValue>): void {
+  const dims = arrayDimensions(attrs);
+  if (pyJsonKey(dims) !== pyJsonKey(array.dims)) {
+    throw new CombineError("mismatched-dimensions", label, array.path, `dimensions ${show(dims)} differ from ${show(array.dims)} in ${layout.label}`);
+  }
+  // Identical arrays must agree in every attribute; concatenated ones in those that change decoding.
+  const names = array.role === "identical" ? [...new Set([...Object.keys(attrs), ...Object.keys(array.attrs)])] : decodingAttributes;
+  for (const name of names) {
+    if (pyJsonKey(attrs[name]) !== pyJsonKey(array.attrs[name])) {
+      const problem = name === "scale_factor" || name === "add_offset" ? "mismatched-packing" : "mismatched-attribute";
+      throw new CombineError(
+        problem,
+        label,
+        array.path,
+        `attribute ${name} = ${show(attrs[name])} differs from ${show(array.attrs[name])} in ${layout.label}` +
+          (array.role === "identical" ? "" : ": xarray would decode this file's values with the other file's attribute"),
+        array.role === "identical" ? "identicalDims" : undefined,
+      );
+    }
+  }
+}
+
+/** Compare an input's decoded identical arrays with the reference's. */
+export async function checkIdenticalValues(layout: ReferenceLayout, input: InputIndex, reader: ReferenceReader): Promise<void> {
+  for (const array of layout.arrays.values()) {
+    if (array.role !== "identical" || !array.referenceValues) continue;
+    const entry = input.arrays.get(array.path)!;
+    const referenceEntry = array.referenceValues;
+    // References to the very same bytes (a combined set's copy, or shared inline data) need no read.
+    const sameRefs =
+      entry.chunkKeys.length === array.referenceRefs!.size &&
+      entry.chunkKeys.every((key, i) => array.referenceRefs!.get(key) === JSON.stringify(entry.chunkRefs[i]));
+    if (sameRefs) continue;
+    const values = await readDecodedChunks(entry, array.meta, reader, input.label);
+    const leaves = new Set([...values.keys(), ...referenceEntry.keys()]);
+    for (const leaf of leaves) {
+      const a = values.get(leaf);
+      const b = referenceEntry.get(leaf);
+      if (!a || !b || Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) !== 0) {
+        throw new CombineError(
+          "mismatched-identical",
+          input.label,
+          array.path,
+          `values of chunk ${leaf} differ from ${layout.label}, but ${array.path} is listed in identicalDims`,
+          "identicalDims",
+        );
+      }
+    }
+  }
+}

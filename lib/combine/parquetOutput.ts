@@ -1,0 +1,145 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parquetWriteBuffer } from "hyparquet-writer";
+import { compareRefKeys } from "../refs/serialize.js";
+import type { Reference } from "../refs/types.js";
+import type { CombinedArray, RefSink } from "./combine.js";
+import { inlineBytes } from "./fetch.js";
+
+export interface ParquetOutputOptions {
+  /** References per Parquet file (kerchunk's record_size; refs_to_dataframe's default 100,000). */
+  recordSize?: number;
+}
+
+/** One Parquet file's rows while it fills: kerchunk's columns path, offset, size, raw. */
+interface RecordBuffer {
+  paths: (string | null)[];
+  offsets: BigInt64Array;
+  sizes: BigInt64Array;
+  raws: (Uint8Array | null)[];
+}
+
+/**
+ * Writes references in kerchunk's Parquet layout (what `kerchunk.df.refs_to_dataframe` writes and
+ * fsspec's `LazyReferenceMapper` reads): `<root>/.zmetadata` holds every metadata key (parsed JSON)
+ * and `record_size`; each array's chunk references go to `<root>/<array>/refs.<n>.parq`, row i of
+ * file n being the chunk with C-order flat index n * record_size + i. A missing chunk is a null
+ * path (read as the fill value); inline data is in `raw` as bytes.
+ *
+ * Records are written as soon as every chunk in them is known (the combine reports progress along
+ * a leading concat axis), so memory holds about one record per array, whatever the year's size.
+ */
+export class ParquetRefSink implements RefSink {
+  readonly wantsKeys = false;
+  private readonly recordSize: number;
+  private readonly metadataTexts = new Map<string, string>();
+  private readonly pending = new Map<string, Map<number, RecordBuffer>>();
+  private readonly arrays = new Map<string, CombinedArray>();
+  private readonly writtenRecords = new Map<string, Set<number>>();
+  /** Files written, for summaries and tests. */
+  readonly written: string[] = [];
+
+  constructor(
+    readonly root: string,
+    options: ParquetOutputOptions = {},
+  ) {
+    this.recordSize = options.recordSize ?? 100_000;
+    if (!Number.isInteger(this.recordSize) || this.recordSize < 1) throw new RangeError("recordSize must be a whole number ≥ 1");
+  }
+
+  /** Start from an empty folder, as LazyReferenceMapper.create does. */
+  async open(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+    await mkdir(this.root, { recursive: true });
+  }
+
+  declareArray(array: CombinedArray): void {
+    this.arrays.set(array.path, array);
+    this.pending.set(array.path, new Map());
+  }
+
+  metadata(key: string, text: string): void {
+    this.metadataTexts.set(key, text);
+  }
+
+  private rowsIn(array: CombinedArray, record: number): number {
+    return Math.min(this.recordSize, array.chunkCount - record * this.recordSize);
+  }
+
+  private emptyRecord(array: CombinedArray, record: number): RecordBuffer {
+    const rows = this.rowsIn(array, record);
+    return { paths: new Array<string | null>(rows).fill(null), offsets: new BigInt64Array(rows), sizes: new BigInt64Array(rows), raws: new Array<Uint8Array | null>(rows).fill(null) };
+  }
+
+  chunk(array: CombinedArray, flatIndex: number, _leaf: string | undefined, ref: Reference): void {
+    const record = Math.floor(flatIndex / this.recordSize);
+    const row = flatIndex - record * this.recordSize;
+    const records = this.pending.get(array.path)!;
+    let buffer = records.get(record);
+    if (!buffer) {
+      buffer = this.emptyRecord(array, record);
+      records.set(record, buffer);
+    }
+    if (typeof ref === "string") {
+      buffer.raws[row] = inlineBytes(ref);
+    } else {
+      buffer.paths[row] = ref[0];
+      // [url] alone (a whole file) is offset 0, size 0, which LazyReferenceMapper reads back as [url].
+      buffer.offsets[row] = BigInt(ref[1] ?? 0);
+      buffer.sizes[row] = BigInt(ref[2] ?? 0);
+    }
+  }
+
+  async settled(array: CombinedArray, flatIndex: number): Promise<void> {
+    const records = this.pending.get(array.path)!;
+    for (const [record, buffer] of [...records]) {
+      if (record * this.recordSize + buffer.paths.length <= flatIndex) {
+        records.delete(record);
+        await this.writeRecord(array, record, buffer);
+      }
+    }
+  }
+
+  private async writeRecord(array: CombinedArray, record: number, buffer: RecordBuffer): Promise<void> {
+    let written = this.writtenRecords.get(array.path);
+    if (!written) this.writtenRecords.set(array.path, (written = new Set()));
+    written.add(record);
+    const bytes = parquetWriteBuffer({
+      columnData: [
+        { name: "path", data: buffer.paths, type: "STRING" },
+        { name: "offset", data: buffer.offsets, type: "INT64", nullable: false },
+        { name: "size", data: buffer.sizes, type: "INT64", nullable: false },
+        { name: "raw", data: buffer.raws, type: "BYTE_ARRAY" },
+      ],
+      statistics: false,
+      rowGroupSize: this.recordSize,
+    });
+    const folder = join(this.root, ...array.path.split("/"));
+    await mkdir(folder, { recursive: true });
+    const file = join(folder, `refs.${record}.parq`);
+    await writeFile(file, new Uint8Array(bytes));
+    this.written.push(file);
+  }
+
+  /** Write what is left and `.zmetadata`. */
+  async close(): Promise<void> {
+    // Every record file exists, even one whose chunks are all missing (a never-written scalar such
+    // as crs): LazyReferenceMapper lists an array by reading all its records and fails on an absent
+    // file (which kerchunk's own writer leaves out: opening such a set then fails or not depending
+    // on Python's hash seed).
+    for (const [path, records] of this.pending) {
+      const array = this.arrays.get(path)!;
+      const written = this.writtenRecords.get(path);
+      for (let record = 0; record * this.recordSize < array.chunkCount; record++) {
+        if (written?.has(record)) continue;
+        await this.writeRecord(array, record, records.get(record) ?? this.emptyRecord(array, record));
+        records.delete(record);
+      }
+    }
+    // Metadata texts are JSON objects already: embed them as they are (NaN literals included,
+    // which Python's json reads), in canonical key order so re-runs write the same bytes.
+    const keys = [...this.metadataTexts.keys()].sort(compareRefKeys);
+    const body = keys.map((key) => `${JSON.stringify(key)}:${this.metadataTexts.get(key)!}`).join(",");
+    await writeFile(join(this.root, ".zmetadata"), `{"metadata":{${body}},"record_size":${this.recordSize}}`);
+  }
+}

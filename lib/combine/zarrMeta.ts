@@ -1,0 +1,123 @@
+import { PyFloat, type PyJsonValue } from "../refs/pyJson.js";
+import { decodeNumber } from "../refs/numeric.js";
+import { parsePyJson } from "./pyJsonParse.js";
+
+/** The parts of a Zarr v2 `.zarray` the combine reads or compares. */
+export interface ZarrArrayMeta {
+  shape: number[];
+  chunks: number[];
+  dtype: string;
+  fill_value: PyJsonValue;
+  order: string;
+  filters: PyJsonValue[] | null;
+  compressor: PyJsonValue;
+  dimension_separator?: string;
+  zarr_format: number;
+}
+
+/** `.zarray` as Python would read it (floats stay floats, NaN fill values allowed). */
+export function parseZarray(text: string): ZarrArrayMeta {
+  const parsed = parsePyJson(text) as unknown as ZarrArrayMeta;
+  if (!Array.isArray(parsed.shape) || !Array.isArray(parsed.chunks) || typeof parsed.dtype !== "string") {
+    throw new SyntaxError(".zarray without shape, chunks or dtype");
+  }
+  return parsed;
+}
+
+/** `.zattrs` as Python would read it; an absent `.zattrs` is empty. */
+export function parseZattrs(text: string | undefined): Record<string, PyJsonValue> {
+  if (text === undefined) return {};
+  const parsed = parsePyJson(text);
+  return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) && !(parsed instanceof PyFloat)
+    ? (parsed as Record<string, PyJsonValue>)
+    : {};
+}
+
+/** `_ARRAY_DIMENSIONS` (xarray's dimension names), or undefined when the array has none. */
+export function arrayDimensions(attrs: Record<string, PyJsonValue>): string[] | undefined {
+  const dims = attrs._ARRAY_DIMENSIONS;
+  return Array.isArray(dims) && dims.every((d) => typeof d === "string") ? (dims as string[]) : undefined;
+}
+
+/** How one element of a numeric Zarr dtype is read. */
+export interface NumericDtype {
+  kind: "int" | "uint" | "float" | "bool";
+  size: number;
+  littleEndian: boolean;
+}
+
+/** Numeric dtypes ("<i4", ">f8", "|u1", "|b1"); undefined for strings, datetimes and the rest. */
+export function numericDtype(dtype: string): NumericDtype | undefined {
+  const match = /^([<>|])([iufb])(\d+)$/.exec(dtype);
+  if (!match) return undefined;
+  const kinds = { i: "int", u: "uint", f: "float", b: "bool" } as const;
+  return { kind: kinds[match[2] as keyof typeof kinds], size: Number(match[3]), littleEndian: match[1] !== ">" };
+}
+
+/** The numcodecs list that decodes a chunk: filters, then the compressor (applied first). */
+export function decodePipeline(meta: ZarrArrayMeta): PyJsonValue[] {
+  return [...(meta.filters ?? []), ...(meta.compressor ? [meta.compressor] : [])];
+}
+
+/** Read `count` numbers of `dtype` from decoded chunk bytes. */
+export function readNumbers(bytes: Uint8Array, dtype: NumericDtype, count: number): number[] {
+  const out = new Array<number>(count);
+  for (let i = 0; i < count; i++) {
+    const value = decodeNumber(bytes, i * dtype.size, dtype.kind, dtype.size, dtype.littleEndian);
+    out[i] = typeof value === "bigint" ? Number(value) : Number(value);
+  }
+  return out;
+}
+
+/** Encode numbers as raw little-endian bytes of a numeric dtype (integers must already fit). */
+export function writeNumbers(values: number[], dtype: NumericDtype): Uint8Array {
+  const out = new Uint8Array(values.length * dtype.size);
+  const view = new DataView(out.buffer);
+  const le = dtype.littleEndian;
+  values.forEach((value, i) => {
+    const at = i * dtype.size;
+    if (dtype.kind === "float") {
+      if (dtype.size === 4) view.setFloat32(at, value, le);
+      else view.setFloat64(at, value, le);
+    } else if (dtype.kind === "bool") {
+      view.setUint8(at, value ? 1 : 0);
+    } else {
+      const signed = dtype.kind === "int";
+      switch (dtype.size) {
+        case 1:
+          if (signed) view.setInt8(at, value);
+          else view.setUint8(at, value);
+          break;
+        case 2:
+          if (signed) view.setInt16(at, value, le);
+          else view.setUint16(at, value, le);
+          break;
+        case 4:
+          if (signed) view.setInt32(at, value, le);
+          else view.setUint32(at, value, le);
+          break;
+        default:
+          if (signed) view.setBigInt64(at, BigInt(value), le);
+          else view.setBigUint64(at, BigInt(value), le);
+      }
+    }
+  });
+  return out;
+}
+
+/** Whether `value` is exactly representable in an integer dtype. */
+export function fitsInteger(value: number, dtype: NumericDtype): boolean {
+  if (!Number.isInteger(value)) return false;
+  const bits = dtype.size * 8;
+  if (dtype.kind === "uint") return value >= 0 && value <= 2 ** bits - 1;
+  return value >= -(2 ** (bits - 1)) && value <= 2 ** (bits - 1) - 1;
+}
+
+/** Replace the `"shape":[...]` of a `.zarray` text, leaving every other byte as the input wrote it. */
+export function withShape(zarrayText: string, shape: number[]): string {
+  const replaced = zarrayText.replace(/"shape"\s*:\s*\[[^\]]*\]/, `"shape":[${shape.join(",")}]`);
+  if (replaced === zarrayText && !zarrayText.includes(`"shape":[${shape.join(",")}]`)) {
+    throw new SyntaxError(".zarray has no shape to replace");
+  }
+  return replaced;
+}
