@@ -1,2 +1,12 @@
 // Every activity the worker registers: thin wrappers around the Temporal-free library in lib/.
+import type { DatasetRegistry } from "../lib/datasets/config.js";
+import { createBackfillActivities } from "./backfill.js";
+import { describeWorker } from "./worker.js";
+
 export { describeWorker } from "./worker.js";
+export type { BackfillActivities } from "./backfill.js";
+
+/** All activities, bound to the worker's dataset configuration. */
+export function createActivities(datasets: DatasetRegistry) {
+  return { describeWorker, ...createBackfillActivities(datasets) };
+}

@@ -1,33 +1,86 @@
 import { Client, Connection } from "@temporalio/client";
 import { DefaultLogger, NativeConnection, Runtime } from "@temporalio/worker";
-import { mkdir } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
+import { DatasetRegistry, loadDatasetRegistry } from "../lib/datasets/config.js";
+import { himawari8Sst } from "../lib/datasets/presets.js";
+import type { DatasetSpec } from "../lib/datasets/spec.js";
+import { outputKey } from "../lib/backfill/names.js";
+import { ConfigError } from "../lib/errors.js";
+import { dayRange } from "../lib/calendar/periods.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { createWorker, defaultTaskQueue } from "../worker/worker.js";
-import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
+import { datasetKey, levelKey, periodKey, searchAttributeRegistrations, statusKey } from "../workflows/searchAttributes.js";
+import type { BackfillInput } from "../workflows/types.js";
+import { backfillWorkflowId } from "./backfill.js";
+import { followBackfill, printSummary } from "./progress.js";
 
-const help = `usage: temporal-kerchunk demo [--keep] [--ui-port N]
+const run = promisify(execFile);
 
-Starts the local Temporal dev server (with its Web UI) and a worker, runs the demo workflow and
-prints the result. --keep leaves the server and worker running until Ctrl-C, to browse the Web UI.`;
+const help = `usage: temporal-kerchunk demo [--start 2022-01-13] [--days 3] [--keep] [--resume] [--ui-port N]
+                              [--dataset NAME --config datasets.json]
+
+The main job on the embedded default: starts the local Temporal dev server (with its Web UI) and a
+worker, writes a small Himawari-like archive (hourly netCDF-4 files, keyed like s3://noaa-himawari8)
+under .work/demo/archive, backfills it day by day with a progress bar, and opens the first day's
+references with xarray. --dataset/--config backfill one of your datasets instead of the sample.
+--resume keeps earlier outputs (their days are skipped); --keep leaves the server up for the Web UI.`;
+
+const python = resolve(repositoryRoot, ".venv/bin/python");
 
 export const demoCommand = {
   summary: "run the main job on the embedded default (local dev server, local data)",
   async run(args: string[]): Promise<number> {
     const { values } = parseArgs({
       args,
-      options: { keep: { type: "boolean" }, "ui-port": { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        start: { type: "string", default: "2022-01-13" },
+        days: { type: "string", default: "3" },
+        keep: { type: "boolean", default: false },
+        resume: { type: "boolean", default: false },
+        "ui-port": { type: "string" },
+        dataset: { type: "string" },
+        config: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
     });
     if (values.help) {
       console.log(help);
       return 0;
     }
+    const days = Number(values.days);
+    if (!Number.isInteger(days) || days < 1 || days > 366) throw new ConfigError("--days", `expected 1..366, got '${values.days}'`);
+    const start = dayRange(values.start, values.start).start;
+    const end = start.plus({ days: days - 1 }).toFormat("yyyy-MM-dd");
     const workDir = resolve(repositoryRoot, ".work/demo");
     await mkdir(workDir, { recursive: true });
-    Runtime.install({ logger: new DefaultLogger("WARN") });
 
+    let datasets: DatasetRegistry;
+    let spec: DatasetSpec;
+    if (values.dataset) {
+      datasets = await loadDatasetRegistry(values.config ?? process.env.TK_CONFIG);
+      spec = datasets.get(values.dataset);
+    } else {
+      const archive = resolve(workDir, "archive");
+      console.log(`writing a Himawari-like archive: ${days} days x 24 hourly files under ${archive} ...`);
+      await run(python, [resolve(repositoryRoot, "python/make_archive.py"), archive, values.start, String(days), "--hours", "24", "--grid", "90", "180"], {
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      spec = {
+        ...himawari8Sst,
+        name: "himawari8-sst-demo",
+        description: "Himawari-like sample archive written by the demo",
+        source: { ...himawari8Sst.source, storage: { kind: "local", path: archive } },
+        output: { storage: { kind: "local", path: resolve(workDir, "refs") }, prefix: "", suffix: "" },
+      };
+      datasets = new DatasetRegistry([spec]);
+      if (!values.resume) await rm(resolve(workDir, "refs"), { recursive: true, force: true });
+    }
+
+    Runtime.install({ logger: new DefaultLogger("WARN") });
     console.log("starting the Temporal dev server ...");
     const server = await new TemporalDevServer({
       ui: true,
@@ -41,21 +94,46 @@ export const demoCommand = {
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
-    const worker = await createWorker({ connection: nativeConnection });
+    const worker = await createWorker({ connection: nativeConnection, datasets });
     const running = worker.run();
     try {
-      const workflowId = `demo-ping-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-      const result = await client.workflow.execute("ping", {
+      const input: BackfillInput = { dataset: spec.name, start: values.start, end };
+      const workflowId = backfillWorkflowId(input);
+      const handle = await client.workflow.start("backfill", {
         taskQueue: defaultTaskQueue,
         workflowId,
-        args: ["the demo"],
+        args: [input],
+        workflowIdReusePolicy: "ALLOW_DUPLICATE",
+        staticSummary: `demo backfill ${spec.name} ${values.start}..${end}`,
+        typedSearchAttributes: [
+          { key: datasetKey, value: spec.name },
+          { key: periodKey, value: `${values.start}..${end}` },
+          { key: levelKey, value: "backfill" },
+          { key: statusKey, value: "running" },
+        ],
       });
-      console.log(`workflow ${workflowId}: ${result}`);
-      if (server.uiUrl) console.log(`see it in the Web UI: ${server.uiUrl}/namespaces/default/workflows/${workflowId}`);
+      if (server.uiUrl) console.log(`follow it in the Web UI: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
+      const summary = await followBackfill(handle);
+      printSummary(summary);
+
+      const firstDay = values.start;
+      const output = summary.results[firstDay];
+      if (output && !output.startsWith("ERROR(")) {
+        const resolved = datasets.get(spec.name);
+        const path = output === "existing" ? resolve(resolved.output.storage.kind === "local" ? resolved.output.storage.path : ".", outputKey(resolved, firstDay)) : output;
+        const { stdout } = await run(python, [resolve(repositoryRoot, "python/open_refs.py"), path]);
+        const opened = JSON.parse(stdout) as { dims: Record<string, number>; time?: [string, string]; variables: string[]; sample: { variable: string; at: Record<string, number>; value: number | null; units?: string } };
+        console.log(`\nopened ${path} with xarray (fsspec reference:// + zarr):`);
+        console.log(`  dimensions: ${Object.entries(opened.dims).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+        if (opened.time) console.log(`  time: ${opened.time[0]} .. ${opened.time[1]}`);
+        console.log(`  variables: ${opened.variables.join(", ")}`);
+        console.log(`  ${opened.sample.variable}${JSON.stringify(opened.sample.at)} = ${opened.sample.value} ${opened.sample.units ?? ""}`);
+      }
       if (values.keep) {
-        console.log("--keep: server and worker stay up; Ctrl-C to stop");
+        console.log(`\n--keep: the dev server and worker stay up (Web UI ${server.uiUrl}); Ctrl-C to stop`);
         await new Promise<void>((resolveWait) => process.once("SIGINT", () => resolveWait()));
       }
+      return summary.days.failed > 0 ? 1 : 0;
     } finally {
       worker.shutdown();
       await running;
@@ -63,6 +141,5 @@ export const demoCommand = {
       await connection.close();
       await server.stop();
     }
-    return 0;
   },
 };

@@ -13,6 +13,10 @@ interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo.js")).demoCommand,
   refs: async () => (await import("./refs.js")).refsCommand,
+  combine: async () => (await import("./combine.js")).combineCommand,
+  worker: async () => (await import("./worker.js")).workerCommand,
+  backfill: async () => (await import("./backfill.js")).backfillCommand,
+  schedule: async () => (await import("./schedule.js")).scheduleCommand,
 };
 
 function usage(): string {

@@ -63,6 +63,42 @@ export class SourceReadError extends TemporalKerchunkError {
   }
 }
 
+/** Listing, reading or writing a storage location (local folder or S3 bucket) failed. */
+export class StorageError extends TemporalKerchunkError {
+  readonly kind = "StorageError";
+  constructor(
+    readonly storage: string,
+    readonly key: string,
+    detail: string,
+    readonly retryable: boolean,
+  ) {
+    super(`${storage}: ${key}: ${detail}`, { storage, key });
+  }
+}
+
+/**
+ * Reference sets that cannot be combined into one correct dataset (mismatched metadata, duplicate
+ * or missing coordinates, chunks that do not line up). Names the input file, the variable and the
+ * setting that changes the outcome, when one does. Never retryable: the inputs must change.
+ */
+export class CombineError extends TemporalKerchunkError {
+  readonly kind = "CombineError";
+  readonly retryable = false;
+  constructor(
+    /** Short stable name of the problem, e.g. "mismatched-chunks", "duplicate-coordinate". */
+    readonly problem: string,
+    readonly file: string,
+    readonly variable: string | undefined,
+    detail: string,
+    readonly setting?: string,
+  ) {
+    super(
+      `${file}: ${variable === undefined ? "" : `variable ${variable}: `}${detail}${setting ? ` (setting: ${setting})` : ""}`,
+      { problem, file, variable, setting },
+    );
+  }
+}
+
 /** A setting or input is invalid; the message says which one and what to change. */
 export class ConfigError extends TemporalKerchunkError {
   readonly kind = "ConfigError";

@@ -4,7 +4,7 @@
  * run, hand their addresses to the test files through the environment, run `node --test`, and stop
  * both servers whatever happens (failure, Ctrl-C, SIGTERM).
  *
- * Usage: tsx test/run.ts [test files...]   (default: every test/**\/*.test.ts)
+ * Usage: tsx test/run.ts [--test-name-pattern=...] [test files...]   (default: every test/**\/*.test.ts)
  */
 import { spawn } from "node:child_process";
 import { mkdir, readdir, rm } from "node:fs/promises";
@@ -24,10 +24,29 @@ async function findTests(dir: string): Promise<string[]> {
   return found.sort();
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function main(): Promise<number> {
-  const requested = process.argv.slice(2);
+  // Options (e.g. --test-name-pattern=...) go to node's test runner; the rest are test files.
+  const runnerOptions = process.argv.slice(2).filter((a) => a.startsWith("--"));
+  const requested = process.argv.slice(2).filter((a) => !a.startsWith("--"));
   const files = requested.length > 0 ? requested.map((f) => resolve(f)) : await findTests(resolve(repositoryRoot, "test"));
-  const workDir = resolve(repositoryRoot, ".work/test");
+  // One folder per run (named by pid), so runs side by side never share a server database;
+  // folders of runs whose process is gone are removed.
+  const runsDir = resolve(repositoryRoot, ".work/test");
+  await mkdir(runsDir, { recursive: true });
+  for (const entry of await readdir(runsDir)) {
+    const pid = Number(entry);
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) await rm(join(runsDir, entry), { recursive: true, force: true });
+  }
+  const workDir = join(runsDir, String(process.pid));
   await rm(workDir, { recursive: true, force: true });
   await mkdir(workDir, { recursive: true });
 
@@ -68,7 +87,7 @@ async function main(): Promise<number> {
     const code = await new Promise<number>((resolveRun) => {
       const runner = spawn(
         process.execPath,
-        ["--import", "tsx", "--test", "--test-reporter=spec", "--test-timeout=600000", ...files.map((f) => relative(repositoryRoot, f))],
+        ["--import", "tsx", "--test", "--test-reporter=spec", "--test-timeout=600000", ...runnerOptions, ...files.map((f) => relative(repositoryRoot, f))],
         { cwd: repositoryRoot, env, stdio: "inherit" },
       );
       runner.once("exit", (exitCode, signal) => resolveRun(exitCode ?? (signal ? 1 : 0)));

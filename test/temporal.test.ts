@@ -1,6 +1,8 @@
 import type { Client, Connection } from "@temporalio/client";
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { DatasetRegistry } from "../lib/datasets/config.js";
+import { presets } from "../lib/datasets/presets.js";
 import { createWorker } from "../worker/worker.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
 import { clientFor, workerConnection } from "./harness/temporal.js";
@@ -18,7 +20,7 @@ after(async () => {
 test("a workflow and an activity round-trip through a real worker on the dev server", async () => {
   const nativeConnection = await workerConnection();
   const taskQueue = `ping-${Date.now()}`;
-  const worker = await createWorker({ connection: nativeConnection, taskQueue });
+  const worker = await createWorker({ connection: nativeConnection, taskQueue, datasets: new DatasetRegistry(presets) });
   const workflowId = `ping-test-${Date.now()}`;
   const result = await worker.runUntil(
     client.workflow.execute("ping", { taskQueue, workflowId, args: ["the test"] }),

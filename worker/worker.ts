@@ -1,11 +1,14 @@
 import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker";
-import * as activities from "../activities/index.js";
+import { createActivities } from "../activities/index.js";
+import type { DatasetRegistry } from "../lib/datasets/config.js";
 import { workflowsPath } from "./paths.js";
 
 export const defaultTaskQueue = "temporal-kerchunk";
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
+  /** The datasets this worker can build (dataset specs live with the worker, never in workflow input). */
+  datasets: DatasetRegistry;
   namespace?: string;
   taskQueue?: string;
   /** Any other Worker options (concurrency limits, plugins, ...). */
@@ -19,7 +22,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     namespace: options.namespace ?? "default",
     taskQueue: options.taskQueue ?? defaultTaskQueue,
     workflowsPath,
-    activities,
+    activities: createActivities(options.datasets),
     ...options.workerOptions,
   });
 }

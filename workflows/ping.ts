@@ -1,7 +1,7 @@
 import { proxyActivities } from "@temporalio/workflow";
-import type * as activities from "../activities/index.js";
+import type { describeWorker as describeWorkerActivity } from "../activities/worker.js";
 
-const { describeWorker } = proxyActivities<typeof activities>({ startToCloseTimeout: "30 seconds" });
+const { describeWorker } = proxyActivities<{ describeWorker: typeof describeWorkerActivity }>({ startToCloseTimeout: "30 seconds" });
 
 /** The smallest real round trip: client → workflow → activity on a worker → back. */
 export async function ping(from: string): Promise<string> {

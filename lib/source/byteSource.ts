@@ -18,6 +18,10 @@ export interface ByteSource {
    * for a separate HEAD round trip.
    */
   readHead?(length: number): Promise<{ bytes: Uint8Array; size: number }>;
+  /** Requests and bytes that really went to the origin (sources that talk to one keep these). */
+  readonly stats?: ReadStats;
+  /** Release what the source holds open (a file handle). */
+  close?(): Promise<void>;
 }
 
 /** Counters every source keeps, so tests and benchmarks can see what a translation cost. */

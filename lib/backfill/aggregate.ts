@@ -1,0 +1,60 @@
+import { combineRefs } from "../combine/index.js";
+import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
+import { StorageError } from "../errors.js";
+import { serializeRefs } from "../refs/serialize.js";
+import type { KerchunkRefs } from "../refs/types.js";
+import { outputKey } from "./names.js";
+
+export interface AggregateSummary {
+  /** URL of the period's reference file. */
+  output: string;
+  /** True when it existed already (nothing combined, nothing written). */
+  existing: boolean;
+  inputs: number;
+  keys: number;
+}
+
+/**
+ * Combine reference files (a day's staged per-file refs, or a month's day outputs, or a year's
+ * month outputs) into the period's output, written once and atomically: when another run wrote
+ * it first, that output stands and this one reports "existing".
+ */
+export async function aggregatePeriod(
+  spec: ResolvedDatasetSpec,
+  period: string,
+  inputKeys: string[],
+  options: { removeInputs?: boolean } = {},
+): Promise<AggregateSummary> {
+  const storage = openStorage(spec.output.storage);
+  const key = outputKey(spec, period);
+  try {
+    if (await storage.exists(key)) return { output: storage.url(key), existing: true, inputs: inputKeys.length, keys: 0 };
+    const inputs = await Promise.all(
+      inputKeys.map(async (inputKey) => {
+        const bytes = await storage.read(inputKey);
+        try {
+          return { label: storage.url(inputKey), refs: JSON.parse(new TextDecoder().decode(bytes)) as KerchunkRefs };
+        } catch (error) {
+          throw new StorageError(storage.description, inputKey, `not a reference file: ${(error as Error).message}`, false);
+        }
+      }),
+    );
+    // Coordinates that are not inline are read from the sources, with the source storage's settings.
+    const source = spec.source.storage;
+    const { refs: combined } = await combineRefs(
+      inputs.map((i) => i.refs),
+      {
+        ...spec.combine,
+        labels: inputs.map((i) => i.label),
+        ...(source.kind === "s3"
+          ? { s3: { anonymous: source.anonymous ?? false, ...(source.endpoint ? { endpoint: source.endpoint } : {}), ...(source.region ? { region: source.region } : {}) } }
+          : {}),
+      },
+    );
+    const written = await storage.write(key, new TextEncoder().encode(serializeRefs(combined)), { ifAbsent: true });
+    if (written && options.removeInputs) await Promise.all(inputKeys.map((k) => storage.delete(k)));
+    return { output: storage.url(key), existing: !written, inputs: inputs.length, keys: Object.keys(combined.refs).length };
+  } finally {
+    await storage.close();
+  }
+}

@@ -1,0 +1,75 @@
+import { Hdf5FormatError } from "../errors.js";
+import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
+import { serializeRefs } from "../refs/serialize.js";
+import { translateHdf5 } from "../refs/translate.js";
+import type { KerchunkRefs } from "../refs/types.js";
+import { BlockCache } from "../source/blockCache.js";
+import { stagingKey } from "./names.js";
+
+/** What an extraction reports: small enough for workflow history. */
+export interface ExtractSummary {
+  source: string;
+  staged: string;
+  /** True when the staged refs already existed (nothing read). */
+  reused: boolean;
+  chunks: number;
+  requests: number;
+  bytesRead: number;
+  skippedVariables: string[];
+}
+
+/**
+ * Every byte range must lie inside the source object: a reference past the end (a truncated or
+ * replaced file) would read garbage or fail later, far from the cause.
+ */
+export function checkRangesWithin(refs: KerchunkRefs, url: string, size: number): void {
+  for (const [key, value] of Object.entries(refs.refs)) {
+    if (Array.isArray(value) && value.length === 3 && value[0] === url && value[1] + value[2] > size) {
+      throw new Hdf5FormatError(url, `chunk ${key}`, `references bytes ${value[1]}..${value[1] + value[2]} past the end of the object (${size} bytes)`);
+    }
+  }
+}
+
+/**
+ * Translate one source file and stage its references. Idempotent: when the staged refs exist
+ * (an earlier attempt finished), nothing is read again.
+ */
+export async function extractToStaging(
+  spec: ResolvedDatasetSpec,
+  dayId: string,
+  sourceKey: string,
+  onProgress?: () => void,
+): Promise<ExtractSummary> {
+  const sourceStorage = openStorage(spec.source.storage);
+  const outputStorage = openStorage(spec.output.storage);
+  const staged = stagingKey(spec, dayId, sourceKey);
+  const url = sourceStorage.url(sourceKey);
+  try {
+    if (await outputStorage.exists(staged)) {
+      return { source: url, staged, reused: true, chunks: 0, requests: 0, bytesRead: 0, skippedVariables: [] };
+    }
+    const origin = sourceStorage.source(sourceKey);
+    const cached = new BlockCache(origin);
+    onProgress?.();
+    let result;
+    try {
+      result = await translateHdf5(cached, { inlineThreshold: spec.refs.inlineThreshold, url });
+      checkRangesWithin(result.refs, url, await cached.size());
+    } finally {
+      await origin.close?.();
+    }
+    onProgress?.();
+    await outputStorage.write(staged, new TextEncoder().encode(serializeRefs(result.refs)));
+    return {
+      source: url,
+      staged,
+      reused: false,
+      chunks: result.chunkCount,
+      requests: origin.stats?.requests ?? 0,
+      bytesRead: origin.stats?.bytes ?? 0,
+      skippedVariables: result.skipped.map((s) => `${s.variable}: ${s.reason}`),
+    };
+  } finally {
+    await Promise.all([sourceStorage.close(), outputStorage.close()]);
+  }
+}

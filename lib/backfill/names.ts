@@ -1,0 +1,31 @@
+import { basename } from "node:path/posix";
+import { compileGlob, expandForDay } from "../calendar/template.js";
+import { parsePeriod, type Period } from "../calendar/periods.js";
+import { DateTime } from "luxon";
+import { joinKey } from "../storage/storage.js";
+import type { ResolvedDatasetSpec } from "../datasets/spec.js";
+
+/** "2022-01-13" → "20220113", "2022-01" → "202201", "2022" → "2022": the seed's file naming. */
+export function compactPeriod(period: Period): string {
+  return period.id.replace(/-/g, "");
+}
+
+/** Where a period's reference file goes: <dest>/<root>/<YYYYMMDD><suffix>.json. */
+export function outputKey(spec: ResolvedDatasetSpec, periodId: string): string {
+  return joinKey(spec.output.prefix, spec.source.root, `${compactPeriod(parsePeriod(periodId))}${spec.output.suffix}.json`);
+}
+
+/** Per-file references of a day waiting to be combined: <dest>/<root>/.staging/<YYYYMMDD>/<file>.json. */
+export function stagingKey(spec: ResolvedDatasetSpec, dayId: string, sourceKey: string): string {
+  return joinKey(spec.output.prefix, spec.source.root, ".staging", compactPeriod(parsePeriod(dayId)), `${basename(sourceKey)}.json`);
+}
+
+export function stagingPrefix(spec: ResolvedDatasetSpec, dayId: string): string {
+  return `${joinKey(spec.output.prefix, spec.source.root, ".staging", compactPeriod(parsePeriod(dayId)))}/`;
+}
+
+/** The glob that finds one day's source files: <root>/<template for the day><extension>. */
+export function daySourceGlob(spec: ResolvedDatasetSpec, dayId: string): { prefix: string; pattern: RegExp } {
+  const day = DateTime.fromISO(dayId, { zone: "utc" });
+  return compileGlob(joinKey(spec.source.root, `${expandForDay(spec.source.template, day)}${spec.source.extension}`));
+}

@@ -1,0 +1,114 @@
+import { randomBytes } from "node:crypto";
+import { link, mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { StorageError } from "../errors.js";
+import { LocalFileSource } from "../source/localFile.js";
+import type { ByteSource } from "../source/byteSource.js";
+import type { ObjectInfo, Storage } from "./storage.js";
+
+const errorCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException)?.code;
+
+/** A local folder as storage. Atomic writes: a temporary file, then rename (or link, to create once). */
+export class LocalStorage implements Storage {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  get description(): string {
+    return this.root;
+  }
+
+  private path(key: string): string {
+    const path = resolve(this.root, key);
+    if (path !== this.root && !path.startsWith(this.root + sep)) {
+      throw new StorageError(this.description, key, "key escapes the storage folder", false);
+    }
+    return path;
+  }
+
+  url(key: string): string {
+    return this.path(key);
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk from the deepest folder the prefix names, then filter by the full prefix.
+    const slash = prefix.lastIndexOf("/");
+    const start = this.path(slash < 0 ? "" : prefix.slice(0, slash));
+    const found: ObjectInfo[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if (errorCode(error) === "ENOENT" || errorCode(error) === "ENOTDIR") return;
+        throw new StorageError(this.description, relative(this.root, dir), `cannot list: ${(error as Error).message}`, false);
+      }
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        const key = relative(this.root, path).split(sep).join("/");
+        if (entry.isDirectory()) {
+          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(path);
+        } else if (entry.isFile() && key.startsWith(prefix) && !entry.name.includes(".tmp-")) {
+          found.push({ key, size: (await stat(path)).size });
+        }
+      }
+    };
+    await walk(start);
+    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    yield* found;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      return (await stat(this.path(key))).isFile();
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return false;
+      throw new StorageError(this.description, key, (error as Error).message, false);
+    }
+  }
+
+  async read(key: string): Promise<Uint8Array> {
+    try {
+      return new Uint8Array(await readFile(this.path(key)));
+    } catch (error) {
+      throw new StorageError(this.description, key, `cannot read: ${(error as Error).message}`, false);
+    }
+  }
+
+  async write(key: string, bytes: Uint8Array, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    const target = this.path(key);
+    const temporary = `${target}.tmp-${randomBytes(6).toString("hex")}`;
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(temporary, bytes);
+      if (options.ifAbsent) {
+        // link() fails if the target exists: an atomic create-once, unlike rename().
+        try {
+          await link(temporary, target);
+        } catch (error) {
+          if (errorCode(error) === "EEXIST") return false;
+          throw error;
+        }
+        return true;
+      }
+      await rename(temporary, target);
+      return true;
+    } catch (error) {
+      throw new StorageError(this.description, key, `cannot write: ${(error as Error).message}`, false);
+    } finally {
+      await unlink(temporary).catch(() => undefined);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
+  }
+
+  source(key: string): ByteSource {
+    return new LocalFileSource(this.path(key));
+  }
+
+  async close(): Promise<void> {}
+}

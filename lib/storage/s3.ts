@@ -1,0 +1,124 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { StorageError } from "../errors.js";
+import type { ByteSource } from "../source/byteSource.js";
+import { isTransientS3Error, S3Source } from "../source/s3.js";
+import { createS3Client, type S3ConnectionOptions } from "../source/s3Client.js";
+import { joinKey, type ObjectInfo, type Storage } from "./storage.js";
+
+const status = (error: unknown): number | undefined => (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+
+/** An S3 bucket (optionally under a key prefix) as storage. */
+export class S3Storage implements Storage {
+  private readonly client: S3Client;
+  private readonly prefix: string;
+
+  constructor(
+    readonly bucket: string,
+    prefix = "",
+    connection: S3ConnectionOptions = {},
+  ) {
+    this.prefix = joinKey(prefix);
+    this.client = createS3Client(connection);
+  }
+
+  get description(): string {
+    return `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ""}`;
+  }
+
+  private fullKey(key: string): string {
+    return joinKey(this.prefix, key);
+  }
+
+  url(key: string): string {
+    return `s3://${this.bucket}/${this.fullKey(key)}`;
+  }
+
+  private fail(key: string, action: string, error: unknown): never {
+    const name = (error as Error)?.name ?? "error";
+    throw new StorageError(
+      this.description,
+      key,
+      `${action} failed: ${name}${status(error) ? ` (HTTP ${status(error)})` : ""}: ${(error as Error)?.message ?? String(error)}`,
+      isTransientS3Error(error),
+    );
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const listPrefix = this.prefix ? `${this.prefix}/${prefix}` : prefix;
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: listPrefix, ContinuationToken: token }));
+      } catch (error) {
+        this.fail(prefix, "list", error);
+      }
+      for (const object of page.Contents ?? []) {
+        if (!object.Key) continue;
+        yield { key: this.prefix ? object.Key.slice(this.prefix.length + 1) : object.Key, size: object.Size ?? 0 };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+      return true;
+    } catch (error) {
+      if (status(error) === 404 || (error as Error)?.name === "NotFound") return false;
+      this.fail(key, "exists", error);
+    }
+  }
+
+  async read(key: string): Promise<Uint8Array> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+      return await response.Body!.transformToByteArray();
+    } catch (error) {
+      this.fail(key, "read", error);
+    }
+  }
+
+  async write(key: string, bytes: Uint8Array, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    try {
+      // A PUT is atomic in S3: readers see the old object or the new one, never a part.
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.fullKey(key),
+          Body: bytes,
+          ContentType: "application/json",
+          ...(options.ifAbsent ? { IfNoneMatch: "*" } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (options.ifAbsent && (status(error) === 412 || (error as Error)?.name === "PreconditionFailed")) return false;
+      this.fail(key, "write", error);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+    } catch (error) {
+      this.fail(key, "delete", error);
+    }
+  }
+
+  source(key: string): ByteSource {
+    return new S3Source(this.client, this.bucket, this.fullKey(key));
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}

@@ -1,0 +1,237 @@
+import type { Client, Connection, WorkflowHandle } from "@temporalio/client";
+import { Worker } from "@temporalio/worker";
+import type { temporal } from "@temporalio/proto";
+import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { backfillDirect } from "../lib/backfill/direct.js";
+import { DatasetRegistry } from "../lib/datasets/config.js";
+import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
+import { sleep } from "../lib/servers/process.js";
+import { TemporalDevServer } from "../worker/devServer.js";
+import { workflowsPath } from "../worker/paths.js";
+import { createWorker } from "../worker/worker.js";
+import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
+import type { BackfillInput, BackfillProgress, BackfillSummary } from "../workflows/types.js";
+import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
+import { testDir } from "./harness/env.js";
+import { clientFor, workerConnection } from "./harness/temporal.js";
+
+let client: Client;
+let connection: Connection;
+let dir: string;
+let bucket: string;
+/** Sources: 2022-01-30 .. 2022-03-01 (31 days, 2 files each) on MinIO; 2022-02-14 has none. */
+const START = "2022-01-30";
+const END = "2022-03-01";
+
+before(async () => {
+  ({ client, connection } = await clientFor());
+  dir = await testDir("backfill");
+  const keys = await makeArchive(join(dir, "archive"), START, 31, { hours: 2, grid: [30, 60], skipDays: ["2022-02-14"] });
+  bucket = await uploadArchive(join(dir, "archive"), keys, "archive");
+});
+after(async () => {
+  await connection?.close();
+});
+
+/** Every file under a folder, relative path → bytes (the outputs, compared byte for byte). */
+async function filesUnder(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (folder: string): Promise<void> => {
+    for (const entry of await readdir(folder, { withFileTypes: true }).catch(() => [])) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else out.set(relative(root, path), await readFile(path, "utf8"));
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+/** All histories of a backfill's tree (the backfill and every child), by workflow id. */
+async function histories(dataset: string): Promise<Map<string, temporal.api.history.v1.IHistory>> {
+  const found = new Map<string, temporal.api.history.v1.IHistory>();
+  for await (const execution of client.workflow.list({ query: `TkDataset = '${dataset}'` })) {
+    const handle = client.workflow.getHandle(execution.workflowId, execution.runId);
+    found.set(`${execution.workflowId}#${execution.runId}`, await handle.fetchHistory());
+  }
+  return found;
+}
+
+/** Completed extractFile activities in the histories, each with whether it really translated. */
+function completedExtractions(all: Map<string, temporal.api.history.v1.IHistory>): { file: string; reused: boolean }[] {
+  const out: { file: string; reused: boolean }[] = [];
+  for (const history of all.values()) {
+    const scheduled = new Map<number, string>();
+    for (const event of history.events ?? []) {
+      const attrs = event.activityTaskScheduledEventAttributes;
+      if (attrs?.activityType?.name === "extractFile") {
+        const input = attrs.input?.payloads?.[2]?.data;
+        scheduled.set(Number(event.eventId), input ? JSON.parse(Buffer.from(input).toString()) : "?");
+      }
+      const done = event.activityTaskCompletedEventAttributes;
+      if (done && scheduled.has(Number(done.scheduledEventId))) {
+        const result = JSON.parse(Buffer.from(done.result!.payloads![0]!.data!).toString()) as { reused: boolean };
+        out.push({ file: scheduled.get(Number(done.scheduledEventId))!, reused: result.reused });
+      }
+    }
+  }
+  return out;
+}
+
+function spec(name: string, outputFolder: string, aggregation: DatasetSpec["aggregation"] = "month"): DatasetSpec {
+  return testDataset(name, { kind: "s3", bucket }, { kind: "local", path: outputFolder }, aggregation);
+}
+
+/** Run a backfill to its end with a fresh in-process worker (a Worker runs only once). */
+async function runBackfill(datasets: DatasetRegistry, input: BackfillInput, taskQueue: string): Promise<BackfillSummary> {
+  const worker = await createWorker({ connection: await workerConnection(), datasets, taskQueue });
+  return worker.runUntil(
+    client.workflow.execute("backfill", { taskQueue, workflowId: `${input.dataset}/backfill/${input.start}..${input.end}`, args: [input] }),
+  );
+}
+
+describe("backfill on the dev server", () => {
+  test("a multi-month backfill equals the library run directly, byte for byte; a re-run extracts nothing", async () => {
+    const viaTemporal = spec("bf-main", join(dir, "out-temporal"));
+    const direct = spec("bf-main", join(dir, "out-direct"));
+    const datasets = new DatasetRegistry([viaTemporal]);
+    const taskQueue = "bf-main";
+    const summary = await runBackfill(datasets, { dataset: "bf-main", start: START, end: END, maxConcurrentDays: 3 }, taskQueue);
+    const directResults = await backfillDirect(resolveDatasetSpec(direct), START, END);
+
+    // Same results per period (paths differ only by output folder), same bytes in every output.
+    const normalise = (r: Record<string, string>, folder: string) =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.split(join(dir, folder)).join("<out>")]));
+    const temporalDays = Object.fromEntries(Object.entries(summary.results).filter(([k]) => k in directResults));
+    assert.deepEqual(normalise(temporalDays, "out-temporal"), normalise(directResults, "out-direct"));
+    assert.equal(summary.results["2022-02-14"], "ERROR(NOFILES)");
+    assert.equal(summary.results["2022-01"], "PARTIAL");
+    assert.match(summary.results["2022-02"]!, /refs\/AHI-L2-FLDK-SST\/202202\.json$/);
+    assert.deepEqual(summary.days, { total: 31, written: 30, existing: 0, failed: 0, noFiles: 1 });
+    assert.equal(summary.files.extracted, 60);
+    const outputs = await filesUnder(join(dir, "out-temporal"));
+    assert.deepEqual(outputs, await filesUnder(join(dir, "out-direct")));
+    assert.ok(outputs.has("refs/AHI-L2-FLDK-SST/20220130.json") && outputs.has("refs/AHI-L2-FLDK-SST/202202.json"));
+    assert.ok(![...outputs.keys()].some((k) => k.includes(".staging")), "staging left behind");
+
+    // Re-running the finished range: every day "existing", no extraction at all.
+    const again = await runBackfill(datasets, { dataset: "bf-main", start: START, end: END }, taskQueue);
+    assert.equal(again.days.existing, 30);
+    assert.equal(again.files.extracted + again.files.reused + again.files.listed, 0);
+    assert.deepEqual(await filesUnder(join(dir, "out-temporal")), outputs);
+  });
+
+  test("a corrupt file fails its day with the error recorded; the other days are fine", async () => {
+    const archive = join(dir, "archive-corrupt");
+    const corrupt = "AHI-L2-FLDK-SST/2022/03/02/0100/20220302010000-NCCF-L3C_GHRSST-SSTsubskin-AHI_H08-ACSPO_V2.80-v02.0-fv01.0.nc";
+    const keys = await makeArchive(archive, "2022-03-01", 3, { hours: 2, grid: [20, 40], corrupt: [corrupt] });
+    const corruptBucket = await uploadArchive(archive, keys, "corrupt");
+    const datasets = new DatasetRegistry([testDataset("bf-corrupt", { kind: "s3", bucket: corruptBucket }, { kind: "local", path: join(dir, "out-corrupt") })]);
+    const summary = await runBackfill(datasets, { dataset: "bf-corrupt", start: "2022-03-01", end: "2022-03-03" }, "bf-corrupt");
+    assert.match(summary.results["2022-03-02"]!, /^ERROR\(Hdf5FormatError\): .*20220302010000.*superblock/);
+    assert.match(summary.results["2022-03-01"]!, /20220301\.json$/);
+    assert.match(summary.results["2022-03-03"]!, /20220303\.json$/);
+    assert.equal(summary.days.failed, 1);
+  });
+
+  test("SIGKILL the worker mid-backfill: a new worker finishes it; same bytes; no finished file extracted again", async () => {
+    const outFolder = join(dir, "out-killed");
+    const config = await writeConfig(dir, [spec("bf-kill", outFolder, "day")]);
+    const taskQueue = "bf-kill";
+    const address = process.env.TK_TEST_TEMPORAL_ADDRESS!;
+    const first = await startWorkerProcess({ address, taskQueue, config, logFile: join(dir, "worker-1.log") });
+    const handle = await client.workflow.start("backfill", {
+      taskQueue,
+      workflowId: `bf-kill/backfill/${START}..${END}`,
+      args: [{ dataset: "bf-kill", start: START, end: END, maxConcurrentDays: 2, maxConcurrentFiles: 2 } satisfies BackfillInput],
+    });
+    // Kill once some days are done and others are running.
+    for (let i = 0; i < 600; i++) {
+      const progress = await handle.query<BackfillProgress>("progress").catch(() => undefined);
+      if (progress && progress.daysDone >= 5 && progress.running.length > 0) break;
+      await sleep(100);
+    }
+    await first.kill();
+    const second = await startWorkerProcess({ address, taskQueue, config, logFile: join(dir, "worker-2.log") });
+    const summary = (await handle.result()) as BackfillSummary;
+    await second.stop();
+
+    assert.equal(summary.days.failed, 0);
+    assert.equal(summary.days.written, 30);
+    await backfillDirect(resolveDatasetSpec(spec("bf-kill", join(dir, "out-killed-direct"), "day")), START, END);
+    assert.deepEqual(await filesUnder(outFolder), await filesUnder(join(dir, "out-killed-direct")));
+    // Each file translated exactly once: retries after the kill found finished files staged.
+    const translated = completedExtractions(await histories("bf-kill")).filter((e) => !e.reused).map((e) => e.file);
+    assert.equal(translated.length, 60, `translations: ${translated.length}`);
+    assert.equal(new Set(translated).size, 60);
+  });
+
+  test("replaying every recorded history is deterministic", async () => {
+    const all = await histories("bf-main");
+    assert.ok(all.size > 30);
+    const replays = [...all.entries()].map(([id, history]) => ({ workflowId: id.split("#")[0]!, history }));
+    for await (const result of Worker.runReplayHistories({ workflowsPath }, replays)) {
+      assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+    }
+  });
+
+  test("nothing big goes through history: the largest payload is small", async () => {
+    let largest = 0;
+    let where = "";
+    for (const [id, history] of await histories("bf-main")) {
+      for (const event of history.events ?? []) {
+        const size = JSON.stringify(event).length;
+        if (size > largest) {
+          largest = size;
+          where = `${id} event ${event.eventId} (${event.eventType})`;
+        }
+      }
+    }
+    // A month's results (31 paths) is the biggest thing we pass; references never travel.
+    assert.ok(largest < 16 * 1024, `largest event ${largest} bytes at ${where}`);
+  });
+});
+
+describe("backfill across a dev server restart", () => {
+  test("stop and restart the server on its database mid-backfill: the backfill finishes", async () => {
+    const serverDir = await testDir("restart");
+    const server = await new TemporalDevServer({
+      searchAttributes: searchAttributeRegistrations,
+      dbFile: join(serverDir, "temporal.db"),
+      logFile: join(serverDir, "temporal.log"),
+    }).start();
+    const outFolder = join(serverDir, "out");
+    const config = await writeConfig(serverDir, [spec("bf-restart", outFolder, "day")]);
+    const worker = await startWorkerProcess({ address: server.address, taskQueue: "bf-restart", config, logFile: join(serverDir, "worker.log") });
+    const { Client: ClientClass, Connection: ConnectionClass } = await import("@temporalio/client");
+    let conn = await ConnectionClass.connect({ address: server.address });
+    let handle: WorkflowHandle = await new ClientClass({ connection: conn }).workflow.start("backfill", {
+      taskQueue: "bf-restart",
+      workflowId: "bf-restart/backfill",
+      args: [{ dataset: "bf-restart", start: START, end: "2022-02-10", maxConcurrentDays: 2 } satisfies BackfillInput],
+    });
+    for (let i = 0; i < 600; i++) {
+      const progress = await handle.query<BackfillProgress>("progress").catch(() => undefined);
+      if (progress && progress.daysDone >= 3) break;
+      await sleep(100);
+    }
+    await conn.close();
+    await server.kill();
+    await sleep(1000);
+    await server.start();
+    conn = await ConnectionClass.connect({ address: server.address });
+    handle = new ClientClass({ connection: conn }).workflow.getHandle("bf-restart/backfill");
+    const summary = (await handle.result()) as BackfillSummary;
+    await conn.close();
+    await worker.stop();
+    await server.stop();
+    assert.equal(summary.days.total, 12);
+    assert.equal(summary.days.written + summary.days.existing, 12);
+    assert.equal(summary.days.failed, 0);
+    const outputs = await filesUnder(outFolder);
+    assert.equal([...outputs.keys()].filter((k) => /\/\d{8}\.json$/.test(k)).length, 12);
+  });
+});
