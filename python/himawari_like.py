@@ -50,6 +50,8 @@ def himawari_like(p, hour=0, ny=90, nx=180, time_chunk=1, rng=None, time_value=N
     sst.coordinates = "time lat lon"
     data = rng.integers(-200, 5000, size=(1, ny, nx)).astype("i2")
     data[0, :5, :7] = -32768  # some missing values
+    # The values are already packed: write them as they are (netCDF4-python would pack them again).
+    sst.set_auto_maskandscale(False)
     sst[:] = data
     for name, dtype, fill in [("quality_level", "i1", np.int8(-128)), ("l2p_flags", "i2", None), ("sses_bias", "i1", np.int8(-128))]:
         v = ds.createVariable(name, dtype, ("time", "lat", "lon"), zlib=True, shuffle=True, chunksizes=chunks,
@@ -61,6 +63,7 @@ def himawari_like(p, hour=0, ny=90, nx=180, time_chunk=1, rng=None, time_value=N
         if name == "quality_level":
             v.flag_values = np.array([0, 1, 2, 3, 4, 5], dtype="i1")
             v.flag_meanings = "no_data bad_data worst_quality low_quality acceptable_quality best_quality"
+        v.set_auto_maskandscale(False)
         v[:] = rng.integers(0, 6, size=(1, ny, nx)).astype(dtype)
     crs = ds.createVariable("crs", "i4")
     crs.grid_mapping_name = "latitude_longitude"
