@@ -2,14 +2,20 @@ import type { ByteSource, ReadStats } from "./byteSource.js";
 import { SourceReadError } from "../errors.js";
 
 export interface BlockCacheOptions {
-  /** Granularity of caching. Small enough not to over-read, large enough to keep the map small. */
+  /**
+   * Granularity of caching. Small enough not to over-read (a v1 B-tree node of a 3-d chunk index is
+   * about 3.5 KiB), large enough to keep the map small. bench/refs measured 8 KiB against 64 KiB on
+   * a Himawari-sized file at 20 ms per request: the same 8 sequential round trips, 0.77 MB read
+   * instead of 4.1 MB.
+   */
   blockSize?: number;
   /** The first read fetches this much of the file head: superblock, root group and, in netCDF-4
-   * files, usually every object header. */
+   * files, usually every object header (the Himawari L3C layout's metadata ends near 130 KB). */
   headSize?: number;
   /**
-   * Missing ranges closer than this are fetched in one request, the bytes between included. At
-   * 20 ms per request and ~100 MB/s, reading 256 KiB extra is cheaper than another round trip.
+   * Missing ranges closer than this are fetched in one request, the bytes between included. The
+   * ranges of one batch are fetched concurrently anyway, so merging saves requests, not round
+   * trips: a small gap keeps the request count down without reading much that nobody asked for.
    */
   maxGap?: number;
   /** Upper bound for one coalesced request. */
@@ -52,9 +58,9 @@ export class BlockCache implements ByteSource {
     options: BlockCacheOptions = {},
   ) {
     this.url = inner.url;
-    this.blockSize = options.blockSize ?? 64 * 1024;
-    this.headSize = Math.max(this.blockSize, Math.ceil((options.headSize ?? 1024 * 1024) / this.blockSize) * this.blockSize);
-    this.maxGap = options.maxGap ?? 256 * 1024;
+    this.blockSize = options.blockSize ?? 8 * 1024;
+    this.headSize = Math.max(this.blockSize, Math.ceil((options.headSize ?? 256 * 1024) / this.blockSize) * this.blockSize);
+    this.maxGap = options.maxGap ?? 64 * 1024;
     this.maxRequestSize = Math.max(this.blockSize, options.maxRequestSize ?? 16 * 1024 * 1024);
     this.concurrency = options.concurrency ?? 16;
   }
