@@ -21,13 +21,14 @@ import { followBackfill, printSummary } from "./progress.js";
 const run = promisify(execFile);
 
 const help = `usage: temporal-kerchunk demo [--start 2022-01-13] [--days 3] [--keep] [--resume] [--ui-port N]
-                              [--dataset NAME --config datasets.json]
+                              [--max-days N] [--max-files N] [--dataset NAME --config datasets.json]
 
 The main job on the embedded default: starts the local Temporal dev server (with its Web UI) and a
 worker, writes a small Himawari-like archive (hourly netCDF-4 files, keyed like s3://noaa-himawari8)
 under .work/demo/archive, backfills it day by day with a progress bar, and opens the first day's
 references with xarray. --dataset/--config backfill one of your datasets instead of the sample.
---resume keeps earlier outputs (their days are skipped); --keep leaves the server up for the Web UI.`;
+--resume keeps earlier outputs (their days are skipped); --keep leaves the server up for the Web UI;
+--max-days/--max-files bound the concurrency (lower them to watch the progress in the Web UI).`;
 
 const python = resolve(repositoryRoot, ".venv/bin/python");
 
@@ -42,6 +43,8 @@ export const demoCommand = {
         keep: { type: "boolean", default: false },
         resume: { type: "boolean", default: false },
         "ui-port": { type: "string" },
+        "max-days": { type: "string" },
+        "max-files": { type: "string" },
         dataset: { type: "string" },
         config: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -97,7 +100,13 @@ export const demoCommand = {
     const worker = await createWorker({ connection: nativeConnection, datasets });
     const running = worker.run();
     try {
-      const input: BackfillInput = { dataset: spec.name, start: values.start, end };
+      const input: BackfillInput = {
+        dataset: spec.name,
+        start: values.start,
+        end,
+        ...(values["max-days"] ? { maxConcurrentDays: Number(values["max-days"]) } : {}),
+        ...(values["max-files"] ? { maxConcurrentFiles: Number(values["max-files"]) } : {}),
+      };
       const workflowId = backfillWorkflowId(input);
       const handle = await client.workflow.start("backfill", {
         taskQueue: defaultTaskQueue,

@@ -99,6 +99,18 @@ export class CombineError extends TemporalKerchunkError {
   }
 }
 
+/** A local server we start (Temporal dev server, MinIO, Toxiproxy) failed to start or stopped. */
+export class ServerProcessError extends TemporalKerchunkError {
+  readonly kind = "ServerProcessError";
+  readonly retryable = false;
+  constructor(
+    readonly server: string,
+    detail: string,
+  ) {
+    super(`${server}: ${detail}`, { server });
+  }
+}
+
 /** A setting or input is invalid; the message says which one and what to change. */
 export class ConfigError extends TemporalKerchunkError {
   readonly kind = "ConfigError";

@@ -44,7 +44,7 @@ for d in range(args.days):
         if key in args.corrupt:
             with open(path, "wb") as f:
                 f.write(b"this is not an HDF5 file" * 10)
-        elif not os.path.exists(path):
+        else:
             seed = int(t.timestamp()) // 3600
             himawari_like(path, ny=args.grid[0], nx=args.grid[1], rng=np.random.default_rng(seed),
                           time_value=int((t - epoch).total_seconds()))

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createServer, connect } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError } from "../errors.js";
+import { ConfigError, ServerProcessError } from "../errors.js";
 
 /** Repository root (this file is lib/servers/process.ts, or dist/lib/servers/process.js). */
 export const repositoryRoot: string = (() => {
@@ -64,6 +64,21 @@ export function canConnect(host: string, port: number): Promise<boolean> {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Children still running; killed when this process exits, so no server outlives its owner. */
+const liveChildren = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of liveChildren) child.kill("SIGKILL");
+});
+
+/** The last lines of a log file, to quote in an error. */
+function logTail(path: string, lines = 5): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
 /**
  * A child process whose output goes to a log file, with readiness polling and a stop that always
  * ends it (SIGTERM, then SIGKILL after a grace period). Used for the dev server, MinIO, Toxiproxy.
@@ -94,9 +109,16 @@ export class ManagedProcess {
     const child = spawn(this.command, this.args, { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
+    liveChildren.add(child);
     this.exited = new Promise((resolveExit) => {
-      child.once("exit", (code) => resolveExit(code));
-      child.once("error", () => resolveExit(-1));
+      child.once("exit", (code) => {
+        liveChildren.delete(child);
+        resolveExit(code);
+      });
+      child.once("error", () => {
+        liveChildren.delete(child);
+        resolveExit(-1);
+      });
     });
     this.child = child;
   }
@@ -109,12 +131,15 @@ export class ManagedProcess {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) {
-        throw new Error(`${this.label} exited during start-up (code ${this.child?.exitCode}); see ${this.logFile}`);
+        throw new ServerProcessError(
+          this.label,
+          `exited during start-up (code ${this.child?.exitCode}); end of ${this.logFile}:\n${logTail(this.logFile)}`,
+        );
       }
       if (await ready().catch(() => false)) return;
       await sleep(100);
     }
-    throw new Error(`${this.label} not ready after ${timeoutMs} ms; see ${this.logFile}`);
+    throw new ServerProcessError(this.label, `not ready after ${timeoutMs} ms; end of ${this.logFile}:\n${logTail(this.logFile)}`);
   }
 
   /** Graceful stop: SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
