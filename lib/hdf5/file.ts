@@ -37,14 +37,27 @@ const MAX_WALK_DEPTH = 1024;
  * as few round trips as possible: object headers are cached by address, sibling objects are read
  * concurrently, and global heap collections are read once.
  */
+export interface Hdf5OpenOptions {
+  /**
+   * Read each chunked dataset's chunk index as soon as its layout message is parsed, alongside its
+   * attributes, instead of when `chunks()` is first called. For translation, which needs every
+   * index: it removes the round trips of attribute storage from the critical path.
+   */
+  prefetchChunkIndexes?: boolean;
+}
+
 export class Hdf5File {
   readonly globalHeap: GlobalHeapCache;
   private readonly headers = new Map<number, Promise<ObjectHeader>>();
+  /** Parsed objects by address and path (the same header reached by two paths is two objects). */
+  private readonly objects = new Map<string, Promise<Hdf5Object>>();
+  private readonly chunkLists = new Map<number, Promise<ChunkRef[]>>();
   private readonly services: AttributeServices;
 
   private constructor(
     readonly context: Hdf5Context,
     readonly superblock: Superblock,
+    private readonly options: Hdf5OpenOptions = {},
   ) {
     this.globalHeap = new GlobalHeapCache(context);
     this.services = {
@@ -56,11 +69,11 @@ export class Hdf5File {
   }
 
   /** Read the file size and the superblock. */
-  static async open(source: ByteSource): Promise<Hdf5File> {
+  static async open(source: ByteSource, options: Hdf5OpenOptions = {}): Promise<Hdf5File> {
     const size = await source.size();
     const superblock = await readSuperblock(source, size);
     const context = new Hdf5Context(source, size, superblock.sizeOfOffsets, superblock.sizeOfLengths, superblock.baseAddress);
-    return new Hdf5File(context, superblock);
+    return new Hdf5File(context, superblock, options);
   }
 
   get url(): string {
@@ -94,14 +107,18 @@ export class Hdf5File {
       const attributesPromise = readAttributes(this.services, header);
       const has = (type: number): boolean => header.messages.some((m) => m.type === type);
       if (has(MessageType.DATA_LAYOUT)) {
-        const [dataset, attributes] = await Promise.all([this.dataset(header, path), attributesPromise]);
+        const datasetPromise = this.dataset(header, path);
+        if (this.options.prefetchChunkIndexes) {
+          void datasetPromise.then((dataset) => this.prefetchChunks({ ...dataset, attributes: [] }), () => undefined);
+        }
+        const [dataset, attributes] = await Promise.all([datasetPromise, attributesPromise]);
         return { ...dataset, attributes };
       }
       if (isGroupHeader(header)) {
-        const [links, attributes] = await Promise.all([
-          readGroupLinks(this.context, header, this.superblock.groupLeafNodeK),
-          attributesPromise,
-        ]);
+        const linksPromise = readGroupLinks(this.context, header, this.superblock.groupLeafNodeK);
+        // Children start loading as soon as the links are known, not after this group's attributes.
+        void linksPromise.then((links) => this.prefetchChildren(path, links), () => undefined);
+        const [links, attributes] = await Promise.all([linksPromise, attributesPromise]);
         const group: Hdf5Group = { kind: "group", address, path, attributes, links };
         return group;
       }
@@ -136,15 +153,29 @@ export class Hdf5File {
     yield* this.walkFrom(await rootPromise, seen, 0);
   }
 
+  /** The object at `address` reached by `path`, parsed once; started early by prefetching. */
   private prefetchObject(address: number, path: string): Promise<Hdf5Object> {
-    const p = this.object(address, path).then((obj) => {
-      if (obj.kind === "group" && this.headers.size < PREFETCH_LIMIT) {
-        for (const link of obj.links) if (link.kind === "hard") void this.header(link.address);
-      }
-      return obj;
-    });
-    p.catch(() => undefined);
+    const key = `${address}:${path}`;
+    let p = this.objects.get(key);
+    if (!p) {
+      p = this.object(address, path);
+      this.objects.set(key, p);
+      p.catch(() => undefined);
+    }
     return p;
+  }
+
+  private prefetchChildren(path: string, links: Hdf5Group["links"]): void {
+    if (this.objects.size >= PREFETCH_LIMIT) return;
+    const base = path === "/" ? "" : path;
+    for (const link of links) if (link.kind === "hard") void this.prefetchObject(link.address, `${base}/${link.name}`);
+  }
+
+  private prefetchChunks(dataset: Hdf5Dataset): void {
+    if (dataset.layout.kind !== "chunked" || this.chunkLists.has(dataset.address) || this.chunkLists.size >= PREFETCH_LIMIT) return;
+    const p = this.readChunks(dataset);
+    p.catch(() => undefined);
+    this.chunkLists.set(dataset.address, p);
   }
 
   private async *walkFrom(obj: Hdf5Object, seen: Set<number>, depth: number): AsyncGenerator<Hdf5Object> {
@@ -261,6 +292,15 @@ export class Hdf5File {
       }
       return [{ coords: new Array<number>(Math.max(rank, 1)).fill(0), address: this.context.baseAddress + layout.address, size: layout.size, filterMask: 0 }];
     }
+    // A prefetched index (prefetchChunkIndexes) is used once: later calls read it again.
+    const prefetched = this.chunkLists.get(dataset.address);
+    this.chunkLists.delete(dataset.address);
+    return prefetched ?? this.readChunks(dataset);
+  }
+
+  private async readChunks(dataset: Hdf5Dataset): Promise<ChunkRef[]> {
+    const layout = dataset.layout;
+    if (layout.kind !== "chunked") return [];
     if (dataset.dataspace.kind !== "simple") {
       throw new Hdf5FormatError(this.url, "data layout", `chunked dataset ${dataset.path} has a ${dataset.dataspace.kind} dataspace`, dataset.address);
     }

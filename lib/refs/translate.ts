@@ -50,7 +50,7 @@ interface DatasetPlan {
 export async function translateHdf5(source: ByteSource, options: TranslateOptions = {}): Promise<TranslateResult> {
   const inlineThreshold = options.inlineThreshold ?? 100;
   const url = options.url ?? source.url;
-  const file = await Hdf5File.open(source);
+  const file = await Hdf5File.open(source, { prefetchChunkIndexes: true });
 
   const objects: Hdf5Object[] = [];
   for await (const object of file.walk()) objects.push(object);
