@@ -4,6 +4,7 @@ import { aggregatePeriod, type AggregateSummary } from "../lib/backfill/aggregat
 import { extractToStaging, type ExtractSummary } from "../lib/backfill/extract.js";
 import { outputKey } from "../lib/backfill/names.js";
 import { listDaySources } from "../lib/backfill/sources.js";
+import { checkOutputWritable } from "../lib/backfill/writable.js";
 import { openStorage } from "../lib/datasets/spec.js";
 import type { BackfillPlan } from "../workflows/types.js";
 import { withTypedFailures } from "./failures.js";
@@ -17,6 +18,7 @@ export function createBackfillActivities(registry: DatasetRegistry) {
       return withTypedFailures(async () => {
         const spec = registry.get(dataset);
         const range = dayRange(start, end);
+        await checkOutputWritable(spec);
         return {
           dataset,
           aggregation: spec.aggregation,

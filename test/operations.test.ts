@@ -3,6 +3,7 @@ import { WorkflowFailedError } from "@temporalio/client";
 import { Worker } from "@temporalio/worker";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DateTime } from "luxon";
@@ -12,8 +13,16 @@ import { ConfigError } from "../lib/errors.js";
 import { TemporalKerchunkPlugin } from "../worker/plugin.js";
 import { createWorker } from "../worker/worker.js";
 import type { BackfillInput, BackfillSummary } from "../workflows/types.js";
-import { makeArchive, testDataset, writeConfig } from "./harness/archive.js";
-import { testDir } from "./harness/env.js";
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { mkdir } from "node:fs/promises";
+import { backfillDirect } from "../lib/backfill/direct.js";
+import { extractToStaging } from "../lib/backfill/extract.js";
+import { listDaySources } from "../lib/backfill/sources.js";
+import { Hdf5FormatError, SourceReadError } from "../lib/errors.js";
+import { LocalStorage } from "../lib/storage/local.js";
+import { S3Storage } from "../lib/storage/s3.js";
+import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
+import { s3, testDir, uniqueBucket } from "./harness/env.js";
 import { clientFor, workerConnection } from "./harness/temporal.js";
 
 let client: Client;
@@ -56,8 +65,8 @@ describe("bad input is rejected at once, naming what to fix", () => {
   const datasets = (): DatasetRegistry =>
     new DatasetRegistry([testDataset("ok-ds", { kind: "local", path: join(dir, "none") }, { kind: "local", path: join(dir, "never") })]);
 
-  async function failure(input: BackfillInput): Promise<string> {
-    const worker = await createWorker({ connection: await workerConnection(), datasets: datasets(), taskQueue: "bad-input" });
+  async function failure(input: BackfillInput, registry: DatasetRegistry = datasets()): Promise<string> {
+    const worker = await createWorker({ connection: await workerConnection(), datasets: registry, taskQueue: "bad-input" });
     const error = await worker
       .runUntil(client.workflow.execute("backfill", { taskQueue: "bad-input", workflowId: `bad-${Date.now()}-${Math.random()}`, args: [input] }))
       .then(
@@ -79,6 +88,15 @@ describe("bad input is rejected at once, naming what to fix", () => {
     assert.match(await failure({ dataset: "ok-ds", start: "2022-02-01", end: "2022-01-01" }), /invalid end: end 2022-01-01 is before start 2022-02-01/);
     assert.match(await failure({ dataset: "ok-ds", start: "2022-02-30", end: "2022-03-01" }), /invalid start: '2022-02-30' is not a calendar date/);
     assert.ok(!existsSync(join(dir, "never")), "something was written for a rejected request");
+  });
+
+  test("an output location that cannot be written fails the backfill before any work", async () => {
+    const blocker = join(dir, "a-file");
+    await writeFile(blocker, "not a folder");
+    const local = new DatasetRegistry([testDataset("unwritable", { kind: "local", path: join(dir, "none") }, { kind: "local", path: join(blocker, "out") })]);
+    const s3Missing = new DatasetRegistry([testDataset("nobucket", { kind: "local", path: join(dir, "none") }, { kind: "s3", bucket: "no-such-bucket-tk" })]);
+    assert.match(await failure({ dataset: "unwritable", start: "2022-01-01", end: "2022-01-01" }, local), /invalid datasets\.unwritable\.output\.storage: cannot write to .*a-file\/out/);
+    assert.match(await failure({ dataset: "nobucket", start: "2022-01-01", end: "2022-01-01" }, s3Missing), /invalid datasets\.nobucket\.output\.storage: cannot write to s3:\/\/no-such-bucket-tk: .*NoSuchBucket/);
   });
 
   test("dataset settings: malformed or unknown template tokens, credentials, bad storage, bad config file", async () => {
@@ -134,5 +152,101 @@ describe("the schedule", () => {
     const built = (d: DateTime): boolean => existsSync(join(outFolder, "refs/AHI-L2-FLDK-SST", `${d.toFormat("yyyyMMdd")}.json`));
     for (let d = monthStart; d <= lastComplete; d = d.plus({ days: 1 })) assert.ok(built(d), `${d.toISODate()} not built`);
     assert.ok(!built(lastComplete.plus({ days: 1 })), "an incomplete day was built");
+  });
+});
+
+describe("concurrent runs, sources that change, secrets", () => {
+  test("two backfills over overlapping ranges at once: every output whole and written exactly once", async () => {
+    const archive = join(dir, "overlap-archive");
+    await makeArchive(archive, "2022-06-01", 8, { hours: 2, grid: [10, 20] });
+    const outFolder = join(dir, "overlap-out");
+    const datasets = new DatasetRegistry([testDataset("overlap", { kind: "local", path: archive }, { kind: "local", path: outFolder })]);
+    const worker = await createWorker({ connection: await workerConnection(), datasets, taskQueue: "overlap" });
+    const [a, b] = (await worker.runUntil(
+      Promise.all([
+        client.workflow.execute("backfill", { taskQueue: "overlap", workflowId: "overlap/a", args: [{ dataset: "overlap", start: "2022-06-01", end: "2022-06-06", maxConcurrentDays: 3 }] }),
+        client.workflow.execute("backfill", { taskQueue: "overlap", workflowId: "overlap/b", args: [{ dataset: "overlap", start: "2022-06-03", end: "2022-06-08", maxConcurrentDays: 3 }] }),
+      ]),
+    )) as [BackfillSummary, BackfillSummary];
+    assert.equal(a.days.failed + b.days.failed, 0, JSON.stringify([a.results, b.results]));
+    for (const day of ["2022-06-03", "2022-06-04", "2022-06-05", "2022-06-06"]) {
+      const outcomes = [a.results[day], b.results[day]].map((r) => (r === "existing" ? "existing" : "written"));
+      assert.deepEqual(outcomes.sort(), ["existing", "written"], `${day}: ${a.results[day]} / ${b.results[day]}`);
+    }
+    const direct = join(dir, "overlap-direct");
+    await backfillDirect(resolveDatasetSpec(testDataset("overlap", { kind: "local", path: archive }, { kind: "local", path: direct })), "2022-06-01", "2022-06-08");
+    const names = (await readdir(join(outFolder, "refs/AHI-L2-FLDK-SST"))).sort();
+    assert.deepEqual(names, (await readdir(join(direct, "refs/AHI-L2-FLDK-SST"))).sort());
+    for (const name of names) {
+      assert.equal(await readFile(join(outFolder, "refs/AHI-L2-FLDK-SST", name), "utf8"), await readFile(join(direct, "refs/AHI-L2-FLDK-SST", name), "utf8"), name);
+    }
+  });
+
+  test("a partial write is never visible: temporary files are not outputs, and create-once keeps the first", async () => {
+    const storage = new LocalStorage(join(dir, "atomic"));
+    await mkdir(join(dir, "atomic/p"), { recursive: true });
+    await writeFile(join(dir, "atomic/p/x.json.tmp-abc123"), "{\"half");
+    assert.equal(await storage.exists("p/x.json"), false);
+    const listed = [];
+    for await (const o of storage.list("p/")) listed.push(o.key);
+    assert.deepEqual(listed, []);
+    assert.equal(await storage.write("p/x.json", new TextEncoder().encode("first"), { ifAbsent: true }), true);
+    assert.equal(await storage.write("p/x.json", new TextEncoder().encode("second"), { ifAbsent: true }), false);
+    assert.equal(await readFile(join(dir, "atomic/p/x.json"), "utf8"), "first");
+    const bucket = uniqueBucket("atomic");
+    const s3client = s3();
+    await s3client.send(new CreateBucketCommand({ Bucket: bucket }));
+    const remote = new S3Storage(bucket);
+    assert.equal(await remote.write("p/x.json", new TextEncoder().encode("first"), { ifAbsent: true }), true);
+    assert.equal(await remote.write("p/x.json", new TextEncoder().encode("second"), { ifAbsent: true }), false);
+    assert.equal(new TextDecoder().decode(await remote.read("p/x.json")), "first");
+    await remote.close();
+    s3client.destroy();
+  });
+
+  test("a source that vanished after listing, or is truncated: a clear per-file error, no reference past the end", async () => {
+    const archive = join(dir, "vanish-archive");
+    const keys = await makeArchive(archive, "2022-07-01", 1, { hours: 2, grid: [40, 80] });
+    const bucket = await uploadArchive(archive, keys, "vanish");
+    const spec = resolveDatasetSpec(testDataset("vanish", { kind: "s3", bucket }, { kind: "local", path: join(dir, "vanish-out") }));
+    const listed = await listDaySources(spec, "2022-07-01");
+    assert.equal(listed.length, 2);
+    const s3client = s3();
+    await s3client.send(new DeleteObjectCommand({ Bucket: bucket, Key: listed[0]!.key }));
+    await assert.rejects(extractToStaging(spec, "2022-07-01", listed[0]!.key), (e: unknown) => e instanceof SourceReadError && !e.retryable && /no such object/.test(e.message) && e.message.includes(listed[0]!.key));
+    // Truncated: the metadata at the head is intact, the data is cut: no chunk may point past the end.
+    const whole = await readFile(join(archive, listed[1]!.key));
+    await s3client.send(new PutObjectCommand({ Bucket: bucket, Key: listed[1]!.key, Body: whole.subarray(0, Math.floor(whole.length * 0.6)) }));
+    await assert.rejects(extractToStaging(spec, "2022-07-01", listed[1]!.key), (e: unknown) => e instanceof Hdf5FormatError && e.message.includes(listed[1]!.key));
+    s3client.destroy();
+  });
+
+  test("credentials never appear in workflow histories, worker logs or outputs", async () => {
+    const secret = process.env.AWS_SECRET_ACCESS_KEY!;
+    assert.ok(secret.length >= 16);
+    const archive = join(dir, "secret-archive");
+    const keys = await makeArchive(archive, "2022-08-01", 2, { hours: 2, grid: [10, 20] });
+    const bucket = await uploadArchive(archive, keys, "secret");
+    const outFolder = join(dir, "secret-out");
+    const config = await writeConfig(dir, [testDataset("secret-ds", { kind: "s3", bucket }, { kind: "local", path: outFolder })]);
+    const logFile = join(dir, "secret-worker.log");
+    const worker = await startWorkerProcess({ address: process.env.TK_TEST_TEMPORAL_ADDRESS!, taskQueue: "secret", config, logFile });
+    // A failing day too: error messages must not leak credentials either.
+    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: keys[3]!, Body: "garbage, not HDF5" }));
+    const summary = (await client.workflow.execute("backfill", { taskQueue: "secret", workflowId: "secret-ds/backfill", args: [{ dataset: "secret-ds", start: "2022-08-01", end: "2022-08-02" }] })) as BackfillSummary;
+    await worker.stop();
+    assert.equal(summary.days.written, 1);
+    assert.equal(summary.days.failed, 1);
+    const places: [string, string][] = [["worker log", await readFile(logFile, "utf8")]];
+    for await (const execution of client.workflow.list({ query: "TkDataset = 'secret-ds'" })) {
+      const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+      places.push([`history of ${execution.workflowId}`, JSON.stringify(history, (_, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString("latin1") : v))]);
+    }
+    // Outputs (a failed day's .staging folder stays for the retry; its files are outputs too).
+    for (const name of await readdir(join(outFolder, "refs/AHI-L2-FLDK-SST"), { recursive: true })) {
+      if (name.endsWith(".json")) places.push([name, await readFile(join(outFolder, "refs/AHI-L2-FLDK-SST", name), "utf8")]);
+    }
+    assert.ok(places.length >= 6, `only ${places.length} places searched`);
+    for (const [where, text] of places) assert.ok(!text.includes(secret), `the secret key appears in ${where}`);
   });
 });

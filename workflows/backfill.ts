@@ -1,3 +1,4 @@
+import { WorkflowExecutionAlreadyStartedError } from "@temporalio/common";
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -88,6 +89,24 @@ function childOptions(settings: PeriodSettings, level: string, period: string, s
   };
 }
 
+/**
+ * Run a period's child under its readable id. If that id is busy (another backfill over an
+ * overlapping range is working on the same period right now), run our own under a suffixed id:
+ * both do the work, every output is written once (the first writer wins, the other reports
+ * "existing"), and neither backfill fails.
+ */
+async function executePeriod<A>(
+  workflow: (input: A) => Promise<PeriodOutcome>,
+  options: ReturnType<typeof childOptions> & { args: [A] },
+): Promise<PeriodOutcome> {
+  try {
+    return await executeChild(workflow, options);
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    return executeChild(workflow, { ...options, workflowId: `${options.workflowId}~${workflowInfo().runId.slice(0, 8)}` });
+  }
+}
+
 function setStatus(status: "running" | "completed" | "failed" | "partial"): void {
   upsertSearchAttributes([{ key: statusKey, value: status }]);
 }
@@ -164,7 +183,7 @@ export async function backfill(input: BackfillInput): Promise<BackfillSummary> {
   });
 
   const runYear = async (year: (typeof plan.years)[number]): Promise<void> => {
-    const outcome = await executeChild(backfillYear, {
+    const outcome = await executePeriod(backfillYear, {
       ...childOptions(settings, "year", year.id, `${input.dataset} ${year.id}: ${year.months.length} months`),
       args: [{ ...settings, year, checkpoint: pick(results, year) }],
     });
@@ -229,7 +248,7 @@ export async function backfillYear(input: YearInput): Promise<PeriodOutcome> {
   const results: Record<string, PeriodResult> = { ...input.checkpoint };
   let files = noFiles();
   for (const month of input.year.months) {
-    const outcome = await executeChild(backfillMonth, {
+    const outcome = await executePeriod(backfillMonth, {
       ...childOptions(input, "month", month.id, `${input.dataset} ${month.id}: ${month.days.length} days`),
       args: [{ ...input, month, checkpoint: results }],
     });
@@ -258,7 +277,7 @@ export async function backfillMonth(input: MonthInput): Promise<PeriodOutcome> {
     if (workflowInfo().continueAsNewSuggested) return;
     const dayInput: DayInput = { ...input, day };
     try {
-      const outcome = await executeChild(backfillDay, {
+      const outcome = await executePeriod(backfillDay, {
         ...childOptions(input, "day", day, `${input.dataset} ${day}`),
         args: [dayInput],
       });

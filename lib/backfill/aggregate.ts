@@ -28,10 +28,22 @@ export async function aggregatePeriod(
   const storage = openStorage(spec.output.storage);
   const key = outputKey(spec, period);
   try {
-    if (await storage.exists(key)) return { output: storage.url(key), existing: true, inputs: inputKeys.length, keys: 0 };
+    const existing = async (): Promise<AggregateSummary> => {
+      // Inputs of a finished period are not needed any more (another run may have staged them too).
+      if (options.removeInputs) await Promise.all(inputKeys.map((k) => storage.delete(k)));
+      return { output: storage.url(key), existing: true, inputs: inputKeys.length, keys: 0 };
+    };
+    if (await storage.exists(key)) return existing();
     const inputs = await Promise.all(
       inputKeys.map(async (inputKey) => {
-        const bytes = await storage.read(inputKey);
+        let bytes: Uint8Array;
+        try {
+          bytes = await storage.read(inputKey);
+        } catch (error) {
+          // A concurrent run over the same period may have written it and removed the staging.
+          if (await storage.exists(key)) return undefined;
+          throw error;
+        }
         try {
           return { label: storage.url(inputKey), refs: JSON.parse(new TextDecoder().decode(bytes)) as KerchunkRefs };
         } catch (error) {
@@ -39,21 +51,24 @@ export async function aggregatePeriod(
         }
       }),
     );
+    if (inputs.some((i) => i === undefined)) return existing();
+    const present = inputs.filter((i): i is NonNullable<typeof i> => i !== undefined);
     // Coordinates that are not inline are read from the sources, with the source storage's settings.
     const source = spec.source.storage;
     const { refs: combined } = await combineRefs(
-      inputs.map((i) => i.refs),
+      present.map((i) => i.refs),
       {
         ...spec.combine,
-        labels: inputs.map((i) => i.label),
+        labels: present.map((i) => i.label),
         ...(source.kind === "s3"
           ? { s3: { anonymous: source.anonymous ?? false, ...(source.endpoint ? { endpoint: source.endpoint } : {}), ...(source.region ? { region: source.region } : {}) } }
           : {}),
       },
     );
     const written = await storage.write(key, new TextEncoder().encode(serializeRefs(combined)), { ifAbsent: true });
-    if (written && options.removeInputs) await Promise.all(inputKeys.map((k) => storage.delete(k)));
-    return { output: storage.url(key), existing: !written, inputs: inputs.length, keys: Object.keys(combined.refs).length };
+    if (!written) return existing();
+    if (options.removeInputs) await Promise.all(inputKeys.map((k) => storage.delete(k)));
+    return { output: storage.url(key), existing: false, inputs: present.length, keys: Object.keys(combined.refs).length };
   } finally {
     await storage.close();
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { link, mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { StorageError } from "../errors.js";
 import { LocalFileSource } from "../source/localFile.js";
@@ -102,8 +102,17 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /** Remove a key, and the folders it leaves empty (staging folders do not pile up). */
   async delete(key: string): Promise<void> {
-    await rm(this.path(key), { force: true });
+    const path = this.path(key);
+    await rm(path, { force: true });
+    for (let dir = dirname(path); dir.startsWith(this.root + sep); dir = dirname(dir)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        break; // not empty (or gone): stop climbing
+      }
+    }
   }
 
   source(key: string): ByteSource {
