@@ -235,3 +235,45 @@ describe("backfill across a dev server restart", () => {
     assert.equal([...outputs.keys()].filter((k) => /\/\d{8}\.json$/.test(k)).length, 12);
   });
 });
+
+describe("continue-as-new", () => {
+  test("when the server suggests it, month workflows continue as new and carry their results", async () => {
+    const serverDir = await testDir("can");
+    // A tiny history limit makes the server suggest continue-as-new after a handful of days.
+    const server = await new TemporalDevServer({
+      searchAttributes: searchAttributeRegistrations,
+      dbFile: join(serverDir, "temporal.db"),
+      logFile: join(serverDir, "temporal.log"),
+      dynamicConfig: { "limit.historyCount.suggestContinueAsNew": 20 },
+    }).start();
+    const archive = join(serverDir, "archive");
+    await makeArchive(archive, "2022-03-01", 16, { hours: 1, grid: [8, 16] });
+    const outFolder = join(serverDir, "out");
+    const datasets = new DatasetRegistry([testDataset("bf-can", { kind: "local", path: archive }, { kind: "local", path: outFolder }, "month")]);
+    const { Client: ClientClass, Connection: ConnectionClass, } = await import("@temporalio/client");
+    const { NativeConnection } = await import("@temporalio/worker");
+    const conn = await ConnectionClass.connect({ address: server.address });
+    const local = new ClientClass({ connection: conn });
+    const worker = await createWorker({ connection: await NativeConnection.connect({ address: server.address }), datasets, taskQueue: "bf-can" });
+    try {
+      const summary = (await worker.runUntil(
+        local.workflow.execute("backfill", {
+          taskQueue: "bf-can",
+          workflowId: "bf-can/backfill",
+          args: [{ dataset: "bf-can", start: "2022-03-01", end: "2022-03-16", maxConcurrentDays: 2 } satisfies BackfillInput],
+        }),
+      )) as BackfillSummary;
+      assert.equal(summary.days.written, 16);
+      assert.equal(summary.results["2022-03"], "PARTIAL");
+      const runs = [];
+      for await (const execution of local.workflow.list({ query: "WorkflowId = 'bf-can/2022-03'" })) runs.push(execution.runId);
+      assert.ok(runs.length > 1, `the month ran ${runs.length} time(s); expected continue-as-new`);
+      const direct = join(serverDir, "direct");
+      await backfillDirect(resolveDatasetSpec(testDataset("bf-can", { kind: "local", path: archive }, { kind: "local", path: direct }, "month")), "2022-03-01", "2022-03-16");
+      assert.deepEqual(await filesUnder(outFolder), await filesUnder(direct));
+    } finally {
+      await conn.close();
+      await server.stop();
+    }
+  });
+});
