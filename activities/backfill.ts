@@ -59,6 +59,30 @@ export function createBackfillActivities(registry: DatasetRegistry) {
       return withTypedFailures(() => withHeartbeats(() => extractToStaging(registry.get(dataset), day, sourceKey)));
     },
 
+    /**
+     * Translate several files of a day (for archives of many small files, where one activity per
+     * file costs more than the file). Each file is staged on its own, so a retry redoes only
+     * the files that were not staged yet.
+     */
+    async extractFiles(dataset: string, day: string, sourceKeys: string[]): Promise<ExtractSummary[]> {
+      return withTypedFailures(() =>
+        withHeartbeats(async () => {
+          const spec = registry.get(dataset);
+          const summaries: ExtractSummary[] = new Array(sourceKeys.length);
+          let next = 0;
+          await Promise.all(
+            Array.from({ length: Math.min(4, sourceKeys.length) }, async () => {
+              while (next < sourceKeys.length) {
+                const i = next++;
+                summaries[i] = await extractToStaging(spec, day, sourceKeys[i]!);
+              }
+            }),
+          );
+          return summaries;
+        }),
+      );
+    },
+
     /** Combine a day's staged references into the day's output (written once); staging is then removed. */
     async aggregateDay(dataset: string, day: string, stagedKeys: string[]): Promise<AggregateSummary> {
       return withTypedFailures(() => withHeartbeats(() => aggregatePeriod(registry.get(dataset), day, stagedKeys, { removeInputs: true })));

@@ -8,7 +8,7 @@ import { connectClient, temporalOptions, temporalSettings } from "./connection.j
 import { followBackfill, printSummary } from "./progress.js";
 
 const help = `usage: temporal-kerchunk backfill --dataset NAME --start YYYY-MM-DD --end YYYY-MM-DD
-         [--max-days N] [--max-files N] [--fail-fast] [--id WORKFLOW_ID] [--no-wait]
+         [--max-days N] [--max-files N] [--files-per-activity N] [--fail-fast] [--id WORKFLOW_ID] [--no-wait]
          [--address host:port] [--namespace ns] [--task-queue q]
 
 Starts the backfill workflow (a worker must be running: 'temporal-kerchunk worker'), then follows
@@ -30,6 +30,7 @@ export const backfillCommand = {
         end: { type: "string" },
         "max-days": { type: "string" },
         "max-files": { type: "string" },
+        "files-per-activity": { type: "string" },
         "fail-fast": { type: "boolean", default: false },
         id: { type: "string" },
         "no-wait": { type: "boolean", default: false },
@@ -55,6 +56,7 @@ export const backfillCommand = {
       end: values.end,
       ...(values["max-days"] ? { maxConcurrentDays: count("--max-days", values["max-days"]) } : {}),
       ...(values["max-files"] ? { maxConcurrentFiles: count("--max-files", values["max-files"]) } : {}),
+      ...(values["files-per-activity"] ? { filesPerActivity: count("--files-per-activity", values["files-per-activity"]) } : {}),
       failFast: values["fail-fast"],
     };
     const settings = temporalSettings(values);

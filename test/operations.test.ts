@@ -156,6 +156,7 @@ describe("the schedule", () => {
 });
 
 describe("concurrent runs, sources that change, secrets", () => {
+  // The second one batches two files per extraction activity: same bytes either way.
   test("two backfills over overlapping ranges at once: every output whole and written exactly once", async () => {
     const archive = join(dir, "overlap-archive");
     await makeArchive(archive, "2022-06-01", 8, { hours: 2, grid: [10, 20] });
@@ -165,7 +166,7 @@ describe("concurrent runs, sources that change, secrets", () => {
     const [a, b] = (await worker.runUntil(
       Promise.all([
         client.workflow.execute("backfill", { taskQueue: "overlap", workflowId: "overlap/a", args: [{ dataset: "overlap", start: "2022-06-01", end: "2022-06-06", maxConcurrentDays: 3 }] }),
-        client.workflow.execute("backfill", { taskQueue: "overlap", workflowId: "overlap/b", args: [{ dataset: "overlap", start: "2022-06-03", end: "2022-06-08", maxConcurrentDays: 3 }] }),
+        client.workflow.execute("backfill", { taskQueue: "overlap", workflowId: "overlap/b", args: [{ dataset: "overlap", start: "2022-06-03", end: "2022-06-08", maxConcurrentDays: 3, filesPerActivity: 2 }] }),
       ]),
     )) as [BackfillSummary, BackfillSummary];
     assert.equal(a.days.failed + b.days.failed, 0, JSON.stringify([a.results, b.results]));

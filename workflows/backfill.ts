@@ -126,6 +126,7 @@ export async function backfill(input: BackfillInput): Promise<BackfillSummary> {
     aggregation: plan.aggregation,
     maxConcurrentDays: Math.max(1, input.maxConcurrentDays ?? 4),
     maxConcurrentFiles: Math.max(1, input.maxConcurrentFiles ?? 4),
+    filesPerActivity: Math.max(1, input.filesPerActivity ?? 1),
     failFast: input.failFast ?? false,
     reportTo: workflowInfo().workflowId,
   };
@@ -350,12 +351,23 @@ export async function backfillDay(input: DayInput): Promise<PeriodOutcome> {
     setCurrentDetails(`${sources.length} files`);
 
     let done = 0;
-    const extracted = await boundedAll(sources, input.maxConcurrentFiles, async (key) => {
-      const summary = await activities.extractFile.executeWithOptions({ ...activityOptions, summary: `extract ${lastSegment(key)}` }, [dataset, day, key]);
-      done++;
-      setCurrentDetails(`${done}/${sources.length} files extracted`);
-      return summary;
-    });
+    const perActivity = input.filesPerActivity ?? 1;
+    const batches: string[][] = [];
+    for (let i = 0; i < sources.length; i += perActivity) batches.push(sources.slice(i, i + perActivity));
+    const extracted = (
+      await boundedAll(batches, input.maxConcurrentFiles, async (batch) => {
+        const summaries =
+          batch.length === 1
+            ? [await activities.extractFile.executeWithOptions({ ...activityOptions, summary: `extract ${lastSegment(batch[0]!)}` }, [dataset, day, batch[0]!])]
+            : await activities.extractFiles.executeWithOptions(
+                { ...activityOptions, summary: `extract ${batch.length} files from ${lastSegment(batch[0]!)}` },
+                [dataset, day, batch],
+              );
+        done += batch.length;
+        setCurrentDetails(`${done}/${sources.length} files extracted`);
+        return summaries;
+      })
+    ).flat();
     const files: FileCounts = {
       listed: sources.length,
       extracted: extracted.filter((e) => !e.reused).length,

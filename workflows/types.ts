@@ -16,6 +16,11 @@ export interface BackfillInput {
   maxConcurrentFiles?: number;
   /** Stop the whole backfill at the first failed day (default false: record it and go on). */
   failFast?: boolean;
+  /**
+   * Files translated per extraction activity (default 1: one retryable activity per file). Raise it
+   * for archives of many small files, where an activity costs more than the file (docs/benchmarks.md).
+   */
+  filesPerActivity?: number;
   /** Internal: results carried across continue-as-new. */
   checkpoint?: Record<string, PeriodResult>;
 }
@@ -55,6 +60,7 @@ export interface PeriodSettings {
   aggregation: "day" | "month" | "year";
   maxConcurrentDays: number;
   maxConcurrentFiles: number;
+  filesPerActivity: number;
   failFast: boolean;
   /** Workflow id of the backfill to report progress to (absent when run on its own). */
   reportTo?: string;
