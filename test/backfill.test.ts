@@ -15,7 +15,7 @@ import { createWorker } from "../worker/worker.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
 import type { BackfillInput, BackfillProgress, BackfillSummary } from "../workflows/types.js";
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
-import { testDir } from "./harness/env.js";
+import { s3, testDir } from "./harness/env.js";
 import { clientFor, workerConnection } from "./harness/temporal.js";
 
 let client: Client;
@@ -124,7 +124,7 @@ describe("backfill on the dev server", () => {
     assert.deepEqual(await filesUnder(join(dir, "out-temporal")), outputs);
   });
 
-  test("a corrupt file fails its day with the error recorded; the other days are fine", async () => {
+  test("a corrupt file fails its day with the error recorded; the other days are fine; a re-run retries just that day", async () => {
     const archive = join(dir, "archive-corrupt");
     const corrupt = "AHI-L2-FLDK-SST/2022/03/02/0100/20220302010000-NCCF-L3C_GHRSST-SSTsubskin-AHI_H08-ACSPO_V2.80-v02.0-fv01.0.nc";
     const keys = await makeArchive(archive, "2022-03-01", 3, { hours: 2, grid: [20, 40], corrupt: [corrupt] });
@@ -135,6 +135,19 @@ describe("backfill on the dev server", () => {
     assert.match(summary.results["2022-03-01"]!, /20220301\.json$/);
     assert.match(summary.results["2022-03-03"]!, /20220303\.json$/);
     assert.equal(summary.days.failed, 1);
+
+    // The file is fixed upstream; re-running the range retries the failed day and only that day.
+    const { PutObjectCommand } = await import("@aws-sdk/client-s3");
+    const repaired = join(dir, "archive-repaired");
+    await makeArchive(repaired, "2022-03-02", 1, { hours: 2, grid: [20, 40] });
+    const client3 = s3();
+    await client3.send(new PutObjectCommand({ Bucket: corruptBucket, Key: corrupt, Body: await readFile(join(repaired, corrupt)) }));
+    client3.destroy();
+    const again = await runBackfill(datasets, { dataset: "bf-corrupt", start: "2022-03-01", end: "2022-03-03" }, "bf-corrupt");
+    assert.match(again.results["2022-03-02"]!, /20220302\.json$/);
+    assert.equal(again.results["2022-03-01"], "existing");
+    assert.equal(again.results["2022-03-03"], "existing");
+    assert.equal(again.days.failed, 0);
   });
 
   test("SIGKILL the worker mid-backfill: a new worker finishes it; same bytes; no finished file extracted again", async () => {
