@@ -23,10 +23,6 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     taskQueue: options.taskQueue ?? defaultTaskQueue,
     workflowsPath,
     activities: createActivities(options.datasets),
-    // The SDK sizes its workflow cache from the heap limit (thousands on a big machine). A year's
-    // backfill runs ~380 workflows, few at once; a bounded cache keeps the worker small, and an
-    // evicted workflow is simply replayed from history when it next has work.
-    maxCachedWorkflows: 100,
     ...options.workerOptions,
   });
 }
