@@ -1,7 +1,7 @@
 import { Hdf5FormatError, UnsupportedFeatureError } from "../errors.js";
 import type { ByteSource } from "../source/byteSource.js";
 import { readAttributes, type AttributeServices } from "./attributes.js";
-import { readChunkIndex } from "./chunkIndex/index.js";
+import { chunkIndexInput, readChunkIndex } from "./chunkIndex/index.js";
 import { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
 import { GlobalHeapCache } from "./globalHeap.js";
@@ -304,15 +304,7 @@ export class Hdf5File {
     if (dataset.dataspace.kind !== "simple") {
       throw new Hdf5FormatError(this.url, "data layout", `chunked dataset ${dataset.path} has a ${dataset.dataspace.kind} dataspace`, dataset.address);
     }
-    const refs = await readChunkIndex(this.context, {
-      path: dataset.path,
-      shape: dataset.dataspace.shape,
-      maxShape: dataset.dataspace.maxShape,
-      chunkShape: layout.chunkShape,
-      elementSize: dataset.datatype.size,
-      filtered: dataset.filters.length > 0,
-      layout,
-    });
+    const refs = await readChunkIndex(this.context, chunkIndexInput(dataset, layout));
     // Chunk indexes store addresses relative to the base address (the superblock's position).
     const base = this.context.baseAddress;
     return base === 0 ? refs : refs.map((ref) => ({ ...ref, address: ref.address + base }));

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ChunkIndexInput } from "../../lib/hdf5/chunkIndex/index.js";
+import { chunkIndexInput as buildChunkIndexInput, type ChunkIndexInput } from "../../lib/hdf5/chunkIndex/index.js";
 import { Hdf5Context } from "../../lib/hdf5/context.js";
 import type { Hdf5File } from "../../lib/hdf5/file.js";
 import type { ChunkIndexDescriptor, Hdf5Dataset } from "../../lib/hdf5/model.js";
@@ -111,13 +111,5 @@ export async function datasetsOf(file: Hdf5File): Promise<Map<string, Hdf5Datase
 export function chunkIndexInput(dataset: Hdf5Dataset): ChunkIndexInput {
   const layout = dataset.layout;
   if (layout.kind !== "chunked") throw new Error(`${dataset.path} is not chunked`);
-  return {
-    path: dataset.path,
-    shape: dataset.dataspace.shape,
-    maxShape: dataset.dataspace.maxShape,
-    chunkShape: layout.chunkShape,
-    elementSize: dataset.datatype.size,
-    filtered: dataset.filters.length > 0,
-    layout,
-  };
+  return buildChunkIndexInput(dataset, layout);
 }

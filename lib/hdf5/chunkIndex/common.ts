@@ -1,6 +1,6 @@
 import { Hdf5FormatError } from "../../errors.js";
 import type { Hdf5Context } from "../context.js";
-import type { ChunkRef, Hdf5Layout } from "../model.js";
+import type { ChunkRef, Hdf5Dataset, Hdf5Layout } from "../model.js";
 
 /** What every chunk index reader needs to know about the dataset besides the index itself. */
 export interface ChunkIndexInput {
@@ -17,6 +17,19 @@ export interface ChunkIndexInput {
   /** True when the dataset has a non-empty filter pipeline. */
   filtered: boolean;
   layout: Extract<Hdf5Layout, { kind: "chunked" }>;
+}
+
+/** What the chunk index readers need of a chunked dataset. */
+export function chunkIndexInput(dataset: Hdf5Dataset, layout: Extract<Hdf5Layout, { kind: "chunked" }>): ChunkIndexInput {
+  return {
+    path: dataset.path,
+    shape: dataset.dataspace.shape,
+    maxShape: dataset.dataspace.maxShape,
+    chunkShape: layout.chunkShape,
+    elementSize: dataset.datatype.size,
+    filtered: dataset.filters.length > 0,
+    layout,
+  };
 }
 
 /** Structure name used in errors: which index structure, of which dataset. */

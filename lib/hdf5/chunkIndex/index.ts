@@ -3,6 +3,7 @@ import type { ChunkRef } from "../model.js";
 import { readBTreeV1ChunkIndex } from "./btreeV1.js";
 import { readBTreeV2ChunkIndex } from "./btreeV2.js";
 import { checkInput, sortRowMajor, type ChunkIndexInput } from "./common.js";
+export { chunkIndexInput } from "./common.js";
 import { readExtensibleArrayChunkIndex } from "./extensibleArray.js";
 import { readFixedArrayChunkIndex } from "./fixedArray.js";
 import { readImplicitChunkIndex } from "./implicit.js";
