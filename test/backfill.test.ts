@@ -164,6 +164,16 @@ describe("backfill on the dev server", () => {
     }
     // A month's results (31 paths) is the biggest thing we pass; references never travel.
     assert.ok(largest < 16 * 1024, `largest event ${largest} bytes at ${where}`);
+    // A day gets its settings and its date, never its year's plan or other days' results (which
+    // would make history grow with the square of the range).
+    let days = 0;
+    for (const [id, history] of all) {
+      if (!/\/\d{4}-\d{2}-\d{2}#/.test(id)) continue;
+      const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+      assert.ok(input && input.length < 1024, `${id}: day input of ${input?.length} bytes`);
+      days++;
+    }
+    assert.ok(days >= 30, `only ${days} day workflows checked`);
   });
 });
 

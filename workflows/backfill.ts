@@ -107,6 +107,19 @@ async function executePeriod<A>(
   }
 }
 
+/** Only the settings: what every level passes down, and nothing of its own plan or results. */
+function settingsOf(input: PeriodSettings): PeriodSettings {
+  const { dataset, aggregation, maxConcurrentDays, maxConcurrentFiles, filesPerActivity, failFast, reportTo } = input;
+  return { dataset, aggregation, maxConcurrentDays, maxConcurrentFiles, filesPerActivity, failFast, ...(reportTo ? { reportTo } : {}) };
+}
+
+/** Results known for some periods only (a child gets its own, so inputs stay small). */
+function only(results: Record<string, PeriodResult> | undefined, periods: string[]): Record<string, PeriodResult> {
+  const out: Record<string, PeriodResult> = {};
+  for (const period of periods) if (results?.[period] !== undefined) out[period] = results[period]!;
+  return out;
+}
+
 function setStatus(status: "running" | "completed" | "failed" | "partial"): void {
   upsertSearchAttributes([{ key: statusKey, value: status }]);
 }
@@ -186,7 +199,7 @@ export async function backfill(input: BackfillInput): Promise<BackfillSummary> {
   const runYear = async (year: (typeof plan.years)[number]): Promise<void> => {
     const outcome = await executePeriod(backfillYear, {
       ...childOptions(settings, "year", year.id, `${input.dataset} ${year.id}: ${year.months.length} months`),
-      args: [{ ...settings, year, checkpoint: pick(results, year) }],
+      args: [{ ...settingsOf(settings), year, checkpoint: pick(results, year) }],
     });
     Object.assign(results, outcome.results);
     Object.assign(files, addFiles(files, outcome.files));
@@ -251,7 +264,7 @@ export async function backfillYear(input: YearInput): Promise<PeriodOutcome> {
   for (const month of input.year.months) {
     const outcome = await executePeriod(backfillMonth, {
       ...childOptions(input, "month", month.id, `${input.dataset} ${month.id}: ${month.days.length} days`),
-      args: [{ ...input, month, checkpoint: results }],
+      args: [{ ...settingsOf(input), month, checkpoint: only(results, [month.id, ...month.days]) }],
     });
     Object.assign(results, outcome.results);
     files = addFiles(files, outcome.files);
@@ -276,7 +289,7 @@ export async function backfillMonth(input: MonthInput): Promise<PeriodOutcome> {
     // Histories stay small (a month has at most 31 children), but honour the server's advice:
     // stop starting days, let the running ones finish, and carry the results over.
     if (workflowInfo().continueAsNewSuggested) return;
-    const dayInput: DayInput = { ...input, day };
+    const dayInput: DayInput = { ...settingsOf(input), day };
     try {
       const outcome = await executePeriod(backfillDay, {
         ...childOptions(input, "day", day, `${input.dataset} ${day}`),
@@ -291,7 +304,7 @@ export async function backfillMonth(input: MonthInput): Promise<PeriodOutcome> {
   });
   if (input.month.days.some((d) => results[d] === undefined)) {
     await condition(allHandlersFinished);
-    await continueAsNew<typeof backfillMonth>({ ...input, checkpoint: { ...input.checkpoint, ...results } });
+    await continueAsNew<typeof backfillMonth>({ ...settingsOf(input), month: input.month, checkpoint: only({ ...input.checkpoint, ...results }, input.month.days) });
   }
   if (input.aggregation !== "day") {
     results[input.month.id] = await rollup(input, input.month.id, input.month.whole, input.month.days, results);
