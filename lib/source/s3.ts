@@ -51,6 +51,13 @@ export class S3Source implements ByteSource {
 
   async readHead(length: number): Promise<{ bytes: Uint8Array; size: number }> {
     const { bytes, total } = await this.get(0, length);
+    // Like read(): never hand out a short buffer (a body cut short that the HTTP layer let through).
+    if (bytes.length !== Math.min(length, total)) {
+      throw new SourceReadError(this.url, `asked for the first ${Math.min(length, total)} bytes, got ${bytes.length}`, true, {
+        offset: 0,
+        length,
+      });
+    }
     return { bytes, size: total };
   }
 

@@ -19,6 +19,18 @@ export interface S3ConnectionOptions {
   region?: string;
 }
 
+/** A TCP connection to the store must be up within this. */
+export const S3_CONNECTION_TIMEOUT_MS = 5_000;
+
+/**
+ * A request fails after this long without a byte in either direction (not a bound on a whole
+ * transfer: a slow but flowing body is fine). 30 s; TK_S3_SOCKET_TIMEOUT_MS overrides it (tests).
+ */
+export function s3SocketTimeoutMs(): number {
+  const value = Number(process.env.TK_S3_SOCKET_TIMEOUT_MS);
+  return Number.isFinite(value) && value > 0 ? value : 30_000;
+}
+
 /**
  * An S3 client configured from the standard AWS environment and config files (profiles, keys,
  * AWS_ENDPOINT_URL), plus what only the caller knows (anonymous access, a dataset's endpoint).
@@ -27,6 +39,11 @@ export interface S3ConnectionOptions {
 export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
   const config: S3ClientConfig = {
+    // Without these the SDK waits forever on a connection that stops answering (a half-open TCP
+    // connection, a stalled proxy): no byte arrives, no error either, and an activity that
+    // heartbeats on a timer would sit there until its start-to-close timeout. A timed-out request
+    // fails with a retryable TimeoutError (retried by the SDK, then by Temporal).
+    requestHandler: { connectionTimeout: S3_CONNECTION_TIMEOUT_MS, socketTimeout: s3SocketTimeoutMs() },
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
     // S3-compatible stores rarely have wildcard DNS for virtual-hosted buckets.
     forcePathStyle: endpoint !== undefined,
