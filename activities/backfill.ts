@@ -7,6 +7,7 @@ import { listDaySources } from "../lib/backfill/sources.js";
 import { checkOutputWritable } from "../lib/backfill/writable.js";
 import { openStorage } from "../lib/datasets/spec.js";
 import type { BackfillPlan } from "../workflows/types.js";
+import { boundedAll } from "../lib/concurrency.js";
 import { withTypedFailures } from "./failures.js";
 import { withHeartbeats } from "./heartbeat.js";
 
@@ -68,17 +69,7 @@ export function createBackfillActivities(registry: DatasetRegistry) {
       return withTypedFailures(() =>
         withHeartbeats(async () => {
           const spec = registry.get(dataset);
-          const summaries: ExtractSummary[] = new Array(sourceKeys.length);
-          let next = 0;
-          await Promise.all(
-            Array.from({ length: Math.min(4, sourceKeys.length) }, async () => {
-              while (next < sourceKeys.length) {
-                const i = next++;
-                summaries[i] = await extractToStaging(spec, day, sourceKeys[i]!);
-              }
-            }),
-          );
-          return summaries;
+          return boundedAll(sourceKeys, 4, (key) => extractToStaging(spec, day, key));
         }),
       );
     },

@@ -20,7 +20,7 @@ import {
   type ActivityOptions,
 } from "@temporalio/workflow";
 import type { BackfillActivities } from "../activities/backfill.js";
-import { boundedAll } from "./pool.js";
+import { boundedAll } from "../lib/concurrency.js";
 import { datasetKey, levelKey, periodKey, statusKey } from "./searchAttributes.js";
 import {
   isFailure,
@@ -247,12 +247,8 @@ export async function backfill(input: BackfillInput): Promise<BackfillSummary> {
 
 /** Results already known for a year's periods (from an earlier run of this backfill). */
 function pick(results: Record<string, PeriodResult>, year: { id: string; months: { id: string; days: string[] }[] }): Record<string, PeriodResult> {
-  const picked: Record<string, PeriodResult> = {};
-  for (const id of [year.id, ...year.months.flatMap((m) => [m.id, ...m.days])]) {
-    const result = results[id];
-    if (result !== undefined && !isFailure(result)) picked[id] = result;
-  }
-  return picked;
+  const periods = [year.id, ...year.months.flatMap((m) => [m.id, ...m.days])];
+  return Object.fromEntries(Object.entries(only(results, periods)).filter(([, result]) => !isFailure(result)));
 }
 
 // ---------------------------------------------------------------------------------------------

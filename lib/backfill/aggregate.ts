@@ -1,5 +1,5 @@
 import { combineRefs } from "../combine/index.js";
-import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
+import { openStorage, s3ConnectionOf, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import { StorageError } from "../errors.js";
 import { serializeRefs } from "../refs/serialize.js";
 import type { KerchunkRefs } from "../refs/types.js";
@@ -60,9 +60,7 @@ export async function aggregatePeriod(
       {
         ...spec.combine,
         labels: present.map((i) => i.label),
-        ...(source.kind === "s3"
-          ? { s3: { anonymous: source.anonymous ?? false, ...(source.endpoint ? { endpoint: source.endpoint } : {}), ...(source.region ? { region: source.region } : {}) } }
-          : {}),
+        ...(source.kind === "s3" ? { s3: s3ConnectionOf(source) } : {}),
       },
     );
     const written = await storage.write(key, new TextEncoder().encode(serializeRefs(combined)), { ifAbsent: true });

@@ -1,6 +1,7 @@
 import { coversWhole, dayRange, daysIn, monthsIn, yearsIn } from "../calendar/periods.js";
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { openStorage } from "../datasets/spec.js";
+import { boundedAll } from "../concurrency.js";
 import { aggregatePeriod } from "./aggregate.js";
 import { extractToStaging } from "./extract.js";
 import { outputKey } from "./names.js";
@@ -42,16 +43,7 @@ export async function backfillDirect(
             continue;
           }
           try {
-            const staged: string[] = new Array(sources.length);
-            let next = 0;
-            await Promise.all(
-              Array.from({ length: Math.min(concurrency, sources.length) }, async () => {
-                while (next < sources.length) {
-                  const i = next++;
-                  staged[i] = (await extractToStaging(spec, day.id, sources[i]!.key)).staged;
-                }
-              }),
-            );
+            const staged = (await boundedAll(sources, concurrency, (source) => extractToStaging(spec, day.id, source.key))).map((s) => s.staged);
             const summary = await aggregatePeriod(spec, day.id, staged, { removeInputs: true });
             results[day.id] = summary.existing ? "existing" : summary.output;
           } catch (error) {

@@ -1,3 +1,4 @@
+import { boundedAll } from "../concurrency.js";
 import { CombineError } from "../errors.js";
 import type { Reference } from "../refs/types.js";
 import { isTimeUnits, parseCfTimeUnits, reencodeTime, sameCalendar, sameEncoding, type CfTimeUnits } from "./cfTime.js";
@@ -58,19 +59,6 @@ export interface CombineSummary {
   elapsedMs: number;
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 interface Survey extends SurveyedInput {
   coordinates: Record<string, InputCoordinate>;
 }
@@ -88,7 +76,7 @@ export async function combineInto(inputs: InputSet, options: CombineOptions, sin
     const reference = await inputs.load(0);
     const layout = await buildLayout(reference, settings, reader);
     const positions = Array.from({ length: inputs.count }, (_, i) => i);
-    const surveys = await mapLimit(positions, loadConcurrency, async (position): Promise<Survey> => {
+    const surveys = await boundedAll(positions, loadConcurrency, async (position): Promise<Survey> => {
       const input = position === 0 ? reference : await inputs.load(position);
       const coordinates: Record<string, InputCoordinate> = {};
       const steps: Record<string, number> = {};

@@ -3,6 +3,7 @@ import { validateTemplate } from "../calendar/template.js";
 import { LocalStorage } from "../storage/local.js";
 import { S3Storage } from "../storage/s3.js";
 import type { Storage } from "../storage/storage.js";
+import type { S3ConnectionOptions } from "../source/s3Client.js";
 
 /** Where a dataset's files are, or where its references go. No credentials: those stay in the environment. */
 export type StorageSpec =
@@ -100,12 +101,17 @@ export function resolveDatasetSpec(spec: DatasetSpec): ResolvedDatasetSpec {
   };
 }
 
-/** Open a storage spec (credentials come from the environment). */
-export function openStorage(spec: StorageSpec): Storage {
-  if (spec.kind === "local") return new LocalStorage(spec.path);
-  return new S3Storage(spec.bucket, spec.prefix ?? "", {
+/** How to reach an S3 storage spec (credentials come from the environment, never from here). */
+export function s3ConnectionOf(spec: Extract<StorageSpec, { kind: "s3" }>): S3ConnectionOptions {
+  return {
     ...(spec.anonymous ? { anonymous: true } : {}),
     ...(spec.endpoint ? { endpoint: spec.endpoint } : {}),
     ...(spec.region ? { region: spec.region } : {}),
-  });
+  };
+}
+
+/** Open a storage spec (credentials come from the environment). */
+export function openStorage(spec: StorageSpec): Storage {
+  if (spec.kind === "local") return new LocalStorage(spec.path);
+  return new S3Storage(spec.bucket, spec.prefix ?? "", s3ConnectionOf(spec));
 }

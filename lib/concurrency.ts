@@ -1,6 +1,7 @@
 /**
  * Run `work` over `items` with at most `limit` running at once, results in item order.
- * Deterministic in workflow code: it only uses promises, which Temporal replays in order.
+ * Deterministic in workflow code too: it only uses promises, which Temporal replays in order, and
+ * this module imports nothing, so the workflow bundle can include it.
  */
 export async function boundedAll<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
