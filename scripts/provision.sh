@@ -86,18 +86,45 @@ provision_temporal() {
 provision_minio() { go_tool minio "$MINIO_MODULE" minio MINIO_PATH; }
 provision_toxiproxy() { go_tool toxiproxy "$TOXIPROXY_MODULE" toxiproxy-server TOXIPROXY_PATH; }
 
-provision_venv() {
-  local python=${PYTHON:-python3}
-  if ! command -v "$python" >/dev/null 2>&1; then
-    log "ERROR: $python not found. Install Python >= 3.10 (with venv), or set PYTHON to an interpreter."
+# The interpreter for the venv: VirtualiZarr and icechunk 2 need Python >= 3.12. $PYTHON if set;
+# else python3.13/python3.12/python3 on PATH (pyenv shims that do not run are skipped); else the
+# newest of pyenv's ~/.pyenv/versions/3.1[2-9]*. Prints the path, or fails saying what to install.
+python_at_least_312() { "$1" -c 'import sys, venv; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; }
+
+pick_python() {
+  if [[ -n ${PYTHON:-} ]]; then
+    if python_at_least_312 "$PYTHON"; then printf '%s\n' "$PYTHON"; return 0; fi
+    log "ERROR: PYTHON=$PYTHON is not a working Python >= 3.12 with venv ($("$PYTHON" --version 2>&1 | head -n 1))."
     return 1
   fi
+  local candidate
+  for candidate in python3.14 python3.13 python3.12 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && python_at_least_312 "$candidate"; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  local root=${PYENV_ROOT:-$HOME/.pyenv}
+  for candidate in $(ls -d "$root"/versions/3.1[2-9]* 2>/dev/null | sort -V -r); do
+    if python_at_least_312 "$candidate/bin/python3"; then
+      printf '%s\n' "$candidate/bin/python3"
+      return 0
+    fi
+  done
+  log "ERROR: no Python >= 3.12 found (VirtualiZarr and icechunk need it). Install one (Debian 13: apt-get"
+  log "       install python3 python3-venv; elsewhere python.org or 'pyenv install 3.12'), or set PYTHON to it."
+  return 1
+}
+
+provision_venv() {
+  local python
+  python=$(pick_python) || return 1
   local requirements="$ROOT/python/requirements.txt"
   local key
   key=$( { "$python" --version 2>&1; cat "$requirements"; } | sha256sum | cut -c1-16)
   local venv="$CACHE/venv-$key"
   if [[ ! -f $venv/.complete ]]; then
-    log "venv: creating $venv from python/requirements.txt (first time: about a minute)"
+    log "venv: creating $venv with $python from python/requirements.txt (first time: about a minute)"
     rm -rf "$venv"
     timed venv bash -c "'$python' -m venv '$venv' && '$venv/bin/pip' install --quiet --disable-pip-version-check -r '$requirements'"
     touch "$venv/.complete"

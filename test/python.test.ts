@@ -6,7 +6,7 @@ import { venvPython } from "./harness/env.js";
 test("the venv has the reference implementation and the real consumers", () => {
   const script = [
     "import json, importlib",
-    "mods = ['kerchunk', 'xarray', 'h5py', 'netCDF4', 'zarr', 'fsspec', 's3fs', 'numcodecs']",
+    "mods = ['kerchunk', 'xarray', 'h5py', 'netCDF4', 'zarr', 'fsspec', 's3fs', 'numcodecs', 'virtualizarr', 'icechunk', 'fastparquet', 'pyarrow']",
     "print(json.dumps({m: importlib.import_module(m).__version__ for m in mods}))",
   ].join("\n");
   const run = spawnSync(venvPython, ["-c", script], { encoding: "utf8" });
