@@ -11,6 +11,7 @@ path of kerchunk issue #331), used when h5py has no chunk_iter.
 import argparse
 import json
 import os
+import pathlib
 import time
 
 from kerchunk.hdf import SingleHdf5ToZarr
@@ -44,8 +45,10 @@ if args.source.startswith("s3://"):
     with fs.open(args.source, "rb") as f:  # s3fs defaults: readahead cache, 50 MiB blocks
         refs = SingleHdf5ToZarr(f, args.source, inline_threshold=args.inline_threshold).translate()
 else:
+    # Ours name a local file by its file:// URL: give kerchunk the same, so refs compare exactly.
+    url = pathlib.Path(args.source).resolve().as_uri()
     with open(args.source, "rb") as f:
-        refs = SingleHdf5ToZarr(f, args.source, inline_threshold=args.inline_threshold).translate()
+        refs = SingleHdf5ToZarr(f, url, inline_threshold=args.inline_threshold).translate()
 wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
 
 with open(args.out, "w") as f:

@@ -4,6 +4,7 @@ import { serializeRefs } from "../refs/serialize.js";
 import { translateHdf5 } from "../refs/translate.js";
 import type { KerchunkRefs } from "../refs/types.js";
 import { BlockCache } from "../source/blockCache.js";
+import { referenceUrl } from "../source/localFile.js";
 import { stagingKey } from "./names.js";
 
 /** What an extraction reports: small enough for workflow history. */
@@ -43,7 +44,7 @@ export async function extractToStaging(
   const sourceStorage = openStorage(spec.source.storage);
   const outputStorage = openStorage(spec.output.storage);
   const staged = stagingKey(spec, dayId, sourceKey);
-  const url = sourceStorage.url(sourceKey);
+  const url = referenceUrl(sourceStorage.url(sourceKey));
   try {
     if (await outputStorage.exists(staged)) {
       return { source: url, staged, reused: true, chunks: 0, requests: 0, bytesRead: 0, skippedVariables: [] };

@@ -1,5 +1,5 @@
 import { PyFloat, type PyJsonValue } from "../refs/pyJson.js";
-import { decodeNumber } from "../refs/numeric.js";
+import { decodeNumber, encodeNumber } from "../refs/numeric.js";
 import { parsePyJson } from "./pyJsonParse.js";
 
 /** The parts of a Zarr v2 `.zarray` the combine reads or compares. */
@@ -15,11 +15,21 @@ export interface ZarrArrayMeta {
   zarr_format: number;
 }
 
-/** `.zarray` as Python would read it (floats stay floats, NaN fill values allowed). */
+const nonFiniteSpellings: Record<string, number> = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
+
+/**
+ * `.zarray` as Python would read it (floats stay floats). A float array's fill_value written as
+ * Zarr spells non-finite values ("NaN", "Infinity", "-Infinity") or as a bare literal (kerchunk's
+ * MultiZarrToZarr) reads as the same float.
+ */
 export function parseZarray(text: string): ZarrArrayMeta {
   const parsed = parsePyJson(text) as unknown as ZarrArrayMeta;
   if (!Array.isArray(parsed.shape) || !Array.isArray(parsed.chunks) || typeof parsed.dtype !== "string") {
     throw new SyntaxError(".zarray without shape, chunks or dtype");
+  }
+  const fill = parsed.fill_value;
+  if (typeof fill === "string" && fill in nonFiniteSpellings && numericDtype(parsed.dtype)?.kind === "float") {
+    parsed.fill_value = new PyFloat(nonFiniteSpellings[fill]!);
   }
   return parsed;
 }
@@ -69,39 +79,10 @@ export function readNumbers(bytes: Uint8Array, dtype: NumericDtype, count: numbe
   return out;
 }
 
-/** Encode numbers as raw little-endian bytes of a numeric dtype (integers must already fit). */
+/** Encode numbers as raw bytes of a numeric dtype (integers must already fit). */
 export function writeNumbers(values: number[], dtype: NumericDtype): Uint8Array {
   const out = new Uint8Array(values.length * dtype.size);
-  const view = new DataView(out.buffer);
-  const le = dtype.littleEndian;
-  values.forEach((value, i) => {
-    const at = i * dtype.size;
-    if (dtype.kind === "float") {
-      if (dtype.size === 4) view.setFloat32(at, value, le);
-      else view.setFloat64(at, value, le);
-    } else if (dtype.kind === "bool") {
-      view.setUint8(at, value ? 1 : 0);
-    } else {
-      const signed = dtype.kind === "int";
-      switch (dtype.size) {
-        case 1:
-          if (signed) view.setInt8(at, value);
-          else view.setUint8(at, value);
-          break;
-        case 2:
-          if (signed) view.setInt16(at, value, le);
-          else view.setUint16(at, value, le);
-          break;
-        case 4:
-          if (signed) view.setInt32(at, value, le);
-          else view.setUint32(at, value, le);
-          break;
-        default:
-          if (signed) view.setBigInt64(at, BigInt(value), le);
-          else view.setBigUint64(at, BigInt(value), le);
-      }
-    }
-  });
+  values.forEach((value, i) => encodeNumber(out, i * dtype.size, value, dtype.kind, dtype.size, dtype.littleEndian));
   return out;
 }
 

@@ -1,6 +1,6 @@
 import type { AttributeElement, Hdf5Attribute, Hdf5Datatype } from "../hdf5/model.js";
 import { PyFloat, type PyJsonValue } from "./pyJson.js";
-import { isBoolEnum } from "./zarrDtype.js";
+import { isBoolEnum, numericKind } from "./zarrDtype.js";
 
 /** Attributes that describe HDF5/netCDF-4 plumbing, not data; kerchunk (after h5netcdf) drops them. */
 export const hiddenAttributes = new Set([
@@ -41,16 +41,39 @@ function elementJson(datatype: Hdf5Datatype, element: AttributeElement): PyJsonV
 }
 
 /**
+ * A numeric `_FillValue` as xarray writes it into Zarr v3 attributes and reads it back from them
+ * (`FillValueCoder`): for a float array the little-endian float64 bytes in base64 (so NaN survives
+ * strict JSON), for an integer array the number, for a bool array a boolean. Encoded by the array's
+ * type, as xarray decodes it by the array's dtype. Undefined where no such encoding exists.
+ */
+export function fillValueAttribute(arrayType: Hdf5Datatype, value: AttributeElement | undefined): PyJsonValue | undefined {
+  const numeric = numericKind(arrayType);
+  if (!numeric || (typeof value !== "number" && typeof value !== "bigint")) return undefined;
+  if (numeric.kind === "float") {
+    const bytes = Buffer.alloc(8);
+    bytes.writeDoubleLE(Number(value));
+    return bytes.toString("base64");
+  }
+  if (numeric.kind === "bool") return Number(value) !== 0;
+  if (typeof value === "bigint" || Number.isInteger(value)) return value;
+  return undefined;
+}
+
+/**
  * An attribute's value as kerchunk's `_transfer_attrs` stores it: one-element arrays become
  * scalars, longer ones lists, empty fixed strings " ", null dataspaces "". Returns undefined for
- * attributes kerchunk leaves out.
+ * attributes kerchunk leaves out. `arrayType` is the type of the dataset the attribute is on.
  */
-export function attributeJson(attribute: Hdf5Attribute): PyJsonValue | undefined {
+export function attributeJson(attribute: Hdf5Attribute, arrayType?: Hdf5Datatype): PyJsonValue | undefined {
   if (hiddenAttributes.has(attribute.name)) return undefined;
   if (attribute.dataspace.kind === "null") return "";
   const { datatype, values } = attribute;
-  // _FillValue goes to the array's fill_value instead (kerchunk strips every array-valued one).
-  if (attribute.name === "_FillValue" && datatype.class !== "string" && datatype.class !== "vlen-string") return undefined;
+  // A numeric _FillValue is the array's fill_value (kerchunk keeps it only there, which Zarr v2
+  // readers take as _FillValue). Zarr v3 readers do not, so once VirtualiZarr or Icechunk turn
+  // the references into v3 only this attribute keeps xarray masking like the netCDF does.
+  if (attribute.name === "_FillValue" && datatype.class !== "string" && datatype.class !== "vlen-string") {
+    return arrayType ? fillValueAttribute(arrayType, values[0]) : undefined;
+  }
   const converted = values.map((v) => elementJson(datatype, v));
   let result: PyJsonValue;
   if (attribute.dataspace.kind === "scalar" && datatype.class === "string") {
@@ -65,11 +88,11 @@ export function attributeJson(attribute: Hdf5Attribute): PyJsonValue | undefined
   return result;
 }
 
-/** The `.zattrs` content for an object's attributes, in file order. */
-export function transferAttributes(attributes: Hdf5Attribute[]): Record<string, PyJsonValue> {
+/** The `.zattrs` content for an object's attributes, in file order (`arrayType`: a dataset's type). */
+export function transferAttributes(attributes: Hdf5Attribute[], arrayType?: Hdf5Datatype): Record<string, PyJsonValue> {
   const out: Record<string, PyJsonValue> = {};
   for (const attribute of attributes) {
-    const value = attributeJson(attribute);
+    const value = attributeJson(attribute, arrayType);
     if (value !== undefined) out[attribute.name] = value;
   }
   return out;

@@ -1,3 +1,8 @@
+import type { Hdf5Datatype } from "../hdf5/model.js";
+import { encodeNumber } from "./numeric.js";
+import { PyFloat, type PyJsonValue } from "./pyJson.js";
+import { numericKind } from "./zarrDtype.js";
+
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -25,4 +30,19 @@ export function encodeVlenUtf8(values: string[]): Uint8Array {
     at += 4 + item.length;
   }
   return out;
+}
+
+/**
+ * One element of a numeric type holding `fill` (a `.zarray` fill_value), as raw bytes: the chunk of
+ * a 0-d array that was never written, which VirtualiZarr needs (it refuses a 0-d array without a
+ * chunk). Undefined for non-numeric types or fill values.
+ */
+export function fillChunk(datatype: Hdf5Datatype, fill: PyJsonValue): Uint8Array | undefined {
+  const numeric = numericKind(datatype);
+  const value = fill instanceof PyFloat ? fill.value : fill;
+  if (!numeric || (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "boolean")) return undefined;
+  if (numeric.kind === "float" && numeric.size !== 4 && numeric.size !== 8) return undefined;
+  const bytes = new Uint8Array(numeric.size);
+  encodeNumber(bytes, 0, value, numeric.kind, numeric.size, numeric.littleEndian);
+  return bytes;
 }

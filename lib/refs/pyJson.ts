@@ -1,7 +1,10 @@
 /**
- * JSON as Python's json/ujson write it for zarr metadata. Two differences from JSON.stringify
- * matter to readers: floats keep a decimal point (`1.0`, so xarray sees a float scale_factor, not
- * an int), and non-finite floats are written as NaN/Infinity literals the way zarr-python does.
+ * JSON for zarr metadata as Python's json writes it, but strict. Two differences from
+ * JSON.stringify matter to readers: floats keep a decimal point (`1.0`, so xarray sees a float
+ * scale_factor, not an int), and non-finite floats are the strings "NaN", "Infinity", "-Infinity"
+ * (Zarr's spelling of such a fill_value), never the bare literals Python writes, which JSON.parse
+ * (zarrita, every Rust/Go/JS reader) rejects. The same strings stand for non-finite attributes:
+ * xarray shows them as strings and still masks with a "NaN" missing_value (see docs/consumers.md).
  */
 export class PyFloat {
   constructor(readonly value: number) {}
@@ -18,9 +21,9 @@ export type PyJsonValue =
   | { [key: string]: PyJsonValue };
 
 function floatText(value: number): string {
-  if (Number.isNaN(value)) return "NaN";
-  if (value === Infinity) return "Infinity";
-  if (value === -Infinity) return "-Infinity";
+  if (Number.isNaN(value)) return '"NaN"';
+  if (value === Infinity) return '"Infinity"';
+  if (value === -Infinity) return '"-Infinity"';
   const text = String(value);
   return /[.eE]/.test(text) ? text : `${text}.0`;
 }

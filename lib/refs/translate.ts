@@ -1,4 +1,5 @@
 import type { ByteSource } from "../source/byteSource.js";
+import { referenceUrl } from "../source/localFile.js";
 import { Hdf5File } from "../hdf5/file.js";
 import type { ChunkRef, Hdf5Dataset, Hdf5Group, Hdf5Object } from "../hdf5/model.js";
 import { UnsupportedFeatureError } from "../errors.js";
@@ -6,7 +7,7 @@ import { transferAttributes } from "./attributes.js";
 import { zarrCodecs } from "./codecs.js";
 import { arrayDimensions, isDimensionScale } from "./dimensions.js";
 import { zarrFillValue } from "./fillValue.js";
-import { encodeVlenUtf8, inlineReference } from "./inline.js";
+import { encodeVlenUtf8, fillChunk, inlineReference } from "./inline.js";
 import { pyJson, type PyJsonValue } from "./pyJson.js";
 import type { KerchunkRefs, Reference } from "./types.js";
 import { zarrDtype } from "./zarrDtype.js";
@@ -14,7 +15,7 @@ import { zarrDtype } from "./zarrDtype.js";
 export interface TranslateOptions {
   /** Chunks smaller than this many bytes are stored inline (kerchunk's inline_threshold). */
   inlineThreshold?: number;
-  /** The URL written into references; defaults to the source's URL. */
+  /** The URL written into references; defaults to the source's (a local path as a file:// URL). */
   url?: string;
 }
 
@@ -49,7 +50,7 @@ interface DatasetPlan {
  */
 export async function translateHdf5(source: ByteSource, options: TranslateOptions = {}): Promise<TranslateResult> {
   const inlineThreshold = options.inlineThreshold ?? 100;
-  const url = options.url ?? source.url;
+  const url = options.url ?? referenceUrl(source.url);
   const file = await Hdf5File.open(source, { prefetchChunkIndexes: true });
 
   const objects: Hdf5Object[] = [];
@@ -112,7 +113,7 @@ async function planDataset(
   const path = zarrPath(variable);
   const dims = arrayDimensions(url, dataset, pathOf);
 
-  const zattrs = (): string => pyJson({ _ARRAY_DIMENSIONS: dims, ...transferAttributes(dataset.attributes) });
+  const zattrs = (): string => pyJson({ _ARRAY_DIMENSIONS: dims, ...transferAttributes(dataset.attributes, datatype) });
   const zarray = (fill: PyJsonValue, filters: PyJsonValue[] | null): string =>
     pyJson({
       shape,
@@ -172,6 +173,12 @@ async function planDataset(
   const chunksPerAxis = shape.map((n, i) => Math.ceil(n / (chunkShape[i] || 1)));
   const expected = chunksPerAxis.reduce((a, b) => a * b, 1);
   const fill = zarrFillValue(dataset, stored.length < expected);
+  // A 0-d array never written (netCDF's crs): its one chunk is the fill value, inline and raw,
+  // because VirtualiZarr refuses a 0-d array without a chunk.
+  const fillBytes = shape.length === 0 && stored.length === 0 ? fillChunk(datatype, fill) : undefined;
+  if (fillBytes) {
+    return { dataset, meta: { [`${path}/.zarray`]: zarray(fill, null), [`${path}/.zattrs`]: zattrs() }, chunks: [], inline: [{ key: `${path}/${zeros}`, bytes: fillBytes }] };
+  }
 
   const chunks: DatasetPlan["chunks"] = [];
   const inlineWanted: { key: string; chunk: ChunkRef; length: number }[] = [];

@@ -1,6 +1,17 @@
 import { open, type FileHandle } from "node:fs/promises";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { ByteSource, ReadStats } from "./byteSource.js";
 import { SourceReadError } from "../errors.js";
+
+/**
+ * How references name a source: URLs (s3://, file://, https://) as they are, local paths as
+ * absolute `file://` URLs. fsspec, xarray and VirtualiZarr read both; zarrita's ReferenceStore
+ * (and any reader that builds a URL from the reference) needs the URL.
+ */
+export function referenceUrl(location: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : pathToFileURL(resolve(location)).href;
+}
 
 /** A local file read with positioned reads; the handle opens lazily and is shared by all reads. */
 export class LocalFileSource implements ByteSource {
@@ -11,7 +22,7 @@ export class LocalFileSource implements ByteSource {
 
   constructor(
     readonly path: string,
-    /** How the file is named in references; defaults to the path. */
+    /** How the file is named in errors (references use `referenceUrl` of it); defaults to the path. */
     readonly url: string = path,
   ) {}
 
