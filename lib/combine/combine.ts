@@ -9,6 +9,7 @@ import type { InputIndex } from "./inputIndex.js";
 import { buildLayout, checkIdenticalValues, checkInput, type ArrayLayout, type ReferenceLayout } from "./layout.js";
 import { resolveCombineOptions, type CombineOptions, type ResolvedCombineOptions } from "./options.js";
 import { orderInputs, type OrderedInput, type SurveyedInput } from "./ordering.js";
+import { strictJsonText } from "./pyJsonParse.js";
 import { withShape } from "./zarrMeta.js";
 
 /** The inputs of one combine: loaded on demand, so a streaming combine never holds them all. */
@@ -280,9 +281,19 @@ function emitFirst(
   sink: RefSink,
   arrays: Map<string, CombinedArray>,
 ): void {
+  // Metadata is copied from the first input, written strictly (no bare NaN, see strictJsonText).
+  const emit = (key: string, text: string): void => {
+    let strict: string;
+    try {
+      strict = strictJsonText(text);
+    } catch (error) {
+      throw new CombineError("invalid-metadata", first.label, key, `does not parse: ${(error as Error).message}`);
+    }
+    sink.metadata(key, strict);
+  };
   for (const group of first.groups.values()) {
-    if (group.zgroup !== undefined) sink.metadata(keyOf(group.path, ".zgroup"), group.zgroup);
-    if (group.zattrs !== undefined) sink.metadata(keyOf(group.path, ".zattrs"), group.zattrs);
+    if (group.zgroup !== undefined) emit(keyOf(group.path, ".zgroup"), group.zgroup);
+    if (group.zattrs !== undefined) emit(keyOf(group.path, ".zattrs"), group.zattrs);
   }
   for (const layoutArray of layout.arrays.values()) {
     if (layoutArray.role === "coordinate") continue;
@@ -298,8 +309,8 @@ function emitFirst(
     const array = gridOf(layoutArray.path, shape, layoutArray.meta.chunks);
     arrays.set(array.path, array);
     sink.declareArray(array);
-    sink.metadata(keyOf(array.path, ".zarray"), zarray);
-    if (entry.zattrs !== undefined) sink.metadata(keyOf(array.path, ".zattrs"), entry.zattrs);
+    emit(keyOf(array.path, ".zarray"), zarray);
+    if (entry.zattrs !== undefined) emit(keyOf(array.path, ".zattrs"), entry.zattrs);
   }
   for (const dim of settings.concatDims) {
     const coordinate = firstSurvey.coordinates[dim]!;

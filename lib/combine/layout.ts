@@ -183,6 +183,9 @@ function checkAttributes(layout: ReferenceLayout, array: ArrayLayout, label: str
   // Identical arrays must agree in every attribute; concatenated ones in those that change decoding.
   const names = array.role === "identical" ? [...new Set([...Object.keys(attrs), ...Object.keys(array.attrs)])] : decodingAttributes;
   for (const name of names) {
+    // _FillValue repeats the .zarray fill_value (compared with the other fields) for Zarr v3
+    // readers; references written before we added it lack it, and may be combined with newer ones.
+    if (name === "_FillValue" && (attrs[name] === undefined || array.attrs[name] === undefined)) continue;
     if (pyJsonKey(attrs[name]) !== pyJsonKey(array.attrs[name])) {
       const problem = name === "scale_factor" || name === "add_offset" ? "mismatched-packing" : "mismatched-attribute";
       throw new CombineError(

@@ -9,6 +9,11 @@ import { inlineBytes } from "./fetch.js";
 export interface ParquetOutputOptions {
   /** References per Parquet file (kerchunk's record_size; refs_to_dataframe's default 100,000). */
   recordSize?: number;
+  /**
+   * Column statistics for `offset` and `size` (default true). False writes files as we did before
+   * issue 9, which fastparquet misreads: only for the consumer tests that show it.
+   */
+  columnStatistics?: boolean;
 }
 
 /** One Parquet file's rows while it fills: kerchunk's columns path, offset, size, raw. */
@@ -32,6 +37,7 @@ interface RecordBuffer {
 export class ParquetRefSink implements RefSink {
   readonly wantsKeys = false;
   private readonly recordSize: number;
+  private readonly columnStatistics: boolean;
   private readonly metadataTexts = new Map<string, string>();
   private readonly pending = new Map<string, Map<number, RecordBuffer>>();
   private readonly arrays = new Map<string, CombinedArray>();
@@ -44,6 +50,7 @@ export class ParquetRefSink implements RefSink {
     options: ParquetOutputOptions = {},
   ) {
     this.recordSize = options.recordSize ?? 100_000;
+    this.columnStatistics = options.columnStatistics ?? true;
     if (!Number.isInteger(this.recordSize) || this.recordSize < 1) throw new RangeError("recordSize must be a whole number ≥ 1");
   }
 
@@ -104,11 +111,15 @@ export class ParquetRefSink implements RefSink {
     let written = this.writtenRecords.get(array.path);
     if (!written) this.writtenRecords.set(array.path, (written = new Set()));
     written.add(record);
+    // Statistics for offset and size are what fastparquet (fsspec's default engine for a reference
+    // folder, and VirtualiZarr's KerchunkParquetParser) needs to read these REQUIRED INT64 columns
+    // as int64: without them it reads them as nullable and hands back float64 garbage (offset
+    // 55245 read as 2.7e-319). The other columns need none; writing them costs time.
     const bytes = parquetWriteBuffer({
       columnData: [
         { name: "path", data: buffer.paths, type: "STRING" },
-        { name: "offset", data: buffer.offsets, type: "INT64", nullable: false },
-        { name: "size", data: buffer.sizes, type: "INT64", nullable: false },
+        { name: "offset", data: buffer.offsets, type: "INT64", nullable: false, statistics: this.columnStatistics },
+        { name: "size", data: buffer.sizes, type: "INT64", nullable: false, statistics: this.columnStatistics },
         { name: "raw", data: buffer.raws, type: "BYTE_ARRAY" },
       ],
       statistics: false,
@@ -136,8 +147,8 @@ export class ParquetRefSink implements RefSink {
         records.delete(record);
       }
     }
-    // Metadata texts are JSON objects already: embed them as they are (NaN literals included,
-    // which Python's json reads), in canonical key order so re-runs write the same bytes.
+    // Metadata texts are strict JSON objects already (the combine writes them so): embed them as
+    // they are, in canonical key order so re-runs write the same bytes.
     const keys = [...this.metadataTexts.keys()].sort(compareRefKeys);
     const body = keys.map((key) => `${JSON.stringify(key)}:${this.metadataTexts.get(key)!}`).join(",");
     await writeFile(join(this.root, ".zmetadata"), `{"metadata":{${body}},"record_size":${this.recordSize}}`);

@@ -1,4 +1,4 @@
-import { PyFloat, type PyJsonValue } from "../refs/pyJson.js";
+import { PyFloat, pyJson, type PyJsonValue } from "../refs/pyJson.js";
 
 /**
  * Parse metadata JSON the way Python reads it back, so that `pyJson` writes it out unchanged:
@@ -118,14 +118,33 @@ function findStringEnd(text: string, start: number): number {
   return -1;
 }
 
-/** A value's canonical text, for comparing metadata values (1 and 1.0 differ, NaN equals NaN). */
+/**
+ * A value's canonical text, for comparing metadata values (1 and 1.0 differ, NaN equals NaN). A
+ * non-finite float and its strict spelling ("NaN", "Infinity", "-Infinity": what we write, where
+ * kerchunk and older outputs of ours wrote bare literals) compare equal.
+ */
 export function pyJsonKey(value: PyJsonValue | undefined): string {
   if (value === undefined) return "(absent)";
-  if (value instanceof PyFloat) return Number.isNaN(value.value) ? "NaN" : `f${value.value}`;
+  if (value instanceof PyFloat) return Number.isFinite(value.value) ? `f${value.value}` : pyJson(value);
   if (typeof value === "bigint") return value.toString();
   if (value === null || typeof value !== "object") return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(pyJsonKey).join(",")}]`;
   return `{${Object.entries(value)
     .map(([k, v]) => `${JSON.stringify(k)}:${pyJsonKey(v)}`)
     .join(",")}}`;
+}
+
+/**
+ * Metadata JSON text as we write it: strict JSON. Text with bare NaN/Infinity literals (written by
+ * kerchunk's MultiZarrToZarr, zarr-python's attributes, or our own outputs before issue 9) is
+ * parsed and written again with their string spellings; any other text is returned as it is.
+ */
+export function strictJsonText(text: string): string {
+  if (!/NaN|Infinity/.test(text)) return text;
+  try {
+    JSON.parse(text);
+    return text; // the words occur only inside strings
+  } catch {
+    return pyJson(parsePyJson(text));
+  }
 }
