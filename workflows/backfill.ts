@@ -1,6 +1,7 @@
-import { allHandlersFinished, condition, continueAsNew, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
-import { summarize } from "../lib/backfill/model/index.js";
+import { allHandlersFinished, condition, continueAsNew, setHandler, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
+import { noFileCounts, progressOf, summarize } from "../lib/backfill/model/index.js";
 import { planning } from "./activities.js";
+import { progressQuery } from "./messages.js";
 import { childOptions, executePeriod, settingsFor, settingsOf, withStatus } from "./options.js";
 import { trackProgress } from "./progress.js";
 import { searchAttributesOf } from "./searchAttributes.js";
@@ -14,6 +15,8 @@ import { backfillYearV2 } from "./year.js";
  *     --input '{"dataset":"himawari8-sst","start":"2022-01-01","end":"2022-01-31"}'
  */
 export async function backfillV2(input: BackfillInput): Promise<BackfillSummary> {
+  // Answered from the start; nothing is known until the plan is made.
+  setHandler(progressQuery, () => progressOf(input, [], { results: {}, files: noFileCounts(), listed: {} }, new Set(), "running"));
   const plan = await planning.planBackfill(input.dataset, input.start, input.end);
   const settings = settingsFor(input, plan.aggregation, workflowInfo().workflowId);
   // Set here too, for backfills started without them (e.g. from the Temporal CLI).
