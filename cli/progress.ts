@@ -6,7 +6,8 @@ import type { BackfillProgress, BackfillSummary } from "../workflows/types.js";
 
 /** One line: a bar of days done, then the counts (the same counts the summary gives at the end). */
 export function progressLine(p: BackfillProgress, width = 30): string {
-  const fraction = p.daysTotal === 0 ? 1 : p.daysDone / p.daysTotal;
+  // No days yet: the backfill is still planning.
+  const fraction = p.daysTotal === 0 ? 0 : p.daysDone / p.daysTotal;
   const filled = Math.round(fraction * width);
   const bar = `${"#".repeat(filled)}${"-".repeat(width - filled)}`;
   return (
