@@ -1,43 +1,33 @@
-import { coversWhole, dayRange, daysIn, monthsIn, yearsIn } from "../lib/calendar/periods.js";
-import type { DatasetRegistry } from "../lib/datasets/config.js";
-import { aggregatePeriod, type AggregateSummary } from "../lib/backfill/aggregate.js";
-import { extractToStaging, type ExtractSummary } from "../lib/backfill/extract.js";
+import { aggregatePeriod } from "../lib/backfill/aggregate.js";
+import { extractToStaging } from "../lib/backfill/extract.js";
+import type { BackfillSteps } from "../lib/backfill/model/steps.js";
 import { outputKey } from "../lib/backfill/names.js";
+import { planBackfill } from "../lib/backfill/plan.js";
 import { listDaySources } from "../lib/backfill/sources.js";
 import { checkOutputWritable } from "../lib/backfill/writable.js";
-import { openStorage } from "../lib/datasets/spec.js";
-import type { BackfillPlan } from "../workflows/types.js";
 import { boundedAll } from "../lib/concurrency.js";
+import type { DatasetRegistry } from "../lib/datasets/config.js";
+import { openStorage } from "../lib/datasets/spec.js";
 import { withTypedFailures } from "./failures.js";
 import { withHeartbeats } from "./heartbeat.js";
 
-/** The backfill's activities, bound to the worker's dataset configuration. */
-export function createBackfillActivities(registry: DatasetRegistry) {
+/**
+ * The backfill's activities, bound to the worker's dataset configuration: each a thin wrapper of
+ * lib/backfill that maps typed errors to Temporal failures; the long ones (extraction,
+ * aggregation) heartbeat and stop when cancelled.
+ */
+export function createBackfillActivities(registry: DatasetRegistry): BackfillSteps {
   return {
-    /** Validate the request against the worker's configuration and plan the calendar tree. */
-    async planBackfill(dataset: string, start: string, end: string): Promise<BackfillPlan> {
+    async planBackfill(dataset, start, end) {
       return withTypedFailures(async () => {
         const spec = registry.get(dataset);
-        const range = dayRange(start, end);
+        const plan = planBackfill(dataset, spec.aggregation, start, end);
         await checkOutputWritable(spec);
-        return {
-          dataset,
-          aggregation: spec.aggregation,
-          years: yearsIn(range).map((year) => ({
-            id: year.id,
-            whole: coversWhole(year, range),
-            months: monthsIn(year.year, range).map((month) => ({
-              id: month.id,
-              whole: coversWhole(month, range),
-              days: daysIn(month, range).map((d) => d.id),
-            })),
-          })),
-        };
+        return plan;
       });
     },
 
-    /** The output's URL if the period was already done (the checkpoint in storage), else null. */
-    async findPeriodOutput(dataset: string, period: string): Promise<string | null> {
+    async findPeriodOutput(dataset, period) {
       return withTypedFailures(async () => {
         const spec = registry.get(dataset);
         const storage = openStorage(spec.output.storage);
@@ -50,37 +40,30 @@ export function createBackfillActivities(registry: DatasetRegistry) {
       });
     },
 
-    /** Keys of a day's source files, in time order. */
-    async listDaySources(dataset: string, day: string): Promise<string[]> {
+    async listDaySources(dataset, day) {
       return withTypedFailures(async () => (await listDaySources(registry.get(dataset), day)).map((o) => o.key));
     },
 
-    /** Translate one file into the day's staging area (skipped when staged already). */
-    async extractFile(dataset: string, day: string, sourceKey: string): Promise<ExtractSummary> {
-      return withTypedFailures(() => withHeartbeats(() => extractToStaging(registry.get(dataset), day, sourceKey)));
+    async extractFile(dataset, day, sourceKey) {
+      return withTypedFailures(() => withHeartbeats((signal) => extractToStaging(registry.get(dataset), day, sourceKey, signal)));
     },
 
-    /**
-     * Translate several files of a day (for archives of many small files, where one activity per
-     * file costs more than the file). Each file is staged on its own, so a retry redoes only
-     * the files that were not staged yet.
-     */
-    async extractFiles(dataset: string, day: string, sourceKeys: string[]): Promise<ExtractSummary[]> {
+    // For archives of many small files, where one activity per file costs more than the file. Each
+    // file is staged on its own, so a retry redoes only the files that were not staged yet.
+    async extractFiles(dataset, day, sourceKeys, filesAtOnce) {
       return withTypedFailures(() =>
-        withHeartbeats(async () => {
+        withHeartbeats((signal) => {
           const spec = registry.get(dataset);
-          return boundedAll(sourceKeys, 4, (key) => extractToStaging(spec, day, key));
+          return boundedAll(sourceKeys, filesAtOnce, (key) => extractToStaging(spec, day, key, signal));
         }),
       );
     },
 
-    /** Combine a day's staged references into the day's output (written once); staging is then removed. */
-    async aggregateDay(dataset: string, day: string, stagedKeys: string[]): Promise<AggregateSummary> {
+    async aggregateDay(dataset, day, stagedKeys) {
       return withTypedFailures(() => withHeartbeats(() => aggregatePeriod(registry.get(dataset), day, stagedKeys, { removeInputs: true })));
     },
 
-    /** Roll a month up from its days, or a year from its months, without touching a source file. */
-    async rollupPeriod(dataset: string, period: string, childPeriods: string[]): Promise<AggregateSummary> {
+    async rollupPeriod(dataset, period, childPeriods) {
       return withTypedFailures(() =>
         withHeartbeats(() => {
           const spec = registry.get(dataset);
@@ -90,6 +73,3 @@ export function createBackfillActivities(registry: DatasetRegistry) {
     },
   };
 }
-
-export type BackfillActivities = ReturnType<typeof createBackfillActivities>;
-

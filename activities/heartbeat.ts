@@ -1,15 +1,21 @@
 import { Context } from "@temporalio/activity";
 
 /**
- * Heartbeat every `intervalMs` while `work` runs, so a dead worker is noticed within the heartbeat
- * timeout instead of the (long) start-to-close timeout, however long one step takes.
+ * Run an activity's long step with heartbeats every `intervalMs`, so a dead worker is noticed
+ * within the heartbeat timeout instead of the (long) start-to-close timeout; and stop when the
+ * activity is cancelled. Temporal answers a heartbeat with the cancellation when the workflow asked
+ * for it (a cancelled backfill) or has gone (a fail-fast backfill ended): then `work`'s signal is
+ * aborted and this returns at once with the cancellation instead of waiting for `work`.
  */
-export async function withHeartbeats<T>(work: () => Promise<T>, intervalMs = 2000): Promise<T> {
+export async function withHeartbeats<T>(work: (signal: AbortSignal) => Promise<T>, intervalMs = 2000): Promise<T> {
   const context = Context.current();
   context.heartbeat();
   const timer = setInterval(() => context.heartbeat(), intervalMs);
   try {
-    return await work();
+    const running = work(context.cancellationSignal);
+    // If the cancellation wins, a later failure of the abandoned work is expected, not unhandled.
+    running.catch(() => undefined);
+    return await Promise.race([running, context.cancelled]);
   } finally {
     clearInterval(timer);
   }

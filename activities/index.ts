@@ -4,7 +4,6 @@ import { createBackfillActivities } from "./backfill.js";
 import { describeWorker } from "./worker.js";
 
 export { describeWorker } from "./worker.js";
-export type { BackfillActivities } from "./backfill.js";
 
 /** All activities, bound to the worker's dataset configuration. */
 export function createActivities(datasets: DatasetRegistry) {

@@ -2,8 +2,9 @@ import { WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../lib/errors.js";
 import { dayRange } from "../lib/calendar/periods.js";
-import { datasetKey, levelKey, periodKey, statusKey } from "../workflows/searchAttributes.js";
-import type { BackfillInput, BackfillSummary } from "../workflows/types.js";
+import { backfillV2 } from "../workflows/backfill.js";
+import { backfillOptions } from "../workflows/options.js";
+import type { BackfillInput } from "../workflows/types.js";
 import { connectClient, temporalOptions, temporalSettings } from "./connection.js";
 import { followBackfill, printSummary } from "./progress.js";
 
@@ -12,11 +13,9 @@ const help = `usage: temporal-kerchunk backfill --dataset NAME --start YYYY-MM-D
          [--address host:port] [--namespace ns] [--task-queue q]
 
 Starts the backfill workflow (a worker must be running: 'temporal-kerchunk worker'), then follows
-its progress and prints the result per day, as 'temporal workflow start --type backfill' would
-without the progress bar. Re-running a range skips every day whose output exists.`;
-
-/** The workflow id users see in the Web UI: readable and the same for the same request. */
-export const backfillWorkflowId = (input: BackfillInput): string => `${input.dataset}/backfill/${input.start}..${input.end}`;
+its progress and prints the result per period, as 'temporal workflow start --type backfillV2' would
+without the progress bar, and the status (exit code 1 unless completed). Re-running a range skips
+every day whose output exists.`;
 
 export const backfillCommand = {
   summary: "start (and follow) a backfill over a date range",
@@ -62,32 +61,22 @@ export const backfillCommand = {
     const settings = temporalSettings(values);
     const { client, close } = await connectClient(settings);
     try {
-      const workflowId = values.id ?? backfillWorkflowId(input);
+      const options = backfillOptions(input, values.id);
+      const { workflowId } = options;
       let handle;
       try {
-        handle = await client.workflow.start("backfill", {
-          taskQueue: settings.taskQueue,
-          workflowId,
-          args: [input],
-          staticSummary: `backfill ${input.dataset} ${input.start}..${input.end}`,
-          typedSearchAttributes: [
-            { key: datasetKey, value: input.dataset },
-            { key: periodKey, value: `${input.start}..${input.end}` },
-            { key: levelKey, value: "backfill" },
-            { key: statusKey, value: "running" },
-          ],
-        });
+        handle = await client.workflow.start(backfillV2, { ...options, taskQueue: settings.taskQueue });
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) {
           console.error(`${workflowId} is already running; following it`);
-          handle = client.workflow.getHandle(workflowId);
+          handle = client.workflow.getHandle<typeof backfillV2>(workflowId);
         } else throw error;
       }
       console.error(`started ${workflowId} on task queue ${settings.taskQueue}`);
       if (values["no-wait"]) return 0;
-      const summary: BackfillSummary = await followBackfill(handle);
+      const summary = await followBackfill(handle);
       printSummary(summary);
-      return summary.days.failed > 0 ? 1 : 0;
+      return summary.status === "completed" ? 0 : 1;
     } finally {
       await close();
     }

@@ -7,15 +7,15 @@ import { parseArgs, promisify } from "node:util";
 import { DatasetRegistry, loadDatasetRegistry } from "../lib/datasets/config.js";
 import { himawari8Sst } from "../lib/datasets/presets.js";
 import type { DatasetSpec } from "../lib/datasets/spec.js";
-import { outputKey } from "../lib/backfill/names.js";
 import { ConfigError } from "../lib/errors.js";
 import { dayRange } from "../lib/calendar/periods.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { createWorker, defaultTaskQueue } from "../worker/worker.js";
-import { datasetKey, levelKey, periodKey, searchAttributeRegistrations, statusKey } from "../workflows/searchAttributes.js";
+import { backfillV2 } from "../workflows/backfill.js";
+import { backfillOptions } from "../workflows/options.js";
+import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
 import type { BackfillInput } from "../workflows/types.js";
-import { backfillWorkflowId } from "./backfill.js";
 import { followBackfill, printSummary } from "./progress.js";
 
 const run = promisify(execFile);
@@ -107,29 +107,22 @@ export const demoCommand = {
         ...(values["max-days"] ? { maxConcurrentDays: Number(values["max-days"]) } : {}),
         ...(values["max-files"] ? { maxConcurrentFiles: Number(values["max-files"]) } : {}),
       };
-      const workflowId = backfillWorkflowId(input);
-      const handle = await client.workflow.start("backfill", {
+      const options = backfillOptions(input);
+      const { workflowId } = options;
+      const handle = await client.workflow.start(backfillV2, {
+        ...options,
         taskQueue: defaultTaskQueue,
-        workflowId,
-        args: [input],
         workflowIdReusePolicy: "ALLOW_DUPLICATE",
         staticSummary: `demo backfill ${spec.name} ${values.start}..${end}`,
-        typedSearchAttributes: [
-          { key: datasetKey, value: spec.name },
-          { key: periodKey, value: `${values.start}..${end}` },
-          { key: levelKey, value: "backfill" },
-          { key: statusKey, value: "running" },
-        ],
       });
       if (server.uiUrl) console.log(`follow it in the Web UI: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
       const summary = await followBackfill(handle);
       printSummary(summary);
 
       const firstDay = values.start;
-      const output = summary.results[firstDay];
-      if (output && !output.startsWith("ERROR(")) {
-        const resolved = datasets.get(spec.name);
-        const path = output === "existing" ? resolve(resolved.output.storage.kind === "local" ? resolved.output.storage.path : ".", outputKey(resolved, firstDay)) : output;
+      const first = summary.results[firstDay];
+      if (first?.outcome === "written" || first?.outcome === "existing") {
+        const path = first.output;
         const { stdout } = await run(python, [resolve(repositoryRoot, "python/open_refs.py"), path]);
         const opened = JSON.parse(stdout) as { dims: Record<string, number>; time?: [string, string]; variables: string[]; sample: { variable: string; at: Record<string, number>; value: number | null; units?: string } };
         console.log(`\nopened ${path} with xarray (fsspec reference:// + zarr):`);
@@ -142,7 +135,7 @@ export const demoCommand = {
         console.log(`\n--keep: the dev server and worker stay up (Web UI ${server.uiUrl}); Ctrl-C to stop`);
         await new Promise<void>((resolveWait) => process.once("SIGINT", () => resolveWait()));
       }
-      return summary.days.failed > 0 ? 1 : 0;
+      return summary.status === "completed" ? 0 : 1;
     } finally {
       worker.shutdown();
       await running;

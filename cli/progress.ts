@@ -1,14 +1,19 @@
 import type { WorkflowHandle } from "@temporalio/client";
+import { summaryLines } from "../lib/backfill/model/summary.js";
+import type { backfillV2 } from "../workflows/backfill.js";
+import { progressQuery } from "../workflows/messages.js";
 import type { BackfillProgress, BackfillSummary } from "../workflows/types.js";
 
-/** One line: a bar of days done, failures, files. */
+/** One line: a bar of days done, then the counts (the same counts the summary gives at the end). */
 export function progressLine(p: BackfillProgress, width = 30): string {
-  const fraction = p.daysTotal === 0 ? 1 : p.daysDone / p.daysTotal;
+  // No days yet: the backfill is still planning.
+  const fraction = p.daysTotal === 0 ? 0 : p.daysDone / p.daysTotal;
   const filled = Math.round(fraction * width);
   const bar = `${"#".repeat(filled)}${"-".repeat(width - filled)}`;
   return (
     `[${bar}] ${p.daysDone}/${p.daysTotal} days` +
     (p.daysFailed ? `, ${p.daysFailed} failed` : "") +
+    (p.daysNoFiles ? `, ${p.daysNoFiles} without files` : "") +
     (p.daysExisting ? `, ${p.daysExisting} existing` : "") +
     `, ${p.filesDone}/${p.filesListed} files` +
     (p.running.length ? `  (${p.running.slice(0, 3).join(", ")}${p.running.length > 3 ? ", ..." : ""})` : "")
@@ -16,16 +21,16 @@ export function progressLine(p: BackfillProgress, width = 30): string {
 }
 
 /** Wait for a backfill, redrawing its progress (from the `progress` query) on stderr. */
-export async function followBackfill(handle: WorkflowHandle, intervalMs = 500): Promise<BackfillSummary> {
+export async function followBackfill(handle: WorkflowHandle<typeof backfillV2>, intervalMs = 500): Promise<BackfillSummary> {
   const tty = process.stderr.isTTY;
   let last = "";
   let done = false;
   const result = handle.result().finally(() => {
     done = true;
-  }) as Promise<BackfillSummary>;
+  });
   while (!done) {
     try {
-      const line = progressLine(await handle.query<BackfillProgress>("progress"));
+      const line = progressLine(await handle.query(progressQuery));
       if (line !== last) {
         process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
         last = line;
@@ -39,13 +44,7 @@ export async function followBackfill(handle: WorkflowHandle, intervalMs = 500): 
   return result;
 }
 
+/** The result per period as the seed notebook printed it, then the totals and the status. */
 export function printSummary(summary: BackfillSummary): void {
-  for (const [period, result] of Object.entries(summary.results).sort(([a], [b]) => a.localeCompare(b))) {
-    console.log(`${period}: ${result}`);
-  }
-  const d = summary.days;
-  console.log(
-    `${summary.dataset} ${summary.start}..${summary.end}: ${d.total} days: ${d.written} written, ${d.existing} existing, ` +
-      `${d.noFiles} without files, ${d.failed} failed; files: ${summary.files.listed} listed, ${summary.files.extracted} extracted, ${summary.files.reused} reused`,
-  );
+  for (const line of summaryLines(summary)) console.log(line);
 }

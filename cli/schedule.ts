@@ -1,7 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy } from "@temporalio/client";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../lib/errors.js";
-import type { UpdateInput } from "../workflows/update.js";
+import { updateDataset, type UpdateInput } from "../workflows/update.js";
 import { connectClient, temporalOptions, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk schedule --dataset NAME [--every 1h] [--lag-hours 3] [--lookback-days 0]
@@ -67,7 +67,7 @@ export const scheduleCommand = {
           spec: { intervals: [{ every: values.every as `${number}h` }] },
           action: {
             type: "startWorkflow",
-            workflowType: "updateDataset",
+            workflowType: updateDataset,
             args: [input],
             taskQueue: settings.taskQueue,
             workflowId: `${values.dataset}/update`,

@@ -1,15 +1,23 @@
 /**
- * Run `work` over `items` with at most `limit` running at once, results in item order.
- * Deterministic in workflow code too: it only uses promises, which Temporal replays in order, and
- * this module imports nothing, so the workflow bundle can include it.
+ * Run `work` over `items` with at most `limit` running at once, results in item order. After a
+ * failure no new item starts (the ones running finish) and the failure is thrown.
+ *
+ * Workflow code uses it too (it is part of the workflow bundle, see worker/bundle.ts): it imports
+ * nothing and only uses promises, which Temporal replays in order, so it is deterministic there.
  */
 export async function boundedAll<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const index = next++;
-      results[index] = await work(items[index]!, index);
+      try {
+        results[index] = await work(items[index]!, index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   });
   await Promise.all(lanes);

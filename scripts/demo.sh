@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/provision.sh node temporal venv
-node_modules/.bin/tsc -p tsconfig.json
+npm run --silent build
 exec node dist/cli/main.js demo "$@"

@@ -9,10 +9,13 @@ import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
 import { sleep } from "../lib/servers/process.js";
 import { TemporalDevServer } from "../worker/devServer.js";
-import { workflowsPath } from "../worker/paths.js";
+import { workflowBundle } from "../worker/bundle.js";
 import { createWorker } from "../worker/worker.js";
+import { backfillV2 } from "../workflows/backfill.js";
+import { progressQuery } from "../workflows/messages.js";
+import { backfillOptions } from "../workflows/options.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
-import type { BackfillInput, BackfillProgress, BackfillSummary } from "../workflows/types.js";
+import type { BackfillInput, BackfillSummary, PeriodResults } from "../workflows/types.js";
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
 import { s3, testDir } from "./harness/env.js";
 import { completedExtractions, datasetHistories, filesUnder } from "./harness/outputs.js";
@@ -45,9 +48,7 @@ function spec(name: string, outputFolder: string, aggregation: DatasetSpec["aggr
 /** Run a backfill to its end with a fresh in-process worker (a Worker runs only once). */
 async function runBackfill(datasets: DatasetRegistry, input: BackfillInput, taskQueue: string): Promise<BackfillSummary> {
   const worker = await createWorker({ connection: await workerConnection(), datasets, taskQueue });
-  return worker.runUntil(
-    client.workflow.execute("backfill", { taskQueue, workflowId: `${input.dataset}/backfill/${input.start}..${input.end}`, args: [input] }),
-  );
+  return worker.runUntil(client.workflow.execute(backfillV2, { ...backfillOptions(input), taskQueue }));
 }
 
 describe("backfill on the dev server", () => {
@@ -57,17 +58,22 @@ describe("backfill on the dev server", () => {
     const datasets = new DatasetRegistry([viaTemporal]);
     const taskQueue = "bf-main";
     const summary = await runBackfill(datasets, { dataset: "bf-main", start: START, end: END, maxConcurrentDays: 3 }, taskQueue);
-    const directResults = await backfillDirect(resolveDatasetSpec(direct), START, END);
+    const directSummary = await backfillDirect(resolveDatasetSpec(direct), START, END);
 
-    // Same results per period (paths differ only by output folder), same bytes in every output.
-    const normalise = (r: Record<string, string>, folder: string) =>
-      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.split(join(dir, folder)).join("<out>")]));
-    const temporalDays = Object.fromEntries(Object.entries(summary.results).filter(([k]) => k in directResults));
-    assert.deepEqual(normalise(temporalDays, "out-temporal"), normalise(directResults, "out-direct"));
-    assert.equal(summary.results["2022-02-14"], "ERROR(NOFILES)");
-    assert.equal(summary.results["2022-01"], "PARTIAL");
-    assert.match(summary.results["2022-02"]!, /refs\/AHI-L2-FLDK-SST\/202202\.json$/);
+    // Same results for every period, days and rollups (paths differ only by output folder), same
+    // counts and status, same bytes in every output.
+    const normalise = (r: PeriodResults | Record<string, string>, folder: string): unknown => JSON.parse(JSON.stringify(r).split(join(dir, folder)).join("<out>"));
+    assert.deepEqual(normalise(summary.results, "out-temporal"), normalise(directSummary.results, "out-direct"));
+    assert.deepEqual(normalise(summary.report, "out-temporal"), normalise(directSummary.report, "out-direct"));
+    assert.deepEqual([summary.status, summary.days, summary.rollups, summary.files], [directSummary.status, directSummary.days, directSummary.rollups, directSummary.files]);
+    assert.deepEqual(summary.results["2022-02-14"], { outcome: "noFiles" });
+    assert.equal(summary.report["2022-02-14"], "ERROR(NOFILES)");
+    assert.deepEqual(summary.results["2022-01"], { outcome: "partial" });
+    assert.equal(summary.report["2022-01"], "PARTIAL");
+    assert.equal(summary.results["2022-02"]?.outcome, "written");
+    assert.match(summary.report["2022-02"]!, /refs\/AHI-L2-FLDK-SST\/202202\.json$/);
     assert.deepEqual(summary.days, { total: 31, written: 30, existing: 0, failed: 0, noFiles: 1 });
+    assert.equal(summary.status, "completed");
     assert.equal(summary.files.extracted, 60);
     const outputs = await filesUnder(join(dir, "out-temporal"));
     assert.deepEqual(outputs, await filesUnder(join(dir, "out-direct")));
@@ -88,9 +94,10 @@ describe("backfill on the dev server", () => {
     const corruptBucket = await uploadArchive(archive, keys, "corrupt");
     const datasets = new DatasetRegistry([testDataset("bf-corrupt", { kind: "s3", bucket: corruptBucket }, { kind: "local", path: join(dir, "out-corrupt") })]);
     const summary = await runBackfill(datasets, { dataset: "bf-corrupt", start: "2022-03-01", end: "2022-03-03" }, "bf-corrupt");
-    assert.match(summary.results["2022-03-02"]!, /^ERROR\(Hdf5FormatError\): .*20220302010000.*superblock/);
-    assert.match(summary.results["2022-03-01"]!, /20220301\.json$/);
-    assert.match(summary.results["2022-03-03"]!, /20220303\.json$/);
+    assert.match(summary.report["2022-03-02"]!, /^ERROR\(Hdf5FormatError\): .*20220302010000.*superblock/);
+    assert.equal(summary.results["2022-03-02"]?.outcome, "failed");
+    assert.match(summary.report["2022-03-01"]!, /20220301\.json$/);
+    assert.match(summary.report["2022-03-03"]!, /20220303\.json$/);
     assert.equal(summary.days.failed, 1);
 
     // The file is fixed upstream; re-running the range retries the failed day and only that day.
@@ -101,9 +108,9 @@ describe("backfill on the dev server", () => {
     await client3.send(new PutObjectCommand({ Bucket: corruptBucket, Key: corrupt, Body: await readFile(join(repaired, corrupt)) }));
     client3.destroy();
     const again = await runBackfill(datasets, { dataset: "bf-corrupt", start: "2022-03-01", end: "2022-03-03" }, "bf-corrupt");
-    assert.match(again.results["2022-03-02"]!, /20220302\.json$/);
-    assert.equal(again.results["2022-03-01"], "existing");
-    assert.equal(again.results["2022-03-03"], "existing");
+    assert.match(again.report["2022-03-02"]!, /20220302\.json$/);
+    assert.equal(again.report["2022-03-01"], "existing");
+    assert.equal(again.report["2022-03-03"], "existing");
     assert.equal(again.days.failed, 0);
   });
 
@@ -113,20 +120,19 @@ describe("backfill on the dev server", () => {
     const taskQueue = "bf-kill";
     const address = process.env.TK_TEST_TEMPORAL_ADDRESS!;
     const first = await startWorkerProcess({ address, taskQueue, config, logFile: join(dir, "worker-1.log") });
-    const handle = await client.workflow.start("backfill", {
+    const handle = await client.workflow.start(backfillV2, {
+      ...backfillOptions({ dataset: "bf-kill", start: START, end: END, maxConcurrentDays: 2, maxConcurrentFiles: 2 }),
       taskQueue,
-      workflowId: `bf-kill/backfill/${START}..${END}`,
-      args: [{ dataset: "bf-kill", start: START, end: END, maxConcurrentDays: 2, maxConcurrentFiles: 2 } satisfies BackfillInput],
     });
     // Kill once some days are done and others are running.
     for (let i = 0; i < 600; i++) {
-      const progress = await handle.query<BackfillProgress>("progress").catch(() => undefined);
+      const progress = await handle.query(progressQuery).catch(() => undefined);
       if (progress && progress.daysDone >= 5 && progress.running.length > 0) break;
       await sleep(100);
     }
     await first.kill();
     const second = await startWorkerProcess({ address, taskQueue, config, logFile: join(dir, "worker-2.log") });
-    const summary = (await handle.result()) as BackfillSummary;
+    const summary = await handle.result();
     await second.stop();
 
     assert.equal(summary.days.failed, 0);
@@ -143,7 +149,7 @@ describe("backfill on the dev server", () => {
     const all = await histories("bf-main");
     assert.ok(all.size > 30);
     const replays = [...all.entries()].map(([id, history]) => ({ workflowId: id.split("#")[0]!, history }));
-    for await (const result of Worker.runReplayHistories({ workflowsPath }, replays)) {
+    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, replays)) {
       assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
     }
   });
@@ -190,13 +196,12 @@ describe("backfill across a dev server restart", () => {
     const worker = await startWorkerProcess({ address: server.address, taskQueue: "bf-restart", config, logFile: join(serverDir, "worker.log") });
     const { Client: ClientClass, Connection: ConnectionClass } = await import("@temporalio/client");
     let conn = await ConnectionClass.connect({ address: server.address });
-    let handle: WorkflowHandle = await new ClientClass({ connection: conn }).workflow.start("backfill", {
+    let handle: WorkflowHandle<typeof backfillV2> = await new ClientClass({ connection: conn }).workflow.start(backfillV2, {
+      ...backfillOptions({ dataset: "bf-restart", start: START, end: "2022-02-10", maxConcurrentDays: 2 }, "bf-restart/backfill"),
       taskQueue: "bf-restart",
-      workflowId: "bf-restart/backfill",
-      args: [{ dataset: "bf-restart", start: START, end: "2022-02-10", maxConcurrentDays: 2 } satisfies BackfillInput],
     });
     for (let i = 0; i < 600; i++) {
-      const progress = await handle.query<BackfillProgress>("progress").catch(() => undefined);
+      const progress = await handle.query(progressQuery).catch(() => undefined);
       if (progress && progress.daysDone >= 3) break;
       await sleep(100);
     }
@@ -205,8 +210,8 @@ describe("backfill across a dev server restart", () => {
     await sleep(1000);
     await server.start();
     conn = await ConnectionClass.connect({ address: server.address });
-    handle = new ClientClass({ connection: conn }).workflow.getHandle("bf-restart/backfill");
-    const summary = (await handle.result()) as BackfillSummary;
+    handle = new ClientClass({ connection: conn }).workflow.getHandle<typeof backfillV2>("bf-restart/backfill");
+    const summary = await handle.result();
     await conn.close();
     await worker.stop();
     await server.stop();
@@ -238,15 +243,16 @@ describe("continue-as-new", () => {
     const local = new ClientClass({ connection: conn });
     const worker = await createWorker({ connection: await NativeConnection.connect({ address: server.address }), datasets, taskQueue: "bf-can" });
     try {
-      const summary = (await worker.runUntil(
-        local.workflow.execute("backfill", {
+      const summary = await worker.runUntil(
+        local.workflow.execute(backfillV2, {
+          ...backfillOptions({ dataset: "bf-can", start: "2022-03-01", end: "2022-03-16", maxConcurrentDays: 2 }, "bf-can/backfill"),
           taskQueue: "bf-can",
-          workflowId: "bf-can/backfill",
-          args: [{ dataset: "bf-can", start: "2022-03-01", end: "2022-03-16", maxConcurrentDays: 2 } satisfies BackfillInput],
         }),
-      )) as BackfillSummary;
+      );
       assert.equal(summary.days.written, 16);
-      assert.equal(summary.results["2022-03"], "PARTIAL");
+      // File counts survive the month's continue-as-new too.
+      assert.deepEqual(summary.files, { listed: 16, extracted: 16, reused: 0 });
+      assert.deepEqual(summary.results["2022-03"], { outcome: "partial" });
       const runs = [];
       for await (const execution of local.workflow.list({ query: "WorkflowId = 'bf-can/2022-03'" })) runs.push(execution.runId);
       assert.ok(runs.length > 1, `the month ran ${runs.length} time(s); expected continue-as-new`);

@@ -99,11 +99,11 @@ before(async () => {
 
   // A day and its month as the backfill writes them (days, then the rollup from day outputs).
   const spec: ResolvedDatasetSpec = resolveDatasetSpec(testDataset("consumers", { kind: "local", path: archive }, { kind: "local", path: join(out, "backfill") }, "month"));
-  const results = await backfillDirect(spec, "2022-01-01", "2022-01-31");
+  const { report } = await backfillDirect(spec, "2022-01-01", "2022-01-31");
   const day = join(out, "backfill", outputKey(spec, "2022-01-13"));
   const month = join(out, "backfill", outputKey(spec, "2022-01"));
-  assert.equal(results["2022-01-13"], day);
-  assert.equal(results["2022-01"], month);
+  assert.equal(report["2022-01-13"], day);
+  assert.equal(report["2022-01"], month);
 
   // Combined Parquet, in records of 4 references (several files per array, missing chunks).
   const parquet = join(out, "combined.parq");

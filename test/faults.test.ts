@@ -17,7 +17,8 @@ import { FaultProxy, faultPlans } from "../lib/servers/faultProxy.js";
 import { sleep } from "../lib/servers/process.js";
 import { ToxiproxyServer, type ProxyHandle } from "../lib/servers/toxiproxy.js";
 import { createWorker } from "../worker/worker.js";
-import type { BackfillInput, BackfillSummary } from "../workflows/types.js";
+import { backfillV2 } from "../workflows/backfill.js";
+import { backfillOptions } from "../workflows/options.js";
 import { makeArchive, testDataset, uploadArchive } from "./harness/archive.js";
 import { temporalAddress, testDir } from "./harness/env.js";
 import { datasetHistories, filesUnder } from "./harness/outputs.js";
@@ -60,8 +61,8 @@ before(async () => {
   const keys = await makeArchive(join(dir, "archive"), START, DAYS, { hours: 2, grid: [300, 600] });
   bucket = await uploadArchive(join(dir, "archive"), keys, "faults");
   // The reference: the library run directly against MinIO, no proxy, no fault.
-  const directResults = await backfillDirect(resolveDatasetSpec(spec("slow", undefined, join(dir, "out-direct"))), START, END);
-  assert.equal(Object.values(directResults).filter((r) => r.endsWith(".json")).length, DAYS);
+  const direct = await backfillDirect(resolveDatasetSpec(spec("slow", undefined, join(dir, "out-direct"))), START, END);
+  assert.equal(Object.values(direct.report).filter((r) => r.endsWith(".json")).length, DAYS);
   expected = await filesUnder(join(dir, "out-direct"));
   assert.equal(expected.size, DAYS);
 
@@ -122,13 +123,12 @@ async function retriesInHistory(dataset: string): Promise<Retries> {
  */
 async function backfillUnderFault(t: TestContext, name: Case, inject?: () => Promise<void>): Promise<Retries> {
   const dataset = `flt-${name}`;
-  const handle = await client.workflow.start("backfill", {
+  const handle = await client.workflow.start(backfillV2, {
+    ...backfillOptions({ dataset, start: START, end: END, maxConcurrentDays: 3, maxConcurrentFiles: 2 }),
     taskQueue: TASK_QUEUE,
-    workflowId: `${dataset}/backfill/${START}..${END}`,
-    args: [{ dataset, start: START, end: END, maxConcurrentDays: 3, maxConcurrentFiles: 2 } satisfies BackfillInput],
   });
   await inject?.();
-  const summary = (await handle.result()) as BackfillSummary;
+  const summary = await handle.result();
   assert.deepEqual(
     { days: summary.days, extracted: summary.files.extracted },
     { days: { total: DAYS, written: DAYS, existing: 0, failed: 0, noFiles: 0 }, extracted: FILES },

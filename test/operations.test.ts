@@ -12,7 +12,10 @@ import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
 import { ConfigError } from "../lib/errors.js";
 import { TemporalKerchunkPlugin } from "../worker/plugin.js";
 import { createWorker } from "../worker/worker.js";
-import type { BackfillInput, BackfillSummary } from "../workflows/types.js";
+import { backfillV2 } from "../workflows/backfill.js";
+import { backfillOptions } from "../workflows/options.js";
+import type { BackfillInput } from "../workflows/types.js";
+import type { updateDataset } from "../workflows/update.js";
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { mkdir } from "node:fs/promises";
 import { backfillDirect } from "../lib/backfill/direct.js";
@@ -49,9 +52,9 @@ describe("the worker plugin", () => {
       activities: { userActivity: async () => "mine" },
       plugins: [new TemporalKerchunkPlugin({ datasets: [spec] })],
     });
-    const summary = (await worker.runUntil(
-      client.workflow.execute("backfill", { taskQueue, workflowId: "plugin-ds/backfill", args: [{ dataset: "plugin-ds", start: "2022-05-01", end: "2022-05-01" }] }),
-    )) as BackfillSummary;
+    const summary = await worker.runUntil(
+      client.workflow.execute(backfillV2, { ...backfillOptions({ dataset: "plugin-ds", start: "2022-05-01", end: "2022-05-01" }, "plugin-ds/backfill"), taskQueue }),
+    );
     assert.equal(summary.days.written, 1);
     assert.ok(existsSync(join(dir, "plugin-out/refs/AHI-L2-FLDK-SST/20220501.json")));
     // Compiled worker options hold activities by name.
@@ -68,7 +71,7 @@ describe("bad input is rejected at once, naming what to fix", () => {
   async function failure(input: BackfillInput, registry: DatasetRegistry = datasets()): Promise<string> {
     const worker = await createWorker({ connection: await workerConnection(), datasets: registry, taskQueue: "bad-input" });
     const error = await worker
-      .runUntil(client.workflow.execute("backfill", { taskQueue: "bad-input", workflowId: `bad-${Date.now()}-${Math.random()}`, args: [input] }))
+      .runUntil(client.workflow.execute(backfillV2, { ...backfillOptions(input, `bad-${Date.now()}-${Math.random()}`), taskQueue: "bad-input" }))
       .then(
         () => undefined,
         (e: unknown) => e,
@@ -144,7 +147,8 @@ describe("the schedule", () => {
         if (!update) await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(update, "the schedule did not start a run");
-      const result = (await client.workflow.getHandle(update.workflowId, update.firstExecutionRunId).result()) as BackfillSummary;
+      const result = await client.workflow.getHandle<typeof updateDataset>(update.workflowId, update.firstExecutionRunId).result();
+      assert.ok("days" in result, `no backfill ran: ${JSON.stringify(result)}`);
       assert.equal(result.end, lastComplete.toISODate());
       assert.equal(result.days.failed, 0);
       assert.equal(await scheduleCommand.run([...common, "--delete"]), 0);
@@ -163,16 +167,19 @@ describe("concurrent runs, sources that change, secrets", () => {
     const outFolder = join(dir, "overlap-out");
     const datasets = new DatasetRegistry([testDataset("overlap", { kind: "local", path: archive }, { kind: "local", path: outFolder })]);
     const worker = await createWorker({ connection: await workerConnection(), datasets, taskQueue: "overlap" });
-    const [a, b] = (await worker.runUntil(
+    const [a, b] = await worker.runUntil(
       Promise.all([
-        client.workflow.execute("backfill", { taskQueue: "overlap", workflowId: "overlap/a", args: [{ dataset: "overlap", start: "2022-06-01", end: "2022-06-06", maxConcurrentDays: 3 }] }),
-        client.workflow.execute("backfill", { taskQueue: "overlap", workflowId: "overlap/b", args: [{ dataset: "overlap", start: "2022-06-03", end: "2022-06-08", maxConcurrentDays: 3, filesPerActivity: 2 }] }),
+        client.workflow.execute(backfillV2, { ...backfillOptions({ dataset: "overlap", start: "2022-06-01", end: "2022-06-06", maxConcurrentDays: 3 }, "overlap/a"), taskQueue: "overlap" }),
+        client.workflow.execute(backfillV2, {
+          ...backfillOptions({ dataset: "overlap", start: "2022-06-03", end: "2022-06-08", maxConcurrentDays: 3, filesPerActivity: 2 }, "overlap/b"),
+          taskQueue: "overlap",
+        }),
       ]),
-    )) as [BackfillSummary, BackfillSummary];
+    );
     assert.equal(a.days.failed + b.days.failed, 0, JSON.stringify([a.results, b.results]));
     for (const day of ["2022-06-03", "2022-06-04", "2022-06-05", "2022-06-06"]) {
-      const outcomes = [a.results[day], b.results[day]].map((r) => (r === "existing" ? "existing" : "written"));
-      assert.deepEqual(outcomes.sort(), ["existing", "written"], `${day}: ${a.results[day]} / ${b.results[day]}`);
+      const outcomes = [a.results[day], b.results[day]].map((r) => r?.outcome);
+      assert.deepEqual(outcomes.sort(), ["existing", "written"], `${day}: ${a.report[day]} / ${b.report[day]}`);
     }
     const direct = join(dir, "overlap-direct");
     await backfillDirect(resolveDatasetSpec(testDataset("overlap", { kind: "local", path: archive }, { kind: "local", path: direct })), "2022-06-01", "2022-06-08");
@@ -234,7 +241,7 @@ describe("concurrent runs, sources that change, secrets", () => {
     const worker = await startWorkerProcess({ address: process.env.TK_TEST_TEMPORAL_ADDRESS!, taskQueue: "secret", config, logFile });
     // A failing day too: error messages must not leak credentials either.
     await s3().send(new PutObjectCommand({ Bucket: bucket, Key: keys[3]!, Body: "garbage, not HDF5" }));
-    const summary = (await client.workflow.execute("backfill", { taskQueue: "secret", workflowId: "secret-ds/backfill", args: [{ dataset: "secret-ds", start: "2022-08-01", end: "2022-08-02" }] })) as BackfillSummary;
+    const summary = await client.workflow.execute(backfillV2, { ...backfillOptions({ dataset: "secret-ds", start: "2022-08-01", end: "2022-08-02" }, "secret-ds/backfill"), taskQueue: "secret" });
     await worker.stop();
     assert.equal(summary.days.written, 1);
     assert.equal(summary.days.failed, 1);

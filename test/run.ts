@@ -11,6 +11,7 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { MinioServer } from "../lib/servers/minio.js";
 import { repositoryRoot } from "../lib/servers/process.js";
+import { workflowBundle } from "../worker/bundle.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
 
@@ -67,10 +68,11 @@ async function main(): Promise<number> {
   }
 
   try {
-    await Promise.all([temporal.start(), minio.start()]);
+    // The workflow bundle is built once here (when the workflow sources changed), not by each worker.
+    const [bundle] = await Promise.all([workflowBundle(), temporal.start(), minio.start()]);
     console.log(
-      `[test] Temporal dev server ${temporal.address}, MinIO ${minio.endpoint} ready in ${Date.now() - started} ms; ` +
-        `${files.length} test files`,
+      `[test] Temporal dev server ${temporal.address}, MinIO ${minio.endpoint}, workflow bundle ${relative(repositoryRoot, bundle.codePath)} ` +
+        `ready in ${Date.now() - started} ms; ${files.length} test files`,
     );
     const env: NodeJS.ProcessEnv = {
       ...process.env,

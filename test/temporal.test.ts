@@ -4,6 +4,7 @@ import { after, before, test } from "node:test";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { presets } from "../lib/datasets/presets.js";
 import { createWorker } from "../worker/worker.js";
+import { ping } from "../workflows/ping.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
 import { clientFor, workerConnection } from "./harness/temporal.js";
 
@@ -23,7 +24,7 @@ test("a workflow and an activity round-trip through a real worker on the dev ser
   const worker = await createWorker({ connection: nativeConnection, taskQueue, datasets: new DatasetRegistry(presets) });
   const workflowId = `ping-test-${Date.now()}`;
   const result = await worker.runUntil(
-    client.workflow.execute("ping", { taskQueue, workflowId, args: ["the test"] }),
+    client.workflow.execute(ping, { taskQueue, workflowId, args: ["the test"] }),
   );
   await nativeConnection.close();
   assert.match(result, new RegExp(`^pong to the test from .* pid ${process.pid} node ${process.version}$`));

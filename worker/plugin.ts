@@ -1,9 +1,10 @@
 import { SimplePlugin } from "@temporalio/plugin";
+import type { WorkerOptions } from "@temporalio/worker";
 import { createActivities } from "../activities/index.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { presets } from "../lib/datasets/presets.js";
 import type { DatasetSpec } from "../lib/datasets/spec.js";
-import { workflowsPath } from "./paths.js";
+import { prebuiltWorkflowBundle, workflowsPath } from "./bundle.js";
 
 export interface TemporalKerchunkPluginOptions {
   /** Datasets the worker can build; the presets (himawari8-sst) when omitted. */
@@ -16,17 +17,24 @@ export interface TemporalKerchunkPluginOptions {
  *   const worker = await Worker.create({ connection, taskQueue: "temporal-kerchunk",
  *     plugins: [new TemporalKerchunkPlugin({ datasets: [mySpec] })] });
  *
- * Your own activities on that worker are kept. The workflows come from this package's bundle, so
- * give the plugin a worker (and task queue) of its own, or pass no workflowsPath of yours.
+ * Your own activities on that worker are kept. The workflows come from this package's prebuilt
+ * bundle (`npm run build`; bundled at the worker's start when there is none), so give the plugin a
+ * worker (and task queue) of its own, or pass no workflowsPath of yours.
  */
 export class TemporalKerchunkPlugin extends SimplePlugin {
   constructor(options: TemporalKerchunkPluginOptions = {}) {
     const registry = options.datasets instanceof DatasetRegistry ? options.datasets : new DatasetRegistry(options.datasets ?? presets);
     const ours = createActivities(registry);
+    const prebuilt = prebuiltWorkflowBundle();
     super({
       name: "temporal-kerchunk",
       activities: (existing) => ({ ...(existing ?? {}), ...ours }),
-      workflowsPath,
+      ...(prebuilt ? { workflowBundle: prebuilt } : { workflowsPath }),
     });
+  }
+
+  /** Heartbeats at least every 5 s, so a cancellation reaches running extractions quickly (worker/worker.ts). */
+  override configureWorker(options: WorkerOptions): WorkerOptions {
+    return super.configureWorker({ maxHeartbeatThrottleInterval: "5 seconds", ...options });
   }
 }

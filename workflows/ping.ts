@@ -1,7 +1,11 @@
 import { proxyActivities } from "@temporalio/workflow";
-import type { describeWorker as describeWorkerActivity } from "../activities/worker.js";
 
-const { describeWorker } = proxyActivities<{ describeWorker: typeof describeWorkerActivity }>({ startToCloseTimeout: "30 seconds" });
+/** The activity `ping` calls (activities/worker.ts): which worker process ran it. */
+interface PingActivities {
+  describeWorker(): Promise<string>;
+}
+
+const { describeWorker } = proxyActivities<PingActivities>({ startToCloseTimeout: "30 seconds" });
 
 /** The smallest real round trip: client → workflow → activity on a worker → back. */
 export async function ping(from: string): Promise<string> {

@@ -1,4 +1,5 @@
-import { defineSearchAttributeKey, SearchAttributeType } from "@temporalio/common";
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from "@temporalio/common";
+import type { PeriodStatus } from "./types.js";
 
 /**
  * Custom search attributes our workflows set, so the Web UI and `temporal workflow list --query`
@@ -11,9 +12,18 @@ export const levelKey = defineSearchAttributeKey("TkLevel", SearchAttributeType.
 export const statusKey = defineSearchAttributeKey("TkStatus", SearchAttributeType.KEYWORD);
 
 /** Name to type, in the form `temporal server start-dev --search-attribute` takes. */
-export const searchAttributeRegistrations = {
-  TkDataset: "Keyword",
-  TkPeriod: "Keyword",
-  TkLevel: "Keyword",
-  TkStatus: "Keyword",
-} as const;
+export const searchAttributeRegistrations: Record<string, "Keyword"> = Object.fromEntries(
+  [datasetKey, periodKey, levelKey, statusKey].map((key) => [key.name, "Keyword"]),
+);
+
+export type Level = "backfill" | "year" | "month" | "day";
+
+/** The four attributes of one workflow: its dataset, its period ("2022-01-13", or "start..end" for a backfill), its level, its status. */
+export function searchAttributesOf(dataset: string, period: string, level: Level, status: PeriodStatus = "running"): SearchAttributePair[] {
+  return [
+    { key: datasetKey, value: dataset },
+    { key: periodKey, value: period },
+    { key: levelKey, value: level },
+    { key: statusKey, value: status },
+  ];
+}

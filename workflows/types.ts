@@ -1,9 +1,21 @@
 /**
- * Inputs, results and messages of the backfill workflows. Plain data only: this module is imported
- * by workflow code (deterministic sandbox) and by activities and clients alike.
+ * Inputs and results of the backfill workflows. Plain data only: imported by workflow code and by
+ * clients. The results, the plan and the rules behind them are the backfill's domain model
+ * (lib/backfill/model), which the workflows share with `backfillDirect` and the CLI.
  */
+import type { Aggregation, FileCounts, MonthPlan, PeriodResults, ProgressState, YearPlan } from "../lib/backfill/model/index.js";
 
-/** What `temporal workflow start --type backfill --input '{...}'` takes. No secrets, only names. */
+export type {
+  BackfillProgress,
+  BackfillSummary,
+  DayReport,
+  FileCounts,
+  PeriodResult,
+  PeriodResults,
+  PeriodStatus,
+} from "../lib/backfill/model/index.js";
+
+/** What `temporal workflow start --type backfillV2 --input '{...}'` takes. No secrets, only names. */
 export interface BackfillInput {
   /** A dataset the worker's configuration knows, e.g. "himawari8-sst". */
   dataset: string;
@@ -12,7 +24,7 @@ export interface BackfillInput {
   end: string;
   /** Day workflows running at once within a month (default 4). */
   maxConcurrentDays?: number;
-  /** Extraction activities running at once within a day (default 4). */
+  /** Files translated at once within a day, however they are batched (default 4). */
   maxConcurrentFiles?: number;
   /** Stop the whole backfill at the first failed day (default false: record it and go on). */
   failFast?: boolean;
@@ -21,43 +33,14 @@ export interface BackfillInput {
    * for archives of many small files, where an activity costs more than the file (docs/benchmarks.md).
    */
   filesPerActivity?: number;
-  /** Internal: results carried across continue-as-new. */
-  checkpoint?: Record<string, PeriodResult>;
+  /** Internal: the backfill's progress, carried across continue-as-new. */
+  carried?: ProgressState;
 }
 
-/**
- * Per period, as the seed notebook reported it: the output's URL when written now, "existing"
- * when it was there already, "ERROR(NOFILES)" for a day without sources, "ERROR(<kind>): <message>"
- * for a failure, "PARTIAL" for a rollup skipped because the range covers only part of its period.
- */
-export type PeriodResult = string;
-
-export const isFailure = (result: PeriodResult | undefined): boolean => result?.startsWith("ERROR(") ?? false;
-
-/** The calendar tree of a backfill, planned (and validated) by an activity on the worker. */
-export interface BackfillPlan {
-  dataset: string;
-  aggregation: "day" | "month" | "year";
-  years: YearPlan[];
-}
-
-export interface YearPlan {
-  id: string;
-  /** The range covers the whole year (a yearly rollup is possible). */
-  whole: boolean;
-  months: MonthPlan[];
-}
-
-export interface MonthPlan {
-  id: string;
-  whole: boolean;
-  days: string[];
-}
-
-/** Settings every level passes down. */
+/** Settings every level passes down (and nothing of its own plan or results). */
 export interface PeriodSettings {
   dataset: string;
-  aggregation: "day" | "month" | "year";
+  aggregation: Aggregation;
   maxConcurrentDays: number;
   maxConcurrentFiles: number;
   filesPerActivity: number;
@@ -68,12 +51,15 @@ export interface PeriodSettings {
 
 export interface YearInput extends PeriodSettings {
   year: YearPlan;
-  checkpoint?: Record<string, PeriodResult>;
+  /** Results known from an earlier pass (never failures): those periods are not run again. */
+  checkpoint?: PeriodResults;
 }
 
 export interface MonthInput extends PeriodSettings {
   month: MonthPlan;
-  checkpoint?: Record<string, PeriodResult>;
+  checkpoint?: PeriodResults;
+  /** File counts so far, carried across continue-as-new. */
+  files?: FileCounts;
 }
 
 export interface DayInput extends PeriodSettings {
@@ -82,45 +68,6 @@ export interface DayInput extends PeriodSettings {
 
 /** What a period workflow returns: the results of it and everything below it, and file counts. */
 export interface PeriodOutcome {
-  results: Record<string, PeriodResult>;
-  files: FileCounts;
-}
-
-export interface FileCounts {
-  /** Source files listed. */
-  listed: number;
-  /** Files translated now. */
-  extracted: number;
-  /** Files whose staged references existed already. */
-  reused: number;
-}
-
-/** Day workflows tell the backfill what they found and how they ended (the `progress` query's source). */
-export interface DayReport {
-  day: string;
-  stage: "listed" | "done";
-  files: number;
-  result?: PeriodResult;
-}
-
-export interface BackfillProgress {
-  dataset: string;
-  start: string;
-  end: string;
-  daysTotal: number;
-  daysDone: number;
-  daysFailed: number;
-  daysExisting: number;
-  filesListed: number;
-  filesDone: number;
-  running: string[];
-}
-
-export interface BackfillSummary {
-  dataset: string;
-  start: string;
-  end: string;
-  results: Record<string, PeriodResult>;
-  days: { total: number; written: number; existing: number; failed: number; noFiles: number };
+  results: PeriodResults;
   files: FileCounts;
 }

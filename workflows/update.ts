@@ -1,6 +1,6 @@
 import { executeChild } from "@temporalio/workflow";
-import { backfill } from "./backfill.js";
-import { datasetKey, levelKey, periodKey, statusKey } from "./searchAttributes.js";
+import { backfillV2 } from "./backfill.js";
+import { backfillOptions } from "./options.js";
 import type { BackfillSummary } from "./types.js";
 
 export interface UpdateInput {
@@ -19,6 +19,7 @@ const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
  * last complete day. Days already built are skipped by their outputs, so each run only builds the
  * new day(s); a month (and year) rollup is built by the run that completes its period.
  * Workflow time (not the machine clock) decides what "today" is, so replays agree.
+ * Its name stays `updateDataset` (schedules name it); it keeps no state of its own.
  */
 export async function updateDataset(input: UpdateInput): Promise<BackfillSummary | { upToDate: string }> {
   const now = Date.now();
@@ -26,15 +27,9 @@ export async function updateDataset(input: UpdateInput): Promise<BackfillSummary
   const monthStart = `${lastComplete.slice(0, 8)}01`;
   const start = isoDay(Date.parse(`${monthStart}T00:00:00Z`) - (input.lookbackDays ?? 0) * DAY);
   if (start > lastComplete) return { upToDate: lastComplete };
-  return executeChild(backfill, {
-    workflowId: `${input.dataset}/update/${lastComplete}`,
-    args: [{ dataset: input.dataset, start, end: lastComplete }],
+  const request = { dataset: input.dataset, start, end: lastComplete };
+  return executeChild(backfillV2, {
+    ...backfillOptions(request, `${input.dataset}/update/${lastComplete}`),
     staticSummary: `update ${input.dataset} to ${lastComplete}`,
-    typedSearchAttributes: [
-      { key: datasetKey, value: input.dataset },
-      { key: periodKey, value: `${start}..${lastComplete}` },
-      { key: levelKey, value: "backfill" },
-      { key: statusKey, value: "running" },
-    ],
   });
 }

@@ -19,7 +19,9 @@ import { resolveDatasetSpec, type DatasetSpec } from "../../lib/datasets/spec.js
 import { ManagedProcess, repositoryRoot, sleep } from "../../lib/servers/process.js";
 import { TemporalDevServer } from "../../worker/devServer.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
-import type { BackfillInput, BackfillSummary } from "../../workflows/types.js";
+import { backfillV2 } from "../../workflows/backfill.js";
+import { backfillOptions } from "../../workflows/options.js";
+import type { BackfillInput } from "../../workflows/types.js";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -83,12 +85,12 @@ async function main(): Promise<void> {
   await writeFile(config, JSON.stringify({ datasets: [dataset(temporalOut)] }));
   const worker = new ManagedProcess("worker", process.execPath, ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "worker", "--address", server.address, "--task-queue", "bench", "--config", config], join(serverDir, "worker.log"), { ...process.env, TK_LOG_LEVEL: "WARN" });
   await worker.start();
-  await sleep(3000); // worker start-up (bundling) is not part of the backfill
+  await sleep(3000); // worker start-up is not part of the backfill
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const input: BackfillInput = { dataset: "bench", start: values.start!, end, maxConcurrentDays: Number(values["max-days"]), maxConcurrentFiles: Number(values["max-files"]), filesPerActivity: Number(values["files-per-activity"]) };
   started = performance.now();
-  const summary = (await client.workflow.execute("backfill", { taskQueue: "bench", workflowId: "bench/backfill", args: [input] })) as BackfillSummary;
+  const summary = await client.workflow.execute(backfillV2, { ...backfillOptions(input, "bench/backfill"), taskQueue: "bench" });
   const temporalMs = performance.now() - started;
   const workerPeak = peakRssMiB(worker.pid!);
   let largestEvents = 0;

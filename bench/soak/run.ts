@@ -23,7 +23,9 @@ import { MinioServer } from "../../lib/servers/minio.js";
 import { repositoryRoot, sleep, type ManagedProcess } from "../../lib/servers/process.js";
 import { TemporalDevServer } from "../../worker/devServer.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
-import type { BackfillInput, BackfillProgress, BackfillSummary } from "../../workflows/types.js";
+import { backfillV2 } from "../../workflows/backfill.js";
+import { progressQuery } from "../../workflows/messages.js";
+import { backfillOptions } from "../../workflows/options.js";
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "../../test/harness/archive.js";
 
 const { values: options } = parseArgs({
@@ -122,15 +124,14 @@ async function main(): Promise<void> {
     }, 250);
 
     t = Date.now();
-    const handle = await client.workflow.start("backfill", {
+    const handle = await client.workflow.start(backfillV2, {
+      ...backfillOptions({ dataset: DATASET, start: START, end: END, maxConcurrentDays: Number(options["max-days"]), maxConcurrentFiles: Number(options["max-files"]) }),
       taskQueue: TASK_QUEUE,
-      workflowId: `${DATASET}/backfill/${START}..${END}`,
-      args: [{ dataset: DATASET, start: START, end: END, maxConcurrentDays: Number(options["max-days"]), maxConcurrentFiles: Number(options["max-files"]) } satisfies BackfillInput],
     });
     let finished = false;
     const result = handle.result().then((r) => {
       finished = true;
-      return r as BackfillSummary;
+      return r;
     });
     result.catch(() => (finished = true));
 
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
       if (Date.now() > DEADLINE) throw new Error(`soak did not finish within ${options["timeout-minutes"]} minutes`);
       await Promise.race([result.then(() => undefined, () => undefined), sleep(1000)]);
       if (finished) break;
-      const progress = await handle.query<BackfillProgress>("progress").catch(() => undefined);
+      const progress = await handle.query(progressQuery).catch(() => undefined);
       const daysDone = progress?.daysDone ?? lastRestartDays;
       if (Date.now() - lastLogged > 15_000) {
         log(`progress: ${daysDone}/${DAYS} days, ${progress?.filesDone ?? "?"} files; worker RSS ${(await rssOf(worker.pid)) >> 20} MiB`);
@@ -170,7 +171,7 @@ async function main(): Promise<void> {
     // The reference: the library run directly (no Temporal, no kills) into another folder.
     t = Date.now();
     const directFolder = join(workDir, "out-direct");
-    const directResults = await backfillDirect(resolveDatasetSpec(testDataset(DATASET, { kind: "s3", bucket }, { kind: "local", path: directFolder }, AGGREGATION)), START, END);
+    const direct = await backfillDirect(resolveDatasetSpec(testDataset(DATASET, { kind: "s3", bucket }, { kind: "local", path: directFolder }, AGGREGATION)), START, END);
     const directSeconds = (Date.now() - t) / 1000;
     log(`direct run: ${directSeconds.toFixed(1)} s`);
 
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
     for (const key of outputs.keys()) if (!expected.has(key)) problems.push(`${key}: extra output`);
     if (summary.days.failed !== 0) problems.push(`${summary.days.failed} days failed`);
     if (summary.days.written + summary.days.existing !== DAYS) problems.push(`days written ${summary.days.written} + existing ${summary.days.existing} != ${DAYS}`);
-    for (const day of Object.keys(directResults)) if (!(day in summary.results)) problems.push(`${day}: no result`);
+    for (const period of Object.keys(direct.results)) if (!(period in summary.results)) problems.push(`${period}: no result`);
 
     // Histories: every extraction, the largest history.
     const completions = new Map<string, { translated: number; reused: number }>();

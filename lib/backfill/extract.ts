@@ -5,19 +5,8 @@ import { translateHdf5 } from "../refs/translate.js";
 import type { KerchunkRefs } from "../refs/types.js";
 import { BlockCache } from "../source/blockCache.js";
 import { referenceUrl } from "../source/localFile.js";
+import type { ExtractSummary } from "./model/steps.js";
 import { stagingKey } from "./names.js";
-
-/** What an extraction reports: small enough for workflow history. */
-export interface ExtractSummary {
-  source: string;
-  staged: string;
-  /** True when the staged refs already existed (nothing read). */
-  reused: boolean;
-  chunks: number;
-  requests: number;
-  bytesRead: number;
-  skippedVariables: string[];
-}
 
 /**
  * Every byte range must lie inside the source object: a reference past the end (a truncated or
@@ -33,14 +22,10 @@ export function checkRangesWithin(refs: KerchunkRefs, url: string, size: number)
 
 /**
  * Translate one source file and stage its references. Idempotent: when the staged refs exist
- * (an earlier attempt finished), nothing is read again.
+ * (an earlier attempt finished), nothing is read again. An aborted `signal` (the activity was
+ * cancelled) stops it before the translation and before the write.
  */
-export async function extractToStaging(
-  spec: ResolvedDatasetSpec,
-  dayId: string,
-  sourceKey: string,
-  onProgress?: () => void,
-): Promise<ExtractSummary> {
+export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string, sourceKey: string, signal?: AbortSignal): Promise<ExtractSummary> {
   const sourceStorage = openStorage(spec.source.storage);
   const outputStorage = openStorage(spec.output.storage);
   const staged = stagingKey(spec, dayId, sourceKey);
@@ -49,9 +34,9 @@ export async function extractToStaging(
     if (await outputStorage.exists(staged)) {
       return { source: url, staged, reused: true, chunks: 0, requests: 0, bytesRead: 0, skippedVariables: [] };
     }
+    signal?.throwIfAborted();
     const origin = sourceStorage.source(sourceKey);
     const cached = new BlockCache(origin);
-    onProgress?.();
     let result;
     try {
       result = await translateHdf5(cached, { inlineThreshold: spec.refs.inlineThreshold, url });
@@ -59,7 +44,7 @@ export async function extractToStaging(
     } finally {
       await origin.close?.();
     }
-    onProgress?.();
+    signal?.throwIfAborted();
     await outputStorage.write(staged, new TextEncoder().encode(serializeRefs(result.refs)));
     return {
       source: url,

@@ -20,10 +20,6 @@ export function stagingKey(spec: ResolvedDatasetSpec, dayId: string, sourceKey: 
   return joinKey(spec.output.prefix, spec.source.root, ".staging", compactPeriod(parsePeriod(dayId)), `${basename(sourceKey)}.json`);
 }
 
-export function stagingPrefix(spec: ResolvedDatasetSpec, dayId: string): string {
-  return `${joinKey(spec.output.prefix, spec.source.root, ".staging", compactPeriod(parsePeriod(dayId)))}/`;
-}
-
 /** The glob that finds one day's source files: <root>/<template for the day><extension>. */
 export function daySourceGlob(spec: ResolvedDatasetSpec, dayId: string): { prefix: string; pattern: RegExp } {
   const day = DateTime.fromISO(dayId, { zone: "utc" });

@@ -32,11 +32,6 @@ export function expandForDay(template: string, day: DateTime): string {
   return template.replace(TOKEN, (_, name: string) => (name === "hour" ? "[0-2][0-9]" : day.toFormat(tokenFormats[name]!)));
 }
 
-/** Expand tokens for a period label (outputs are named by day, month or year). */
-export function expandTokens(template: string, values: Record<string, string>): string {
-  return template.replace(TOKEN, (whole, name: string) => values[name] ?? whole);
-}
-
 /**
  * A glob (`*`, `?`, `[...]` within one path segment; no `**`) as a literal listing prefix plus a
  * regular expression for whole keys. Listing by the prefix and filtering by the expression is how

@@ -1,0 +1,10 @@
+// The backfill's domain model: plain data and pure rules shared by the workflows (this folder is
+// bundled into workflow code), `backfillDirect`, the activities and the CLI.
+export * from "./result.js";
+export * from "./plan.js";
+export * from "./rollup.js";
+export * from "./status.js";
+export * from "./summary.js";
+export * from "./progress.js";
+export * from "./extraction.js";
+export * from "./steps.js";

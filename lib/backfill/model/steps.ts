@@ -1,0 +1,46 @@
+import type { BackfillPlan } from "./plan.js";
+
+/** What an extraction reports: small enough for workflow history. */
+export interface ExtractSummary {
+  source: string;
+  staged: string;
+  /** True when the staged refs already existed (nothing read). */
+  reused: boolean;
+  chunks: number;
+  requests: number;
+  bytesRead: number;
+  skippedVariables: string[];
+}
+
+/** What an aggregation (a day's combine, or a rollup) reports. */
+export interface AggregateSummary {
+  /** URL of the period's reference file. */
+  output: string;
+  /** True when it existed already (nothing combined, nothing written). */
+  existing: boolean;
+  inputs: number;
+  /** Chunk references in the output (0 when it existed). */
+  chunkRefs: number;
+}
+
+/**
+ * The steps of a backfill as a worker offers them (the activities; activities/backfill.ts
+ * implements them over lib/backfill). Everything goes by name: the dataset's settings stay on the
+ * worker, references travel through storage, only small summaries come back.
+ */
+export interface BackfillSteps {
+  /** Validate the request against the worker's configuration and plan the calendar tree. */
+  planBackfill(dataset: string, start: string, end: string): Promise<BackfillPlan>;
+  /** The output's URL if the period was done already (the checkpoint in storage), else null. */
+  findPeriodOutput(dataset: string, period: string): Promise<string | null>;
+  /** Keys of a day's source files, in time order. */
+  listDaySources(dataset: string, day: string): Promise<string[]>;
+  /** Translate one file into the day's staging area (skipped when staged already). */
+  extractFile(dataset: string, day: string, sourceKey: string): Promise<ExtractSummary>;
+  /** Translate several files of a day, `filesAtOnce` at a time; each is staged on its own. */
+  extractFiles(dataset: string, day: string, sourceKeys: string[], filesAtOnce: number): Promise<ExtractSummary[]>;
+  /** Combine a day's staged references into the day's output (written once); staging is then removed. */
+  aggregateDay(dataset: string, day: string, stagedKeys: string[]): Promise<AggregateSummary>;
+  /** Roll a month up from its days, or a year from its months, without touching a source file. */
+  rollupPeriod(dataset: string, period: string, childPeriods: string[]): Promise<AggregateSummary>;
+}

@@ -1,0 +1,113 @@
+import { daysOfPlan, rollsUp, type BackfillPlan } from "./plan.js";
+import { resultText, type Outcome, type PeriodResult, type PeriodResults } from "./result.js";
+import { statusOf, type FinalStatus } from "./status.js";
+
+export interface FileCounts {
+  /** Source files listed. */
+  listed: number;
+  /** Files translated now. */
+  extracted: number;
+  /** Files whose staged references existed already (nothing read). */
+  reused: number;
+}
+
+export const noFileCounts = (): FileCounts => ({ listed: 0, extracted: 0, reused: 0 });
+export const addFileCounts = (a: FileCounts, b: FileCounts): FileCounts => ({
+  listed: a.listed + b.listed,
+  extracted: a.extracted + b.extracted,
+  reused: a.reused + b.reused,
+});
+
+/** Days by how they ended. A day without files is counted as such, never as failed. */
+export interface DayCounts {
+  total: number;
+  written: number;
+  existing: number;
+  noFiles: number;
+  failed: number;
+}
+
+/** Rollups (months, years) by how they ended; `partial`: the range covers part of the period. */
+export interface RollupCounts extends DayCounts {
+  partial: number;
+}
+
+function countOutcomes(periods: readonly string[], results: PeriodResults): Record<Outcome, number> {
+  const counts: Record<Outcome, number> = { written: 0, existing: 0, noFiles: 0, failed: 0, partial: 0 };
+  for (const period of periods) {
+    const result = results[period];
+    if (result) counts[result.outcome]++;
+  }
+  return counts;
+}
+
+export function countDays(days: readonly string[], results: PeriodResults): DayCounts {
+  const { written, existing, noFiles, failed } = countOutcomes(days, results);
+  return { total: days.length, written, existing, noFiles, failed };
+}
+
+/** The rollup periods of a plan (months, then years, that get an output of their own). */
+export function rollupsOfPlan(plan: BackfillPlan): string[] {
+  const months = rollsUp(plan.aggregation, "month") ? plan.years.flatMap((y) => y.months.map((m) => m.id)) : [];
+  return rollsUp(plan.aggregation, "year") ? [...months, ...plan.years.map((y) => y.id)] : months;
+}
+
+/** What a backfill returns (the workflow, and `backfillDirect`): typed results, counts, status, and the seed's text. */
+export interface BackfillSummary {
+  dataset: string;
+  start: string;
+  end: string;
+  status: FinalStatus;
+  days: DayCounts;
+  rollups: RollupCounts;
+  files: FileCounts;
+  results: PeriodResults;
+  /** Per period, the seed notebook's text (`path`, `existing`, `ERROR(NOFILES)`, `ERROR(<kind>): <message>`, `PARTIAL`). */
+  report: Record<string, string>;
+}
+
+export interface BackfillRequest {
+  dataset: string;
+  start: string;
+  end: string;
+}
+
+export function summarize(request: BackfillRequest, plan: BackfillPlan, results: PeriodResults, files: FileCounts): BackfillSummary {
+  const days = daysOfPlan(plan);
+  const rollups = rollupsOfPlan(plan);
+  const periods = [...days, ...rollups];
+  const ordered: PeriodResults = {};
+  const report: Record<string, string> = {};
+  for (const period of [...periods].sort()) {
+    const result: PeriodResult | undefined = results[period];
+    if (result === undefined) continue;
+    ordered[period] = result;
+    report[period] = resultText(result);
+  }
+  const rollupCounts = countOutcomes(rollups, results);
+  return {
+    dataset: request.dataset,
+    start: request.start,
+    end: request.end,
+    status: statusOf(periods.map((p) => results[p])),
+    days: countDays(days, results),
+    rollups: { total: rollups.length, ...rollupCounts },
+    files,
+    results: ordered,
+    report,
+  };
+}
+
+/** The summary as the CLI prints it: one line per period (the seed's text), then the totals. */
+export function summaryLines(summary: BackfillSummary): string[] {
+  const d = summary.days;
+  const r = summary.rollups;
+  const f = summary.files;
+  return [
+    ...Object.entries(summary.report).map(([period, text]) => `${period}: ${text}`),
+    `${summary.dataset} ${summary.start}..${summary.end}: ${summary.status}; ${d.total} days: ${d.written} written, ${d.existing} existing, ` +
+      `${d.noFiles} without files, ${d.failed} failed` +
+      (r.total ? `; ${r.total} rollups: ${r.written} written, ${r.existing} existing, ${r.noFiles} without files, ${r.failed} failed, ${r.partial} partial` : "") +
+      `; files: ${f.listed} listed, ${f.extracted} extracted, ${f.reused} reused`,
+  ];
+}

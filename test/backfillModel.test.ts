@@ -1,0 +1,179 @@
+/**
+ * The backfill's domain rules (lib/backfill/model) on their own: no servers, no files; runs in
+ * milliseconds (`npx tsx --test test/backfillModel.test.ts`).
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  applyReport,
+  batches,
+  countDays,
+  existing,
+  extractionLanes,
+  failed,
+  failureOf,
+  isSettled,
+  keptResults,
+  noFileCounts,
+  noFiles,
+  partial,
+  periodsOfYear,
+  progressOf,
+  resultText,
+  rollupRule,
+  statusOf,
+  summarize,
+  summaryLines,
+  written,
+  type PeriodResults,
+  type ProgressState,
+} from "../lib/backfill/model/index.js";
+import { planBackfill } from "../lib/backfill/plan.js";
+import { ConfigError, Hdf5FormatError } from "../lib/errors.js";
+
+const request = { dataset: "ds", start: "2022-01-30", end: "2022-03-01" };
+
+describe("period results", () => {
+  test("the seed's text is made from the typed value", () => {
+    assert.equal(resultText(written("/out/20220113.json")), "/out/20220113.json");
+    assert.equal(resultText(existing("/out/20220113.json")), "existing");
+    assert.equal(resultText(noFiles()), "ERROR(NOFILES)");
+    assert.equal(resultText(failed("Hdf5FormatError", "a.nc: invalid HDF5 superblock")), "ERROR(Hdf5FormatError): a.nc: invalid HDF5 superblock");
+    assert.equal(resultText(partial()), "PARTIAL");
+  });
+
+  test("a thrown error becomes a failed result with the same kind an activity failure carries", () => {
+    assert.deepEqual(failureOf(new Hdf5FormatError("a.nc", "superblock", "bad signature")), failed("Hdf5FormatError", "a.nc: invalid HDF5 superblock: bad signature"));
+    assert.deepEqual(failureOf(new TypeError("x is undefined")), failed("TypeError", "x is undefined"));
+    assert.deepEqual(failureOf("just a string"), failed("Error", "just a string"));
+  });
+});
+
+describe("the plan", () => {
+  test("years, months and days of a range, flagged whole only when covered whole", () => {
+    const plan = planBackfill("ds", "year", "2021-12-30", "2023-01-01");
+    assert.deepEqual(plan.years.map((y) => [y.id, y.whole, y.months.length]), [["2021", false, 1], ["2022", true, 12], ["2023", false, 1]]);
+    assert.deepEqual(plan.years[0]!.months[0], { id: "2021-12", whole: false, days: ["2021-12-30", "2021-12-31"] });
+    assert.equal(plan.years[1]!.months[1]!.days.length, 28);
+    assert.ok(plan.years[1]!.months.every((m) => m.whole));
+    assert.deepEqual(planBackfill("ds", "day", "2024-02-28", "2024-03-01").years[0]!.months[0]!.days, ["2024-02-28", "2024-02-29"]);
+  });
+
+  test("bad dates fail naming the setting", () => {
+    assert.throws(() => planBackfill("ds", "day", "2022-02-30", "2022-03-01"), (e: unknown) => e instanceof ConfigError && /invalid start/.test(e.message));
+    assert.throws(() => planBackfill("ds", "day", "2022-03-01", "2022-02-01"), (e: unknown) => e instanceof ConfigError && /invalid end/.test(e.message));
+  });
+
+  test("a year's periods, settledness, and what a later pass keeps", () => {
+    const plan = planBackfill("ds", "year", "2022-01-30", "2022-02-02");
+    const year = plan.years[0]!;
+    assert.deepEqual(periodsOfYear(year, "year"), ["2022-01-30", "2022-01-31", "2022-01", "2022-02-01", "2022-02-02", "2022-02", "2022"]);
+    assert.deepEqual(periodsOfYear(year, "day"), ["2022-01-30", "2022-01-31", "2022-02-01", "2022-02-02"]);
+    const results: PeriodResults = { "2022-01-30": written("a"), "2022-01-31": failed("X", "y"), "2022-02-01": noFiles(), "2022-02-02": existing("b") };
+    assert.equal(isSettled(periodsOfYear(year, "day"), results), true);
+    assert.equal(isSettled(periodsOfYear(year, "month"), results), false);
+    assert.deepEqual(Object.keys(keptResults(results, periodsOfYear(year, "day"))), ["2022-01-30", "2022-02-01", "2022-02-02"]);
+  });
+});
+
+describe("the rollup rule", () => {
+  const days = ["d1", "d2", "d3"];
+  test("part of the period: partial, nothing built", () => {
+    assert.deepEqual(rollupRule(false, days, { d1: written("1"), d2: written("2"), d3: written("3") }), { result: partial() });
+  });
+  test("days without files are gaps: built from the others; existing outputs count", () => {
+    assert.deepEqual(rollupRule(true, days, { d1: written("1"), d2: noFiles(), d3: existing("3") }), { build: ["d1", "d3"] });
+  });
+  test("a failed, partial or missing child: failed Incomplete, naming them", () => {
+    const decision = rollupRule(true, days, { d1: failed("Hdf5FormatError", "bad"), d2: partial() });
+    assert.deepEqual(decision, { result: failed("Incomplete", "3 of 3 inputs missing or failed (d1, d2, d3)") });
+  });
+  test("no child with files: noFiles", () => {
+    assert.deepEqual(rollupRule(true, days, { d1: noFiles(), d2: noFiles(), d3: noFiles() }), { result: noFiles() });
+  });
+});
+
+describe("status", () => {
+  test("completed unless something failed; partial when something else has an output; failed when nothing has", () => {
+    assert.equal(statusOf([written("a"), noFiles(), existing("b"), partial()]), "completed");
+    assert.equal(statusOf([noFiles()]), "completed");
+    assert.equal(statusOf([written("a"), failed("X", "y")]), "partial");
+    assert.equal(statusOf([noFiles(), failed("X", "y"), failed("Incomplete", "z")]), "failed");
+    assert.equal(statusOf([failed("X", "y")]), "failed");
+  });
+});
+
+describe("summary and progress agree", () => {
+  // A month (February, whole) with a day without files and a failed day, so its rollup is
+  // Incomplete; the range's January and March are partial months (rollups PARTIAL).
+  const plan = planBackfill("ds", "month", request.start, request.end);
+  const days = plan.years.flatMap((y) => y.months.flatMap((m) => m.days));
+  const results: PeriodResults = {};
+  for (const day of days) results[day] = written(`/out/${day}.json`);
+  results["2022-02-14"] = noFiles();
+  results["2022-02-20"] = failed("Hdf5FormatError", "bad file");
+  results["2022-01-31"] = existing("/out/2022-01-31.json");
+  results["2022-01"] = partial();
+  results["2022-02"] = failed("Incomplete", "1 of 28 inputs missing or failed (2022-02-20)");
+  results["2022-03"] = partial();
+  const files = { listed: 58, extracted: 56, reused: 2 };
+
+  test("the summary counts days by outcome (no-files days are not failures) and rollups apart", () => {
+    const summary = summarize(request, plan, results, files);
+    assert.deepEqual(summary.days, { total: 31, written: 28, existing: 1, noFiles: 1, failed: 1 });
+    assert.deepEqual(summary.rollups, { total: 3, written: 0, existing: 0, noFiles: 0, failed: 1, partial: 2 });
+    assert.equal(summary.status, "partial");
+    assert.equal(summary.report["2022-02-14"], "ERROR(NOFILES)");
+    assert.equal(summary.report["2022-02"], "ERROR(Incomplete): 1 of 28 inputs missing or failed (2022-02-20)");
+    assert.deepEqual(Object.keys(summary.results), [...Object.keys(summary.results)].sort());
+    const lines = summaryLines(summary);
+    assert.equal(lines.length, 35);
+    assert.equal(lines[0], "2022-01: PARTIAL");
+    assert.match(lines.at(-1)!, /^ds 2022-01-30\.\.2022-03-01: partial; 31 days: 28 written, 1 existing, 1 without files, 1 failed; 3 rollups: .*1 failed, 2 partial; files: 58 listed/);
+  });
+
+  test("a range whose only trouble is a day without files is completed", () => {
+    const clean = { ...results, "2022-02-20": written("/out/x.json"), "2022-02": written("/out/202202.json") };
+    assert.equal(summarize(request, plan, clean, files).status, "completed");
+  });
+
+  test("the progress query counts what the summary counts, from the days' reports", () => {
+    const state: ProgressState = { results: {}, files: noFileCounts(), listed: {} };
+    const running = new Set<string>();
+    for (const day of days) {
+      if (results[day]!.outcome !== "existing") applyReport(state, running, { day, stage: "listed", files: results[day]!.outcome === "noFiles" ? 0 : 2 });
+    }
+    assert.equal(running.size, 30);
+    for (const day of days) applyReport(state, running, { day, stage: "done", files: 0, result: results[day]! });
+    const progress = progressOf(request, days, state, running, "partial");
+    const summary = summarize(request, plan, results, files);
+    assert.deepEqual(
+      [progress.daysTotal, progress.daysWritten, progress.daysExisting, progress.daysNoFiles, progress.daysFailed],
+      [summary.days.total, summary.days.written, summary.days.existing, summary.days.noFiles, summary.days.failed],
+    );
+    assert.equal(progress.daysDone, 31);
+    assert.deepEqual([progress.filesListed, progress.filesDone, progress.running], [58, 58, []]);
+    assert.deepEqual(countDays(days, state.results), summary.days);
+  });
+});
+
+describe("extraction lanes", () => {
+  test("never more than maxConcurrentFiles files at once, however they are batched", () => {
+    for (const maxFiles of [1, 2, 3, 4, 8, 16]) {
+      for (const perActivity of [1, 2, 3, 4, 24]) {
+        const lanes = extractionLanes(maxFiles, perActivity);
+        assert.ok(lanes.activities * lanes.filesAtOnce <= maxFiles, `${maxFiles} files, ${perActivity} per activity: ${JSON.stringify(lanes)}`);
+        assert.ok(lanes.activities >= 1 && lanes.filesAtOnce >= 1);
+      }
+    }
+    assert.deepEqual(extractionLanes(4, 1), { activities: 4, filesAtOnce: 1 });
+    assert.deepEqual(extractionLanes(4, 2), { activities: 2, filesAtOnce: 2 });
+    assert.deepEqual(extractionLanes(8, 24), { activities: 1, filesAtOnce: 8 });
+  });
+
+  test("batches keep order and size", () => {
+    assert.deepEqual(batches([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4], [5]]);
+    assert.deepEqual(batches([1, 2], 24), [[1, 2]]);
+    assert.deepEqual(batches([], 3), []);
+  });
+});

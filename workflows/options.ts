@@ -1,0 +1,90 @@
+import { WorkflowExecutionAlreadyStartedError } from "@temporalio/common";
+import { ContinueAsNew, executeChild, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
+import type { Aggregation, FinalStatus } from "../lib/backfill/model/index.js";
+import { searchAttributesOf, statusKey, type Level } from "./searchAttributes.js";
+import type { BackfillInput, PeriodOutcome, PeriodSettings, PeriodStatus } from "./types.js";
+
+/** The workflow id users see for a backfill: readable, and the same for the same request. */
+export const backfillWorkflowId = (input: BackfillInput): string => `${input.dataset}/backfill/${input.start}..${input.end}`;
+
+/** How a client (the CLI, a schedule's run, a test) starts a backfill: id, summary, search attributes. */
+export function backfillOptions(input: BackfillInput, workflowId = backfillWorkflowId(input)) {
+  return {
+    workflowId,
+    args: [input] as [BackfillInput],
+    staticSummary: `backfill ${input.dataset} ${input.start}..${input.end}`,
+    typedSearchAttributes: searchAttributesOf(input.dataset, `${input.start}..${input.end}`, "backfill"),
+  };
+}
+
+/** The settings a backfill request resolves to (defaults: 4 days and 4 files at once, 1 file per activity). */
+export function settingsFor(input: BackfillInput, aggregation: Aggregation, reportTo: string): PeriodSettings {
+  return {
+    dataset: input.dataset,
+    aggregation,
+    maxConcurrentDays: Math.max(1, input.maxConcurrentDays ?? 4),
+    maxConcurrentFiles: Math.max(1, input.maxConcurrentFiles ?? 4),
+    filesPerActivity: Math.max(1, input.filesPerActivity ?? 1),
+    failFast: input.failFast ?? false,
+    reportTo,
+  };
+}
+
+/** Only the settings: what every level passes down, and nothing of its own plan or results. */
+export function settingsOf(input: PeriodSettings): PeriodSettings {
+  const { dataset, aggregation, maxConcurrentDays, maxConcurrentFiles, filesPerActivity, failFast, reportTo } = input;
+  return { dataset, aggregation, maxConcurrentDays, maxConcurrentFiles, filesPerActivity, failFast, ...(reportTo ? { reportTo } : {}) };
+}
+
+/** A child period's options: readable id `<dataset>/<period>`, summary, details and search attributes. */
+export function childOptions(settings: PeriodSettings, level: Level, period: string, summary: string) {
+  return {
+    workflowId: `${settings.dataset}/${period}`,
+    staticSummary: summary,
+    staticDetails: `dataset **${settings.dataset}**, ${level} **${period}**`,
+    typedSearchAttributes: searchAttributesOf(settings.dataset, period, level),
+  };
+}
+
+/**
+ * Run a period's child under its readable id. If that id is busy (another backfill over an
+ * overlapping range is working on the same period right now), run our own under a suffixed id:
+ * both do the work, every output is written once (the first writer wins, the other reports
+ * "existing"), and neither backfill fails.
+ */
+export async function executePeriod<A>(
+  workflow: (input: A) => Promise<PeriodOutcome>,
+  options: ReturnType<typeof childOptions> & { args: [A] },
+): Promise<PeriodOutcome> {
+  try {
+    return await executeChild(workflow, options);
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    return executeChild(workflow, { ...options, workflowId: `${options.workflowId}~${workflowInfo().runId.slice(0, 8)}` });
+  }
+}
+
+export function setStatus(status: PeriodStatus): void {
+  upsertSearchAttributes([{ key: statusKey, value: status }]);
+}
+
+/**
+ * Run a workflow's body and set its `TkStatus` (and tell `onEnd`) from what it returns; "failed"
+ * when it throws (fail-fast, cancelled). Continuing as new is not an end: the status stays "running".
+ */
+export async function withStatus<T>(body: () => Promise<T>, statusOf: (value: T) => FinalStatus, onEnd?: (status: FinalStatus) => void): Promise<T> {
+  let value: T;
+  try {
+    value = await body();
+  } catch (error) {
+    if (!(error instanceof ContinueAsNew)) {
+      setStatus("failed");
+      onEnd?.("failed");
+    }
+    throw error;
+  }
+  const status = statusOf(value);
+  setStatus(status);
+  onEnd?.(status);
+  return value;
+}

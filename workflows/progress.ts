@@ -1,0 +1,79 @@
+import { setCurrentDetails, setHandler } from "@temporalio/workflow";
+import {
+  addFileCounts,
+  applyReport,
+  daysOfPlan,
+  isFailed,
+  isSettled,
+  keptResults,
+  noFileCounts,
+  periodsOfYear,
+  progressOf,
+  progressText,
+  type BackfillPlan,
+  type ProgressState,
+  type YearPlan,
+} from "../lib/backfill/model/index.js";
+import { dayReportSignal, progressQuery, retryFailedUpdate } from "./messages.js";
+import type { BackfillInput, PeriodOutcome, PeriodStatus } from "./types.js";
+
+/**
+ * The backfill's progress: its state (results, file counts, files listed per day: all plain data,
+ * carried across continue-as-new), the handlers of its `progress` query, `dayReport` signal and
+ * `retryFailed` update, and the Web UI's current details.
+ */
+export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
+  const days = daysOfPlan(plan);
+  const periods = plan.years.flatMap((year) => periodsOfYear(year, plan.aggregation));
+  const state: ProgressState = input.carried ?? { results: {}, files: noFileCounts(), listed: {} };
+  const running = new Set<string>();
+  let status: PeriodStatus = "running";
+  let retryRequested = false;
+
+  const progress = () => progressOf(input, days, state, running, status);
+  const describe = (): void => setCurrentDetails(`**${status}**: ${progressText(progress())}`);
+  const failedPeriods = (): string[] => periods.filter((p) => isFailed(state.results[p]));
+
+  setHandler(progressQuery, progress);
+  setHandler(dayReportSignal, (report) => {
+    applyReport(state, running, report);
+    describe();
+  });
+  setHandler(
+    retryFailedUpdate,
+    () => {
+      const count = failedPeriods().length;
+      retryRequested ||= count > 0;
+      return count;
+    },
+    {
+      validator: () => {
+        if (status !== "running") throw new Error(`the backfill has ended (${status}): run the range again to retry what failed`);
+      },
+    },
+  );
+
+  return {
+    state,
+    /** Every period of the year has a result (failed or not): a pass skips it. */
+    settled: (year: YearPlan): boolean => isSettled(periodsOfYear(year, plan.aggregation), state.results),
+    /** What a year's child is told it need not do again. */
+    known: (year: YearPlan) => keptResults(state.results, periodsOfYear(year, plan.aggregation)),
+    record(outcome: PeriodOutcome): void {
+      Object.assign(state.results, outcome.results);
+      state.files = addFileCounts(state.files, outcome.files);
+      describe();
+    },
+    /** After a pass: when `retryFailed` asked for it, forget the failures (so their years run again) and say so. */
+    retry(): boolean {
+      if (!retryRequested) return false;
+      retryRequested = false;
+      for (const period of failedPeriods()) delete state.results[period];
+      return true;
+    },
+    finish(final: PeriodStatus): void {
+      status = final;
+      describe();
+    },
+  };
+}
