@@ -1,16 +1,40 @@
-import { DefaultLogger, NativeConnection, Runtime } from "@temporalio/worker";
+import { DefaultLogger, NativeConnection, Runtime, type WorkerOptions } from "@temporalio/worker";
 import { parseArgs } from "node:util";
 import { loadDatasetRegistry } from "../lib/datasets/config.js";
+import { ConfigError } from "../lib/errors.js";
 import { createWorker } from "../worker/worker.js";
 import { temporalOptions, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk worker [--config datasets.json] [--address host:port] [--namespace ns] [--task-queue q]
-                                [--max-activities N]
+                                [--max-activities N] [--max-local-activities N] [--max-workflow-tasks N]
+                                [--max-cached-workflows N]
 
 Runs a worker for the backfill workflows until SIGINT or SIGTERM, then drains and stops gracefully.
 Settings: flags, else TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TK_CONFIG (the
 datasets config file; the built-in presets are always available). S3 credentials come from the
-standard AWS environment and never leave the worker.`;
+standard AWS environment and never leave the worker. Sizing (README, "Sizing a cluster"):
+--max-activities (extractions and rollups at once, default 100), --max-local-activities (surveys and
+day combines, default 100), --max-workflow-tasks (default 40), --max-cached-workflows (running
+workflows kept in memory; default from the heap size).`;
+
+/** The worker options that size a worker for a cluster, from their flags (each a positive whole number). */
+function workerSizing(values: Record<string, string | boolean | undefined>): Partial<WorkerOptions> {
+  const flags = {
+    "max-activities": "maxConcurrentActivityTaskExecutions",
+    "max-local-activities": "maxConcurrentLocalActivityExecutions",
+    "max-workflow-tasks": "maxConcurrentWorkflowTaskExecutions",
+    "max-cached-workflows": "maxCachedWorkflows",
+  } as const;
+  const options: Partial<WorkerOptions> = {};
+  for (const [flag, option] of Object.entries(flags)) {
+    const text = values[flag];
+    if (typeof text !== "string") continue;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${flag}`, `expected a positive whole number, got '${text}'`);
+    options[option] = n;
+  }
+  return options;
+}
 
 export const workerCommand = {
   summary: "run a worker for the backfill workflows",
@@ -21,6 +45,9 @@ export const workerCommand = {
         ...temporalOptions,
         config: { type: "string" },
         "max-activities": { type: "string" },
+        "max-local-activities": { type: "string" },
+        "max-workflow-tasks": { type: "string" },
+        "max-cached-workflows": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -37,7 +64,7 @@ export const workerCommand = {
       datasets,
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
-      workerOptions: values["max-activities"] ? { maxConcurrentActivityTaskExecutions: Number(values["max-activities"]) } : {},
+      workerOptions: workerSizing(values),
     });
     // performance.now() counts from the process's start: the figure docs/benchmarks.md records.
     console.error(

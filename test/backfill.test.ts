@@ -11,7 +11,7 @@ import { sleep } from "../lib/servers/process.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { workflowBundle } from "../worker/bundle.js";
 import { createWorker } from "../worker/worker.js";
-import { backfillV2 } from "../workflows/backfill.js";
+import { backfillV3 } from "../workflows/backfill.js";
 import { progressQuery } from "../workflows/messages.js";
 import { backfillOptions } from "../workflows/options.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
@@ -48,7 +48,7 @@ function spec(name: string, outputFolder: string, aggregation: DatasetSpec["aggr
 /** Run a backfill to its end with a fresh in-process worker (a Worker runs only once). */
 async function runBackfill(datasets: DatasetRegistry, input: BackfillInput, taskQueue: string): Promise<BackfillSummary> {
   const worker = await createWorker({ connection: await workerConnection(), datasets, taskQueue });
-  return worker.runUntil(client.workflow.execute(backfillV2, { ...backfillOptions(input), taskQueue }));
+  return worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue }));
 }
 
 describe("backfill on the dev server", () => {
@@ -120,7 +120,7 @@ describe("backfill on the dev server", () => {
     const taskQueue = "bf-kill";
     const address = process.env.TK_TEST_TEMPORAL_ADDRESS!;
     const first = await startWorkerProcess({ address, taskQueue, config, logFile: join(dir, "worker-1.log") });
-    const handle = await client.workflow.start(backfillV2, {
+    const handle = await client.workflow.start(backfillV3, {
       ...backfillOptions({ dataset: "bf-kill", start: START, end: END, maxConcurrentDays: 2, maxConcurrentFiles: 2 }),
       taskQueue,
     });
@@ -196,7 +196,7 @@ describe("backfill across a dev server restart", () => {
     const worker = await startWorkerProcess({ address: server.address, taskQueue: "bf-restart", config, logFile: join(serverDir, "worker.log") });
     const { Client: ClientClass, Connection: ConnectionClass } = await import("@temporalio/client");
     let conn = await ConnectionClass.connect({ address: server.address });
-    let handle: WorkflowHandle<typeof backfillV2> = await new ClientClass({ connection: conn }).workflow.start(backfillV2, {
+    let handle: WorkflowHandle<typeof backfillV3> = await new ClientClass({ connection: conn }).workflow.start(backfillV3, {
       ...backfillOptions({ dataset: "bf-restart", start: START, end: "2022-02-10", maxConcurrentDays: 2 }, "bf-restart/backfill"),
       taskQueue: "bf-restart",
     });
@@ -210,7 +210,7 @@ describe("backfill across a dev server restart", () => {
     await sleep(1000);
     await server.start();
     conn = await ConnectionClass.connect({ address: server.address });
-    handle = new ClientClass({ connection: conn }).workflow.getHandle<typeof backfillV2>("bf-restart/backfill");
+    handle = new ClientClass({ connection: conn }).workflow.getHandle<typeof backfillV3>("bf-restart/backfill");
     const summary = await handle.result();
     await conn.close();
     await worker.stop();
@@ -244,7 +244,7 @@ describe("continue-as-new", () => {
     const worker = await createWorker({ connection: await NativeConnection.connect({ address: server.address }), datasets, taskQueue: "bf-can" });
     try {
       const summary = await worker.runUntil(
-        local.workflow.execute(backfillV2, {
+        local.workflow.execute(backfillV3, {
           ...backfillOptions({ dataset: "bf-can", start: "2022-03-01", end: "2022-03-16", maxConcurrentDays: 2 }, "bf-can/backfill"),
           taskQueue: "bf-can",
         }),

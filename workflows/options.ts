@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from "@temporalio/common";
 import { ContinueAsNew, executeChild, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
 import type { Aggregation, FinalStatus } from "../lib/backfill/model/index.js";
 import { searchAttributesOf, statusKey, type Level } from "./searchAttributes.js";
-import type { BackfillInput, PeriodOutcome, PeriodSettings, PeriodStatus } from "./types.js";
+import type { BackfillInput, PeriodSettings, PeriodStatus } from "./types.js";
 
 /** The workflow id users see for a backfill: readable, and the same for the same request. */
 export const backfillWorkflowId = (input: BackfillInput): string => `${input.dataset}/backfill/${input.start}..${input.end}`;
@@ -17,14 +17,17 @@ export function backfillOptions(input: BackfillInput, workflowId = backfillWorkf
   };
 }
 
-/** The settings a backfill request resolves to (defaults: 4 days and 4 files at once, 1 file per activity). */
+/** Defaults of a backfill's settings (BackfillInput documents them). */
+export const defaultSettings = { maxConcurrentDays: 16, maxConcurrentFiles: 4 } as const;
+
+/** The settings a backfill request resolves to (defaults: 16 days and 4 files at once, files spread over 4 activities a day). */
 export function settingsFor(input: BackfillInput, aggregation: Aggregation, reportTo: string): PeriodSettings {
   return {
     dataset: input.dataset,
     aggregation,
-    maxConcurrentDays: Math.max(1, input.maxConcurrentDays ?? 4),
-    maxConcurrentFiles: Math.max(1, input.maxConcurrentFiles ?? 4),
-    filesPerActivity: Math.max(1, input.filesPerActivity ?? 1),
+    maxConcurrentDays: Math.max(1, input.maxConcurrentDays ?? defaultSettings.maxConcurrentDays),
+    maxConcurrentFiles: Math.max(1, input.maxConcurrentFiles ?? defaultSettings.maxConcurrentFiles),
+    ...(input.filesPerActivity !== undefined ? { filesPerActivity: Math.max(1, input.filesPerActivity) } : {}),
     failFast: input.failFast ?? false,
     reportTo,
   };
@@ -33,7 +36,15 @@ export function settingsFor(input: BackfillInput, aggregation: Aggregation, repo
 /** Only the settings: what every level passes down, and nothing of its own plan or results. */
 export function settingsOf(input: PeriodSettings): PeriodSettings {
   const { dataset, aggregation, maxConcurrentDays, maxConcurrentFiles, filesPerActivity, failFast, reportTo } = input;
-  return { dataset, aggregation, maxConcurrentDays, maxConcurrentFiles, filesPerActivity, failFast, ...(reportTo ? { reportTo } : {}) };
+  return {
+    dataset,
+    aggregation,
+    maxConcurrentDays,
+    maxConcurrentFiles,
+    ...(filesPerActivity !== undefined ? { filesPerActivity } : {}),
+    failFast,
+    ...(reportTo ? { reportTo } : {}),
+  };
 }
 
 /** A child period's options: readable id `<dataset>/<period>`, summary, details and search attributes. */
@@ -52,10 +63,7 @@ export function childOptions(settings: PeriodSettings, level: Level, period: str
  * both do the work, every output is written once (the first writer wins, the other reports
  * "existing"), and neither backfill fails.
  */
-export async function executePeriod<A>(
-  workflow: (input: A) => Promise<PeriodOutcome>,
-  options: ReturnType<typeof childOptions> & { args: [A] },
-): Promise<PeriodOutcome> {
+export async function executePeriod<A, R>(workflow: (input: A) => Promise<R>, options: ReturnType<typeof childOptions> & { args: [A] }): Promise<R> {
   try {
     return await executeChild(workflow, options);
   } catch (error) {

@@ -1,12 +1,11 @@
 import { setCurrentDetails, setHandler } from "@temporalio/workflow";
 import {
-  addFileCounts,
   applyReport,
   daysOfPlan,
   isFailed,
   isSettled,
   keptResults,
-  noFileCounts,
+  newProgressState,
   periodsOfYear,
   progressOf,
   progressText,
@@ -14,29 +13,28 @@ import {
   type ProgressState,
   type YearPlan,
 } from "../lib/backfill/model/index.js";
-import { dayReportSignal, progressQuery, retryFailedUpdate } from "./messages.js";
+import { progressQuery, reportSignal, retryFailedUpdate } from "./messages.js";
 import type { BackfillInput, PeriodOutcome, PeriodStatus } from "./types.js";
 
 /**
- * The backfill's progress: its state (results, file counts, files listed per day: all plain data,
- * carried across continue-as-new), the handlers of its `progress` query, `dayReport` signal and
+ * The backfill's progress: its state (results, file counts, the days running: all plain data,
+ * carried across continue-as-new), the handlers of its `progress` query, `report` signal and
  * `retryFailed` update, and the Web UI's current details.
  */
 export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
   const days = daysOfPlan(plan);
   const periods = plan.years.flatMap((year) => periodsOfYear(year, plan.aggregation));
-  const state: ProgressState = input.carried ?? { results: {}, files: noFileCounts(), listed: {} };
-  const running = new Set<string>();
+  const state: ProgressState = input.carried ?? newProgressState();
   let status: PeriodStatus = "running";
   let retryRequested = false;
 
-  const progress = () => progressOf(input, days, state, running, status);
+  const progress = () => progressOf(input, days, state, status);
   const describe = (): void => setCurrentDetails(`**${status}**: ${progressText(progress())}`);
   const failedPeriods = (): string[] => periods.filter((p) => isFailed(state.results[p]));
 
   setHandler(progressQuery, progress);
-  setHandler(dayReportSignal, (report) => {
-    applyReport(state, running, report);
+  setHandler(reportSignal, (report) => {
+    applyReport(state, report);
     describe();
   });
   setHandler(
@@ -52,6 +50,7 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
       },
     },
   );
+  describe();
 
   return {
     state,
@@ -59,9 +58,9 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
     settled: (year: YearPlan): boolean => isSettled(periodsOfYear(year, plan.aggregation), state.results),
     /** What a year's child is told it need not do again. */
     known: (year: YearPlan) => keptResults(state.results, periodsOfYear(year, plan.aggregation)),
+    /** A year's outcome: its results (its files came with the months' reports). */
     record(outcome: PeriodOutcome): void {
       Object.assign(state.results, outcome.results);
-      state.files = addFileCounts(state.files, outcome.files);
       describe();
     },
     /** After a pass: when `retryFailed` asked for it, forget the failures (so their years run again) and say so. */

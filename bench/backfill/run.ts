@@ -19,7 +19,7 @@ import { resolveDatasetSpec, type DatasetSpec } from "../../lib/datasets/spec.js
 import { ManagedProcess, repositoryRoot, sleep } from "../../lib/servers/process.js";
 import { TemporalDevServer } from "../../worker/devServer.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
-import { backfillV2 } from "../../workflows/backfill.js";
+import { backfillV3 } from "../../workflows/backfill.js";
 import { backfillOptions } from "../../workflows/options.js";
 import type { BackfillInput } from "../../workflows/types.js";
 
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection });
   const input: BackfillInput = { dataset: "bench", start: values.start!, end, maxConcurrentDays: Number(values["max-days"]), maxConcurrentFiles: Number(values["max-files"]), filesPerActivity: Number(values["files-per-activity"]) };
   started = performance.now();
-  const summary = await client.workflow.execute(backfillV2, { ...backfillOptions(input, "bench/backfill"), taskQueue: "bench" });
+  const summary = await client.workflow.execute(backfillV3, { ...backfillOptions(input, "bench/backfill"), taskQueue: "bench" });
   const temporalMs = performance.now() - started;
   const workerPeak = peakRssMiB(worker.pid!);
   let largestEvents = 0;

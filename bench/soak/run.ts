@@ -23,7 +23,7 @@ import { MinioServer } from "../../lib/servers/minio.js";
 import { repositoryRoot, sleep, type ManagedProcess } from "../../lib/servers/process.js";
 import { TemporalDevServer } from "../../worker/devServer.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
-import { backfillV2 } from "../../workflows/backfill.js";
+import { backfillV3 } from "../../workflows/backfill.js";
 import { progressQuery } from "../../workflows/messages.js";
 import { backfillOptions } from "../../workflows/options.js";
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "../../test/harness/archive.js";
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     }, 250);
 
     t = Date.now();
-    const handle = await client.workflow.start(backfillV2, {
+    const handle = await client.workflow.start(backfillV3, {
       ...backfillOptions({ dataset: DATASET, start: START, end: END, maxConcurrentDays: Number(options["max-days"]), maxConcurrentFiles: Number(options["max-files"]) }),
       taskQueue: TASK_QUEUE,
     });
