@@ -216,15 +216,23 @@ describe("skipping finished periods from the top", () => {
 });
 
 describe("lanes", () => {
-  test("maxConcurrentDays spread over days of a month, months and years, never above it", () => {
-    assert.deepEqual(lanesOf(4), { years: 1, monthsPerYear: 1, daysPerMonth: 4 });
-    assert.deepEqual(lanesOf(32), { years: 1, monthsPerYear: 2, daysPerMonth: 16 });
-    assert.deepEqual(lanesOf(200), { years: 1, monthsPerYear: 7, daysPerMonth: 28 });
-    for (const days of [1, 2, 3, 16, 31, 32, 62, 63, 100, 372, 373, 500, 1000, 5000]) {
-      const lanes = lanesOf(days);
-      assert.ok(lanes.years * lanes.monthsPerYear * lanes.daysPerMonth <= days, `${days}: ${JSON.stringify(lanes)}`);
-      assert.ok(lanes.daysPerMonth <= 31 && lanes.monthsPerYear <= 12 && lanes.daysPerMonth >= 1);
-      assert.ok(lanes.years * lanes.monthsPerYear * lanes.daysPerMonth >= days * 0.75 || days < 4, `${days}: ${JSON.stringify(lanes)} wastes too much`);
+  const range = (start: string, end: string) => planBackfill("ds", "day", start, end);
+  test("maxConcurrentDays spread over a month's days, then months, then years, never above it", () => {
+    const year = range("2022-01-01", "2022-12-31");
+    assert.deepEqual(lanesOf(4, year), { years: 1, monthsPerYear: 1, daysPerMonth: 4 });
+    assert.deepEqual(lanesOf(64, year), { years: 1, monthsPerYear: 3, daysPerMonth: 21 });
+    assert.deepEqual(lanesOf(200, year), { years: 1, monthsPerYear: 7, daysPerMonth: 28 });
+    assert.deepEqual(lanesOf(500, range("2013-01-01", "2022-12-31")), { years: 2, monthsPerYear: 8, daysPerMonth: 29 });
+    // A range of one month gets all of it (up to 31); two months across a new year run side by side.
+    assert.deepEqual(lanesOf(64, range("2022-01-01", "2022-01-31")), { years: 1, monthsPerYear: 1, daysPerMonth: 31 });
+    assert.deepEqual(lanesOf(64, range("2021-12-15", "2022-01-15")), { years: 2, monthsPerYear: 1, daysPerMonth: 31 });
+    for (const plan of [year, range("2013-01-01", "2022-12-31"), range("2022-01-30", "2022-03-01"), range("2022-06-01", "2022-06-03")]) {
+      for (const days of [1, 2, 3, 16, 31, 32, 62, 63, 100, 372, 373, 500, 1000, 5000]) {
+        const lanes = lanesOf(days, plan);
+        const at = `${days} over ${plan.years[0]!.months[0]!.days[0]}: ${JSON.stringify(lanes)}`;
+        assert.ok(lanes.years * lanes.monthsPerYear * lanes.daysPerMonth <= days, at);
+        assert.ok(lanes.years >= 1 && lanes.monthsPerYear >= 1 && lanes.daysPerMonth >= 1 && lanes.daysPerMonth <= 31 && lanes.monthsPerYear <= 12, at);
+      }
     }
   });
 });

@@ -1,5 +1,5 @@
 import { allHandlersFinished, condition, continueAsNew, setHandler, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
-import { lanesOf, newProgressState, progressOf, summarize } from "../lib/backfill/model/index.js";
+import { newProgressState, progressOf, summarize } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
 import { planning } from "./activities.js";
 import { progressQuery } from "./messages.js";
@@ -20,7 +20,7 @@ export async function backfillV3(input: BackfillInput): Promise<BackfillSummary>
   // Answered from the start; nothing is known until the plan is made.
   setHandler(progressQuery, () => progressOf(input, [], input.carried ?? newProgressState(), "running"));
   const plan = await planning.planBackfill(input.dataset, input.start, input.end);
-  const settings = settingsFor(input, plan.aggregation, workflowInfo().workflowId);
+  const settings = settingsFor(input, plan, workflowInfo().workflowId);
   // Set here too, for backfills started without them (e.g. from the Temporal CLI).
   upsertSearchAttributes(searchAttributesOf(input.dataset, `${input.start}..${input.end}`, "backfill"));
   const progress = trackProgress(input, plan);
@@ -29,7 +29,7 @@ export async function backfillV3(input: BackfillInput): Promise<BackfillSummary>
     async () => {
       do {
         const pending = plan.years.filter((year) => !progress.settled(year));
-        await boundedAll(pending, lanesOf(settings.maxConcurrentDays).years, async (year) => {
+        await boundedAll(pending, settings.lanes.years, async (year) => {
           // The sliding window's end: when the server suggests it, start no more years, let the
           // running ones finish (their months keep reporting), then continue as new below.
           if (workflowInfo().continueAsNewSuggested) return;

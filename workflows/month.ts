@@ -1,5 +1,5 @@
 import { allHandlersFinished, condition, continueAsNew, isCancellation, workflowInfo } from "@temporalio/workflow";
-import { isSettled, lanesOf, periodsOfMonth, rollsUp, statusOf, type PeriodResults } from "../lib/backfill/model/index.js";
+import { isSettled, periodsOfMonth, rollsUp, statusOf, type PeriodResults } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
 import { backfillDayV3 } from "./day.js";
 import { describeFailure, recordFailure } from "./failures.js";
@@ -19,7 +19,7 @@ export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome>
     async () => {
       const results: PeriodResults = { ...input.checkpoint };
       const pending = month.days.filter((day) => results[day] === undefined);
-      await boundedAll(pending, lanesOf(input.maxConcurrentDays).daysPerMonth, async (day) => {
+      await boundedAll(pending, input.lanes.daysPerMonth, async (day) => {
         // Histories stay small (a month has at most 31 children), but honour the server's advice:
         // stop starting days, let the running ones finish, and carry the results over.
         if (workflowInfo().continueAsNewSuggested) return;

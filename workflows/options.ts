@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from "@temporalio/common";
 import { ContinueAsNew, executeChild, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
-import type { Aggregation, FinalStatus } from "../lib/backfill/model/index.js";
+import { lanesOf, type BackfillPlan, type FinalStatus } from "../lib/backfill/model/index.js";
 import { searchAttributesOf, statusKey, type Level } from "./searchAttributes.js";
 import type { BackfillInput, PeriodSettings, PeriodStatus } from "./types.js";
 
@@ -18,14 +18,15 @@ export function backfillOptions(input: BackfillInput, workflowId = backfillWorkf
 }
 
 /** Defaults of a backfill's settings (BackfillInput documents them). */
-export const defaultSettings = { maxConcurrentDays: 16, maxConcurrentFiles: 4 } as const;
+export const defaultSettings = { maxConcurrentDays: 64, maxConcurrentFiles: 1 } as const;
 
-/** The settings a backfill request resolves to (defaults: 16 days and 4 files at once, files spread over 4 activities a day). */
-export function settingsFor(input: BackfillInput, aggregation: Aggregation, reportTo: string): PeriodSettings {
+/** The settings a backfill request resolves to (defaults: 64 days at once over the calendar, a day's files one after another). */
+export function settingsFor(input: BackfillInput, plan: BackfillPlan, reportTo: string): PeriodSettings {
+  const maxConcurrentDays = Math.max(1, input.maxConcurrentDays ?? defaultSettings.maxConcurrentDays);
   return {
     dataset: input.dataset,
-    aggregation,
-    maxConcurrentDays: Math.max(1, input.maxConcurrentDays ?? defaultSettings.maxConcurrentDays),
+    aggregation: plan.aggregation,
+    lanes: lanesOf(maxConcurrentDays, plan),
     maxConcurrentFiles: Math.max(1, input.maxConcurrentFiles ?? defaultSettings.maxConcurrentFiles),
     ...(input.filesPerActivity !== undefined ? { filesPerActivity: Math.max(1, input.filesPerActivity) } : {}),
     failFast: input.failFast ?? false,
@@ -35,11 +36,11 @@ export function settingsFor(input: BackfillInput, aggregation: Aggregation, repo
 
 /** Only the settings: what every level passes down, and nothing of its own plan or results. */
 export function settingsOf(input: PeriodSettings): PeriodSettings {
-  const { dataset, aggregation, maxConcurrentDays, maxConcurrentFiles, filesPerActivity, failFast, reportTo } = input;
+  const { dataset, aggregation, lanes, maxConcurrentFiles, filesPerActivity, failFast, reportTo } = input;
   return {
     dataset,
     aggregation,
-    maxConcurrentDays,
+    lanes,
     maxConcurrentFiles,
     ...(filesPerActivity !== undefined ? { filesPerActivity } : {}),
     failFast,

@@ -3,7 +3,7 @@
  * clients. The results, the plan and the rules behind them are the backfill's domain model
  * (lib/backfill/model), which the workflows share with `backfillDirect` and the CLI.
  */
-import type { Aggregation, FileCounts, MonthPlan, PeriodResult, PeriodResults, ProgressState, YearPlan } from "../lib/backfill/model/index.js";
+import type { Aggregation, FileCounts, Lanes, MonthPlan, PeriodResult, PeriodResults, ProgressState, YearPlan } from "../lib/backfill/model/index.js";
 
 export type {
   BackfillProgress,
@@ -23,11 +23,14 @@ export interface BackfillInput {
   start: string;
   end: string;
   /**
-   * Day workflows running at once in the whole backfill (default 16): the days of a month side by
+   * Day workflows running at once in the whole backfill (default 64): the days of a month side by
    * side, and months (and years) side by side when a month cannot hold that many (`lanesOf`).
    */
   maxConcurrentDays?: number;
-  /** Files translated at once within a day, however they are batched (default 4). */
+  /**
+   * Files translated at once within a day, however they are batched (default 1: a day's files one
+   * after another, in one extraction activity). Raise it for ranges of few days with many slow files.
+   */
   maxConcurrentFiles?: number;
   /** Stop the whole backfill at the first failed day (default false: record it and go on). */
   failFast?: boolean;
@@ -44,7 +47,8 @@ export interface BackfillInput {
 export interface PeriodSettings {
   dataset: string;
   aggregation: Aggregation;
-  maxConcurrentDays: number;
+  /** maxConcurrentDays spread over the range's years, months and days (`lanesOf`). */
+  lanes: Lanes;
   maxConcurrentFiles: number;
   filesPerActivity?: number;
   failFast: boolean;

@@ -1,4 +1,4 @@
-import { keptResults, lanesOf, noFileCounts, periodsOfMonth, periodsOfYear, rollsUp, settledByOutputs, statusOf, unsettledMonths, type PeriodResults } from "../lib/backfill/model/index.js";
+import { keptResults, noFileCounts, periodsOfMonth, periodsOfYear, rollsUp, settledByOutputs, statusOf, unsettledMonths, type PeriodResults } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
 import { steps } from "./activities.js";
 import { backfillMonthV3 } from "./month.js";
@@ -21,7 +21,7 @@ export async function backfillYearV3(input: YearInput): Promise<PeriodOutcome> {
       // The backfill hears at once what the outputs settled (one report), not when the year ends.
       if (Object.keys(settled).length > 0) await sendReport(input.reportTo, { period: year.id, results: settled, files: noFileCounts(), running: [] });
 
-      await boundedAll(unsettledMonths(year, aggregation, results), lanesOf(input.maxConcurrentDays).monthsPerYear, async (month) => {
+      await boundedAll(unsettledMonths(year, aggregation, results), input.lanes.monthsPerYear, async (month) => {
         const outcome = await executePeriod(backfillMonthV3, {
           ...childOptions(input, "month", month.id, `${input.dataset} ${month.id}: ${month.days.length} days`),
           args: [{ ...settingsOf(input), month, checkpoint: keptResults(results, periodsOfMonth(month, aggregation)) }],

@@ -24,11 +24,12 @@ import { findOutputs, surveyDay } from "./sources.js";
 
 /**
  * The same backfill without Temporal, by the same plan and rules (lib/backfill/model): per year,
- * one listing of its outputs settles what is finished; then day by day, files `concurrency` at a
- * time, then the rollups. The workflows must give the same results and write the same bytes
- * (test/backfill.test.ts); it is also the baseline for their overhead (bench/).
+ * one listing of its outputs settles what is finished; then a month's days (`daysAtOnce` at a
+ * time, files `concurrency` at a time in each), then the rollups. The workflows must give the same
+ * results and write the same bytes (test/backfill.test.ts); it is also the anchor their overhead is
+ * measured against (bench/).
  */
-export async function backfillDirect(spec: ResolvedDatasetSpec, start: string, end: string, concurrency = 4): Promise<BackfillSummary> {
+export async function backfillDirect(spec: ResolvedDatasetSpec, start: string, end: string, concurrency = 4, daysAtOnce = 1): Promise<BackfillSummary> {
   const plan = planBackfill(spec.name, spec.aggregation, start, end);
   const results: PeriodResults = {};
   let files = noFileCounts();
@@ -58,11 +59,11 @@ export async function backfillDirect(spec: ResolvedDatasetSpec, start: string, e
   for (const year of plan.years) {
     Object.assign(results, settledByOutputs(year, plan.aggregation, await findOutputs(spec, year.id)));
     for (const month of year.months) {
-      for (const day of month.days) {
+      await boundedAll(month.days, daysAtOnce, async (day) => {
         const counts = noFileCounts();
         await record(day, () => runDay(day, counts));
         files = addFileCounts(files, counts);
-      }
+      });
       if (rollsUp(plan.aggregation, "month")) await record(month.id, () => rollup(month.id, month.whole, month.days));
     }
     if (rollsUp(plan.aggregation, "year")) await record(year.id, () => rollup(year.id, year.whole, year.months.map((m) => m.id)));
