@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from "@temporalio/common";
-import { ContinueAsNew, executeChild, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
+import { ContinueAsNew, startChild, upsertSearchAttributes, workflowInfo, type ChildWorkflowHandle, type ParentClosePolicy } from "@temporalio/workflow";
 import { lanesOf, type BackfillPlan, type FinalStatus } from "../lib/backfill/model/index.js";
 import { searchAttributesOf, statusKey, type Level } from "./searchAttributes.js";
 import type { BackfillInput, PeriodSettings, PeriodStatus } from "./types.js";
@@ -59,18 +59,26 @@ export function childOptions(settings: PeriodSettings, level: Level, period: str
 }
 
 /**
- * Run a period's child under its readable id. If that id is busy (another backfill over an
- * overlapping range is working on the same period right now), run our own under a suffixed id:
+ * Start a period's child under its readable id. If that id is busy (another backfill over an
+ * overlapping range is working on the same period right now), start our own under a suffixed id:
  * both do the work, every output is written once (the first writer wins, the other reports
  * "existing"), and neither backfill fails.
  */
-export async function executePeriod<A, R>(workflow: (input: A) => Promise<R>, options: ReturnType<typeof childOptions> & { args: [A] }): Promise<R> {
+export async function startPeriod<A, R>(
+  workflow: (input: A) => Promise<R>,
+  options: ReturnType<typeof childOptions> & { args: [A]; parentClosePolicy?: ParentClosePolicy },
+): Promise<ChildWorkflowHandle<(input: A) => Promise<R>>> {
   try {
-    return await executeChild(workflow, options);
+    return await startChild(workflow, options);
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    return executeChild(workflow, { ...options, workflowId: `${options.workflowId}~${workflowInfo().runId.slice(0, 8)}` });
+    return startChild(workflow, { ...options, workflowId: `${options.workflowId}~${workflowInfo().runId.slice(0, 8)}` });
   }
+}
+
+/** Run a period's child to its end (`startPeriod`'s id rule). */
+export async function executePeriod<A, R>(workflow: (input: A) => Promise<R>, options: ReturnType<typeof childOptions> & { args: [A] }): Promise<R> {
+  return (await startPeriod(workflow, options)).result() as Promise<R>;
 }
 
 export function setStatus(status: PeriodStatus): void {

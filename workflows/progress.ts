@@ -10,23 +10,28 @@ import {
   progressOf,
   progressText,
   type BackfillPlan,
+  type FailedResult,
   type ProgressState,
   type YearPlan,
 } from "../lib/backfill/model/index.js";
 import { progressQuery, reportSignal, retryFailedUpdate } from "./messages.js";
-import type { BackfillInput, PeriodOutcome, PeriodStatus } from "./types.js";
+import type { BackfillInput, PeriodStatus } from "./types.js";
 
 /**
- * The backfill's progress: its state (results, file counts, the days running: all plain data,
- * carried across continue-as-new), the handlers of its `progress` query, `report` signal and
+ * The backfill's progress: its state (results, file counts, the days and years running: all plain
+ * data, carried across continue-as-new), the handlers of its `progress` query, `report` signal and
  * `retryFailed` update, and the Web UI's current details.
  */
+export type Progress = ReturnType<typeof trackProgress>;
+
 export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
   const days = daysOfPlan(plan);
   const periods = plan.years.flatMap((year) => periodsOfYear(year, plan.aggregation));
   const state: ProgressState = input.carried ?? newProgressState();
   let status: PeriodStatus = "running";
   let retryRequested = false;
+  let reports = 0;
+  let yearFailure: FailedResult | undefined;
 
   const progress = () => progressOf(input, days, state, status);
   const describe = (): void => setCurrentDetails(`**${status}**: ${progressText(progress())}`);
@@ -35,6 +40,8 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
   setHandler(progressQuery, progress);
   setHandler(reportSignal, (report) => {
     applyReport(state, report);
+    if (report.ended !== undefined && report.ended !== "done" && report.ended !== "cancelled") yearFailure ??= report.ended;
+    reports++;
     describe();
   });
   setHandler(
@@ -58,11 +65,10 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
     settled: (year: YearPlan): boolean => isSettled(periodsOfYear(year, plan.aggregation), state.results),
     /** What a year's child is told it need not do again. */
     known: (year: YearPlan) => keptResults(state.results, periodsOfYear(year, plan.aggregation)),
-    /** A year's outcome: its results (its files came with the months' reports). */
-    record(outcome: PeriodOutcome): void {
-      Object.assign(state.results, outcome.results);
-      describe();
-    },
+    /** Reports received so far in this run: the sliding window wakes when it changes. */
+    reports: (): number => reports,
+    /** The failure a year ended with, if one did (failing fast, or the year workflow itself failed). */
+    yearFailure: (): FailedResult | undefined => yearFailure,
     /** After a pass: when `retryFailed` asked for it, forget the failures (so their years run again) and say so. */
     retry(): boolean {
       if (!retryRequested) return false;

@@ -1,5 +1,5 @@
 import { addFileCounts, countDays, noFileCounts, type BackfillRequest, type FileCounts } from "./summary.js";
-import type { PeriodResults } from "./result.js";
+import type { FailedResult, PeriodResults } from "./result.js";
 import type { PeriodStatus } from "./status.js";
 
 /**
@@ -12,9 +12,11 @@ export interface ProgressState {
   files: FileCounts;
   /** Days running now, by the month running them (as its latest report said). */
   running: Record<string, string[]>;
+  /** Years started and not yet ended (their last report not in yet), with their workflow ids. */
+  yearsRunning: Record<string, string>;
 }
 
-export const newProgressState = (): ProgressState => ({ results: {}, files: noFileCounts(), running: {} });
+export const newProgressState = (): ProgressState => ({ results: {}, files: noFileCounts(), running: {}, yearsRunning: {} });
 
 /**
  * What a month tells its backfill, sampled rather than per day (at most one report per interval, and
@@ -27,14 +29,21 @@ export interface PeriodReport {
   results: PeriodResults;
   files: FileCounts;
   running: string[];
+  /**
+   * On a year's last report, how it ended: "done" (every result of it has been reported), a
+   * failure (failing fast), or "cancelled". The backfill learns of its years' ends this way, not
+   * by awaiting them, so it can continue as new while they run.
+   */
+  ended?: "done" | "cancelled" | FailedResult;
 }
 
-/** A report applied to the state: results set (a period's latest result wins), files added, running replaced. */
+/** A report applied to the state: results set (a period's latest result wins), files added, running replaced, a year's end noted. */
 export function applyReport(state: ProgressState, report: PeriodReport): void {
   Object.assign(state.results, report.results);
   state.files = addFileCounts(state.files, report.files);
   if (report.running.length > 0) state.running[report.period] = [...report.running];
   else delete state.running[report.period];
+  if (report.ended !== undefined) delete state.yearsRunning[report.period];
 }
 
 /** The `progress` query's answer. The day counts are the summary's (`countDays`), so they agree. */
