@@ -19,7 +19,7 @@ import type { BackfillInput, BackfillSummary, PeriodResults } from "../workflows
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
 import { s3, testDir } from "./harness/env.js";
 import { completedExtractions, datasetHistories, filesUnder } from "./harness/outputs.js";
-import { clientFor, workerConnection } from "./harness/temporal.js";
+import { clientFor, ownDevServer, workerConnection } from "./harness/temporal.js";
 
 let client: Client;
 let connection: Connection;
@@ -227,21 +227,13 @@ describe("continue-as-new", () => {
   test("when the server suggests it, month workflows continue as new and carry their results", async () => {
     const serverDir = await testDir("can");
     // A tiny history limit makes the server suggest continue-as-new after a handful of days.
-    const server = await new TemporalDevServer({
-      searchAttributes: searchAttributeRegistrations,
-      dbFile: join(serverDir, "temporal.db"),
-      logFile: join(serverDir, "temporal.log"),
-      dynamicConfig: { "limit.historyCount.suggestContinueAsNew": 20 },
-    }).start();
+    const own = await ownDevServer(serverDir, { "limit.historyCount.suggestContinueAsNew": 20 });
+    const local = own.client;
     const archive = join(serverDir, "archive");
     await makeArchive(archive, "2022-03-01", 16, { hours: 1, grid: [8, 16] });
     const outFolder = join(serverDir, "out");
     const datasets = new DatasetRegistry([testDataset("bf-can", { kind: "local", path: archive }, { kind: "local", path: outFolder }, "month")]);
-    const { Client: ClientClass, Connection: ConnectionClass, } = await import("@temporalio/client");
-    const { NativeConnection } = await import("@temporalio/worker");
-    const conn = await ConnectionClass.connect({ address: server.address });
-    const local = new ClientClass({ connection: conn });
-    const worker = await createWorker({ connection: await NativeConnection.connect({ address: server.address }), datasets, taskQueue: "bf-can" });
+    const worker = await createWorker({ connection: await own.workerConnection(), datasets, taskQueue: "bf-can" });
     try {
       const summary = await worker.runUntil(
         local.workflow.execute(backfillV3, {
@@ -260,8 +252,7 @@ describe("continue-as-new", () => {
       await backfillDirect(resolveDatasetSpec(testDataset("bf-can", { kind: "local", path: archive }, { kind: "local", path: direct }, "month")), "2022-03-01", "2022-03-16");
       assert.deepEqual(await filesUnder(outFolder), await filesUnder(direct));
     } finally {
-      await conn.close();
-      await server.stop();
+      await own.stop();
     }
   });
 });

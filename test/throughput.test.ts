@@ -5,7 +5,6 @@
  * its day's other files are not translated again, and a worker reuses its S3 clients.
  */
 import type { Client, Connection } from "@temporalio/client";
-import { NativeConnection } from "@temporalio/worker";
 import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -17,17 +16,15 @@ import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec } from "../lib/datasets/spec.js";
 import { FaultProxy } from "../lib/servers/faultProxy.js";
 import { closeSharedS3Clients, s3ClientsCreated, s3ConnectionKey } from "../lib/source/s3Client.js";
-import { TemporalDevServer } from "../worker/devServer.js";
 import { createWorker } from "../worker/worker.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { progressQuery } from "../workflows/messages.js";
 import { backfillOptions } from "../workflows/options.js";
-import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
 import type { BackfillInput } from "../workflows/types.js";
 import { makeArchive, testDataset, uploadArchive } from "./harness/archive.js";
 import { testDir } from "./harness/env.js";
 import { completedExtractions, datasetHistories, filesUnder, type History } from "./harness/outputs.js";
-import { clientFor, workerConnection } from "./harness/temporal.js";
+import { clientFor, ownDevServer, workerConnection } from "./harness/temporal.js";
 
 let client: Client;
 let connection: Connection;
@@ -111,19 +108,12 @@ describe("progress across continue-as-new", () => {
     const serverDir = await testDir("progress-can");
     // A tiny history limit: the server suggests continue-as-new after a handful of events, to the
     // months and to the backfill (whose history the months' reports fill).
-    const server = await new TemporalDevServer({
-      searchAttributes: searchAttributeRegistrations,
-      dbFile: join(serverDir, "temporal.db"),
-      logFile: join(serverDir, "temporal.log"),
-      dynamicConfig: { "limit.historyCount.suggestContinueAsNew": 24 },
-    }).start();
+    const own = await ownDevServer(serverDir, { "limit.historyCount.suggestContinueAsNew": 24 });
+    const local = own.client;
     const archive = join(serverDir, "archive");
     await makeArchive(archive, "2021-11-20", 24, { hours: 2, grid: [8, 16], skipDays: ["2021-12-25"] });
     const spec = testDataset("prog-can", { kind: "local", path: archive }, { kind: "local", path: join(serverDir, "out") }, "month");
-    const { Client: ClientClass, Connection: ConnectionClass } = await import("@temporalio/client");
-    const conn = await ConnectionClass.connect({ address: server.address });
-    const local = new ClientClass({ connection: conn });
-    const worker = await createWorker({ connection: await NativeConnection.connect({ address: server.address }), datasets: new DatasetRegistry([spec]), taskQueue: "prog-can" });
+    const worker = await createWorker({ connection: await own.workerConnection(), datasets: new DatasetRegistry([spec]), taskQueue: "prog-can" });
     try {
       const input = { dataset: spec.name, start: "2021-11-20", end: "2021-12-13", maxConcurrentDays: 2 };
       const handle = await local.workflow.start(backfillV3, { ...backfillOptions(input, "prog-can/backfill"), taskQueue: "prog-can" });
@@ -146,8 +136,7 @@ describe("progress across continue-as-new", () => {
       assert.deepEqual(summary.files, direct.files);
       assert.deepEqual(await filesUnder(join(serverDir, "out")), await filesUnder(join(serverDir, "direct")));
     } finally {
-      await conn.close();
-      await server.stop();
+      await own.stop();
     }
   });
 });

@@ -9,7 +9,7 @@
  *       [--source local|s3] [--latency-ms 20] [--workers 1] [--aggregation day|month|year]
  *       [--max-days N] [--max-files N] [--files-per-activity N] [--eager]
  *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
- *       [--worker-node-arg=--cpu-prof ...]
+ *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...]
  *
  * --source s3 serves the archive from MinIO behind Toxiproxy (every response delayed by
  * --latency-ms), for the anchor and the workers alike; local reads the folder. The archive is
@@ -28,6 +28,7 @@ import { backfillDirect } from "../../lib/backfill/direct.js";
 import type { Aggregation } from "../../lib/backfill/model/index.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../../lib/datasets/spec.js";
 import { MinioServer } from "../../lib/servers/minio.js";
+import { useMinio } from "../minio.js";
 import { ManagedProcess, repositoryRoot, sleep, toolPath } from "../../lib/servers/process.js";
 import { ToxiproxyServer } from "../../lib/servers/toxiproxy.js";
 import { uploadArchive } from "../../test/harness/archive.js";
@@ -61,6 +62,7 @@ const { values } = parseArgs({
     rerun: { type: "boolean", default: false },
     json: { type: "string" },
     "worker-node-arg": { type: "string", multiple: true },
+    "worker-arg": { type: "string", multiple: true },
   },
 });
 const days = Number(values.days);
@@ -147,13 +149,7 @@ async function main(): Promise<void> {
   try {
     if (minio && toxiproxy) {
       await Promise.all([minio.start(), toxiproxy.start()]);
-      Object.assign(process.env, {
-        AWS_ENDPOINT_URL: minio.endpoint,
-        AWS_ACCESS_KEY_ID: minio.accessKey,
-        AWS_SECRET_ACCESS_KEY: minio.secretKey,
-        AWS_REGION: "us-east-1",
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      });
+      useMinio(minio);
       const bucket = await uploadArchive(archive, keys, "bench");
       const proxy = await toxiproxy.createProxy("bench", minio.endpoint);
       await proxy.latency(Number(values["latency-ms"]));
@@ -186,7 +182,7 @@ async function main(): Promise<void> {
       const worker = new ManagedProcess(
         `worker-${i + 1}`,
         process.execPath,
-        [...(values["worker-node-arg"] ?? []), "--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "worker", "--address", server.address, "--task-queue", "bench", "--config", config],
+        [...(values["worker-node-arg"] ?? []), "--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "worker", "--address", server.address, "--task-queue", "bench", "--config", config, ...(values["worker-arg"] ?? [])],
         join(runDir, `worker-${i + 1}.log`),
         { ...process.env, TK_LOG_LEVEL: "WARN" },
       );
@@ -243,6 +239,7 @@ async function main(): Promise<void> {
         maxConcurrentFiles: input.maxConcurrentFiles ?? "default",
         filesPerActivity: input.filesPerActivity ?? "default",
         workers: workers.length,
+        workerArgs: (values["worker-arg"] ?? []).join(" "),
         server: `dev server, SQLite ${values.wal ? "WAL" : "default journal"}${values.eager ? ", eager activities" : ""}`,
       },
       directSeconds: direct ? seconds(directMs) : undefined,

@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { backfillDirect } from "../../lib/backfill/direct.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../../lib/datasets/spec.js";
 import { MinioServer } from "../../lib/servers/minio.js";
+import { useMinio } from "../minio.js";
 import { repositoryRoot, sleep, type ManagedProcess } from "../../lib/servers/process.js";
 import { TemporalDevServer } from "../../worker/devServer.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
@@ -95,13 +96,7 @@ async function main(): Promise<void> {
   let connection: Connection | undefined;
   try {
     await Promise.all([temporalServer.start(), minio.start()]);
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: minio.endpoint,
-      AWS_ACCESS_KEY_ID: minio.accessKey,
-      AWS_SECRET_ACCESS_KEY: minio.secretKey,
-      AWS_REGION: "us-east-1",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    });
+    useMinio(minio);
 
     let t = Date.now();
     const keys = await makeArchive(join(workDir, "archive"), START, DAYS, { hours: HOURS, grid: GRID });
