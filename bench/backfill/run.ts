@@ -28,8 +28,8 @@ import { backfillDirect } from "../../lib/backfill/direct.js";
 import type { Aggregation } from "../../lib/backfill/model/index.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../../lib/datasets/spec.js";
 import { MinioServer } from "../../lib/servers/minio.js";
-import { useMinio } from "../minio.js";
-import { ManagedProcess, repositoryRoot, sleep, toolPath } from "../../lib/servers/process.js";
+import { useMinio, useSqliteWal } from "../servers.js";
+import { ManagedProcess, repositoryRoot, sleep } from "../../lib/servers/process.js";
 import { ToxiproxyServer } from "../../lib/servers/toxiproxy.js";
 import { uploadArchive } from "../../test/harness/archive.js";
 import { TemporalDevServer } from "../../worker/devServer.js";
@@ -115,17 +115,6 @@ async function writeArchive(): Promise<string[]> {
   return JSON.parse(readFileSync(keysFile, "utf8")) as string[];
 }
 
-/**
- * The dev server binary with SQLite in WAL mode (`--sqlite-pragma`), as a wrapper script that
- * TEMPORAL_CLI_PATH points at: TemporalDevServer has no pragma option (yet).
- */
-async function sqliteWalWrapper(dir: string): Promise<string> {
-  const path = join(dir, "temporal-wal");
-  const binary = toolPath("temporal", "TEMPORAL_CLI_PATH");
-  await writeFile(path, `#!/bin/sh\nexec "${binary}" "$@" --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=NORMAL\n`, { mode: 0o755 });
-  return path;
-}
-
 async function main(): Promise<void> {
   const keys = await writeArchive();
   const files = keys.length;
@@ -137,7 +126,7 @@ async function main(): Promise<void> {
   let source: DatasetSpec["source"]["storage"] = { kind: "local", path: archive };
   const minio = s3 ? new MinioServer({ dataDir: join(runDir, "minio-data"), logFile: join(runDir, "minio.log") }) : undefined;
   const toxiproxy = s3 ? new ToxiproxyServer({ logFile: join(runDir, "toxiproxy.log") }) : undefined;
-  if (values.wal) process.env.TEMPORAL_CLI_PATH = await sqliteWalWrapper(runDir);
+  if (values.wal) await useSqliteWal(runDir);
   const server = new TemporalDevServer({
     searchAttributes: searchAttributeRegistrations,
     dbFile: join(runDir, "temporal.db"),
