@@ -388,6 +388,22 @@ test("broken stores fail the read-back checks: swapped chunks, a changed attribu
   // A day whose metadata differs from the store's (here: the store lacks quality_level's _FillValue) is refused.
   const dayInput = (d: string): DayInput => ({ refs: filesOf(d).map((f) => localRefs.get(f)!) });
   await assert.rejects(commitDay(dataset, "2022-01-31", dayInput("2022-01-31")), (e: unknown) => e instanceof IcechunkError && e.problem === "mismatched-array" && /quality_level/.test(e.message));
+  // References outside the repository's virtual chunk container: Icechunk returns their indices
+  // instead of throwing, and the commit fails naming them.
+  const elsewhere = await mkdtemp(join(dir, "elsewhere-"));
+  const moved = filesOf("2022-01-31").map((f) => {
+    const refs = structuredClone(localRefs.get(f)!);
+    for (const [key, ref] of Object.entries(refs.refs)) {
+      if (key.startsWith("sea_surface_temperature/") && Array.isArray(ref)) refs.refs[key] = [ref[0].replace(`file://${archive}/`, `file://${elsewhere}/`), ...ref.slice(1)] as Reference;
+    }
+    return refs;
+  });
+  const movedUrls = new Set(moved.flatMap((r) => Object.values(r.refs).filter((v): v is [string, number, number] => Array.isArray(v) && v.length === 3).map((v) => v[0])));
+  const clean0: IcechunkDataset = { ...dataset, name: "icechunk-container", output: { storage: { kind: "local", path: join(out, "container") } } };
+  await assert.rejects(
+    commitDay(clean0, "2022-01-31", { refs: moved }, { sourceVersions: new Map([...movedUrls].map((u) => [u, { lastModified: new Date() }])) }),
+    (e: unknown) => e instanceof IcechunkError && e.problem === "virtual-refs-rejected" && e.message.includes(elsewhere),
+  );
   // The refusal check fails on a day that is in order (it is accepted, and the branch moves).
   const clean: IcechunkDataset = { ...dataset, name: "icechunk-clean", output: { storage: { kind: "local", path: join(out, "clean") } } };
   await commitDay(clean, "2022-01-30", dayInput("2022-01-30"));
