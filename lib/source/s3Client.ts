@@ -31,20 +31,30 @@ export function s3SocketTimeoutMs(): number {
   return Number.isFinite(value) && value > 0 ? value : 30_000;
 }
 
+/** The S3 endpoint to use: the spec's, else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL; undefined for AWS itself. */
+export function s3Endpoint(options: S3ConnectionOptions = {}): string | undefined {
+  return options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+}
+
+/** The region to sign for: the spec's, else AWS_REGION or AWS_DEFAULT_REGION, else us-east-1. */
+export function s3Region(options: S3ConnectionOptions = {}): string {
+  return options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+}
+
 /**
  * An S3 client configured from the standard AWS environment and config files (profiles, keys,
  * AWS_ENDPOINT_URL), plus what only the caller knows (anonymous access, a dataset's endpoint).
  * Credentials are never passed in here: they stay in the worker's environment.
  */
 export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
-  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const endpoint = s3Endpoint(options);
   const config: S3ClientConfig = {
     // Without these the SDK waits forever on a connection that stops answering (a half-open TCP
     // connection, a stalled proxy): no byte arrives, no error either, and an activity that
     // heartbeats on a timer would sit there until its start-to-close timeout. A timed-out request
     // fails with a retryable TimeoutError (retried by the SDK, then by Temporal).
     requestHandler: { connectionTimeout: S3_CONNECTION_TIMEOUT_MS, socketTimeout: s3SocketTimeoutMs() },
-    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    region: s3Region(options),
     // S3-compatible stores rarely have wildcard DNS for virtual-hosted buckets.
     forcePathStyle: endpoint !== undefined,
     ...(endpoint ? { endpoint } : {}),
