@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { MinioServer } from "../lib/servers/minio.js";
+import { MinioServer } from "./harness/servers/minio.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
@@ -68,9 +68,10 @@ async function main(): Promise<number> {
 
   try {
     await Promise.all([temporal.start(), minio.start()]);
+    const retries = (temporal.lastStart?.attempts ?? 1) - 1 + (minio.lastStart?.attempts ?? 1) - 1;
     console.log(
-      `[test] Temporal dev server ${temporal.address}, MinIO ${minio.endpoint} ready in ${Date.now() - started} ms; ` +
-        `${files.length} test files`,
+      `[test] Temporal dev server ${temporal.address}, MinIO ${minio.endpoint} ready in ${Date.now() - started} ms` +
+        `${retries ? ` (${retries} start${retries > 1 ? "s" : ""} retried on an address in use)` : ""}; ${files.length} test files`,
     );
     const env: NodeJS.ProcessEnv = {
       ...process.env,
