@@ -1,9 +1,9 @@
 import { WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
 import { dayRange } from "../lib/calendar/periods.js";
+import { optional, text, whole } from "../lib/settings/schema.js";
 import { datasetKey, levelKey, periodKey, statusKey } from "../workflows/searchAttributes.js";
 import type { BackfillInput, BackfillSummary } from "../workflows/types.js";
 import { onOff, parseCommandLine } from "./args.js";
-import { optional, text, whole } from "../lib/settings/schema.js";
 import { connectClient, temporalOptions, temporalSettings } from "./connection.js";
 import { followBackfill, printSummary } from "./progress.js";
 
