@@ -1,7 +1,8 @@
 import { DefaultLogger, NativeConnection, Runtime } from "@temporalio/worker";
-import { parseArgs } from "node:util";
 import { loadDatasetRegistry } from "../lib/datasets/config.js";
+import { optional, text, whole } from "../lib/settings/schema.js";
 import { createWorker } from "../worker/worker.js";
+import { parseCommandLine } from "./args.js";
 import { temporalOptions, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk worker [--config datasets.json] [--address host:port] [--namespace ns] [--task-queue q]
@@ -15,19 +16,16 @@ standard AWS environment and never leave the worker.`;
 export const workerCommand = {
   summary: "run a worker for the backfill workflows",
   async run(args: string[]): Promise<number> {
-    const { values } = parseArgs({
-      args,
-      options: {
-        ...temporalOptions,
-        config: { type: "string" },
-        "max-activities": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
+    const line = parseCommandLine("worker", args, {
+      ...temporalOptions,
+      config: optional(text({ nonEmpty: true })),
+      "max-activities": optional(whole({ min: 1 })),
     });
-    if (values.help) {
+    if (line.help) {
       console.log(help);
       return 0;
     }
+    const { values } = line;
     const settings = temporalSettings(values);
     const datasets = await loadDatasetRegistry(values.config ?? process.env.TK_CONFIG);
     Runtime.install({ logger: new DefaultLogger((process.env.TK_LOG_LEVEL as "INFO" | "WARN" | undefined) ?? "INFO") });
@@ -37,7 +35,7 @@ export const workerCommand = {
       datasets,
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
-      workerOptions: values["max-activities"] ? { maxConcurrentActivityTaskExecutions: Number(values["max-activities"]) } : {},
+      workerOptions: values["max-activities"] ? { maxConcurrentActivityTaskExecutions: values["max-activities"] } : {},
     });
     // performance.now() counts from the process's start: the figure docs/benchmarks.md records.
     console.error(

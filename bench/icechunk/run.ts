@@ -18,7 +18,7 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { writeCombinedReferences } from "../../lib/combine/index.js";
 import { commitDay, containerPrefix, lastModifiedOf, listDayCommits, repositoryLocation, tagPeriod, type IcechunkDataset, type SourceVersion } from "../../lib/icechunk/index.js";
-import { MinioServer } from "../../lib/servers/minio.js";
+import { MinioServer } from "../../test/harness/servers/minio.js";
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "../..");
