@@ -2,7 +2,7 @@ import type { Hdf5Attribute, Hdf5Dataset, Hdf5Datatype } from "../hdf5/model.js"
 import { decodeNumber } from "./numeric.js";
 import { PyFloat, type PyJsonValue } from "./pyJson.js";
 import { cleanFixedString } from "./strings.js";
-import { numericKind } from "./zarrDtype.js";
+import { numericKind, zarrDtype } from "./zarrDtype.js";
 
 /** A numeric value (from raw bytes or an attribute) as the Zarr v2 fill_value JSON. */
 function numericFill(datatype: Hdf5Datatype, value: number | bigint | boolean): PyJsonValue {
@@ -39,8 +39,18 @@ function missingFill(dataset: Hdf5Dataset): PyJsonValue {
   const bytes = missingElementBytes(dataset);
   if (datatype.class === "string") return Buffer.from(cleanFixedString(bytes, datatype.padding)).toString("base64");
   const numeric = numericKind(datatype);
-  if (!numeric) return null;
-  return numericFill(datatype, decodeNumber(bytes, 0, numeric.kind, numeric.size, numeric.littleEndian));
+  if (numeric) return numericFill(datatype, decodeNumber(bytes, 0, numeric.kind, numeric.size, numeric.littleEndian));
+  // Zarr v2's fill_value encodings: [real, imaginary] for complex, the integer for datetime64 and
+  // timedelta64, base64 of the element's bytes for raw bytes and structured types.
+  const dtype = zarrDtype(datatype);
+  if (typeof dtype === "string" && /^[<>]c(8|16)$/.test(dtype)) {
+    const half = datatype.size / 2;
+    const part = (at: number): PyFloat => new PyFloat(Number(decodeNumber(bytes, at, "float", half, dtype.startsWith("<"))));
+    return [part(0), part(half)];
+  }
+  if (typeof dtype === "string" && /^[<>][Mm]8/.test(dtype)) return decodeNumber(bytes, 0, "int", 8, dtype.startsWith("<")) as number | bigint;
+  if (dtype !== undefined) return Buffer.from(bytes).toString("base64");
+  return null;
 }
 
 /**

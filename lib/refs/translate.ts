@@ -1,6 +1,5 @@
 import type { ByteSource } from "../source/byteSource.js";
 import { Hdf5File } from "../hdf5/file.js";
-import { nonNativeNumberReason } from "../hdf5/messages/datatype.js";
 import type { ChunkRef, Hdf5Dataset, Hdf5Group, Hdf5Object } from "../hdf5/model.js";
 import { UnsupportedFeatureError } from "../errors.js";
 import { CodecError, decodeChunk } from "../codecs/decode.js";
@@ -14,7 +13,7 @@ import { encodeVlenUtf8, inlineReference } from "./inline.js";
 import { pyJson, type PyJsonValue } from "./pyJson.js";
 import { cleanFixedStrings, stringsNeedCleaning } from "./strings.js";
 import type { KerchunkRefs, Reference } from "./types.js";
-import { zarrDtype } from "./zarrDtype.js";
+import { whyNoZarrDtype, zarrDtype } from "./zarrDtype.js";
 
 export interface TranslateOptions {
   /** Chunks smaller than this many bytes are stored inline (kerchunk's inline_threshold). */
@@ -163,10 +162,8 @@ async function planDataset(
   };
   if (dataspace.kind === "null") return unsupported("null dataspace (no shape)");
   if (layout.kind === "virtual") return unsupported("virtual dataset layout (values mapped from other datasets)");
-  const nonNative = nonNativeNumberReason(datatype);
-  if (nonNative) return unsupported(nonNative);
   const dtype = zarrDtype(datatype);
-  if (dtype === undefined) return unsupported(`datatype class ${datatype.class}`);
+  if (dtype === undefined) return unsupported(whyNoZarrDtype(datatype));
   const shape = dataspace.shape;
   // Zarr needs chunks of at least 1 even where a dimension is 0 (an empty array).
   let chunkShape = layout.kind === "chunked" ? layout.chunkShape : shape.map((n) => Math.max(n, 1));
