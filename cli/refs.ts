@@ -39,6 +39,7 @@ export const refsCommand = {
       if (values.output) await writeFile(values.output, json);
       else process.stdout.write(`${json}\n`);
       for (const { variable, reason } of result.skipped) console.error(`warning: ${variable} left out: ${reason}`);
+      for (const { path, message } of result.warnings) console.error(`warning: ${path}: ${message}`);
       console.error(
         `${opened.source.url}: ${Object.keys(result.refs.refs).length} keys, ${result.chunkCount} chunks; ` +
           `${opened.origin.stats.requests} requests, ${opened.origin.stats.bytes} bytes read, ` +
