@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { MinioServer } from "../lib/servers/minio.js";
+import type { MinioServer } from "../test/harness/servers/minio.js";
 import { toolPath } from "../lib/servers/process.js";
 
 /** Point this process's standard AWS environment at a benchmark's MinIO (as a user would for their own store). */

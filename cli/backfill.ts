@@ -1,10 +1,10 @@
 import { WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
-import { parseArgs } from "node:util";
-import { ConfigError } from "../lib/errors.js";
 import { dayRange } from "../lib/calendar/periods.js";
+import { optional, text, whole } from "../lib/settings/schema.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
 import type { BackfillInput } from "../workflows/types.js";
+import { onOff, parseCommandLine } from "./args.js";
 import { connectClient, temporalOptions, temporalSettings } from "./connection.js";
 import { followBackfill, printSummary } from "./progress.js";
 
@@ -20,42 +20,31 @@ every day whose output exists.`;
 export const backfillCommand = {
   summary: "start (and follow) a backfill over a date range",
   async run(args: string[]): Promise<number> {
-    const { values } = parseArgs({
-      args,
-      options: {
-        ...temporalOptions,
-        dataset: { type: "string" },
-        start: { type: "string" },
-        end: { type: "string" },
-        "max-days": { type: "string" },
-        "max-files": { type: "string" },
-        "files-per-activity": { type: "string" },
-        "fail-fast": { type: "boolean", default: false },
-        id: { type: "string" },
-        "no-wait": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
+    const line = parseCommandLine("backfill", args, {
+      ...temporalOptions,
+      dataset: text({ nonEmpty: true }),
+      start: text(),
+      end: text(),
+      "max-days": optional(whole({ min: 1 })),
+      "max-files": optional(whole({ min: 1 })),
+      "files-per-activity": optional(whole({ min: 1 })),
+      "fail-fast": onOff(),
+      id: optional(text({ nonEmpty: true })),
+      "no-wait": onOff(),
     });
-    if (values.help) {
+    if (line.help) {
       console.log(help);
       return 0;
     }
-    if (!values.dataset) throw new ConfigError("--dataset", "missing");
-    if (!values.start || !values.end) throw new ConfigError(values.start ? "--end" : "--start", "missing");
+    const { values } = line;
     dayRange(values.start, values.end); // bad dates fail here, before anything starts
-    const count = (name: string, text: string | undefined): number | undefined => {
-      if (text === undefined) return undefined;
-      const n = Number(text);
-      if (!Number.isInteger(n) || n < 1) throw new ConfigError(name, `expected a positive whole number, got '${text}'`);
-      return n;
-    };
     const input: BackfillInput = {
       dataset: values.dataset,
       start: values.start,
       end: values.end,
-      ...(values["max-days"] ? { maxConcurrentDays: count("--max-days", values["max-days"]) } : {}),
-      ...(values["max-files"] ? { maxConcurrentFiles: count("--max-files", values["max-files"]) } : {}),
-      ...(values["files-per-activity"] ? { filesPerActivity: count("--files-per-activity", values["files-per-activity"]) } : {}),
+      ...(values["max-days"] ? { maxConcurrentDays: values["max-days"] } : {}),
+      ...(values["max-files"] ? { maxConcurrentFiles: values["max-files"] } : {}),
+      ...(values["files-per-activity"] ? { filesPerActivity: values["files-per-activity"] } : {}),
       failFast: values["fail-fast"],
     };
     const settings = temporalSettings(values);

@@ -1,6 +1,7 @@
-import { parseArgs } from "node:util";
 import { combineReferenceFiles, serializeOrdered, writeCombinedReferences, type CombineSummary, type CoordinateSelector } from "../lib/combine/index.js";
 import { ConfigError } from "../lib/errors.js";
+import { list, oneOf, optional, repeated, text, whole } from "../lib/settings/schema.js";
+import { onOff, parseCommandLine } from "./args.js";
 
 const help = `usage: temporal-kerchunk combine <refs.json ...> --concat-dims time [--coo-map time=data:time]
          [--identical-dims lat,lon] [-o out.json | out.parq] [--time-units reencode|error]
@@ -17,55 +18,48 @@ for rollups) along the concat dimensions, like kerchunk's MultiZarrToZarr.
 S3 settings come from the standard AWS environment; --anon sends unsigned requests.
 A summary goes to standard error.`;
 
-function list(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
 export const combineCommand = {
   summary: "combine kerchunk reference files along a dimension (MultiZarrToZarr)",
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseArgs({
+    const line = parseCommandLine(
+      "combine",
       args,
-      allowPositionals: true,
-      options: {
-        "concat-dims": { type: "string" },
-        "coo-map": { type: "string", multiple: true },
-        "identical-dims": { type: "string" },
-        output: { type: "string", short: "o" },
-        "time-units": { type: "string", default: "reencode" },
-        duplicates: { type: "string", default: "error" },
-        "identical-check": { type: "string", default: "values" },
-        "record-size": { type: "string", default: "100000" },
-        anon: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
+      {
+        "concat-dims": optional(list(text({ nonEmpty: true }))),
+        "coo-map": optional(repeated(text()), []),
+        "identical-dims": optional(list(text({ nonEmpty: true })), []),
+        output: optional(text({ nonEmpty: true })),
+        "time-units": optional(oneOf(["reencode", "error"]), "reencode"),
+        duplicates: optional(oneOf(["error", "keep-first"]), "error"),
+        "identical-check": optional(oneOf(["values", "metadata"]), "values"),
+        "record-size": optional(whole({ min: 1 }), 100_000),
+        anon: onOff(),
       },
-    });
-    if (values.help) {
+      { short: { o: "output" }, positionals: true },
+    );
+    if (line.help) {
       console.log(help);
       return 0;
     }
-    if (positionals.length === 0 || !values["concat-dims"]) {
+    const { values, positionals } = line;
+    if (positionals.length === 0 || !values["concat-dims"]?.length) {
       console.error(help);
       return 2;
     }
     const cooMap: Record<string, CoordinateSelector> = {};
-    for (const entry of values["coo-map"] ?? []) {
+    for (const entry of values["coo-map"]) {
       const eq = entry.indexOf("=");
       if (eq <= 0) throw new ConfigError("--coo-map", `expected DIM=SELECTOR, got '${entry}'`);
       cooMap[entry.slice(0, eq)] = entry.slice(eq + 1);
     }
-    const recordSize = Number(values["record-size"]);
-    if (!Number.isInteger(recordSize) || recordSize < 1) throw new ConfigError("--record-size", `expected a whole number ≥ 1, got '${values["record-size"]}'`);
+    const recordSize = values["record-size"];
     const options = {
-      concatDims: list(values["concat-dims"]),
+      concatDims: values["concat-dims"],
       cooMap,
-      identicalDims: list(values["identical-dims"]),
-      timeUnits: values["time-units"] as "reencode" | "error",
-      duplicates: values.duplicates as "error" | "keep-first",
-      identicalCheck: values["identical-check"] as "values" | "metadata",
+      identicalDims: values["identical-dims"],
+      timeUnits: values["time-units"],
+      duplicates: values.duplicates,
+      identicalCheck: values["identical-check"],
       s3: { anonymous: values.anon },
     };
     let summary: CombineSummary;

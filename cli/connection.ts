@@ -1,4 +1,5 @@
 import { Client, Connection } from "@temporalio/client";
+import { optional, text } from "../lib/settings/schema.js";
 import { defaultTaskQueue } from "../worker/worker.js";
 
 /** Where the Temporal cluster is: flags first, then the standard TEMPORAL_* environment, then the local default. */
@@ -8,11 +9,12 @@ export interface TemporalSettings {
   taskQueue: string;
 }
 
+/** Flags of every command that talks to Temporal. */
 export const temporalOptions = {
-  address: { type: "string" },
-  namespace: { type: "string" },
-  "task-queue": { type: "string" },
-} as const;
+  address: optional(text({ nonEmpty: true, expected: "host:port" })),
+  namespace: optional(text({ nonEmpty: true })),
+  "task-queue": optional(text({ nonEmpty: true })),
+};
 
 export function temporalSettings(values: { address?: string; namespace?: string; "task-queue"?: string }): TemporalSettings {
   return {

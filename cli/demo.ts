@@ -3,19 +3,20 @@ import { DefaultLogger, NativeConnection, Runtime } from "@temporalio/worker";
 import { execFile } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseArgs, promisify } from "node:util";
+import { promisify } from "node:util";
 import { DatasetRegistry, loadDatasetRegistry } from "../lib/datasets/config.js";
 import { himawari8Sst } from "../lib/datasets/presets.js";
 import type { DatasetSpec } from "../lib/datasets/spec.js";
-import { ConfigError } from "../lib/errors.js";
 import { dayRange } from "../lib/calendar/periods.js";
 import { repositoryRoot } from "../lib/servers/process.js";
+import { optional, text, whole } from "../lib/settings/schema.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { createWorker, defaultTaskQueue } from "../worker/worker.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
 import type { BackfillInput } from "../workflows/types.js";
+import { onOff, parseCommandLine } from "./args.js";
 import { followBackfill, printSummary } from "./progress.js";
 
 const run = promisify(execFile);
@@ -35,27 +36,23 @@ const python = resolve(repositoryRoot, ".venv/bin/python");
 export const demoCommand = {
   summary: "run the main job on the embedded default (local dev server, local data)",
   async run(args: string[]): Promise<number> {
-    const { values } = parseArgs({
-      args,
-      options: {
-        start: { type: "string", default: "2022-01-13" },
-        days: { type: "string", default: "3" },
-        keep: { type: "boolean", default: false },
-        resume: { type: "boolean", default: false },
-        "ui-port": { type: "string" },
-        "max-days": { type: "string" },
-        "max-files": { type: "string" },
-        dataset: { type: "string" },
-        config: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
+    const line = parseCommandLine("demo", args, {
+      start: optional(text(), "2022-01-13"),
+      days: optional(whole({ min: 1, max: 366 }), 3),
+      keep: onOff(),
+      resume: onOff(),
+      "ui-port": optional(whole({ min: 1, max: 65535 })),
+      "max-days": optional(whole({ min: 1 })),
+      "max-files": optional(whole({ min: 1 })),
+      dataset: optional(text({ nonEmpty: true })),
+      config: optional(text({ nonEmpty: true })),
     });
-    if (values.help) {
+    if (line.help) {
       console.log(help);
       return 0;
     }
-    const days = Number(values.days);
-    if (!Number.isInteger(days) || days < 1 || days > 366) throw new ConfigError("--days", `expected 1..366, got '${values.days}'`);
+    const { values } = line;
+    const days = values.days;
     const start = dayRange(values.start, values.start).start;
     const end = start.plus({ days: days - 1 }).toFormat("yyyy-MM-dd");
     const workDir = resolve(repositoryRoot, ".work/demo");
@@ -87,7 +84,7 @@ export const demoCommand = {
     console.log("starting the Temporal dev server ...");
     const server = await new TemporalDevServer({
       ui: true,
-      ...(values["ui-port"] ? { uiPort: Number(values["ui-port"]) } : {}),
+      ...(values["ui-port"] ? { uiPort: values["ui-port"] } : {}),
       dbFile: resolve(workDir, "temporal.db"),
       logFile: resolve(workDir, "temporal.log"),
       searchAttributes: searchAttributeRegistrations,
@@ -104,8 +101,8 @@ export const demoCommand = {
         dataset: spec.name,
         start: values.start,
         end,
-        ...(values["max-days"] ? { maxConcurrentDays: Number(values["max-days"]) } : {}),
-        ...(values["max-files"] ? { maxConcurrentFiles: Number(values["max-files"]) } : {}),
+        ...(values["max-days"] ? { maxConcurrentDays: values["max-days"] } : {}),
+        ...(values["max-files"] ? { maxConcurrentFiles: values["max-files"] } : {}),
       };
       const options = backfillOptions(input);
       const { workflowId } = options;

@@ -4,6 +4,7 @@
  * under cli/ and is loaded only when used, so `refs` does not pay for the Temporal worker's start-up.
  */
 import { TemporalKerchunkError } from "../lib/errors.js";
+import { didYouMean } from "../lib/settings/suggest.js";
 
 interface Command {
   summary: string;
@@ -38,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = commands[name];
   if (!load) {
-    console.error(`unknown command '${name}'\n\n${usage()}`);
+    console.error(`unknown command '${name}'${didYouMean(name, Object.keys(commands))}\n\n${usage()}`);
     return 2;
   }
   return (await load()).run(rest);

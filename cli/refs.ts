@@ -1,9 +1,9 @@
 import { writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
-import { ConfigError } from "../lib/errors.js";
+import { optional, text, whole } from "../lib/settings/schema.js";
 import { serializeRefs } from "../lib/refs/serialize.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
 import { openSource } from "../lib/source/open.js";
+import { onOff, parseCommandLine } from "./args.js";
 
 const help = `usage: temporal-kerchunk refs <path | s3://bucket/key> [--inline-threshold 100] [-o out.json] [--anon]
 
@@ -15,28 +15,22 @@ Without -o the JSON goes to standard output. A summary (requests, bytes, time) g
 export const refsCommand = {
   summary: "kerchunk references for one file",
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseArgs({
+    const line = parseCommandLine(
+      "refs",
       args,
-      allowPositionals: true,
-      options: {
-        "inline-threshold": { type: "string", default: "100" },
-        output: { type: "string", short: "o" },
-        anon: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
+      { "inline-threshold": optional(whole(), 100), output: optional(text({ nonEmpty: true })), anon: onOff() },
+      { short: { o: "output" }, positionals: true },
+    );
+    if (line.help) {
       console.log(help);
       return 0;
     }
+    const { values, positionals } = line;
     if (positionals.length !== 1) {
       console.error(help);
       return 2;
     }
-    const inlineThreshold = Number(values["inline-threshold"]);
-    if (!Number.isInteger(inlineThreshold) || inlineThreshold < 0) {
-      throw new ConfigError("--inline-threshold", `expected a whole number of bytes, got '${values["inline-threshold"]}'`);
-    }
+    const inlineThreshold = values["inline-threshold"];
     const started = performance.now();
     const opened = openSource(positionals[0]!, { anonymous: values.anon });
     try {
@@ -45,6 +39,7 @@ export const refsCommand = {
       if (values.output) await writeFile(values.output, json);
       else process.stdout.write(`${json}\n`);
       for (const { variable, reason } of result.skipped) console.error(`warning: ${variable} left out: ${reason}`);
+      for (const { path, message } of result.warnings) console.error(`warning: ${path}: ${message}`);
       console.error(
         `${opened.source.url}: ${Object.keys(result.refs.refs).length} keys, ${result.chunkCount} chunks; ` +
           `${opened.origin.stats.requests} requests, ${opened.origin.stats.bytes} bytes read, ` +

@@ -1,7 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy } from "@temporalio/client";
-import { parseArgs } from "node:util";
-import { ConfigError } from "../lib/errors.js";
+import { optional, text, whole } from "../lib/settings/schema.js";
 import { updateDataset, type UpdateInput } from "../workflows/update.js";
+import { onOff, parseCommandLine } from "./args.js";
 import { connectClient, temporalOptions, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk schedule --dataset NAME [--every 1h] [--lag-hours 3] [--lookback-days 0]
@@ -13,43 +13,31 @@ which builds each complete new day (and a month/year rollup when its period comp
 within --catchup-window are caught up after an outage; overlapping runs are skipped.
 --trigger runs it once now; --delete removes it. See it under Schedules in the Web UI.`;
 
-const DURATION = /^\d+(ms|s|m|h|d)$/;
+const duration = (fallback: string) => optional(text({ pattern: /^\d+(ms|s|m|h|d)$/, expected: "a duration like 1h, 30m or 7d" }), fallback);
 
 export const scheduleCommand = {
   summary: "create a Temporal Schedule that keeps a dataset current",
   async run(args: string[]): Promise<number> {
-    const { values } = parseArgs({
-      args,
-      options: {
-        ...temporalOptions,
-        dataset: { type: "string" },
-        every: { type: "string", default: "1h" },
-        "lag-hours": { type: "string", default: "3" },
-        "lookback-days": { type: "string", default: "0" },
-        "catchup-window": { type: "string", default: "7d" },
-        id: { type: "string" },
-        trigger: { type: "boolean", default: false },
-        delete: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
+    const line = parseCommandLine("schedule", args, {
+      ...temporalOptions,
+      dataset: text({ nonEmpty: true }),
+      every: duration("1h"),
+      "lag-hours": optional(whole(), 3),
+      "lookback-days": optional(whole(), 0),
+      "catchup-window": duration("7d"),
+      id: optional(text({ nonEmpty: true })),
+      trigger: onOff(),
+      delete: onOff(),
     });
-    if (values.help) {
+    if (line.help) {
       console.log(help);
       return 0;
     }
-    if (!values.dataset) throw new ConfigError("--dataset", "missing");
-    for (const name of ["every", "catchup-window"] as const) {
-      if (!DURATION.test(values[name])) throw new ConfigError(`--${name}`, `expected a duration like 1h, 30m or 7d, got '${values[name]}'`);
-    }
-    const number = (name: string, text: string): number => {
-      const n = Number(text);
-      if (!Number.isInteger(n) || n < 0) throw new ConfigError(name, `expected a whole number >= 0, got '${text}'`);
-      return n;
-    };
+    const { values } = line;
     const input: UpdateInput = {
       dataset: values.dataset,
-      lagHours: number("--lag-hours", values["lag-hours"]),
-      lookbackDays: number("--lookback-days", values["lookback-days"]),
+      lagHours: values["lag-hours"],
+      lookbackDays: values["lookback-days"],
     };
     const settings = temporalSettings(values);
     const scheduleId = values.id ?? `${values.dataset}/update`;

@@ -1,8 +1,8 @@
 import { DefaultLogger, NativeConnection, Runtime, type WorkerOptions } from "@temporalio/worker";
-import { parseArgs } from "node:util";
 import { loadDatasetRegistry } from "../lib/datasets/config.js";
-import { ConfigError } from "../lib/errors.js";
+import { optional, text, whole } from "../lib/settings/schema.js";
 import { createWorker } from "../worker/worker.js";
+import { parseCommandLine } from "./args.js";
 import { temporalOptions, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk worker [--config datasets.json] [--address host:port] [--namespace ns] [--task-queue q]
@@ -17,21 +17,21 @@ standard AWS environment and never leave the worker. Sizing (README, "Sizing a c
 day combines, default 100), --max-workflow-tasks (default 40), --max-cached-workflows (running
 workflows kept in memory; default from the heap size).`;
 
-/** The worker options that size a worker for a cluster, from their flags (each a positive whole number). */
-function workerSizing(values: Record<string, string | boolean | undefined>): Partial<WorkerOptions> {
-  const flags = {
-    "max-activities": "maxConcurrentActivityTaskExecutions",
-    "max-local-activities": "maxConcurrentLocalActivityExecutions",
-    "max-workflow-tasks": "maxConcurrentWorkflowTaskExecutions",
-    "max-cached-workflows": "maxCachedWorkflows",
-  } as const;
+/** The flags that size a worker for a cluster, and the worker option each one sets. */
+const sizingFlags = {
+  "max-activities": "maxConcurrentActivityTaskExecutions",
+  "max-local-activities": "maxConcurrentLocalActivityExecutions",
+  "max-workflow-tasks": "maxConcurrentWorkflowTaskExecutions",
+  "max-cached-workflows": "maxCachedWorkflows",
+} as const;
+type SizingFlag = keyof typeof sizingFlags;
+
+/** The worker options given by sizing flags (the worker's defaults fill in the rest). */
+function workerSizing(values: Partial<Record<SizingFlag, number>>): Partial<WorkerOptions> {
   const options: Partial<WorkerOptions> = {};
-  for (const [flag, option] of Object.entries(flags)) {
-    const text = values[flag];
-    if (typeof text !== "string") continue;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${flag}`, `expected a positive whole number, got '${text}'`);
-    options[option] = n;
+  for (const [flag, option] of Object.entries(sizingFlags) as [SizingFlag, (typeof sizingFlags)[SizingFlag]][]) {
+    const value = values[flag];
+    if (value !== undefined) options[option] = value;
   }
   return options;
 }
@@ -39,22 +39,19 @@ function workerSizing(values: Record<string, string | boolean | undefined>): Par
 export const workerCommand = {
   summary: "run a worker for the backfill workflows",
   async run(args: string[]): Promise<number> {
-    const { values } = parseArgs({
-      args,
-      options: {
-        ...temporalOptions,
-        config: { type: "string" },
-        "max-activities": { type: "string" },
-        "max-local-activities": { type: "string" },
-        "max-workflow-tasks": { type: "string" },
-        "max-cached-workflows": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
+    const line = parseCommandLine("worker", args, {
+      ...temporalOptions,
+      config: optional(text({ nonEmpty: true })),
+      "max-activities": optional(whole({ min: 1 })),
+      "max-local-activities": optional(whole({ min: 1 })),
+      "max-workflow-tasks": optional(whole({ min: 1 })),
+      "max-cached-workflows": optional(whole({ min: 1 })),
     });
-    if (values.help) {
+    if (line.help) {
       console.log(help);
       return 0;
     }
+    const { values } = line;
     const settings = temporalSettings(values);
     const datasets = await loadDatasetRegistry(values.config ?? process.env.TK_CONFIG);
     Runtime.install({ logger: new DefaultLogger((process.env.TK_LOG_LEVEL as "INFO" | "WARN" | undefined) ?? "INFO") });

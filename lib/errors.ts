@@ -122,3 +122,22 @@ export class ConfigError extends TemporalKerchunkError {
     super(`invalid ${setting}: ${detail}`, { setting });
   }
 }
+
+/**
+ * The Icechunk store refused or failed an operation: a day that would break the time axis, metadata
+ * that does not match the store, references Icechunk rejects, bindings that do not load, a commit
+ * that kept conflicting. `problem` is a short stable name ("out-of-order", "mismatched-array", ...).
+ */
+export class IcechunkError extends TemporalKerchunkError {
+  readonly kind = "IcechunkError";
+  constructor(
+    readonly problem: string,
+    /** The repository ("s3://bucket/prefix" or a folder), or the package for loading problems. */
+    readonly store: string,
+    detail: string,
+    readonly retryable: boolean,
+    extra: { day?: string; variable?: string } = {},
+  ) {
+    super(`${store}: ${extra.day ? `day ${extra.day}: ` : ""}${extra.variable ? `variable ${extra.variable}: ` : ""}${detail}`, { problem, store, ...extra });
+  }
+}

@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import { periodsOfMonth, periodsOfYear, statusOf, summaryLines, type BackfillSummary } from "../lib/backfill/model/index.js";
 import { planBackfill } from "../lib/backfill/plan.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
-import { FaultProxy, faultPlans } from "../lib/servers/faultProxy.js";
+import { FaultProxy, faultPlans } from "./harness/servers/faultProxy.js";
 import { repositoryRoot, sleep } from "../lib/servers/process.js";
 import { createWorker } from "../worker/worker.js";
 import { backfillV3 } from "../workflows/backfill.js";

@@ -16,7 +16,7 @@ import { stagingKey } from "../lib/backfill/names.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
 import { sleep } from "../lib/servers/process.js";
-import { ToxiproxyServer, type ProxyHandle } from "../lib/servers/toxiproxy.js";
+import { ToxiproxyServer, type ProxyHandle } from "./harness/servers/toxiproxy.js";
 import { createWorker } from "../worker/worker.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { progressQuery } from "../workflows/messages.js";

@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { MinioServer } from "../lib/servers/minio.js";
+import { MinioServer } from "./harness/servers/minio.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { workflowBundle } from "../worker/bundle.js";
 import { TemporalDevServer } from "../worker/devServer.js";
@@ -70,9 +70,11 @@ async function main(): Promise<number> {
   try {
     // The workflow bundle is built once here (when the workflow sources changed), not by each worker.
     const [bundle] = await Promise.all([workflowBundle(), temporal.start(), minio.start()]);
+    const retries = (temporal.lastStart?.attempts ?? 1) - 1 + (minio.lastStart?.attempts ?? 1) - 1;
     console.log(
       `[test] Temporal dev server ${temporal.address}, MinIO ${minio.endpoint}, workflow bundle ${relative(repositoryRoot, bundle.codePath)} ` +
-        `ready in ${Date.now() - started} ms; ${files.length} test files`,
+        `ready in ${Date.now() - started} ms` +
+        `${retries ? ` (${retries} start${retries > 1 ? "s" : ""} retried on an address in use)` : ""}; ${files.length} test files`,
     );
     const env: NodeJS.ProcessEnv = {
       ...process.env,

@@ -14,7 +14,7 @@ import { outputKey } from "../lib/backfill/names.js";
 import { planBackfill } from "../lib/backfill/plan.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec } from "../lib/datasets/spec.js";
-import { FaultProxy } from "../lib/servers/faultProxy.js";
+import { FaultProxy } from "./harness/servers/faultProxy.js";
 import { closeSharedS3Clients, s3ClientsCreated, s3ConnectionKey } from "../lib/source/s3Client.js";
 import { createWorker } from "../worker/worker.js";
 import { backfillV3 } from "../workflows/backfill.js";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { SourceReadError } from "../lib/errors.js";
-import { ToxiproxyApiError, ToxiproxyServer, type ProxyHandle } from "../lib/servers/toxiproxy.js";
+import { ToxiproxyApiError, ToxiproxyServer, type ProxyHandle } from "./harness/servers/toxiproxy.js";
 import { S3Source } from "../lib/source/s3.js";
 import { createS3Client } from "../lib/source/s3Client.js";
 import { s3, uniqueBucket } from "./harness/env.js";

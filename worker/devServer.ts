@@ -1,9 +1,11 @@
 import { Connection } from "@temporalio/client";
-import { TestWorkflowEnvironment } from "@temporalio/testing";
+import type { TestWorkflowEnvironment } from "@temporalio/testing";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ManagedProcess, canConnect, freePort, toolPath } from "../lib/servers/process.js";
+import { ConfigError } from "../lib/errors.js";
+import { pickPort, type PortPicker } from "../lib/servers/ports.js";
+import { AddressInUseError, ManagedProcess, canConnect, startWithRetries, toolPath, type RetryOptions, type StartReport } from "../lib/servers/process.js";
 
 export type SearchAttributeType = "Text" | "Keyword" | "Int" | "Double" | "Bool" | "Datetime" | "KeywordList";
 
@@ -12,27 +14,42 @@ export interface DevServerOptions {
   searchAttributes?: Record<string, SearchAttributeType>;
   /** SQLite file for the server's state: keeps workflows across restarts. A temp file when omitted. */
   dbFile?: string;
+  /** Frontend gRPC port; one we pick when omitted. */
   port?: number;
-  /** Serve the Web UI (on `uiPort`, free port when omitted). */
+  /** Serve the Web UI (on `uiPort`, one we pick when omitted). */
   ui?: boolean;
   uiPort?: number;
   logFile?: string;
   /** Extra `--dynamic-config-value KEY=VALUE` settings. */
   dynamicConfig?: Record<string, string | number | boolean>;
+  /** Where the ports we choose come from (default `pickPort`; a test hands out an occupied one first). */
+  pickPort?: PortPicker;
+  /** Tries when an address is in use, and who hears of a retry (see `startWithRetries`). */
+  retry?: RetryOptions;
 }
 
 /**
  * The Temporal dev server (`temporal server start-dev`) as a child process we control: it can be
  * stopped, SIGKILLed and restarted on the same database file, which the tests use to prove a
- * backfill survives a server crash. Without a built `temporal` binary it falls back to the dev
- * server that @temporalio/testing downloads (needs internet; no kill/restart then).
+ * backfill survives a server crash. Every port it binds that its command line lets us set
+ * (frontend gRPC, frontend HTTP, metrics, Web UI) comes from us; its internal services pick their
+ * own (the CLI has no flag for them), which is why a start that fails on an address in use is
+ * tried again on fresh ports. A restart keeps the frontend and UI ports, which clients hold.
+ *
+ * Without a built `temporal` binary it falls back to the dev server that @temporalio/testing
+ * downloads (a development dependency: present in a clone; needs internet; no kill then).
  */
 export class TemporalDevServer {
   private process: ManagedProcess | undefined;
   private downloaded: TestWorkflowEnvironment | undefined;
   port = 0;
   uiPort = 0;
+  httpPort = 0;
+  metricsPort = 0;
   dbFile = "";
+  /** How the last `start()` went (attempts, and why earlier ones failed). */
+  lastStart: StartReport | undefined;
+  private everStarted = false;
 
   constructor(private readonly options: DevServerOptions = {}) {}
 
@@ -45,8 +62,6 @@ export class TemporalDevServer {
   }
 
   async start(): Promise<this> {
-    this.port ||= this.options.port ?? (await freePort());
-    if (this.options.ui) this.uiPort ||= this.options.uiPort ?? (await freePort());
     this.dbFile ||= this.options.dbFile ?? join(await mkdtemp(join(tmpdir(), "tk-temporal-")), "temporal.db");
     let binary: string | undefined;
     try {
@@ -54,8 +69,37 @@ export class TemporalDevServer {
     } catch (error) {
       if (process.env.TK_NO_DOWNLOAD === "1") throw error;
     }
-    if (binary === undefined) return this.startDownloaded();
+    const pick = this.options.pickPort ?? pickPort;
+    // Ports clients hold (frontend, UI) stay across restarts; the first start may still change them on a retry.
+    const restart = this.everStarted;
+    this.lastStart = await startWithRetries(
+      "temporal dev server",
+      async () => {
+        if (!restart) {
+          this.port = this.options.port ?? (await pick());
+          if (this.options.ui) this.uiPort = this.options.uiPort ?? (await pick());
+        }
+        this.httpPort = await pick();
+        this.metricsPort = await pick();
+        if (binary === undefined) await this.startDownloaded();
+        else await this.startBuilt(binary);
+      },
+      this.options.retry,
+    );
+    this.everStarted = true;
+    return this;
+  }
 
+  private extraArgs(): string[] {
+    return [
+      "--http-port", String(this.httpPort),
+      "--metrics-port", String(this.metricsPort),
+      ...Object.entries(this.options.searchAttributes ?? {}).flatMap(([name, type]) => ["--search-attribute", `${name}=${type}`]),
+      ...Object.entries(this.options.dynamicConfig ?? {}).flatMap(([key, value]) => ["--dynamic-config-value", `${key}=${JSON.stringify(value)}`]),
+    ];
+  }
+
+  private async startBuilt(binary: string): Promise<void> {
     const args = [
       "server", "start-dev",
       "--ip", "127.0.0.1",
@@ -63,38 +107,51 @@ export class TemporalDevServer {
       "--db-filename", this.dbFile,
       "--log-level", "warn",
       ...(this.options.ui ? ["--ui-port", String(this.uiPort)] : ["--headless"]),
-      ...Object.entries(this.options.searchAttributes ?? {}).flatMap(([name, type]) => ["--search-attribute", `${name}=${type}`]),
-      ...Object.entries(this.options.dynamicConfig ?? {}).flatMap(([key, value]) => [
-        "--dynamic-config-value",
-        `${key}=${JSON.stringify(value)}`,
-      ]),
+      ...this.extraArgs(),
     ];
     this.process = new ManagedProcess("temporal dev server", binary, args, this.options.logFile ?? `${this.dbFile}.log`);
     await this.process.start();
     await this.process.waitUntil(() => this.answers(), 120_000);
-    return this;
   }
 
-  private async startDownloaded(): Promise<this> {
-    this.downloaded = await TestWorkflowEnvironment.createLocal({
-      server: {
-        ip: "127.0.0.1",
-        port: this.port,
-        dbFilename: this.dbFile,
-        ui: this.options.ui ?? false,
-        ...(this.options.ui ? { uiPort: this.uiPort } : {}),
-        extraArgs: Object.entries(this.options.searchAttributes ?? {}).flatMap(([name, type]) => [
-          "--search-attribute",
-          `${name}=${type}`,
-        ]),
-      },
-    });
-    return this;
+  private async startDownloaded(): Promise<void> {
+    let testing: typeof import("@temporalio/testing");
+    try {
+      testing = await import("@temporalio/testing");
+    } catch {
+      throw new ConfigError(
+        "TEMPORAL_CLI_PATH",
+        "no temporal binary: run 'bash scripts/provision.sh' (builds it with Go), set TEMPORAL_CLI_PATH to a temporal CLI, " +
+          "or install @temporalio/testing (npm install --no-save @temporalio/testing) to download a dev server",
+      );
+    }
+    try {
+      this.downloaded = await testing.TestWorkflowEnvironment.createLocal({
+        server: {
+          ip: "127.0.0.1",
+          port: this.port,
+          dbFilename: this.dbFile,
+          ui: this.options.ui ?? false,
+          ...(this.options.ui ? { uiPort: this.uiPort } : {}),
+          extraArgs: this.extraArgs(),
+        },
+      });
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/address already in use/i.test(message)) throw new AddressInUseError("temporal dev server", message, message);
+      throw error;
+    }
   }
 
-  /** True when the frontend accepts gRPC and the default namespace is served. */
+  /**
+   * True when the frontend accepts gRPC and the default namespace is served, and our metrics port
+   * answers too: a frontend port that some other server holds must not pass for ours.
+   */
   private async answers(): Promise<boolean> {
     if (!(await canConnect("127.0.0.1", this.port))) return false;
+    const metrics = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`, { signal: AbortSignal.timeout(2000) });
+    await metrics.body?.cancel();
+    if (!metrics.ok) return false;
     const connection = await Connection.connect({ address: this.address, connectTimeout: 2000 });
     try {
       await connection.workflowService.describeNamespace({ namespace: "default" });

@@ -1,9 +1,13 @@
 /**
  * Hostile-HDF5 fuzz: mutated copies of the fixture files (h5py, netCDF4-python, the Himawari-like
- * archive file) go through translateHdf5 over an in-memory source (half of them behind the
- * BlockCache, as extraction reads them). Every case must end in a typed error (Hdf5FormatError,
- * UnsupportedFeatureError, SourceReadError) or a valid result, within a per-case time bound and
- * without the process's RSS growing past a bound.
+ * archive file, and the open-world structures of h5_fidelity_fixtures.py: link cycles, external
+ * and user-defined links, SOHM tables, a metadata cache image, external raw files, non-IEEE
+ * floats, unfiltered edge chunks, zero-sized extents) go through translateHdf5 over an in-memory
+ * source (half of them behind the BlockCache, as extraction reads them). Every case must end in a
+ * typed error (Hdf5FormatError, UnsupportedFeatureError, SourceReadError) or a valid result, within
+ * a per-case time bound (10 s) and memory bound (512 MiB of JavaScript heap and buffers above what
+ * the worker held before the case, sampled during it), and without the process's RSS growing past
+ * a bound.
  *
  * Mutations: bit flips (anywhere, and in the metadata region), byte runs overwritten, truncations,
  * 8-byte address/length fields (found as little-endian values that look like addresses) overwritten
@@ -15,7 +19,7 @@
  * same on every run: `--seed S --case N` replays one.
  *
  * usage: npx tsx bench/fuzz/run.ts [--seconds 60] [--seed 1] [--case-timeout-ms 10000]
- *          [--max-rss-mb 1536] [--case N] [--json out.json]
+ *          [--case-memory-mb 512] [--max-rss-mb 1536] [--case N] [--json out.json]
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -23,6 +27,8 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
+import { getHeapStatistics, setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { Hdf5FormatError, SourceReadError, UnsupportedFeatureError } from "../../lib/errors.js";
 import { translateHdf5 } from "../../lib/refs/translate.js";
@@ -187,9 +193,17 @@ interface CaseResult {
   message: string;
   ms: number;
   rss: number;
+  /** Peak JavaScript heap and external buffers above the worker's level before the case (MiB). */
+  memoryMiB: number;
   /** For a valid result: references past the end of the (mutated) file (extraction rejects those). */
   refsPastEnd: number;
   requests: number;
+}
+
+/** V8's full collection, made callable without --expose-gc on the command line (workers refuse it). */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
 }
 
 async function runCase(fixtures: Fixture[], seed: number, index: number): Promise<CaseResult> {
@@ -200,6 +214,19 @@ async function runCase(fixtures: Fixture[], seed: number, index: number): Promis
   const url = `mem://${fixture.name}#${index}`;
   const memory = new MemorySource(url, bytes);
   const source: ByteSource = cached ? new BlockCache(memory) : memory;
+  // This worker's heap and external buffers (the isolate's, unlike RSS), sampled while the case runs.
+  const used = (): number => {
+    const h = getHeapStatistics() as ReturnType<typeof getHeapStatistics> & { external_memory?: number };
+    return h.used_heap_size + (h.external_memory ?? 0);
+  };
+  // Collect the previous cases' garbage first, so the figure is this case's (an upper bound: it
+  // includes this case's own garbage until the next collection).
+  collectGarbage();
+  const baseline = used();
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, used());
+  }, 5);
   const started = performance.now();
   let outcome = "valid";
   let message = "";
@@ -207,7 +234,8 @@ async function runCase(fixtures: Fixture[], seed: number, index: number): Promis
   try {
     const result = await translateHdf5(source, { inlineThreshold: 100 });
     for (const value of Object.values(result.refs.refs)) {
-      if (Array.isArray(value) && value.length === 3 && typeof value[1] === "number" && value[1] + (value[2] as number) > bytes.length) refsPastEnd++;
+      // Only references into this file (external raw data files are other files).
+      if (Array.isArray(value) && value.length === 3 && value[0] === url && value[1] + (value[2] as number) > bytes.length) refsPastEnd++;
     }
     message = `${Object.keys(result.refs.refs).length} refs, ${result.skipped.length} skipped`;
   } catch (error) {
@@ -218,6 +246,8 @@ async function runCase(fixtures: Fixture[], seed: number, index: number): Promis
     }
     message = ((error as Error)?.message ?? String(error)).slice(0, 300);
   }
+  clearInterval(sampler);
+  peak = Math.max(peak, used());
   return {
     index,
     fixture: fixture.name,
@@ -228,6 +258,7 @@ async function runCase(fixtures: Fixture[], seed: number, index: number): Promis
     message,
     ms: performance.now() - started,
     rss: process.memoryUsage().rss,
+    memoryMiB: (peak - baseline) / 2 ** 20,
     refsPastEnd,
     requests: memory.stats.requests,
   };
@@ -259,20 +290,24 @@ if (!isMainThread) {
 async function fixtureFiles(): Promise<string[]> {
   const dir = resolve(repositoryRoot, ".work/fuzz/fixtures");
   const python = resolve(repositoryRoot, ".venv/bin/python");
-  const marker = join(dir, ".complete");
-  if (!existsSync(marker)) {
-    await mkdir(dir, { recursive: true });
-    for (const [script, sub] of [
-      ["test/fixtures/python/h5_structure_fixtures.py", "structure"],
-      ["test/fixtures/python/h5_chunk_index_fixtures.py", "chunk-index"],
-      ["test/fixtures/python/refs_fixtures.py", "refs"],
-    ] as const) {
-      await run(python, [resolve(repositoryRoot, script), join(dir, sub)], { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
-    }
+  // One marker per fixture set, so a set added later is written into an existing cache.
+  await mkdir(dir, { recursive: true });
+  for (const [script, sub] of [
+    ["test/fixtures/python/h5_structure_fixtures.py", "structure"],
+    ["test/fixtures/python/h5_chunk_index_fixtures.py", "chunk-index"],
+    ["test/fixtures/python/refs_fixtures.py", "refs"],
+    ["test/fixtures/python/h5_fidelity_fixtures.py", "fidelity"],
+  ] as const) {
+    const marker = join(dir, `.complete-${sub}`);
+    if (existsSync(marker)) continue;
+    await run(python, [resolve(repositoryRoot, script), join(dir, sub)], { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
+    await writeFile(marker, "");
+  }
+  if (!existsSync(join(dir, ".complete-archive"))) {
     await run(python, [resolve(repositoryRoot, "python/make_archive.py"), join(dir, "archive"), "2022-01-13", "1", "--hours", "1", "--grid", "300", "600"], {
       timeout: 120_000,
     });
-    await writeFile(marker, "");
+    await writeFile(join(dir, ".complete-archive"), "");
   }
   const files: string[] = [];
   const walk = async (folder: string): Promise<void> => {
@@ -292,6 +327,7 @@ async function main(): Promise<void> {
       seconds: { type: "string", default: "60" },
       seed: { type: "string", default: "1" },
       "case-timeout-ms": { type: "string", default: "10000" },
+      "case-memory-mb": { type: "string", default: "512" },
       "max-rss-mb": { type: "string", default: "1536" },
       "max-cases": { type: "string", default: "1000000" },
       case: { type: "string" },
@@ -302,9 +338,12 @@ async function main(): Promise<void> {
   const seed = Number(options.seed);
   const caseTimeout = Number(options["case-timeout-ms"]);
   const maxRss = Number(options["max-rss-mb"]) * 2 ** 20;
+  const caseMemory = Number(options["case-memory-mb"]);
   const only = options.case === undefined ? undefined : Number(options.case);
   const files = await fixtureFiles();
-  console.error(`[fuzz] ${files.length} fixture files, seed ${seed}, ${seconds} s, case bound ${caseTimeout} ms, RSS bound ${options["max-rss-mb"]} MiB`);
+  console.error(
+    `[fuzz] ${files.length} fixture files, seed ${seed}, ${seconds} s, case bounds ${caseTimeout} ms and ${caseMemory} MiB, RSS bound ${options["max-rss-mb"]} MiB`,
+  );
 
   let worker: Worker | undefined;
   let ready: Promise<void> = Promise.resolve();
@@ -314,7 +353,8 @@ async function main(): Promise<void> {
     worker = new Worker(bootstrap, {
       eval: true,
       workerData: { fixtureFiles: files, seed },
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(256, Number(options["max-rss-mb"]) / 2) },
+      // A hard stop above the per-case bound: a case that runs away ends the worker (a "crash").
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(caseMemory * 2, Number(options["max-rss-mb"]) / 2) },
     });
     ready = new Promise((resolveReady, rejectReady) => {
       worker!.once("message", () => resolveReady());
@@ -357,6 +397,8 @@ async function main(): Promise<void> {
   const byMutation: Record<string, Record<string, number>> = {};
   const failures: unknown[] = [];
   let slowest: { index: number; ms: number; fixture?: string; mutation?: string; detail?: string; outcome: string } = { index: -1, ms: 0, outcome: "" };
+  let hungriest: { index: number; memoryMiB: number; fixture?: string; mutation?: string; detail?: string; outcome?: string } = { index: -1, memoryMiB: 0 };
+  const byFixture: Record<string, Record<string, number>> = {};
   let peakRss = process.memoryUsage().rss;
   let cases = 0;
   let validWithRefsPastEnd = 0;
@@ -370,11 +412,17 @@ async function main(): Promise<void> {
       const m = (byMutation[result.mutation] ??= {});
       m[result.outcome] = (m[result.outcome] ?? 0) + 1;
       if (result.refsPastEnd > 0) validWithRefsPastEnd++;
+      const f = (byFixture[result.fixture] ??= {});
+      f[result.outcome] = (f[result.outcome] ?? 0) + 1;
+      if (result.memoryMiB > hungriest.memoryMiB) hungriest = result;
     }
     if (result.ms > slowest.ms) slowest = result;
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     const typed = ["valid", "Hdf5FormatError", "UnsupportedFeatureError", "SourceReadError"].includes(result.outcome);
-    if (!typed || peakRss > maxRss) failures.push({ ...result, reason: typed ? "rss over bound" : "not a typed outcome" });
+    const overMemory = "memoryMiB" in result && result.memoryMiB > caseMemory;
+    if (!typed || peakRss > maxRss || overMemory) {
+      failures.push({ ...result, reason: !typed ? "not a typed outcome" : overMemory ? "case memory over bound" : "rss over bound" });
+    }
     if (only !== undefined) console.log(JSON.stringify(result, null, 2));
     if (cases % 500 === 0) console.error(`[fuzz] ${cases} cases, ${JSON.stringify(outcomes)}, peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
   }
@@ -388,8 +436,11 @@ async function main(): Promise<void> {
     cases,
     outcomes,
     byMutation,
+    byFixture,
     validWithRefsPastEnd,
     slowest,
+    hungriest: { ...hungriest, memoryMiB: Number(hungriest.memoryMiB.toFixed(1)) },
+    caseMemoryMiB: caseMemory,
     peakRssMiB: Number((peakRss / 2 ** 20).toFixed(1)),
     caseTimeoutMs: caseTimeout,
     maxRssMiB: Number(options["max-rss-mb"]),

@@ -19,7 +19,7 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { backfillDirect } from "../../lib/backfill/direct.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../../lib/datasets/spec.js";
-import { MinioServer } from "../../lib/servers/minio.js";
+import { MinioServer } from "../../test/harness/servers/minio.js";
 import { useMinio } from "../servers.js";
 import { repositoryRoot, sleep, type ManagedProcess } from "../../lib/servers/process.js";
 import { TemporalDevServer } from "../../worker/devServer.js";

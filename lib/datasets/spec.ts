@@ -4,100 +4,96 @@ import { LocalStorage } from "../storage/local.js";
 import { S3Storage } from "../storage/s3.js";
 import type { Storage } from "../storage/storage.js";
 import type { S3ConnectionOptions } from "../source/s3Client.js";
+import { flag, list, mapOf, object, oneOf, optional, tagged, text, whole, type InputOf, type OutputOf } from "../settings/schema.js";
+
+const credentialKeys = { keys: ["accessKeyId", "secretAccessKey", "sessionToken", "credentials", "password"], message: "credentials do not belong in dataset settings: use the worker's AWS environment or profile" };
 
 /** Where a dataset's files are, or where its references go. No credentials: those stay in the environment. */
-export type StorageSpec =
-  | { kind: "s3"; bucket: string; prefix?: string; endpoint?: string; region?: string; anonymous?: boolean }
-  | { kind: "local"; path: string };
+const storageSettings = tagged(
+  "kind",
+  {
+    s3: object({
+      bucket: text({ pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, expected: "an S3 bucket name" }),
+      prefix: optional(text()),
+      endpoint: optional(text()),
+      region: optional(text()),
+      anonymous: optional(flag()),
+    }),
+    /** `path`: a folder (relative paths in a config file are resolved against the file's folder). */
+    local: object({ path: text({ nonEmpty: true, expected: "a folder path", missing: "missing folder path" }) }),
+  },
+  { missing: "missing (expected {kind: 's3', bucket} or {kind: 'local', path})", forbidden: credentialKeys },
+);
 
-export type AggregationLevel = "day" | "month" | "year";
+export const aggregationLevels = ["day", "month", "year"] as const;
 
-export interface DatasetSpec {
-  /** Identifier used in workflow ids, search attributes and the CLI: letters, digits, '-', '_', '.'. */
-  name: string;
-  description?: string;
-  source: {
-    storage: StorageSpec;
+/**
+ * Every dataset setting, its rule and its default, in one place. A key not listed here is rejected
+ * (with the nearest known name); a setting is added with one line here.
+ */
+export const datasetSettings = object({
+  /** Identifier used in workflow ids, search attributes and the CLI. */
+  name: text({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, expected: "letters, digits, '.', '-' or '_' (at most 100)" }),
+  description: optional(text()),
+  source: object({
+    storage: storageSettings,
     /** Key prefix of the archive, e.g. "AHI-L2-FLDK-SST". */
-    root: string;
+    root: text({ missing: 'missing (use "" for the bucket root)' }),
     /** Calendar path under the root, e.g. "{year}/{month}/{day}/*\/{year}{month}{day}*" (tokens: year, month, day, hour, doy). */
-    template: string;
+    template: text({ nonEmpty: true }),
     /** File name ending, e.g. ".nc". */
-    extension: string;
-  };
-  output: {
-    storage: StorageSpec;
+    extension: text({ missing: 'missing (e.g. ".nc")' }),
+  }),
+  output: object({
+    storage: storageSettings,
     /** Folder (key prefix) inside the output storage: the seed's <dest>. */
-    prefix?: string;
+    prefix: optional(text(), ""),
     /** Appended to the period name: <dest>/<root>/<YYYYMMDD><suffix>.json. */
-    suffix?: string;
-  };
-  refs?: { inlineThreshold?: number };
-  combine?: {
-    concatDims?: string[];
-    cooMap?: Record<string, string>;
-    identicalDims?: string[];
-  };
+    suffix: optional(text(), ""),
+  }),
+  refs: optional(object({ inlineThreshold: optional(whole({ min: 0 }), 100) }), {}),
+  combine: optional(
+    object({
+      concatDims: optional(list(text({ nonEmpty: true }), { minItems: 1 }), ["time"]),
+      /** Default: `data:<dim>` for each concat dim. */
+      cooMap: optional(mapOf(text())),
+      identicalDims: optional(list(text({ nonEmpty: true })), []),
+    }),
+    {},
+  ),
   /** "day": one reference file per day; "month"/"year": also monthly/yearly rollups built from days. */
-  aggregation?: AggregationLevel;
-}
+  aggregation: optional(oneOf(aggregationLevels), "day"),
+});
+
+/** A dataset as a user writes it (config file, plugin options): optional settings may be left out. */
+export type DatasetSpec = InputOf<typeof datasetSettings.shape>;
+export type StorageSpec = typeof storageSettings.inputType;
+export type AggregationLevel = (typeof aggregationLevels)[number];
 
 /** A spec with every default filled in. */
-export interface ResolvedDatasetSpec extends DatasetSpec {
-  output: DatasetSpec["output"] & { prefix: string; suffix: string };
-  refs: { inlineThreshold: number };
-  combine: { concatDims: string[]; cooMap: Record<string, string>; identicalDims: string[] };
-  aggregation: AggregationLevel;
-}
+export type ResolvedDatasetSpec = OutputOf<typeof datasetSettings.shape> & {
+  combine: { cooMap: Record<string, string> };
+};
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-
-function checkStorage(storage: unknown, setting: string): void {
-  const s = storage as Partial<StorageSpec> | undefined;
-  if (!s || typeof s !== "object") throw new ConfigError(setting, "missing (expected {kind: 's3', bucket} or {kind: 'local', path})");
-  if (s.kind === "s3") {
-    if (!s.bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.bucket)) throw new ConfigError(`${setting}.bucket`, `'${s.bucket ?? ""}' is not an S3 bucket name`);
-    for (const secret of ["accessKeyId", "secretAccessKey", "sessionToken", "credentials", "password"]) {
-      if (secret in s) throw new ConfigError(`${setting}.${secret}`, "credentials do not belong in dataset settings: use the worker's AWS environment or profile");
-    }
-  } else if (s.kind === "local") {
-    if (!s.path) throw new ConfigError(`${setting}.path`, "missing folder path");
-  } else {
-    throw new ConfigError(`${setting}.kind`, `expected 's3' or 'local', got '${String((s as { kind?: unknown }).kind)}'`);
+/**
+ * Check a spec and fill defaults; every error names the setting to fix (`datasets.<name>.<path>`).
+ * Unknown keys are errors at every level. `at` overrides the location prefix (e.g. an index in a
+ * config file when the name itself is unusable).
+ */
+export function resolveDatasetSpec(spec: DatasetSpec, at?: string): ResolvedDatasetSpec {
+  const raw = spec as unknown;
+  const name = raw !== null && typeof raw === "object" ? (raw as { name?: unknown }).name : undefined;
+  const where = at ?? `datasets.${typeof name === "string" && name ? name : "?"}`;
+  const checked = datasetSettings.check(raw, where);
+  const template = checked.source.template;
+  validateTemplate(template, `${where}.source.template`);
+  if (!/\{day\}|\{doy\}/.test(template)) {
+    throw new ConfigError(`${where}.source.template`, `'${template}' must contain {day} or {doy}: a day's files are found by it`);
   }
-}
-
-/** Check a spec and fill defaults; every error names the setting to fix. */
-export function resolveDatasetSpec(spec: DatasetSpec): ResolvedDatasetSpec {
-  const at = `datasets.${spec?.name ?? "?"}`;
-  if (!spec?.name || !NAME.test(spec.name)) throw new ConfigError(`${at}.name`, `'${spec?.name ?? ""}' must be letters, digits, '.', '-' or '_'`);
-  if (!spec.source) throw new ConfigError(`${at}.source`, "missing");
-  checkStorage(spec.source.storage, `${at}.source.storage`);
-  if (typeof spec.source.root !== "string") throw new ConfigError(`${at}.source.root`, "missing (use \"\" for the bucket root)");
-  if (!spec.source.template) throw new ConfigError(`${at}.source.template`, "missing");
-  validateTemplate(spec.source.template, `${at}.source.template`);
-  if (!/\{day\}|\{doy\}/.test(spec.source.template)) {
-    throw new ConfigError(`${at}.source.template`, `'${spec.source.template}' must contain {day} or {doy}: a day's files are found by it`);
-  }
-  if (typeof spec.source.extension !== "string") throw new ConfigError(`${at}.source.extension`, "missing (e.g. \".nc\")");
-  if (!spec.output) throw new ConfigError(`${at}.output`, "missing");
-  checkStorage(spec.output.storage, `${at}.output.storage`);
-  const inlineThreshold = spec.refs?.inlineThreshold ?? 100;
-  if (!Number.isInteger(inlineThreshold) || inlineThreshold < 0) throw new ConfigError(`${at}.refs.inlineThreshold`, "expected a whole number of bytes");
-  const aggregation = spec.aggregation ?? "day";
-  if (!["day", "month", "year"].includes(aggregation)) throw new ConfigError(`${at}.aggregation`, `expected day, month or year, got '${aggregation}'`);
-  const concatDims = spec.combine?.concatDims ?? ["time"];
-  if (concatDims.length === 0) throw new ConfigError(`${at}.combine.concatDims`, "needs at least one dimension");
+  const concatDims = checked.combine.concatDims;
   return {
-    ...spec,
-    output: { ...spec.output, prefix: spec.output.prefix ?? "", suffix: spec.output.suffix ?? "" },
-    refs: { inlineThreshold },
-    combine: {
-      concatDims,
-      cooMap: spec.combine?.cooMap ?? Object.fromEntries(concatDims.map((d) => [d, `data:${d}`])),
-      identicalDims: spec.combine?.identicalDims ?? [],
-    },
-    aggregation,
+    ...checked,
+    combine: { ...checked.combine, cooMap: checked.combine.cooMap ?? Object.fromEntries(concatDims.map((d) => [d, `data:${d}`])) },
   };
 }
 

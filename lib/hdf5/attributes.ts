@@ -7,10 +7,11 @@ import type { GlobalHeapCache } from "./globalHeap.js";
 import { compareNames } from "./links.js";
 import { parseAttributeMessage, type RawAttribute } from "./messages/attribute.js";
 import { parseAttributeInfo } from "./messages/attributeInfo.js";
-import { decodeInteger } from "./messages/datatype.js";
+import { decodeFloatValue } from "./floatValue.js";
+import { decodeInteger, isFullPrecisionInteger, isIeeeFloat } from "./messages/datatype.js";
 import { elementCount } from "./messages/dataspace.js";
-import type { SharedMessageLocation } from "./messages/shared.js";
-import type { AttributeElement, Hdf5Attribute, Hdf5Dataspace, Hdf5Datatype, StringPadding } from "./model.js";
+import { parseSharedMessage, type SharedMessageLocation } from "./messages/shared.js";
+import type { AttributeElement, Hdf5Attribute, Hdf5Dataspace, Hdf5Datatype, SkippedPart, StringPadding } from "./model.js";
 import { bodyCursor, MessageFlag, MessageType, type ObjectHeader } from "./objectHeader.js";
 
 /** What attribute reading needs from the file: its context, global heap, shared message lookup. */
@@ -19,6 +20,14 @@ export interface AttributeServices {
   readonly globalHeap: GlobalHeapCache;
   sharedDatatype(location: SharedMessageLocation, where: string): Promise<Hdf5Datatype>;
   sharedDataspace(location: SharedMessageLocation, where: string): Promise<Hdf5Dataspace>;
+  /** The body of a shared message (in another header or the SOHM heap) of the given type. */
+  sharedBody(location: SharedMessageLocation, type: number, where: string): Promise<ByteCursor>;
+}
+
+/** An object's attributes, and those left out because they use something we do not decode. */
+export interface ObjectAttributes {
+  attributes: Hdf5Attribute[];
+  skipped: SkippedPart[];
 }
 
 interface OrderedRaw {
@@ -29,19 +38,31 @@ interface OrderedRaw {
 /**
  * All attributes of an object: compact attribute messages in the header (format spec IV.A.2.m)
  * plus dense ones in the fractal heap named by the attribute info message (IV.A.2.v), indexed by
- * the name v2 B-tree (record type 8: 8-byte heap id, flags, creation order, name hash). Ordered as
- * h5py iterates them: by creation order when the header tracks it, else by name.
+ * the name v2 B-tree (record type 8: 8-byte heap id, flags, creation order, name hash). A message
+ * with the "shared" flag is a pointer to the attribute's body in the SOHM heap (or another
+ * header). Ordered as h5py iterates them: by creation order when the header tracks it, else by
+ * name. An attribute whose datatype or values we do not decode is left out and listed in `skipped`;
+ * damage anywhere is still an Hdf5FormatError.
  */
-export async function readAttributes(services: AttributeServices, header: ObjectHeader): Promise<Hdf5Attribute[]> {
+export async function readAttributes(services: AttributeServices, header: ObjectHeader): Promise<ObjectAttributes> {
   const ctx = services.context;
-  const found: OrderedRaw[] = [];
+  const where = `object at ${header.address}`;
+  const found: Promise<OrderedRaw>[] = [];
   for (const m of header.messages) {
     if (m.type !== MessageType.ATTRIBUTE) continue;
     if (m.flags & MessageFlag.SHARED) {
-      throw new UnsupportedFeatureError(ctx.url, `object at ${header.address}`, "shared attribute messages");
+      const location = parseSharedMessage(ctx, bodyCursor(m));
+      found.push(
+        services.sharedBody(location, MessageType.ATTRIBUTE, `shared attribute of ${where}`).then((body) => ({
+          raw: parseAttributeMessage(ctx, body),
+          creationOrder: m.creationOrder,
+        })),
+      );
+    } else {
+      found.push(Promise.resolve({ raw: parseAttributeMessage(ctx, bodyCursor(m)), creationOrder: m.creationOrder }));
     }
-    found.push({ raw: parseAttributeMessage(ctx, bodyCursor(m)), creationOrder: m.creationOrder });
   }
+  const all = await Promise.all(found);
   for (const m of header.messages) {
     if (m.type !== MessageType.ATTRIBUTE_INFO) continue;
     const info = parseAttributeInfo(ctx, bodyCursor(m));
@@ -49,17 +70,34 @@ export async function readAttributes(services: AttributeServices, header: Object
     if (info.nameIndexAddress === undefined) {
       throw new Hdf5FormatError(ctx.url, "attribute info message", "dense attributes without a name index", header.address);
     }
-    found.push(...(await readDenseAttributes(ctx, info.fractalHeapAddress, info.nameIndexAddress)));
+    all.push(...(await readDenseAttributes(services, info.fractalHeapAddress, info.nameIndexAddress)));
   }
-  if (header.attributeCreationOrderTracked && found.every((f) => f.creationOrder !== undefined)) {
-    found.sort((a, b) => a.creationOrder! - b.creationOrder!);
+  if (header.attributeCreationOrderTracked && all.every((f) => f.creationOrder !== undefined)) {
+    all.sort((a, b) => a.creationOrder! - b.creationOrder!);
   } else {
-    found.sort((a, b) => compareNames(a.raw.name, b.raw.name));
+    all.sort((a, b) => compareNames(a.raw.name, b.raw.name));
   }
-  return Promise.all(found.map((f) => resolveAttribute(services, f.raw)));
+  const resolved = await Promise.all(
+    all.map(async (f): Promise<Hdf5Attribute | SkippedPart> => {
+      try {
+        return await resolveAttribute(services, f.raw);
+      } catch (error) {
+        if (error instanceof UnsupportedFeatureError) return { attribute: f.raw.name, reason: error.feature };
+        throw error;
+      }
+    }),
+  );
+  const attributes: Hdf5Attribute[] = [];
+  const skipped: SkippedPart[] = [];
+  for (const r of resolved) {
+    if ("reason" in r) skipped.push(r);
+    else attributes.push(r);
+  }
+  return { attributes, skipped };
 }
 
-async function readDenseAttributes(ctx: Hdf5Context, heapAddress: number, nameIndexAddress: number): Promise<OrderedRaw[]> {
+async function readDenseAttributes(services: AttributeServices, heapAddress: number, nameIndexAddress: number): Promise<OrderedRaw[]> {
+  const ctx = services.context;
   const [heap, { header, records }] = await Promise.all([
     FractalHeap.open(ctx, heapAddress),
     readBTreeV2Records(ctx, nameIndexAddress, "dense attribute name index"),
@@ -73,18 +111,19 @@ async function readDenseAttributes(ctx: Hdf5Context, heapAddress: number, nameIn
       const id = c.take(8);
       const flags = c.u8();
       const creationOrder = c.u32();
-      if (flags & MessageFlag.SHARED) {
-        throw new UnsupportedFeatureError(ctx.url, `attribute heap ${heapAddress}`, "shared dense attribute messages");
-      }
-      const object = await heap.object(id);
-      const raw = parseAttributeMessage(ctx, new ByteCursor(object, heapAddress, ctx.url, "dense attribute message"));
-      return { raw, creationOrder };
+      // A shared attribute's id is its heap id in the SOHM table's heap, not in this object's heap.
+      const body =
+        flags & MessageFlag.SHARED
+          ? await services.sharedBody({ kind: "sohm", heapId: id.slice() }, MessageType.ATTRIBUTE, `dense attribute in heap ${heapAddress}`)
+          : new ByteCursor(await heap.object(id), heapAddress, ctx.url, "dense attribute message");
+      return { raw: parseAttributeMessage(ctx, body), creationOrder };
     }),
   );
 }
 
 async function resolveAttribute(services: AttributeServices, raw: RawAttribute): Promise<Hdf5Attribute> {
   const where = `attribute ${raw.name}`;
+  if ("unsupported" in raw.datatype) throw new UnsupportedFeatureError(services.context.url, where, raw.datatype.unsupported);
   const [datatype, dataspace] = await Promise.all([
     "shared" in raw.datatype ? services.sharedDatatype(raw.datatype.shared, where) : Promise.resolve(raw.datatype),
     "shared" in raw.dataspace ? services.sharedDataspace(raw.dataspace.shared, where) : Promise.resolve(raw.dataspace),
@@ -142,6 +181,7 @@ async function decodeElement(
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (type.class) {
     case "fixed":
+      if (!isFullPrecisionInteger(type)) return decodePartialInteger(bytes, type);
       return decodeFixed(view, bytes, type.size, type.order === "<", type.signed);
     case "bitfield":
       return decodeFixed(view, bytes, type.size, type.order === "<", false);
@@ -154,11 +194,16 @@ async function decodeElement(
     }
     case "float": {
       const little = type.order === "<";
-      if (type.size === 4) return view.getFloat32(0, little);
-      if (type.size === 8) return view.getFloat64(0, little);
-      if (type.size === 2) return halfToNumber(view.getUint16(0, little));
-      return bytes.slice();
+      if (isIeeeFloat(type)) {
+        if (type.size === 4) return view.getFloat32(0, little);
+        if (type.size === 8) return view.getFloat64(0, little);
+        return halfToNumber(view.getUint16(0, little));
+      }
+      return decodeFloatValue(bytes.subarray(0, type.size), little, type.layout);
     }
+    case "complex":
+      // JSON (and so .zattrs) has no complex numbers; the caller leaves the attribute out.
+      throw new UnsupportedFeatureError(ctx.url, "attribute", "complex number values (HDF5 2.0 complex datatype)");
     case "string":
       return decodeText(bytes, type.padding);
     case "time":
@@ -241,6 +286,17 @@ function decodeFixed(view: DataView, bytes: Uint8Array, size: number, little: bo
     default:
       return decodeInteger(bytes.subarray(0, size), little ? "<" : ">", signed);
   }
+}
+
+/**
+ * An integer that uses `precision` bits at `bitOffset` of its bytes (H5Tset_precision): the value
+ * bits, sign-extended when signed, as HDF5 converts it to a native integer.
+ */
+function decodePartialInteger(bytes: Uint8Array, type: Extract<Hdf5Datatype, { class: "fixed" }>): number | bigint {
+  const raw = decodeInteger(bytes.subarray(0, type.size), type.order, false);
+  let value = (BigInt(raw) >> BigInt(type.bitOffset)) & ((1n << BigInt(type.precision)) - 1n);
+  if (type.signed && type.precision > 0 && value >= 1n << BigInt(type.precision - 1)) value -= 1n << BigInt(type.precision);
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value;
 }
 
 const utf8 = new TextDecoder();

@@ -1,6 +1,7 @@
 import type { ByteSource } from "../source/byteSource.js";
 import { ByteCursor } from "./cursor.js";
 import { Hdf5FormatError } from "../errors.js";
+import type { MetadataOverlay } from "./cacheImage.js";
 
 /**
  * What every structure parser needs besides its own bytes: where to read from, the widths the
@@ -17,7 +18,14 @@ export class Hdf5Context {
     readonly sizeOfLengths: number,
     /** Base address: every address in the file is relative to it (0 for almost every file). */
     readonly baseAddress: number,
+    /** Metadata saved in a cache image instead of at its addresses; served before the file's bytes. */
+    readonly overlay?: MetadataOverlay,
   ) {}
+
+  /** The same file with a metadata overlay (a cache image) applied to every read. */
+  withOverlay(overlay: MetadataOverlay): Hdf5Context {
+    return new Hdf5Context(this.source, this.fileSize, this.sizeOfOffsets, this.sizeOfLengths, this.baseAddress, overlay);
+  }
 
   get url(): string {
     return this.source.url;
@@ -37,7 +45,8 @@ export class Hdf5Context {
         address,
       );
     }
-    return this.source.read(absolute, length);
+    const bytes = await this.source.read(absolute, length);
+    return this.overlay ? this.overlay.apply(address, bytes) : bytes;
   }
 
   async cursor(address: number, length: number, structure: string): Promise<ByteCursor> {

@@ -1,19 +1,23 @@
 import { Hdf5FormatError, UnsupportedFeatureError } from "../errors.js";
 import type { ByteSource } from "../source/byteSource.js";
-import { readAttributes, type AttributeServices } from "./attributes.js";
+import { readAttributes, type AttributeServices, type ObjectAttributes } from "./attributes.js";
+import { MetadataOverlay, parseCacheImageMessage, readCacheImage } from "./cacheImage.js";
 import { chunkIndexInput, readChunkIndex } from "./chunkIndex/index.js";
 import { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
 import { GlobalHeapCache } from "./globalHeap.js";
 import { isGroupHeader, readGroupLinks } from "./links.js";
+import { readLocalHeap } from "./localHeap.js";
 import { parseDataLayout } from "./messages/dataLayout.js";
 import { elementCount, parseDataspace } from "./messages/dataspace.js";
 import { parseDatatype } from "./messages/datatype.js";
+import { parseExternalFiles } from "./messages/externalFiles.js";
 import { parseFillValue, parseOldFillValue } from "./messages/fillValue.js";
 import { parseFilterPipeline } from "./messages/filterPipeline.js";
-import { parseSharedMessage, sohmUnsupported, type SharedMessageLocation } from "./messages/shared.js";
+import { parseSharedMessage, type SharedMessageLocation } from "./messages/shared.js";
 import type {
   ChunkRef,
+  ExternalFileSlot,
   Hdf5Dataset,
   Hdf5Dataspace,
   Hdf5Datatype,
@@ -23,8 +27,10 @@ import type {
   Hdf5Layout,
   Hdf5NamedDatatype,
   Hdf5Object,
+  Hdf5UnsupportedObject,
 } from "./model.js";
 import { bodyCursor, MessageFlag, MessageType, readObjectHeader, type HeaderMessage, type ObjectHeader } from "./objectHeader.js";
+import { parseSharedMessageTableMessage, SharedMessageTable } from "./sharedMessageTable.js";
 import { readSuperblock, type Superblock } from "./superblock.js";
 
 /** Object headers cached per file before we stop prefetching subtrees during a walk. */
@@ -49,8 +55,11 @@ export interface Hdf5OpenOptions {
 export class Hdf5File {
   readonly globalHeap: GlobalHeapCache;
   private readonly headers = new Map<number, Promise<ObjectHeader>>();
-  /** Parsed objects by address and path (the same header reached by two paths is two objects). */
-  private readonly objects = new Map<string, Promise<Hdf5Object>>();
+  /**
+   * Objects parsed ahead of the walk, by header address: each header is parsed once, under the
+   * first path that reached it, however many links (or link cycles) lead to it.
+   */
+  private readonly objects = new Map<number, Promise<Hdf5Object>>();
   private readonly chunkLists = new Map<number, Promise<ChunkRef[]>>();
   private readonly services: AttributeServices;
 
@@ -58,6 +67,8 @@ export class Hdf5File {
     readonly context: Hdf5Context,
     readonly superblock: Superblock,
     private readonly options: Hdf5OpenOptions = {},
+    /** The file's shared object header message table, when its superblock extension has one. */
+    readonly sharedMessages?: SharedMessageTable,
   ) {
     this.globalHeap = new GlobalHeapCache(context);
     this.services = {
@@ -65,19 +76,44 @@ export class Hdf5File {
       globalHeap: this.globalHeap,
       sharedDatatype: (location, where) => this.sharedDatatype(location, where),
       sharedDataspace: (location, where) => this.sharedDataspace(location, where),
+      sharedBody: (location, type, where) => this.sharedBody(location, type, where),
     };
   }
 
-  /** Read the file size and the superblock. */
+  /**
+   * Read the file size, the superblock and, for version 2/3 superblocks, the superblock extension
+   * (format spec II.C): its shared message table message (SOHM, 0x000F) and its metadata cache
+   * image message (0x0018), whose entries then take the place of the file's bytes at their addresses.
+   * Other extension messages (B-tree K values, driver info, file space info) do not matter to a reader.
+   */
   static async open(source: ByteSource, options: Hdf5OpenOptions = {}): Promise<Hdf5File> {
     const size = await source.size();
     const superblock = await readSuperblock(source, size);
-    const context = new Hdf5Context(source, size, superblock.sizeOfOffsets, superblock.sizeOfLengths, superblock.baseAddress);
-    return new Hdf5File(context, superblock, options);
+    let context = new Hdf5Context(source, size, superblock.sizeOfOffsets, superblock.sizeOfLengths, superblock.baseAddress);
+    let sharedMessages: SharedMessageTable | undefined;
+    if (superblock.extensionAddress !== undefined) {
+      const extension = await readObjectHeader(context, superblock.extensionAddress);
+      const image = extension.messages.find((m) => m.type === MessageType.METADATA_CACHE_IMAGE);
+      if (image) {
+        const { address, length } = parseCacheImageMessage(context, bodyCursor(image));
+        context = context.withOverlay(new MetadataOverlay(await readCacheImage(context, address, length)));
+      }
+      const table = extension.messages.find((m) => m.type === MessageType.SHARED_MESSAGE_TABLE);
+      if (table) {
+        const { address, indexCount } = parseSharedMessageTableMessage(context, bodyCursor(table));
+        sharedMessages = await SharedMessageTable.read(context, address, indexCount);
+      }
+    }
+    return new Hdf5File(context, superblock, options, sharedMessages);
   }
 
   get url(): string {
     return this.context.url;
+  }
+
+  /** Object headers parsed into objects so far (each header once, however many links reach it). */
+  get objectsParsed(): number {
+    return this.objects.size;
   }
 
   /** The object header at `address`, parsed once per file. */
@@ -100,42 +136,51 @@ export class Hdf5File {
     return root;
   }
 
-  /** Parse the object header at `address` into a group, dataset or named datatype. */
+  /**
+   * Parse the object header at `address` into a group, dataset or named datatype. A dataset or
+   * named datatype that uses a feature we do not read (UnsupportedFeatureError: a VAX float, ...)
+   * becomes an "unsupported" object carrying the reason, so it costs that object only; attributes
+   * we cannot decode are left out one by one (`skippedAttributes`).
+   */
   async object(address: number, path: string): Promise<Hdf5Object> {
+    const header = await this.header(address);
+    const attributesPromise = readAttributes(this.services, header);
+    attributesPromise.catch(() => undefined);
+    const has = (type: number): boolean => header.messages.some((m) => m.type === type);
+    const base = async (): Promise<{ address: number; path: string } & Pick<Hdf5Group, "attributes" | "skippedAttributes">> => {
+      const { attributes, skipped }: ObjectAttributes = await attributesPromise;
+      return { address, path, attributes, skippedAttributes: skipped };
+    };
+    if (isGroupHeader(header) && !has(MessageType.DATA_LAYOUT)) {
+      const linksPromise = readGroupLinks(this.context, header, this.superblock.groupLeafNodeK);
+      // Children start loading as soon as the links are known, not after this group's attributes.
+      void linksPromise.then((links) => this.prefetchChildren(path, links), () => undefined);
+      const [links, common] = await Promise.all([linksPromise, base()]);
+      const group: Hdf5Group = { kind: "group", ...common, links };
+      return group;
+    }
     try {
-      const header = await this.header(address);
-      const attributesPromise = readAttributes(this.services, header);
-      const has = (type: number): boolean => header.messages.some((m) => m.type === type);
       if (has(MessageType.DATA_LAYOUT)) {
         const datasetPromise = this.dataset(header, path);
         if (this.options.prefetchChunkIndexes) {
-          void datasetPromise.then((dataset) => this.prefetchChunks({ ...dataset, attributes: [] }), () => undefined);
+          void datasetPromise.then((dataset) => this.prefetchChunks({ ...dataset, attributes: [], skippedAttributes: [] }), () => undefined);
         }
-        const [dataset, attributes] = await Promise.all([datasetPromise, attributesPromise]);
-        return { ...dataset, attributes };
-      }
-      if (isGroupHeader(header)) {
-        const linksPromise = readGroupLinks(this.context, header, this.superblock.groupLeafNodeK);
-        // Children start loading as soon as the links are known, not after this group's attributes.
-        void linksPromise.then((links) => this.prefetchChildren(path, links), () => undefined);
-        const [links, attributes] = await Promise.all([linksPromise, attributesPromise]);
-        const group: Hdf5Group = { kind: "group", address, path, attributes, links };
-        return group;
+        const [dataset, common] = await Promise.all([datasetPromise, base()]);
+        return { ...dataset, ...common };
       }
       if (has(MessageType.DATATYPE)) {
-        const [datatype, attributes] = await Promise.all([this.datatypeOf(header, path), attributesPromise]);
-        const named: Hdf5NamedDatatype = { kind: "datatype", address, path, attributes, datatype };
+        const [datatype, common] = await Promise.all([this.datatypeOf(header, path), base()]);
+        const named: Hdf5NamedDatatype = { kind: "datatype", ...common, datatype };
         return named;
       }
-      await attributesPromise;
-      throw new Hdf5FormatError(this.url, "object header", `object ${path} is neither a group, a dataset nor a datatype`, address);
     } catch (error) {
-      // Message parsers do not know which object they are in: name it here.
-      if (error instanceof UnsupportedFeatureError && error.variable !== path) {
-        throw new UnsupportedFeatureError(error.url, path, `${error.feature} (in ${error.variable})`);
-      }
-      throw error;
+      if (!(error instanceof UnsupportedFeatureError)) throw error;
+      const common = await base().catch(() => ({ address, path, attributes: [], skippedAttributes: [] }));
+      const unsupported: Hdf5UnsupportedObject = { kind: "unsupported", ...common, reason: error.feature };
+      return unsupported;
     }
+    await attributesPromise;
+    throw new Hdf5FormatError(this.url, "object header", `object ${path} is neither a group, a dataset nor a datatype`, address);
   }
 
   /**
@@ -153,22 +198,32 @@ export class Hdf5File {
     yield* this.walkFrom(await rootPromise, seen, 0);
   }
 
-  /** The object at `address` reached by `path`, parsed once; started early by prefetching. */
+  /**
+   * The object at `address`, parsed once (under the first path that reached it) and started early
+   * by prefetching; `path` renames it for the link the walk follows.
+   */
   private prefetchObject(address: number, path: string): Promise<Hdf5Object> {
-    const key = `${address}:${path}`;
-    let p = this.objects.get(key);
+    const p = this.startObject(address, path).then((object) => (object.path === path ? object : { ...object, path }));
+    // Mark as handled: a prefetched object that fails surfaces when (if) the walk awaits it.
+    p.catch(() => undefined);
+    return p;
+  }
+
+  private startObject(address: number, path: string): Promise<Hdf5Object> {
+    let p = this.objects.get(address);
     if (!p) {
       p = this.object(address, path);
-      this.objects.set(key, p);
+      this.objects.set(address, p);
       p.catch(() => undefined);
     }
     return p;
   }
 
+  /** Start reading a group's children; an address already started (a cycle, a second link) is not read again. */
   private prefetchChildren(path: string, links: Hdf5Group["links"]): void {
     if (this.objects.size >= PREFETCH_LIMIT) return;
     const base = path === "/" ? "" : path;
-    for (const link of links) if (link.kind === "hard") void this.prefetchObject(link.address, `${base}/${link.name}`);
+    for (const link of links) if (link.kind === "hard") void this.startObject(link.address, `${base}/${link.name}`);
   }
 
   private prefetchChunks(dataset: Hdf5Dataset): void {
@@ -209,7 +264,12 @@ export class Hdf5File {
   }
 
   private async sharedBody(location: SharedMessageLocation, type: number, where: string): Promise<ByteCursor> {
-    if (location.kind === "sohm") sohmUnsupported(this.context, where);
+    if (location.kind === "sohm") {
+      if (!this.sharedMessages) {
+        throw new Hdf5FormatError(this.url, "shared message", `${where} is shared in the SOHM heap, but the file has no shared message table`);
+      }
+      return this.sharedMessages.messageBody(type, location.heapId, where);
+    }
     const target = await this.header(location.address);
     const message = target.messages.find((m) => m.type === type);
     if (!message) {
@@ -240,7 +300,7 @@ export class Hdf5File {
     return parseDatatype(await this.messageBody(message, path));
   }
 
-  private async dataset(header: ObjectHeader, path: string): Promise<Omit<Hdf5Dataset, "attributes">> {
+  private async dataset(header: ObjectHeader, path: string): Promise<Omit<Hdf5Dataset, "attributes" | "skippedAttributes">> {
     const ctx = this.context;
     const dataspaceMessage = this.required(header, MessageType.DATASPACE, "dataspace", path);
     const [datatype, dataspace] = await Promise.all([
@@ -254,8 +314,18 @@ export class Hdf5File {
     const layout = parseDataLayout(ctx, bodyCursor(layoutMessage), {
       contiguousSize: elementCount(dataspace) * datatype.size,
     });
-    const fillValue = await this.fillValue(header, layout, path);
-    return { kind: "dataset", address: header.address, path, datatype, dataspace, fillValue, filters, layout };
+    const [fillValue, external] = await Promise.all([this.fillValue(header, layout, path), this.externalFiles(header, path)]);
+    return { kind: "dataset", address: header.address, path, datatype, dataspace, fillValue, filters, layout, external };
+  }
+
+  /** The external data files message (0x0007) with every slot's name looked up in its local heap. */
+  private async externalFiles(header: ObjectHeader, path: string): Promise<ExternalFileSlot[]> {
+    const message = header.messages.find((m) => m.type === MessageType.EXTERNAL_FILES);
+    if (!message) return [];
+    const { heapAddress, slots } = parseExternalFiles(this.context, await this.messageBody(message, path));
+    if (slots.length === 0) return [];
+    const heap = await readLocalHeap(this.context, heapAddress);
+    return slots.map((slot) => ({ name: heap.stringAt(slot.nameOffset), offset: slot.offset, size: slot.size }));
   }
 
   /**
@@ -282,7 +352,8 @@ export class Hdf5File {
    */
   async chunks(dataset: Hdf5Dataset): Promise<ChunkRef[]> {
     const layout = dataset.layout;
-    if (layout.kind === "compact") return [];
+    // External data are not in this file (see `external`); virtual datasets have no storage of their own.
+    if (layout.kind === "compact" || layout.kind === "virtual" || dataset.external.length > 0) return [];
     if (layout.kind === "contiguous") {
       if (layout.address === undefined || layout.size === 0) return [];
       const rank = dataset.dataspace.shape.length;
@@ -304,7 +375,12 @@ export class Hdf5File {
     if (dataset.dataspace.kind !== "simple") {
       throw new Hdf5FormatError(this.url, "data layout", `chunked dataset ${dataset.path} has a ${dataset.dataspace.kind} dataspace`, dataset.address);
     }
-    const refs = await readChunkIndex(this.context, chunkIndexInput(dataset, layout));
+    const all = await readChunkIndex(this.context, chunkIndexInput(dataset, layout));
+    // Chunks beyond the current extent (left by a writer that shrank the dataset without pruning
+    // its index) hold no values: HDF5 does not list or read them either.
+    const shape = dataset.dataspace.shape;
+    const grid = shape.map((n, i) => Math.ceil(n / layout.chunkShape[i]!));
+    const refs = all.filter((ref) => grid.every((n, i) => ref.coords[i]! < n));
     // Chunk indexes store addresses relative to the base address (the superblock's position).
     const base = this.context.baseAddress;
     return base === 0 ? refs : refs.map((ref) => ({ ...ref, address: ref.address + base }));
@@ -331,6 +407,9 @@ export class Hdf5File {
       throw new Hdf5FormatError(this.url, "dataspace", `${count} elements are implausible for this file`, dataset.address);
     }
     const layout = dataset.layout;
+    if (layout.kind === "virtual" || dataset.external.length > 0) {
+      throw new UnsupportedFeatureError(this.url, dataset.path, "variable-length strings in a virtual dataset or external files");
+    }
     let data: Uint8Array;
     if (layout.kind === "compact") {
       data = layout.data;

@@ -8,10 +8,28 @@ export type ByteOrder = "<" | ">";
 export type StringPadding = "nullterm" | "nullpad" | "spacepad";
 export type CharacterSet = "ascii" | "utf8";
 
+/**
+ * Where a floating-point number's fields are (format spec IV.A.2.d, floating-point properties):
+ * bit positions counted from the least significant bit of the element, in the element's byte order.
+ */
+export interface FloatLayout {
+  bitOffset: number;
+  precision: number;
+  signLocation: number;
+  exponentLocation: number;
+  exponentSize: number;
+  mantissaLocation: number;
+  mantissaSize: number;
+  exponentBias: number;
+  /** 0: no normalization; 1: the mantissa's most significant bit is always set; 2: it is implied. */
+  normalization: 0 | 1 | 2;
+}
+
 /** Datatype message (0x0003), one variant per HDF5 datatype class. `size` is the element size in bytes. */
 export type Hdf5Datatype =
-  | { class: "fixed"; size: number; order: ByteOrder; signed: boolean }
-  | { class: "float"; size: number; order: ByteOrder }
+  /** `precision` bits at `bitOffset` hold the value; the other bits are padding. */
+  | { class: "fixed"; size: number; order: ByteOrder; signed: boolean; bitOffset: number; precision: number }
+  | { class: "float"; size: number; order: ByteOrder; layout: FloatLayout }
   | { class: "time"; size: number; order: ByteOrder }
   | { class: "string"; size: number; padding: StringPadding; charset: CharacterSet }
   | { class: "bitfield"; size: number; order: ByteOrder }
@@ -24,7 +42,9 @@ export type Hdf5Datatype =
   | { class: "vlen-string"; size: number; padding: StringPadding; charset: CharacterSet }
   /** Variable-length sequence of `base` (e.g. DIMENSION_LIST is a sequence of object references). */
   | { class: "vlen-sequence"; size: number; base: Hdf5Datatype }
-  | { class: "array"; size: number; dims: number[]; base: Hdf5Datatype };
+  | { class: "array"; size: number; dims: number[]; base: Hdf5Datatype }
+  /** HDF5 2.0 complex numbers: a real and an imaginary part, each of the floating-point `base`. */
+  | { class: "complex"; size: number; base: Hdf5Datatype };
 
 /** Dataspace message (0x0001). `maxShape` entries are null for unlimited dimensions. */
 export type Hdf5Dataspace =
@@ -80,6 +100,8 @@ export type ChunkIndexDescriptor =
 /** Data layout message (0x0008). */
 export type Hdf5Layout =
   | { kind: "compact"; data: Uint8Array }
+  /** A virtual dataset: its values are mapped from other datasets (we do not translate these). */
+  | { kind: "virtual" }
   /** `address` undefined: storage never allocated (the whole dataset reads as fill). */
   | { kind: "contiguous"; address: number | undefined; size: number }
   | {
@@ -130,7 +152,27 @@ export interface Hdf5Attribute {
 export type Hdf5Link =
   | { name: string; kind: "hard"; address: number }
   | { name: string; kind: "soft"; target: string }
-  | { name: string; kind: "external"; file: string; path: string };
+  | { name: string; kind: "external"; file: string; path: string }
+  /** A user-defined link (types 65-255) or a type reserved for future HDF5 versions: never followed. */
+  | { name: string; kind: "user-defined"; linkType: number };
+
+/**
+ * External data files (message 0x0007, H5Pset_external): the dataset's bytes are the
+ * concatenation of the slots, each `size` bytes at `offset` in the file `name` (a name relative to
+ * the HDF5 file, or absolute). `size` undefined: the slot extends to the end of its file.
+ */
+export interface ExternalFileSlot {
+  name: string;
+  offset: number;
+  size: number | undefined;
+}
+
+/** Something in a header we could not use, kept so the translator can say what was left out. */
+export interface SkippedPart {
+  /** An attribute's name, when the problem was one attribute. */
+  attribute?: string;
+  reason: string;
+}
 
 interface Hdf5ObjectBase {
   /** Object header address: the object's identity (what object references point to). */
@@ -138,6 +180,8 @@ interface Hdf5ObjectBase {
   /** Absolute path, "/" for the root group. */
   path: string;
   attributes: Hdf5Attribute[];
+  /** Attributes left out because they use something we do not read (an HDF5 2.0 complex value, ...). */
+  skippedAttributes: SkippedPart[];
 }
 
 export interface Hdf5Group extends Hdf5ObjectBase {
@@ -153,6 +197,8 @@ export interface Hdf5Dataset extends Hdf5ObjectBase {
   fillValue: Hdf5FillValue;
   filters: Hdf5Filter[];
   layout: Hdf5Layout;
+  /** External data files holding the (contiguous) data instead of this file; empty when none. */
+  external: ExternalFileSlot[];
 }
 
 /** A committed (named) datatype; netCDF-4 writes these for user-defined types. */
@@ -161,4 +207,13 @@ export interface Hdf5NamedDatatype extends Hdf5ObjectBase {
   datatype: Hdf5Datatype;
 }
 
-export type Hdf5Object = Hdf5Group | Hdf5Dataset | Hdf5NamedDatatype;
+/**
+ * An object whose header uses a feature we do not read (for example a VAX-order datatype): it costs
+ * this object only, and `reason` says why.
+ */
+export interface Hdf5UnsupportedObject extends Hdf5ObjectBase {
+  kind: "unsupported";
+  reason: string;
+}
+
+export type Hdf5Object = Hdf5Group | Hdf5Dataset | Hdf5NamedDatatype | Hdf5UnsupportedObject;

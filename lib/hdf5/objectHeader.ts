@@ -30,6 +30,7 @@ export const MessageType = {
   ATTRIBUTE_INFO: 0x0015,
   REFERENCE_COUNT: 0x0016,
   FILE_SPACE_INFO: 0x0017,
+  METADATA_CACHE_IMAGE: 0x0018,
 } as const;
 
 /** Header message flag bits (format spec IV.A.1.a "Header Message Flags"). */

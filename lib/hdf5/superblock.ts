@@ -52,6 +52,35 @@ function hasSignature(bytes: Uint8Array): boolean {
   return true;
 }
 
+/** Other formats a user may hand us instead of HDF5, by their leading bytes. */
+const OTHER_FORMATS: { magic: number[]; what: string }[] = [
+  { magic: [0x43, 0x44, 0x46, 0x01], what: "a netCDF-3 classic format file (signature CDF\\x01; netCDF-3 is not HDF5)" },
+  { magic: [0x43, 0x44, 0x46, 0x02], what: "a netCDF-3 64-bit offset format file (signature CDF\\x02; netCDF-3 is not HDF5)" },
+  { magic: [0x43, 0x44, 0x46, 0x05], what: "a netCDF-3 CDF-5 (64-bit data) format file (signature CDF\\x05; netCDF-3 is not HDF5)" },
+  { magic: [0x0e, 0x03, 0x13, 0x01], what: "an HDF4 file (HDF4 is not HDF5)" },
+  { magic: [0x47, 0x52, 0x49, 0x42], what: "a GRIB file" },
+  { magic: [0x1f, 0x8b], what: "a gzip-compressed file (decompress it first)" },
+  { magic: [0x42, 0x5a, 0x68], what: "a bzip2-compressed file (decompress it first)" },
+  { magic: [0x28, 0xb5, 0x2f, 0xfd], what: "a zstd-compressed file (decompress it first)" },
+  { magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], what: "an xz-compressed file (decompress it first)" },
+  { magic: [0x50, 0x4b, 0x03, 0x04], what: "a zip archive" },
+  { magic: [0x50, 0x41, 0x52, 0x31], what: "a Parquet file" },
+  { magic: [0x49, 0x49, 0x2a, 0x00], what: "a TIFF file" },
+  { magic: [0x4d, 0x4d, 0x00, 0x2a], what: "a TIFF file" },
+  { magic: [0x53, 0x49, 0x4d, 0x50, 0x4c, 0x45, 0x20, 0x20], what: "a FITS file" },
+];
+
+/** What a file that has no HDF5 signature appears to be, from its first bytes. */
+export function describeNonHdf5(head: Uint8Array): string {
+  for (const { magic, what } of OTHER_FORMATS) {
+    if (magic.every((b, i) => head[i] === b)) return what;
+  }
+  const text = new TextDecoder().decode(head.subarray(0, 64)).trimStart();
+  if (text.startsWith("{") || text.startsWith("[")) return "JSON text (a reference file? pass the HDF5/netCDF-4 file it was made from)";
+  if (text.startsWith("<")) return "HTML or XML text (an error page instead of the file?)";
+  return "not a format we recognise";
+}
+
 /**
  * Find and parse the superblock. The signature is at offset 0 or at 512, 1024, 2048, ... (a user
  * block precedes it; format spec II.A), so we probe those offsets in order, one small read each.
@@ -65,7 +94,8 @@ export async function readSuperblock(source: ByteSource, fileSize: number): Prom
     const bytes = await source.read(offset, Math.min(SUPERBLOCK_READ_SIZE, fileSize - offset));
     if (hasSignature(bytes)) return parseSuperblock(new ByteCursor(bytes, offset, url, "superblock"), offset, fileSize);
   }
-  throw new Hdf5FormatError(url, "superblock", "no HDF5 signature at offset 0, 512, 1024, 2048, ...", 0);
+  const head = await source.read(0, Math.min(64, fileSize));
+  throw new Hdf5FormatError(url, "superblock", `not an HDF5 file: no HDF5 signature at offset 0, 512, 1024, 2048, ...; it is ${describeNonHdf5(head)}`, 0);
 }
 
 function checkWidth(c: ByteCursor, what: string, value: number): void {

@@ -46,6 +46,12 @@ export function zarrCodecs(url: string, variable: string, pipeline: Hdf5Filter[]
         filters.push({ id: "zlib", level: filter.clientData[0] ?? 4 });
         break;
       case FILTER_SHUFFLE:
+        // HDF5 shuffles whole elements and leaves a remainder in place; numcodecs' shuffle refuses
+        // a buffer that is not whole elements. After a compressor the length is arbitrary; after
+        // fletcher32 (netCDF-C's order) it is the chunk plus 4 bytes per checksum.
+        if (filters.some((f) => (f as { id?: string }).id !== "fletcher32") || (4 * filters.length) % elementSize !== 0) {
+          throw new UnsupportedFeatureError(url, variable, "shuffle after a filter that leaves partial elements (numcodecs' shuffle reads whole elements only)");
+        }
         filters.push({ id: "shuffle", elementsize: elementSize });
         break;
       case FILTER_FLETCHER32:

@@ -1,26 +1,8 @@
 import type { Hdf5Attribute, Hdf5Dataset, Hdf5Datatype } from "../hdf5/model.js";
 import { decodeNumber } from "./numeric.js";
 import { PyFloat, type PyJsonValue } from "./pyJson.js";
-import { numericKind } from "./zarrDtype.js";
-
-/** netCDF-C's default fill values (netcdf.h NC_FILL_*), by numpy-style kind and size. */
-function netcdfDefaultFill(datatype: Hdf5Datatype): PyJsonValue | undefined {
-  const numeric = numericKind(datatype);
-  if (!numeric || numeric.kind === "bool") return undefined;
-  const { kind, size } = numeric;
-  if (kind === "float") return new PyFloat(size === 4 ? Math.fround(9.969209968386869e36) : 9.969209968386869e36);
-  const table: Record<string, number | bigint> = {
-    int1: -127,
-    int2: -32767,
-    int4: -2147483647,
-    int8: -9223372036854775806n,
-    uint1: 255,
-    uint2: 65535,
-    uint4: 4294967295,
-    uint8: 18446744073709551614n,
-  };
-  return table[`${kind}${size}`];
-}
+import { cleanFixedString } from "./strings.js";
+import { numericKind, zarrDtype } from "./zarrDtype.js";
 
 /** A numeric value (from raw bytes or an attribute) as the Zarr v2 fill_value JSON. */
 function numericFill(datatype: Hdf5Datatype, value: number | bigint | boolean): PyJsonValue {
@@ -30,39 +12,60 @@ function numericFill(datatype: Hdf5Datatype, value: number | bigint | boolean): 
   return value as number | bigint;
 }
 
-function rawFill(datatype: Hdf5Datatype, bytes: Uint8Array | undefined): PyJsonValue {
-  const numeric = numericKind(datatype);
-  if (!numeric) return null;
-  if (!bytes || bytes.length < numeric.size) return numericFill(datatype, 0);
-  return numericFill(datatype, decodeNumber(bytes, 0, numeric.kind, numeric.size, numeric.littleEndian));
-}
-
-export const isNetcdfVariable = (dataset: Hdf5Dataset): boolean =>
-  dataset.attributes.some((a) => a.name.includes("_Netcdf4"));
-
-function isNetcdfDatetime(dataset: Hdf5Dataset): boolean {
-  const units = dataset.attributes.find((a) => a.name === "units")?.values[0];
-  return typeof units === "string" && units.includes("since");
-}
-
 function fillAttribute(dataset: Hdf5Dataset): Hdf5Attribute | undefined {
   const attribute = dataset.attributes.find((a) => a.name === "_FillValue");
   return attribute && attribute.values.length > 0 ? attribute : undefined;
 }
 
 /**
+ * The bytes of one element that HDF5 returns where nothing was written (a chunk never written,
+ * contiguous storage never allocated), as h5py and netCDF-C read them (H5D__chunk_read, H5D__read):
+ * the fill value message's value when one is set and the fill time is not "never"; otherwise zeros
+ * (the library default fill, or, when HDF5 skips the missing chunk and leaves the caller's buffer
+ * alone, the zeroed buffer h5py reads into). Which library wrote the file does not matter.
+ */
+export function missingElementBytes(dataset: Hdf5Dataset): Uint8Array {
+  const { fillValue, datatype } = dataset;
+  const size = datatype.size;
+  const out = new Uint8Array(size);
+  if (fillValue.state === "user" && fillValue.writeTime !== "never" && fillValue.value) {
+    out.set(fillValue.value.subarray(0, size));
+  }
+  return out;
+}
+
+function missingFill(dataset: Hdf5Dataset): PyJsonValue {
+  const { datatype } = dataset;
+  const bytes = missingElementBytes(dataset);
+  if (datatype.class === "string") return Buffer.from(cleanFixedString(bytes, datatype.padding)).toString("base64");
+  const numeric = numericKind(datatype);
+  if (numeric) return numericFill(datatype, decodeNumber(bytes, 0, numeric.kind, numeric.size, numeric.littleEndian));
+  // Zarr v2's fill_value encodings: [real, imaginary] for complex, the integer for datetime64 and
+  // timedelta64, base64 of the element's bytes for raw bytes and structured types.
+  const dtype = zarrDtype(datatype);
+  if (typeof dtype === "string" && /^[<>]c(8|16)$/.test(dtype)) {
+    const half = datatype.size / 2;
+    const part = (at: number): PyFloat => new PyFloat(Number(decodeNumber(bytes, at, "float", half, dtype.startsWith("<"))));
+    return [part(0), part(half)];
+  }
+  if (typeof dtype === "string" && /^[<>][Mm]8/.test(dtype)) return decodeNumber(bytes, 0, "int", 8, dtype.startsWith("<")) as number | bigint;
+  if (dtype !== undefined) return Buffer.from(bytes).toString("base64");
+  return null;
+}
+
+/**
  * The `.zarray` fill_value. xarray reads a Zarr fill_value as `_FillValue` and masks every element
- * equal to it, so it must only be set where the file itself says so or where it is needed:
- *  - the `_FillValue` attribute when present (as kerchunk);
- *  - fixed strings: " " (as kerchunk);
- *  - every chunk stored: null. kerchunk writes HDF5's fill value for non-netCDF datasets (0 by
- *    default), and xarray then turns written zeros into NaN;
- *  - chunks missing: the value HDF5 returns for them (the dataset's fill value, which netCDF-C
- *    sets to netCDF's default fill, or that default when unset). kerchunk writes null for netCDF
- *    variables, and Zarr then invents values for the unwritten chunks.
+ * equal to it, so it is set only where the file itself says so or where values depend on it:
+ *  - chunks missing (never written, or storage never allocated): the value HDF5 returns for them
+ *    (`missingElementBytes`), so that Zarr reads what h5py and netCDF-C read. kerchunk writes null
+ *    for netCDF variables, and Zarr then invents values for the unwritten chunks;
+ *  - every chunk stored: the `_FillValue` attribute when present (as kerchunk), fixed strings " "
+ *    (as kerchunk), otherwise null. kerchunk writes HDF5's fill value for non-netCDF datasets (0 by
+ *    default), and xarray then turns written zeros into NaN.
  */
 export function zarrFillValue(dataset: Hdf5Dataset, hasMissingChunks: boolean): PyJsonValue {
   const { datatype } = dataset;
+  if (hasMissingChunks) return missingFill(dataset);
   const attribute = fillAttribute(dataset);
   if (attribute) {
     const value = attribute.values[0]!;
@@ -78,9 +81,5 @@ export function zarrFillValue(dataset: Hdf5Dataset, hasMissingChunks: boolean): 
     const text = bytes ? Buffer.from(bytes).toString("latin1").replace(/\0+$/, "") : "";
     return Buffer.from(text || " ", "latin1").toString("base64");
   }
-  if (!hasMissingChunks) return null;
-  if (datatype.class === "compound" || datatype.class === "opaque") return null;
-  if (dataset.fillValue.state === "user") return rawFill(datatype, dataset.fillValue.value);
-  if (isNetcdfVariable(dataset) || isNetcdfDatetime(dataset)) return netcdfDefaultFill(datatype) ?? null;
-  return rawFill(datatype, undefined);
+  return null;
 }

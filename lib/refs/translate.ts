@@ -3,14 +3,18 @@ import { referenceUrl } from "../source/localFile.js";
 import { Hdf5File } from "../hdf5/file.js";
 import type { ChunkRef, Hdf5Dataset, Hdf5Group, Hdf5Object } from "../hdf5/model.js";
 import { UnsupportedFeatureError } from "../errors.js";
+import { CodecError, decodeChunk } from "../codecs/decode.js";
+import { encodeChunk } from "../codecs/encode.js";
 import { transferAttributes } from "./attributes.js";
-import { zarrCodecs } from "./codecs.js";
-import { arrayDimensions, isDimensionScale } from "./dimensions.js";
+import { zarrCodecs, type ZarrCodecs } from "./codecs.js";
+import { isDimensionScale, nameDimensions } from "./dimensions.js";
+import { externalChunks } from "./external.js";
 import { zarrFillValue } from "./fillValue.js";
 import { encodeVlenUtf8, fillChunk, inlineReference } from "./inline.js";
 import { pyJson, type PyJsonValue } from "./pyJson.js";
+import { cleanFixedStrings, stringsNeedCleaning } from "./strings.js";
 import type { KerchunkRefs, Reference } from "./types.js";
-import { zarrDtype } from "./zarrDtype.js";
+import { whyNoZarrDtype, zarrDtype } from "./zarrDtype.js";
 
 export interface TranslateOptions {
   /** Chunks smaller than this many bytes are stored inline (kerchunk's inline_threshold). */
@@ -19,15 +23,23 @@ export interface TranslateOptions {
   url?: string;
 }
 
-/** A variable left out of the references, and why (kerchunk would only warn). */
+/** A variable (or a link) left out of the references, and why (kerchunk would only warn). */
 export interface SkippedVariable {
   variable: string;
   reason: string;
 }
 
+/** Something translated differently from what the file asked for, or an attribute left out. */
+export interface TranslateWarning {
+  /** The object (group or dataset path) the warning is about. */
+  path: string;
+  message: string;
+}
+
 export interface TranslateResult {
   refs: KerchunkRefs;
   skipped: SkippedVariable[];
+  warnings: TranslateWarning[];
   /** Per-variable chunk counts, for summaries. */
   chunkCount: number;
 }
@@ -37,16 +49,27 @@ const zarrPath = (path: string): string => path.replace(/^\//, "");
 
 const keyFor = (path: string, name: string): string => (zarrPath(path) ? `${zarrPath(path)}/${name}` : name);
 
+/**
+ * Bytes of one variable's chunks we re-encode and inline because their stored bytes are not what
+ * the variable's codecs declare (edge chunks stored unfiltered, strings whose stored bytes are not
+ * their values). Beyond it, the variable is left out with the reason: references, not copies.
+ */
+const MAX_REWRITTEN_BYTES = 8 * 1024 * 1024;
+/** Bytes of fixed-length string data read to find out whether their stored bytes are their values. */
+const MAX_STRING_CHECK_BYTES = 64 * 1024 * 1024;
+
 interface DatasetPlan {
   dataset: Hdf5Dataset;
   meta: Record<string, string>;
-  chunks: { key: string; chunk: ChunkRef; length: number }[];
+  references: { key: string; url: string; offset: number; length: number }[];
   inline: { key: string; bytes: Uint8Array }[];
 }
 
 /**
  * The equivalent of kerchunk's `SingleHdf5ToZarr(file, url, inline_threshold).translate()`, reading
- * only metadata (and chunks below the inline threshold) through `source`.
+ * only metadata (and chunks below the inline threshold) through `source`. What cannot be translated
+ * faithfully costs only itself: a variable (or an external/user-defined link) is left out and listed
+ * in `skipped`, an attribute or a dimension-scale problem is listed in `warnings`.
  */
 export async function translateHdf5(source: ByteSource, options: TranslateOptions = {}): Promise<TranslateResult> {
   const inlineThreshold = options.inlineThreshold ?? 100;
@@ -59,12 +82,23 @@ export async function translateHdf5(source: ByteSource, options: TranslateOption
   for (const object of objects) if (!pathByAddress.has(object.address)) pathByAddress.set(object.address, object.path);
 
   const skipped: SkippedVariable[] = [];
+  const warnings: TranslateWarning[] = [];
+  for (const object of objects) {
+    for (const { attribute, reason } of object.skippedAttributes) {
+      warnings.push({ path: object.path, message: `attribute ${JSON.stringify(attribute ?? "")} omitted: ${reason}` });
+    }
+    if (object.kind === "unsupported") skipped.push({ variable: object.path, reason: object.reason });
+    if (object.kind === "group") skipped.push(...unfollowedLinks(object));
+  }
+  const dimensions = nameDimensions(objects, (address) => pathByAddress.get(address));
+  for (const { variable, message } of dimensions.warnings) warnings.push({ path: variable, message });
+
   const datasets = objects.filter((o): o is Hdf5Dataset => o.kind === "dataset");
   // Every dataset's chunk index is read concurrently: one round trip per B-tree level for all.
   const plans = await Promise.all(
     datasets.map(async (dataset) => {
       try {
-        return await planDataset(file, url, dataset, inlineThreshold, (address) => pathByAddress.get(address));
+        return await planDataset(file, url, dataset, inlineThreshold, dimensions.names.get(dataset.path) ?? []);
       } catch (error) {
         if (error instanceof UnsupportedFeatureError) {
           skipped.push({ variable: dataset.path, reason: error.feature });
@@ -87,12 +121,32 @@ export async function translateHdf5(source: ByteSource, options: TranslateOption
       if (!plan) continue;
       Object.assign(refs, plan.meta);
       for (const { key, bytes } of plan.inline) refs[key] = inlineReference(bytes);
-      for (const { key, chunk, length } of plan.chunks) refs[key] = [url, chunk.address, length];
-      chunkCount += plan.chunks.length + plan.inline.length;
+      for (const { key, url: target, offset, length } of plan.references) refs[key] = [target, offset, length];
+      chunkCount += plan.references.length + plan.inline.length;
     }
   }
   skipped.sort((a, b) => a.variable.localeCompare(b.variable));
-  return { refs: { version: 1, refs }, skipped, chunkCount };
+  warnings.sort((a, b) => a.path.localeCompare(b.path));
+  return { refs: { version: 1, refs }, skipped, warnings, chunkCount };
+}
+
+/** External and user-defined links of a group: never followed, so listed as left out. */
+function unfollowedLinks(group: Hdf5Group): SkippedVariable[] {
+  const base = group.path === "/" ? "" : group.path;
+  const out: SkippedVariable[] = [];
+  for (const link of group.links) {
+    if (link.kind === "external") {
+      out.push({ variable: `${base}/${link.name}`, reason: `external link to ${link.file}:${link.path} (not followed)` });
+    } else if (link.kind === "user-defined") {
+      out.push({ variable: `${base}/${link.name}`, reason: `user-defined link of type ${link.linkType} (not followed)` });
+    }
+  }
+  return out;
+}
+
+/** True when a chunk reaches past the dataset's current extent on some axis (HDF5's "partial edge chunk"). */
+function isPartialEdgeChunk(coords: number[], chunkShape: number[], shape: number[]): boolean {
+  return shape.some((n, i) => (coords[i]! + 1) * chunkShape[i]! > n);
 }
 
 async function planDataset(
@@ -100,18 +154,22 @@ async function planDataset(
   url: string,
   dataset: Hdf5Dataset,
   inlineThreshold: number,
-  pathOf: (address: number) => string | undefined,
+  dims: string[],
 ): Promise<DatasetPlan | undefined> {
   const { datatype, dataspace, layout } = dataset;
   const variable = dataset.path;
-  if (dataspace.kind === "null") throw new UnsupportedFeatureError(url, variable, "null dataspace (no shape)");
+  const unsupported = (feature: string): never => {
+    throw new UnsupportedFeatureError(url, variable, feature);
+  };
+  if (dataspace.kind === "null") return unsupported("null dataspace (no shape)");
+  if (layout.kind === "virtual") return unsupported("virtual dataset layout (values mapped from other datasets)");
   const dtype = zarrDtype(datatype);
-  if (dtype === undefined) throw new UnsupportedFeatureError(url, variable, `datatype class ${datatype.class}`);
+  if (dtype === undefined) return unsupported(whyNoZarrDtype(datatype));
   const shape = dataspace.shape;
-  const chunkShape = layout.kind === "chunked" ? layout.chunkShape : shape;
+  // Zarr needs chunks of at least 1 even where a dimension is 0 (an empty array).
+  let chunkShape = layout.kind === "chunked" ? layout.chunkShape : shape.map((n) => Math.max(n, 1));
   const zeros = (shape.length === 0 ? [0] : shape.map(() => 0)).join(".");
   const path = zarrPath(variable);
-  const dims = arrayDimensions(url, dataset, pathOf);
 
   const zattrs = (): string => pyJson({ _ARRAY_DIMENSIONS: dims, ...transferAttributes(dataset.attributes, datatype) });
   const zarray = (fill: PyJsonValue, filters: PyJsonValue[] | null): string =>
@@ -146,47 +204,79 @@ async function planDataset(
         }),
         [`${path}/.zattrs`]: zattrs(),
       },
-      chunks: [],
+      references: [],
       inline: [{ key: `${path}/${zeros}`, bytes: encodeVlenUtf8(values) }],
     };
   }
+
+  const cleanStrings = datatype.class === "string" && stringsNeedCleaning(datatype.size, datatype.padding);
+  const clean = (bytes: Uint8Array): Uint8Array =>
+    datatype.class === "string" && cleanStrings ? cleanFixedStrings(bytes, datatype.size, datatype.padding) : bytes;
 
   // Compact data lives in the object header: always inline it (kerchunk loses it above the threshold).
   if (layout.kind === "compact") {
     return {
       dataset,
       meta: { [`${path}/.zarray`]: zarray(null, null), [`${path}/.zattrs`]: zattrs() },
-      chunks: [],
-      inline: [{ key: `${path}/${zeros}`, bytes: layout.data }],
+      references: [],
+      inline: [{ key: `${path}/${zeros}`, bytes: clean(layout.data) }],
     };
   }
 
+  // Data in external raw files (H5Pset_external): references into those files, never a fill.
+  if (dataset.external.length > 0) {
+    const external = externalChunks(url, dataset, shape);
+    chunkShape = external.chunkShape;
+    if (cleanStrings) unsupported(`fixed-length ${datatype.class === "string" ? datatype.padding : ""} strings in external files`);
+    return {
+      dataset,
+      meta: { [`${path}/.zarray`]: zarray(null, null), [`${path}/.zattrs`]: zattrs() },
+      references: external.chunks.map((c) => ({ key: `${path}/${c.coords.join(".")}`, url: c.url, offset: c.offset, length: c.length })),
+      inline: [],
+    };
+  }
+
+  const chunksPerAxis = shape.map((n, i) => Math.ceil(n / chunkShape[i]!));
+  const expected = chunksPerAxis.reduce((a, b) => a * b, 1);
+  // Hdf5File.chunks lists only chunks inside the current extent, as HDF5 does.
   const stored = await file.chunks(dataset);
   if (stored.length === 0 && isDimensionScale(dataset)) return undefined; // a netCDF dimension without data
-  const filterMasks = new Set(stored.map((c) => c.filterMask));
-  if (filterMasks.size > 1) {
-    throw new UnsupportedFeatureError(url, variable, "chunks with different filter masks (some stored unfiltered)");
-  }
-  const filterMask = stored[0]?.filterMask ?? 0;
-  const codecs = layout.kind === "chunked" ? zarrCodecs(url, variable, dataset.filters, datatype.size, filterMask) : { filters: [], trailingChecksumBytes: 0 };
 
-  const chunksPerAxis = shape.map((n, i) => Math.ceil(n / (chunkShape[i] || 1)));
-  const expected = chunksPerAxis.reduce((a, b) => a * b, 1);
+  const elementSize = datatype.size;
+  const codecsFor = (mask: number): ZarrCodecs =>
+    layout.kind === "chunked" ? zarrCodecs(url, variable, dataset.filters, elementSize, mask) : { filters: [], trailingChecksumBytes: 0 };
+  const declared = codecsFor(0);
+  const edgeChunksUnfiltered = layout.kind === "chunked" && layout.dontFilterPartialBoundChunks && dataset.filters.length > 0;
+  // How each stored chunk was really encoded: its filter mask, or no filter at all for the partial
+  // edge chunks HDF5 stores unfiltered when the layout says so.
+  const actualCodecs = (chunk: ChunkRef): ZarrCodecs =>
+    edgeChunksUnfiltered && isPartialEdgeChunk(chunk.coords, chunkShape, shape)
+      ? { filters: [], trailingChecksumBytes: 0 }
+      : chunk.filterMask === 0
+        ? declared
+        : codecsFor(chunk.filterMask);
+
   const fill = zarrFillValue(dataset, stored.length < expected);
   // A 0-d array never written (netCDF's crs): its one chunk is the fill value, inline and raw,
   // because VirtualiZarr refuses a 0-d array without a chunk.
   const fillBytes = shape.length === 0 && stored.length === 0 ? fillChunk(datatype, fill) : undefined;
   if (fillBytes) {
-    return { dataset, meta: { [`${path}/.zarray`]: zarray(fill, null), [`${path}/.zattrs`]: zattrs() }, chunks: [], inline: [{ key: `${path}/${zeros}`, bytes: fillBytes }] };
+    return { dataset, meta: { [`${path}/.zarray`]: zarray(fill, null), [`${path}/.zattrs`]: zattrs() }, references: [], inline: [{ key: `${path}/${zeros}`, bytes: fillBytes }] };
   }
 
-  const chunks: DatasetPlan["chunks"] = [];
+  const references: DatasetPlan["references"] = [];
   const inlineWanted: { key: string; chunk: ChunkRef; length: number }[] = [];
+  const rewrite: { key: string; chunk: ChunkRef; codecs: ZarrCodecs }[] = [];
   for (const chunk of stored) {
     const key = `${path}/${chunk.coords.join(".")}`;
+    const codecs = actualCodecs(chunk);
+    if (codecs !== declared || cleanStrings) {
+      rewrite.push({ key, chunk, codecs });
+      continue;
+    }
     const length = chunk.size - codecs.trailingChecksumBytes;
     if (length < inlineThreshold) inlineWanted.push({ key, chunk, length });
-    else chunks.push({ key, chunk, length });
+    else references.push({ key, url, offset: chunk.address, length });
   }
   const inline = await Promise.all(
     inlineWanted.map(async ({ key, chunk, length }) => ({
@@ -195,10 +285,69 @@ async function planDataset(
       bytes: await file.context.source.read(chunk.address, length),
     })),
   );
+  const rewritten = await rewriteChunks(file, url, dataset, rewrite, declared, clean, cleanStrings);
+  for (const { key, chunk, bytes } of rewritten) {
+    if (bytes) inline.push({ key, bytes });
+    else if (chunk.size - declared.trailingChecksumBytes < inlineThreshold) {
+      inline.push({ key, bytes: await file.context.source.read(chunk.address, chunk.size - declared.trailingChecksumBytes) });
+    } else references.push({ key, url, offset: chunk.address, length: chunk.size - declared.trailingChecksumBytes });
+  }
   return {
     dataset,
-    meta: { [`${path}/.zarray`]: zarray(fill, codecs.filters), [`${path}/.zattrs`]: zattrs() },
-    chunks,
+    meta: { [`${path}/.zarray`]: zarray(fill, declared.filters), [`${path}/.zattrs`]: zattrs() },
+    references,
     inline,
   };
+}
+
+/**
+ * Chunks whose stored bytes are not what the variable's declared codecs read (edge chunks stored
+ * unfiltered, chunks an optional filter skipped, fixed-length strings whose stored bytes hold more
+ * than their values): decoded as they were really written, cleaned, encoded with the declared
+ * codecs and inlined (`bytes`). A chunk that needs nothing keeps its plain reference (no `bytes`).
+ * Bounded: beyond MAX_REWRITTEN_BYTES (or a codec we cannot run) the variable is left out.
+ */
+async function rewriteChunks(
+  file: Hdf5File,
+  url: string,
+  dataset: Hdf5Dataset,
+  chunks: { key: string; chunk: ChunkRef; codecs: ZarrCodecs }[],
+  declared: ZarrCodecs,
+  clean: (bytes: Uint8Array) => Uint8Array,
+  cleanStrings: boolean,
+): Promise<{ key: string; chunk: ChunkRef; bytes?: Uint8Array }[]> {
+  if (chunks.length === 0) return [];
+  const variable = dataset.path;
+  const storedBytes = chunks.reduce((n, c) => n + c.chunk.size, 0);
+  const limit = cleanStrings ? MAX_STRING_CHECK_BYTES : MAX_REWRITTEN_BYTES;
+  const why = cleanStrings
+    ? `fixed-length ${dataset.datatype.class === "string" ? dataset.datatype.padding : ""} strings whose stored bytes may hold more than their values`
+    : "chunks stored with other filters than the dataset declares (partial edge chunks left unfiltered, or an optional filter skipped)";
+  if (storedBytes > limit) {
+    throw new UnsupportedFeatureError(url, variable, `${why}: ${storedBytes} bytes would have to be read and re-encoded`);
+  }
+  const out: { key: string; chunk: ChunkRef; bytes?: Uint8Array }[] = [];
+  let inlined = 0;
+  for (const { key, chunk, codecs } of chunks) {
+    const stored = await file.context.source.read(chunk.address, chunk.size - codecs.trailingChecksumBytes);
+    let bytes: Uint8Array;
+    try {
+      const raw = decodeChunk(stored, codecs.filters);
+      const cleaned = clean(raw);
+      if (cleaned === raw && codecs === declared) {
+        out.push({ key, chunk }); // already what h5py reads: keep the stored chunk
+        continue;
+      }
+      bytes = encodeChunk(cleaned, declared.filters);
+    } catch (error) {
+      if (!(error instanceof CodecError)) throw error;
+      throw new UnsupportedFeatureError(url, variable, `${why}, and ${error.message}`);
+    }
+    out.push({ key, chunk, bytes });
+    inlined += bytes.length;
+    if (inlined > MAX_REWRITTEN_BYTES) {
+      throw new UnsupportedFeatureError(url, variable, `${why}: more than ${MAX_REWRITTEN_BYTES} bytes would have to be inlined`);
+    }
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, ServerProcessError } from "../errors.js";
@@ -31,20 +31,6 @@ export function toolPath(name: "temporal" | "minio" | "toxiproxy-server", overri
   );
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 /** True once something accepts TCP connections on host:port. */
 export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolveConnect) => {
@@ -70,12 +56,32 @@ process.once("exit", () => {
   for (const child of liveChildren) child.kill("SIGKILL");
 });
 
-/** The last lines of a log file, to quote in an error. */
-function logTail(path: string, lines = 5): string {
+/** The log written since byte `from` (the start of this run: log files are appended to). */
+function logSince(path: string, from: number): string {
   try {
-    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    return readFileSync(path).subarray(from).toString("utf8");
   } catch {
     return "";
+  }
+}
+
+/** The last lines of a log, to quote in an error. */
+const tail = (log: string, lines = 5): string => log.trimEnd().split("\n").slice(-lines).join("\n");
+
+/** How our servers (Go's net package, MinIO, Node) say a port was taken. */
+const ADDRESS_IN_USE = /address already in use|port is already in use|EADDRINUSE/i;
+
+/**
+ * A server could not bind an address: one we chose was taken between our check and its start,
+ * or one it chose itself. Starting again on fresh ports fixes it (`startWithRetries`).
+ */
+export class AddressInUseError extends ServerProcessError {
+  constructor(
+    server: string,
+    readonly logLine: string,
+    detail: string,
+  ) {
+    super(server, detail);
   }
 }
 
@@ -86,6 +92,10 @@ function logTail(path: string, lines = 5): string {
 export class ManagedProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<number | null> | undefined;
+  /** Size of the log file when this run started: what follows is this run's output. */
+  private logStart = 0;
+  /** Resolves once the child's output is all in the log file (after it exits). */
+  private logWritten: Promise<void> = Promise.resolve();
 
   constructor(
     readonly label: string,
@@ -105,10 +115,17 @@ export class ManagedProcess {
 
   async start(): Promise<void> {
     await mkdir(dirname(this.logFile), { recursive: true });
+    this.logStart = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
     const log = createWriteStream(this.logFile, { flags: "a" });
+    this.logWritten = new Promise((resolveWritten) => {
+      log.once("close", () => resolveWritten());
+      log.once("error", () => resolveWritten());
+    });
     const child = spawn(this.command, this.args, { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
+    // Two sources into one file: end it only when both are done ('close'), or late lines are lost.
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    child.once("close", () => log.end());
     liveChildren.add(child);
     this.exited = new Promise((resolveExit) => {
       child.once("exit", (code) => {
@@ -124,22 +141,30 @@ export class ManagedProcess {
   }
 
   /**
-   * Poll `ready` until it returns true; fail early with the log's location if the process exits,
-   * and after `timeoutMs` in any case.
+   * Poll `ready` until it returns true; fail early, quoting the log, if the process exits or logs
+   * that an address is in use (an AddressInUseError then, after stopping it), and after
+   * `timeoutMs` in any case.
    */
   async waitUntil(ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (!this.running) {
-        throw new ServerProcessError(
-          this.label,
-          `exited during start-up (code ${this.child?.exitCode}); end of ${this.logFile}:\n${logTail(this.logFile)}`,
-        );
+      const exited = !this.running;
+      // Its last words (which address was in use) may still be on their way to the file.
+      if (exited) await Promise.race([this.logWritten, sleep(2_000)]);
+      const log = logSince(this.logFile, this.logStart);
+      const inUse = log.split("\n").find((line) => ADDRESS_IN_USE.test(line));
+      if (exited || inUse) {
+        // Some servers log the failed bind and linger (or panic a moment later): end it either way.
+        if (!exited) await this.kill();
+        const how = exited ? `exited during start-up (code ${this.child?.exitCode ?? this.child?.signalCode})` : "could not bind an address";
+        const detail = `${how}; end of ${this.logFile}:\n${tail(logSince(this.logFile, this.logStart))}`;
+        throw inUse ? new AddressInUseError(this.label, inUse.trim(), detail) : new ServerProcessError(this.label, detail);
       }
       if (await ready().catch(() => false)) return;
       await sleep(100);
     }
-    throw new ServerProcessError(this.label, `not ready after ${timeoutMs} ms; end of ${this.logFile}:\n${logTail(this.logFile)}`);
+    await this.kill();
+    throw new ServerProcessError(this.label, `not ready after ${timeoutMs} ms; end of ${this.logFile}:\n${tail(logSince(this.logFile, this.logStart))}`);
   }
 
   /** Graceful stop: SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
@@ -155,5 +180,44 @@ export class ManagedProcess {
     if (!this.running || !this.child) return;
     this.child.kill("SIGKILL");
     await this.exited;
+  }
+}
+
+/** How a start went: attempts taken, and why the earlier ones failed. */
+export interface StartReport {
+  /** 1 when the first try succeeded. */
+  attempts: number;
+  /** For each failed try, the server's log line saying which address was in use. */
+  retried: string[];
+  /** Wall time of the whole start, retries included. */
+  ms: number;
+}
+
+export interface RetryOptions {
+  /** Tries in all (default 4). */
+  attempts?: number;
+  /** Told of each retry; by default a line on stderr, so a retry is never silent. */
+  onRetry?: (message: string) => void;
+}
+
+/**
+ * Start a server on ports we choose: `attempt(n)` picks its ports and starts it. When it fails
+ * with an AddressInUseError the next attempt runs (with fresh ports), up to `attempts` tries;
+ * any other failure, or the last one, is reported as it is (with the server's log).
+ */
+export async function startWithRetries(label: string, attempt: (n: number) => Promise<void>, options: RetryOptions = {}): Promise<StartReport> {
+  const attempts = options.attempts ?? 4;
+  const onRetry = options.onRetry ?? ((message: string) => console.error(message));
+  const started = performance.now();
+  const retried: string[] = [];
+  for (let n = 1; ; n++) {
+    try {
+      await attempt(n);
+      return { attempts: n, retried, ms: Math.round(performance.now() - started) };
+    } catch (error) {
+      if (!(error instanceof AddressInUseError) || n >= attempts) throw error;
+      retried.push(error.logLine);
+      onRetry(`[${label}] address in use (${error.logLine.slice(0, 200)}); starting again on fresh ports (try ${n + 1} of ${attempts})`);
+    }
   }
 }

@@ -37,6 +37,16 @@ export function s3SocketTimeoutMs(): number {
   return Number.isFinite(value) && value > 0 ? value : 30_000;
 }
 
+/** The S3 endpoint to use: the spec's, else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL; undefined for AWS itself. */
+export function s3Endpoint(options: S3ConnectionOptions = {}): string | undefined {
+  return options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+}
+
+/** The region to sign for: the spec's, else AWS_REGION or AWS_DEFAULT_REGION, else us-east-1. */
+export function s3Region(options: S3ConnectionOptions = {}): string {
+  return options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+}
+
 /**
  * Sockets one client keeps open to a store (the SDK's default is 50). A shared client serves every
  * extraction of a worker at once (each up to 16 reads in flight), so it gets more; past the limit,
@@ -55,8 +65,8 @@ export function s3MaxSockets(): number {
 function resolvedConnection(options: S3ConnectionOptions) {
   return {
     anonymous: options.anonymous === true,
-    endpoint: options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL,
-    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    endpoint: s3Endpoint(options),
+    region: s3Region(options),
     socketTimeoutMs: s3SocketTimeoutMs(),
     maxSockets: s3MaxSockets(),
     maxAttempts: options.maxAttempts ?? 3,

@@ -24,6 +24,7 @@ const run = promisify(execFile);
 const repo = resolve(import.meta.dirname, "../..");
 const python = resolve(repo, ".venv/bin/python");
 const fixtureScript = resolve(repo, "test/fixtures/python/h5_structure_fixtures.py");
+const fidelityScript = resolve(repo, "test/fixtures/python/h5_fidelity_fixtures.py");
 const inventoryScript = resolve(repo, "test/fixtures/python/h5_inventory.py");
 
 /** Files the fixture scripts write; the suite checks the directory holds exactly these. */
@@ -44,7 +45,22 @@ const PYTHON_FIXTURES = [
   "netcdf_types.nc",
 ];
 const H5WASM_FIXTURES = ["h5wasm_earliest.h5", "h5wasm_latest.h5"];
-const ALL_FIXTURES = [...PYTHON_FIXTURES, ...H5WASM_FIXTURES];
+/**
+ * Files of the open-world fidelity tests (h5_fidelity_fixtures.py, in a subfolder) whose structure
+ * h5py can describe: non-IEEE floats and padded integers, zero-sized and shrunk extents, strings of
+ * every padding, unfiltered edge chunks, SOHM tables, a cache image.
+ */
+const FIDELITY_FIXTURES = [
+  "fidelity/numbers.h5",
+  "fidelity/zero_extent.h5",
+  "fidelity/extents.h5",
+  "fidelity/strings.h5",
+  "fidelity/edge_chunks.h5",
+  "fidelity/sohm_list.h5",
+  "fidelity/sohm_btree.h5",
+  "fidelity/cache_image.h5",
+];
+const ALL_FIXTURES = [...PYTHON_FIXTURES, ...H5WASM_FIXTURES, ...FIDELITY_FIXTURES];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface Inventory {
@@ -120,6 +136,7 @@ async function writeH5wasmFixtures(outdir: string): Promise<void> {
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "hdf5-structure-"));
   await run(python, [fixtureScript, dir]);
+  await run(python, [fidelityScript, join(dir, "fidelity")]);
   await writeH5wasmFixtures(dir);
   const { stdout } = await run(python, [inventoryScript, ...ALL_FIXTURES.map((f) => join(dir, f))], { maxBuffer: 512 * 1024 * 1024 });
   const byPath = JSON.parse(stdout) as Record<string, Inventory>;
@@ -136,8 +153,22 @@ after(async () => {
 function normType(t: Hdf5Datatype): Json {
   switch (t.class) {
     case "fixed":
-      return { class: "fixed", size: t.size, order: t.order, signed: t.signed };
-    case "float":
+      return { class: "fixed", size: t.size, order: t.order, signed: t.signed, precision: t.precision, offset: t.bitOffset };
+    case "float": {
+      const l = t.layout;
+      return {
+        class: "float",
+        size: t.size,
+        order: t.order,
+        precision: l.precision,
+        offset: l.bitOffset,
+        fields: [l.signLocation, l.exponentLocation, l.exponentSize, l.mantissaLocation, l.mantissaSize],
+        bias: l.exponentBias,
+        normalization: l.normalization,
+      };
+    }
+    case "complex":
+      return { class: "complex", size: t.size, base: normType(t.base) };
     case "bitfield":
       return { class: t.class, size: t.size, order: t.order };
     case "time":
@@ -221,6 +252,9 @@ async function describe_(file: Hdf5File, obj: Hdf5Object): Promise<{ [key: strin
   } else if (obj.kind === "datatype") {
     entry.kind = "datatype";
     entry.type = normType(obj.datatype);
+  } else if (obj.kind === "unsupported") {
+    entry.kind = "unsupported";
+    entry.reason = obj.reason;
   } else {
     entry.kind = "dataset";
     entry.type = normType(obj.datatype);
@@ -280,7 +314,7 @@ async function openFixture(name: string): Promise<{ file: Hdf5File; source: Loca
 describe("HDF5 structure matches h5py", () => {
   test("the fixture directory holds exactly the listed files", async () => {
     const present = (await readdir(dir)).filter((f) => f.endsWith(".h5") || f.endsWith(".nc")).sort();
-    assert.deepEqual(present, [...ALL_FIXTURES].sort());
+    assert.deepEqual(present, [...PYTHON_FIXTURES, ...H5WASM_FIXTURES].sort());
   });
 
   for (const name of ALL_FIXTURES) {

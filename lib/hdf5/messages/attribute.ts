@@ -1,3 +1,4 @@
+import { UnsupportedFeatureError } from "../../errors.js";
 import type { Hdf5Context } from "../context.js";
 import type { ByteCursor } from "../cursor.js";
 import type { CharacterSet, Hdf5Dataspace, Hdf5Datatype } from "../model.js";
@@ -9,7 +10,8 @@ import { parseSharedMessage, type SharedMessageLocation } from "./shared.js";
 export interface RawAttribute {
   name: string;
   charset: CharacterSet;
-  datatype: Hdf5Datatype | { shared: SharedMessageLocation };
+  /** `unsupported`: a datatype we do not decode (the attribute is left out, the name is kept). */
+  datatype: Hdf5Datatype | { shared: SharedMessageLocation } | { unsupported: string };
   dataspace: Hdf5Dataspace | { shared: SharedMessageLocation };
   /** The raw value bytes (all elements, in file order): everything after the dataspace. */
   data: Uint8Array;
@@ -37,7 +39,13 @@ export function parseAttributeMessage(ctx: Hdf5Context, c: ByteCursor): RawAttri
   const datatypeCursor = c.sub(pad(datatypeSize), "attribute datatype");
   const dataspaceCursor = c.sub(pad(dataspaceSize), "attribute dataspace");
   const shared = version >= 2 ? flags : 0;
-  const datatype = shared & 0x01 ? { shared: parseSharedMessage(ctx, datatypeCursor) } : parseDatatype(datatypeCursor);
+  let datatype: RawAttribute["datatype"];
+  try {
+    datatype = shared & 0x01 ? { shared: parseSharedMessage(ctx, datatypeCursor) } : parseDatatype(datatypeCursor);
+  } catch (error) {
+    if (!(error instanceof UnsupportedFeatureError)) throw error;
+    datatype = { unsupported: error.feature };
+  }
   const dataspace = shared & 0x02 ? { shared: parseSharedMessage(ctx, dataspaceCursor) } : parseDataspace(ctx, dataspaceCursor);
   const dataAddress = c.fileAddress;
   const data = c.take(c.remaining);

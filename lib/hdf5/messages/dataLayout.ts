@@ -1,4 +1,3 @@
-import { UnsupportedFeatureError } from "../../errors.js";
 import type { Hdf5Context } from "../context.js";
 import type { ByteCursor } from "../cursor.js";
 import type { ChunkIndexDescriptor, Hdf5Layout } from "../model.js";
@@ -36,7 +35,8 @@ export function parseDataLayout(ctx: Hdf5Context, c: ByteCursor, lc: LayoutConte
     return { kind: "contiguous", address, size };
   }
   if (layoutClass === CHUNKED) return version === 3 ? parseChunkedV3(ctx, c) : parseChunkedV4(ctx, c, version);
-  if (layoutClass === VIRTUAL) throw new UnsupportedFeatureError(c.url, c.structure, "virtual dataset layout");
+  // Virtual datasets (v4+) map regions of other datasets; the translator leaves them out.
+  if (layoutClass === VIRTUAL && version >= 4) return { kind: "virtual" };
   return c.fail(`unknown layout class ${layoutClass}`);
 }
 

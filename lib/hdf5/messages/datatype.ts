@@ -1,6 +1,6 @@
 import { UnsupportedFeatureError } from "../../errors.js";
 import type { ByteCursor } from "../cursor.js";
-import type { ByteOrder, CharacterSet, Hdf5Datatype, StringPadding } from "../model.js";
+import type { ByteOrder, CharacterSet, FloatLayout, Hdf5Datatype, StringPadding } from "../model.js";
 
 /** Datatype classes (format spec IV.A.2.d, "Class and Version"). */
 export const DatatypeClass = {
@@ -72,17 +72,12 @@ export function parseDatatype(c: ByteCursor, depth = 0): Hdf5Datatype {
 
   switch (cls) {
     case DatatypeClass.FIXED: {
-      c.skip(4); // bit offset, bit precision
-      return { class: "fixed", size, order: order(bits0), signed: (bits0 & 0x08) !== 0 };
+      const bitOffset = c.u16();
+      const precision = c.u16();
+      return { class: "fixed", size, order: order(bits0), signed: (bits0 & 0x08) !== 0, bitOffset, precision };
     }
-    case DatatypeClass.FLOAT: {
-      // Bits 0 and 6 together give the byte order; 0b01000001 is VAX order, which we do not read.
-      if ((bits0 & 0x40) !== 0) {
-        throw new UnsupportedFeatureError(c.url, c.structure, "VAX-order floating point datatype");
-      }
-      c.skip(12); // bit offset, precision, exponent/mantissa location and size, exponent bias
-      return { class: "float", size, order: order(bits0) };
-    }
+    case DatatypeClass.FLOAT:
+      return parseFloat(c, size, bits0, bits1);
     case DatatypeClass.TIME: {
       c.skip(2); // bit precision
       return { class: "time", size, order: order(bits0) };
@@ -128,12 +123,106 @@ export function parseDatatype(c: ByteCursor, depth = 0): Hdf5Datatype {
       const base = parseDatatype(c, depth + 1);
       return { class: "array", size, dims, base };
     }
-    case DatatypeClass.COMPLEX:
-      throw new UnsupportedFeatureError(c.url, c.structure, "complex number datatype (HDF5 2.0 class 11)");
+    case DatatypeClass.COMPLEX: {
+      // HDF5 2.0: the one property is the base type of both parts, a floating-point datatype.
+      const base = parseDatatype(c, depth + 1);
+      if (base.class !== "float" || base.size * 2 !== size) {
+        c.fail(`complex datatype of ${size} bytes over a ${base.class} of ${base.size} bytes`);
+      }
+      return { class: "complex", size, base };
+    }
     default:
       void bits2;
       return c.fail(`unknown datatype class ${cls}`);
   }
+}
+
+/**
+ * Floating-point properties (format spec IV.A.2.d): class bits 0 and 6 the byte order (0b01000001
+ * is VAX order, which we do not read), bits 4-5 the mantissa normalization, bits 8-15 the sign's
+ * location; then bit offset, precision, exponent location and size, mantissa location and size,
+ * exponent bias. Every field is checked against the element's size: a layout that does not fit is
+ * damage, not a float.
+ */
+function parseFloat(c: ByteCursor, size: number, bits0: number, bits1: number): Extract<Hdf5Datatype, { class: "float" }> {
+  if ((bits0 & 0x40) !== 0) throw new UnsupportedFeatureError(c.url, c.structure, "VAX-order floating point datatype");
+  const normalization = (bits0 >> 4) & 0x03;
+  if (normalization === 3) c.fail("reserved mantissa normalization 3");
+  const layout: FloatLayout = {
+    bitOffset: c.u16(),
+    precision: c.u16(),
+    exponentLocation: c.u8(),
+    exponentSize: c.u8(),
+    mantissaLocation: c.u8(),
+    mantissaSize: c.u8(),
+    exponentBias: c.u32(),
+    signLocation: bits1,
+    normalization: normalization as 0 | 1 | 2,
+  };
+  const bits = size * 8;
+  const fits = (at: number, width: number): boolean => at + width <= bits;
+  if (
+    layout.precision === 0 ||
+    !fits(layout.bitOffset, layout.precision) ||
+    !fits(layout.exponentLocation, layout.exponentSize) ||
+    !fits(layout.mantissaLocation, layout.mantissaSize) ||
+    layout.signLocation >= bits ||
+    layout.exponentSize === 0 ||
+    layout.exponentSize > 32
+  ) {
+    c.fail(`floating-point layout does not fit in ${size} bytes: ${JSON.stringify(layout)}`);
+  }
+  return { class: "float", size, order: order(bits0), layout };
+}
+
+/** The IEEE 754 binary formats numpy and Zarr know, by element size. */
+const IEEE_LAYOUTS: Record<number, Omit<FloatLayout, "normalization" | "bitOffset">> = {
+  2: { precision: 16, signLocation: 15, exponentLocation: 10, exponentSize: 5, mantissaLocation: 0, mantissaSize: 10, exponentBias: 15 },
+  4: { precision: 32, signLocation: 31, exponentLocation: 23, exponentSize: 8, mantissaLocation: 0, mantissaSize: 23, exponentBias: 127 },
+  8: { precision: 64, signLocation: 63, exponentLocation: 52, exponentSize: 11, mantissaLocation: 0, mantissaSize: 52, exponentBias: 1023 },
+};
+
+/**
+ * True when a float datatype is IEEE binary16/32/64 (what numpy's f2/f4/f8 read). bfloat16, x87
+ * 80-bit extended precision, FP8 and custom layouts are not, whatever their size.
+ */
+export function isIeeeFloat(type: Extract<Hdf5Datatype, { class: "float" }>): boolean {
+  const ieee = IEEE_LAYOUTS[type.size];
+  const l = type.layout;
+  return (
+    ieee !== undefined &&
+    l.bitOffset === 0 &&
+    l.normalization === 2 &&
+    l.precision === ieee.precision &&
+    l.signLocation === ieee.signLocation &&
+    l.exponentLocation === ieee.exponentLocation &&
+    l.exponentSize === ieee.exponentSize &&
+    l.mantissaLocation === ieee.mantissaLocation &&
+    l.mantissaSize === ieee.mantissaSize &&
+    l.exponentBias === ieee.exponentBias
+  );
+}
+
+/** True when an integer uses every bit of its bytes (HDF5 allows fewer, at an offset, with padding). */
+export function isFullPrecisionInteger(type: Extract<Hdf5Datatype, { class: "fixed" }>): boolean {
+  return type.bitOffset === 0 && type.precision === type.size * 8;
+}
+
+/** Why a number type's bytes are not what numpy's same-sized type would read, or undefined if they are. */
+export function nonNativeNumberReason(type: Hdf5Datatype): string | undefined {
+  if (type.class === "float" && !isIeeeFloat(type)) {
+    const l = type.layout;
+    return (
+      `floating-point layout that is not IEEE 754 (${type.size} bytes: sign bit ${l.signLocation}, ` +
+      `${l.exponentSize}-bit exponent at ${l.exponentLocation} with bias ${l.exponentBias}, ` +
+      `${l.mantissaSize}-bit mantissa at ${l.mantissaLocation}, precision ${l.precision})`
+    );
+  }
+  if (type.class === "fixed" && !isFullPrecisionInteger(type)) {
+    return `${type.precision}-bit integer at bit offset ${type.bitOffset} in ${type.size} bytes`;
+  }
+  if (type.class === "enum") return nonNativeNumberReason(type.base);
+  return undefined;
 }
 
 /**

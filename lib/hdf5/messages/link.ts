@@ -11,7 +11,9 @@ export interface LinkMessage {
  * Link message 0x0006 (format spec IV.A.2.g): flags (bits 0-1 width of the name length, bit 2
  * creation order present, bit 3 link type present, bit 4 charset present), then the name and the
  * link information: an object header address (hard), a path (soft), or, for external links, a
- * flags byte followed by two NUL-terminated strings (file name, object path).
+ * flags byte followed by two NUL-terminated strings (file name, object path). User-defined links
+ * (types 65-255) and types reserved for future HDF5 versions (2-63) carry a length and data only
+ * their library understands: they are kept as links we never follow, so one of them costs that link.
  */
 export function parseLinkMessage(ctx: Hdf5Context, c: ByteCursor): LinkMessage {
   const version = c.u8();
@@ -40,5 +42,7 @@ export function parseLinkMessage(ctx: Hdf5Context, c: ByteCursor): LinkMessage {
     const path = info.cstring();
     return { link: { name, kind: "external", file, path }, creationOrder };
   }
-  return c.fail(`unsupported link type ${linkType} for link ${name}`);
+  const length = c.u16();
+  c.skip(length);
+  return { link: { name, kind: "user-defined", linkType }, creationOrder };
 }

@@ -36,6 +36,3 @@ export function parseSharedMessage(ctx: Hdf5Context, c: ByteCursor): SharedMessa
   return c.fail(`unsupported shared message version ${version}`);
 }
 
-export function sohmUnsupported(ctx: Hdf5Context, where: string): never {
-  throw new UnsupportedFeatureError(ctx.url, where, "messages shared in the file's shared object header message (SOHM) heap");
-}

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ManagedProcess, canConnect, freePort, toolPath } from "./process.js";
+import { pickPort, type PortPicker } from "../../../lib/servers/ports.js";
+import { ManagedProcess, canConnect, startWithRetries, toolPath, type RetryOptions, type StartReport } from "../../../lib/servers/process.js";
 
 /** Which direction of a proxied connection a toxic acts on. */
 export type ToxicStream = "upstream" | "downstream";
@@ -88,8 +89,8 @@ export class ToxiproxyClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  async version(): Promise<string> {
-    const response = await fetch(`${this.apiUrl}/version`, { signal: AbortSignal.timeout(5_000) });
+  async version(timeoutMs = 5_000): Promise<string> {
+    const response = await fetch(`${this.apiUrl}/version`, { signal: AbortSignal.timeout(timeoutMs) });
     if (!response.ok) throw new ToxiproxyApiError("GET", "/version", response.status, await response.text());
     const text = (await response.text()).trim();
     // 2.5 answers {"version": "2.5.0"}; older servers a bare string.
@@ -106,18 +107,25 @@ export class ToxiproxyClient {
   }
 
   /**
-   * Create a proxy from `listen` (default: a free port on 127.0.0.1) to `upstream` ("host:port").
-   * Returns a handle bound to it.
+   * Create a proxy from `listen` (default: a port we pick on 127.0.0.1, picked again if it turns
+   * out to be in use) to `upstream` ("host:port"). Returns a handle bound to it.
    */
   async createProxy(options: { name: string; upstream: string; listen?: string; enabled?: boolean }): Promise<ProxyHandle> {
-    const listen = options.listen ?? `127.0.0.1:${await freePort()}`;
-    const state = await this.call<ProxyState>("POST", "/proxies", {
-      name: options.name,
-      listen,
-      upstream: options.upstream,
-      enabled: options.enabled ?? true,
-    });
-    return new ProxyHandle(this, state);
+    for (let attempt = 1; ; attempt++) {
+      const listen = options.listen ?? `127.0.0.1:${await pickPort()}`;
+      try {
+        const state = await this.call<ProxyState>("POST", "/proxies", {
+          name: options.name,
+          listen,
+          upstream: options.upstream,
+          enabled: options.enabled ?? true,
+        });
+        return new ProxyHandle(this, state);
+      } catch (error) {
+        const inUse = error instanceof ToxiproxyApiError && /address already in use/i.test(error.body);
+        if (!inUse || options.listen !== undefined || attempt >= 4) throw error;
+      }
+    }
   }
 
   async proxy(name: string): Promise<ProxyHandle> {
@@ -225,20 +233,28 @@ export class ProxyHandle {
 }
 
 export interface ToxiproxyOptions {
-  /** API port; a free one when omitted. */
+  /** API port; one we pick when omitted. */
   port?: number;
   logFile?: string;
+  /** Where the ports we choose come from (default `pickPort`). */
+  pickPort?: PortPicker;
+  /** Tries when an address is in use, and who hears of a retry. */
+  retry?: RetryOptions;
 }
 
 /**
  * A local Toxiproxy server (API on 127.0.0.1), for fault-injection tests and benchmarks. Proxies
- * it creates listen on 127.0.0.1 too.
+ * it creates listen on 127.0.0.1 too. Its one address, the API port, comes from us; a start that
+ * fails on an address in use is tried again on a fresh port. A restart keeps the API port.
  */
 export class ToxiproxyServer {
   private process: ManagedProcess | undefined;
   private logDir: string | undefined;
   port = 0;
   client: ToxiproxyClient = new ToxiproxyClient("http://127.0.0.1:0");
+  /** How the last `start()` went (attempts, and why earlier ones failed). */
+  lastStart: StartReport | undefined;
+  private everStarted = false;
 
   constructor(private readonly options: ToxiproxyOptions = {}) {}
 
@@ -247,26 +263,34 @@ export class ToxiproxyServer {
   }
 
   async start(): Promise<this> {
-    this.port = this.options.port ?? (await freePort());
     let logFile = this.options.logFile;
     if (!logFile) {
-      this.logDir = await mkdtemp(join(tmpdir(), "tk-toxiproxy-"));
+      this.logDir ??= await mkdtemp(join(tmpdir(), "tk-toxiproxy-"));
       logFile = join(this.logDir, "toxiproxy.log");
     }
-    this.client = new ToxiproxyClient(this.apiUrl);
-    this.process = new ManagedProcess(
+    const binary = toolPath("toxiproxy-server", "TOXIPROXY_PATH");
+    const pick = this.options.pickPort ?? pickPort;
+    const restart = this.everStarted;
+    this.lastStart = await startWithRetries(
       "toxiproxy",
-      toolPath("toxiproxy-server", "TOXIPROXY_PATH"),
-      ["-host", "127.0.0.1", "-port", String(this.port)],
-      logFile,
-      { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
+      async () => {
+        if (!restart) this.port = this.options.port ?? (await pick());
+        this.client = new ToxiproxyClient(this.apiUrl);
+        // At LOG_LEVEL warn a failed bind still shows: it is logged as fatal.
+        this.process = new ManagedProcess("toxiproxy", binary, ["-host", "127.0.0.1", "-port", String(this.port)], logFile, {
+          ...process.env,
+          LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+        });
+        await this.process.start();
+        await this.process.waitUntil(async () => {
+          if (!(await canConnect("127.0.0.1", this.port))) return false;
+          await this.client.version(1_000);
+          return true;
+        }, 30_000);
+      },
+      this.options.retry,
     );
-    await this.process.start();
-    await this.process.waitUntil(async () => {
-      if (!(await canConnect("127.0.0.1", this.port))) return false;
-      await this.client.version();
-      return true;
-    }, 30_000);
+    this.everStarted = true;
     return this;
   }
 
@@ -279,5 +303,6 @@ export class ToxiproxyServer {
   async stop(): Promise<void> {
     await this.process?.stop();
     if (this.logDir) await rm(this.logDir, { recursive: true, force: true });
+    this.logDir = undefined;
   }
 }

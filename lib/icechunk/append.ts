@@ -1,0 +1,242 @@
+/**
+ * Writing one day into a writable session: metadata (`zarr.json`) for new or grown arrays, the
+ * concat coordinate's values, and every chunk reference of the day's arrays along the concat
+ * dimension, shifted to the day's place. Arrays without the concat dimension (lat, lon, crs) are
+ * written by the first day and only checked afterwards: "as in the first file".
+ *
+ * Byte-range references become virtual references pinned to the source's version; inline
+ * references (chunks below the inline threshold) are written into the store as they are, where
+ * Icechunk keeps small chunks inside its manifests.
+ */
+import type { Store, VirtualChunkSpec } from "@earthmover/icechunk";
+import { boundedAll } from "../concurrency.js";
+import { inlineBytes } from "../combine/fetch.js";
+import type { ArrayEntry } from "../combine/inputIndex.js";
+import { decodingAttributes } from "../combine/layout.js";
+import { parseZarray, parseZattrs, writeNumbers } from "../combine/zarrMeta.js";
+import { IcechunkError, UnsupportedFeatureError } from "../errors.js";
+import { PyFloat, type PyJsonValue } from "../refs/pyJson.js";
+import type { DayReferences } from "./dayRefs.js";
+import type { SourceVersion } from "./sourceVersions.js";
+import type { StoreState } from "./storeState.js";
+import { chunkKey, metadataKey, metadataText, numericOfV3, v3ArrayMetadata, v3GroupMetadata, type V3ArrayMetadata } from "./zarrV3.js";
+
+export interface AppendContext {
+  store: string;
+  day: string;
+  coordinateChunk: number;
+}
+
+export interface AppendResult {
+  virtualRefs: number;
+  inlineChunks: number;
+  /** Source URLs of the day's references along the concat dimension, in first-seen order. */
+  files: string[];
+}
+
+/** How an array of the day takes part: the coordinate, along the concat dimension (at `axis`), or fixed. */
+type Role = { kind: "coordinate" } | { kind: "along"; axis: number } | { kind: "fixed" };
+
+interface DayArray {
+  entry: ArrayEntry;
+  meta: V3ArrayMetadata;
+  role: Role;
+}
+
+function dayArrays(day: DayReferences): DayArray[] {
+  return [...day.index.arrays.values()].map((entry) => {
+    const meta = v3ArrayMetadata(day.label, entry.path, parseZarray(entry.zarray), parseZattrs(entry.zattrs));
+    const axis = meta.dimension_names?.indexOf(day.dim) ?? -1;
+    const role: Role = entry.path === day.dim ? { kind: "coordinate" } : axis >= 0 ? { kind: "along", axis } : { kind: "fixed" };
+    return { entry, meta, role };
+  });
+}
+
+/** Every byte-range source URL in the day's references (the files whose versions are needed). */
+export function referencedUrls(day: DayReferences): string[] {
+  const urls = new Set<string>();
+  for (const entry of day.index.arrays.values()) for (const ref of entry.chunkRefs) if (Array.isArray(ref)) urls.add(ref[0]);
+  return [...urls];
+}
+
+/** The chunk index of a kerchunk chunk key ("sst/0.1.2" → [0, 1, 2]; a 0-d array's "crs/0" → []). */
+function chunkIndex(entry: ArrayEntry, key: string, rank: number): number[] {
+  if (rank === 0) return [];
+  const index = key.slice(entry.path.length + 1).split(/[./]/).map(Number);
+  if (index.length !== rank || index.some((i) => !Number.isInteger(i) || i < 0)) {
+    throw new UnsupportedFeatureError(entry.path, entry.path, `chunk key '${key}' is not a chunk index of a ${rank}-d array`);
+  }
+  return index;
+}
+
+/** The metadata fields that must agree between the store and a day (shape along the concat axis aside). */
+function checkCompatible(stored: V3ArrayMetadata, day: V3ArrayMetadata, axis: number | undefined, path: string, context: AppendContext): void {
+  const fail = (what: string, ours: PyJsonValue | undefined, theirs: PyJsonValue | undefined): never => {
+    throw new IcechunkError(
+      "mismatched-array",
+      context.store,
+      `${what} ${metadataKey(ours)} differs from the store's ${metadataKey(theirs)}: the store holds every day as the first day was`,
+      false,
+      { day: context.day, variable: path },
+    );
+  };
+  const fields = ["data_type", "chunk_grid", "fill_value", "codecs", "dimension_names"] as const;
+  for (const field of fields) {
+    const a = day[field] as PyJsonValue | undefined;
+    const b = stored[field] as PyJsonValue | undefined;
+    if (metadataKey(a) !== metadataKey(b)) fail(field, a, b);
+  }
+  const shapeOk = day.shape.length === stored.shape.length && day.shape.every((n, i) => i === axis || n === stored.shape[i]);
+  if (!shapeOk) fail("shape", day.shape, stored.shape);
+  for (const name of decodingAttributes) {
+    if (metadataKey(day.attributes[name]) !== metadataKey(stored.attributes[name])) fail(`attribute ${name}`, day.attributes[name], stored.attributes[name]);
+  }
+}
+
+async function setJson(store: Store, key: string, text: string): Promise<void> {
+  await store.set(key, Buffer.from(text, "utf8"));
+}
+
+/** The coordinate's chunks from the one holding `from` to the end, padded with the fill value. */
+async function writeCoordinate(store: Store, path: string, meta: V3ArrayMetadata, values: readonly number[], from: number): Promise<void> {
+  const numeric = numericOfV3(meta)!;
+  const chunk = meta.chunk_grid.configuration.chunk_shape[0]!;
+  const fill = meta.fill_value instanceof PyFloat ? meta.fill_value.value : typeof meta.fill_value === "number" ? meta.fill_value : 0;
+  for (let i = Math.floor(from / chunk); i * chunk < values.length; i++) {
+    const part = values.slice(i * chunk, (i + 1) * chunk);
+    while (part.length < chunk) part.push(fill);
+    await store.set(chunkKey(path, [i]), Buffer.from(writeNumbers(part, numeric)));
+  }
+}
+
+/**
+ * Write the day at `offset` (the store's current length along the concat dimension). `values` are
+ * the day's coordinate values in the store's units; `versions` pins each source URL.
+ */
+export async function appendDay(
+  store: Store,
+  day: DayReferences,
+  state: StoreState,
+  values: readonly number[],
+  versions: ReadonlyMap<string, SourceVersion>,
+  context: AppendContext,
+): Promise<AppendResult> {
+  const arrays = dayArrays(day);
+  const result: AppendResult = { virtualRefs: 0, inlineChunks: 0, files: [] };
+  const files = new Set<string>();
+  const offset = state.values.length;
+  const fail = (problem: string, path: string, detail: string): never => {
+    throw new IcechunkError(problem, context.store, detail, false, { day: context.day, variable: path });
+  };
+
+  if (state.empty) {
+    // Groups first (the root's attributes are the first day's, i.e. its first file's).
+    await setJson(store, "zarr.json", metadataText(v3GroupMetadata(parseZattrs(day.index.groups.get("")?.zattrs))));
+    for (const group of day.index.groups.values()) {
+      if (group.path !== "") await setJson(store, `${group.path}/zarr.json`, metadataText(v3GroupMetadata(parseZattrs(group.zattrs))));
+    }
+  } else {
+    // Every array of the store along the concat dimension must get this day's steps, or it would
+    // fall behind the coordinate.
+    for (const [path, stored] of state.arrays) {
+      if (path !== day.dim && stored.dimension_names?.includes(day.dim) && !day.index.arrays.has(path)) {
+        fail("missing-variable", path, `the store has this variable along ${day.dim} but the day does not`);
+      }
+    }
+  }
+
+  for (const { entry, meta, role } of arrays) {
+    const stored = state.arrays.get(entry.path);
+    if (role.kind === "coordinate") {
+      const coordinate: V3ArrayMetadata = stored ?? {
+        ...meta,
+        chunk_grid: { name: "regular", configuration: { chunk_shape: [context.coordinateChunk] } },
+      };
+      if (!numericOfV3(coordinate) || coordinate.shape.length !== 1 || coordinate.codecs.length !== 1) {
+        fail("unsupported-coordinate", entry.path, `a store's ${day.dim} coordinate must be a raw numeric 1-d array (got ${metadataKey(meta.data_type as PyJsonValue)})`);
+      }
+      const all = [...state.values, ...values];
+      await setJson(store, `${entry.path}/zarr.json`, metadataText({ ...coordinate, shape: [all.length] }));
+      await writeCoordinate(store, entry.path, coordinate, all, offset);
+      continue;
+    }
+    if (!state.empty && !stored) {
+      fail("new-variable", entry.path, "the day has a variable the store does not (the store's variables are the first day's)");
+    }
+    if (role.kind === "fixed") {
+      if (stored) {
+        checkCompatible(stored, meta, undefined, entry.path, context);
+        continue; // written by the first day
+      }
+      await setJson(store, `${entry.path}/zarr.json`, metadataText(meta));
+      await writeChunks(store, entry, meta, undefined, 0, versions, result, context, undefined);
+      continue;
+    }
+    const axis = role.axis;
+    const chunkAlong = meta.chunk_grid.configuration.chunk_shape[axis]!;
+    let shift = 0;
+    if (stored) {
+      checkCompatible(stored, meta, axis, entry.path, context);
+      const length = stored.shape[axis]!;
+      if (length !== offset) fail("inconsistent-store", entry.path, `has ${length} steps along ${day.dim} but the ${day.dim} coordinate has ${offset}`);
+      if (length % chunkAlong !== 0) {
+        fail("misaligned-chunks", entry.path, `the store ends inside a chunk along ${day.dim} (${length} steps, chunk size ${chunkAlong}): the day's chunks cannot follow it`);
+      }
+      shift = length / chunkAlong;
+    }
+    const shape = meta.shape.map((n, i) => (i === axis ? offset + n : n));
+    await setJson(store, `${entry.path}/zarr.json`, metadataText({ ...(stored ?? meta), shape }));
+    await writeChunks(store, entry, meta, files, shift, versions, result, context, axis);
+  }
+  result.files = [...files];
+  return result;
+}
+
+async function writeChunks(
+  store: Store,
+  entry: ArrayEntry,
+  meta: V3ArrayMetadata,
+  /** Collects the source URLs of an array along the concat dimension (the day's files). */
+  files: Set<string> | undefined,
+  shift: number,
+  versions: ReadonlyMap<string, SourceVersion>,
+  result: AppendResult,
+  context: AppendContext,
+  axis: number | undefined,
+): Promise<void> {
+  const rank = meta.shape.length;
+  const virtual: VirtualChunkSpec[] = [];
+  const inline: { key: string; bytes: Uint8Array }[] = [];
+  entry.chunkKeys.forEach((key, i) => {
+    const index = chunkIndex(entry, key, rank);
+    if (axis !== undefined) index[axis] = index[axis]! + shift;
+    const ref = entry.chunkRefs[i]!;
+    if (typeof ref === "string") {
+      inline.push({ key: chunkKey(entry.path, index), bytes: inlineBytes(ref) });
+      return;
+    }
+    if (ref.length !== 3) throw new UnsupportedFeatureError(ref[0], entry.path, "a whole-file reference (no offset and length) in an Icechunk store");
+    const [location, offset, length] = ref;
+    const version = versions.get(location);
+    if (!version) throw new IcechunkError("missing-source-version", context.store, `no ETag or modification time known for ${location}`, false, { day: context.day, variable: entry.path });
+    virtual.push({ index, location, offset, length, ...("etag" in version ? { etagChecksum: version.etag } : { lastModified: version.lastModified }) });
+    files?.add(location);
+  });
+  if (virtual.length > 0) {
+    const failed = await store.setVirtualRefs(entry.path, virtual, true);
+    if (failed && failed.length > 0) {
+      const first = virtual.find((v) => v.index.join() === failed[0]!.join());
+      throw new IcechunkError(
+        "virtual-refs-rejected",
+        context.store,
+        `Icechunk rejected ${failed.length} of ${virtual.length} references (first: chunk [${failed[0]!.join(", ")}] → ${first?.location ?? "?"}); ` +
+          `a reference outside the repository's virtual chunk container, or outside the array`,
+        false,
+        { day: context.day, variable: entry.path },
+      );
+    }
+    result.virtualRefs += virtual.length;
+  }
+  await boundedAll(inline, 16, async ({ key, bytes }) => store.set(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+  result.inlineChunks += inline.length;
+}

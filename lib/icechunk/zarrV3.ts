@@ -1,0 +1,145 @@
+/**
+ * Our kerchunk references' Zarr v2 metadata (`.zarray`, `.zattrs`) as Zarr v3 `zarr.json`, the form
+ * an Icechunk store holds and zarr-python 3 reads. The v2 metadata stays the single source of what
+ * a variable is (dtype, fill value, codecs, attributes: `lib/refs` decides them once); this module
+ * only spells it in v3:
+ *  - dtype → `data_type` (byte order moves into the `bytes` codec);
+ *  - `_ARRAY_DIMENSIONS` → `dimension_names`, the other attributes as they are (`_FillValue` is
+ *    already in the form xarray reads from v3 attributes: base64 of the float64 for floats);
+ *  - filters and compressor → numcodecs' v3 codecs (`numcodecs.shuffle`, `numcodecs.zlib`, ...)
+ *    after `bytes`, in the v2 encode order; array-to-array numcodecs filters before it;
+ *  - a null fill_value (every chunk stored) → the type's zero: v3 has no "undefined" fill.
+ */
+import { UnsupportedFeatureError } from "../errors.js";
+import { parsePyJson, pyJsonKey } from "../combine/pyJsonParse.js";
+import { arrayDimensions, numericDtype, type NumericDtype, type ZarrArrayMeta } from "../combine/zarrMeta.js";
+import { PyFloat, pyJson, type PyJsonValue } from "../refs/pyJson.js";
+
+export type V3DataType = string | { name: string; configuration: { length_bytes: number } };
+
+export interface V3ArrayMetadata {
+  zarr_format: 3;
+  node_type: "array";
+  shape: number[];
+  data_type: V3DataType;
+  chunk_grid: { name: "regular"; configuration: { chunk_shape: number[] } };
+  chunk_key_encoding: { name: "default"; configuration: { separator: "/" } };
+  fill_value: PyJsonValue;
+  codecs: PyJsonValue[];
+  attributes: Record<string, PyJsonValue>;
+  dimension_names?: string[];
+}
+
+export interface V3GroupMetadata {
+  zarr_format: 3;
+  node_type: "group";
+  attributes: Record<string, PyJsonValue>;
+}
+
+/** numcodecs filters that work on arrays, not bytes: in v3 they come before the `bytes` codec. */
+const arrayToArrayFilters = new Set(["delta", "fixedscaleoffset", "quantize", "astype", "packbits", "categorize", "bitround"]);
+
+const numericNames: Record<NumericDtype["kind"], string> = { int: "int", uint: "uint", float: "float", bool: "bool" };
+
+function dataType(label: string, path: string, meta: ZarrArrayMeta): { dataType: V3DataType; numeric?: NumericDtype; vlen: boolean } {
+  const numeric = numericDtype(meta.dtype);
+  if (numeric) {
+    const name = numeric.kind === "bool" ? "bool" : `${numericNames[numeric.kind]}${numeric.size * 8}`;
+    return { dataType: name, numeric, vlen: false };
+  }
+  const fixed = /^\|S(\d+)$/.exec(meta.dtype);
+  if (fixed) return { dataType: { name: "null_terminated_bytes", configuration: { length_bytes: Number(fixed[1]) } }, vlen: false };
+  const unicode = /^[<>|]U(\d+)$/.exec(meta.dtype);
+  if (unicode) return { dataType: { name: "fixed_length_utf32", configuration: { length_bytes: 4 * Number(unicode[1]) } }, vlen: false };
+  const vlen = meta.dtype === "|O" && (meta.filters ?? []).some((f) => codecId(f) === "vlen-utf8");
+  if (vlen) return { dataType: "string", vlen: true };
+  throw new UnsupportedFeatureError(label, path, `dtype ${meta.dtype} in an Icechunk store`);
+}
+
+function codecId(codec: PyJsonValue): string | undefined {
+  return codec && typeof codec === "object" && !Array.isArray(codec) && !(codec instanceof PyFloat) && typeof codec.id === "string" ? codec.id : undefined;
+}
+
+/** A numcodecs v2 config ({id, ...}) as its v3 codec ({name: "numcodecs.<id>", configuration}). */
+function numcodecsV3(label: string, path: string, codec: PyJsonValue): PyJsonValue {
+  const id = codecId(codec);
+  if (id === undefined) throw new UnsupportedFeatureError(label, path, `codec ${pyJson(codec)} without an id`);
+  const { id: _, ...configuration } = codec as Record<string, PyJsonValue>;
+  return { name: `numcodecs.${id}`, configuration };
+}
+
+function v3FillValue(fill: PyJsonValue, type: ReturnType<typeof dataType>): PyJsonValue {
+  if (fill !== null) return fill;
+  if (type.numeric?.kind === "bool") return false;
+  if (type.numeric?.kind === "float") return new PyFloat(0);
+  if (type.numeric) return 0;
+  return "";
+}
+
+/** `zarr.json` of an array from its v2 metadata; `label` names the input in errors. */
+export function v3ArrayMetadata(label: string, path: string, meta: ZarrArrayMeta, attrs: Record<string, PyJsonValue>): V3ArrayMetadata {
+  if (meta.order !== "C") throw new UnsupportedFeatureError(label, path, `memory order ${meta.order} in an Icechunk store`);
+  const type = dataType(label, path, meta);
+  const before: PyJsonValue[] = [];
+  const after: PyJsonValue[] = [];
+  for (const filter of meta.filters ?? []) {
+    const id = codecId(filter);
+    if (id === "vlen-utf8") continue; // the serializer below
+    (id !== undefined && arrayToArrayFilters.has(id) ? before : after).push(numcodecsV3(label, path, filter));
+  }
+  if (meta.compressor) after.push(numcodecsV3(label, path, meta.compressor));
+  const multiByte = type.numeric ? type.numeric.size > 1 : type.dataType !== "string" && typeof type.dataType !== "string" && type.dataType.name === "fixed_length_utf32";
+  const littleEndian = type.numeric ? type.numeric.littleEndian : !meta.dtype.startsWith(">");
+  const serializer: PyJsonValue = type.vlen
+    ? { name: "vlen-utf8", configuration: {} }
+    : multiByte
+      ? { name: "bytes", configuration: { endian: littleEndian ? "little" : "big" } }
+      : { name: "bytes" };
+  const { _ARRAY_DIMENSIONS: _, ...attributes } = attrs;
+  const dims = arrayDimensions(attrs);
+  return {
+    zarr_format: 3,
+    node_type: "array",
+    shape: [...meta.shape],
+    data_type: type.dataType,
+    chunk_grid: { name: "regular", configuration: { chunk_shape: [...meta.chunks] } },
+    chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+    fill_value: v3FillValue(meta.fill_value, type),
+    codecs: [...before, serializer, ...after],
+    attributes,
+    ...(dims && dims.length === meta.shape.length && dims.length > 0 ? { dimension_names: dims } : {}),
+  };
+}
+
+export function v3GroupMetadata(attrs: Record<string, PyJsonValue>): V3GroupMetadata {
+  return { zarr_format: 3, node_type: "group", attributes: attrs };
+}
+
+/** The JSON text stored as `zarr.json` (strict: non-finite floats as "NaN" etc.). */
+export function metadataText(meta: V3ArrayMetadata | V3GroupMetadata): string {
+  return pyJson(meta as unknown as PyJsonValue);
+}
+
+/** A stored `zarr.json` read back with floats kept floats (so comparisons see 1.0 and 1 apart). */
+export function parseMetadata(text: string): V3ArrayMetadata | V3GroupMetadata {
+  return parsePyJson(text) as unknown as V3ArrayMetadata | V3GroupMetadata;
+}
+
+/** The key of a chunk in the default v3 encoding: "sst/c/0/1/2"; a 0-d array's only chunk is "crs/c". */
+export function chunkKey(path: string, index: readonly number[]): string {
+  return [path, "c", ...index.map(String)].filter((p) => p !== "").join("/");
+}
+
+/** The element type of a numeric v3 array, for reading and writing the coordinate's raw chunks. */
+export function numericOfV3(meta: V3ArrayMetadata): NumericDtype | undefined {
+  if (typeof meta.data_type !== "string") return undefined;
+  const match = /^(int|uint|float)(8|16|32|64)$/.exec(meta.data_type);
+  const bytes = meta.codecs.find((c): c is { name: string; configuration?: { endian?: string } } => typeof c === "object" && c !== null && !Array.isArray(c) && (c as { name?: unknown }).name === "bytes");
+  const littleEndian = bytes?.configuration?.endian !== "big";
+  if (meta.data_type === "bool") return { kind: "bool", size: 1, littleEndian: true };
+  if (!match) return undefined;
+  return { kind: match[1] as NumericDtype["kind"], size: Number(match[2]) / 8, littleEndian };
+}
+
+/** A canonical text of a metadata value for comparisons (NaN equals NaN, 1.0 differs from 1). */
+export const metadataKey = (value: PyJsonValue | undefined): string => pyJsonKey(value);
