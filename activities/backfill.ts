@@ -1,21 +1,28 @@
+import { Context } from "@temporalio/activity";
 import { aggregatePeriod } from "../lib/backfill/aggregate.js";
 import { extractToStaging } from "../lib/backfill/extract.js";
 import type { BackfillSteps } from "../lib/backfill/model/steps.js";
 import { outputKey } from "../lib/backfill/names.js";
 import { planBackfill } from "../lib/backfill/plan.js";
-import { listDaySources } from "../lib/backfill/sources.js";
+import { findOutputs, surveyDay } from "../lib/backfill/sources.js";
 import { checkOutputWritable } from "../lib/backfill/writable.js";
 import { boundedAll } from "../lib/concurrency.js";
 import type { DatasetRegistry } from "../lib/datasets/config.js";
-import { openStorage } from "../lib/datasets/spec.js";
 import { withTypedFailures } from "./failures.js";
 import { withHeartbeats } from "./heartbeat.js";
 
 /**
  * The backfill's activities, bound to the worker's dataset configuration: each a thin wrapper of
- * lib/backfill that maps typed errors to Temporal failures; the long ones (extraction,
- * aggregation) heartbeat and stop when cancelled.
+ * lib/backfill that maps typed errors to Temporal failures; the long ones (extraction, rollups)
+ * heartbeat and stop when cancelled. The workflows run the quick ones (planning, the surveys, a
+ * day's combine) as local activities (workflows/activities.ts).
  */
+/**
+ * A local activity tries once, at every level (the SDK's own retries too): whatever fails goes at
+ * once to the regular activity's durable retries (workflows/activities.ts).
+ */
+const tries = (): { tries?: number } => (Context.current().info.isLocal ? { tries: 1 } : {});
+
 export function createBackfillActivities(registry: DatasetRegistry): BackfillSteps {
   return {
     async planBackfill(dataset, start, end) {
@@ -27,21 +34,12 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
       });
     },
 
-    async findPeriodOutput(dataset, period) {
-      return withTypedFailures(async () => {
-        const spec = registry.get(dataset);
-        const storage = openStorage(spec.output.storage);
-        try {
-          const key = outputKey(spec, period);
-          return (await storage.exists(key)) ? storage.url(key) : null;
-        } finally {
-          await storage.close();
-        }
-      });
+    async findOutputs(dataset, year) {
+      return withTypedFailures(() => findOutputs(registry.get(dataset), year, tries()));
     },
 
-    async listDaySources(dataset, day) {
-      return withTypedFailures(async () => (await listDaySources(registry.get(dataset), day)).map((o) => o.key));
+    async surveyDay(dataset, day) {
+      return withTypedFailures(() => surveyDay(registry.get(dataset), day, tries()));
     },
 
     async extractFile(dataset, day, sourceKey) {
@@ -59,8 +57,11 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
       );
     },
 
+    // Run as a local activity first (a day's combine is short: no heartbeats), as a regular one
+    // when that failed (workflows/activities.ts): heartbeats then, as for any long step.
     async aggregateDay(dataset, day, stagedKeys) {
-      return withTypedFailures(() => withHeartbeats(() => aggregatePeriod(registry.get(dataset), day, stagedKeys, { removeInputs: true })));
+      const combine = () => aggregatePeriod(registry.get(dataset), day, stagedKeys, { removeInputs: true, ...tries() });
+      return withTypedFailures(() => (Context.current().info.isLocal ? combine() : withHeartbeats(combine)));
     },
 
     async rollupPeriod(dataset, period, childPeriods) {

@@ -9,7 +9,8 @@ import { Context } from "@temporalio/activity";
  */
 export async function withHeartbeats<T>(work: (signal: AbortSignal) => Promise<T>, intervalMs = 2000): Promise<T> {
   const context = Context.current();
-  context.heartbeat();
+  // No heartbeat at the start: the heartbeat timeout already counts from it, and most extractions
+  // end before the first interval (a heartbeat is a server write, the cost of a small file).
   const timer = setInterval(() => context.heartbeat(), intervalMs);
   try {
     const running = work(context.cancellationSignal);

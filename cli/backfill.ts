@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
 import { dayRange } from "../lib/calendar/periods.js";
 import { optional, text, whole } from "../lib/settings/schema.js";
-import { backfillV2 } from "../workflows/backfill.js";
+import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
 import type { BackfillInput } from "../workflows/types.js";
 import { onOff, parseCommandLine } from "./args.js";
@@ -13,7 +13,7 @@ const help = `usage: temporal-kerchunk backfill --dataset NAME --start YYYY-MM-D
          [--address host:port] [--namespace ns] [--task-queue q]
 
 Starts the backfill workflow (a worker must be running: 'temporal-kerchunk worker'), then follows
-its progress and prints the result per period, as 'temporal workflow start --type backfillV2' would
+its progress and prints the result per period, as 'temporal workflow start --type backfillV3' would
 without the progress bar, and the status (exit code 1 unless completed). Re-running a range skips
 every day whose output exists.`;
 
@@ -54,11 +54,11 @@ export const backfillCommand = {
       const { workflowId } = options;
       let handle;
       try {
-        handle = await client.workflow.start(backfillV2, { ...options, taskQueue: settings.taskQueue });
+        handle = await client.workflow.start(backfillV3, { ...options, taskQueue: settings.taskQueue });
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) {
           console.error(`${workflowId} is already running; following it`);
-          handle = client.workflow.getHandle<typeof backfillV2>(workflowId);
+          handle = client.workflow.getHandle<typeof backfillV3>(workflowId);
         } else throw error;
       }
       console.error(`started ${workflowId} on task queue ${settings.taskQueue}`);

@@ -12,7 +12,7 @@ import { repositoryRoot } from "../lib/servers/process.js";
 import { optional, text, whole } from "../lib/settings/schema.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { createWorker, defaultTaskQueue } from "../worker/worker.js";
-import { backfillV2 } from "../workflows/backfill.js";
+import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
 import type { BackfillInput } from "../workflows/types.js";
@@ -106,7 +106,7 @@ export const demoCommand = {
       };
       const options = backfillOptions(input);
       const { workflowId } = options;
-      const handle = await client.workflow.start(backfillV2, {
+      const handle = await client.workflow.start(backfillV3, {
         ...options,
         taskQueue: defaultTaskQueue,
         workflowIdReusePolicy: "ALLOW_DUPLICATE",

@@ -1,6 +1,6 @@
 import type { WorkflowHandle } from "@temporalio/client";
 import { summaryLines } from "../lib/backfill/model/summary.js";
-import type { backfillV2 } from "../workflows/backfill.js";
+import type { backfillV3 } from "../workflows/backfill.js";
 import { progressQuery } from "../workflows/messages.js";
 import type { BackfillProgress, BackfillSummary } from "../workflows/types.js";
 
@@ -15,13 +15,13 @@ export function progressLine(p: BackfillProgress, width = 30): string {
     (p.daysFailed ? `, ${p.daysFailed} failed` : "") +
     (p.daysNoFiles ? `, ${p.daysNoFiles} without files` : "") +
     (p.daysExisting ? `, ${p.daysExisting} existing` : "") +
-    `, ${p.filesDone}/${p.filesListed} files` +
+    `, ${p.filesDone} files` +
     (p.running.length ? `  (${p.running.slice(0, 3).join(", ")}${p.running.length > 3 ? ", ..." : ""})` : "")
   );
 }
 
 /** Wait for a backfill, redrawing its progress (from the `progress` query) on stderr. */
-export async function followBackfill(handle: WorkflowHandle<typeof backfillV2>, intervalMs = 500): Promise<BackfillSummary> {
+export async function followBackfill(handle: WorkflowHandle<typeof backfillV3>, intervalMs = 500): Promise<BackfillSummary> {
   const tty = process.stderr.isTTY;
   let last = "";
   let done = false;

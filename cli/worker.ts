@@ -1,4 +1,4 @@
-import { DefaultLogger, NativeConnection, Runtime } from "@temporalio/worker";
+import { DefaultLogger, NativeConnection, Runtime, type WorkerOptions } from "@temporalio/worker";
 import { loadDatasetRegistry } from "../lib/datasets/config.js";
 import { optional, text, whole } from "../lib/settings/schema.js";
 import { createWorker } from "../worker/worker.js";
@@ -6,12 +6,35 @@ import { parseCommandLine } from "./args.js";
 import { temporalOptions, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk worker [--config datasets.json] [--address host:port] [--namespace ns] [--task-queue q]
-                                [--max-activities N]
+                                [--max-activities N] [--max-local-activities N] [--max-workflow-tasks N]
+                                [--max-cached-workflows N]
 
 Runs a worker for the backfill workflows until SIGINT or SIGTERM, then drains and stops gracefully.
 Settings: flags, else TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TK_CONFIG (the
 datasets config file; the built-in presets are always available). S3 credentials come from the
-standard AWS environment and never leave the worker.`;
+standard AWS environment and never leave the worker. Sizing (README, "Sizing a cluster"):
+--max-activities (extractions and rollups at once, default 100), --max-local-activities (surveys and
+day combines, default 100), --max-workflow-tasks (default 40), --max-cached-workflows (running
+workflows kept in memory; default from the heap size).`;
+
+/** The flags that size a worker for a cluster, and the worker option each one sets. */
+const sizingFlags = {
+  "max-activities": "maxConcurrentActivityTaskExecutions",
+  "max-local-activities": "maxConcurrentLocalActivityExecutions",
+  "max-workflow-tasks": "maxConcurrentWorkflowTaskExecutions",
+  "max-cached-workflows": "maxCachedWorkflows",
+} as const;
+type SizingFlag = keyof typeof sizingFlags;
+
+/** The worker options given by sizing flags (the worker's defaults fill in the rest). */
+function workerSizing(values: Partial<Record<SizingFlag, number>>): Partial<WorkerOptions> {
+  const options: Partial<WorkerOptions> = {};
+  for (const [flag, option] of Object.entries(sizingFlags) as [SizingFlag, (typeof sizingFlags)[SizingFlag]][]) {
+    const value = values[flag];
+    if (value !== undefined) options[option] = value;
+  }
+  return options;
+}
 
 export const workerCommand = {
   summary: "run a worker for the backfill workflows",
@@ -20,6 +43,9 @@ export const workerCommand = {
       ...temporalOptions,
       config: optional(text({ nonEmpty: true })),
       "max-activities": optional(whole({ min: 1 })),
+      "max-local-activities": optional(whole({ min: 1 })),
+      "max-workflow-tasks": optional(whole({ min: 1 })),
+      "max-cached-workflows": optional(whole({ min: 1 })),
     });
     if (line.help) {
       console.log(help);
@@ -35,7 +61,7 @@ export const workerCommand = {
       datasets,
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
-      workerOptions: values["max-activities"] ? { maxConcurrentActivityTaskExecutions: values["max-activities"] } : {},
+      workerOptions: workerSizing(values),
     });
     // performance.now() counts from the process's start: the figure docs/benchmarks.md records.
     console.error(

@@ -11,7 +11,7 @@ import { sleep } from "../lib/servers/process.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { workflowBundle } from "../worker/bundle.js";
 import { createWorker } from "../worker/worker.js";
-import { backfillV2 } from "../workflows/backfill.js";
+import { backfillV3 } from "../workflows/backfill.js";
 import { progressQuery } from "../workflows/messages.js";
 import { backfillOptions } from "../workflows/options.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
@@ -19,7 +19,7 @@ import type { BackfillInput, BackfillSummary, PeriodResults } from "../workflows
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
 import { s3, testDir } from "./harness/env.js";
 import { completedExtractions, datasetHistories, filesUnder } from "./harness/outputs.js";
-import { clientFor, workerConnection } from "./harness/temporal.js";
+import { clientFor, ownDevServer, workerConnection } from "./harness/temporal.js";
 
 let client: Client;
 let connection: Connection;
@@ -48,7 +48,7 @@ function spec(name: string, outputFolder: string, aggregation: DatasetSpec["aggr
 /** Run a backfill to its end with a fresh in-process worker (a Worker runs only once). */
 async function runBackfill(datasets: DatasetRegistry, input: BackfillInput, taskQueue: string): Promise<BackfillSummary> {
   const worker = await createWorker({ connection: await workerConnection(), datasets, taskQueue });
-  return worker.runUntil(client.workflow.execute(backfillV2, { ...backfillOptions(input), taskQueue }));
+  return worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue }));
 }
 
 describe("backfill on the dev server", () => {
@@ -120,7 +120,7 @@ describe("backfill on the dev server", () => {
     const taskQueue = "bf-kill";
     const address = process.env.TK_TEST_TEMPORAL_ADDRESS!;
     const first = await startWorkerProcess({ address, taskQueue, config, logFile: join(dir, "worker-1.log") });
-    const handle = await client.workflow.start(backfillV2, {
+    const handle = await client.workflow.start(backfillV3, {
       ...backfillOptions({ dataset: "bf-kill", start: START, end: END, maxConcurrentDays: 2, maxConcurrentFiles: 2 }),
       taskQueue,
     });
@@ -196,7 +196,7 @@ describe("backfill across a dev server restart", () => {
     const worker = await startWorkerProcess({ address: server.address, taskQueue: "bf-restart", config, logFile: join(serverDir, "worker.log") });
     const { Client: ClientClass, Connection: ConnectionClass } = await import("@temporalio/client");
     let conn = await ConnectionClass.connect({ address: server.address });
-    let handle: WorkflowHandle<typeof backfillV2> = await new ClientClass({ connection: conn }).workflow.start(backfillV2, {
+    let handle: WorkflowHandle<typeof backfillV3> = await new ClientClass({ connection: conn }).workflow.start(backfillV3, {
       ...backfillOptions({ dataset: "bf-restart", start: START, end: "2022-02-10", maxConcurrentDays: 2 }, "bf-restart/backfill"),
       taskQueue: "bf-restart",
     });
@@ -210,7 +210,7 @@ describe("backfill across a dev server restart", () => {
     await sleep(1000);
     await server.start();
     conn = await ConnectionClass.connect({ address: server.address });
-    handle = new ClientClass({ connection: conn }).workflow.getHandle<typeof backfillV2>("bf-restart/backfill");
+    handle = new ClientClass({ connection: conn }).workflow.getHandle<typeof backfillV3>("bf-restart/backfill");
     const summary = await handle.result();
     await conn.close();
     await worker.stop();
@@ -227,24 +227,16 @@ describe("continue-as-new", () => {
   test("when the server suggests it, month workflows continue as new and carry their results", async () => {
     const serverDir = await testDir("can");
     // A tiny history limit makes the server suggest continue-as-new after a handful of days.
-    const server = await new TemporalDevServer({
-      searchAttributes: searchAttributeRegistrations,
-      dbFile: join(serverDir, "temporal.db"),
-      logFile: join(serverDir, "temporal.log"),
-      dynamicConfig: { "limit.historyCount.suggestContinueAsNew": 20 },
-    }).start();
+    const own = await ownDevServer(serverDir, { "limit.historyCount.suggestContinueAsNew": 20 });
+    const local = own.client;
     const archive = join(serverDir, "archive");
     await makeArchive(archive, "2022-03-01", 16, { hours: 1, grid: [8, 16] });
     const outFolder = join(serverDir, "out");
     const datasets = new DatasetRegistry([testDataset("bf-can", { kind: "local", path: archive }, { kind: "local", path: outFolder }, "month")]);
-    const { Client: ClientClass, Connection: ConnectionClass, } = await import("@temporalio/client");
-    const { NativeConnection } = await import("@temporalio/worker");
-    const conn = await ConnectionClass.connect({ address: server.address });
-    const local = new ClientClass({ connection: conn });
-    const worker = await createWorker({ connection: await NativeConnection.connect({ address: server.address }), datasets, taskQueue: "bf-can" });
+    const worker = await createWorker({ connection: await own.workerConnection(), datasets, taskQueue: "bf-can" });
     try {
       const summary = await worker.runUntil(
-        local.workflow.execute(backfillV2, {
+        local.workflow.execute(backfillV3, {
           ...backfillOptions({ dataset: "bf-can", start: "2022-03-01", end: "2022-03-16", maxConcurrentDays: 2 }, "bf-can/backfill"),
           taskQueue: "bf-can",
         }),
@@ -260,8 +252,7 @@ describe("continue-as-new", () => {
       await backfillDirect(resolveDatasetSpec(testDataset("bf-can", { kind: "local", path: archive }, { kind: "local", path: direct }, "month")), "2022-03-01", "2022-03-16");
       assert.deepEqual(await filesUnder(outFolder), await filesUnder(direct));
     } finally {
-      await conn.close();
-      await server.stop();
+      await own.stop();
     }
   });
 });

@@ -7,6 +7,11 @@ import { describe, test } from "node:test";
 import {
   applyReport,
   batches,
+  extractionPlan,
+  lanesOf,
+  newProgressState,
+  settledByOutputs,
+  unsettledMonths,
   countDays,
   existing,
   extractionLanes,
@@ -137,15 +142,23 @@ describe("summary and progress agree", () => {
     assert.equal(summarize(request, plan, clean, files).status, "completed");
   });
 
-  test("the progress query counts what the summary counts, from the days' reports", () => {
-    const state: ProgressState = { results: {}, files: noFileCounts(), listed: {} };
-    const running = new Set<string>();
-    for (const day of days) {
-      if (results[day]!.outcome !== "existing") applyReport(state, running, { day, stage: "listed", files: results[day]!.outcome === "noFiles" ? 0 : 2 });
+  test("the progress query counts what the summary counts, from the months' sampled reports, across continue-as-new", () => {
+    let state: ProgressState = newProgressState();
+    // February reports twice (days started; then what ended), the other months once each.
+    const february = days.filter((d) => d.startsWith("2022-02"));
+    applyReport(state, { period: "2022-02", results: {}, files: noFileCounts(), running: february.slice(0, 4) });
+    assert.deepEqual(progressOf(request, days, state, "running").running, february.slice(0, 4));
+    const ended = (subset: string[]) => Object.fromEntries(subset.map((d) => [d, results[d]!]));
+    const filesOf = (subset: string[]) => ({ listed: subset.filter((d) => results[d]!.outcome !== "noFiles" && results[d]!.outcome !== "existing").length * 2, extracted: 0, reused: 0 });
+    applyReport(state, { period: "2022-02", results: ended(february.slice(0, 10)), files: filesOf(february.slice(0, 10)), running: february.slice(10, 14) });
+    // Continue-as-new carries the state as plain data: nothing is lost or counted twice.
+    state = JSON.parse(JSON.stringify(state)) as ProgressState;
+    applyReport(state, { period: "2022-02", results: ended(february.slice(10)), files: filesOf(february.slice(10)), running: [] });
+    for (const month of ["2022-01", "2022-03"]) {
+      const own = days.filter((d) => d.startsWith(month));
+      applyReport(state, { period: month, results: ended(own), files: filesOf(own), running: [] });
     }
-    assert.equal(running.size, 30);
-    for (const day of days) applyReport(state, running, { day, stage: "done", files: 0, result: results[day]! });
-    const progress = progressOf(request, days, state, running, "partial");
+    const progress = progressOf(request, days, state, "partial");
     const summary = summarize(request, plan, results, files);
     assert.deepEqual(
       [progress.daysTotal, progress.daysWritten, progress.daysExisting, progress.daysNoFiles, progress.daysFailed],
@@ -157,7 +170,86 @@ describe("summary and progress agree", () => {
   });
 });
 
-describe("extraction lanes", () => {
+describe("skipping finished periods from the top", () => {
+  const year = (aggregation: "day" | "month" | "year", start = "2022-01-01", end = "2022-12-31") => planBackfill("ds", aggregation, start, end).years[0]!;
+  const outputs = (periods: string[]): Record<string, string> => Object.fromEntries(periods.map((p) => [p, `/out/${p}.json`]));
+
+  test("an existing year output settles every period of the year: days without an output had no files", () => {
+    const whole = year("year");
+    const found = outputs(["2022", ...whole.months.map((m) => m.id), ...whole.months.flatMap((m) => m.days).filter((d) => d !== "2022-02-14")]);
+    const settled = settledByOutputs(whole, "year", found);
+    assert.deepEqual(Object.keys(settled).sort(), periodsOfYear(whole, "year").sort());
+    assert.deepEqual(settled["2022"], existing("/out/2022.json"));
+    assert.deepEqual(settled["2022-02-14"], noFiles());
+    assert.deepEqual(unsettledMonths(whole, "year", settled), []);
+    // A month whose days all had no files has no output either: noFiles, by the rollup rule.
+    const march = new Set(["2022-03", ...whole.months[2]!.days]);
+    const gap = settledByOutputs(whole, "year", Object.fromEntries(Object.entries(found).filter(([period]) => !march.has(period))));
+    assert.deepEqual(gap["2022-03"], noFiles());
+    assert.deepEqual(gap["2022-03-31"], noFiles());
+  });
+
+  test("day-only aggregation: existing days are settled, the others visited; a month rollup settles its days", () => {
+    const whole = year("day");
+    const settled = settledByOutputs(whole, "day", outputs(["2022-01-01", "2022-01-02"]));
+    assert.deepEqual(Object.keys(settled), ["2022-01-01", "2022-01-02"]);
+    assert.equal(unsettledMonths(whole, "day", settled).length, 12);
+    const monthly = settledByOutputs(year("month"), "month", outputs(["2022-01", "2022-01-05"]));
+    assert.deepEqual(monthly["2022-01-05"], existing("/out/2022-01-05.json"));
+    assert.deepEqual(monthly["2022-01-06"], noFiles());
+    assert.deepEqual(monthly["2022-01"], existing("/out/2022-01.json"));
+    assert.equal(monthly["2022-02-01"], undefined);
+  });
+
+  test("a range over part of a period: its rollup is partial once its children are settled; one that would be built is visited", () => {
+    const part = year("month", "2022-01-30", "2022-03-01");
+    const settled = settledByOutputs(part, "month", outputs(["2022-01-30", "2022-01-31", "2022-02", "2022-03-01"]));
+    assert.deepEqual(settled["2022-01"], partial());
+    assert.deepEqual(settled["2022-03"], partial());
+    assert.deepEqual(settled["2022-02"], existing("/out/2022-02.json"));
+    assert.deepEqual(unsettledMonths(part, "month", settled), []);
+    // Every day there, no month output: the rollup must be built, so the month is visited.
+    const days = settledByOutputs(part, "month", outputs(part.months[1]!.days));
+    assert.equal(days["2022-02"], undefined);
+    assert.deepEqual(unsettledMonths(part, "month", days).map((m) => m.id), ["2022-01", "2022-02", "2022-03"]);
+  });
+});
+
+describe("lanes", () => {
+  const range = (start: string, end: string) => planBackfill("ds", "day", start, end);
+  test("maxConcurrentDays spread over a month's days, then months, then years, never above it", () => {
+    const year = range("2022-01-01", "2022-12-31");
+    assert.deepEqual(lanesOf(4, year), { years: 1, monthsPerYear: 1, daysPerMonth: 4 });
+    assert.deepEqual(lanesOf(64, year), { years: 1, monthsPerYear: 3, daysPerMonth: 21 });
+    assert.deepEqual(lanesOf(200, year), { years: 1, monthsPerYear: 7, daysPerMonth: 28 });
+    assert.deepEqual(lanesOf(500, range("2013-01-01", "2022-12-31")), { years: 2, monthsPerYear: 8, daysPerMonth: 29 });
+    // A range of one month gets all of it (up to 31); two months across a new year run side by side.
+    assert.deepEqual(lanesOf(64, range("2022-01-01", "2022-01-31")), { years: 1, monthsPerYear: 1, daysPerMonth: 31 });
+    assert.deepEqual(lanesOf(64, range("2021-12-15", "2022-01-15")), { years: 2, monthsPerYear: 1, daysPerMonth: 31 });
+    for (const plan of [year, range("2013-01-01", "2022-12-31"), range("2022-01-30", "2022-03-01"), range("2022-06-01", "2022-06-03")]) {
+      for (const days of [1, 2, 3, 16, 31, 32, 62, 63, 100, 372, 373, 500, 1000, 5000]) {
+        const lanes = lanesOf(days, plan);
+        const at = `${days} over ${plan.years[0]!.months[0]!.days[0]}: ${JSON.stringify(lanes)}`;
+        assert.ok(lanes.years * lanes.monthsPerYear * lanes.daysPerMonth <= days, at);
+        assert.ok(lanes.years >= 1 && lanes.monthsPerYear >= 1 && lanes.daysPerMonth >= 1 && lanes.daysPerMonth <= 31 && lanes.monthsPerYear <= 12, at);
+      }
+    }
+  });
+});
+
+describe("extraction", () => {
+  test("by default a day's files spread over min(files, maxConcurrentFiles) activities of consecutive files", () => {
+    const hours = Array.from({ length: 24 }, (_, i) => i);
+    assert.deepEqual(extractionPlan(hours, 4).batches.map((b) => b.length), [6, 6, 6, 6]);
+    assert.deepEqual(extractionPlan(hours, 4).batches.flat(), hours);
+    assert.deepEqual(extractionPlan(hours.slice(0, 2), 4), { batches: [[0], [1]], activities: 2, filesAtOnce: 1 });
+    assert.deepEqual(extractionPlan(hours.slice(0, 5), 2).batches, [[0, 1], [2, 3, 4]]);
+    assert.deepEqual(extractionPlan([], 4).batches, []);
+    // An explicit batch size: the lanes below.
+    assert.deepEqual(extractionPlan(hours, 8, 24), { batches: [hours], activities: 1, filesAtOnce: 8 });
+    assert.deepEqual(extractionPlan(hours.slice(0, 3), 4, 1), { batches: [[0], [1], [2]], activities: 4, filesAtOnce: 1 });
+  });
+
   test("never more than maxConcurrentFiles files at once, however they are batched", () => {
     for (const maxFiles of [1, 2, 3, 4, 8, 16]) {
       for (const perActivity of [1, 2, 3, 4, 24]) {

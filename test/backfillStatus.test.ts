@@ -17,7 +17,7 @@ import { DatasetRegistry } from "../lib/datasets/config.js";
 import { FaultProxy, faultPlans } from "./harness/servers/faultProxy.js";
 import { repositoryRoot, sleep } from "../lib/servers/process.js";
 import { createWorker } from "../worker/worker.js";
-import { backfillV2 } from "../workflows/backfill.js";
+import { backfillV3 } from "../workflows/backfill.js";
 import { progressQuery, retryFailedUpdate } from "../workflows/messages.js";
 import { backfillOptions, backfillWorkflowId } from "../workflows/options.js";
 import { statusKey } from "../workflows/searchAttributes.js";
@@ -78,7 +78,7 @@ describe("status, progress, summary and CLI agree", () => {
         (done) => ({ code: 0, stdout: done.stdout }),
         (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
       );
-      const handle = client.workflow.getHandle<typeof backfillV2>(backfillWorkflowId(input));
+      const handle = client.workflow.getHandle<typeof backfillV3>(backfillWorkflowId(input));
       const summary = await handle.result();
 
       assert.equal(summary.status, "partial");
@@ -110,7 +110,7 @@ describe("status, progress, summary and CLI agree", () => {
       // Repaired: February again. Days exist, the repaired one is written, the rollup too.
       await writeFile(join(archive, broken), good);
       const february = { dataset, start: "2022-02-01", end: "2022-02-28", maxConcurrentDays: 8 };
-      const again = await client.workflow.execute(backfillV2, { ...backfillOptions(february), taskQueue });
+      const again = await client.workflow.execute(backfillV3, { ...backfillOptions(february), taskQueue });
       assert.equal(again.status, "completed");
       assert.deepEqual(again.days, { total: 28, written: 1, existing: 26, noFiles: 1, failed: 0 });
       assert.equal(again.results["2022-02"]?.outcome, "written");
@@ -139,7 +139,7 @@ describe("retryFailed", () => {
     const worker = await createWorker({ connection: await workerConnection(), datasets, taskQueue: "retry" });
     try {
       const summary = await worker.runUntil(async () => {
-        const handle = await client.workflow.start(backfillV2, { ...backfillOptions({ dataset, start: "2022-04-01", end: "2022-04-04" }), taskQueue: "retry" });
+        const handle = await client.workflow.start(backfillV3, { ...backfillOptions({ dataset, start: "2022-04-01", end: "2022-04-04" }), taskQueue: "retry" });
         let progress = await handle.query(progressQuery);
         for (let i = 0; i < 600 && progress.daysFailed === 0; i++) {
           await sleep(100);

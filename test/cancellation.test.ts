@@ -18,7 +18,7 @@ import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
 import { sleep } from "../lib/servers/process.js";
 import { ToxiproxyServer, type ProxyHandle } from "./harness/servers/toxiproxy.js";
 import { createWorker } from "../worker/worker.js";
-import { backfillV2 } from "../workflows/backfill.js";
+import { backfillV3 } from "../workflows/backfill.js";
 import { progressQuery } from "../workflows/messages.js";
 import { backfillOptions } from "../workflows/options.js";
 import { statusKey } from "../workflows/searchAttributes.js";
@@ -72,7 +72,7 @@ describe("running extractions stop", () => {
     const worker = await createWorker({ connection: await workerConnection(), datasets: new DatasetRegistry([dataset]), taskQueue: "cancel-fast" });
     await worker.runUntil(async () => {
       const input = { dataset: dataset.name, start: "2022-05-01", end: "2022-05-01", maxConcurrentFiles: 2, failFast: true };
-      const failure = await client.workflow.execute(backfillV2, { ...backfillOptions(input), taskQueue: "cancel-fast" }).then(
+      const failure = await client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue: "cancel-fast" }).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -90,7 +90,7 @@ describe("running extractions stop", () => {
     const worker = await createWorker({ connection: await workerConnection(), datasets: new DatasetRegistry([dataset]), taskQueue: "cancel-req" });
     await worker.runUntil(async () => {
       const input = { dataset: dataset.name, start: "2022-05-02", end: "2022-05-02", maxConcurrentFiles: 2 };
-      const handle = await client.workflow.start(backfillV2, { ...backfillOptions(input), taskQueue: "cancel-req" });
+      const handle = await client.workflow.start(backfillV3, { ...backfillOptions(input), taskQueue: "cancel-req" });
       for (let i = 0; i < 300 && (await handle.query(progressQuery)).running.length === 0; i++) await sleep(100);
       while (worker.getStatus().numInFlightActivities < 2) await sleep(100);
       await sleep(1000);

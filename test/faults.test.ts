@@ -17,7 +17,7 @@ import { FaultProxy, faultPlans } from "./harness/servers/faultProxy.js";
 import { sleep } from "../lib/servers/process.js";
 import { ToxiproxyServer, type ProxyHandle } from "./harness/servers/toxiproxy.js";
 import { createWorker } from "../worker/worker.js";
-import { backfillV2 } from "../workflows/backfill.js";
+import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
 import { makeArchive, testDataset, uploadArchive } from "./harness/archive.js";
 import { temporalAddress, testDir } from "./harness/env.js";
@@ -123,7 +123,7 @@ async function retriesInHistory(dataset: string): Promise<Retries> {
  */
 async function backfillUnderFault(t: TestContext, name: Case, inject?: () => Promise<void>): Promise<Retries> {
   const dataset = `flt-${name}`;
-  const handle = await client.workflow.start(backfillV2, {
+  const handle = await client.workflow.start(backfillV3, {
     ...backfillOptions({ dataset, start: START, end: END, maxConcurrentDays: 3, maxConcurrentFiles: 2 }),
     taskQueue: TASK_QUEUE,
   });

@@ -12,7 +12,7 @@ import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
 import { ConfigError } from "../lib/errors.js";
 import { TemporalKerchunkPlugin } from "../worker/plugin.js";
 import { createWorker } from "../worker/worker.js";
-import { backfillV2 } from "../workflows/backfill.js";
+import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
 import type { BackfillInput } from "../workflows/types.js";
 import type { updateDataset } from "../workflows/update.js";
@@ -53,7 +53,7 @@ describe("the worker plugin", () => {
       plugins: [new TemporalKerchunkPlugin({ datasets: [spec] })],
     });
     const summary = await worker.runUntil(
-      client.workflow.execute(backfillV2, { ...backfillOptions({ dataset: "plugin-ds", start: "2022-05-01", end: "2022-05-01" }, "plugin-ds/backfill"), taskQueue }),
+      client.workflow.execute(backfillV3, { ...backfillOptions({ dataset: "plugin-ds", start: "2022-05-01", end: "2022-05-01" }, "plugin-ds/backfill"), taskQueue }),
     );
     assert.equal(summary.days.written, 1);
     assert.ok(existsSync(join(dir, "plugin-out/refs/AHI-L2-FLDK-SST/20220501.json")));
@@ -71,7 +71,7 @@ describe("bad input is rejected at once, naming what to fix", () => {
   async function failure(input: BackfillInput, registry: DatasetRegistry = datasets()): Promise<string> {
     const worker = await createWorker({ connection: await workerConnection(), datasets: registry, taskQueue: "bad-input" });
     const error = await worker
-      .runUntil(client.workflow.execute(backfillV2, { ...backfillOptions(input, `bad-${Date.now()}-${Math.random()}`), taskQueue: "bad-input" }))
+      .runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input, `bad-${Date.now()}-${Math.random()}`), taskQueue: "bad-input" }))
       .then(
         () => undefined,
         (e: unknown) => e,
@@ -169,8 +169,8 @@ describe("concurrent runs, sources that change, secrets", () => {
     const worker = await createWorker({ connection: await workerConnection(), datasets, taskQueue: "overlap" });
     const [a, b] = await worker.runUntil(
       Promise.all([
-        client.workflow.execute(backfillV2, { ...backfillOptions({ dataset: "overlap", start: "2022-06-01", end: "2022-06-06", maxConcurrentDays: 3 }, "overlap/a"), taskQueue: "overlap" }),
-        client.workflow.execute(backfillV2, {
+        client.workflow.execute(backfillV3, { ...backfillOptions({ dataset: "overlap", start: "2022-06-01", end: "2022-06-06", maxConcurrentDays: 3 }, "overlap/a"), taskQueue: "overlap" }),
+        client.workflow.execute(backfillV3, {
           ...backfillOptions({ dataset: "overlap", start: "2022-06-03", end: "2022-06-08", maxConcurrentDays: 3, filesPerActivity: 2 }, "overlap/b"),
           taskQueue: "overlap",
         }),
@@ -241,7 +241,7 @@ describe("concurrent runs, sources that change, secrets", () => {
     const worker = await startWorkerProcess({ address: process.env.TK_TEST_TEMPORAL_ADDRESS!, taskQueue: "secret", config, logFile });
     // A failing day too: error messages must not leak credentials either.
     await s3().send(new PutObjectCommand({ Bucket: bucket, Key: keys[3]!, Body: "garbage, not HDF5" }));
-    const summary = await client.workflow.execute(backfillV2, { ...backfillOptions({ dataset: "secret-ds", start: "2022-08-01", end: "2022-08-02" }, "secret-ds/backfill"), taskQueue: "secret" });
+    const summary = await client.workflow.execute(backfillV3, { ...backfillOptions({ dataset: "secret-ds", start: "2022-08-01", end: "2022-08-02" }, "secret-ds/backfill"), taskQueue: "secret" });
     await worker.stop();
     assert.equal(summary.days.written, 1);
     assert.equal(summary.days.failed, 1);

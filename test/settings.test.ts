@@ -150,15 +150,20 @@ describe("command line: unknown flags", () => {
   });
 
   test("flag values are checked by one rule: numbers, ranges, choices", async () => {
-    const [days, files, every, duplicates] = await Promise.all([
+    const [days, files, every, duplicates, workflowTasks, cachedWorkflows] = await Promise.all([
       cli("demo", "--days", "400"),
       cli("backfill", "--dataset", "x", "--start", "2022-01-01", "--end", "2022-01-02", "--max-files", "2.5"),
       cli("schedule", "--dataset", "x", "--every", "soon"),
       cli("combine", "a.json", "--concat-dims", "time", "--duplicates", "drop"),
+      cli("worker", "--max-workflow-tasks", "0", "--address", "127.0.0.1:9"),
+      cli("worker", "--max-cached-workflow", "100", "--address", "127.0.0.1:9"),
     ]);
     assert.match(days!.stderr, /invalid --days: expected a whole number from 1 to 366, got 400/);
     assert.match(files!.stderr, /invalid --max-files: expected a whole number >= 1, got '2\.5'/);
     assert.match(every!.stderr, /invalid --every: expected a duration like 1h, 30m or 7d, got 'soon'/);
     assert.match(duplicates!.stderr, /invalid --duplicates: expected error or keep-first, got 'drop'/);
+    // The worker's sizing flags (README, "Sizing a cluster") go by the same rules.
+    assert.match(workflowTasks!.stderr, /invalid --max-workflow-tasks: expected a whole number >= 1, got 0/);
+    assert.match(cachedWorkflows!.stderr, /--max-cached-workflow: unknown flag; did you mean --max-cached-workflows\?/);
   });
 });

@@ -1,17 +1,36 @@
-import { ActivityCancellationType, proxyActivities, proxyLocalActivities, type ActivityOptions } from "@temporalio/workflow";
+import { ActivityFailure, RetryState } from "@temporalio/common";
+import { ActivityCancellationType, isCancellation, proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from "@temporalio/workflow";
 import type { BackfillSteps } from "../lib/backfill/model/steps.js";
 
 // One policy per kind of activity. Transient failures (S3 throttling, a worker that died) are
 // retried with backoff; typed bad-input failures are non-retryable and end the attempt at once.
 const backoff = { initialInterval: "1 second", backoffCoefficient: 2, maximumInterval: "1 minute" } as const;
 
-/** Output lookups (one HEAD or stat): quick, no heartbeat. */
-const lookupOptions: ActivityOptions = { startToCloseTimeout: "1 minute", retry: { ...backoff, maximumAttempts: 10 } };
-/** Listing a day's sources: one call per thousand keys, no heartbeat; a slow listing only takes longer. */
+/**
+ * The quick steps (a year's output listing, a day's lookup and listing, a day's combine) run first
+ * as a local activity: on the worker running the workflow, recorded with its next workflow task,
+ * with no task queue round trip (docs/benchmarks.md: about a hundredth of an activity's server
+ * cost). It tries once, at every level (the activity passes the SDK a single attempt too): when it
+ * fails retryably, the step runs again as a regular activity, whose retries are durable, backed
+ * off and visible in the Web UI, on any worker. Bad input (non-retryable) fails at once.
+ */
+const singleTry: LocalActivityOptions = { startToCloseTimeout: "2 minutes", retry: { maximumAttempts: 1 } };
+async function localFirst<T>(local: () => Promise<T>, regular: () => Promise<T>): Promise<T> {
+  try {
+    return await local();
+  } catch (error) {
+    if (isCancellation(error) || (error instanceof ActivityFailure && error.retryState === RetryState.NON_RETRYABLE_FAILURE)) throw error;
+    return regular();
+  }
+}
+
+/** Lookups and listings as regular activities: no heartbeat; a slow listing only takes longer. */
 const listingOptions: ActivityOptions = { startToCloseTimeout: "5 minutes", retry: { ...backoff, maximumAttempts: 10 } };
 /**
- * Extraction heartbeats every 2 s (activities/heartbeat.ts): a killed worker's extractions are
- * retried within 20 s, and a cancellation stops them (the day waits until they have stopped).
+ * Extraction is where the reading happens: regular activities, spread over the cluster's workers,
+ * each visible with its attempts in the Web UI. They heartbeat every 2 s (activities/heartbeat.ts):
+ * a killed worker's extractions are retried within 20 s, and a cancellation stops them (the day
+ * waits until they have stopped).
  */
 const extractionOptions: ActivityOptions = {
   startToCloseTimeout: "15 minutes",
@@ -19,10 +38,10 @@ const extractionOptions: ActivityOptions = {
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { ...backoff, maximumAttempts: 20 },
 };
-/** Combining a day or rolling up a month or year: heartbeats too; a year of inputs may take minutes. */
+/** Combining a day (after its local try) or rolling up a month or a year: heartbeats; a year of inputs may take minutes. */
 const aggregationOptions: ActivityOptions = { startToCloseTimeout: "30 minutes", heartbeatTimeout: "20 seconds", retry: { ...backoff, maximumAttempts: 20 } };
 
-const lookup = proxyActivities<BackfillSteps>(lookupOptions);
+const local = proxyLocalActivities<BackfillSteps>(singleTry);
 const listing = proxyActivities<BackfillSteps>(listingOptions);
 const extraction = proxyActivities<BackfillSteps>(extractionOptions);
 const aggregation = proxyActivities<BackfillSteps>(aggregationOptions);
@@ -34,9 +53,20 @@ const lastSegment = (key: string): string => key.slice(key.lastIndexOf("/") + 1)
 
 /** The backfill's steps, each under its kind's policy and with a summary the Web UI shows. */
 export const steps = {
-  findPeriodOutput: (dataset: string, period: string) =>
-    lookup.findPeriodOutput.executeWithOptions({ ...lookupOptions, summary: `is ${period} done?` }, [dataset, period]),
-  listDaySources: (dataset: string, day: string) => listing.listDaySources.executeWithOptions({ ...listingOptions, summary: `list ${day}` }, [dataset, day]),
+  findOutputs: (dataset: string, year: string) => {
+    const summary = `outputs of ${year}`;
+    return localFirst(
+      () => local.findOutputs.executeWithOptions({ ...singleTry, summary }, [dataset, year]),
+      () => listing.findOutputs.executeWithOptions({ ...listingOptions, summary }, [dataset, year]),
+    );
+  },
+  surveyDay: (dataset: string, day: string) => {
+    const summary = `list ${day}`;
+    return localFirst(
+      () => local.surveyDay.executeWithOptions({ ...singleTry, summary }, [dataset, day]),
+      () => listing.surveyDay.executeWithOptions({ ...listingOptions, summary }, [dataset, day]),
+    );
+  },
   extractFile: (dataset: string, day: string, key: string) =>
     extraction.extractFile.executeWithOptions({ ...extractionOptions, summary: `extract ${lastSegment(key)}` }, [dataset, day, key]),
   extractFiles: (dataset: string, day: string, keys: string[], filesAtOnce: number) =>
@@ -46,8 +76,13 @@ export const steps = {
       keys,
       filesAtOnce,
     ]),
-  aggregateDay: (dataset: string, day: string, staged: string[]) =>
-    aggregation.aggregateDay.executeWithOptions({ ...aggregationOptions, summary: `combine ${staged.length} files of ${day}` }, [dataset, day, staged]),
+  aggregateDay: (dataset: string, day: string, staged: string[]) => {
+    const summary = `combine ${staged.length} files of ${day}`;
+    return localFirst(
+      () => local.aggregateDay.executeWithOptions({ ...singleTry, summary }, [dataset, day, staged]),
+      () => aggregation.aggregateDay.executeWithOptions({ ...aggregationOptions, summary }, [dataset, day, staged]),
+    );
+  },
   rollupPeriod: (dataset: string, period: string, children: string[]) =>
     aggregation.rollupPeriod.executeWithOptions({ ...aggregationOptions, summary: `roll up ${period} from ${children.length} outputs` }, [dataset, period, children]),
 };

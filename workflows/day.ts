@@ -1,76 +1,53 @@
-import { getExternalWorkflowHandle, isCancellation, setCurrentDetails } from "@temporalio/workflow";
-import {
-  batches,
-  existing,
-  extractionLanes,
-  noFileCounts,
-  noFiles,
-  outputResult,
-  statusOf,
-  type ExtractSummary,
-  type FileCounts,
-  type PeriodResult,
-} from "../lib/backfill/model/index.js";
+import { setCurrentDetails } from "@temporalio/workflow";
+import { existing, extractionPlan, noFileCounts, noFiles, outputResult, statusOf, type ExtractSummary, type FileCounts } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
 import { steps } from "./activities.js";
-import { describeFailure, recordFailure } from "./failures.js";
-import { dayReportSignal } from "./messages.js";
+import { recordFailure } from "./failures.js";
 import { withStatus } from "./options.js";
-import type { DayInput, DayReport, PeriodOutcome } from "./types.js";
-
-interface DayDone {
-  result: PeriodResult;
-  files: FileCounts;
-}
+import type { DayInput, DayOutcome } from "./types.js";
 
 /**
- * One day: skip it if its output exists; list its files; extract them (at most maxConcurrentFiles
- * at once, filesPerActivity per activity, each retried on its own); combine them into the day's
- * reference file, written once.
+ * One day: done already if its output exists; else list its files, extract them (at most
+ * maxConcurrentFiles at once, spread over a few activities, each file staged on its own) and
+ * combine them into the day's reference file, written once. The lookup, the listing and the
+ * combine are local activities; the extractions are regular ones, retried each on its own. The day
+ * tells its month how it ended (its result); the month reports to the backfill.
  */
-export async function backfillDayV2(input: DayInput): Promise<PeriodOutcome> {
-  const { day } = input;
-  // Progress goes to the backfill that started us; if it is gone, the day's work still counts.
-  const report = async (message: DayReport): Promise<void> => {
-    if (input.reportTo) await getExternalWorkflowHandle(input.reportTo).signal(dayReportSignal, message).catch(() => undefined);
-  };
+export async function backfillDayV3(input: DayInput): Promise<DayOutcome> {
+  const files: FileCounts = noFileCounts();
   return withStatus(
     async () => {
-      let done: DayDone;
       try {
-        done = await runDay(input, report);
+        return { result: await runDay(input, files), files };
       } catch (error) {
-        // Failing fast: the backfill still hears how the day ended (a cancelled one is not a result).
-        if (input.failFast && !isCancellation(error)) await report({ day, stage: "done", files: 0, result: describeFailure(error) });
-        done = { result: recordFailure(error, input.failFast), files: noFileCounts() };
+        // Failing fast (or cancelled): rethrown. Otherwise the failure is the day's result, and the
+        // files it listed still count.
+        return { result: recordFailure(error, input.failFast), files };
       }
-      await report({ day, stage: "done", files: done.files.listed, result: done.result });
-      return { results: { [day]: done.result }, files: done.files };
     },
-    (outcome) => statusOf([outcome.results[day]]),
+    (outcome) => statusOf([outcome.result]),
   );
 }
 
-async function runDay(input: DayInput, report: (message: DayReport) => Promise<void>): Promise<DayDone> {
+async function runDay(input: DayInput, files: FileCounts) {
   const { dataset, day } = input;
-  const found = await steps.findPeriodOutput(dataset, day);
-  if (found !== null) return { result: existing(found), files: noFileCounts() };
-
-  const sources = await steps.listDaySources(dataset, day);
-  await report({ day, stage: "listed", files: sources.length });
-  if (sources.length === 0) return { result: noFiles(), files: noFileCounts() };
+  const survey = await steps.surveyDay(dataset, day);
+  if ("output" in survey) return existing(survey.output);
+  const sources = survey.sources;
+  files.listed = sources.length;
+  if (sources.length === 0) return noFiles();
   setCurrentDetails(`${sources.length} files`);
 
-  const lanes = extractionLanes(input.maxConcurrentFiles, input.filesPerActivity);
+  const plan = extractionPlan(sources, input.maxConcurrentFiles, input.filesPerActivity);
   let extractedSoFar = 0;
-  const perBatch = await boundedAll(batches(sources, input.filesPerActivity), lanes.activities, async (batch): Promise<ExtractSummary[]> => {
-    const summaries = batch.length === 1 ? [await steps.extractFile(dataset, day, batch[0]!)] : await steps.extractFiles(dataset, day, batch, lanes.filesAtOnce);
+  const perBatch = await boundedAll(plan.batches, plan.activities, async (batch): Promise<ExtractSummary[]> => {
+    const summaries = batch.length === 1 ? [await steps.extractFile(dataset, day, batch[0]!)] : await steps.extractFiles(dataset, day, batch, plan.filesAtOnce);
     extractedSoFar += batch.length;
     setCurrentDetails(`${extractedSoFar}/${sources.length} files extracted`);
     return summaries;
   });
   const extracted = perBatch.flat();
-  const reused = extracted.filter((e) => e.reused).length;
-  const combined = await steps.aggregateDay(dataset, day, extracted.map((e) => e.staged));
-  return { result: outputResult(combined), files: { listed: sources.length, extracted: extracted.length - reused, reused } };
+  files.reused = extracted.filter((e) => e.reused).length;
+  files.extracted = extracted.length - files.reused;
+  return outputResult(await steps.aggregateDay(dataset, day, extracted.map((e) => e.staged)));
 }

@@ -1,43 +1,55 @@
-import { allHandlersFinished, condition, continueAsNew, workflowInfo } from "@temporalio/workflow";
-import { addFileCounts, isSettled, noFileCounts, periodsOfMonth, rollsUp, statusOf, type PeriodResults } from "../lib/backfill/model/index.js";
+import { allHandlersFinished, condition, continueAsNew, isCancellation, workflowInfo } from "@temporalio/workflow";
+import { isSettled, periodsOfMonth, rollsUp, statusOf, type PeriodResults } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
-import { backfillDayV2 } from "./day.js";
-import { recordFailure } from "./failures.js";
+import { backfillDayV3 } from "./day.js";
+import { describeFailure, recordFailure } from "./failures.js";
 import { childOptions, executePeriod, settingsOf, withStatus } from "./options.js";
+import { monthReports } from "./reports.js";
 import { rollup } from "./rollup.js";
 import type { MonthInput, PeriodOutcome } from "./types.js";
 
-/** One month: its days, at most maxConcurrentDays at once, then (aggregation "month" or "year") the monthly rollup. */
-export async function backfillMonthV2(input: MonthInput): Promise<PeriodOutcome> {
+/**
+ * One month: its days side by side (its share of maxConcurrentDays, `lanesOf`), then (aggregation
+ * "month" or "year") the monthly rollup. It reports to the backfill at most every few seconds.
+ */
+export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome> {
   const { month, aggregation } = input;
+  const reports = monthReports(input.reportTo, month.id);
   return withStatus(
     async () => {
       const results: PeriodResults = { ...input.checkpoint };
-      let files = input.files ?? noFileCounts();
       const pending = month.days.filter((day) => results[day] === undefined);
-      await boundedAll(pending, input.maxConcurrentDays, async (day) => {
+      await boundedAll(pending, input.lanes.daysPerMonth, async (day) => {
         // Histories stay small (a month has at most 31 children), but honour the server's advice:
         // stop starting days, let the running ones finish, and carry the results over.
         if (workflowInfo().continueAsNewSuggested) return;
+        reports.started(day);
         try {
-          const outcome = await executePeriod(backfillDayV2, {
+          const outcome = await executePeriod(backfillDayV3, {
             ...childOptions(input, "day", day, `${input.dataset} ${day}`),
             args: [{ ...settingsOf(input), day }],
           });
-          Object.assign(results, outcome.results);
-          files = addFileCounts(files, outcome.files);
+          results[day] = outcome.result;
+          reports.ended(day, outcome.result, outcome.files);
         } catch (error) {
+          // Failing fast, the backfill still hears how the day ended before the failure reaches it
+          // (a cancelled day is not a result).
+          if (!isCancellation(error)) reports.ended(day, describeFailure(error));
+          if (input.failFast) await reports.flush();
           results[day] = recordFailure(error, input.failFast);
         }
       });
       if (!isSettled(month.days, results)) {
+        await reports.flush();
         await condition(allHandlersFinished);
-        await continueAsNew<typeof backfillMonthV2>({ ...settingsOf(input), month, checkpoint: results, files });
+        await continueAsNew<typeof backfillMonthV3>({ ...settingsOf(input), month, checkpoint: results });
       }
       if (rollsUp(aggregation, "month") && results[month.id] === undefined) {
         results[month.id] = await rollup(input, month.id, month.whole, month.days, results);
+        reports.ended(month.id, results[month.id]!);
       }
-      return { results, files };
+      await reports.flush();
+      return { results };
     },
     (outcome) => statusOf(periodsOfMonth(month, aggregation).map((p) => outcome.results[p])),
   );

@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError } from "@temporalio/common";
-import { ContinueAsNew, executeChild, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
-import type { Aggregation, FinalStatus } from "../lib/backfill/model/index.js";
+import { ContinueAsNew, startChild, upsertSearchAttributes, workflowInfo, type ChildWorkflowHandle, type ParentClosePolicy } from "@temporalio/workflow";
+import { lanesOf, type BackfillPlan, type FinalStatus } from "../lib/backfill/model/index.js";
 import { searchAttributesOf, statusKey, type Level } from "./searchAttributes.js";
-import type { BackfillInput, PeriodOutcome, PeriodSettings, PeriodStatus } from "./types.js";
+import type { BackfillInput, PeriodSettings, PeriodStatus } from "./types.js";
 
 /** The workflow id users see for a backfill: readable, and the same for the same request. */
 export const backfillWorkflowId = (input: BackfillInput): string => `${input.dataset}/backfill/${input.start}..${input.end}`;
@@ -17,14 +17,18 @@ export function backfillOptions(input: BackfillInput, workflowId = backfillWorkf
   };
 }
 
-/** The settings a backfill request resolves to (defaults: 4 days and 4 files at once, 1 file per activity). */
-export function settingsFor(input: BackfillInput, aggregation: Aggregation, reportTo: string): PeriodSettings {
+/** Defaults of a backfill's settings (BackfillInput documents them). */
+export const defaultSettings = { maxConcurrentDays: 64, maxConcurrentFiles: 1 } as const;
+
+/** The settings a backfill request resolves to (defaults: 64 days at once over the calendar, a day's files one after another). */
+export function settingsFor(input: BackfillInput, plan: BackfillPlan, reportTo: string): PeriodSettings {
+  const maxConcurrentDays = Math.max(1, input.maxConcurrentDays ?? defaultSettings.maxConcurrentDays);
   return {
     dataset: input.dataset,
-    aggregation,
-    maxConcurrentDays: Math.max(1, input.maxConcurrentDays ?? 4),
-    maxConcurrentFiles: Math.max(1, input.maxConcurrentFiles ?? 4),
-    filesPerActivity: Math.max(1, input.filesPerActivity ?? 1),
+    aggregation: plan.aggregation,
+    lanes: lanesOf(maxConcurrentDays, plan),
+    maxConcurrentFiles: Math.max(1, input.maxConcurrentFiles ?? defaultSettings.maxConcurrentFiles),
+    ...(input.filesPerActivity !== undefined ? { filesPerActivity: Math.max(1, input.filesPerActivity) } : {}),
     failFast: input.failFast ?? false,
     reportTo,
   };
@@ -32,8 +36,16 @@ export function settingsFor(input: BackfillInput, aggregation: Aggregation, repo
 
 /** Only the settings: what every level passes down, and nothing of its own plan or results. */
 export function settingsOf(input: PeriodSettings): PeriodSettings {
-  const { dataset, aggregation, maxConcurrentDays, maxConcurrentFiles, filesPerActivity, failFast, reportTo } = input;
-  return { dataset, aggregation, maxConcurrentDays, maxConcurrentFiles, filesPerActivity, failFast, ...(reportTo ? { reportTo } : {}) };
+  const { dataset, aggregation, lanes, maxConcurrentFiles, filesPerActivity, failFast, reportTo } = input;
+  return {
+    dataset,
+    aggregation,
+    lanes,
+    maxConcurrentFiles,
+    ...(filesPerActivity !== undefined ? { filesPerActivity } : {}),
+    failFast,
+    ...(reportTo ? { reportTo } : {}),
+  };
 }
 
 /** A child period's options: readable id `<dataset>/<period>`, summary, details and search attributes. */
@@ -47,21 +59,26 @@ export function childOptions(settings: PeriodSettings, level: Level, period: str
 }
 
 /**
- * Run a period's child under its readable id. If that id is busy (another backfill over an
- * overlapping range is working on the same period right now), run our own under a suffixed id:
+ * Start a period's child under its readable id. If that id is busy (another backfill over an
+ * overlapping range is working on the same period right now), start our own under a suffixed id:
  * both do the work, every output is written once (the first writer wins, the other reports
  * "existing"), and neither backfill fails.
  */
-export async function executePeriod<A>(
-  workflow: (input: A) => Promise<PeriodOutcome>,
-  options: ReturnType<typeof childOptions> & { args: [A] },
-): Promise<PeriodOutcome> {
+export async function startPeriod<A, R>(
+  workflow: (input: A) => Promise<R>,
+  options: ReturnType<typeof childOptions> & { args: [A]; parentClosePolicy?: ParentClosePolicy },
+): Promise<ChildWorkflowHandle<(input: A) => Promise<R>>> {
   try {
-    return await executeChild(workflow, options);
+    return await startChild(workflow, options);
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    return executeChild(workflow, { ...options, workflowId: `${options.workflowId}~${workflowInfo().runId.slice(0, 8)}` });
+    return startChild(workflow, { ...options, workflowId: `${options.workflowId}~${workflowInfo().runId.slice(0, 8)}` });
   }
+}
+
+/** Run a period's child to its end (`startPeriod`'s id rule). */
+export async function executePeriod<A, R>(workflow: (input: A) => Promise<R>, options: ReturnType<typeof childOptions> & { args: [A] }): Promise<R> {
+  return (await startPeriod(workflow, options)).result() as Promise<R>;
 }
 
 export function setStatus(status: PeriodStatus): void {

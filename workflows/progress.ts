@@ -1,42 +1,47 @@
 import { setCurrentDetails, setHandler } from "@temporalio/workflow";
 import {
-  addFileCounts,
   applyReport,
   daysOfPlan,
   isFailed,
   isSettled,
   keptResults,
-  noFileCounts,
+  newProgressState,
   periodsOfYear,
   progressOf,
   progressText,
   type BackfillPlan,
+  type FailedResult,
   type ProgressState,
   type YearPlan,
 } from "../lib/backfill/model/index.js";
-import { dayReportSignal, progressQuery, retryFailedUpdate } from "./messages.js";
-import type { BackfillInput, PeriodOutcome, PeriodStatus } from "./types.js";
+import { progressQuery, reportSignal, retryFailedUpdate } from "./messages.js";
+import type { BackfillInput, PeriodStatus } from "./types.js";
 
 /**
- * The backfill's progress: its state (results, file counts, files listed per day: all plain data,
- * carried across continue-as-new), the handlers of its `progress` query, `dayReport` signal and
+ * The backfill's progress: its state (results, file counts, the days and years running: all plain
+ * data, carried across continue-as-new), the handlers of its `progress` query, `report` signal and
  * `retryFailed` update, and the Web UI's current details.
  */
+export type Progress = ReturnType<typeof trackProgress>;
+
 export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
   const days = daysOfPlan(plan);
   const periods = plan.years.flatMap((year) => periodsOfYear(year, plan.aggregation));
-  const state: ProgressState = input.carried ?? { results: {}, files: noFileCounts(), listed: {} };
-  const running = new Set<string>();
+  const state: ProgressState = input.carried ?? newProgressState();
   let status: PeriodStatus = "running";
   let retryRequested = false;
+  let reports = 0;
+  let yearFailure: FailedResult | undefined;
 
-  const progress = () => progressOf(input, days, state, running, status);
+  const progress = () => progressOf(input, days, state, status);
   const describe = (): void => setCurrentDetails(`**${status}**: ${progressText(progress())}`);
   const failedPeriods = (): string[] => periods.filter((p) => isFailed(state.results[p]));
 
   setHandler(progressQuery, progress);
-  setHandler(dayReportSignal, (report) => {
-    applyReport(state, running, report);
+  setHandler(reportSignal, (report) => {
+    applyReport(state, report);
+    if (report.ended !== undefined && report.ended !== "done" && report.ended !== "cancelled") yearFailure ??= report.ended;
+    reports++;
     describe();
   });
   setHandler(
@@ -52,6 +57,7 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
       },
     },
   );
+  describe();
 
   return {
     state,
@@ -59,11 +65,10 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
     settled: (year: YearPlan): boolean => isSettled(periodsOfYear(year, plan.aggregation), state.results),
     /** What a year's child is told it need not do again. */
     known: (year: YearPlan) => keptResults(state.results, periodsOfYear(year, plan.aggregation)),
-    record(outcome: PeriodOutcome): void {
-      Object.assign(state.results, outcome.results);
-      state.files = addFileCounts(state.files, outcome.files);
-      describe();
-    },
+    /** Reports received so far in this run: the sliding window wakes when it changes. */
+    reports: (): number => reports,
+    /** The failure a year ended with, if one did (failing fast, or the year workflow itself failed). */
+    yearFailure: (): FailedResult | undefined => yearFailure,
     /** After a pass: when `retryFailed` asked for it, forget the failures (so their years run again) and say so. */
     retry(): boolean {
       if (!retryRequested) return false;

@@ -3,34 +3,40 @@
  * clients. The results, the plan and the rules behind them are the backfill's domain model
  * (lib/backfill/model), which the workflows share with `backfillDirect` and the CLI.
  */
-import type { Aggregation, FileCounts, MonthPlan, PeriodResults, ProgressState, YearPlan } from "../lib/backfill/model/index.js";
+import type { Aggregation, FileCounts, Lanes, MonthPlan, PeriodResult, PeriodResults, ProgressState, YearPlan } from "../lib/backfill/model/index.js";
 
 export type {
   BackfillProgress,
   BackfillSummary,
-  DayReport,
   FileCounts,
+  PeriodReport,
   PeriodResult,
   PeriodResults,
   PeriodStatus,
 } from "../lib/backfill/model/index.js";
 
-/** What `temporal workflow start --type backfillV2 --input '{...}'` takes. No secrets, only names. */
+/** What `temporal workflow start --type backfillV3 --input '{...}'` takes. No secrets, only names. */
 export interface BackfillInput {
   /** A dataset the worker's configuration knows, e.g. "himawari8-sst". */
   dataset: string;
   /** First and last day, inclusive, "YYYY-MM-DD" (UTC). */
   start: string;
   end: string;
-  /** Day workflows running at once within a month (default 4). */
+  /**
+   * Day workflows running at once in the whole backfill (default 64): the days of a month side by
+   * side, and months (and years) side by side when a month cannot hold that many (`lanesOf`).
+   */
   maxConcurrentDays?: number;
-  /** Files translated at once within a day, however they are batched (default 4). */
+  /**
+   * Files translated at once within a day, however they are batched (default 1: a day's files one
+   * after another, in one extraction activity). Raise it for ranges of few days with many slow files.
+   */
   maxConcurrentFiles?: number;
   /** Stop the whole backfill at the first failed day (default false: record it and go on). */
   failFast?: boolean;
   /**
-   * Files translated per extraction activity (default 1: one retryable activity per file). Raise it
-   * for archives of many small files, where an activity costs more than the file (docs/benchmarks.md).
+   * Files per extraction activity. By default a day's files are spread over
+   * `min(files, maxConcurrentFiles)` activities (`extractionPlan`); 1 makes one activity per file.
    */
   filesPerActivity?: number;
   /** Internal: the backfill's progress, carried across continue-as-new. */
@@ -41,9 +47,10 @@ export interface BackfillInput {
 export interface PeriodSettings {
   dataset: string;
   aggregation: Aggregation;
-  maxConcurrentDays: number;
+  /** maxConcurrentDays spread over the range's years, months and days (`lanesOf`). */
+  lanes: Lanes;
   maxConcurrentFiles: number;
-  filesPerActivity: number;
+  filesPerActivity?: number;
   failFast: boolean;
   /** Workflow id of the backfill to report progress to (absent when run on its own). */
   reportTo?: string;
@@ -57,17 +64,21 @@ export interface YearInput extends PeriodSettings {
 
 export interface MonthInput extends PeriodSettings {
   month: MonthPlan;
+  /** Results known already (settled by outputs, an earlier pass, or this month's run before continue-as-new). */
   checkpoint?: PeriodResults;
-  /** File counts so far, carried across continue-as-new. */
-  files?: FileCounts;
 }
 
 export interface DayInput extends PeriodSettings {
   day: string;
 }
 
-/** What a period workflow returns: the results of it and everything below it, and file counts. */
+/** What a year or a month returns: the results of it and of everything below it. */
 export interface PeriodOutcome {
   results: PeriodResults;
+}
+
+/** What a day returns: its result and its files (listed, also when it failed after listing). */
+export interface DayOutcome {
+  result: PeriodResult;
   files: FileCounts;
 }

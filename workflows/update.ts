@@ -1,5 +1,5 @@
 import { executeChild } from "@temporalio/workflow";
-import { backfillV2 } from "./backfill.js";
+import { backfillV3 } from "./backfill.js";
 import { backfillOptions } from "./options.js";
 import type { BackfillSummary } from "./types.js";
 
@@ -28,7 +28,7 @@ export async function updateDataset(input: UpdateInput): Promise<BackfillSummary
   const start = isoDay(Date.parse(`${monthStart}T00:00:00Z`) - (input.lookbackDays ?? 0) * DAY);
   if (start > lastComplete) return { upToDate: lastComplete };
   const request = { dataset: input.dataset, start, end: lastComplete };
-  return executeChild(backfillV2, {
+  return executeChild(backfillV3, {
     ...backfillOptions(request, `${input.dataset}/update/${lastComplete}`),
     staticSummary: `update ${input.dataset} to ${lastComplete}`,
   });

@@ -1,30 +1,67 @@
-import { addFileCounts, isSettled, keptResults, noFileCounts, periodsOfMonth, periodsOfYear, rollsUp, statusOf, type PeriodResults } from "../lib/backfill/model/index.js";
-import { backfillMonthV2 } from "./month.js";
+import { CancellationScope, isCancellation } from "@temporalio/workflow";
+import {
+  keptResults,
+  noFileCounts,
+  periodsOfMonth,
+  periodsOfYear,
+  rollsUp,
+  settledByOutputs,
+  statusOf,
+  unsettledMonths,
+  type PeriodReport,
+  type PeriodResults,
+} from "../lib/backfill/model/index.js";
+import { boundedAll } from "../lib/concurrency.js";
+import { steps } from "./activities.js";
+import { backfillMonthV3 } from "./month.js";
+import { describeFailure } from "./failures.js";
 import { childOptions, executePeriod, settingsOf, withStatus } from "./options.js";
+import { sendReport } from "./reports.js";
 import { rollup } from "./rollup.js";
 import type { PeriodOutcome, YearInput } from "./types.js";
 
-/** One year: its months one after another (a settled month is skipped whole), then (aggregation "year") the yearly rollup. */
-export async function backfillYearV2(input: YearInput): Promise<PeriodOutcome> {
+/**
+ * One year: first, one listing of its outputs settles what is finished (an existing year output
+ * settles it all: no month or day is visited); then the months left, side by side (its share of
+ * maxConcurrentDays, `lanesOf`); then (aggregation "year") the yearly rollup. Its last report tells
+ * the backfill how it ended.
+ */
+export async function backfillYearV3(input: YearInput): Promise<PeriodOutcome> {
+  const { year } = input;
+  const last = (ended: PeriodReport["ended"], results: PeriodResults = {}): Promise<void> =>
+    sendReport(input.reportTo, { period: year.id, results, files: noFileCounts(), running: [], ended });
+  try {
+    const outcome = await runYear(input);
+    await last("done", outcome.results);
+    return outcome;
+  } catch (error) {
+    // The backfill learns how the year ended from this report (it does not await its years).
+    await CancellationScope.nonCancellable(() => last(isCancellation(error) ? "cancelled" : describeFailure(error)));
+    throw error;
+  }
+}
+
+function runYear(input: YearInput): Promise<PeriodOutcome> {
   const { year, aggregation } = input;
   return withStatus(
     async () => {
-      const results: PeriodResults = { ...input.checkpoint };
-      let files = noFileCounts();
-      for (const month of year.months) {
-        const periods = periodsOfMonth(month, aggregation);
-        if (isSettled(periods, results)) continue;
-        const outcome = await executePeriod(backfillMonthV2, {
+      const settled = settledByOutputs(year, aggregation, await steps.findOutputs(input.dataset, year.id));
+      const results: PeriodResults = { ...settled, ...input.checkpoint };
+      const months = unsettledMonths(year, aggregation, results);
+      // The backfill hears at once what the outputs settled (one report), not when the year ends.
+      if (months.length > 0 && Object.keys(settled).length > 0) await sendReport(input.reportTo, { period: year.id, results: settled, files: noFileCounts(), running: [] });
+
+      await boundedAll(months, input.lanes.monthsPerYear, async (month) => {
+        const outcome = await executePeriod(backfillMonthV3, {
           ...childOptions(input, "month", month.id, `${input.dataset} ${month.id}: ${month.days.length} days`),
-          args: [{ ...settingsOf(input), month, checkpoint: keptResults(results, periods) }],
+          args: [{ ...settingsOf(input), month, checkpoint: keptResults(results, periodsOfMonth(month, aggregation)) }],
         });
         Object.assign(results, outcome.results);
-        files = addFileCounts(files, outcome.files);
-      }
+      });
       if (rollsUp(aggregation, "year") && results[year.id] === undefined) {
         results[year.id] = await rollup(input, year.id, year.whole, year.months.map((m) => m.id), results);
       }
-      return { results, files };
+      return { results };
     },
     (outcome) => statusOf(periodsOfYear(year, aggregation).map((p) => outcome.results[p])),
   );

@@ -1,27 +1,44 @@
 /**
- * Issue 5's benchmark: a backfill of small Himawari-like hourly files end to end on Temporal (dev
- * server + a worker process), and the same extraction and combine without Temporal, on the same
- * archive. Reports wall time, files per second, the worker's peak memory and the largest history.
+ * The backfill on Temporal against the same backfill without it (`backfillDirect`, the anchor), on
+ * the same archive, in the same run (issue 5, re-done for issue 12). Reports wall time, files per
+ * second, the CPU each process spent, the machine's load, the workers' peak memory, the largest
+ * history, whether the `progress` query ends exact, how the work was shared between workers, and
+ * (--rerun) how long a re-run of the finished range takes and what it visits.
  *
- *   npx tsx bench/backfill/run.ts [--start 2022-01-01] [--days 31] [--hours 24] [--grid 30 60]
- *                                 [--max-days 4] [--max-files 4] [--files-per-activity 1]
+ *   npx tsx bench/backfill/run.ts [--start 2022-01-01] [--days 31] [--hours 24] [--grid 30x60]
+ *       [--source local|s3] [--latency-ms 20] [--workers 1] [--aggregation day|month|year]
+ *       [--max-days N] [--max-files N] [--files-per-activity N] [--eager]
+ *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
+ *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...]
  *
- * The archive is written once per (start, days, hours, grid) under .work/bench/ and reused.
+ * --source s3 serves the archive from MinIO behind Toxiproxy (every response delayed by
+ * --latency-ms), for the anchor and the workers alike; local reads the folder. The archive is
+ * written once per (start, days, hours, grid) under .work/bench/backfill/ and reused. --eager
+ * starts the dev server with eager activity execution (system.enableActivityEagerExecution); --wal
+ * with SQLite in WAL mode, synchronous=NORMAL (the dev server's default fsyncs every commit).
  */
 import { Client, Connection } from "@temporalio/client";
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { backfillDirect } from "../../lib/backfill/direct.js";
+import type { Aggregation } from "../../lib/backfill/model/index.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../../lib/datasets/spec.js";
+import { MinioServer } from "../../test/harness/servers/minio.js";
+import { useMinio, useSqliteWal } from "../servers.js";
 import { ManagedProcess, repositoryRoot, sleep } from "../../lib/servers/process.js";
+import { ToxiproxyServer } from "../../test/harness/servers/toxiproxy.js";
+import { uploadArchive } from "../../test/harness/archive.js";
 import { TemporalDevServer } from "../../worker/devServer.js";
-import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
-import { backfillV2 } from "../../workflows/backfill.js";
+import { backfillV3 } from "../../workflows/backfill.js";
+import { progressQuery } from "../../workflows/messages.js";
 import { backfillOptions } from "../../workflows/options.js";
-import type { BackfillInput } from "../../workflows/types.js";
+import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
+import type { BackfillInput, BackfillSummary } from "../../workflows/types.js";
+import { historyStats, workShare } from "./histories.js";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -29,29 +46,34 @@ const { values } = parseArgs({
     start: { type: "string", default: "2022-01-01" },
     days: { type: "string", default: "31" },
     hours: { type: "string", default: "24" },
-    grid: { type: "string", multiple: true },
-    "max-days": { type: "string", default: "4" },
-    "max-files": { type: "string", default: "4" },
-    "files-per-activity": { type: "string", default: "1" },
+    grid: { type: "string", default: "30x60" },
+    source: { type: "string", default: "local" },
+    "latency-ms": { type: "string", default: "20" },
+    workers: { type: "string", default: "1" },
+    aggregation: { type: "string", default: "day" },
+    "max-days": { type: "string" },
+    "max-files": { type: "string" },
+    "files-per-activity": { type: "string" },
+    eager: { type: "boolean", default: false },
+    wal: { type: "boolean", default: false },
+    "direct-files": { type: "string", default: "4" },
+    "direct-days": { type: "string", default: "1" },
+    "skip-direct": { type: "boolean", default: false },
+    rerun: { type: "boolean", default: false },
+    json: { type: "string" },
+    "worker-node-arg": { type: "string", multiple: true },
+    "worker-arg": { type: "string", multiple: true },
   },
 });
 const days = Number(values.days);
 const hours = Number(values.hours);
-const grid = values.grid?.length === 2 ? values.grid.map(Number) : [30, 60];
+const grid = values.grid!.split("x").map(Number);
 const end = new Date(Date.parse(`${values.start}T00:00:00Z`) + (days - 1) * 86_400_000).toISOString().slice(0, 10);
+const s3 = values.source === "s3";
 
 const benchDir = resolve(repositoryRoot, ".work/bench/backfill");
 const archive = join(benchDir, `archive-${values.start}-${days}d-${hours}h-${grid.join("x")}`);
-
-function dataset(output: string): DatasetSpec {
-  return {
-    name: "bench",
-    source: { storage: { kind: "local", path: archive }, root: "AHI-L2-FLDK-SST", template: "{year}/{month}/{day}/*/{year}{month}{day}*", extension: ".nc" },
-    output: { storage: { kind: "local", path: output }, prefix: "", suffix: "" },
-    combine: { concatDims: ["time"], cooMap: { time: "data:time" }, identicalDims: ["lat", "lon"] },
-    aggregation: "day",
-  };
-}
+const log = (message: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 /** Peak resident memory of a process so far (VmHWM), in MiB. */
 function peakRssMiB(pid: number): number {
@@ -59,70 +81,184 @@ function peakRssMiB(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function main(): Promise<void> {
-  await mkdir(benchDir, { recursive: true });
-  if (!existsSync(join(archive, ".complete"))) {
-    console.error(`writing ${days} days x ${hours} files (${grid.join("x")}) under ${archive} ...`);
-    await run(resolve(repositoryRoot, ".venv/bin/python"), [resolve(repositoryRoot, "python/make_archive.py"), archive, values.start!, String(days), "--hours", String(hours), "--grid", String(grid[0]), String(grid[1])], { maxBuffer: 256 * 1024 * 1024 });
-    await writeFile(join(archive, ".complete"), "");
-  }
-  const files = days * hours;
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
-  // Without Temporal.
-  const directOut = join(benchDir, "out-direct");
-  await rm(directOut, { recursive: true, force: true });
-  let started = performance.now();
-  await backfillDirect(resolveDatasetSpec(dataset(directOut)), values.start!, end, Number(values["max-files"]));
-  const directMs = performance.now() - started;
-  console.error(`direct: ${(directMs / 1000).toFixed(1)} s`);
+const seconds = (ms: number): number => Math.round(ms / 100) / 10;
 
-  // On Temporal: dev server, worker process, backfill through the client.
-  const temporalOut = join(benchDir, "out-temporal");
-  await rm(temporalOut, { recursive: true, force: true });
-  const serverDir = join(benchDir, `server-${Date.now()}`);
-  const server = await new TemporalDevServer({ searchAttributes: searchAttributeRegistrations, dbFile: join(serverDir, "temporal.db"), logFile: join(serverDir, "temporal.log") }).start();
-  const config = join(serverDir, "datasets.json");
-  await writeFile(config, JSON.stringify({ datasets: [dataset(temporalOut)] }));
-  const worker = new ManagedProcess("worker", process.execPath, ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "worker", "--address", server.address, "--task-queue", "bench", "--config", config], join(serverDir, "worker.log"), { ...process.env, TK_LOG_LEVEL: "WARN" });
-  await worker.start();
-  await sleep(3000); // worker start-up is not part of the backfill
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  const input: BackfillInput = { dataset: "bench", start: values.start!, end, maxConcurrentDays: Number(values["max-days"]), maxConcurrentFiles: Number(values["max-files"]), filesPerActivity: Number(values["files-per-activity"]) };
-  started = performance.now();
-  const summary = await client.workflow.execute(backfillV2, { ...backfillOptions(input, "bench/backfill"), taskQueue: "bench" });
-  const temporalMs = performance.now() - started;
-  const workerPeak = peakRssMiB(worker.pid!);
-  let largestEvents = 0;
-  let largestBytes = 0;
-  let workflows = 0;
-  for await (const execution of client.workflow.list({ query: "TkDataset = 'bench'" })) {
-    const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
-    workflows++;
-    largestEvents = Math.max(largestEvents, history.events?.length ?? 0);
-    largestBytes = Math.max(largestBytes, JSON.stringify(history).length);
-  }
-  await connection.close();
-  await worker.stop();
-  await server.stop();
-
-  const identical = (await run("diff", ["-r", join(directOut, "AHI-L2-FLDK-SST"), join(temporalOut, "AHI-L2-FLDK-SST")]).then(() => true, () => false));
-  const result = {
-    files,
-    days,
-    written: summary.days.written,
-    directSeconds: +(directMs / 1000).toFixed(1),
-    temporalSeconds: +(temporalMs / 1000).toFixed(1),
-    overhead: +(temporalMs / directMs).toFixed(2),
-    filesPerSecondTemporal: +(files / (temporalMs / 1000)).toFixed(1),
-    filesPerSecondDirect: +(files / (directMs / 1000)).toFixed(1),
-    workerPeakRssMiB: Math.round(workerPeak),
-    workflows,
-    largestHistoryEvents: largestEvents,
-    largestHistoryKiB: Math.round(largestBytes / 1024),
-    outputsIdentical: identical,
+function dataset(source: DatasetSpec["source"]["storage"], output: string): DatasetSpec {
+  return {
+    name: "bench",
+    source: { storage: source, root: "AHI-L2-FLDK-SST", template: "{year}/{month}/{day}/*/{year}{month}{day}*", extension: ".nc" },
+    output: { storage: { kind: "local", path: output }, prefix: "", suffix: "" },
+    combine: { concatDims: ["time"], cooMap: { time: "data:time" }, identicalDims: ["lat", "lon"] },
+    aggregation: values.aggregation as Aggregation,
   };
-  console.log(JSON.stringify(result, null, 2));
+}
+
+async function writeArchive(): Promise<string[]> {
+  await mkdir(benchDir, { recursive: true });
+  const keysFile = join(archive, ".keys.json");
+  if (!existsSync(keysFile)) {
+    log(`writing ${days} days x ${hours} files (${grid.join("x")}) under ${archive} ...`);
+    const { stdout } = await run(
+      resolve(repositoryRoot, ".venv/bin/python"),
+      [resolve(repositoryRoot, "python/make_archive.py"), archive, values.start!, String(days), "--hours", String(hours), "--grid", String(grid[0]), String(grid[1])],
+      { maxBuffer: 512 * 1024 * 1024 },
+    );
+    await writeFile(keysFile, stdout);
+  }
+  return JSON.parse(readFileSync(keysFile, "utf8")) as string[];
+}
+
+async function main(): Promise<void> {
+  const keys = await writeArchive();
+  const files = keys.length;
+  const load = [loadavg()[0]!];
+  const runDir = join(benchDir, `run-${Date.now()}`);
+  await mkdir(runDir, { recursive: true });
+
+  // The source: the folder, or MinIO behind Toxiproxy (every response `latency-ms` late).
+  let source: DatasetSpec["source"]["storage"] = { kind: "local", path: archive };
+  const minio = s3 ? new MinioServer({ dataDir: join(runDir, "minio-data"), logFile: join(runDir, "minio.log") }) : undefined;
+  const toxiproxy = s3 ? new ToxiproxyServer({ logFile: join(runDir, "toxiproxy.log") }) : undefined;
+  if (values.wal) await useSqliteWal(runDir);
+  const server = new TemporalDevServer({
+    searchAttributes: searchAttributeRegistrations,
+    dbFile: join(runDir, "temporal.db"),
+    logFile: join(runDir, "temporal.log"),
+    ...(values.eager ? { dynamicConfig: { "system.enableActivityEagerExecution": true } } : {}),
+  });
+  const workers: ManagedProcess[] = [];
+  let connection: Connection | undefined;
+  try {
+    if (minio && toxiproxy) {
+      await Promise.all([minio.start(), toxiproxy.start()]);
+      useMinio(minio);
+      const bucket = await uploadArchive(archive, keys, "bench");
+      const proxy = await toxiproxy.createProxy("bench", minio.endpoint);
+      await proxy.latency(Number(values["latency-ms"]));
+      source = { kind: "s3", bucket, endpoint: proxy.url };
+      log(`archive on MinIO (${bucket}) behind Toxiproxy +${values["latency-ms"]} ms`);
+    }
+
+    // The anchor: the library without Temporal, before and after the Temporal run (the machine
+    // is shared: their mean is the reference, and their spread says how much the load moved).
+    const directRuns: number[] = [];
+    let direct: BackfillSummary | undefined;
+    const runDirect = async (label: string): Promise<void> => {
+      const directOut = join(runDir, `out-direct-${label}`);
+      const t = performance.now();
+      const cpu = process.cpuUsage();
+      direct = await backfillDirect(resolveDatasetSpec(dataset(source, directOut)), values.start!, end, Number(values["direct-files"]), Number(values["direct-days"]));
+      directRuns.push(performance.now() - t);
+      const used = process.cpuUsage(cpu);
+      log(`direct (${label}): ${seconds(directRuns.at(-1)!)} s (${Math.round((used.user + used.system) / 1000)} ms CPU), ${direct.days.written} days written`);
+    };
+    if (!values["skip-direct"]) await runDirect("before");
+
+    // On Temporal: a dev server and worker processes, all started before the clock starts.
+    const temporalOut = join(runDir, "out-temporal");
+    await server.start();
+    const serverPid = (server as unknown as { process?: { pid?: number } }).process?.pid;
+    const config = join(runDir, "datasets.json");
+    await writeFile(config, JSON.stringify({ datasets: [dataset(source, temporalOut)] }));
+    for (let i = 0; i < Number(values.workers); i++) {
+      const worker = new ManagedProcess(
+        `worker-${i + 1}`,
+        process.execPath,
+        [...(values["worker-node-arg"] ?? []), "--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "worker", "--address", server.address, "--task-queue", "bench", "--config", config, ...(values["worker-arg"] ?? [])],
+        join(runDir, `worker-${i + 1}.log`),
+        { ...process.env, TK_LOG_LEVEL: "WARN" },
+      );
+      await worker.start();
+      workers.push(worker);
+    }
+    await sleep(4000); // worker start-up is not part of the backfill
+    connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const input: BackfillInput = {
+      dataset: "bench",
+      start: values.start!,
+      end,
+      ...(values["max-days"] ? { maxConcurrentDays: Number(values["max-days"]) } : {}),
+      ...(values["max-files"] ? { maxConcurrentFiles: Number(values["max-files"]) } : {}),
+      ...(values["files-per-activity"] ? { filesPerActivity: Number(values["files-per-activity"]) } : {}),
+    };
+    const cpuBefore = { server: cpuSeconds(serverPid), workers: workers.map((w) => cpuSeconds(w.pid)) };
+    const t = performance.now();
+    const handle = await client.workflow.start(backfillV3, { ...backfillOptions(input, "bench/backfill"), taskQueue: "bench" });
+    const sampler = setInterval(() => load.push(loadavg()[0]!), 5000);
+    const summary = await handle.result();
+    const temporalMs = performance.now() - t;
+    clearInterval(sampler);
+    const cpu = { server: cpuSeconds(serverPid) - cpuBefore.server, workers: workers.map((w, i) => cpuSeconds(w.pid) - cpuBefore.workers[i]!) };
+    const progress = await handle.query(progressQuery);
+    log(`temporal: ${seconds(temporalMs)} s, ${summary.days.written} days written`);
+    if (!values["skip-direct"]) await runDirect("after");
+    const directMs = directRuns.length > 0 ? directRuns.reduce((a, b) => a + b, 0) / directRuns.length : 0;
+
+    // The re-run of the finished range: what it takes, and what it visits.
+    let rerun: Record<string, unknown> | undefined;
+    if (values.rerun) {
+      const r = performance.now();
+      const again = await client.workflow.execute(backfillV3, { ...backfillOptions(input, "bench/rerun"), taskQueue: "bench" });
+      const rerunMs = performance.now() - r;
+      const levels: Record<string, number> = {};
+      for await (const execution of client.workflow.list({ query: `TkDataset = 'bench' AND StartTime > '${new Date(Date.now() - rerunMs - 2000).toISOString()}'` })) {
+        levels[execution.type] = (levels[execution.type] ?? 0) + 1;
+      }
+      rerun = { seconds: seconds(rerunMs), days: again.days, rollups: again.rollups, files: again.files, status: again.status, workflowsStarted: levels };
+      log(`re-run: ${seconds(rerunMs)} s, ${JSON.stringify(levels)}`);
+    }
+
+    const histories = await historyStats(client, "bench");
+    const share = Number(values.workers) > 1 || histories.workflows <= 600 ? await workShare(client, "bench", workers.map((w) => w.pid!)) : undefined;
+    const identical = direct ? await run("diff", ["-r", join(runDir, "out-direct-before"), temporalOut]).then(() => true, () => false) : undefined;
+    const result = {
+      command: `npx tsx bench/backfill/run.ts ${process.argv.slice(2).join(" ")}`,
+      machine: { cores: cpus().length, node: process.version, loadAverage: { first: load[0], max: Math.max(...load), mean: +(load.reduce((a, b) => a + b, 0) / load.length).toFixed(1) } },
+      archive: { files, days, hours, grid, source: s3 ? `s3 +${values["latency-ms"]} ms` : "local", aggregation: values.aggregation },
+      settings: {
+        maxConcurrentDays: input.maxConcurrentDays ?? "default",
+        maxConcurrentFiles: input.maxConcurrentFiles ?? "default",
+        filesPerActivity: input.filesPerActivity ?? "default",
+        workers: workers.length,
+        workerArgs: (values["worker-arg"] ?? []).join(" "),
+        server: `dev server, SQLite ${values.wal ? "WAL" : "default journal"}${values.eager ? ", eager activities" : ""}`,
+      },
+      directSeconds: direct ? seconds(directMs) : undefined,
+      directRuns: directRuns.map(seconds),
+      temporalSeconds: seconds(temporalMs),
+      overhead: direct ? +(temporalMs / directMs).toFixed(2) : undefined,
+      filesPerSecond: { temporal: +(files / (temporalMs / 1000)).toFixed(1), direct: direct ? +(files / (directMs / 1000)).toFixed(1) : undefined },
+      cpuSeconds: { server: +cpu.server.toFixed(1), workers: cpu.workers.map((c) => +c.toFixed(1)) },
+      workerPeakRssMiB: workers.map((w) => Math.round(peakRssMiB(w.pid!))),
+      summary: { status: summary.status, days: summary.days, rollups: summary.rollups, files: summary.files },
+      progressExact:
+        progress.daysDone === summary.days.total &&
+        progress.daysWritten === summary.days.written &&
+        progress.filesListed === summary.files.listed &&
+        progress.filesDone === summary.files.listed &&
+        progress.running.length === 0,
+      progress: { daysDone: progress.daysDone, filesListed: progress.filesListed, filesDone: progress.filesDone, running: progress.running.length },
+      histories,
+      share,
+      outputsIdentical: identical,
+      rerun,
+    };
+    console.log(JSON.stringify(result, null, 2));
+    if (values.json) await writeFile(values.json, JSON.stringify(result, null, 2));
+  } finally {
+    await connection?.close();
+    await Promise.allSettled(workers.map((w) => w.stop()));
+    await Promise.allSettled([server.stop(), minio?.stop(), toxiproxy?.stop()]);
+    await rm(join(runDir, "minio-data"), { recursive: true, force: true });
+  }
 }
 
 main().then(

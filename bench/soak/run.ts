@@ -2,12 +2,12 @@
  * Soak: a backfill of a simulated year (a few files per day, small grid) on MinIO and a local
  * Temporal dev server, with the worker process SIGKILLed and replaced every few seconds/minutes (or
  * every N days done). At the end: every day written exactly once, byte-identical to the library
- * run directly; every file translated exactly once (histories' extractFile results with
+ * run directly; every file translated exactly once (histories' extraction results with
  * reused: false); nothing lost, nothing duplicated. Records wall time, restarts, the worker's peak
  * RSS (VmRSS from /proc) and the largest history. Results: docs/reliability.md.
  *
- * usage: npx tsx bench/soak/run.ts [--year 2022] [--days 365] [--hours 4] [--grid 20 40]
- *          [--restart-every-seconds 60] [--restart-every-days 0] [--max-days 4] [--max-files 4]
+ * usage: npx tsx bench/soak/run.ts [--year 2022] [--days 365] [--hours 4] [--grid 20x40]
+ *          [--restart-every-seconds 60] [--restart-every-days 0] [--max-days N] [--max-files N]
  *          [--aggregation month] [--timeout-minutes 30] [--json out.json]
  */
 import { Client, Connection } from "@temporalio/client";
@@ -20,24 +20,26 @@ import { parseArgs } from "node:util";
 import { backfillDirect } from "../../lib/backfill/direct.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../../lib/datasets/spec.js";
 import { MinioServer } from "../../test/harness/servers/minio.js";
+import { useMinio } from "../servers.js";
 import { repositoryRoot, sleep, type ManagedProcess } from "../../lib/servers/process.js";
 import { TemporalDevServer } from "../../worker/devServer.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
-import { backfillV2 } from "../../workflows/backfill.js";
+import { backfillV3 } from "../../workflows/backfill.js";
 import { progressQuery } from "../../workflows/messages.js";
 import { backfillOptions } from "../../workflows/options.js";
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "../../test/harness/archive.js";
+import { completedExtractions } from "../../test/harness/outputs.js";
 
 const { values: options } = parseArgs({
   options: {
     year: { type: "string", default: "2022" },
     days: { type: "string", default: "365" },
     hours: { type: "string", default: "4" },
-    grid: { type: "string", multiple: true },
+    grid: { type: "string", default: "20x40" },
     "restart-every-seconds": { type: "string", default: "60" },
     "restart-every-days": { type: "string", default: "0" },
-    "max-days": { type: "string", default: "4" },
-    "max-files": { type: "string", default: "4" },
+    "max-days": { type: "string" },
+    "max-files": { type: "string" },
     aggregation: { type: "string", default: "month" },
     "timeout-minutes": { type: "string", default: "30" },
     json: { type: "string" },
@@ -45,7 +47,7 @@ const { values: options } = parseArgs({
 });
 const DAYS = Math.max(1, Math.min(366, Number(options.days)));
 const HOURS = Math.max(1, Math.min(24, Number(options.hours)));
-const GRID: [number, number] = options.grid?.length === 2 ? [Number(options.grid[0]), Number(options.grid[1])] : [20, 40];
+const GRID = options.grid!.split("x").map(Number) as [number, number];
 const RESTART_SECONDS = Number(options["restart-every-seconds"]);
 const RESTART_DAYS = Number(options["restart-every-days"]);
 const AGGREGATION = options.aggregation as DatasetSpec["aggregation"];
@@ -94,13 +96,7 @@ async function main(): Promise<void> {
   let connection: Connection | undefined;
   try {
     await Promise.all([temporalServer.start(), minio.start()]);
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: minio.endpoint,
-      AWS_ACCESS_KEY_ID: minio.accessKey,
-      AWS_SECRET_ACCESS_KEY: minio.secretKey,
-      AWS_REGION: "us-east-1",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    });
+    useMinio(minio);
 
     let t = Date.now();
     const keys = await makeArchive(join(workDir, "archive"), START, DAYS, { hours: HOURS, grid: GRID });
@@ -124,8 +120,14 @@ async function main(): Promise<void> {
     }, 250);
 
     t = Date.now();
-    const handle = await client.workflow.start(backfillV2, {
-      ...backfillOptions({ dataset: DATASET, start: START, end: END, maxConcurrentDays: Number(options["max-days"]), maxConcurrentFiles: Number(options["max-files"]) }),
+    const handle = await client.workflow.start(backfillV3, {
+      ...backfillOptions({
+        dataset: DATASET,
+        start: START,
+        end: END,
+        ...(options["max-days"] ? { maxConcurrentDays: Number(options["max-days"]) } : {}),
+        ...(options["max-files"] ? { maxConcurrentFiles: Number(options["max-files"]) } : {}),
+      }),
       taskQueue: TASK_QUEUE,
     });
     let finished = false;
@@ -205,24 +207,15 @@ async function main(): Promise<void> {
       totalEvents += events.length;
       const bytes = proto.temporal.api.history.v1.History.encode(history).finish().length;
       if (bytes > largest.bytes) largest = { workflowId: `${execution.workflowId} (${execution.type})`, events: events.length, bytes };
-      const scheduled = new Map<number, string>();
       for (const event of events) {
-        const attrs = event.activityTaskScheduledEventAttributes;
-        if (attrs?.activityType?.name === "extractFile") {
-          const data = attrs.input?.payloads?.[2]?.data;
-          scheduled.set(Number(event.eventId), data ? (JSON.parse(Buffer.from(data).toString()) as string) : "?");
-        }
         const started = event.activityTaskStartedEventAttributes;
         if (started && (started.attempt ?? 1) > 1) activityRetries += started.attempt! - 1;
-        const done = event.activityTaskCompletedEventAttributes;
-        if (done && scheduled.has(Number(done.scheduledEventId))) {
-          const file = scheduled.get(Number(done.scheduledEventId))!;
-          const { reused } = JSON.parse(Buffer.from(done.result!.payloads![0]!.data!).toString()) as { reused: boolean };
-          const entry = completions.get(file) ?? { translated: 0, reused: 0 };
-          if (reused) entry.reused++;
-          else entry.translated++;
-          completions.set(file, entry);
-        }
+      }
+      for (const { file, reused } of completedExtractions(new Map([[execution.runId, history]]))) {
+        const entry = completions.get(file) ?? { translated: 0, reused: 0 };
+        if (reused) entry.reused++;
+        else entry.translated++;
+        completions.set(file, entry);
       }
     }
     const translatedTwice = [...completions].filter(([, c]) => c.translated > 1).map(([f]) => f);

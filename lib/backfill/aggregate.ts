@@ -2,6 +2,7 @@ import { combineRefs, parseRefsJson } from "../combine/index.js";
 import { openStorage, s3ConnectionOf, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import type { AggregateSummary } from "./model/steps.js";
 import { outputKey } from "./names.js";
+import type { Tries } from "./sources.js";
 
 /**
  * Combine reference files (a day's staged per-file refs, or a month's day outputs, or a year's
@@ -12,9 +13,9 @@ export async function aggregatePeriod(
   spec: ResolvedDatasetSpec,
   period: string,
   inputKeys: string[],
-  options: { removeInputs?: boolean } = {},
+  options: { removeInputs?: boolean } & Tries = {},
 ): Promise<AggregateSummary> {
-  const storage = openStorage(spec.output.storage);
+  const storage = openStorage(spec.output.storage, options.tries);
   const key = outputKey(spec, period);
   try {
     const existing = async (): Promise<AggregateSummary> => {
@@ -47,7 +48,7 @@ export async function aggregatePeriod(
       {
         ...spec.combine,
         labels: present.map((i) => i.label),
-        ...(source.kind === "s3" ? { s3: s3ConnectionOf(source) } : {}),
+        ...(source.kind === "s3" ? { s3: { ...s3ConnectionOf(source), ...(options.tries ? { maxAttempts: options.tries } : {}) } } : {}),
       },
     );
     // json() writes the per-array lists straight out: no object of a million keys is built.

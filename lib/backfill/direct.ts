@@ -1,5 +1,5 @@
 import { boundedAll } from "../concurrency.js";
-import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
+import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { aggregatePeriod } from "./aggregate.js";
 import { extractToStaging } from "./extract.js";
 import {
@@ -11,6 +11,7 @@ import {
   outputResult,
   rollsUp,
   rollupRule,
+  settledByOutputs,
   summarize,
   type BackfillSummary,
   type FileCounts,
@@ -19,55 +20,53 @@ import {
 } from "./model/index.js";
 import { outputKey } from "./names.js";
 import { planBackfill } from "./plan.js";
-import { listDaySources } from "./sources.js";
+import { findOutputs, surveyDay } from "./sources.js";
 
 /**
- * The same backfill without Temporal, by the same plan and rules (lib/backfill/model): day by day,
- * files `concurrency` at a time, then the rollups. The workflows must give the same results and
- * write the same bytes (test/backfill.test.ts); it is also the baseline for their overhead.
+ * The same backfill without Temporal, by the same plan and rules (lib/backfill/model): per year,
+ * one listing of its outputs settles what is finished; then a month's days (`daysAtOnce` at a
+ * time, files `concurrency` at a time in each), then the rollups. The workflows must give the same
+ * results and write the same bytes (test/backfill.test.ts); it is also the anchor their overhead is
+ * measured against (bench/).
  */
-export async function backfillDirect(spec: ResolvedDatasetSpec, start: string, end: string, concurrency = 4): Promise<BackfillSummary> {
+export async function backfillDirect(spec: ResolvedDatasetSpec, start: string, end: string, concurrency = 4, daysAtOnce = 1): Promise<BackfillSummary> {
   const plan = planBackfill(spec.name, spec.aggregation, start, end);
   const results: PeriodResults = {};
   let files = noFileCounts();
-  const output = openStorage(spec.output.storage);
 
-  const runDay = async (day: string): Promise<{ result: PeriodResult; files: FileCounts }> => {
-    const key = outputKey(spec, day);
-    if (await output.exists(key)) return { result: existing(output.url(key)), files: noFileCounts() };
-    const sources = await listDaySources(spec, day);
-    if (sources.length === 0) return { result: noFiles(), files: noFileCounts() };
-    const extracted = await boundedAll(sources, concurrency, (source) => extractToStaging(spec, day, source.key));
-    const reused = extracted.filter((e) => e.reused).length;
-    const summary = await aggregatePeriod(spec, day, extracted.map((e) => e.staged), { removeInputs: true });
-    return { result: outputResult(summary), files: { listed: sources.length, extracted: extracted.length - reused, reused } };
+  // A day's files count once listed, also when the day then fails (as the day workflow counts them).
+  const runDay = async (day: string, counts: FileCounts): Promise<PeriodResult> => {
+    const survey = await surveyDay(spec, day);
+    if ("output" in survey) return existing(survey.output);
+    counts.listed = survey.sources.length;
+    if (survey.sources.length === 0) return noFiles();
+    const extracted = await boundedAll(survey.sources, concurrency, (source) => extractToStaging(spec, day, source));
+    counts.reused = extracted.filter((e) => e.reused).length;
+    counts.extracted = extracted.length - counts.reused;
+    return outputResult(await aggregatePeriod(spec, day, extracted.map((e) => e.staged), { removeInputs: true }));
   };
   const rollup = async (period: string, whole: boolean, children: string[]): Promise<PeriodResult> => {
     const decision = rollupRule(whole, children, results);
     if ("result" in decision) return decision.result;
     return outputResult(await aggregatePeriod(spec, period, decision.build.map((child) => outputKey(spec, child))));
   };
-  // Failures are recorded per period, as the workflows record them (without failFast).
+  // Failures are recorded per period, as the workflows record them (without failFast); a period
+  // with a result (settled by the outputs) is not run.
   const record = async (period: string, work: () => Promise<PeriodResult>): Promise<void> => {
-    results[period] = await work().catch(failureOf);
+    if (results[period] === undefined) results[period] = await work().catch(failureOf);
   };
 
-  try {
-    for (const year of plan.years) {
-      for (const month of year.months) {
-        for (const day of month.days) {
-          await record(day, async () => {
-            const done = await runDay(day);
-            files = addFileCounts(files, done.files);
-            return done.result;
-          });
-        }
-        if (rollsUp(plan.aggregation, "month")) await record(month.id, () => rollup(month.id, month.whole, month.days));
-      }
-      if (rollsUp(plan.aggregation, "year")) await record(year.id, () => rollup(year.id, year.whole, year.months.map((m) => m.id)));
+  for (const year of plan.years) {
+    Object.assign(results, settledByOutputs(year, plan.aggregation, await findOutputs(spec, year.id)));
+    for (const month of year.months) {
+      await boundedAll(month.days, daysAtOnce, async (day) => {
+        const counts = noFileCounts();
+        await record(day, () => runDay(day, counts));
+        files = addFileCounts(files, counts);
+      });
+      if (rollsUp(plan.aggregation, "month")) await record(month.id, () => rollup(month.id, month.whole, month.days));
     }
-    return summarize({ dataset: spec.name, start, end }, plan, results, files);
-  } finally {
-    await output.close();
+    if (rollsUp(plan.aggregation, "year")) await record(year.id, () => rollup(year.id, year.whole, year.months.map((m) => m.id)));
   }
+  return summarize({ dataset: spec.name, start, end }, plan, results, files);
 }

@@ -6,7 +6,7 @@ import type { Reference } from "../refs/types.js";
 import type { ByteSource, ReadStats } from "../source/byteSource.js";
 import { LocalFileSource } from "../source/localFile.js";
 import { S3Source } from "../source/s3.js";
-import { createS3Client, parseS3Url, type S3ConnectionOptions } from "../source/s3Client.js";
+import { parseS3Url, sharedS3Client, type S3ConnectionOptions } from "../source/s3Client.js";
 
 /** Bytes of inline reference content, decoded the way fsspec does ("base64:" prefix or UTF-8). */
 export function inlineBytes(value: string): Uint8Array {
@@ -16,9 +16,10 @@ export function inlineBytes(value: string): Uint8Array {
 
 /**
  * Reads the bytes behind references through the project's byte sources (local files and s3://
- * objects), one source per URL and one S3 client for all of them, so combining thousands of inputs
- * does not open thousands of clients. The combine reads little (coordinate chunks, and the chunks
- * of identical dimensions when their values are checked): no block cache.
+ * objects), one source per URL and the process's shared S3 client for them all
+ * (lib/source/s3Client.ts), so neither thousands of inputs nor a worker combining day after day
+ * opens new clients. The combine reads little (coordinate chunks, and the chunks of identical
+ * dimensions when their values are checked): no block cache.
  */
 export class ReferenceReader {
   private readonly sources = new Map<string, ByteSource & { close?(): Promise<void>; stats?: ReadStats }>();
@@ -41,7 +42,7 @@ export class ReferenceReader {
     if (s3) {
       let source = this.sources.get(url);
       if (!source) {
-        this.client ??= createS3Client(this.s3Options);
+        this.client ??= sharedS3Client(this.s3Options);
         source = new S3Source(this.client, s3.bucket, s3.key);
         this.sources.set(url, source);
       }
@@ -89,7 +90,6 @@ export class ReferenceReader {
   async close(): Promise<void> {
     await Promise.allSettled([...this.sources.values()].map((s) => s.close?.()));
     this.sources.clear();
-    this.client?.destroy();
     this.client = undefined;
   }
 }

@@ -106,8 +106,8 @@ export function s3ConnectionOf(spec: Extract<StorageSpec, { kind: "s3" }>): S3Co
   };
 }
 
-/** Open a storage spec (credentials come from the environment). */
-export function openStorage(spec: StorageSpec): Storage {
+/** Open a storage spec (credentials come from the environment); `tries` bounds the SDK's attempts per request. */
+export function openStorage(spec: StorageSpec, tries?: number): Storage {
   if (spec.kind === "local") return new LocalStorage(spec.path);
-  return new S3Storage(spec.bucket, spec.prefix ?? "", s3ConnectionOf(spec));
+  return new S3Storage(spec.bucket, spec.prefix ?? "", { ...s3ConnectionOf(spec), ...(tries ? { maxAttempts: tries } : {}) });
 }

@@ -17,6 +17,12 @@ export interface S3ConnectionOptions {
   /** S3-compatible endpoint (MinIO, ...); defaults to AWS_ENDPOINT_URL(_S3) or AWS itself. */
   endpoint?: string;
   region?: string;
+  /**
+   * Times the SDK makes a request before it gives up (its own retries; default 3). A local
+   * activity's single try passes 1: any failure goes at once to the durable retries of a regular
+   * activity (workflows/activities.ts).
+   */
+  maxAttempts?: number;
 }
 
 /** A TCP connection to the store must be up within this. */
@@ -42,27 +48,94 @@ export function s3Region(options: S3ConnectionOptions = {}): string {
 }
 
 /**
+ * Sockets one client keeps open to a store (the SDK's default is 50). A shared client serves every
+ * extraction of a worker at once (each up to 16 reads in flight), so it gets more; past the limit,
+ * requests wait for a free socket. TK_S3_MAX_SOCKETS overrides it.
+ */
+export function s3MaxSockets(): number {
+  const value = Number(process.env.TK_S3_MAX_SOCKETS);
+  return Number.isInteger(value) && value > 0 ? value : 256;
+}
+
+/**
+ * The settings a client is made from, as the client will resolve them: the caller's options, the
+ * endpoint and region from the environment, and the timeouts. Credentials are not among them (the
+ * SDK reads them from the environment for every client alike), so the key holds nothing secret.
+ */
+function resolvedConnection(options: S3ConnectionOptions) {
+  return {
+    anonymous: options.anonymous === true,
+    endpoint: s3Endpoint(options),
+    region: s3Region(options),
+    socketTimeoutMs: s3SocketTimeoutMs(),
+    maxSockets: s3MaxSockets(),
+    maxAttempts: options.maxAttempts ?? 3,
+  };
+}
+
+/**
  * An S3 client configured from the standard AWS environment and config files (profiles, keys,
  * AWS_ENDPOINT_URL), plus what only the caller knows (anonymous access, a dataset's endpoint).
  * Credentials are never passed in here: they stay in the worker's environment.
  */
 export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
-  const endpoint = s3Endpoint(options);
+  const connection = resolvedConnection(options);
+  created++;
   const config: S3ClientConfig = {
     // Without these the SDK waits forever on a connection that stops answering (a half-open TCP
     // connection, a stalled proxy): no byte arrives, no error either, and an activity that
     // heartbeats on a timer would sit there until its start-to-close timeout. A timed-out request
     // fails with a retryable TimeoutError (retried by the SDK, then by Temporal).
-    requestHandler: { connectionTimeout: S3_CONNECTION_TIMEOUT_MS, socketTimeout: s3SocketTimeoutMs() },
-    region: s3Region(options),
+    requestHandler: {
+      connectionTimeout: S3_CONNECTION_TIMEOUT_MS,
+      socketTimeout: connection.socketTimeoutMs,
+      httpAgent: { keepAlive: true, maxSockets: connection.maxSockets },
+      httpsAgent: { keepAlive: true, maxSockets: connection.maxSockets },
+    },
+    region: connection.region,
+    maxAttempts: connection.maxAttempts,
     // S3-compatible stores rarely have wildcard DNS for virtual-hosted buckets.
-    forcePathStyle: endpoint !== undefined,
-    ...(endpoint ? { endpoint } : {}),
+    forcePathStyle: connection.endpoint !== undefined,
+    ...(connection.endpoint ? { endpoint: connection.endpoint } : {}),
   };
-  if (options.anonymous) {
+  if (connection.anonymous) {
     // Unsigned requests: a signer that leaves the request as it is, and no credential lookup.
     config.signer = { sign: async (request) => request };
     config.credentials = { accessKeyId: "", secretAccessKey: "" };
   }
   return new S3Client(config);
+}
+
+let created = 0;
+const shared = new Map<string, S3Client>();
+
+/** The key a shared client is kept under: its resolved connection settings (never credentials). */
+export function s3ConnectionKey(options: S3ConnectionOptions = {}): string {
+  return JSON.stringify(resolvedConnection(options));
+}
+
+/**
+ * One client per connection setting for the whole process (a worker): a new client per file would
+ * resolve credentials, region and endpoint again and open new connections (a TLS handshake each on
+ * AWS) for every extraction. Its idle keep-alive sockets do not keep the process alive.
+ */
+export function sharedS3Client(options: S3ConnectionOptions = {}): S3Client {
+  const key = s3ConnectionKey(options);
+  let client = shared.get(key);
+  if (!client) {
+    client = createS3Client(options);
+    shared.set(key, client);
+  }
+  return client;
+}
+
+/** Clients made so far in this process, shared or not (tests check that a backfill reuses them). */
+export function s3ClientsCreated(): number {
+  return created;
+}
+
+/** Close every shared client (a worker shutting down; tests). The next use makes new ones. */
+export function closeSharedS3Clients(): void {
+  for (const client of shared.values()) client.destroy();
+  shared.clear();
 }

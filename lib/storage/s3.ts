@@ -9,12 +9,16 @@ import {
 import { StorageError } from "../errors.js";
 import type { ByteSource } from "../source/byteSource.js";
 import { isTransientS3Error, S3Source } from "../source/s3.js";
-import { createS3Client, type S3ConnectionOptions } from "../source/s3Client.js";
+import { sharedS3Client, type S3ConnectionOptions } from "../source/s3Client.js";
 import { joinKey, type ObjectInfo, type Storage } from "./storage.js";
 
 const status = (error: unknown): number | undefined => (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 
-/** An S3 bucket (optionally under a key prefix) as storage. */
+/**
+ * An S3 bucket (optionally under a key prefix) as storage. Storages of the same connection
+ * settings share one client for the process (lib/source/s3Client.ts), so opening one per step is
+ * cheap and `close()` leaves the client to the others.
+ */
 export class S3Storage implements Storage {
   private readonly client: S3Client;
   private readonly prefix: string;
@@ -25,7 +29,7 @@ export class S3Storage implements Storage {
     connection: S3ConnectionOptions = {},
   ) {
     this.prefix = joinKey(prefix);
-    this.client = createS3Client(connection);
+    this.client = sharedS3Client(connection);
   }
 
   get description(): string {
@@ -118,7 +122,6 @@ export class S3Storage implements Storage {
     return new S3Source(this.client, this.bucket, this.fullKey(key));
   }
 
-  async close(): Promise<void> {
-    this.client.destroy();
-  }
+  /** Nothing to release: the client is shared (closeSharedS3Clients() ends them all). */
+  async close(): Promise<void> {}
 }

@@ -7,4 +7,6 @@ export * from "./status.js";
 export * from "./summary.js";
 export * from "./progress.js";
 export * from "./extraction.js";
+export * from "./lanes.js";
+export * from "./outputs.js";
 export * from "./steps.js";

@@ -1,7 +1,6 @@
-import type { PeriodResult, PeriodResults } from "./result.js";
+import { addFileCounts, countDays, noFileCounts, type BackfillRequest, type FileCounts } from "./summary.js";
+import type { FailedResult, PeriodResults } from "./result.js";
 import type { PeriodStatus } from "./status.js";
-import { countDays, type FileCounts } from "./summary.js";
-import type { BackfillRequest } from "./summary.js";
 
 /**
  * What a running backfill knows, as plain data: carried across continue-as-new whole, so the
@@ -9,17 +8,42 @@ import type { BackfillRequest } from "./summary.js";
  */
 export interface ProgressState {
   results: PeriodResults;
+  /** Files of the days that have ended, summed from the reports (each counted once, in one report). */
   files: FileCounts;
-  /** Files listed per day (a day reports them when it has listed its sources). */
-  listed: Record<string, number>;
+  /** Days running now, by the month running them (as its latest report said). */
+  running: Record<string, string[]>;
+  /** Years started and not yet ended (their last report not in yet), with their workflow ids. */
+  yearsRunning: Record<string, string>;
 }
 
-/** What a day workflow tells its backfill: its files once listed, and its result when done. */
-export interface DayReport {
-  day: string;
-  stage: "listed" | "done";
-  files: number;
-  result?: PeriodResult;
+export const newProgressState = (): ProgressState => ({ results: {}, files: noFileCounts(), running: {}, yearsRunning: {} });
+
+/**
+ * What a month tells its backfill, sampled rather than per day (at most one report per interval, and
+ * one when it ends: workflows/reports.ts), so the backfill's history grows with time, not with days:
+ * the results since its last report, the files of the days that ended since then, and the days
+ * running now. A year reports once what its outputs settled (`running` empty).
+ */
+export interface PeriodReport {
+  period: string;
+  results: PeriodResults;
+  files: FileCounts;
+  running: string[];
+  /**
+   * On a year's last report, how it ended: "done" (every result of it has been reported), a
+   * failure (failing fast), or "cancelled". The backfill learns of its years' ends this way, not
+   * by awaiting them, so it can continue as new while they run.
+   */
+  ended?: "done" | "cancelled" | FailedResult;
+}
+
+/** A report applied to the state: results set (a period's latest result wins), files added, running replaced, a year's end noted. */
+export function applyReport(state: ProgressState, report: PeriodReport): void {
+  Object.assign(state.results, report.results);
+  state.files = addFileCounts(state.files, report.files);
+  if (report.running.length > 0) state.running[report.period] = [...report.running];
+  else delete state.running[report.period];
+  if (report.ended !== undefined) delete state.yearsRunning[report.period];
 }
 
 /** The `progress` query's answer. The day counts are the summary's (`countDays`), so they agree. */
@@ -31,32 +55,20 @@ export interface BackfillProgress extends BackfillRequest {
   daysExisting: number;
   daysNoFiles: number;
   daysFailed: number;
+  /** Files listed by the days that have ended (a day's files are reported with its result). */
   filesListed: number;
+  /** Files of the days that have ended, whatever their outcome: equal to `filesListed` (kept for clients). */
   filesDone: number;
-  /** Days listed and not yet done. */
+  /** Days running now. */
   running: string[];
 }
 
-/** A day's report applied to the state and to the set of days running now. */
-export function applyReport(state: ProgressState, running: Set<string>, report: DayReport): void {
-  if (report.stage === "listed") {
-    state.listed[report.day] = report.files;
-    running.add(report.day);
-    return;
-  }
-  running.delete(report.day);
-  if (report.result !== undefined) state.results[report.day] = report.result;
-}
-
-export function progressOf(request: BackfillRequest, days: readonly string[], state: ProgressState, running: ReadonlySet<string>, status: PeriodStatus): BackfillProgress {
+export function progressOf(request: BackfillRequest, days: readonly string[], state: ProgressState, status: PeriodStatus): BackfillProgress {
   const counts = countDays(days, state.results);
-  let filesListed = 0;
-  let filesDone = 0;
-  for (const day of days) {
-    const files = state.listed[day] ?? 0;
-    filesListed += files;
-    if (state.results[day] !== undefined) filesDone += files;
-  }
+  const running = Object.values(state.running)
+    .flat()
+    .filter((day) => state.results[day] === undefined)
+    .sort();
   return {
     dataset: request.dataset,
     start: request.start,
@@ -68,9 +80,9 @@ export function progressOf(request: BackfillRequest, days: readonly string[], st
     daysExisting: counts.existing,
     daysNoFiles: counts.noFiles,
     daysFailed: counts.failed,
-    filesListed,
-    filesDone,
-    running: [...running].sort(),
+    filesListed: state.files.listed,
+    filesDone: state.files.listed,
+    running,
   };
 }
 
@@ -78,6 +90,6 @@ export function progressOf(request: BackfillRequest, days: readonly string[], st
 export function progressText(p: BackfillProgress): string {
   return (
     `${p.daysDone}/${p.daysTotal} days done (${p.daysWritten} written, ${p.daysExisting} existing, ${p.daysNoFiles} without files, ${p.daysFailed} failed), ` +
-    `${p.filesDone}/${p.filesListed} files${p.running.length ? `; running: ${p.running.join(", ")}` : ""}`
+    `${p.filesDone} files${p.running.length ? `; running: ${p.running.slice(0, 8).join(", ")}${p.running.length > 8 ? ", ..." : ""}` : ""}`
   );
 }

@@ -1,3 +1,4 @@
+import type { FoundOutputs } from "./outputs.js";
 import type { BackfillPlan } from "./plan.js";
 
 /** What an extraction reports: small enough for workflow history. */
@@ -23,18 +24,22 @@ export interface AggregateSummary {
   chunkRefs: number;
 }
 
+/** What a day's first step finds: its output, if it exists already, else its source files in time order. */
+export type DaySurvey = { output: string } | { sources: string[] };
+
 /**
  * The steps of a backfill as a worker offers them (the activities; activities/backfill.ts
  * implements them over lib/backfill). Everything goes by name: the dataset's settings stay on the
- * worker, references travel through storage, only small summaries come back.
+ * worker, references travel through storage, only small summaries come back. The quick ones
+ * (planning, the surveys, a day's combine) run as local activities: no task queue round trip.
  */
 export interface BackfillSteps {
   /** Validate the request against the worker's configuration and plan the calendar tree. */
   planBackfill(dataset: string, start: string, end: string): Promise<BackfillPlan>;
-  /** The output's URL if the period was done already (the checkpoint in storage), else null. */
-  findPeriodOutput(dataset: string, period: string): Promise<string | null>;
-  /** Keys of a day's source files, in time order. */
-  listDaySources(dataset: string, day: string): Promise<string[]>;
+  /** Every output of a year's periods (days, months, the year), found by one listing. */
+  findOutputs(dataset: string, year: string): Promise<FoundOutputs>;
+  /** A day's output if it exists (nothing else is done then), else the keys of its source files. */
+  surveyDay(dataset: string, day: string): Promise<DaySurvey>;
   /** Translate one file into the day's staging area (skipped when staged already). */
   extractFile(dataset: string, day: string, sourceKey: string): Promise<ExtractSummary>;
   /** Translate several files of a day, `filesAtOnce` at a time; each is staged on its own. */

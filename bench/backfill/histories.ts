@@ -1,0 +1,73 @@
+/**
+ * What a backfill's histories say, for the benchmarks: their sizes (from the visibility listing:
+ * no history is fetched), and how the work was shared between worker processes (from the day
+ * histories: which worker started each extraction, and each workflow task).
+ */
+import type { Client } from "@temporalio/client";
+
+export interface HistoryStats {
+  workflows: number;
+  totalEvents: number;
+  /** The largest history of any run (each continue-as-new run counts on its own). */
+  largest: { workflowId: string; type: string; events: number; bytes: number };
+  /** The largest history by workflow type. */
+  largestByType: Record<string, number>;
+  /** Runs of each type (more runs than workflows: continue-as-new). */
+  runsByType: Record<string, number>;
+}
+
+export async function historyStats(client: Client, dataset: string): Promise<HistoryStats> {
+  const stats: HistoryStats = { workflows: 0, totalEvents: 0, largest: { workflowId: "", type: "", events: 0, bytes: 0 }, largestByType: {}, runsByType: {} };
+  for await (const execution of client.workflow.list({ query: `TkDataset = '${dataset}'` })) {
+    stats.workflows++;
+    stats.totalEvents += execution.historyLength;
+    stats.runsByType[execution.type] = (stats.runsByType[execution.type] ?? 0) + 1;
+    stats.largestByType[execution.type] = Math.max(stats.largestByType[execution.type] ?? 0, execution.historyLength);
+    if (execution.historyLength > stats.largest.events) {
+      stats.largest = { workflowId: execution.workflowId, type: execution.type, events: execution.historyLength, bytes: execution.historySize ?? 0 };
+    }
+  }
+  return stats;
+}
+
+export interface WorkShare {
+  /** Files extracted by each worker process, by pid (from the identity `<pid>@<host>` of the worker that started the activity). */
+  filesByWorker: Record<string, number>;
+  /** Workflow tasks each worker completed. */
+  workflowTasksByWorker: Record<string, number>;
+  /** The smallest share of files over the largest (1: even). */
+  evenness: number;
+}
+
+const decode = (data: Uint8Array | null | undefined): unknown => (data ? JSON.parse(Buffer.from(data).toString()) : undefined);
+
+export async function workShare(client: Client, dataset: string, pids: number[]): Promise<WorkShare> {
+  const files: Record<string, number> = Object.fromEntries(pids.map((pid) => [String(pid), 0]));
+  const tasks: Record<string, number> = Object.fromEntries(pids.map((pid) => [String(pid), 0]));
+  const who = (identity: string | null | undefined): string => (identity ?? "?").split("@")[0]!;
+  const executions = [];
+  for await (const execution of client.workflow.list({ query: `TkDataset = '${dataset}'` })) executions.push(execution);
+  for (let i = 0; i < executions.length; i += 16) {
+    await Promise.all(
+      executions.slice(i, i + 16).map(async (execution) => {
+        const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+        const batchSize = new Map<number, number>();
+        for (const event of history.events ?? []) {
+          const scheduled = event.activityTaskScheduledEventAttributes;
+          const type = scheduled?.activityType?.name;
+          if (type === "extractFile") batchSize.set(Number(event.eventId), 1);
+          if (type === "extractFiles") batchSize.set(Number(event.eventId), (decode(scheduled!.input?.payloads?.[2]?.data) as string[]).length);
+          const started = event.activityTaskStartedEventAttributes;
+          if (started && batchSize.has(Number(started.scheduledEventId))) {
+            const pid = who(started.identity);
+            files[pid] = (files[pid] ?? 0) + batchSize.get(Number(started.scheduledEventId))!;
+          }
+          const task = event.workflowTaskCompletedEventAttributes;
+          if (task) tasks[who(task.identity)] = (tasks[who(task.identity)] ?? 0) + 1;
+        }
+      }),
+    );
+  }
+  const counts = pids.map((pid) => files[String(pid)] ?? 0);
+  return { filesByWorker: files, workflowTasksByWorker: tasks, evenness: counts.length > 0 ? +(Math.min(...counts) / Math.max(1, Math.max(...counts))).toFixed(2) : 1 };
+}
