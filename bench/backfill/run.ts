@@ -14,8 +14,9 @@
  * --source s3 serves the archive from MinIO behind Toxiproxy (every response delayed by
  * --latency-ms), for the anchor and the workers alike; local reads the folder. The archive is
  * written once per (start, days, hours, grid) under .work/bench/backfill/ and reused. --eager
- * starts the dev server with eager activity execution (system.enableActivityEagerExecution); --wal
- * with SQLite in WAL mode, synchronous=NORMAL (the dev server's default fsyncs every commit).
+ * starts the dev server with eager activity execution (system.enableActivityEagerExecution);
+ * --rollback-journal with the dev server's own SQLite default (a rollback journal synced at every
+ * commit) instead of our TemporalDevServer's default, WAL with synchronous=NORMAL.
  */
 import { Client, Connection } from "@temporalio/client";
 import { execFile } from "node:child_process";
@@ -28,7 +29,7 @@ import { backfillDirect } from "../../lib/backfill/direct.js";
 import type { Aggregation } from "../../lib/backfill/model/index.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../../lib/datasets/spec.js";
 import { MinioServer } from "../../test/harness/servers/minio.js";
-import { useMinio, useSqliteWal } from "../servers.js";
+import { useMinio } from "../servers.js";
 import { ManagedProcess, repositoryRoot, sleep } from "../../lib/servers/process.js";
 import { ToxiproxyServer } from "../../test/harness/servers/toxiproxy.js";
 import { uploadArchive } from "../../test/harness/archive.js";
@@ -55,7 +56,7 @@ const { values } = parseArgs({
     "max-files": { type: "string" },
     "files-per-activity": { type: "string" },
     eager: { type: "boolean", default: false },
-    wal: { type: "boolean", default: false },
+    "rollback-journal": { type: "boolean", default: false },
     "direct-files": { type: "string", default: "4" },
     "direct-days": { type: "string", default: "1" },
     "skip-direct": { type: "boolean", default: false },
@@ -126,11 +127,11 @@ async function main(): Promise<void> {
   let source: DatasetSpec["source"]["storage"] = { kind: "local", path: archive };
   const minio = s3 ? new MinioServer({ dataDir: join(runDir, "minio-data"), logFile: join(runDir, "minio.log") }) : undefined;
   const toxiproxy = s3 ? new ToxiproxyServer({ logFile: join(runDir, "toxiproxy.log") }) : undefined;
-  if (values.wal) await useSqliteWal(runDir);
   const server = new TemporalDevServer({
     searchAttributes: searchAttributeRegistrations,
     dbFile: join(runDir, "temporal.db"),
     logFile: join(runDir, "temporal.log"),
+    ...(values["rollback-journal"] ? { sqlitePragmas: {} } : {}),
     ...(values.eager ? { dynamicConfig: { "system.enableActivityEagerExecution": true } } : {}),
   });
   const workers: ManagedProcess[] = [];
@@ -229,7 +230,7 @@ async function main(): Promise<void> {
         filesPerActivity: input.filesPerActivity ?? "default",
         workers: workers.length,
         workerArgs: (values["worker-arg"] ?? []).join(" "),
-        server: `dev server, SQLite ${values.wal ? "WAL" : "default journal"}${values.eager ? ", eager activities" : ""}`,
+        server: `dev server, SQLite ${values["rollback-journal"] ? "rollback journal" : "WAL"}${values.eager ? ", eager activities" : ""}`,
       },
       directSeconds: direct ? seconds(directMs) : undefined,
       directRuns: directRuns.map(seconds),

@@ -2,7 +2,7 @@
 # Throughput against concurrency settings on the I/O-bound month (docs/benchmarks.md, issue 12):
 # each "days:files" pair is one run of bench/backfill/run.ts without the anchor, results in
 # .work/results/sweep-<days>x<files>.json. Extra arguments go to every run.
-#   bash bench/backfill/sweep.sh "1:1 4:1 16:1 31:1 31:4" --days 31 --hours 24 --grid 300x600 --source s3 --latency-ms 20 --wal
+#   bash bench/backfill/sweep.sh "1:1 4:1 16:1 31:1 31:4" --days 31 --hours 24 --grid 300x600 --source s3 --latency-ms 20
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p .work/results

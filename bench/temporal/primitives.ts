@@ -3,10 +3,10 @@
  * trivial activities, local activities and child workflows, `--n` of each, `--limit` at once. Wall
  * time, per-item time, and the CPU the server and the worker spent.
  *
- *   npx tsx bench/temporal/primitives.ts [--n 500] [--limit 8,64] [--wal] [--eager] [--only manyActivities,...]
+ *   npx tsx bench/temporal/primitives.ts [--n 500] [--limit 8,64] [--rollback-journal] [--eager] [--only manyActivities,...]
  *       [--address host:port --server-pid N]   (a server already running, instead of one started here)
  *
- * --wal keeps the dev server's SQLite in WAL mode; --eager turns on eager activity execution.
+ * --rollback-journal runs the dev server on its own SQLite default instead of WAL; --eager turns on eager activity execution.
  */
 import { Client, Connection } from "@temporalio/client";
 import { DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
@@ -17,9 +17,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { TemporalDevServer } from "../../worker/devServer.js";
-import { useSqliteWal } from "../servers.js";
 
-const { values } = parseArgs({ options: { n: { type: "string", default: "500" }, limit: { type: "string", default: "8,64" }, only: { type: "string" }, address: { type: "string" }, "server-pid": { type: "string" }, wal: { type: "boolean" }, eager: { type: "boolean" } } });
+const { values } = parseArgs({ options: { n: { type: "string", default: "500" }, limit: { type: "string", default: "8,64" }, only: { type: "string" }, address: { type: "string" }, "server-pid": { type: "string" }, "rollback-journal": { type: "boolean" }, eager: { type: "boolean" } } });
 const n = Number(values.n);
 
 /** CPU seconds (user + system) a process has used, from /proc. */
@@ -31,10 +30,9 @@ function cpuSeconds(pid: number): number {
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger("WARN") });
   const dir = await mkdtemp(join(tmpdir(), "tk-primitives-"));
-  if (values.wal) await useSqliteWal(dir);
   const server = values.address
     ? undefined
-    : await new TemporalDevServer({ dbFile: join(dir, "temporal.db"), ...(values.eager ? { dynamicConfig: { "system.enableActivityEagerExecution": true } } : {}) }).start();
+    : await new TemporalDevServer({ dbFile: join(dir, "temporal.db"), ...(values["rollback-journal"] ? { sqlitePragmas: {} } : {}), ...(values.eager ? { dynamicConfig: { "system.enableActivityEagerExecution": true } } : {}) }).start();
   const address = values.address ?? server!.address;
   const serverPid = values["server-pid"] ? Number(values["server-pid"]) : (server as unknown as { process: { pid: number } }).process.pid;
   const connection = await Connection.connect({ address: address });
@@ -65,7 +63,7 @@ async function main(): Promise<void> {
   });
   await connection.close();
   await server?.stop();
-  console.log(`server: SQLite ${values.wal ? "WAL" : "default journal"}${values.eager ? ", eager activities" : ""}; ${n} of each`);
+  console.log(`server: SQLite ${values["rollback-journal"] ? "rollback journal" : "WAL"}${values.eager ? ", eager activities" : ""}; ${n} of each`);
   console.log(["| what | at once | wall | wall per item | server CPU per item | worker CPU per item | load |", "| --- | --- | --- | --- | --- | --- | --- |", ...rows].join("\n"));
 }
 
