@@ -1,6 +1,10 @@
 import { deflateSync } from "node:zlib";
 import type { PyJsonValue } from "../refs/pyJson.js";
-import { CodecError, fletcher32 } from "./decode.js";
+import { bloscEncodeRaw } from "./blosc.js";
+import { CodecError } from "./codecError.js";
+import { fletcher32 } from "./decode.js";
+import { lz4h5EncodeRaw } from "./lz4h5.js";
+import { lzfEncodeLiterals } from "./lzf.js";
 
 /** HDF5/numcodecs byte shuffle: byte k of every element together; trailing bytes stay in place. */
 export function shuffle(bytes: Uint8Array, elementSize: number): Uint8Array {
@@ -23,7 +27,7 @@ function appendFletcher32(bytes: Uint8Array): Uint8Array {
 }
 
 /** The Zarr v2 filter ids `encodeChunk` can write. */
-export const ENCODABLE_CODECS = new Set(["zlib", "gzip", "shuffle", "fletcher32"]);
+export const ENCODABLE_CODECS = new Set(["zlib", "gzip", "shuffle", "fletcher32", "imagecodecs_lzf", "imagecodecs_lz4h5", "blosc"]);
 
 /**
  * Encode one chunk with a Zarr v2 filter list (numcodecs configs, applied in order), so that
@@ -44,6 +48,15 @@ export function encodeChunk(bytes: Uint8Array, filters: PyJsonValue[] | null): U
         break;
       case "fletcher32":
         data = appendFletcher32(data);
+        break;
+      case "imagecodecs_lzf":
+        data = lzfEncodeLiterals(data);
+        break;
+      case "imagecodecs_lz4h5":
+        data = lz4h5EncodeRaw(data);
+        break;
+      case "blosc":
+        data = bloscEncodeRaw(data, 1);
         break;
       default:
         throw new CodecError(String(codec.id), "codec not supported by this encoder");

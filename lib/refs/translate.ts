@@ -6,7 +6,7 @@ import { UnsupportedFeatureError } from "../errors.js";
 import { CodecError, decodeChunk } from "../codecs/decode.js";
 import { encodeChunk } from "../codecs/encode.js";
 import { transferAttributes } from "./attributes.js";
-import { zarrCodecs, type ZarrCodecs } from "./codecs.js";
+import { readsAsStored, zarrCodecs, type ZarrCodecs } from "./codecs.js";
 import { isDimensionScale, nameDimensions } from "./dimensions.js";
 import { externalChunks } from "./external.js";
 import { zarrFillValue } from "./fillValue.js";
@@ -14,7 +14,7 @@ import { encodeVlenUtf8, fillChunk, inlineReference } from "./inline.js";
 import { pyJson, type PyJsonValue } from "./pyJson.js";
 import { cleanFixedStrings, stringsNeedCleaning } from "./strings.js";
 import type { KerchunkRefs, Reference } from "./types.js";
-import { whyNoZarrDtype, zarrDtype } from "./zarrDtype.js";
+import { compoundLayoutFilter, whyNoZarrDtype, zarrDtype } from "./zarrDtype.js";
 
 export interface TranslateOptions {
   /** Chunks smaller than this many bytes are stored inline (kerchunk's inline_threshold). */
@@ -172,18 +172,23 @@ async function planDataset(
   const path = zarrPath(variable);
 
   const zattrs = (): string => pyJson({ _ARRAY_DIMENSIONS: dims, ...transferAttributes(dataset.attributes, datatype) });
-  const zarray = (fill: PyJsonValue, filters: PyJsonValue[] | null): string =>
-    pyJson({
+  // A compound stored with padding (or out of member order) reads as its packed dtype through a
+  // first filter (applied last when decoding); the byte codecs below never see it.
+  const layoutFilter = compoundLayoutFilter(datatype);
+  const zarray = (fill: PyJsonValue, codecs: PyJsonValue[] | null): string => {
+    const filters = [...(layoutFilter ? [layoutFilter] : []), ...(codecs ?? [])];
+    return pyJson({
       shape,
       chunks: chunkShape,
       dtype,
       fill_value: fill,
       order: "C",
-      filters: filters && filters.length > 0 ? filters : null,
+      filters: filters.length > 0 ? filters : null,
       dimension_separator: ".",
       compressor: null,
       zarr_format: 2,
     });
+  };
 
   // Variable-length strings are embedded (kerchunk's default vlen_encode="embed").
   if (datatype.class === "vlen-string") {
@@ -266,12 +271,14 @@ async function planDataset(
 
   const references: DatasetPlan["references"] = [];
   const inlineWanted: { key: string; chunk: ChunkRef; length: number }[] = [];
-  const rewrite: { key: string; chunk: ChunkRef; codecs: ZarrCodecs }[] = [];
+  const rewrite: RewriteCandidate[] = [];
+  const rawChunkBytes = chunkShape.reduce((a, b) => a * b, elementSize);
   for (const chunk of stored) {
     const key = `${path}/${chunk.coords.join(".")}`;
     const codecs = actualCodecs(chunk);
-    if (codecs !== declared || cleanStrings) {
-      rewrite.push({ key, chunk, codecs });
+    const unreadable = codecs === declared && !readsAsStored(declared, chunk.size - declared.trailingChecksumBytes, rawChunkBytes);
+    if (codecs !== declared || cleanStrings || unreadable) {
+      rewrite.push({ key, chunk, codecs, reencode: unreadable });
       continue;
     }
     const length = chunk.size - codecs.trailingChecksumBytes;
@@ -300,6 +307,15 @@ async function planDataset(
   };
 }
 
+interface RewriteCandidate {
+  key: string;
+  chunk: ChunkRef;
+  /** How the chunk was really encoded. */
+  codecs: ZarrCodecs;
+  /** Encoded as declared, but in a form the codec's reader cannot decode (LZF beyond 8:1). */
+  reencode: boolean;
+}
+
 /**
  * Chunks whose stored bytes are not what the variable's declared codecs read (edge chunks stored
  * unfiltered, chunks an optional filter skipped, fixed-length strings whose stored bytes hold more
@@ -311,7 +327,7 @@ async function rewriteChunks(
   file: Hdf5File,
   url: string,
   dataset: Hdf5Dataset,
-  chunks: { key: string; chunk: ChunkRef; codecs: ZarrCodecs }[],
+  chunks: RewriteCandidate[],
   declared: ZarrCodecs,
   clean: (bytes: Uint8Array) => Uint8Array,
   cleanStrings: boolean,
@@ -322,19 +338,21 @@ async function rewriteChunks(
   const limit = cleanStrings ? MAX_STRING_CHECK_BYTES : MAX_REWRITTEN_BYTES;
   const why = cleanStrings
     ? `fixed-length ${dataset.datatype.class === "string" ? dataset.datatype.padding : ""} strings whose stored bytes may hold more than their values`
-    : "chunks stored with other filters than the dataset declares (partial edge chunks left unfiltered, or an optional filter skipped)";
+    : chunks.every((c) => c.reencode)
+      ? "LZF chunks compressed more than 8:1 (imagecodecs' header-less LZF decoder reads no more than 8 times its input)"
+      : "chunks stored with other filters than the dataset declares (partial edge chunks left unfiltered, an optional filter skipped, or LZF beyond 8:1)";
   if (storedBytes > limit) {
     throw new UnsupportedFeatureError(url, variable, `${why}: ${storedBytes} bytes would have to be read and re-encoded`);
   }
   const out: { key: string; chunk: ChunkRef; bytes?: Uint8Array }[] = [];
   let inlined = 0;
-  for (const { key, chunk, codecs } of chunks) {
+  for (const { key, chunk, codecs, reencode } of chunks) {
     const stored = await file.context.source.read(chunk.address, chunk.size - codecs.trailingChecksumBytes);
     let bytes: Uint8Array;
     try {
       const raw = decodeChunk(stored, codecs.filters);
       const cleaned = clean(raw);
-      if (cleaned === raw && codecs === declared) {
+      if (cleaned === raw && codecs === declared && !reencode) {
         out.push({ key, chunk }); // already what h5py reads: keep the stored chunk
         continue;
       }
