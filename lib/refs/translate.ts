@@ -9,7 +9,7 @@ import { transferAttributes } from "./attributes.js";
 import { readsAsStored, zarrCodecs, type ZarrCodecs } from "./codecs.js";
 import { isDimensionScale, nameDimensions } from "./dimensions.js";
 import { externalChunks } from "./external.js";
-import { zarrFillValue } from "./fillValue.js";
+import { missingElementBytes, zarrFillValue } from "./fillValue.js";
 import { encodeVlenUtf8, fillChunk, inlineReference } from "./inline.js";
 import { pyJson, type PyJsonValue } from "./pyJson.js";
 import { cleanFixedStrings, stringsNeedCleaning } from "./strings.js";
@@ -192,7 +192,17 @@ async function planDataset(
 
   // Variable-length strings are embedded (kerchunk's default vlen_encode="embed").
   if (datatype.class === "vlen-string") {
-    const values = await file.readVlenStrings(dataset);
+    // Filtered chunks hold the heap pointers compressed: undone with the codecs they map to.
+    const unfilter = (stored: Uint8Array, chunk: ChunkRef): Uint8Array => {
+      const codecs = zarrCodecs(url, variable, dataset.filters, datatype.size, chunk.filterMask);
+      try {
+        return decodeChunk(stored.subarray(0, stored.length - codecs.trailingChecksumBytes), codecs.filters);
+      } catch (error) {
+        if (error instanceof CodecError) unsupported(`variable-length strings in chunks that do not decode here (${error.message})`);
+        throw error;
+      }
+    };
+    const values = await file.readVlenStrings(dataset, unfilter);
     return {
       dataset,
       meta: {
@@ -261,7 +271,13 @@ async function planDataset(
         ? declared
         : codecsFor(chunk.filterMask);
 
-  const fill = zarrFillValue(dataset, stored.length < expected);
+  let fill = zarrFillValue(dataset, stored.length < expected);
+  // xarray cannot mask with a structured or raw-bytes fill value (it hashes it, and fails to open
+  // the whole group): such arrays get their missing chunks as inline fill chunks instead (bounded).
+  const missing = stored.length < expected && (typeof dtype !== "string" || dtype.startsWith("|V"))
+    ? inlineMissingChunks(dataset, path, chunkShape, chunksPerAxis, stored, declared)
+    : undefined;
+  if (missing) fill = null;
   // A 0-d array never written (netCDF's crs): its one chunk is the fill value, inline and raw,
   // because VirtualiZarr refuses a 0-d array without a chunk.
   const fillBytes = shape.length === 0 && stored.length === 0 ? fillChunk(datatype, fill) : undefined;
@@ -292,6 +308,7 @@ async function planDataset(
       bytes: await file.context.source.read(chunk.address, length),
     })),
   );
+  if (missing) inline.push(...missing);
   const rewritten = await rewriteChunks(file, url, dataset, rewrite, declared, clean, cleanStrings);
   for (const { key, chunk, bytes } of rewritten) {
     if (bytes) inline.push({ key, bytes });
@@ -305,6 +322,50 @@ async function planDataset(
     references,
     inline,
   };
+}
+
+/** Chunk grids up to this many chunks are searched for missing chunks to inline. */
+const MAX_GRID_FOR_INLINE_FILL = 1_000_000;
+
+/**
+ * Inline chunks of the fill element for every chunk never written, encoded with the declared
+ * codecs, or undefined where that would exceed MAX_REWRITTEN_BYTES (or a codec cannot encode): the
+ * fill_value then stands for them, which zarr reads right and xarray cannot open.
+ */
+function inlineMissingChunks(
+  dataset: Hdf5Dataset,
+  path: string,
+  chunkShape: number[],
+  chunksPerAxis: number[],
+  stored: ChunkRef[],
+  declared: ZarrCodecs,
+): { key: string; bytes: Uint8Array }[] | undefined {
+  const expected = chunksPerAxis.reduce((a, b) => a * b, 1);
+  if (expected > MAX_GRID_FOR_INLINE_FILL) return undefined;
+  const element = missingElementBytes(dataset);
+  const count = chunkShape.reduce((a, b) => a * b, 1);
+  const raw = new Uint8Array(count * element.length);
+  for (let i = 0; i < count; i++) raw.set(element, i * element.length);
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeChunk(raw, declared.filters);
+  } catch (error) {
+    if (error instanceof CodecError) return undefined;
+    throw error;
+  }
+  if (bytes.length * (expected - stored.length) > MAX_REWRITTEN_BYTES) return undefined;
+  const present = new Set(stored.map((c) => c.coords.join(".")));
+  const out: { key: string; bytes: Uint8Array }[] = [];
+  const coords = chunksPerAxis.map(() => 0);
+  for (let n = 0; n < expected; n++) {
+    const leaf = chunksPerAxis.length === 0 ? "0" : coords.join(".");
+    if (!present.has(leaf)) out.push({ key: `${path}/${leaf}`, bytes });
+    for (let axis = coords.length - 1; axis >= 0; axis--) {
+      if (++coords[axis]! < chunksPerAxis[axis]!) break;
+      coords[axis] = 0;
+    }
+  }
+  return out;
 }
 
 interface RewriteCandidate {
