@@ -54,7 +54,8 @@ export function lz4h5Decode(input: Uint8Array): Uint8Array {
   const view = new DataView(input.buffer, input.byteOffset, input.length);
   const total = Number(view.getBigUint64(0, false));
   const blockSize = view.getUint32(8, false);
-  if (total > 2 ** 31 || blockSize === 0) throw new CodecError(ID, `implausible header (total ${total}, block ${blockSize})`);
+  // LZ4 expands at most 255:1 (a raw block 1:1): a larger claim is a damaged header, not a bomb to allocate.
+  if (total > 256 * input.length || blockSize === 0) throw new CodecError(ID, `implausible header (total ${total}, block ${blockSize}) for ${input.length} bytes`);
   const out = new Uint8Array(total);
   let ip = 12;
   for (let op = 0; op < total; ) {

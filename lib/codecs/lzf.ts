@@ -12,6 +12,8 @@ export function lzfDecode(input: Uint8Array, expectedLength?: number): Uint8Arra
   const ensure = (n: number): void => {
     if (op + n <= out.length) return;
     if (expectedLength !== undefined) throw new CodecError("imagecodecs_lzf", `decodes to more than the chunk's ${expectedLength} bytes`);
+    // A back-reference (2-3 bytes) yields at most 264 bytes: more output than that is damage.
+    if (op + n > 132 * input.length + 64) throw new CodecError("imagecodecs_lzf", `decodes to more than LZF can hold in ${input.length} bytes`);
     const grown = new Uint8Array(Math.max(out.length * 2, op + n));
     grown.set(out.subarray(0, op));
     out = grown;

@@ -111,9 +111,8 @@ export function zarrCodecs(url: string, variable: string, pipeline: Hdf5Filter[]
         // size from the buffer it is handed, and zarr hands it bytes as a uint8 array: every value
         // comes back wrong, silently (checked with zarr 3.4 / imagecodecs 2026.3). Nothing reads the
         // LZ4/zstd forms' block framing.
-        unsupported(
-          `bitshuffle filter (32008)${(cd[4] ?? 0) === 2 ? " with LZ4" : (cd[4] ?? 0) === 3 ? " with zstd" : ""}: no codec zarr can use reads it right (imagecodecs' bitshuffle misreads zarr's uint8 buffers)`,
-        );
+        // (Reasons stay short: a file of many such variables prints one line each.)
+        unsupported(`bitshuffle filter (32008${(cd[4] ?? 0) === 2 ? ", LZ4" : (cd[4] ?? 0) === 3 ? ", zstd" : ""}): no codec reads it right`);
         break;
       case FILTER_ZSTD:
         filters.push({ id: "zstd", level: cd[0] ?? 0 });

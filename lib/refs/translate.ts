@@ -12,7 +12,7 @@ import { externalChunks } from "./external.js";
 import { missingElementBytes, zarrFillValue } from "./fillValue.js";
 import { encodeVlenUtf8, fillChunk, inlineReference } from "./inline.js";
 import { pyJson, type PyJsonValue } from "./pyJson.js";
-import { cleanFixedStrings, stringsNeedCleaning } from "./strings.js";
+import { cleanStringFields, stringFieldsToClean } from "./strings.js";
 import type { KerchunkRefs, Reference } from "./types.js";
 import { compoundLayoutFilter, whyNoZarrDtype, zarrDtype } from "./zarrDtype.js";
 
@@ -224,9 +224,11 @@ async function planDataset(
     };
   }
 
-  const cleanStrings = datatype.class === "string" && stringsNeedCleaning(datatype.size, datatype.padding);
-  const clean = (bytes: Uint8Array): Uint8Array =>
-    datatype.class === "string" && cleanStrings ? cleanFixedStrings(bytes, datatype.size, datatype.padding) : bytes;
+  // Fixed-length strings (the type, or compound members) whose stored bytes may hold more than
+  // their values: chunks are checked and, where they change, cleaned and inlined (bounded).
+  const stringFields = stringFieldsToClean(datatype);
+  const cleanStrings = stringFields.length > 0;
+  const clean = (bytes: Uint8Array): Uint8Array => (cleanStrings ? cleanStringFields(bytes, datatype.size, stringFields) : bytes);
 
   // Compact data lives in the object header: always inline it (kerchunk loses it above the threshold).
   if (layout.kind === "compact") {
@@ -242,7 +244,7 @@ async function planDataset(
   if (dataset.external.length > 0) {
     const external = externalChunks(url, dataset, shape);
     chunkShape = external.chunkShape;
-    if (cleanStrings) unsupported(`fixed-length ${datatype.class === "string" ? datatype.padding : ""} strings in external files`);
+    if (cleanStrings) unsupported(`fixed-length ${stringFields[0]!.padding} strings in external files`);
     return {
       dataset,
       meta: { [`${path}/.zarray`]: zarray(null, null), [`${path}/.zattrs`]: zattrs() },
@@ -398,7 +400,7 @@ async function rewriteChunks(
   const storedBytes = chunks.reduce((n, c) => n + c.chunk.size, 0);
   const limit = cleanStrings ? MAX_STRING_CHECK_BYTES : MAX_REWRITTEN_BYTES;
   const why = cleanStrings
-    ? `fixed-length ${dataset.datatype.class === "string" ? dataset.datatype.padding : ""} strings whose stored bytes may hold more than their values`
+    ? `fixed-length ${stringFieldsToClean(dataset.datatype)[0]?.padding ?? ""} strings whose stored bytes may hold more than their values`
     : chunks.every((c) => c.reencode)
       ? "LZF chunks compressed more than 8:1 (imagecodecs' header-less LZF decoder reads no more than 8 times its input)"
       : "chunks stored with other filters than the dataset declares (partial edge chunks left unfiltered, an optional filter skipped, or LZF beyond 8:1)";
