@@ -2,6 +2,19 @@ import { CodecError } from "./codecError.js";
 
 const ID = "imagecodecs_lz4h5";
 
+/** An LZ4 length: `base` (15 meaning more) plus the bytes that follow while they are 255. */
+function extendLength(input: Uint8Array, at: { ip: number }, base: number, what: string): number {
+  if (base !== 15) return base;
+  let length = base;
+  let b: number;
+  do {
+    if (at.ip >= input.length) throw new CodecError(ID, `truncated ${what} length`);
+    b = input[at.ip++]!;
+    length += b;
+  } while (b === 255);
+  return length;
+}
+
 /** One LZ4 block (the LZ4 block format: token, literals, 2-byte offset, match) into `out` at `at`. */
 function lz4Block(input: Uint8Array, out: Uint8Array, at: number, length: number): void {
   let ip = 0;
@@ -9,15 +22,9 @@ function lz4Block(input: Uint8Array, out: Uint8Array, at: number, length: number
   const end = at + length;
   while (ip < input.length) {
     const token = input[ip++]!;
-    let literals = token >> 4;
-    if (literals === 15) {
-      let b: number;
-      do {
-        if (ip >= input.length) throw new CodecError(ID, "truncated literal length");
-        b = input[ip++]!;
-        literals += b;
-      } while (b === 255);
-    }
+    const cursor = { ip };
+    const literals = extendLength(input, cursor, token >> 4, "literal");
+    ip = cursor.ip;
     if (ip + literals > input.length || op + literals > end) throw new CodecError(ID, "literals past the end of the block");
     out.set(input.subarray(ip, ip + literals), op);
     ip += literals;
@@ -26,16 +33,9 @@ function lz4Block(input: Uint8Array, out: Uint8Array, at: number, length: number
     if (ip + 2 > input.length) throw new CodecError(ID, "truncated match offset");
     const offset = input[ip]! | (input[ip + 1]! << 8);
     ip += 2;
-    let match = token & 15;
-    if (match === 15) {
-      let b: number;
-      do {
-        if (ip >= input.length) throw new CodecError(ID, "truncated match length");
-        b = input[ip++]!;
-        match += b;
-      } while (b === 255);
-    }
-    match += 4;
+    cursor.ip = ip;
+    const match = extendLength(input, cursor, token & 15, "match") + 4;
+    ip = cursor.ip;
     const from = op - offset;
     if (offset === 0 || from < at || op + match > end) throw new CodecError(ID, "match outside the block");
     for (let i = 0; i < match; i++) out[op + i] = out[from + i]!;
