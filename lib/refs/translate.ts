@@ -402,8 +402,8 @@ async function rewriteChunks(
   const why = cleanStrings
     ? `fixed-length ${stringFieldsToClean(dataset.datatype)[0]?.padding ?? ""} strings whose stored bytes may hold more than their values`
     : chunks.every((c) => c.reencode)
-      ? "LZF chunks compressed more than 8:1 (imagecodecs' header-less LZF decoder reads no more than 8 times its input)"
-      : "chunks stored with other filters than the dataset declares (partial edge chunks left unfiltered, an optional filter skipped, or LZF beyond 8:1)";
+      ? "chunks their codecs do not read as stored (LZF beyond 8:1, or a shuffle after a compressor handed partial elements)"
+      : "chunks stored with other filters than the dataset declares (partial edge chunks left unfiltered, an optional filter skipped, LZF beyond 8:1, shuffle after a compressor)";
   if (storedBytes > limit) {
     throw new UnsupportedFeatureError(url, variable, `${why}: ${storedBytes} bytes would have to be read and re-encoded`);
   }
