@@ -172,8 +172,9 @@ async function planDataset(
   const path = zarrPath(variable);
 
   const zattrs = (): string => pyJson({ _ARRAY_DIMENSIONS: dims, ...transferAttributes(dataset.attributes, datatype) });
-  // A compound stored with padding (or out of member order) reads as its packed dtype through a
-  // first filter (applied last when decoding); the byte codecs below never see it.
+  // A compound stored with padding, out of member order or with big-endian members reads as its
+  // packed little-endian dtype through a first filter (applied last when decoding); the byte codecs
+  // below, and the chunks we rewrite, stay in the stored layout.
   const layoutFilter = compoundLayoutFilter(datatype);
   const zarray = (fill: PyJsonValue, codecs: PyJsonValue[] | null): string => {
     const filters = [...(layoutFilter ? [layoutFilter] : []), ...(codecs ?? [])];
