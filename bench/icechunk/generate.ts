@@ -15,9 +15,9 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { deflateSync } from "node:zlib";
 import { inlineReference } from "../../lib/refs/inline.js";
-import { PyFloat, pyJson } from "../../lib/refs/pyJson.js";
 import { serializeRefs } from "../../lib/refs/serialize.js";
 import type { Reference } from "../../lib/refs/types.js";
+import { ACSPO_VARIABLES, coordinateRefs, dataVariableRefs, elementSize, writeLatLon } from "../himawariRefs.js";
 
 const [outArg, readHourArg] = process.argv.slice(2);
 if (!outArg) {
@@ -27,36 +27,7 @@ if (!outArg) {
 const out = resolve(outArg);
 const readHour = Number(readHourArg ?? 348);
 const hours = 744;
-const [ny, nx, cy, cx] = [9000, 18000, 1125, 2250];
-
-/** The ACSPO L3C variables (the table of bench/combine/generate.ts): name, dtype, fill, scale, offset, units. */
-const variables: [string, "<i2" | "<i4" | "|i1", number, number | undefined, number | undefined, string | undefined][] = [
-  ["sea_surface_temperature", "<i2", -32768, 0.01, 273.15, "kelvin"],
-  ["sst_dtime", "<i4", -2147483648, 1, 0, "second"],
-  ["sses_bias", "|i1", -128, 0.016, 0, "kelvin"],
-  ["sses_standard_deviation", "|i1", -128, 0.02, 1.0, "kelvin"],
-  ["dt_analysis", "|i1", -128, 0.1, 0, "kelvin"],
-  ["wind_speed", "|i1", -128, 0.1, 0, "m s-1"],
-  ["sea_ice_fraction", "|i1", -128, 0.01, 0, "1"],
-  ["aerosol_dynamic_indicator", "|i1", -128, 0.1, 0, undefined],
-  ["satellite_zenith_angle", "|i1", -128, 1, 0, "angular_degree"],
-  ["quality_level", "|i1", -128, undefined, undefined, undefined],
-  ["l2p_flags", "<i2", -32768, undefined, undefined, undefined],
-  ["sst_gradient_magnitude", "<i2", -32768, 0.0001, 0, "K km-1"],
-];
-
-const zarray = (shape: number[], chunks: number[], dtype: string, fill: number | null, filters: boolean): string =>
-  pyJson({
-    shape,
-    chunks,
-    dtype,
-    fill_value: fill,
-    order: "C",
-    filters: filters ? [{ id: "shuffle", elementsize: Number(/\d+$/.exec(dtype)![0]) }, { id: "zlib", level: 4 }] : null,
-    dimension_separator: ".",
-    compressor: null,
-    zarr_format: 2,
-  });
+const [cy, cx] = [1125, 2250];
 
 /** One stored chunk per dtype: mostly fill (land, cloud), a band of noisy data; HDF5 shuffle then zlib. */
 function storedChunk(size: 1 | 2 | 4, fill: number): Buffer {
@@ -78,15 +49,11 @@ function storedChunk(size: 1 | 2 | 4, fill: number): Buffer {
 
 await mkdir(join(out, "refs"), { recursive: true });
 await mkdir(join(out, "src"), { recursive: true });
-const latlon = new Float32Array(ny + nx);
-for (let i = 0; i < ny; i++) latlon[i] = 59.99 - (i * 119.98) / (ny - 1);
-for (let i = 0; i < nx; i++) latlon[ny + i] = 80.01 + (i * 239.98) / (nx - 1);
-const latlonPath = join(out, "latlon.bin");
-await writeFile(latlonPath, new Uint8Array(latlon.buffer));
+const latlonPath = await writeLatLon(out);
 const latlonUrl = pathToFileURL(latlonPath).href;
 
 const chunks = new Map<string, Buffer>();
-for (const [, dtype, fill] of variables) if (!chunks.has(dtype)) chunks.set(dtype, storedChunk(Number(/\d+$/.exec(dtype)![0]) as 1 | 2 | 4, fill));
+for (const [, dtype, fill] of ACSPO_VARIABLES) if (!chunks.has(dtype)) chunks.set(dtype, storedChunk(elementSize(dtype), fill));
 
 const epoch1981 = Date.UTC(1981, 0, 1) / 1000;
 const days: Record<string, string[]> = {};
@@ -98,42 +65,17 @@ for (let h = 0; h < hours; h++) {
   const url = pathToFileURL(sourcePath).href;
   const time = new Int32Array(1024).fill(-2147483647);
   time[0] = seconds - epoch1981;
-  const refs: Record<string, Reference> = {
-    ".zgroup": pyJson({ zarr_format: 2 }),
-    ".zattrs": pyJson({ Conventions: "CF-1.7, ACDD-1.3", title: "Himawari-8 L3C SST (synthetic refs)", product_version: new PyFloat(2.8) }),
-    "time/.zarray": zarray([1], [1024], "<i4", null, false),
-    "time/.zattrs": pyJson({ _ARRAY_DIMENSIONS: ["time"], long_name: "reference time of sst file", standard_name: "time", axis: "T", units: "seconds since 1981-01-01 00:00:00", calendar: "Gregorian" }),
-    "time/0": inlineReference(new Uint8Array(time.buffer)),
-    "lat/.zarray": zarray([ny], [ny], "<f4", null, false),
-    "lat/.zattrs": pyJson({ _ARRAY_DIMENSIONS: ["lat"], units: "degrees_north", standard_name: "latitude" }),
-    "lat/0": [latlonUrl, 0, ny * 4],
-    "lon/.zarray": zarray([nx], [nx], "<f4", null, false),
-    "lon/.zattrs": pyJson({ _ARRAY_DIMENSIONS: ["lon"], units: "degrees_east", standard_name: "longitude" }),
-    "lon/0": [latlonUrl, ny * 4, nx * 4],
-  };
+  const refs: Record<string, Reference> = { ...coordinateRefs(latlonUrl, {}), "time/0": inlineReference(new Uint8Array(time.buffer)) };
   const layout: [number, Buffer][] = [];
-  let offset = 40_000;
-  for (const [name, dtype, fill, scale, add, units] of variables) {
-    refs[`${name}/.zarray`] = zarray([1, ny, nx], [1, cy, cx], dtype, fill, true);
-    const attrs: Record<string, string | number | PyFloat | string[]> = { _ARRAY_DIMENSIONS: ["time", "lat", "lon"], long_name: name.replace(/_/g, " ") };
-    if (units) attrs.units = units;
-    if (scale !== undefined) attrs.scale_factor = new PyFloat(scale);
-    if (add !== undefined) attrs.add_offset = new PyFloat(add);
-    refs[`${name}/.zattrs`] = pyJson(attrs);
+  const end = dataVariableRefs(refs, url, [cy, cx], ([, dtype], y, x, offset) => {
     const chunk = chunks.get(dtype)!;
-    for (let y = 0; y * cy < ny; y++) {
-      for (let x = 0; x * cx < nx; x++) {
-        // Lengths vary as real chunks' do (zlib ignores the bytes after its stream), so offsets and
-        // lengths compress in manifests and Parquet as real ones would, not as a regular pattern.
-        const length = chunk.length + ((h * 7919 + y * 104729 + x * 1299709 + offset) % 20_000);
-        refs[`${name}/0.${y}.${x}`] = [url, offset, length];
-        if (h === readHour) layout.push([offset, chunk]);
-        offset += length;
-      }
-    }
-  }
+    if (h === readHour) layout.push([offset, chunk]);
+    // Lengths vary as real chunks' do (zlib ignores the bytes after its stream), so offsets and
+    // lengths compress in manifests and Parquet as real ones would, not as a regular pattern.
+    return chunk.length + ((h * 7919 + y * 104729 + x * 1299709 + offset) % 20_000);
+  });
   if (h === readHour) {
-    const file = Buffer.alloc(offset);
+    const file = Buffer.alloc(end);
     for (const [at, chunk] of layout) chunk.copy(file, at);
     await writeFile(sourcePath, file);
     readFile = sourcePath;

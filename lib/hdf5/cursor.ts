@@ -1,4 +1,5 @@
 import { Hdf5FormatError } from "../errors.js";
+import { readUint } from "./bytes.js";
 
 /**
  * Little-endian field reader over a buffer that was read from `address` in the file.
@@ -70,12 +71,7 @@ export class ByteCursor {
   uint(size: number): number {
     if (size < 1 || size > 8) this.fail(`unsupported integer width ${size}`);
     this.need(size);
-    let v = 0;
-    let scale = 1;
-    for (let i = 0; i < size; i++) {
-      v += this.bytes[this.pos + i]! * scale;
-      scale *= 256;
-    }
+    const v = readUint(this.bytes, this.pos, size);
     this.pos += size;
     if (v > Number.MAX_SAFE_INTEGER) this.fail(`integer ${v} beyond 2^53`);
     return v;

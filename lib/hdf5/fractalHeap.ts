@@ -1,5 +1,6 @@
 import { Hdf5FormatError, UnsupportedFeatureError } from "../errors.js";
 import { readBTreeV2Records } from "./btreeV2.js";
+import { isPowerOfTwo } from "./bytes.js";
 import { verifyChecksum } from "./checksum.js";
 import type { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
@@ -23,10 +24,6 @@ export interface FractalHeapHeader {
   currentRootRows: number;
   /** Present when the heap has I/O filters: the root direct block's filtered size. */
   filteredRootDirectBlockSize?: number;
-}
-
-function isPowerOfTwo(n: number): boolean {
-  return n > 0 && Number.isSafeInteger(n) && 2 ** Math.round(Math.log2(n)) === n;
 }
 
 /** Bits needed for `n` (a power of two): log2. */

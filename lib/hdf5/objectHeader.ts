@@ -1,4 +1,5 @@
 import { Hdf5FormatError } from "../errors.js";
+import { readU32 } from "./bytes.js";
 import { verifyChecksum } from "./checksum.js";
 import type { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
@@ -204,14 +205,9 @@ async function readFirstChunkV2(
     first.fail(`chunk #0 size ${size} runs past the end of the file`);
   }
   const whole = await bytesAt(ctx, first, address, total, "object header v2");
-  verifyChecksum(whole.bytes.subarray(0, prefix + size), readU32(whole, prefix + size), ctx.url, "object header v2", address);
+  verifyChecksum(whole.bytes.subarray(0, prefix + size), readU32(whole.bytes, prefix + size), ctx.url, "object header v2", address);
   whole.pos = prefix;
   return { chunk: whole.sub(size, "object header v2"), span: { address, length: total } };
-}
-
-function readU32(c: ByteCursor, at: number): number {
-  const b = c.bytes;
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
 
 function parseMessagesV2(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHeader): PendingChunk[] {
@@ -253,7 +249,7 @@ async function readContinuationChunk(ctx: Hdf5Context, first: ByteCursor, chunk:
   if (whole.ascii(4) !== "OCHK") {
     throw new Hdf5FormatError(ctx.url, "object header continuation", "missing OCHK signature", chunk.address);
   }
-  verifyChecksum(whole.bytes.subarray(0, chunk.length - 4), readU32(whole, chunk.length - 4), ctx.url, "object header continuation", chunk.address);
+  verifyChecksum(whole.bytes.subarray(0, chunk.length - 4), readU32(whole.bytes, chunk.length - 4), ctx.url, "object header continuation", chunk.address);
   return whole.sub(chunk.length - 8, "object header continuation");
 }
 

@@ -1,4 +1,4 @@
-import type { ByteSource, ReadStats } from "./byteSource.js";
+import { checkRange, type ByteSource, type ReadStats } from "./byteSource.js";
 import { SourceReadError } from "../errors.js";
 
 export interface BlockCacheOptions {
@@ -72,12 +72,7 @@ export class BlockCache implements ByteSource {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     const size = await this.size();
-    if (offset < 0 || length < 0 || offset + length > size) {
-      throw new SourceReadError(this.url, `range ${offset}+${length} is outside the file (${size} bytes)`, false, {
-        offset,
-        length,
-      });
-    }
+    checkRange(this.url, offset, length, size);
     this.served.requests++;
     this.served.bytes += length;
     if (length === 0) return new Uint8Array(0);

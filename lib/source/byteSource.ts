@@ -1,3 +1,5 @@
+import { SourceReadError } from "../errors.js";
+
 /**
  * The one interface every reader in this project reads bytes through: a local file, an S3 object,
  * or a cache in front of either. Offsets are plain numbers: files beyond 2^53 bytes do not exist.
@@ -28,4 +30,11 @@ export interface ByteSource {
 export interface ReadStats {
   requests: number;
   bytes: number;
+}
+
+/** The check every source makes before a read: the range lies inside the file (never retryable). */
+export function checkRange(url: string, offset: number, length: number, size: number): void {
+  if (offset < 0 || length < 0 || offset + length > size) {
+    throw new SourceReadError(url, `range ${offset}+${length} is outside the file (${size} bytes)`, false, { offset, length });
+  }
 }

@@ -1,7 +1,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { ByteSource, ReadStats } from "./byteSource.js";
+import { checkRange, type ByteSource, type ReadStats } from "./byteSource.js";
 import { SourceReadError } from "../errors.js";
 
 /**
@@ -46,12 +46,7 @@ export class LocalFileSource implements ByteSource {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     const size = await this.size();
-    if (offset < 0 || length < 0 || offset + length > size) {
-      throw new SourceReadError(this.url, `range ${offset}+${length} is outside the file (${size} bytes)`, false, {
-        offset,
-        length,
-      });
-    }
+    checkRange(this.url, offset, length, size);
     const buffer = new Uint8Array(length);
     const handle = await this.file();
     let done = 0;

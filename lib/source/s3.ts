@@ -1,5 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { ByteSource, ReadStats } from "./byteSource.js";
+import { checkRange, type ByteSource, type ReadStats } from "./byteSource.js";
 import { SourceReadError } from "../errors.js";
 
 interface AwsLikeError {
@@ -64,12 +64,7 @@ export class S3Source implements ByteSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (length === 0) return new Uint8Array(0);
     const size = await this.size();
-    if (offset < 0 || offset + length > size) {
-      throw new SourceReadError(this.url, `range ${offset}+${length} is outside the object (${size} bytes)`, false, {
-        offset,
-        length,
-      });
-    }
+    checkRange(this.url, offset, length, size);
     const { bytes } = await this.get(offset, length);
     if (bytes.length !== length) {
       throw new SourceReadError(this.url, `asked for ${length} bytes at ${offset}, got ${bytes.length}`, true, {

@@ -1,7 +1,8 @@
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef } from "../model.js";
 import { readBTreeV1Leaves } from "../btreeV1.js";
-import { checkChunkInFile, formatError, readU32, readUint, type ChunkIndexInput } from "./common.js";
+import { readU32, readUint } from "../bytes.js";
+import { checkChunkInFile, formatError, type ChunkIndexInput } from "./common.js";
 
 const STRUCTURE = "chunk index (v1 B-tree)";
 

@@ -1,7 +1,8 @@
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef } from "../model.js";
 import { readBTreeV2Records } from "../btreeV2.js";
-import { checkChunkInFile, chunkByteSize, formatError, readAddress, readU32, readUint, type ChunkIndexInput } from "./common.js";
+import { readAddress, readU32, readUint } from "../bytes.js";
+import { checkChunkInFile, chunkByteSize, formatError, type ChunkIndexInput } from "./common.js";
 
 const STRUCTURE = "chunk index (v2 B-tree)";
 

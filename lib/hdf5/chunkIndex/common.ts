@@ -1,4 +1,5 @@
 import { Hdf5FormatError } from "../../errors.js";
+import { readAddress, readU32, readUint } from "../bytes.js";
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef, Hdf5Dataset, Hdf5Layout } from "../model.js";
 
@@ -135,32 +136,6 @@ export function sortRowMajor(refs: ChunkRef[]): ChunkRef[] {
 /** MSB-first bit test, as HDF5's H5VM_bit_get (page "init" bitmaps of fixed/extensible arrays). */
 export function bitIsSet(bitmap: Uint8Array, bit: number): boolean {
   return ((bitmap[bit >>> 3] ?? 0) & (0x80 >>> (bit & 7))) !== 0;
-}
-
-/** Little-endian unsigned integer of 1..8 bytes at `offset`, or undefined for all bits set. */
-export function readAddress(bytes: Uint8Array, offset: number, size: number): number | undefined {
-  let allOnes = true;
-  for (let i = 0; i < size; i++) {
-    if (bytes[offset + i] !== 0xff) {
-      allOnes = false;
-      break;
-    }
-  }
-  return allOnes ? undefined : readUint(bytes, offset, size);
-}
-
-export function readUint(bytes: Uint8Array, offset: number, size: number): number {
-  let v = 0;
-  let scale = 1;
-  for (let i = 0; i < size; i++) {
-    v += bytes[offset + i]! * scale;
-    scale *= 256;
-  }
-  return v;
-}
-
-export function readU32(bytes: Uint8Array, offset: number): number {
-  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
 }
 
 /**

@@ -2,12 +2,12 @@ import { ByteCursor } from "../cursor.js";
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef } from "../model.js";
 import { verifyChecksum } from "../checksum.js";
+import { isPowerOfTwo, readU32 } from "../bytes.js";
 import {
   bitIsSet,
   checkChunkInFile,
   chunkElementDecoder,
   formatError,
-  readU32,
   structureName,
   type ChunkIndexInput,
 } from "./common.js";
@@ -249,7 +249,6 @@ async function readHeader(ctx: Hdf5Context, input: ChunkIndexInput, address: num
   const checksumAt = c.pos;
   verifyChecksum(c.bytes.subarray(0, checksumAt), c.u32(), ctx.url, name, address);
 
-  const isPowerOfTwo = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
   if (elementSize === 0) c.fail("element size 0");
   if (maxIndexBits === 0 || maxIndexBits > 64) c.fail(`max index bits ${maxIndexBits}`);
   if (!isPowerOfTwo(dataBlockMinElements) || Math.log2(dataBlockMinElements) > maxIndexBits) c.fail(`data block min elements ${dataBlockMinElements}`);

@@ -2,6 +2,7 @@ import type { ByteCursor } from "../cursor.js";
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef } from "../model.js";
 import { verifyChecksum } from "../checksum.js";
+import { readU32 } from "../bytes.js";
 import {
   bitIsSet,
   checkChunkInFile,
@@ -9,7 +10,6 @@ import {
   downProducts,
   maxChunkGrid,
   product,
-  readU32,
   structureName,
   unlinearise,
   type ChunkIndexInput,
