@@ -35,7 +35,8 @@ import { Hdf5FormatError, SourceReadError, UnsupportedFeatureError } from "../..
 import { translateHdf5 } from "../../lib/refs/translate.js";
 import { repositoryRoot } from "../../lib/servers/process.js";
 import { BlockCache } from "../../lib/source/blockCache.js";
-import type { ByteSource, ReadStats } from "../../lib/source/byteSource.js";
+import { MemorySource } from "../../lib/source/memory.js";
+import type { ByteSource } from "../../lib/source/byteSource.js";
 
 const run = promisify(execFile);
 
@@ -160,24 +161,6 @@ function mutate(fixture: Fixture, random: () => number): { bytes: Uint8Array; mu
   return { bytes, mutation, detail: details.join(", ") };
 }
 
-class MemorySource implements ByteSource {
-  readonly stats: ReadStats = { requests: 0, bytes: 0 };
-  constructor(
-    readonly url: string,
-    private readonly bytes: Uint8Array,
-  ) {}
-  async size(): Promise<number> {
-    return this.bytes.length;
-  }
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    if (offset < 0 || length < 0 || offset + length > this.bytes.length) {
-      throw new SourceReadError(this.url, `range ${offset}+${length} is outside the file (${this.bytes.length} bytes)`, false, { offset, length });
-    }
-    this.stats.requests++;
-    this.stats.bytes += length;
-    return this.bytes.slice(offset, offset + length);
-  }
-}
 
 interface CaseRequest {
   index: number;
@@ -213,7 +196,7 @@ async function runCase(fixtures: Fixture[], seed: number, index: number): Promis
   const { bytes, mutation, detail } = mutate(fixture, random);
   const cached = random() < 0.5;
   const url = `mem://${fixture.name}#${index}`;
-  const memory = new MemorySource(url, bytes);
+  const memory = new MemorySource(bytes, url);
   const source: ByteSource = cached ? new BlockCache(memory) : memory;
   // This worker's heap and external buffers (the isolate's, unlike RSS), sampled while the case runs.
   const used = (): number => {

@@ -12,8 +12,7 @@ import { chunkIndexInput as buildChunkIndexInput, type ChunkIndexInput } from ".
 import { Hdf5Context } from "../../lib/hdf5/context.js";
 import type { Hdf5File } from "../../lib/hdf5/file.js";
 import type { ChunkIndexDescriptor, Hdf5Dataset } from "../../lib/hdf5/model.js";
-import type { ByteSource, ReadStats } from "../../lib/source/byteSource.js";
-import { SourceReadError } from "../../lib/errors.js";
+import type { ByteSource } from "../../lib/source/byteSource.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repositoryRoot = resolve(here, "../..");
@@ -61,39 +60,7 @@ export function fixtures(): { dir: string; oracle: Oracle } {
   return { dir, oracle: JSON.parse(readFileSync(join(dir, "oracle.json"), "utf8")) as Oracle };
 }
 
-/** Bytes in memory as a ByteSource (for crafted and damaged files). */
-export class MemorySource implements ByteSource {
-  readonly stats: ReadStats = { requests: 0, bytes: 0 };
-  private finishedRound = 0;
-  /**
-   * Sequential round trips so far: the longest chain of reads each issued only after the one
-   * before it completed. Every read completes one event-loop turn after it is issued, like a
-   * network request, so reads issued together (Promise.all) share a round.
-   */
-  roundTrips = 0;
-
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly url = "memory://test.h5",
-  ) {}
-
-  async size(): Promise<number> {
-    return this.bytes.length;
-  }
-
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    const round = this.finishedRound + 1;
-    this.roundTrips = Math.max(this.roundTrips, round);
-    await new Promise((resolve) => setImmediate(resolve));
-    this.finishedRound = Math.max(this.finishedRound, round);
-    if (offset < 0 || length < 0 || offset + length > this.bytes.length) {
-      throw new SourceReadError(this.url, `range ${offset}+${length} is outside ${this.bytes.length} bytes`, false);
-    }
-    this.stats.requests++;
-    this.stats.bytes += length;
-    return this.bytes.slice(offset, offset + length);
-  }
-}
+export { MemorySource } from "../../lib/source/memory.js";
 
 /** A context for h5py's default files: 8-byte offsets and lengths, base address 0. */
 export function contextFor(source: ByteSource, fileSize: number): Hdf5Context {

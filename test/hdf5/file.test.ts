@@ -16,9 +16,8 @@ import { promisify } from "node:util";
 import { Hdf5FormatError, UnsupportedFeatureError } from "../../lib/errors.js";
 import { Hdf5File } from "../../lib/hdf5/file.js";
 import type { AttributeElement, Hdf5Datatype, Hdf5Object } from "../../lib/hdf5/model.js";
-import type { ByteSource } from "../../lib/source/byteSource.js";
 import { LocalFileSource } from "../../lib/source/localFile.js";
-import { SourceReadError } from "../../lib/errors.js";
+import { MemorySource } from "../../lib/source/memory.js";
 
 const run = promisify(execFile);
 const repo = resolve(import.meta.dirname, "../..");
@@ -68,34 +67,6 @@ interface Inventory {
   objects: { [key: string]: Json }[];
 }
 
-/** Bytes in memory, with an optional delay per read and counters of requests and concurrency. */
-class MemorySource implements ByteSource {
-  requests = 0;
-  inFlight = 0;
-  peakConcurrency = 0;
-  constructor(
-    readonly url: string,
-    private readonly bytes: Uint8Array,
-    private readonly delayMs = 0,
-  ) {}
-  async size(): Promise<number> {
-    return this.bytes.length;
-  }
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    if (offset < 0 || length < 0 || offset + length > this.bytes.length) {
-      throw new SourceReadError(this.url, `range ${offset}+${length} is outside the ${this.bytes.length}-byte file`, false);
-    }
-    this.requests++;
-    this.inFlight++;
-    this.peakConcurrency = Math.max(this.peakConcurrency, this.inFlight);
-    try {
-      if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-      return this.bytes.slice(offset, offset + length);
-    } finally {
-      this.inFlight--;
-    }
-  }
-}
 
 let dir = "";
 let inventories: Record<string, Inventory> = {};
@@ -387,7 +358,7 @@ describe("coverage of the fixtures", () => {
 describe("round trips", () => {
   test("siblings are read concurrently during a walk", async () => {
     const bytes = new Uint8Array(await readFile(join(dir, "latest.h5")));
-    const source = new MemorySource("mem://latest.h5", bytes, 5);
+    const source = new MemorySource(bytes, "mem://latest.h5", { delayMs: 5 });
     const file = await Hdf5File.open(source);
     for await (const obj of file.walk()) void obj;
     assert.ok(source.peakConcurrency >= 8, `peak concurrency ${source.peakConcurrency}`);
@@ -395,17 +366,17 @@ describe("round trips", () => {
 
   test("an object header is read with one request", async () => {
     const bytes = new Uint8Array(await readFile(join(dir, "himawari_l3c.nc")));
-    const source = new MemorySource("mem://himawari.nc", bytes, 0);
+    const source = new MemorySource(bytes, "mem://himawari.nc", { delayMs: 0 });
     const file = await Hdf5File.open(source);
     const root = await file.root();
     const sst = root.links.find((l) => l.name === "sea_surface_temperature");
     assert.ok(sst && sst.kind === "hard");
     // Opening the root prefetches its children, so measure on a fresh file: open (superblock) + one header.
-    const fresh = new MemorySource("mem://himawari-2.nc", bytes, 0);
+    const fresh = new MemorySource(bytes, "mem://himawari-2.nc", { delayMs: 0 });
     const second = await Hdf5File.open(fresh);
-    const before = fresh.requests;
+    const before = fresh.stats.requests;
     await second.header(sst.address);
-    assert.equal(fresh.requests - before, 1);
+    assert.equal(fresh.stats.requests - before, 1);
   });
 });
 
@@ -438,7 +409,7 @@ describe("hostile input", () => {
       undefined,
       1,
     );
-    const file = await Hdf5File.open(new MemorySource("mem://superblock-v1", bytes));
+    const file = await Hdf5File.open(new MemorySource(bytes, "mem://superblock-v1"));
     assert.equal(file.superblock.version, 1);
     assert.equal(file.superblock.indexedStorageInternalNodeK, 32);
     const root = await file.root();
@@ -447,9 +418,9 @@ describe("hostile input", () => {
 
   test("bytes that are not HDF5", async () => {
     const noise = new Uint8Array(5000).map((_, i) => (i * 7919) % 251);
-    await assert.rejects(Hdf5File.open(new MemorySource("mem://noise", noise)), Hdf5FormatError);
-    await assert.rejects(Hdf5File.open(new MemorySource("mem://empty", new Uint8Array(0))), Hdf5FormatError);
-    await assert.rejects(Hdf5File.open(new MemorySource("mem://tiny", Uint8Array.of(0x89, 0x48, 0x44))), Hdf5FormatError);
+    await assert.rejects(Hdf5File.open(new MemorySource(noise, "mem://noise")), Hdf5FormatError);
+    await assert.rejects(Hdf5File.open(new MemorySource(new Uint8Array(0), "mem://empty")), Hdf5FormatError);
+    await assert.rejects(Hdf5File.open(new MemorySource(Uint8Array.of(0x89, 0x48, 0x44), "mem://tiny")), Hdf5FormatError);
   });
 
   test("truncated files fail with typed errors", async () => {
@@ -457,14 +428,14 @@ describe("hostile input", () => {
       const bytes = new Uint8Array(await readFile(join(dir, name)));
       for (const length of [9, 40, 100, 300, 700, 1500, 3000, 6000, 12000, Math.floor(bytes.length / 2), bytes.length - 1]) {
         if (length >= bytes.length) continue;
-        await expectTyped(new MemorySource(`mem://${name}@${length}`, bytes.slice(0, length)), `${name} truncated at ${length}`);
+        await expectTyped(new MemorySource(bytes.slice(0, length), `mem://${name}@${length}`), `${name} truncated at ${length}`);
       }
     }
   });
 
   test("a v1 continuation pointing into its own header is a format error", async () => {
     const { bytes, headerAddress } = syntheticV1File((header) => [continuation(header, 32)]);
-    await assert.rejects(exercise(new MemorySource("mem://self-continuation", bytes)), (e) => e instanceof Hdf5FormatError && /overlaps|cycle/.test(e.message));
+    await assert.rejects(exercise(new MemorySource(bytes, "mem://self-continuation")), (e) => e instanceof Hdf5FormatError && /overlaps|cycle/.test(e.message));
     void headerAddress;
   });
 
@@ -474,7 +445,7 @@ describe("hostile input", () => {
       const chunk = messageV1(0x0010, addressAndLength(512, 24));
       file.set(chunk, 512);
     });
-    await assert.rejects(exercise(new MemorySource("mem://cycle", bytes)), (e) => e instanceof Hdf5FormatError && /cycle|overlaps|twice/.test(e.message));
+    await assert.rejects(exercise(new MemorySource(bytes, "mem://cycle")), (e) => e instanceof Hdf5FormatError && /cycle|overlaps|twice/.test(e.message));
   });
 
   test("offsets past the end and absurd sizes are format errors", async () => {
@@ -489,13 +460,13 @@ describe("hostile input", () => {
       ],
     ];
     for (const [what, bytes] of cases) {
-      await assert.rejects(exercise(new MemorySource(`mem://${what}`, bytes)), (e) => isTyped(e), what);
+      await assert.rejects(exercise(new MemorySource(bytes, `mem://${what}`)), (e) => isTyped(e), what);
     }
     // Root object header address beyond the end of the file, in an otherwise valid superblock.
     const { bytes } = syntheticV1File(() => []);
     const patched = bytes.slice();
     patched.set(le(2 ** 40, 8), ROOT_ADDRESS_FIELD);
-    await assert.rejects(Hdf5File.open(new MemorySource("mem://root-past-end", patched)), Hdf5FormatError);
+    await assert.rejects(Hdf5File.open(new MemorySource(patched, "mem://root-past-end")), Hdf5FormatError);
   });
 
   test("random corruption of metadata never escapes as an untyped error or a hang", async () => {
@@ -509,7 +480,7 @@ describe("hostile input", () => {
       // Half the damage anywhere in the first 16 KiB, half inside header message bodies (where
       // datatypes, dataspaces, layouts and links are), found by reading the intact file first.
       const messageRanges: [number, number][] = [];
-      const intact = await Hdf5File.open(new MemorySource(`mem://${name}`, original));
+      const intact = await Hdf5File.open(new MemorySource(original, `mem://${name}`));
       for await (const obj of intact.walk()) {
         for (const m of (await intact.header(obj.address)).messages) {
           if (m.body.bytes.length > 0) messageRanges.push([intact.context.baseAddress + m.body.address, m.body.bytes.length]);
@@ -528,7 +499,7 @@ describe("hostile input", () => {
           bytes[at] = Math.floor(random() * 256);
         }
         const started = Date.now();
-        await expectTyped(new MemorySource(`mem://${name}#${trial}`, bytes), `${name} trial ${trial}`);
+        await expectTyped(new MemorySource(bytes, `mem://${name}#${trial}`), `${name} trial ${trial}`);
         assert.ok(Date.now() - started < 10_000, `${name} trial ${trial} took too long`);
       }
     }
