@@ -2,7 +2,8 @@
  * Hostile-HDF5 fuzz: mutated copies of the fixture files (h5py, netCDF4-python, the Himawari-like
  * archive file, and the open-world structures of h5_fidelity_fixtures.py: link cycles, external
  * and user-defined links, SOHM tables, a metadata cache image, external raw files, non-IEEE
- * floats, unfiltered edge chunks, zero-sized extents) go through translateHdf5 over an in-memory
+ * floats, unfiltered edge chunks, zero-sized extents; and of h5_coverage_fixtures.py: third-party
+ * filters, LZF chunks re-encoded, compounds with padding and nesting) go through translateHdf5 over an in-memory
  * source (half of them behind the BlockCache, as extraction reads them). Every case must end in a
  * typed error (Hdf5FormatError, UnsupportedFeatureError, SourceReadError) or a valid result, within
  * a per-case time bound (10 s) and memory bound (512 MiB of JavaScript heap and buffers above what
@@ -280,6 +281,7 @@ async function fixtureFiles(): Promise<string[]> {
     ["test/fixtures/python/h5_chunk_index_fixtures.py", "chunk-index"],
     ["test/fixtures/python/refs_fixtures.py", "refs"],
     ["test/fixtures/python/h5_fidelity_fixtures.py", "fidelity"],
+    ["test/fixtures/python/h5_coverage_fixtures.py", "coverage"],
   ] as const) {
     const marker = join(dir, `.complete-${sub}`);
     if (existsSync(marker)) continue;

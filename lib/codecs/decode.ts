@@ -1,16 +1,11 @@
 import { inflateSync } from "node:zlib";
 import type { PyJsonValue } from "../refs/pyJson.js";
+import { bloscDecodeRaw } from "./blosc.js";
+import { CodecError } from "./codecError.js";
+import { lz4h5Decode } from "./lz4h5.js";
+import { lzfDecode } from "./lzf.js";
 
-/** Thrown when stored bytes do not decode with the declared codecs (corrupt data or wrong refs). */
-export class CodecError extends Error {
-  constructor(
-    readonly codec: string,
-    detail: string,
-  ) {
-    super(`${codec}: ${detail}`);
-    this.name = "CodecError";
-  }
-}
+export { CodecError };
 
 /** Undo HDF5/numcodecs byte shuffle; trailing bytes that do not fill an element stay in place. */
 export function unshuffle(bytes: Uint8Array, elementSize: number): Uint8Array {
@@ -86,6 +81,15 @@ export function decodeChunk(bytes: Uint8Array, filters: PyJsonValue[] | null): U
         break;
       case "fletcher32":
         data = stripFletcher32(data);
+        break;
+      case "imagecodecs_lzf":
+        data = lzfDecode(data);
+        break;
+      case "imagecodecs_lz4h5":
+        data = lz4h5Decode(data);
+        break;
+      case "blosc":
+        data = bloscDecodeRaw(data);
         break;
       default:
         throw new CodecError(String(codec.id), "codec not supported by this decoder");

@@ -389,9 +389,10 @@ export class Hdf5File {
   /**
    * The values of a variable-length string dataset, in row-major order. Elements are (length,
    * global heap collection, index) triples (format spec IV.A.2.d); the data holding them is
-   * compact, contiguous, or chunked without filters. Unwritten elements read as "".
+   * compact, contiguous, or chunked; filtered chunks need `unfilter`, which undoes the pipeline
+   * for one stored chunk (the HDF5 reader does not run codecs itself). Unwritten elements read as "".
    */
-  async readVlenStrings(dataset: Hdf5Dataset): Promise<string[]> {
+  async readVlenStrings(dataset: Hdf5Dataset, unfilter?: (stored: Uint8Array, chunk: ChunkRef) => Uint8Array): Promise<string[]> {
     const ctx = this.context;
     const type = dataset.datatype;
     if (type.class !== "vlen-string") {
@@ -416,10 +417,10 @@ export class Hdf5File {
     } else if (layout.kind === "contiguous") {
       data = layout.address === undefined ? new Uint8Array(total) : await ctx.read(layout.address, Math.min(total, layout.size), "vlen string data");
     } else {
-      if (dataset.filters.length > 0) {
+      if (dataset.filters.length > 0 && !unfilter) {
         throw new UnsupportedFeatureError(this.url, dataset.path, "reading variable-length strings from filtered chunks");
       }
-      data = await this.assembleChunks(dataset, layout.chunkShape, elementSize, total);
+      data = await this.assembleChunks(dataset, layout.chunkShape, elementSize, total, dataset.filters.length > 0 ? unfilter : undefined);
     }
     if (data.length < total) {
       throw new Hdf5FormatError(this.url, "vlen string data", `${count} elements need ${total} bytes, the data has ${data.length}`, dataset.address);
@@ -451,14 +452,24 @@ export class Hdf5File {
   }
 
   /** Copy every stored (unfiltered) chunk into a row-major buffer of the whole dataset. */
-  private async assembleChunks(dataset: Hdf5Dataset, chunkShape: number[], elementSize: number, total: number): Promise<Uint8Array> {
+  private async assembleChunks(
+    dataset: Hdf5Dataset,
+    chunkShape: number[],
+    elementSize: number,
+    total: number,
+    unfilter?: (stored: Uint8Array, chunk: ChunkRef) => Uint8Array,
+  ): Promise<Uint8Array> {
     const shape = dataset.dataspace.shape;
     const rank = shape.length;
     const out = new Uint8Array(total);
     const chunks = await this.chunks(dataset);
     const chunkElements = chunkShape.reduce((a, b) => a * b, 1);
     const bodies = await Promise.all(
-      chunks.map((chunk) => this.context.source.read(chunk.address, Math.min(chunk.size, chunkElements * elementSize))),
+      chunks.map(async (chunk) =>
+        unfilter
+          ? unfilter(await this.context.source.read(chunk.address, chunk.size), chunk)
+          : this.context.source.read(chunk.address, Math.min(chunk.size, chunkElements * elementSize)),
+      ),
     );
     const strides = new Array<number>(rank).fill(1);
     for (let d = rank - 2; d >= 0; d--) strides[d] = strides[d + 1]! * shape[d + 1]!;

@@ -13,13 +13,13 @@ import { boundedAll } from "../concurrency.js";
 import { inlineBytes } from "../combine/fetch.js";
 import type { ArrayEntry } from "../combine/inputIndex.js";
 import { decodingAttributes } from "../combine/layout.js";
-import { parseZarray, parseZattrs, writeNumbers } from "../combine/zarrMeta.js";
+import { parseZattrs, writeNumbers } from "../combine/zarrMeta.js";
 import { IcechunkError, UnsupportedFeatureError } from "../errors.js";
 import { PyFloat, type PyJsonValue } from "../refs/pyJson.js";
 import type { DayReferences } from "./dayRefs.js";
 import type { SourceVersion } from "./sourceVersions.js";
 import type { StoreState } from "./storeState.js";
-import { chunkKey, metadataKey, metadataText, numericOfV3, v3ArrayMetadata, v3GroupMetadata, type V3ArrayMetadata } from "./zarrV3.js";
+import { chunkKey, metadataKey, metadataText, numericOfV3, v3ArrayMetadataOfText, v3GroupMetadata, type V3ArrayMetadata } from "./zarrV3.js";
 
 export interface AppendContext {
   store: string;
@@ -45,7 +45,7 @@ interface DayArray {
 
 function dayArrays(day: DayReferences): DayArray[] {
   return [...day.index.arrays.values()].map((entry) => {
-    const meta = v3ArrayMetadata(day.label, entry.path, parseZarray(entry.zarray), parseZattrs(entry.zattrs));
+    const meta = v3ArrayMetadataOfText(day.label, entry.path, entry.zarray, entry.zattrs);
     const axis = meta.dimension_names?.indexOf(day.dim) ?? -1;
     const role: Role = entry.path === day.dim ? { kind: "coordinate" } : axis >= 0 ? { kind: "along", axis } : { kind: "fixed" };
     return { entry, meta, role };

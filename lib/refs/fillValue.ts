@@ -2,7 +2,7 @@ import type { Hdf5Attribute, Hdf5Dataset, Hdf5Datatype } from "../hdf5/model.js"
 import { decodeNumber } from "./numeric.js";
 import { PyFloat, type PyJsonValue } from "./pyJson.js";
 import { cleanFixedString } from "./strings.js";
-import { numericKind, zarrDtype } from "./zarrDtype.js";
+import { numericKind, packElement, zarrDtype } from "./zarrDtype.js";
 
 /** A numeric value (from raw bytes or an attribute) as the Zarr v2 fill_value JSON. */
 function numericFill(datatype: Hdf5Datatype, value: number | bigint | boolean): PyJsonValue {
@@ -49,7 +49,7 @@ function missingFill(dataset: Hdf5Dataset): PyJsonValue {
     return [part(0), part(half)];
   }
   if (typeof dtype === "string" && /^[<>][Mm]8/.test(dtype)) return decodeNumber(bytes, 0, "int", 8, dtype.startsWith("<")) as number | bigint;
-  if (dtype !== undefined) return Buffer.from(bytes).toString("base64");
+  if (dtype !== undefined) return Buffer.from(packElement(datatype, bytes)).toString("base64");
   return null;
 }
 

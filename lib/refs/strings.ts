@@ -1,4 +1,4 @@
-import type { StringPadding } from "../hdf5/model.js";
+import type { Hdf5Datatype, StringPadding } from "../hdf5/model.js";
 
 /**
  * Fixed-length strings as h5py reads them (a numpy `S<n>` value, whose trailing NULs numpy drops):
@@ -42,6 +42,40 @@ export function cleanFixedStrings(data: Uint8Array, size: number, padding: Strin
     if (clean !== element) {
       out ??= data.slice();
       out.set(clean, at);
+    }
+  }
+  return out ?? data;
+}
+
+/** A fixed-length string inside an element (the element itself, or a compound member at any depth). */
+export interface StringField {
+  offset: number;
+  size: number;
+  padding: StringPadding;
+}
+
+/**
+ * The fixed-length strings of a datatype whose stored bytes can differ from what h5py reads: the
+ * type itself, or the string members of a compound (nested compounds included).
+ */
+export function stringFieldsToClean(datatype: Hdf5Datatype, offset = 0): StringField[] {
+  if (datatype.class === "string") return stringsNeedCleaning(datatype.size, datatype.padding) ? [{ offset, size: datatype.size, padding: datatype.padding }] : [];
+  if (datatype.class === "compound") return datatype.members.flatMap((m) => stringFieldsToClean(m.type, offset + m.offset));
+  return [];
+}
+
+/** `data` (whole elements of `elementSize` bytes) with every string field cleaned; the same array when nothing changes. */
+export function cleanStringFields(data: Uint8Array, elementSize: number, fields: StringField[]): Uint8Array {
+  if (fields.length === 1 && fields[0]!.offset === 0 && fields[0]!.size === elementSize) return cleanFixedStrings(data, elementSize, fields[0]!.padding);
+  let out: Uint8Array | undefined;
+  for (let at = 0; at + elementSize <= data.length; at += elementSize) {
+    for (const field of fields) {
+      const value = data.subarray(at + field.offset, at + field.offset + field.size);
+      const clean = cleanFixedString(value, field.padding);
+      if (clean !== value) {
+        out ??= data.slice();
+        out.set(clean, at + field.offset);
+      }
     }
   }
   return out ?? data;

@@ -6,15 +6,15 @@ import { UnsupportedFeatureError } from "../errors.js";
 import { CodecError, decodeChunk } from "../codecs/decode.js";
 import { encodeChunk } from "../codecs/encode.js";
 import { transferAttributes } from "./attributes.js";
-import { zarrCodecs, type ZarrCodecs } from "./codecs.js";
+import { readsAsStored, zarrCodecs, type ZarrCodecs } from "./codecs.js";
 import { isDimensionScale, nameDimensions } from "./dimensions.js";
 import { externalChunks } from "./external.js";
-import { zarrFillValue } from "./fillValue.js";
+import { missingElementBytes, zarrFillValue } from "./fillValue.js";
 import { encodeVlenUtf8, fillChunk, inlineReference } from "./inline.js";
 import { pyJson, type PyJsonValue } from "./pyJson.js";
-import { cleanFixedStrings, stringsNeedCleaning } from "./strings.js";
+import { cleanStringFields, stringFieldsToClean } from "./strings.js";
 import type { KerchunkRefs, Reference } from "./types.js";
-import { whyNoZarrDtype, zarrDtype } from "./zarrDtype.js";
+import { compoundLayoutFilter, whyNoZarrDtype, zarrDtype } from "./zarrDtype.js";
 
 export interface TranslateOptions {
   /** Chunks smaller than this many bytes are stored inline (kerchunk's inline_threshold). */
@@ -172,22 +172,38 @@ async function planDataset(
   const path = zarrPath(variable);
 
   const zattrs = (): string => pyJson({ _ARRAY_DIMENSIONS: dims, ...transferAttributes(dataset.attributes, datatype) });
-  const zarray = (fill: PyJsonValue, filters: PyJsonValue[] | null): string =>
-    pyJson({
+  // A compound stored with padding, out of member order or with big-endian members reads as its
+  // packed little-endian dtype through a first filter (applied last when decoding); the byte codecs
+  // below, and the chunks we rewrite, stay in the stored layout.
+  const layoutFilter = compoundLayoutFilter(datatype);
+  const zarray = (fill: PyJsonValue, codecs: PyJsonValue[] | null): string => {
+    const filters = [...(layoutFilter ? [layoutFilter] : []), ...(codecs ?? [])];
+    return pyJson({
       shape,
       chunks: chunkShape,
       dtype,
       fill_value: fill,
       order: "C",
-      filters: filters && filters.length > 0 ? filters : null,
+      filters: filters.length > 0 ? filters : null,
       dimension_separator: ".",
       compressor: null,
       zarr_format: 2,
     });
+  };
 
   // Variable-length strings are embedded (kerchunk's default vlen_encode="embed").
   if (datatype.class === "vlen-string") {
-    const values = await file.readVlenStrings(dataset);
+    // Filtered chunks hold the heap pointers compressed: undone with the codecs they map to.
+    const unfilter = (stored: Uint8Array, chunk: ChunkRef): Uint8Array => {
+      const codecs = zarrCodecs(url, variable, dataset.filters, datatype.size, chunk.filterMask);
+      try {
+        return decodeChunk(stored.subarray(0, stored.length - codecs.trailingChecksumBytes), codecs.filters);
+      } catch (error) {
+        if (error instanceof CodecError) unsupported(`variable-length strings in chunks that do not decode here (${error.message})`);
+        throw error;
+      }
+    };
+    const values = await file.readVlenStrings(dataset, unfilter);
     return {
       dataset,
       meta: {
@@ -209,9 +225,11 @@ async function planDataset(
     };
   }
 
-  const cleanStrings = datatype.class === "string" && stringsNeedCleaning(datatype.size, datatype.padding);
-  const clean = (bytes: Uint8Array): Uint8Array =>
-    datatype.class === "string" && cleanStrings ? cleanFixedStrings(bytes, datatype.size, datatype.padding) : bytes;
+  // Fixed-length strings (the type, or compound members) whose stored bytes may hold more than
+  // their values: chunks are checked and, where they change, cleaned and inlined (bounded).
+  const stringFields = stringFieldsToClean(datatype);
+  const cleanStrings = stringFields.length > 0;
+  const clean = (bytes: Uint8Array): Uint8Array => (cleanStrings ? cleanStringFields(bytes, datatype.size, stringFields) : bytes);
 
   // Compact data lives in the object header: always inline it (kerchunk loses it above the threshold).
   if (layout.kind === "compact") {
@@ -227,7 +245,7 @@ async function planDataset(
   if (dataset.external.length > 0) {
     const external = externalChunks(url, dataset, shape);
     chunkShape = external.chunkShape;
-    if (cleanStrings) unsupported(`fixed-length ${datatype.class === "string" ? datatype.padding : ""} strings in external files`);
+    if (cleanStrings) unsupported(`fixed-length ${stringFields[0]!.padding} strings in external files`);
     return {
       dataset,
       meta: { [`${path}/.zarray`]: zarray(null, null), [`${path}/.zattrs`]: zattrs() },
@@ -256,7 +274,13 @@ async function planDataset(
         ? declared
         : codecsFor(chunk.filterMask);
 
-  const fill = zarrFillValue(dataset, stored.length < expected);
+  let fill = zarrFillValue(dataset, stored.length < expected);
+  // xarray cannot mask with a structured or raw-bytes fill value (it hashes it, and fails to open
+  // the whole group): such arrays get their missing chunks as inline fill chunks instead (bounded).
+  const missing = stored.length < expected && (typeof dtype !== "string" || dtype.startsWith("|V"))
+    ? inlineMissingChunks(dataset, path, chunkShape, chunksPerAxis, stored, declared)
+    : undefined;
+  if (missing) fill = null;
   // A 0-d array never written (netCDF's crs): its one chunk is the fill value, inline and raw,
   // because VirtualiZarr refuses a 0-d array without a chunk.
   const fillBytes = shape.length === 0 && stored.length === 0 ? fillChunk(datatype, fill) : undefined;
@@ -266,12 +290,14 @@ async function planDataset(
 
   const references: DatasetPlan["references"] = [];
   const inlineWanted: { key: string; chunk: ChunkRef; length: number }[] = [];
-  const rewrite: { key: string; chunk: ChunkRef; codecs: ZarrCodecs }[] = [];
+  const rewrite: RewriteCandidate[] = [];
+  const rawChunkBytes = chunkShape.reduce((a, b) => a * b, elementSize);
   for (const chunk of stored) {
     const key = `${path}/${chunk.coords.join(".")}`;
     const codecs = actualCodecs(chunk);
-    if (codecs !== declared || cleanStrings) {
-      rewrite.push({ key, chunk, codecs });
+    const unreadable = codecs === declared && !readsAsStored(declared, chunk.size - declared.trailingChecksumBytes, rawChunkBytes);
+    if (codecs !== declared || cleanStrings || unreadable) {
+      rewrite.push({ key, chunk, codecs, reencode: unreadable });
       continue;
     }
     const length = chunk.size - codecs.trailingChecksumBytes;
@@ -285,6 +311,7 @@ async function planDataset(
       bytes: await file.context.source.read(chunk.address, length),
     })),
   );
+  if (missing) inline.push(...missing);
   const rewritten = await rewriteChunks(file, url, dataset, rewrite, declared, clean, cleanStrings);
   for (const { key, chunk, bytes } of rewritten) {
     if (bytes) inline.push({ key, bytes });
@@ -300,6 +327,59 @@ async function planDataset(
   };
 }
 
+/** Chunk grids up to this many chunks are searched for missing chunks to inline. */
+const MAX_GRID_FOR_INLINE_FILL = 1_000_000;
+
+/**
+ * Inline chunks of the fill element for every chunk never written, encoded with the declared
+ * codecs, or undefined where that would exceed MAX_REWRITTEN_BYTES (or a codec cannot encode): the
+ * fill_value then stands for them, which zarr reads right and xarray cannot open.
+ */
+function inlineMissingChunks(
+  dataset: Hdf5Dataset,
+  path: string,
+  chunkShape: number[],
+  chunksPerAxis: number[],
+  stored: ChunkRef[],
+  declared: ZarrCodecs,
+): { key: string; bytes: Uint8Array }[] | undefined {
+  const expected = chunksPerAxis.reduce((a, b) => a * b, 1);
+  if (expected > MAX_GRID_FOR_INLINE_FILL) return undefined;
+  const element = missingElementBytes(dataset);
+  const count = chunkShape.reduce((a, b) => a * b, 1);
+  const raw = new Uint8Array(count * element.length);
+  for (let i = 0; i < count; i++) raw.set(element, i * element.length);
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeChunk(raw, declared.filters);
+  } catch (error) {
+    if (error instanceof CodecError) return undefined;
+    throw error;
+  }
+  if (bytes.length * (expected - stored.length) > MAX_REWRITTEN_BYTES) return undefined;
+  const present = new Set(stored.map((c) => c.coords.join(".")));
+  const out: { key: string; bytes: Uint8Array }[] = [];
+  const coords = chunksPerAxis.map(() => 0);
+  for (let n = 0; n < expected; n++) {
+    const leaf = chunksPerAxis.length === 0 ? "0" : coords.join(".");
+    if (!present.has(leaf)) out.push({ key: `${path}/${leaf}`, bytes });
+    for (let axis = coords.length - 1; axis >= 0; axis--) {
+      if (++coords[axis]! < chunksPerAxis[axis]!) break;
+      coords[axis] = 0;
+    }
+  }
+  return out;
+}
+
+interface RewriteCandidate {
+  key: string;
+  chunk: ChunkRef;
+  /** How the chunk was really encoded. */
+  codecs: ZarrCodecs;
+  /** Encoded as declared, but in a form the codec's reader cannot decode (LZF beyond 8:1). */
+  reencode: boolean;
+}
+
 /**
  * Chunks whose stored bytes are not what the variable's declared codecs read (edge chunks stored
  * unfiltered, chunks an optional filter skipped, fixed-length strings whose stored bytes hold more
@@ -311,7 +391,7 @@ async function rewriteChunks(
   file: Hdf5File,
   url: string,
   dataset: Hdf5Dataset,
-  chunks: { key: string; chunk: ChunkRef; codecs: ZarrCodecs }[],
+  chunks: RewriteCandidate[],
   declared: ZarrCodecs,
   clean: (bytes: Uint8Array) => Uint8Array,
   cleanStrings: boolean,
@@ -321,20 +401,22 @@ async function rewriteChunks(
   const storedBytes = chunks.reduce((n, c) => n + c.chunk.size, 0);
   const limit = cleanStrings ? MAX_STRING_CHECK_BYTES : MAX_REWRITTEN_BYTES;
   const why = cleanStrings
-    ? `fixed-length ${dataset.datatype.class === "string" ? dataset.datatype.padding : ""} strings whose stored bytes may hold more than their values`
-    : "chunks stored with other filters than the dataset declares (partial edge chunks left unfiltered, or an optional filter skipped)";
+    ? `fixed-length ${stringFieldsToClean(dataset.datatype)[0]?.padding ?? ""} strings whose stored bytes may hold more than their values`
+    : chunks.every((c) => c.reencode)
+      ? "chunks their codecs do not read as stored (LZF beyond 8:1, or a shuffle after a compressor handed partial elements)"
+      : "chunks stored with other filters than the dataset declares (partial edge chunks left unfiltered, an optional filter skipped, LZF beyond 8:1, shuffle after a compressor)";
   if (storedBytes > limit) {
     throw new UnsupportedFeatureError(url, variable, `${why}: ${storedBytes} bytes would have to be read and re-encoded`);
   }
   const out: { key: string; chunk: ChunkRef; bytes?: Uint8Array }[] = [];
   let inlined = 0;
-  for (const { key, chunk, codecs } of chunks) {
+  for (const { key, chunk, codecs, reencode } of chunks) {
     const stored = await file.context.source.read(chunk.address, chunk.size - codecs.trailingChecksumBytes);
     let bytes: Uint8Array;
     try {
       const raw = decodeChunk(stored, codecs.filters);
       const cleaned = clean(raw);
-      if (cleaned === raw && codecs === declared) {
+      if (cleaned === raw && codecs === declared && !reencode) {
         out.push({ key, chunk }); // already what h5py reads: keep the stored chunk
         continue;
       }

@@ -1,9 +1,12 @@
 import { isFullPrecisionInteger, isIeeeFloat, nonNativeNumberReason } from "../hdf5/messages/datatype.js";
 import type { Hdf5Datatype } from "../hdf5/model.js";
+import type { PyJsonValue } from "./pyJson.js";
 
 /** A Zarr v2 dtype: a numpy type string, or a structured type as Zarr v2's JSON list of `[name, type]` fields. */
 export type ZarrDtype = string | ZarrField[];
-export type ZarrField = [string, string];
+export type ZarrField = [string, ZarrDtype];
+
+type CompoundType = Extract<Hdf5Datatype, { class: "compound" }>;
 
 /** numpy datetime and timedelta units (what h5py writes in an opaque "NUMPY:<M8[unit]" tag). */
 const TIME_UNITS = "Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as";
@@ -23,7 +26,7 @@ function opaqueDtype(size: number, tag: string): string {
 }
 
 /** h5py reads a compound of two same-typed floats named "r" and "i" as complex (h5py's complex_names). */
-function complexCompound(datatype: Extract<Hdf5Datatype, { class: "compound" }>): string | undefined {
+function complexCompound(datatype: CompoundType): string | undefined {
   const [re, im] = datatype.members;
   if (datatype.members.length !== 2 || re!.name !== "r" || im!.name !== "i") return undefined;
   const a = re!.type;
@@ -35,17 +38,24 @@ function complexCompound(datatype: Extract<Hdf5Datatype, { class: "compound" }>)
 }
 
 /**
- * A compound as Zarr v2's list of fields, members in offset order. Zarr v2's list has no offsets:
- * members must follow each other without gaps and fill the element, each a plain numpy type, or
- * `reason` says why not.
+ * A compound as Zarr v2's list of fields, in the member order h5py reads (HDF5's), packed: Zarr v2's
+ * list has no offsets, so padding (C struct alignment) and members stored out of order are undone
+ * by numcodecs' `astype` filter (`compoundLayoutFilter`), which zarr-python 2 and 3 both apply.
+ * Members must be plain numpy types or compounds of them (zarr-python 3 reads nested fields; it
+ * refuses array-shaped fields), or `reason` says why not.
  */
-function compoundDtype(datatype: Extract<Hdf5Datatype, { class: "compound" }>): { dtype?: ZarrField[]; reason?: string } {
-  const members = [...datatype.members].sort((a, b) => a.offset - b.offset);
+function compoundDtype(datatype: CompoundType): { dtype?: ZarrField[]; reason?: string } {
   const fields: ZarrField[] = [];
   const names = new Set<string>();
-  let at = 0;
-  for (const member of members) {
-    if (member.offset !== at) return { reason: `compound datatype with ${member.offset > at ? "padding" : "overlap"} before member ${JSON.stringify(member.name)} (Zarr v2 fields cannot have offsets)` };
+  const ends = [...datatype.members].sort((a, b) => a.offset - b.offset);
+  for (let i = 0; i < ends.length; i++) {
+    const member = ends[i]!;
+    const next = ends[i + 1];
+    if (member.offset + member.type.size > (next?.offset ?? datatype.size)) {
+      return { reason: `compound datatype whose member ${JSON.stringify(member.name)} overlaps the next one or the element's end` };
+    }
+  }
+  for (const member of datatype.members) {
     if (member.name === "" || names.has(member.name)) return { reason: `compound datatype with an empty or repeated member name ${JSON.stringify(member.name)}` };
     names.add(member.name);
     const type = member.type;
@@ -53,18 +63,101 @@ function compoundDtype(datatype: Extract<Hdf5Datatype, { class: "compound" }>): 
     if (element.class === "vlen-string" || element.class === "vlen-sequence" || element.class === "reference") {
       return { reason: `compound member ${JSON.stringify(member.name)}: datatype class ${element.class} (its values live in the global heap)` };
     }
-    // Zarr v2's JSON can nest compounds and give fields a shape, but zarr-python 3 reads neither
-    // (a subarray field comes back as raw bytes): such compounds are left out rather than misread.
-    if (type.class === "array" || type.class === "compound") {
-      return { reason: `compound member ${JSON.stringify(member.name)} is ${type.class === "array" ? "an array" : "a compound"} (zarr-python 3 cannot read such fields)` };
-    }
-    const inner = zarrDtype(type);
-    if (typeof inner !== "string") return { reason: `compound member ${JSON.stringify(member.name)}: ${whyNoZarrDtype(type)}` };
-    fields.push([member.name, inner]);
-    at += type.size;
+    // Zarr v2's JSON can give a field a shape, but zarr-python 3 refuses such a dtype (it cannot
+    // open the array): such compounds are left out rather than made unreadable.
+    if (type.class === "array") return { reason: `compound member ${JSON.stringify(member.name)} is an array (zarr-python 3 cannot read array-shaped fields)` };
+    const inner = type.class === "compound" && complexCompound(type) === undefined ? compoundDtype(type) : { dtype: zarrDtype(type) };
+    if (inner.dtype === undefined) return { reason: `compound member ${JSON.stringify(member.name)}: ${"reason" in inner && inner.reason ? inner.reason : whyNoZarrDtype(type)}` };
+    fields.push([member.name, typeof inner.dtype === "string" ? littleEndian(inner.dtype) : inner.dtype]);
   }
-  if (at !== datatype.size) return { reason: `compound datatype with ${datatype.size - at} bytes of padding after its last member (Zarr v2 fields cannot have offsets)` };
   return { dtype: fields };
+}
+
+/** The compound's members stored packed and in member order: what Zarr's field list describes as is. */
+function isPackedInOrder(datatype: CompoundType): boolean {
+  let at = 0;
+  for (const member of datatype.members) {
+    if (member.offset !== at) return false;
+    if (member.type.class === "compound" && complexCompound(member.type) === undefined && !isPackedInOrder(member.type)) return false;
+    at += member.type.size;
+  }
+  return at === datatype.size;
+}
+
+/** numpy's dict form of a dtype (names, formats, offsets, itemsize): JSON that `np.dtype` reads. */
+type NumpyDictDtype = { names: string[]; formats: (string | NumpyDictDtype)[]; offsets?: number[]; itemsize?: number };
+
+/** A compound as stored: its members' own types (byte order included) at their offsets. */
+function storedDict(datatype: CompoundType): NumpyDictDtype {
+  return {
+    names: datatype.members.map((m) => m.name),
+    formats: datatype.members.map((m) => (m.type.class === "compound" && complexCompound(m.type) === undefined ? storedDict(m.type) : (zarrDtype(m.type) as string))),
+    offsets: datatype.members.map((m) => m.offset),
+    itemsize: datatype.size,
+  };
+}
+
+/** A Zarr field list in numpy's dict form (packed: no offsets). */
+function packedDict(fields: ZarrField[]): NumpyDictDtype {
+  return { names: fields.map(([name]) => name), formats: fields.map(([, type]) => (typeof type === "string" ? type : packedDict(type))) };
+}
+
+/** A type string in little-endian order ("|" and "<" types unchanged). */
+const littleEndian = (type: string): string => (type.startsWith(">") ? `<${type.slice(1)}` : type);
+
+function hasBigEndianMember(datatype: CompoundType): boolean {
+  return datatype.members.some((m) =>
+    m.type.class === "compound" && complexCompound(m.type) === undefined ? hasBigEndianMember(m.type) : (zarrDtype(m.type) as string).startsWith(">"),
+  );
+}
+
+/**
+ * The filter that reads a compound as its Zarr dtype where the stored bytes are laid out otherwise:
+ * numcodecs' `astype` from the stored layout (numpy's dict form, with offsets) to the packed one,
+ * numpy assigning fields by position. Needed for padding (C struct alignment), members stored out
+ * of member order, and big-endian members: the Zarr fields are little-endian, because xarray cannot
+ * open a structured array whose fields differ in byte order. None where the stored bytes are already
+ * the Zarr dtype's.
+ */
+export function compoundLayoutFilter(datatype: Hdf5Datatype): PyJsonValue | undefined {
+  if (datatype.class !== "compound" || complexCompound(datatype) !== undefined || !needsLayoutFilter(datatype)) return undefined;
+  const dtype = compoundDtype(datatype).dtype;
+  if (dtype === undefined) return undefined;
+  return { id: "astype", encode_dtype: storedDict(datatype) as PyJsonValue, decode_dtype: packedDict(dtype) as PyJsonValue };
+}
+
+function needsLayoutFilter(datatype: CompoundType): boolean {
+  return !isPackedInOrder(datatype) || hasBigEndianMember(datatype);
+}
+
+/**
+ * A compound element in its Zarr dtype's bytes (members packed in member order, little-endian) from
+ * its stored bytes, for fill values; other types' bytes are returned as they are.
+ */
+export function packElement(datatype: Hdf5Datatype, bytes: Uint8Array): Uint8Array {
+  if (datatype.class !== "compound" || complexCompound(datatype) !== undefined || !needsLayoutFilter(datatype)) return bytes;
+  return packMembers(datatype, bytes);
+}
+
+function packMembers(datatype: CompoundType, bytes: Uint8Array): Uint8Array {
+  const parts = datatype.members.map((m) => {
+    const stored = bytes.subarray(m.offset, m.offset + m.type.size);
+    if (m.type.class === "compound" && complexCompound(m.type) === undefined) return packMembers(m.type, stored);
+    const type = zarrDtype(m.type) as string;
+    if (!type.startsWith(">")) return stored;
+    // Byte-swap each scalar (complex: each of its two parts) into little-endian order.
+    const scalar = /^>c/.test(type) ? m.type.size / 2 : m.type.size;
+    const swapped = new Uint8Array(stored.length);
+    for (let at = 0; at < stored.length; at += scalar) for (let i = 0; i < scalar; i++) swapped[at + i] = stored[at + scalar - 1 - i]!;
+    return swapped;
+  });
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /**
