@@ -297,3 +297,23 @@ test("CLI: temporal-kerchunk combine writes what the library writes", async () =
   // The CLI was given relative paths; the refs inside point at the .nc files by absolute path either way.
   assert.equal(await readFile(out, "utf8"), library);
 });
+
+test("a compound (structured) variable combines along time like any other, and reads back field by field", async (t) => {
+  const { files } = await python<{ files: string[] }>("combine_structured.py", ["write", join(dir, "structured")]);
+  const refs: KerchunkRefs[] = [];
+  for (const file of files) {
+    const source = new LocalFileSource(file);
+    refs.push((await translateHdf5(new BlockCache(source), { inlineThreshold: INLINE })).refs);
+    await source.close();
+  }
+  const combined = await combineRefs(refs, { concatDims: ["time"], cooMap: { time: "data:time" }, labels: files.map((f) => basename(f)) });
+  const path = await saveJson("structured.json", combined.refs);
+  const report = await python<{ problems: string[] }>("combine_structured.py", ["check", path, ...files]);
+  assert.deepEqual(report.problems, []);
+  // The check can fail: the second file's chunk pointing at the first file's bytes.
+  const broken = structuredClone(combined.refs);
+  broken.refs["obs/1.0"] = broken.refs["obs/0.0"]!;
+  const wrong = await python<{ problems: string[] }>("combine_structured.py", ["check", await saveJson("structured-broken.json", broken), ...files]);
+  t.diagnostic(`broken: ${wrong.problems.join("; ")}`);
+  assert.ok(wrong.problems.some((p) => p.startsWith("obs.")));
+});

@@ -34,7 +34,7 @@ export function coordinateArray(
   if (values.every((v): v is number => typeof v === "number")) {
     const sourceDtype = sourceMeta ? numericDtype(sourceMeta.dtype) : undefined;
     if (sourceMeta && sourceDtype) {
-      dtype = sourceMeta.dtype;
+      dtype = sourceMeta.dtype as string; // numeric, so a type string
       fill = sourceMeta.fill_value;
       if (sourceDtype.kind === "int" || sourceDtype.kind === "uint") {
         const bad = values.find((v) => !fitsInteger(v, sourceDtype));

@@ -2,11 +2,17 @@ import { PyFloat, type PyJsonValue } from "../refs/pyJson.js";
 import { decodeNumber, encodeNumber } from "../refs/numeric.js";
 import { parsePyJson } from "./pyJsonParse.js";
 
+/**
+ * A Zarr v2 dtype: a numpy type string ("<i2", "|S8"), or a structured type's fields as
+ * [name, dtype] or [name, dtype, shape] lists (HDF5 compounds).
+ */
+export type ZarrDtype = string | PyJsonValue[];
+
 /** The parts of a Zarr v2 `.zarray` the combine reads or compares. */
 export interface ZarrArrayMeta {
   shape: number[];
   chunks: number[];
-  dtype: string;
+  dtype: ZarrDtype;
   fill_value: PyJsonValue;
   order: string;
   filters: PyJsonValue[] | null;
@@ -24,7 +30,7 @@ const nonFiniteSpellings: Record<string, number> = { NaN: NaN, Infinity: Infinit
  */
 export function parseZarray(text: string): ZarrArrayMeta {
   const parsed = parsePyJson(text) as unknown as ZarrArrayMeta;
-  if (!Array.isArray(parsed.shape) || !Array.isArray(parsed.chunks) || typeof parsed.dtype !== "string") {
+  if (!Array.isArray(parsed.shape) || !Array.isArray(parsed.chunks) || !(typeof parsed.dtype === "string" || structuredDtype(parsed.dtype))) {
     throw new SyntaxError(".zarray without shape, chunks or dtype");
   }
   const fill = parsed.fill_value;
@@ -56,8 +62,18 @@ export interface NumericDtype {
   littleEndian: boolean;
 }
 
-/** Numeric dtypes ("<i4", ">f8", "|u1", "|b1"); undefined for strings, datetimes and the rest. */
-export function numericDtype(dtype: string): NumericDtype | undefined {
+/** A structured dtype: a non-empty list of [name, dtype] or [name, dtype, shape] fields. */
+function structuredDtype(dtype: unknown): dtype is PyJsonValue[] {
+  return (
+    Array.isArray(dtype) &&
+    dtype.length > 0 &&
+    dtype.every((f) => Array.isArray(f) && (f.length === 2 || f.length === 3) && typeof f[0] === "string" && (typeof f[1] === "string" || structuredDtype(f[1])))
+  );
+}
+
+/** Numeric dtypes ("<i4", ">f8", "|u1", "|b1"); undefined for structured types, strings, datetimes and the rest. */
+export function numericDtype(dtype: ZarrDtype): NumericDtype | undefined {
+  if (typeof dtype !== "string") return undefined;
   const match = /^([<>|])([iufb])(\d+)$/.exec(dtype);
   if (!match) return undefined;
   const kinds = { i: "int", u: "uint", f: "float", b: "bool" } as const;
