@@ -30,6 +30,8 @@ import {
   parseCommitMessage,
   repositoryLocation,
   tagPeriod,
+  withWriterLock,
+  writerLockPath,
   type DayCommitSummary,
   type DayInput,
   type IcechunkDataset,
@@ -411,4 +413,47 @@ test("broken stores fail the read-back checks: swapped chunks, a changed attribu
   const refused = await refusalProblems(commitDay(clean, "2022-01-31", dayInput("2022-01-31")), "out-of-order", tip, () => branchTip(clean));
   t.diagnostic(`refusal check on an in-order day: ${refused.join("; ")}`);
   assert.deepEqual(refused.map((p) => p.replace(/\(.*\)/, "(...)")), ["accepted (...)", "the branch moved"]);
+});
+
+test("a local repository has one writer at a time: a commit waits for a live writer's lock and breaks a dead one's", async (t) => {
+  const out = await mkdtemp(join(dir, "lock-out-"));
+  const dataset: IcechunkDataset = {
+    name: "icechunk-lock",
+    source: { storage: { kind: "local", path: archive }, root: "AHI-L2-FLDK-SST" },
+    output: { storage: { kind: "local", path: out } },
+    combine: { concatDims: ["time"], cooMap: { time: "data:time" }, identicalDims: ["lat", "lon"] },
+  };
+  const input = (day: string): DayInput => ({ refs: filesOf(day).map((f) => localRefs.get(f)!) });
+  const lock = writerLockPath(repositoryLocation(dataset));
+  // Another writer (another worker's process) holds the lock and keeps it fresh: we wait, then give up with a typed, retryable error.
+  await writeFile(lock, JSON.stringify({ token: "another-writer" }));
+  const started = Date.now();
+  await assert.rejects(
+    commitDay(dataset, "2022-01-30", input("2022-01-30"), { writerLock: { waitMs: 700 } }),
+    (e: unknown) => e instanceof IcechunkError && e.problem === "writer-lock" && e.retryable && e.message.includes(lock),
+  );
+  assert.ok(Date.now() - started >= 700, "waited for the holder");
+  await assert.rejects(openRepository(dataset, resolveIcechunkOptions(), { create: false }), (e: unknown) => e instanceof IcechunkError && e.problem === "no-repository");
+  // The holder died (a SIGKILLed worker stops refreshing the lock): the next writer breaks the lock and commits.
+  const longAgo = new Date(Date.now() - 120_000);
+  await utimes(lock, longAgo, longAgo);
+  const summary = await commitDay(dataset, "2022-01-30", input("2022-01-30"));
+  t.diagnostic(`committed ${summary.snapshotId} after breaking a stale lock`);
+  assert.equal(summary.alreadyCommitted, false);
+  await assert.rejects(stat(lock), (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT", "the writer removed its lock");
+  // A writer holding the lock keeps it fresh while it works, so a slow writer is never taken for a dead one.
+  const spans: [number, number][] = [];
+  const slowWriter = (): Promise<void> =>
+    withWriterLock(repositoryLocation(dataset), async () => {
+      const start = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      spans.push([start, performance.now()]);
+    }, { staleMs: 60 });
+  await Promise.all([slowWriter(), slowWriter()]);
+  const [first, second] = spans.sort((a, b) => a[0] - b[0]);
+  assert.ok(second![0] >= first![1], `two writers at once: ${JSON.stringify(spans)}`);
+  // And many writers of one day: one commit.
+  const both = await Promise.all([1, 2, 3].map(() => commitDay(dataset, "2022-01-31", input("2022-01-31"))));
+  assert.deepEqual(both.map((s) => s.alreadyCommitted).sort(), [false, true, true]);
+  assert.deepEqual(historyProblems((await listDayCommits(dataset)).map((c) => c.day), ["2022-01-30", "2022-01-31"]), []);
 });

@@ -9,6 +9,8 @@
  *  4. write it (`append.ts`) and commit; when another writer moved the branch meanwhile, start
  *     again from 2 on the new tip (a rebase cannot merge two appends to the same arrays), so the
  *     checks of 3 always see the latest store and a day is never written twice.
+ * A local repository is written by one writer at a time (`localWriterLock.ts`): Icechunk's local
+ * filesystem storage cannot reject a second writer's branch update, so 4 would not see it.
  * Returns a small summary (for a Temporal activity's result).
  */
 import { parseDay } from "../calendar/periods.js";
@@ -20,6 +22,8 @@ import { icechunkFailure, isCommitConflict } from "./failures.js";
 import { findDayCommit } from "./history.js";
 import { resolveIcechunkOptions, type IcechunkDataset, type IcechunkOptions } from "./options.js";
 import { placeDay, valuesInStoreUnits } from "./placement.js";
+import { repositoryLocation } from "./location.js";
+import { withWriterLock, type WriterLockOptions } from "./localWriterLock.js";
 import { openRepository } from "./repository.js";
 import { lookupSourceVersions, type SourceVersion } from "./sourceVersions.js";
 import { readStoreState } from "./storeState.js";
@@ -30,6 +34,8 @@ export interface CommitDayOptions extends IcechunkOptions {
    * modification time by URL). Missing ones are looked up now.
    */
   sourceVersions?: ReadonlyMap<string, SourceVersion>;
+  /** Waiting for and breaking the writer lock of a local repository (`localWriterLock.ts`). */
+  writerLock?: WriterLockOptions;
 }
 
 export interface DayCommitSummary {
@@ -66,7 +72,7 @@ export async function commitDay(dataset: IcechunkDataset, day: string, input: Da
   const unknown = urls.filter((url) => !versions.has(url));
   for (const [url, version] of await lookupSourceVersions(unknown, dataset.source.storage)) versions.set(url, version);
 
-  const { repository, location } = await openRepository(dataset, settings, { create: true });
+  const location = repositoryLocation(dataset);
   const store = location.description;
   const context = { store, day, dim: references.dim, coordinateChunk: settings.coordinateChunk };
   const summary = (snapshotId: string, alreadyCommitted: boolean, attempts: number, storeLength: number, written?: { files: number; virtualRefs: number; inlineChunks: number }): DayCommitSummary => ({
@@ -85,33 +91,36 @@ export async function commitDay(dataset: IcechunkDataset, day: string, input: Da
     commitMs: Math.round(performance.now() - started - combineMs),
   });
 
-  for (let attempt = 1; attempt <= settings.maxCommitAttempts; attempt++) {
-    try {
-      const session = await repository.writableSession(settings.branch);
-      const state = await readStoreState(session.store, store, references.dim, [...references.index.arrays.keys()]);
-      const coordinateMeta = state.arrays.get(references.dim);
-      const values = coordinateMeta ? valuesInStoreUnits(references, coordinateMeta, context) : references.values;
-      const placement = placeDay(state.values, values, context);
-      if (placement.kind === "committed") {
-        const earlier = await findDayCommit(repository, settings.branch, dataset.name, day);
-        return summary(earlier?.snapshotId ?? session.snapshotId, true, attempt, state.values.length);
-      }
-      const written = await appendDay(session.store, references, state, values, versions, context);
-      const facts = dayCommitFacts(
-        { dataset: dataset.name, day, dim: references.dim, steps: values.length, first: values[0]!, last: values[values.length - 1]! },
-        written.files,
-      );
+  return withWriterLock(location, async () => {
+    const { repository } = await openRepository(dataset, settings, { create: true });
+    for (let attempt = 1; attempt <= settings.maxCommitAttempts; attempt++) {
       try {
-        const snapshotId = await session.commit(commitMessage(facts));
-        return summary(snapshotId, false, attempt, state.values.length + values.length, { ...written, files: written.files.length });
+        const session = await repository.writableSession(settings.branch);
+        const state = await readStoreState(session.store, store, references.dim, [...references.index.arrays.keys()]);
+        const coordinateMeta = state.arrays.get(references.dim);
+        const values = coordinateMeta ? valuesInStoreUnits(references, coordinateMeta, context) : references.values;
+        const placement = placeDay(state.values, values, context);
+        if (placement.kind === "committed") {
+          const earlier = await findDayCommit(repository, settings.branch, dataset.name, day);
+          return summary(earlier?.snapshotId ?? session.snapshotId, true, attempt, state.values.length);
+        }
+        const written = await appendDay(session.store, references, state, values, versions, context);
+        const facts = dayCommitFacts(
+          { dataset: dataset.name, day, dim: references.dim, steps: values.length, first: values[0]!, last: values[values.length - 1]! },
+          written.files,
+        );
+        try {
+          const snapshotId = await session.commit(commitMessage(facts));
+          return summary(snapshotId, false, attempt, state.values.length + values.length, { ...written, files: written.files.length });
+        } catch (error) {
+          if (!isCommitConflict(error)) throw error;
+          // Another writer committed first: look at the store again (it may hold this very day now).
+          await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 25 * 2 ** attempt * Math.random())));
+        }
       } catch (error) {
-        if (!isCommitConflict(error)) throw error;
-        // Another writer committed first: look at the store again (it may hold this very day now).
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 25 * 2 ** attempt * Math.random())));
+        throw icechunkFailure(error, store, "committing the day", { day });
       }
-    } catch (error) {
-      throw icechunkFailure(error, store, "committing the day", { day });
     }
-  }
-  throw new IcechunkError("commit-conflict", store, `other writers moved branch '${settings.branch}' during each of ${settings.maxCommitAttempts} commits`, true, { day });
+    throw new IcechunkError("commit-conflict", store, `other writers moved branch '${settings.branch}' during each of ${settings.maxCommitAttempts} commits`, true, { day });
+  }, options.writerLock);
 }

@@ -20,6 +20,7 @@ export { loadIcechunk, loadIcechunkWithInfo, type Icechunk, type BindingsInfo } 
 export { repositoryLocation, repositoryKey, type RepositoryLocation } from "./location.js";
 export { containerPrefix, readerAuthorization, sourceContainer } from "./containers.js";
 export { openRepository, repositoryConfig, type OpenedRepository } from "./repository.js";
+export { withWriterLock, writerLockPath, type WriterLockOptions } from "./localWriterLock.js";
 export { lookupSourceVersions, lastModifiedOf, type SourceVersion } from "./sourceVersions.js";
 export { parseCommitMessage, type DayCommitFacts } from "./commitMessage.js";
 export type { DayInput } from "./dayRefs.js";
