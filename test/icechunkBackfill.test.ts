@@ -349,6 +349,7 @@ describe("Icechunk backfills under stress", () => {
     assert.match(summary.report["2022-01-30"]!, /^ERROR\(IcechunkError\): out-of-order: /);
     assert.match(summary.report["2022-01-31"]!, /^ERROR\(BlockedByEarlierDay\): not committed: 2022-01-30 failed before it/);
     assert.equal(summary.report["2022-02-01"], "existing", "settled by the store's listing");
+    assert.equal(summary.report["2022-02"], "PARTIAL", "the range covers February in part: no tag either way");
     assert.match(summary.report["2022-02-02"]!, /^ERROR\(BlockedByEarlierDay\)/);
     assert.equal(summary.status, "partial");
     const store = await storeReport(spec, ["2022-02-01"]);

@@ -1,7 +1,7 @@
 import { setCurrentDetails, setHandler } from "@temporalio/workflow";
 import {
   applyReport,
-  blockedPeriods,
+  blockedYear,
   daysOfYear,
   firstFailedDay,
   daysOfPlan,
@@ -77,7 +77,7 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
       const before: string[] = [];
       for (const year of plan.years) {
         const blocker = firstFailedDay(before, state.results);
-        if (blocker && running[year.id] === undefined) Object.assign(state.results, blockedPeriods(periodsOfYear(year, plan.aggregation), state.results, blocker));
+        if (blocker && running[year.id] === undefined) Object.assign(state.results, blockedYear(year, state.results, blocker));
         before.push(...daysOfYear(year));
       }
     },

@@ -1,6 +1,6 @@
 import { CancellationScope, isCancellation } from "@temporalio/workflow";
 import {
-  blockedPeriods,
+  blockedMonth,
   daysOfYear,
   firstFailedDay,
   keptResults,
@@ -57,7 +57,7 @@ function runYear(input: YearInput): Promise<PeriodOutcome> {
       await boundedAll(months, input.lanes.monthsPerYear, async (month) => {
         // Icechunk output: months run one after another, and a failed day holds back the rest.
         const blocker = input.format === "icechunk" ? firstFailedDay(daysOfYear(year), results) : undefined;
-        if (blocker) return void Object.assign(results, blockedPeriods(periodsOfMonth(month, aggregation), results, blocker));
+        if (blocker) return void Object.assign(results, blockedMonth(month, results, blocker));
         const outcome = await executePeriod(backfillMonthV3, {
           ...childOptions(input, "month", month.id, `${input.dataset} ${month.id}: ${month.days.length} days`),
           args: [{ ...settingsOf(input), month, checkpoint: keptResults(results, periodsOfMonth(month, aggregation)) }],
