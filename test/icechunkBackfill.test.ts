@@ -61,8 +61,18 @@ before(async () => {
   ({ files } = await python<{ files: string[] }>("consumer_fixtures.py", [archive, ...DAYS]));
   bucket = await uploadArchive(archive, files.map((f) => relative(archive, f)), "icechunk-bf");
   // Our kerchunk references of every file: what the store's attributes are compared with.
+  const refs = await refsOf(...DAYS);
+  kerchunkAll = join(dir, "kerchunk-all.json");
+  await writeFile(kerchunkAll, (await combineRefs(refs, { concatDims: ["time"], identicalDims: ["lat", "lon"] })).json());
+});
+after(async () => {
+  await connection?.close();
+});
+
+/** Our kerchunk references of the days' files, in time order. */
+async function refsOf(...days: string[]): Promise<KerchunkRefs[]> {
   const refs: KerchunkRefs[] = [];
-  for (const file of files) {
+  for (const file of filesOf(...days)) {
     const opened = openSource(file);
     try {
       refs.push((await translateHdf5(opened.source, { inlineThreshold: 100 })).refs);
@@ -70,12 +80,8 @@ before(async () => {
       await opened.close();
     }
   }
-  kerchunkAll = join(dir, "kerchunk-all.json");
-  await writeFile(kerchunkAll, (await combineRefs(refs, { concatDims: ["time"], identicalDims: ["lat", "lon"] })).json());
-});
-after(async () => {
-  await connection?.close();
-});
+  return refs;
+}
 
 // ---- datasets and the Python read-back
 
@@ -303,17 +309,6 @@ describe("Icechunk backfills under stress", () => {
     // Committing days as they finish: a later day first, then the earlier one is refused: a gap.
     const spec = await storeDataset("ic-bf-unordered", "local");
     const resolved = resolveDatasetSpec(spec);
-    const refsOf = async (day: string): Promise<KerchunkRefs[]> =>
-      Promise.all(
-        filesOf(day).map(async (f) => {
-          const opened = openSource(f);
-          try {
-            return (await translateHdf5(opened.source, { inlineThreshold: 100 })).refs;
-          } finally {
-            await opened.close();
-          }
-        }),
-      );
     await commitDay(resolved, "2022-01-31", { refs: await refsOf("2022-01-31") });
     await assert.rejects(commitDay(resolved, "2022-01-30", { refs: await refsOf("2022-01-30") }), (e: unknown) => e instanceof IcechunkError && e.problem === "out-of-order" && /^out-of-order: /.test(e.message));
     const store = await storeReport(spec, ["2022-01-30", "2022-01-31"]);
@@ -335,15 +330,7 @@ describe("Icechunk backfills under stress", () => {
     const spec = await storeDataset(name, "local");
     const resolved = resolveDatasetSpec(spec);
     // 2022-02-01 is already in the store: 2022-01-30 and -31 come before its end.
-    const refs = await Promise.all(filesOf("2022-02-01").map(async (f) => {
-      const opened = openSource(f);
-      try {
-        return (await translateHdf5(opened.source, { inlineThreshold: 100 })).refs;
-      } finally {
-        await opened.close();
-      }
-    }));
-    await commitDay(resolved, "2022-02-01", { refs });
+    await commitDay(resolved, "2022-02-01", { refs: await refsOf("2022-02-01") });
     const summary = await runBackfill(new DatasetRegistry([spec]), { dataset: name, ...range, maxConcurrentDays: 4 }, name);
     t.diagnostic(Object.entries(summary.report).map(([p, r]) => `${p}: ${r.slice(0, 100)}`).join("\n"));
     assert.match(summary.report["2022-01-30"]!, /^ERROR\(IcechunkError\): out-of-order: /);
