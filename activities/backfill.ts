@@ -1,5 +1,6 @@
 import { Context } from "@temporalio/activity";
 import { aggregatePeriod } from "../lib/backfill/aggregate.js";
+import { commitStagedDay, findStoreOutputs, tagStorePeriod } from "../lib/backfill/commit.js";
 import { extractToStaging } from "../lib/backfill/extract.js";
 import type { BackfillSteps } from "../lib/backfill/model/steps.js";
 import { outputKey } from "../lib/backfill/names.js";
@@ -28,14 +29,15 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
     async planBackfill(dataset, start, end) {
       return withTypedFailures(async () => {
         const spec = registry.get(dataset);
-        const plan = planBackfill(dataset, spec.aggregation, start, end);
+        const plan = planBackfill(dataset, spec.aggregation, start, end, spec.output.format);
         await checkOutputWritable(spec);
         return plan;
       });
     },
 
     async findOutputs(dataset, year) {
-      return withTypedFailures(() => findOutputs(registry.get(dataset), year, tries()));
+      const spec = registry.get(dataset);
+      return withTypedFailures(() => (spec.output.format === "icechunk" ? findStoreOutputs(spec, year) : findOutputs(spec, year, tries())));
     },
 
     async surveyDay(dataset, day) {
@@ -68,9 +70,15 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
       return withTypedFailures(() =>
         withHeartbeats(() => {
           const spec = registry.get(dataset);
+          if (spec.output.format === "icechunk") return tagStorePeriod(spec, period, childPeriods.length);
           return aggregatePeriod(spec, period, childPeriods.map((child) => outputKey(spec, child)));
         }),
       );
+    },
+
+    // A regular activity with heartbeats: a local repository's writer may wait for another's lock.
+    async commitDay(dataset, day, stagedKeys) {
+      return withTypedFailures(() => withHeartbeats(() => commitStagedDay(registry.get(dataset), day, stagedKeys)));
     },
   };
 }

@@ -8,6 +8,7 @@ import { DatasetRegistry, loadDatasetRegistry } from "../lib/datasets/config.js"
 import { himawari8Sst } from "../lib/datasets/presets.js";
 import type { DatasetSpec } from "../lib/datasets/spec.js";
 import { dayRange } from "../lib/calendar/periods.js";
+import { containerPrefix, repositoryLocation } from "../lib/icechunk/index.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { optional, text, whole } from "../lib/settings/schema.js";
 import { TemporalDevServer } from "../worker/devServer.js";
@@ -22,16 +23,28 @@ import { followBackfill, printSummary } from "./progress.js";
 const run = promisify(execFile);
 
 const help = `usage: temporal-kerchunk demo [--start 2022-01-13] [--days 3] [--keep] [--resume] [--ui-port N]
-                              [--max-days N] [--max-files N] [--dataset NAME --config datasets.json]
+                              [--max-days N] [--max-files N] [--icechunk] [--dataset NAME --config datasets.json]
 
 The main job on the embedded default: starts the local Temporal dev server (with its Web UI) and a
 worker, writes a small Himawari-like archive (hourly netCDF-4 files, keyed like s3://noaa-himawari8)
 under .work/demo/archive, backfills it day by day with a progress bar, and opens the first day's
 references with xarray. --dataset/--config backfill one of your datasets instead of the sample.
 --resume keeps earlier outputs (their days are skipped); --keep leaves the server up for the Web UI;
---max-days/--max-files bound the concurrency (lower them to watch the progress in the Web UI).`;
+--max-days/--max-files bound the concurrency (lower them to watch the progress in the Web UI).
+--icechunk writes the sample as one Icechunk store (output.format "icechunk": a commit per day)
+under .work/demo/refs/AHI-L2-FLDK-SST.icechunk and opens it with xarray.`;
 
 const python = resolve(repositoryRoot, ".venv/bin/python");
+
+/** What python/open_refs.py says about an opened dataset, printed. */
+function describeOpened(what: string, stdout: string): void {
+  const opened = JSON.parse(stdout) as { dims: Record<string, number>; time?: [string, string]; variables: string[]; sample: { variable: string; at: Record<string, number>; value: number | null; units?: string } };
+  console.log(`\nopened ${what}:`);
+  console.log(`  dimensions: ${Object.entries(opened.dims).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  if (opened.time) console.log(`  time: ${opened.time[0]} .. ${opened.time[1]}`);
+  console.log(`  variables: ${opened.variables.join(", ")}`);
+  console.log(`  ${opened.sample.variable}${JSON.stringify(opened.sample.at)} = ${opened.sample.value} ${opened.sample.units ?? ""}`);
+}
 
 export const demoCommand = {
   summary: "run the main job on the embedded default (local dev server, local data)",
@@ -41,6 +54,7 @@ export const demoCommand = {
       days: optional(whole({ min: 1, max: 366 }), 3),
       keep: onOff(),
       resume: onOff(),
+      icechunk: onOff(),
       "ui-port": optional(whole({ min: 1, max: 65535 })),
       "max-days": optional(whole({ min: 1 })),
       "max-files": optional(whole({ min: 1 })),
@@ -74,7 +88,7 @@ export const demoCommand = {
         name: "himawari8-sst-demo",
         description: "Himawari-like sample archive written by the demo",
         source: { ...himawari8Sst.source, storage: { kind: "local", path: archive } },
-        output: { storage: { kind: "local", path: resolve(workDir, "refs") }, prefix: "", suffix: "" },
+        output: { storage: { kind: "local", path: resolve(workDir, "refs") }, prefix: "", suffix: "", ...(values.icechunk ? { format: "icechunk" as const } : {}) },
       };
       datasets = new DatasetRegistry([spec]);
       if (!values.resume) await rm(resolve(workDir, "refs"), { recursive: true, force: true });
@@ -118,15 +132,21 @@ export const demoCommand = {
 
       const firstDay = values.start;
       const first = summary.results[firstDay];
-      if (first?.outcome === "written" || first?.outcome === "existing") {
+      const resolved = datasets.get(spec.name);
+      if (resolved.output.format === "icechunk" && resolved.output.storage.kind === "local" && resolved.source.storage.kind === "local") {
+        const store = repositoryLocation(resolved).description;
+        const container = containerPrefix(resolved.source.storage);
+        const { stdout } = await run(python, [resolve(repositoryRoot, "python/open_refs.py"), "--icechunk", store, container]);
+        describeOpened(`the Icechunk store ${store}`, stdout);
+        console.log(`\nopen it yourself (Python >= 3.12 with icechunk >= 2, xarray, zarr >= 3):`);
+        console.log(`  import icechunk, xarray as xr`);
+        console.log(`  repo = icechunk.Repository.open(icechunk.local_filesystem_storage(${JSON.stringify(store)}),`);
+        console.log(`      authorize_virtual_chunk_access={${JSON.stringify(container)}: icechunk.credentials.LocalFileSystemAccess})`);
+        console.log(`  ds = xr.open_zarr(repo.readonly_session("main").store, consolidated=False)`);
+      } else if (first?.outcome === "written" || first?.outcome === "existing") {
         const path = first.output;
         const { stdout } = await run(python, [resolve(repositoryRoot, "python/open_refs.py"), path]);
-        const opened = JSON.parse(stdout) as { dims: Record<string, number>; time?: [string, string]; variables: string[]; sample: { variable: string; at: Record<string, number>; value: number | null; units?: string } };
-        console.log(`\nopened ${path} with xarray (fsspec reference:// + zarr):`);
-        console.log(`  dimensions: ${Object.entries(opened.dims).map(([k, v]) => `${k}=${v}`).join(", ")}`);
-        if (opened.time) console.log(`  time: ${opened.time[0]} .. ${opened.time[1]}`);
-        console.log(`  variables: ${opened.variables.join(", ")}`);
-        console.log(`  ${opened.sample.variable}${JSON.stringify(opened.sample.at)} = ${opened.sample.value} ${opened.sample.units ?? ""}`);
+        describeOpened(`${path} with xarray (fsspec reference:// + zarr)`, stdout);
       }
       if (values.keep) {
         console.log(`\n--keep: the dev server and worker stay up (Web UI ${server.uiUrl}); Ctrl-C to stop`);

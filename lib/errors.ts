@@ -138,6 +138,7 @@ export class IcechunkError extends TemporalKerchunkError {
     readonly retryable: boolean,
     extra: { day?: string; variable?: string } = {},
   ) {
-    super(`${store}: ${extra.day ? `day ${extra.day}: ` : ""}${extra.variable ? `variable ${extra.variable}: ` : ""}${detail}`, { problem, store, ...extra });
+    // The problem leads the message too, so a failed day's result names it ("ERROR(IcechunkError): out-of-order: ...").
+    super(`${problem}: ${store}: ${extra.day ? `day ${extra.day}: ` : ""}${extra.variable ? `variable ${extra.variable}: ` : ""}${detail}`, { problem, store, ...extra });
   }
 }

@@ -6,6 +6,12 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   applyReport,
+  blockedBy,
+  blockedMonth,
+  blockedYear,
+  daysOfYear,
+  firstFailedDay,
+  type YearPlan,
   batches,
   extractionPlan,
   lanesOf,
@@ -234,6 +240,29 @@ describe("lanes", () => {
         assert.ok(lanes.years >= 1 && lanes.monthsPerYear >= 1 && lanes.daysPerMonth >= 1 && lanes.daysPerMonth <= 31 && lanes.monthsPerYear <= 12, at);
       }
     }
+  });
+});
+
+describe("Icechunk output: calendar order", () => {
+  const plan = (start: string, end: string) => planBackfill("ds", "day", start, end, "icechunk");
+  test("one year and one month at a time, a month's days side by side (up to 31); tags as the months' and years' results", () => {
+    assert.deepEqual(lanesOf(500, plan("2013-01-01", "2022-12-31")), { years: 1, monthsPerYear: 1, daysPerMonth: 31 });
+    assert.deepEqual(lanesOf(4, plan("2022-01-01", "2022-12-31")), { years: 1, monthsPerYear: 1, daysPerMonth: 4 });
+    assert.equal(plan("2022-01-01", "2022-01-02").aggregation, "year");
+    assert.equal(planBackfill("ds", "day", "2022-01-01", "2022-01-02").aggregation, "day");
+  });
+  test("a failed day blocks every later day; a later month's and year's tags follow the rollup rule", () => {
+    const p = plan("2022-12-30", "2023-12-31");
+    const [y2022, y2023] = p.years as [YearPlan, YearPlan];
+    assert.equal(firstFailedDay(daysOfYear(y2022), { "2022-12-30": existing("s@1"), "2022-12-31": failed("IcechunkError", "out-of-order: ...") }), "2022-12-31");
+    const blocked = blockedYear(y2023, { "2023-01-01": existing("s@2") }, "2022-12-31");
+    assert.equal(blocked["2023-01-01"], undefined, "a result already known stays");
+    assert.deepEqual(blocked["2023-01-02"], blockedBy("2022-12-31"));
+    assert.equal(blocked["2023-01-02"]!.outcome === "failed" && blocked["2023-01-02"]!.kind, "BlockedByEarlierDay");
+    assert.equal(blocked["2023-01"]!.outcome === "failed" && blocked["2023-01"]!.kind, "Incomplete");
+    assert.equal(blocked["2023"]!.outcome === "failed" && blocked["2023"]!.kind, "Incomplete");
+    assert.deepEqual(blockedMonth(y2022.months[0]!, {}, "2022-12-01")["2022-12"], partial(), "a month covered in part: no tag");
+    assert.equal(Object.keys(blocked).length, 365 - 1 + 12 + 1);
   });
 });
 

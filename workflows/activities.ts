@@ -41,10 +41,19 @@ const extractionOptions: ActivityOptions = {
 /** Combining a day (after its local try) or rolling up a month or a year: heartbeats; a year of inputs may take minutes. */
 const aggregationOptions: ActivityOptions = { startToCloseTimeout: "30 minutes", heartbeatTimeout: "20 seconds", retry: { ...backoff, maximumAttempts: 20 } };
 
+/**
+ * A day's commit to an Icechunk store: a regular activity with heartbeats (a local store's writer
+ * may wait for another writer's lock), retried on what the IcechunkError marks retryable (a commit
+ * conflict, the writer lock, a storage fault); the rest (a day out of calendar order, metadata
+ * that differs from the store's) fails at once.
+ */
+const commitOptions: ActivityOptions = { startToCloseTimeout: "20 minutes", heartbeatTimeout: "20 seconds", retry: { ...backoff, maximumAttempts: 20 } };
+
 const local = proxyLocalActivities<BackfillSteps>(singleTry);
 const listing = proxyActivities<BackfillSteps>(listingOptions);
 const extraction = proxyActivities<BackfillSteps>(extractionOptions);
 const aggregation = proxyActivities<BackfillSteps>(aggregationOptions);
+const commit = proxyActivities<BackfillSteps>(commitOptions);
 
 /** Planning validates the request on the worker before anything starts: a local activity, retried briefly. */
 export const planning = proxyLocalActivities<BackfillSteps>({ startToCloseTimeout: "1 minute", retry: { maximumAttempts: 3 } });
@@ -83,6 +92,9 @@ export const steps = {
       () => aggregation.aggregateDay.executeWithOptions({ ...aggregationOptions, summary }, [dataset, day, staged]),
     );
   },
-  rollupPeriod: (dataset: string, period: string, children: string[]) =>
-    aggregation.rollupPeriod.executeWithOptions({ ...aggregationOptions, summary: `roll up ${period} from ${children.length} outputs` }, [dataset, period, children]),
+  /** With `tag`, the store's tag of a month or a year (Icechunk output) instead of a rollup file. */
+  rollupPeriod: (dataset: string, period: string, children: string[], tag = false) =>
+    aggregation.rollupPeriod.executeWithOptions({ ...aggregationOptions, summary: tag ? `tag ${period}` : `roll up ${period} from ${children.length} outputs` }, [dataset, period, children]),
+  commitDay: (dataset: string, day: string, staged: string[]) =>
+    commit.commitDay.executeWithOptions({ ...commitOptions, summary: `commit ${day} (${staged.length} files)` }, [dataset, day, staged]),
 };

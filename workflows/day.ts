@@ -1,5 +1,5 @@
 import { setCurrentDetails } from "@temporalio/workflow";
-import { existing, extractionPlan, noFileCounts, noFiles, outputResult, statusOf, type ExtractSummary, type FileCounts } from "../lib/backfill/model/index.js";
+import { existing, extractionPlan, noFileCounts, noFiles, outputResult, statusOf, type ExtractSummary, type FileCounts, type PeriodResult } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
 import { steps } from "./activities.js";
 import { recordFailure } from "./failures.js";
@@ -9,7 +9,8 @@ import type { DayInput, DayOutcome } from "./types.js";
 /**
  * One day: done already if its output exists; else list its files, extract them (at most
  * maxConcurrentFiles at once, spread over a few activities, each file staged on its own) and
- * combine them into the day's reference file, written once. The lookup, the listing and the
+ * combine them into the day's reference file, written once (with Icechunk output: return the staged
+ * references, which the month commits in calendar order). The lookup, the listing and the
  * combine are local activities; the extractions are regular ones, retried each on its own. The day
  * tells its month how it ended (its result); the month reports to the backfill.
  */
@@ -18,18 +19,19 @@ export async function backfillDayV3(input: DayInput): Promise<DayOutcome> {
   return withStatus(
     async () => {
       try {
-        return { result: await runDay(input, files), files };
+        const ended = await runDay(input, files);
+        return "staged" in ended ? { staged: ended.staged, files } : { result: ended, files };
       } catch (error) {
         // Failing fast (or cancelled): rethrown. Otherwise the failure is the day's result, and the
         // files it listed still count.
         return { result: recordFailure(error, input.failFast), files };
       }
     },
-    (outcome) => statusOf([outcome.result]),
+    (outcome) => ("result" in outcome ? statusOf([outcome.result]) : "completed"),
   );
 }
 
-async function runDay(input: DayInput, files: FileCounts) {
+async function runDay(input: DayInput, files: FileCounts): Promise<PeriodResult | { staged: string[] }> {
   const { dataset, day } = input;
   const survey = await steps.surveyDay(dataset, day);
   if ("output" in survey) return existing(survey.output);
@@ -49,5 +51,8 @@ async function runDay(input: DayInput, files: FileCounts) {
   const extracted = perBatch.flat();
   files.reused = extracted.filter((e) => e.reused).length;
   files.extracted = extracted.length - files.reused;
-  return outputResult(await steps.aggregateDay(dataset, day, extracted.map((e) => e.staged)));
+  const staged = extracted.map((e) => e.staged);
+  // An Icechunk store takes days in calendar order: the month commits this one when its turn comes.
+  if (input.format === "icechunk") return { staged };
+  return outputResult(await steps.aggregateDay(dataset, day, staged));
 }

@@ -3,6 +3,7 @@ import { isSettled, periodsOfMonth, rollsUp, statusOf, type PeriodResults } from
 import { boundedAll } from "../lib/concurrency.js";
 import { backfillDayV3 } from "./day.js";
 import { describeFailure, recordFailure } from "./failures.js";
+import { calendarCommits } from "./commits.js";
 import { childOptions, executePeriod, settingsOf, withStatus } from "./options.js";
 import { monthReports } from "./reports.js";
 import { rollup } from "./rollup.js";
@@ -11,6 +12,8 @@ import type { MonthInput, PeriodOutcome } from "./types.js";
 /**
  * One month: its days side by side (its share of maxConcurrentDays, `lanesOf`), then (aggregation
  * "month" or "year") the monthly rollup. It reports to the backfill at most every few seconds.
+ * With Icechunk output it commits its days in calendar order as they finish (workflows/commits.ts)
+ * and then tags itself, when the range covers it whole (its "rollup").
  */
 export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome> {
   const { month, aggregation } = input;
@@ -18,6 +21,8 @@ export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome>
   return withStatus(
     async () => {
       const results: PeriodResults = { ...input.checkpoint };
+      // Icechunk output: days are committed by the month, in calendar order, as they finish.
+      const store = input.format === "icechunk" ? calendarCommits(input, month.days, results, reports) : undefined;
       const pending = month.days.filter((day) => results[day] === undefined);
       await boundedAll(pending, input.lanes.daysPerMonth, async (day) => {
         // Histories stay small (a month has at most 31 children), but honour the server's advice:
@@ -29,6 +34,7 @@ export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome>
             ...childOptions(input, "day", day, `${input.dataset} ${day}`),
             args: [{ ...settingsOf(input), day }],
           });
+          if ("staged" in outcome) return store!.staged(day, outcome.staged, outcome.files);
           results[day] = outcome.result;
           reports.ended(day, outcome.result, outcome.files);
         } catch (error) {
@@ -38,7 +44,9 @@ export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome>
           if (input.failFast) await reports.flush();
           results[day] = recordFailure(error, input.failFast);
         }
+        store?.ended();
       });
+      await store?.finish();
       if (!isSettled(month.days, results)) {
         await reports.flush();
         await condition(allHandlersFinished);

@@ -26,6 +26,7 @@ export function settingsFor(input: BackfillInput, plan: BackfillPlan, reportTo: 
   return {
     dataset: input.dataset,
     aggregation: plan.aggregation,
+    format: plan.format,
     lanes: lanesOf(maxConcurrentDays, plan),
     maxConcurrentFiles: Math.max(1, input.maxConcurrentFiles ?? defaultSettings.maxConcurrentFiles),
     ...(input.filesPerActivity !== undefined ? { filesPerActivity: Math.max(1, input.filesPerActivity) } : {}),
@@ -36,10 +37,11 @@ export function settingsFor(input: BackfillInput, plan: BackfillPlan, reportTo: 
 
 /** Only the settings: what every level passes down, and nothing of its own plan or results. */
 export function settingsOf(input: PeriodSettings): PeriodSettings {
-  const { dataset, aggregation, lanes, maxConcurrentFiles, filesPerActivity, failFast, reportTo } = input;
+  const { dataset, aggregation, format, lanes, maxConcurrentFiles, filesPerActivity, failFast, reportTo } = input;
   return {
     dataset,
     aggregation,
+    format,
     lanes,
     maxConcurrentFiles,
     ...(filesPerActivity !== undefined ? { filesPerActivity } : {}),

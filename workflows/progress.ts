@@ -1,6 +1,9 @@
 import { setCurrentDetails, setHandler } from "@temporalio/workflow";
 import {
   applyReport,
+  blockedYear,
+  daysOfYear,
+  firstFailedDay,
   daysOfPlan,
   isFailed,
   isSettled,
@@ -65,6 +68,19 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
     settled: (year: YearPlan): boolean => isSettled(periodsOfYear(year, plan.aggregation), state.results),
     /** What a year's child is told it need not do again. */
     known: (year: YearPlan) => keptResults(state.results, periodsOfYear(year, plan.aggregation)),
+    /**
+     * Icechunk output: years not started yet after a failed day are blocked (the store takes days
+     * in calendar order), given their results without running.
+     */
+    blockAfterFailedDays(running: Record<string, string>): void {
+      if (plan.format !== "icechunk") return;
+      const before: string[] = [];
+      for (const year of plan.years) {
+        const blocker = firstFailedDay(before, state.results);
+        if (blocker && running[year.id] === undefined) Object.assign(state.results, blockedYear(year, state.results, blocker));
+        before.push(...daysOfYear(year));
+      }
+    },
     /** Reports received so far in this run: the sliding window wakes when it changes. */
     reports: (): number => reports,
     /** The failure a year ended with, if one did (failing fast, or the year workflow itself failed). */

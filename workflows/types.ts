@@ -3,7 +3,7 @@
  * clients. The results, the plan and the rules behind them are the backfill's domain model
  * (lib/backfill/model), which the workflows share with `backfillDirect` and the CLI.
  */
-import type { Aggregation, FileCounts, Lanes, MonthPlan, PeriodResult, PeriodResults, ProgressState, YearPlan } from "../lib/backfill/model/index.js";
+import type { Aggregation, FileCounts, Lanes, MonthPlan, OutputFormat, PeriodResult, PeriodResults, ProgressState, YearPlan } from "../lib/backfill/model/index.js";
 
 export type {
   BackfillProgress,
@@ -47,6 +47,8 @@ export interface BackfillInput {
 export interface PeriodSettings {
   dataset: string;
   aggregation: Aggregation;
+  /** The dataset's output: reference files, or an Icechunk store (days committed by their month, in order). */
+  format: OutputFormat;
   /** maxConcurrentDays spread over the range's years, months and days (`lanesOf`). */
   lanes: Lanes;
   maxConcurrentFiles: number;
@@ -77,8 +79,8 @@ export interface PeriodOutcome {
   results: PeriodResults;
 }
 
-/** What a day returns: its result and its files (listed, also when it failed after listing). */
-export interface DayOutcome {
-  result: PeriodResult;
-  files: FileCounts;
-}
+/**
+ * What a day returns: its result and its files (listed, also when it failed after listing); or,
+ * with Icechunk output, its staged per-file references, which its month commits in calendar order.
+ */
+export type DayOutcome = { result: PeriodResult; files: FileCounts } | { staged: string[]; files: FileCounts };

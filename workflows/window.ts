@@ -30,6 +30,7 @@ export async function runYears(input: BackfillInput, plan: BackfillPlan, setting
     for (;;) {
       const failure = progress.yearFailure();
       if (failure) throw ApplicationFailure.nonRetryable(failure.message, failure.kind);
+      progress.blockAfterFailedDays(running);
       const pending = plan.years.filter((year) => !progress.settled(year) && running[year.id] === undefined);
       if (pending.length === 0 && Object.keys(running).length === 0) return;
       if (workflowInfo().continueAsNewSuggested) {

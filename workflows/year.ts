@@ -1,5 +1,8 @@
 import { CancellationScope, isCancellation } from "@temporalio/workflow";
 import {
+  blockedMonth,
+  daysOfYear,
+  firstFailedDay,
   keptResults,
   noFileCounts,
   periodsOfMonth,
@@ -52,6 +55,9 @@ function runYear(input: YearInput): Promise<PeriodOutcome> {
       if (months.length > 0 && Object.keys(settled).length > 0) await sendReport(input.reportTo, { period: year.id, results: settled, files: noFileCounts(), running: [] });
 
       await boundedAll(months, input.lanes.monthsPerYear, async (month) => {
+        // Icechunk output: months run one after another, and a failed day holds back the rest.
+        const blocker = input.format === "icechunk" ? firstFailedDay(daysOfYear(year), results) : undefined;
+        if (blocker) return void Object.assign(results, blockedMonth(month, results, blocker));
         const outcome = await executePeriod(backfillMonthV3, {
           ...childOptions(input, "month", month.id, `${input.dataset} ${month.id}: ${month.days.length} days`),
           args: [{ ...settingsOf(input), month, checkpoint: keptResults(results, periodsOfMonth(month, aggregation)) }],

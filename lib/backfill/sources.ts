@@ -22,8 +22,13 @@ export async function listDaySources(spec: ResolvedDatasetSpec, dayId: string, o
   }
 }
 
-/** A day's first step: its output if it exists (then nothing is listed), else its source files. */
+/**
+ * A day's first step: its output if it exists (then nothing is listed), else its source files.
+ * With Icechunk output there is no day file: what the store holds was settled before (one
+ * listing per year, `findStoreOutputs`), so only the sources are listed.
+ */
 export async function surveyDay(spec: ResolvedDatasetSpec, dayId: string, options: Tries = {}): Promise<DaySurvey> {
+  if (spec.output.format === "icechunk") return { sources: (await listDaySources(spec, dayId, options)).map((o) => o.key) };
   const output = openStorage(spec.output.storage, options.tries);
   try {
     const key = outputKey(spec, dayId);

@@ -1,5 +1,6 @@
 import { ConfigError } from "../errors.js";
 import { validateTemplate } from "../calendar/template.js";
+import { concatDimension } from "../icechunk/options.js";
 import { LocalStorage } from "../storage/local.js";
 import { S3Storage } from "../storage/s3.js";
 import type { Storage } from "../storage/storage.js";
@@ -26,6 +27,7 @@ const storageSettings = tagged(
 );
 
 export const aggregationLevels = ["day", "month", "year"] as const;
+export const outputFormats = ["kerchunk", "icechunk"] as const;
 
 /**
  * Every dataset setting, its rule and its default, in one place. A key not listed here is rejected
@@ -50,6 +52,11 @@ export const datasetSettings = object({
     prefix: optional(text(), ""),
     /** Appended to the period name: <dest>/<root>/<YYYYMMDD><suffix>.json. */
     suffix: optional(text(), ""),
+    /**
+     * "kerchunk": a reference file per day (and rollups); "icechunk": one Icechunk repository,
+     * <dest>/<root>.icechunk, a commit per day in calendar order, a tag per completed month and year.
+     */
+    format: optional(oneOf(outputFormats), "kerchunk"),
   }),
   refs: optional(object({ inlineThreshold: optional(whole({ min: 0 }), 100) }), {}),
   combine: optional(
@@ -69,6 +76,7 @@ export const datasetSettings = object({
 export type DatasetSpec = InputOf<typeof datasetSettings.shape>;
 export type StorageSpec = typeof storageSettings.inputType;
 export type AggregationLevel = (typeof aggregationLevels)[number];
+export type OutputFormat = (typeof outputFormats)[number];
 
 /** A spec with every default filled in. */
 export type ResolvedDatasetSpec = OutputOf<typeof datasetSettings.shape> & {
@@ -91,6 +99,13 @@ export function resolveDatasetSpec(spec: DatasetSpec, at?: string): ResolvedData
     throw new ConfigError(`${where}.source.template`, `'${template}' must contain {day} or {doy}: a day's files are found by it`);
   }
   const concatDims = checked.combine.concatDims;
+  if (checked.output.format === "icechunk") {
+    // A store is one dataset growing along one dimension: rollup files make no sense for it.
+    if (checked.aggregation !== "day") {
+      throw new ConfigError(`${where}.aggregation`, `'${checked.aggregation}' with output.format "icechunk": a store is one dataset with a commit per day and a tag per month and year; use "day" (the default)`);
+    }
+    concatDimension({ name: checked.name, combine: checked.combine }, where);
+  }
   return {
     ...checked,
     combine: { ...checked.combine, cooMap: checked.combine.cooMap ?? Object.fromEntries(concatDims.map((d) => [d, `data:${d}`])) },

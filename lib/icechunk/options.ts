@@ -67,12 +67,12 @@ export function resolveIcechunkOptions(options: IcechunkOptions = {}): ResolvedI
   };
 }
 
-/** The dimension the store grows along: the dataset's one concat dimension. */
-export function concatDimension(dataset: IcechunkDataset): string {
+/** The dimension the store grows along: the dataset's one concat dimension. `where` names the dataset in errors. */
+export function concatDimension(dataset: Pick<IcechunkDataset, "name" | "combine">, where = `datasets.${dataset.name}`): string {
   const dims = dataset.combine?.concatDims ?? ["time"];
   if (dims.length !== 1) {
     throw new ConfigError(
-      `datasets.${dataset.name}.combine.concatDims`,
+      `${where}.combine.concatDims`,
       `an Icechunk store grows along exactly one dimension; got [${dims.join(", ")}]`,
     );
   }

@@ -10,3 +10,4 @@ export * from "./extraction.js";
 export * from "./lanes.js";
 export * from "./outputs.js";
 export * from "./steps.js";
+export * from "./calendarOrder.js";

@@ -1,7 +1,16 @@
 import type { PeriodResult, PeriodResults } from "./result.js";
 
-/** Which periods get a reference file of their own: days always; months and years as rollups. */
+/**
+ * Which periods get an output of their own: days always; months and years as rollups (reference
+ * files built from the days'; with Icechunk output, the store's tags: `planBackfill`).
+ */
 export type Aggregation = "day" | "month" | "year";
+
+/**
+ * Where a backfill's days go: "kerchunk", a reference file each (and rollups); "icechunk", a
+ * commit each to one store, in calendar order, with a tag per completed month and year.
+ */
+export type OutputFormat = "kerchunk" | "icechunk";
 
 /**
  * The calendar tree of a backfill: years, their months, their days (ids like "2022", "2022-01",
@@ -12,6 +21,7 @@ export type Aggregation = "day" | "month" | "year";
 export interface BackfillPlan {
   dataset: string;
   aggregation: Aggregation;
+  format: OutputFormat;
   years: YearPlan[];
 }
 

@@ -24,6 +24,21 @@ export interface AggregateSummary {
   chunkRefs: number;
 }
 
+/** What a day's commit to an Icechunk store reports (small, for history and the Web UI). */
+export interface CommitSummary {
+  /** `<store>@<snapshot id>`: the snapshot that holds the day. */
+  output: string;
+  /** True when the day was in the store already (nothing written). */
+  existing: boolean;
+  snapshotId: string;
+  /** The day's steps along the concat dimension, and its files. */
+  steps: number;
+  files: number;
+  /** Commits tried (more than 1 when other writers moved the branch; 0 when found committed). */
+  attempts: number;
+  commitMs: number;
+}
+
 /** What a day's first step finds: its output, if it exists already, else its source files in time order. */
 export type DaySurvey = { output: string } | { sources: string[] };
 
@@ -36,7 +51,10 @@ export type DaySurvey = { output: string } | { sources: string[] };
 export interface BackfillSteps {
   /** Validate the request against the worker's configuration and plan the calendar tree. */
   planBackfill(dataset: string, start: string, end: string): Promise<BackfillPlan>;
-  /** Every output of a year's periods (days, months, the year), found by one listing. */
+  /**
+   * Every output of a year's periods (days, months, the year), found by one listing; with Icechunk
+   * output, the days the store holds and the tags of months and the year.
+   */
   findOutputs(dataset: string, year: string): Promise<FoundOutputs>;
   /** A day's output if it exists (nothing else is done then), else the keys of its source files. */
   surveyDay(dataset: string, day: string): Promise<DaySurvey>;
@@ -46,6 +64,11 @@ export interface BackfillSteps {
   extractFiles(dataset: string, day: string, sourceKeys: string[], filesAtOnce: number): Promise<ExtractSummary[]>;
   /** Combine a day's staged references into the day's output (written once); staging is then removed. */
   aggregateDay(dataset: string, day: string, stagedKeys: string[]): Promise<AggregateSummary>;
-  /** Roll a month up from its days, or a year from its months, without touching a source file. */
+  /**
+   * Roll a month up from its days, or a year from its months, without touching a source file;
+   * with Icechunk output, tag the month or year in the store instead.
+   */
   rollupPeriod(dataset: string, period: string, childPeriods: string[]): Promise<AggregateSummary>;
+  /** Icechunk output: commit a day from its staged per-file references (exactly once); staging is then removed. */
+  commitDay(dataset: string, day: string, stagedKeys: string[]): Promise<CommitSummary>;
 }
