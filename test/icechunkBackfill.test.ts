@@ -16,12 +16,14 @@
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import type { Client, Connection } from "@temporalio/client";
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { copyFile, mkdir, stat, utimes, writeFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
 import { after, before, describe, test, type TestContext } from "node:test";
 import { combineRefs } from "../lib/combine/index.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
-import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
+import { openStorage, resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
+import { commitStagedDay } from "../lib/backfill/commit.js";
+import { extractToStaging } from "../lib/backfill/extract.js";
 import { IcechunkError } from "../lib/errors.js";
 import { commitDay, containerPrefix, listDayCommits, parseCommitMessage, repositoryLocation } from "../lib/icechunk/index.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
@@ -114,6 +116,7 @@ interface PythonCase {
 interface ReadReport {
   cases: Record<string, { raw: string[]; decoded: string[]; attributes: string[] }>;
   stores: Record<string, { history: { id: string; message: string }[]; tags: Record<string, string>; time?: number[]; source_time?: number[] }>;
+  steps: Record<string, { step: number; ok: boolean; error?: string; values_equal?: boolean }[]>;
 }
 
 function pythonStore(spec: DatasetSpec): Pick<PythonCase, "store" | "container"> {
@@ -342,4 +345,59 @@ describe("Icechunk backfills under stress", () => {
     const store = await storeReport(spec, ["2022-02-01"]);
     assert.deepEqual(historyProblems(store.history, ["2022-02-01"]), [], "nothing committed after the failed day");
   });
+});
+
+test("a source file replaced between its extraction and its day's commit fails that step at read time (pinned at extraction)", async (t) => {
+  // A copy of one day's archive, so the replacement touches no other test's files.
+  const copy = join(dir, "replaced-archive");
+  for (const file of filesOf("2022-01-30")) {
+    await mkdir(dirname(join(copy, relative(archive, file))), { recursive: true });
+    await copyFile(file, join(copy, relative(archive, file)));
+  }
+  const day = "2022-01-30";
+  const sourceKeys = filesOf(day).map((f) => relative(archive, f));
+  const replacedStep = 1;
+
+  async function stageReplaceCommit(name: string, recordAtExtraction: boolean): Promise<ReadReport["steps"][string]> {
+    const base = testDataset(name, { kind: "local", path: copy }, { kind: "local", path: await testDir(`${name}-out`) });
+    const spec: DatasetSpec = { ...base, output: { ...base.output, format: "icechunk" } };
+    const resolved = resolveDatasetSpec(spec);
+    const staged = [];
+    for (const key of sourceKeys) staged.push((await extractToStaging(resolved, day, key)).staged);
+    if (!recordAtExtraction) {
+      // Broken on purpose: staged files without the recorded version (as an older worker wrote them).
+      const storage = openStorage(resolved.output.storage);
+      for (const key of staged) {
+        const parsed = JSON.parse(new TextDecoder().decode(await storage.read(key))) as KerchunkRefs & { source?: unknown };
+        delete parsed.source;
+        await storage.write(key, new TextEncoder().encode(JSON.stringify(parsed)));
+      }
+      await storage.close();
+    }
+    // The second file is rewritten before the commit: a later modification time (its bytes stay, so
+    // the day still combines; the library tests replace the bytes too).
+    const target = join(copy, sourceKeys[replacedStep]!);
+    const before = await stat(target);
+    const later = new Date(Date.now() + 10_000);
+    await utimes(target, later, later);
+    try {
+      await commitStagedDay(resolved, day, staged);
+      const path = join(dir, `${name}.plan.json`);
+      await writeFile(path, JSON.stringify({ steps: [{ id: "steps", ref: { branch: "main" }, files: filesOf(day), ...pythonStore(spec) }] }));
+      return (await python<ReadReport>("icechunk_read.py", [path])).steps.steps!;
+    } finally {
+      await utimes(target, before.atime, before.mtime);
+    }
+  }
+
+  const steps = await stageReplaceCommit("ic-replaced", true);
+  t.diagnostic(JSON.stringify(steps));
+  assert.equal(steps.find((s) => s.step === 0)?.ok, true, "the untouched file's step reads");
+  const replaced = steps.find((s) => s.step === replacedStep)!;
+  assert.equal(replaced.ok, false, "the replaced file's step must fail, not read the newer file's bytes");
+  assert.match(replaced.error ?? "", /checksum/i);
+  // Without the version recorded at extraction, the commit pins the rewritten file: the step reads.
+  const unpinned = await stageReplaceCommit("ic-replaced-unpinned", false);
+  t.diagnostic(`pinned at commit: ${JSON.stringify(unpinned)}`);
+  assert.equal(unpinned.find((s) => s.step === replacedStep)!.ok, true, "the check can fail: pinned at commit, the rewrite goes unnoticed");
 });

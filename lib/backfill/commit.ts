@@ -4,6 +4,8 @@ import { commitDay, listDayCommits, openRepository, repositoryLocation, tagPerio
 import { resolveIcechunkOptions } from "../icechunk/options.js";
 import { dayCommits } from "../icechunk/history.js";
 import type { KerchunkRefs } from "../refs/types.js";
+import type { SourceVersion } from "../source/byteSource.js";
+import { stagedSourceVersion } from "./staged.js";
 import { IcechunkError, StorageError } from "../errors.js";
 import { icechunkFailure } from "../icechunk/failures.js";
 import type { FoundOutputs } from "./model/outputs.js";
@@ -27,10 +29,14 @@ export async function commitStagedDay(spec: ResolvedDatasetSpec, day: string, st
   const storage = openStorage(spec.output.storage);
   try {
     const inputs: KerchunkRefs[] = [];
+    const sourceVersions = new Map<string, SourceVersion>();
     let missing = false;
     for (const key of stagedKeys) {
       try {
-        inputs.push(parseRefsJson(new TextDecoder().decode(await storage.read(key)), storage.url(key)));
+        const refs = parseRefsJson(new TextDecoder().decode(await storage.read(key)), storage.url(key));
+        const recorded = stagedSourceVersion(refs);
+        if (recorded) sourceVersions.set(...recorded);
+        inputs.push(refs);
       } catch (error) {
         if (await storage.exists(key)) throw error;
         missing = true;
@@ -46,7 +52,8 @@ export async function commitStagedDay(spec: ResolvedDatasetSpec, day: string, st
       }
       summary = { snapshotId: commit.snapshotId, alreadyCommitted: true, steps: commit.steps, files: commit.files.length, attempts: 0, commitMs: 0 };
     } else {
-      summary = await commitDay(spec, day, { refs: inputs, labels: stagedKeys.map((k) => storage.url(k)) });
+      // Pinned to the versions read at extraction; a file staged without one is looked up now.
+      summary = await commitDay(spec, day, { refs: inputs, labels: stagedKeys.map((k) => storage.url(k)) }, { sourceVersions });
     }
     // The day is in the store: its staging is not needed any more.
     await Promise.all(stagedKeys.map((k) => storage.delete(k)));

@@ -1,12 +1,12 @@
 import { Hdf5FormatError } from "../errors.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
-import { serializeRefs } from "../refs/serialize.js";
 import { translateHdf5 } from "../refs/translate.js";
 import type { KerchunkRefs } from "../refs/types.js";
 import { BlockCache } from "../source/blockCache.js";
 import { referenceUrl } from "../source/localFile.js";
 import type { ExtractSummary } from "./model/steps.js";
 import { stagingKey } from "./names.js";
+import { serializeStaged } from "./staged.js";
 
 /**
  * Every byte range must lie inside the source object: a reference past the end (a truncated or
@@ -38,14 +38,16 @@ export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string,
     const origin = sourceStorage.source(sourceKey);
     const cached = new BlockCache(origin);
     let result;
+    let version;
     try {
       result = await translateHdf5(cached, { inlineThreshold: spec.refs.inlineThreshold, url });
       checkRangesWithin(result.refs, url, await cached.size());
+      version = origin.version?.();
     } finally {
       await origin.close?.();
     }
     signal?.throwIfAborted();
-    await outputStorage.write(staged, new TextEncoder().encode(serializeRefs(result.refs)));
+    await outputStorage.write(staged, new TextEncoder().encode(serializeStaged(result.refs, url, version)));
     return {
       source: url,
       staged,

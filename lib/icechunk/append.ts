@@ -17,7 +17,7 @@ import { parseZattrs, writeNumbers } from "../combine/zarrMeta.js";
 import { IcechunkError, UnsupportedFeatureError } from "../errors.js";
 import { PyFloat, type PyJsonValue } from "../refs/pyJson.js";
 import type { DayReferences } from "./dayRefs.js";
-import type { SourceVersion } from "./sourceVersions.js";
+import { lastModifiedOf, type SourceVersion } from "./sourceVersions.js";
 import type { StoreState } from "./storeState.js";
 import { chunkKey, metadataKey, metadataText, numericOfV3, v3ArrayMetadataOfText, v3GroupMetadata, type V3ArrayMetadata } from "./zarrV3.js";
 
@@ -219,7 +219,7 @@ async function writeChunks(
     const [location, offset, length] = ref;
     const version = versions.get(location);
     if (!version) throw new IcechunkError("missing-source-version", context.store, `no ETag or modification time known for ${location}`, false, { day: context.day, variable: entry.path });
-    virtual.push({ index, location, offset, length, ...("etag" in version ? { etagChecksum: version.etag } : { lastModified: version.lastModified }) });
+    virtual.push({ index, location, offset, length, ...("etag" in version ? { etagChecksum: version.etag } : { lastModified: lastModifiedOf(version.lastModified.getTime()) }) });
     files?.add(location);
   });
   if (virtual.length > 0) {

@@ -17,10 +17,14 @@ import { s3ConnectionOf, type StorageSpec } from "../datasets/spec.js";
 import { SourceReadError } from "../errors.js";
 import { isTransientS3Error } from "../source/s3.js";
 import { createS3Client, parseS3Url } from "../source/s3Client.js";
+import type { SourceVersion } from "../source/byteSource.js";
 
-export type SourceVersion = { etag: string } | { lastModified: Date };
+export type { SourceVersion };
 
-/** A local file's modification time as Icechunk can check it: rounded up to the whole second. */
+/**
+ * A local file's modification time as Icechunk can check it: rounded up to the whole second (the
+ * commit rounds every time it is given, so callers may pass a file's exact mtime).
+ */
 export function lastModifiedOf(mtimeMs: number): Date {
   return new Date(Math.ceil(mtimeMs / 1000) * 1000);
 }

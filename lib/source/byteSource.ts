@@ -22,9 +22,20 @@ export interface ByteSource {
   readHead?(length: number): Promise<{ bytes: Uint8Array; size: number }>;
   /** Requests and bytes that really went to the origin (sources that talk to one keep these). */
   readonly stats?: ReadStats;
+  /**
+   * Optional: which version of the file the bytes read so far came from (an S3 object's ETag, a
+   * local file's modification time), so references can be pinned to it. Known after a read.
+   */
+  version?(): SourceVersion | undefined;
   /** Release what the source holds open (a file handle). */
   close?(): Promise<void>;
 }
+
+/**
+ * The version of a source file: an S3 object's ETag (as S3 returns it, quotes included), or a local
+ * file's modification time.
+ */
+export type SourceVersion = { etag: string } | { lastModified: Date };
 
 /** Counters every source keeps, so tests and benchmarks can see what a translation cost. */
 export interface ReadStats {

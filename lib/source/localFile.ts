@@ -1,7 +1,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { checkRange, type ByteSource, type ReadStats } from "./byteSource.js";
+import { checkRange, type ByteSource, type ReadStats, type SourceVersion } from "./byteSource.js";
 import { SourceReadError } from "../errors.js";
 
 /**
@@ -19,6 +19,7 @@ export class LocalFileSource implements ByteSource {
   private handle: Promise<FileHandle> | undefined;
   private closed = false;
   private cachedSize: number | undefined;
+  private modified: Date | undefined;
 
   constructor(
     readonly path: string,
@@ -40,8 +41,14 @@ export class LocalFileSource implements ByteSource {
     if (this.cachedSize === undefined) {
       const stat = await (await this.file()).stat();
       this.cachedSize = stat.size;
+      this.modified = new Date(stat.mtimeMs);
     }
     return this.cachedSize;
+  }
+
+  /** The modification time when the file was opened (every read checks the range against its size then). */
+  version(): SourceVersion | undefined {
+    return this.modified && { lastModified: this.modified };
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {

@@ -1,5 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { checkRange, type ByteSource, type ReadStats } from "./byteSource.js";
+import { checkRange, type ByteSource, type ReadStats, type SourceVersion } from "./byteSource.js";
 import { SourceReadError } from "../errors.js";
 
 interface AwsLikeError {
@@ -92,6 +92,11 @@ export class S3Source implements ByteSource {
     const total = Number(/\/(\d+)$/.exec(response.ContentRange ?? "")?.[1] ?? response.ContentLength);
     this.remember(total, response.ETag);
     return { bytes, total };
+  }
+
+  /** The ETag every read so far was pinned to (If-Match), once the first response gave it. */
+  version(): SourceVersion | undefined {
+    return this.etag === undefined ? undefined : { etag: this.etag };
   }
 
   private remember(size: number | undefined, etag: string | undefined): void {
