@@ -23,3 +23,38 @@ export async function boundedAll<T, R>(items: readonly T[], limit: number, work:
   await Promise.all(lanes);
   return results;
 }
+
+/**
+ * At most `limit` holders at once; the rest wait in arrival order. A release hands its slot
+ * straight to the next waiter, so no newcomer slips in between and the limit is exact.
+ */
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  /** Run `work` holding a slot. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await work();
+    } finally {
+      this.release();
+    }
+  }
+}

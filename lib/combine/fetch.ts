@@ -1,6 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Semaphore } from "../concurrency.js";
 import { SourceReadError } from "../errors.js";
 import type { Reference } from "../refs/types.js";
 import type { ByteSource, ReadStats } from "../source/byteSource.js";
@@ -24,14 +25,15 @@ export function inlineBytes(value: string): Uint8Array {
 export class ReferenceReader {
   private readonly sources = new Map<string, ByteSource & { close?(): Promise<void>; stats?: ReadStats }>();
   private client: S3Client | undefined;
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Reads in flight at once (S3 latency is hidden by concurrency, not by one big request). */
+  private readonly slots: Semaphore;
 
   constructor(
     private readonly s3Options: S3ConnectionOptions = {},
-    /** Reads in flight at once (S3 latency is hidden by concurrency, not by one big request). */
-    private readonly concurrency = 64,
-  ) {}
+    concurrency = 64,
+  ) {
+    this.slots = new Semaphore(concurrency);
+  }
 
   private readonly localStats: ReadStats = { requests: 0, bytes: 0 };
 
@@ -64,16 +66,11 @@ export class ReferenceReader {
   async read(ref: Reference): Promise<Uint8Array> {
     if (typeof ref === "string") return inlineBytes(ref);
     const [url, offset, length] = ref;
-    if (this.active >= this.concurrency) await new Promise<void>((go) => this.waiting.push(go));
-    this.active++;
     try {
-      return await this.readFrom(url, offset, length);
+      return await this.slots.run(() => this.readFrom(url, offset, length));
     } catch (error) {
       if (error instanceof SourceReadError) throw error;
       throw new SourceReadError(url, (error as Error).message, false, { cause: error });
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
     }
   }
 

@@ -1,3 +1,4 @@
+import { Semaphore } from "../concurrency.js";
 import { checkRange, type ByteSource, type ReadStats } from "./byteSource.js";
 import { SourceReadError } from "../errors.js";
 
@@ -44,14 +45,13 @@ export class BlockCache implements ByteSource {
   private readonly headSize: number;
   private readonly maxGap: number;
   private readonly maxRequestSize: number;
-  private readonly concurrency: number;
+  /** Requests to the origin in flight at once. */
+  private readonly slots: Semaphore;
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
   private pending: PendingBlock[] = [];
   private flushScheduled = false;
   private head: Promise<void> | undefined;
   private fileSize: number | undefined;
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
 
   constructor(
     readonly inner: ByteSource,
@@ -62,7 +62,7 @@ export class BlockCache implements ByteSource {
     this.headSize = Math.max(this.blockSize, Math.ceil((options.headSize ?? 256 * 1024) / this.blockSize) * this.blockSize);
     this.maxGap = options.maxGap ?? 64 * 1024;
     this.maxRequestSize = Math.max(this.blockSize, options.maxRequestSize ?? 16 * 1024 * 1024);
-    this.concurrency = options.concurrency ?? 16;
+    this.slots = new Semaphore(options.concurrency ?? 16);
   }
 
   async size(): Promise<number> {
@@ -171,7 +171,7 @@ export class BlockCache implements ByteSource {
     const firstIndex = run[0]!.index;
     const start = firstIndex * this.blockSize;
     const end = Math.min(size, (run[run.length - 1]!.index + 1) * this.blockSize);
-    await this.acquire();
+    await this.slots.acquire();
     try {
       const bytes = await this.inner.read(start, end - start);
       for (const block of run) {
@@ -183,22 +183,8 @@ export class BlockCache implements ByteSource {
     } catch (error) {
       for (const block of run) block.reject(error);
     } finally {
-      this.release();
+      this.slots.release();
     }
   }
 
-  private async acquire(): Promise<void> {
-    if (this.active < this.concurrency) {
-      this.active++;
-      return;
-    }
-    // release() hands its slot straight to us, so `active` never exceeds the limit.
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
-  }
 }
