@@ -11,6 +11,7 @@ import { resolveCombineOptions, type CombineOptions, type ResolvedCombineOptions
 import { orderInputs, type OrderedInput, type SurveyedInput } from "./ordering.js";
 import { strictJsonText } from "./pyJsonParse.js";
 import { withShape } from "./zarrMeta.js";
+import { product, rowMajorStrides } from "../shape.js";
 
 /** The inputs of one combine: loaded on demand, so a streaming combine never holds them all. */
 export interface InputSet {
@@ -260,13 +261,7 @@ function checkAlignment(layout: ReferenceLayout, inputs: OrderedInput[], coordin
 
 function gridOf(path: string, shape: number[], chunks: number[]): CombinedArray {
   const grid = shape.length === 0 ? [1] : shape.map((n, i) => Math.max(1, Math.ceil(n / chunks[i]!)));
-  const strides = new Array<number>(grid.length);
-  let stride = 1;
-  for (let i = grid.length - 1; i >= 0; i--) {
-    strides[i] = stride;
-    stride *= grid[i]!;
-  }
-  return { path, shape, chunks, grid, strides, chunkCount: stride };
+  return { path, shape, chunks, grid, strides: rowMajorStrides(grid), chunkCount: product(grid) };
 }
 
 const keyOf = (dir: string, leaf: string): string => (dir ? `${dir}/${leaf}` : leaf);

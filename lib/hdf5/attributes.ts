@@ -13,6 +13,7 @@ import { elementCount } from "./messages/dataspace.js";
 import { parseSharedMessage, type SharedMessageLocation } from "./messages/shared.js";
 import type { AttributeElement, Hdf5Attribute, Hdf5Dataspace, Hdf5Datatype, SkippedPart, StringPadding } from "./model.js";
 import { bodyCursor, MessageFlag, MessageType, type ObjectHeader } from "./objectHeader.js";
+import { product } from "../shape.js";
 
 /** What attribute reading needs from the file: its context, global heap, shared message lookup. */
 export interface AttributeServices {
@@ -231,7 +232,7 @@ async function decodeElement(
       return record;
     }
     case "array": {
-      const total = type.dims.reduce((a, b) => a * b, 1);
+      const total = product(type.dims);
       if (total * type.base.size > bytes.length) {
         throw new Hdf5FormatError(ctx.url, "array datatype", `${type.dims.join("x")} elements of ${type.base.size} bytes exceed ${bytes.length}`);
       }
@@ -323,7 +324,7 @@ function decodeText(bytes: Uint8Array, padding: StringPadding, variable = false)
 function nest(flat: AttributeElement[], dims: number[]): AttributeElement[] {
   if (dims.length <= 1) return flat;
   const [, ...rest] = dims;
-  const stride = rest.reduce((a, b) => a * b, 1);
+  const stride = product(rest);
   const out: AttributeElement[] = [];
   for (let i = 0; i < flat.length; i += stride) out.push(nest(flat.slice(i, i + stride), rest));
   return out;

@@ -32,6 +32,7 @@ import type {
 import { bodyCursor, MessageFlag, MessageType, readObjectHeader, type HeaderMessage, type ObjectHeader } from "./objectHeader.js";
 import { parseSharedMessageTableMessage, SharedMessageTable } from "./sharedMessageTable.js";
 import { readSuperblock, type Superblock } from "./superblock.js";
+import { product, rowMajorStrides } from "../shape.js";
 
 /** Object headers cached per file before we stop prefetching subtrees during a walk. */
 const PREFETCH_LIMIT = 100_000;
@@ -463,7 +464,7 @@ export class Hdf5File {
     const rank = shape.length;
     const out = new Uint8Array(total);
     const chunks = await this.chunks(dataset);
-    const chunkElements = chunkShape.reduce((a, b) => a * b, 1);
+    const chunkElements = product(chunkShape);
     const bodies = await Promise.all(
       chunks.map(async (chunk) =>
         unfilter
@@ -471,8 +472,7 @@ export class Hdf5File {
           : this.context.source.read(chunk.address, Math.min(chunk.size, chunkElements * elementSize)),
       ),
     );
-    const strides = new Array<number>(rank).fill(1);
-    for (let d = rank - 2; d >= 0; d--) strides[d] = strides[d + 1]! * shape[d + 1]!;
+    const strides = rowMajorStrides(shape);
     chunks.forEach((chunk, k) => {
       const body = bodies[k]!;
       const position = new Array<number>(rank).fill(0);

@@ -1,5 +1,6 @@
 import { UnsupportedFeatureError } from "../errors.js";
 import type { ExternalFileSlot, Hdf5Dataset } from "../hdf5/model.js";
+import { product } from "../shape.js";
 
 /** One chunk of an externally stored dataset: a byte range of one external file. */
 export interface ExternalChunk {
@@ -64,7 +65,7 @@ export function externalChunks(
 ): { chunkShape: number[]; chunks: ExternalChunk[] } {
   const variable = dataset.path;
   const elementSize = dataset.datatype.size;
-  const total = shape.reduce((a, b) => a * b, 1) * elementSize;
+  const total = product(shape) * elementSize;
   const fail = (detail: string): never => {
     throw new UnsupportedFeatureError(url, variable, `external data files: ${detail}`);
   };

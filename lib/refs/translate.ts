@@ -15,6 +15,7 @@ import { pyJson, type PyJsonValue } from "./pyJson.js";
 import { cleanStringFields, stringFieldsToClean } from "./strings.js";
 import type { KerchunkRefs, Reference } from "./types.js";
 import { compoundLayoutFilter, whyNoZarrDtype, zarrDtype } from "./zarrDtype.js";
+import { product } from "../shape.js";
 
 export interface TranslateOptions {
   /** Chunks smaller than this many bytes are stored inline (kerchunk's inline_threshold). */
@@ -255,7 +256,7 @@ async function planDataset(
   }
 
   const chunksPerAxis = shape.map((n, i) => Math.ceil(n / chunkShape[i]!));
-  const expected = chunksPerAxis.reduce((a, b) => a * b, 1);
+  const expected = product(chunksPerAxis);
   // Hdf5File.chunks lists only chunks inside the current extent, as HDF5 does.
   const stored = await file.chunks(dataset);
   if (stored.length === 0 && isDimensionScale(dataset)) return undefined; // a netCDF dimension without data
@@ -291,7 +292,7 @@ async function planDataset(
   const references: DatasetPlan["references"] = [];
   const inlineWanted: { key: string; chunk: ChunkRef; length: number }[] = [];
   const rewrite: RewriteCandidate[] = [];
-  const rawChunkBytes = chunkShape.reduce((a, b) => a * b, elementSize);
+  const rawChunkBytes = product(chunkShape) * elementSize;
   for (const chunk of stored) {
     const key = `${path}/${chunk.coords.join(".")}`;
     const codecs = actualCodecs(chunk);
@@ -343,10 +344,10 @@ function inlineMissingChunks(
   stored: ChunkRef[],
   declared: ZarrCodecs,
 ): { key: string; bytes: Uint8Array }[] | undefined {
-  const expected = chunksPerAxis.reduce((a, b) => a * b, 1);
+  const expected = product(chunksPerAxis);
   if (expected > MAX_GRID_FOR_INLINE_FILL) return undefined;
   const element = missingElementBytes(dataset);
-  const count = chunkShape.reduce((a, b) => a * b, 1);
+  const count = product(chunkShape);
   const raw = new Uint8Array(count * element.length);
   for (let i = 0; i < count; i++) raw.set(element, i * element.length);
   let bytes: Uint8Array;

@@ -69,12 +69,6 @@ export function maxChunkGrid(ctx: Hdf5Context, input: ChunkIndexInput, structure
   });
 }
 
-export function product(values: number[]): number {
-  let p = 1;
-  for (const v of values) p *= v;
-  return p;
-}
-
 /** Validate the input's shapes once, so index readers can index arrays without further checks. */
 export function checkInput(ctx: Hdf5Context, input: ChunkIndexInput): void {
   const rank = input.shape.length;
@@ -90,19 +84,9 @@ export function checkInput(ctx: Hdf5Context, input: ChunkIndexInput): void {
 }
 
 /**
- * Convert a row-major linear index over `grid` into coordinates. `down[i]` is the product of the
- * grid sizes of the dimensions after i (HDF5's "down chunks").
+ * Convert a row-major linear index into coordinates. `down` are the grid's row-major strides
+ * (`rowMajorStrides`, HDF5's "down chunks").
  */
-export function downProducts(grid: number[]): number[] {
-  const down = new Array<number>(grid.length);
-  let p = 1;
-  for (let i = grid.length - 1; i >= 0; i--) {
-    down[i] = p;
-    p *= grid[i]!;
-  }
-  return down;
-}
-
 export function unlinearise(index: number, down: number[]): number[] {
   const coords = new Array<number>(down.length);
   let rest = index;

@@ -7,13 +7,12 @@ import {
   bitIsSet,
   checkChunkInFile,
   chunkElementDecoder,
-  downProducts,
   maxChunkGrid,
-  product,
   structureName,
   unlinearise,
   type ChunkIndexInput,
 } from "./common.js";
+import { product, rowMajorStrides } from "../../shape.js";
 
 const HEADER = "fixed array header";
 const DATA_BLOCK = "fixed array data block";
@@ -62,7 +61,7 @@ export async function readFixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkInd
   if (pageBits === 0 || pageBits > 32) h.fail(`page bits ${pageBits}`);
   if (dataBlockAddress === undefined) return [];
 
-  const down = downProducts(maxGrid);
+  const down = rowMajorStrides(maxGrid);
   const refs: ChunkRef[] = [];
   const decodeRange = (bytes: Uint8Array, offset: number, firstIndex: number, count: number): void => {
     for (let i = 0; i < count; i++) {

@@ -1,6 +1,7 @@
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef } from "../model.js";
-import { checkChunkInFile, chunkByteSize, chunkGrid, downProducts, formatError, maxChunkGrid, product, type ChunkIndexInput } from "./common.js";
+import { checkChunkInFile, chunkByteSize, chunkGrid, formatError, maxChunkGrid, type ChunkIndexInput } from "./common.js";
+import { product, rowMajorStrides } from "../../shape.js";
 
 const STRUCTURE = "chunk index (implicit)";
 
@@ -23,7 +24,7 @@ export function readImplicitChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput,
   if (!Number.isSafeInteger(maxCount * size) || address + maxCount * size > ctx.fileSize - ctx.baseAddress) {
     throw formatError(ctx, input, STRUCTURE, `${maxCount} chunks of ${size} bytes at ${address} run past the end of the file`, address);
   }
-  const maxDown = downProducts(maxGrid);
+  const maxDown = rowMajorStrides(maxGrid);
   const rank = grid.length;
   const refs: ChunkRef[] = new Array<ChunkRef>(count);
   const coords = new Array<number>(rank).fill(0);

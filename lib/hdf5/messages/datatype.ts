@@ -1,6 +1,7 @@
 import { UnsupportedFeatureError } from "../../errors.js";
 import type { ByteCursor } from "../cursor.js";
 import type { ByteOrder, CharacterSet, FloatLayout, Hdf5Datatype, StringPadding } from "../model.js";
+import { product } from "../../shape.js";
 
 /** Datatype classes (format spec IV.A.2.d, "Class and Version"). */
 export const DatatypeClass = {
@@ -254,7 +255,7 @@ function parseCompound(
       }
       const base = parseDatatype(c, depth + 1);
       const type: Hdf5Datatype =
-        rank > 0 ? { class: "array", size: base.size * dims.reduce((a, b) => a * b, 1), dims, base } : base;
+        rank > 0 ? { class: "array", size: base.size * product(dims), dims, base } : base;
       members.push({ name, offset, type });
     } else {
       members.push({ name, offset, type: parseDatatype(c, depth + 1) });

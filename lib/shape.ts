@@ -1,0 +1,22 @@
+/**
+ * Arithmetic of row-major (C order) arrays, which HDF5 datasets, Zarr arrays and chunk grids all
+ * are: element counts and the strides that turn a multi-index into a flat position.
+ */
+
+/** The number of elements of an array of `shape` (1 for a scalar's empty shape). */
+export function product(shape: readonly number[]): number {
+  let p = 1;
+  for (const n of shape) p *= n;
+  return p;
+}
+
+/** How far apart, in elements, neighbours along each axis are: the last axis varies fastest. */
+export function rowMajorStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let stride = 1;
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    strides[axis] = stride;
+    stride *= shape[axis]!;
+  }
+  return strides;
+}
