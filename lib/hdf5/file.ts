@@ -370,6 +370,14 @@ export class Hdf5File {
     return prefetched ?? this.readChunks(dataset);
   }
 
+  /**
+   * The first `length` stored bytes of a chunk (`chunks()` gives its absolute address and size;
+   * a reader leaves out a trailing checksum it has no codec for).
+   */
+  readChunk(chunk: ChunkRef, length: number = chunk.size): Promise<Uint8Array> {
+    return this.context.source.read(chunk.address, length);
+  }
+
   private async readChunks(dataset: Hdf5Dataset): Promise<ChunkRef[]> {
     const layout = dataset.layout;
     if (layout.kind !== "chunked") return [];
@@ -468,8 +476,8 @@ export class Hdf5File {
     const bodies = await Promise.all(
       chunks.map(async (chunk) =>
         unfilter
-          ? unfilter(await this.context.source.read(chunk.address, chunk.size), chunk)
-          : this.context.source.read(chunk.address, Math.min(chunk.size, chunkElements * elementSize)),
+          ? unfilter(await this.readChunk(chunk), chunk)
+          : this.readChunk(chunk, Math.min(chunk.size, chunkElements * elementSize)),
       ),
     );
     const strides = rowMajorStrides(shape);

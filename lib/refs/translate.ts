@@ -308,8 +308,7 @@ async function planDataset(
   const inline = await Promise.all(
     inlineWanted.map(async ({ key, chunk, length }) => ({
       key,
-      // ChunkRef addresses are absolute file offsets (Hdf5File.chunks adds the base address).
-      bytes: await file.context.source.read(chunk.address, length),
+      bytes: await file.readChunk(chunk, length),
     })),
   );
   if (missing) inline.push(...missing);
@@ -317,7 +316,7 @@ async function planDataset(
   for (const { key, chunk, bytes } of rewritten) {
     if (bytes) inline.push({ key, bytes });
     else if (chunk.size - declared.trailingChecksumBytes < inlineThreshold) {
-      inline.push({ key, bytes: await file.context.source.read(chunk.address, chunk.size - declared.trailingChecksumBytes) });
+      inline.push({ key, bytes: await file.readChunk(chunk, chunk.size - declared.trailingChecksumBytes) });
     } else references.push({ key, url, offset: chunk.address, length: chunk.size - declared.trailingChecksumBytes });
   }
   return {
@@ -412,7 +411,7 @@ async function rewriteChunks(
   const out: { key: string; chunk: ChunkRef; bytes?: Uint8Array }[] = [];
   let inlined = 0;
   for (const { key, chunk, codecs, reencode } of chunks) {
-    const stored = await file.context.source.read(chunk.address, chunk.size - codecs.trailingChecksumBytes);
+    const stored = await file.readChunk(chunk, chunk.size - codecs.trailingChecksumBytes);
     let bytes: Uint8Array;
     try {
       const raw = decodeChunk(stored, codecs.filters);
