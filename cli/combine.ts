@@ -1,4 +1,4 @@
-import { combineReferenceFiles, serializeOrdered, writeCombinedReferences, type CombineSummary, type CoordinateSelector } from "../lib/combine/index.js";
+import { combineReferenceFiles, writeCombinedReferences, type CombineSummary, type CoordinateSelector } from "../lib/combine/index.js";
 import { ConfigError } from "../lib/errors.js";
 import { list, oneOf, optional, repeated, text, whole } from "../lib/settings/schema.js";
 import { onOff, parseCommandLine } from "./args.js";
@@ -67,7 +67,8 @@ export const combineCommand = {
       summary = await writeCombinedReferences(positionals, values.output, { ...options, parquet: { recordSize } });
     } else {
       const result = await combineReferenceFiles(positionals, options);
-      process.stdout.write(`${serializeOrdered(result.refs)}\n`);
+      process.stdout.write(result.json());
+      process.stdout.write("\n");
       summary = result.summary;
     }
     const along = Object.entries(summary.concat)

@@ -21,12 +21,11 @@ import { ParquetRefSink, type ParquetOutputOptions } from "./parquetOutput.js";
 
 export type { CombineOptions, CoordinateSelector } from "./options.js";
 export type { CombineSummary } from "./combine.js";
-export { serializeOrdered } from "./jsonOutput.js";
 export { parseRefsJson } from "./inputs.js";
 
 /**
  * A combine's output. The references are kept as per-array lists: `json()` writes them straight to
- * compact JSON; `refs` builds the object (keys in `compareRefKeys` order, so `serializeOrdered(refs)`
+ * compact JSON; `refs` builds the object (keys in `compareRefKeys` order, so `serializeRefs(refs, { keysInOrder: true })`
  * and `serializeRefs(refs)` give the same bytes as `json()`) on first use, because an object of
  * a million keys costs more than the combine itself.
  */

@@ -12,8 +12,8 @@ interface ArrayChunks {
  * Collects combined references into one kerchunk JSON object whose keys are inserted in
  * `compareRefKeys` order (group metadata, then per array its metadata and its chunks in grid
  * order). Chunks arrive in grid order in the usual case, so the only sort is by a number, and only
- * for arrays whose concat axis is not the first; `serializeOrdered` then writes the same bytes as
- * `serializeRefs` without sorting millions of keys by string comparisons.
+ * for arrays whose concat axis is not the first; its JSON is then the bytes `serializeRefs` writes,
+ * without sorting millions of keys by string comparisons.
  */
 export class JsonRefSink implements RefSink {
   readonly wantsKeys = true;
@@ -134,14 +134,4 @@ export class JsonRefSink implements RefSink {
     flush();
     return Buffer.concat(pieces);
   }
-}
-
-/**
- * Compact kerchunk JSON v1 of references whose keys are already in `compareRefKeys` order (as
- * `combineRefs` returns them): byte for byte what `serializeRefs` writes, without its sort.
- */
-export function serializeOrdered(refs: KerchunkRefs): string {
-  const parts: string[] = [];
-  for (const key in refs.refs) parts.push(`${JSON.stringify(key)}:${JSON.stringify(refs.refs[key])}`);
-  return `{"version":1,"refs":{${parts.join(",")}}}`;
 }

@@ -35,9 +35,14 @@ export function compareRefKeys(a: string, b: string): number {
   return 0;
 }
 
-/** Compact kerchunk JSON v1 with keys in `compareRefKeys` order. */
-export function serializeRefs(refs: KerchunkRefs): string {
-  const keys = Object.keys(refs.refs).sort(compareRefKeys);
+/**
+ * Compact kerchunk JSON v1 with keys in `compareRefKeys` order. `keysInOrder`: the object's keys
+ * already are in that order (as `combineRefs` returns them), so the sort is skipped; the bytes are
+ * the same. (The combine's streaming writer, lib/combine/jsonOutput.ts, writes these bytes too
+ * without building the object; the combine tests compare the two.)
+ */
+export function serializeRefs(refs: KerchunkRefs, { keysInOrder = false }: { keysInOrder?: boolean } = {}): string {
+  const keys = keysInOrder ? Object.keys(refs.refs) : Object.keys(refs.refs).sort(compareRefKeys);
   const parts = keys.map((key) => `${JSON.stringify(key)}:${JSON.stringify(refs.refs[key] as Reference)}`);
   return `{"version":1,"refs":{${parts.join(",")}}}`;
 }
