@@ -1,8 +1,7 @@
 import { Hdf5FormatError, UnsupportedFeatureError } from "../errors.js";
-import { readBTreeV2Records } from "./btreeV2.js";
 import type { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
-import { FractalHeap } from "./fractalHeap.js";
+import { openDenseStorage } from "./denseStorage.js";
 import type { GlobalHeapCache } from "./globalHeap.js";
 import { compareNames } from "./links.js";
 import { parseAttributeMessage, type RawAttribute } from "./messages/attribute.js";
@@ -99,13 +98,7 @@ export async function readAttributes(services: AttributeServices, header: Object
 
 async function readDenseAttributes(services: AttributeServices, heapAddress: number, nameIndexAddress: number): Promise<OrderedRaw[]> {
   const ctx = services.context;
-  const [heap, { header, records }] = await Promise.all([
-    FractalHeap.open(ctx, heapAddress),
-    readBTreeV2Records(ctx, nameIndexAddress, "dense attribute name index"),
-  ]);
-  if (header.type !== 8) {
-    throw new Hdf5FormatError(ctx.url, "dense attribute name index", `v2 B-tree type ${header.type}, expected 8`, nameIndexAddress);
-  }
+  const { heap, records } = await openDenseStorage(ctx, heapAddress, nameIndexAddress, { btreeType: 8, name: "dense attribute name index" });
   return Promise.all(
     records.map(async (record) => {
       const c = new ByteCursor(record, nameIndexAddress, ctx.url, "dense attribute record");

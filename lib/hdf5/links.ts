@@ -1,8 +1,7 @@
 import { Hdf5FormatError } from "../errors.js";
-import { readBTreeV2Records } from "./btreeV2.js";
 import type { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
-import { FractalHeap } from "./fractalHeap.js";
+import { openDenseStorage } from "./denseStorage.js";
 import { parseLinkInfo } from "./messages/linkInfo.js";
 import { parseLinkMessage } from "./messages/link.js";
 import { parseSymbolTableMessage } from "./messages/symbolTable.js";
@@ -72,13 +71,7 @@ export async function readGroupLinks(ctx: Hdf5Context, header: ObjectHeader, gro
 }
 
 async function readDenseLinks(ctx: Hdf5Context, heapAddress: number, nameIndexAddress: number): Promise<Hdf5Link[]> {
-  const [heap, { header, records }] = await Promise.all([
-    FractalHeap.open(ctx, heapAddress),
-    readBTreeV2Records(ctx, nameIndexAddress, "dense link name index"),
-  ]);
-  if (header.type !== 5) {
-    throw new Hdf5FormatError(ctx.url, "dense link name index", `v2 B-tree type ${header.type}, expected 5`, nameIndexAddress);
-  }
+  const { heap, records } = await openDenseStorage(ctx, heapAddress, nameIndexAddress, { btreeType: 5, name: "dense link name index" });
   return Promise.all(
     records.map(async (record) => {
       if (record.length < 5) throw new Hdf5FormatError(ctx.url, "dense link name index", "record too short", nameIndexAddress);
