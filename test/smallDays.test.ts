@@ -25,7 +25,8 @@ import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfi
 import { testDir } from "./harness/env.js";
 import { datasetHistories, filesUnder, type History } from "./harness/outputs.js";
 import { ToxiproxyServer } from "./harness/servers/toxiproxy.js";
-import { clientFor, workerConnection } from "./harness/temporal.js";
+import { progressQuery } from "../workflows/messages.js";
+import { clientFor, ownDevServer, workerConnection } from "./harness/temporal.js";
 
 let client: Client;
 let connection: Connection;
@@ -181,6 +182,31 @@ describe("small days in batches", () => {
       assert.deepEqual(await filesUnder(join(dir, "out-kill")), await filesUnder(join(dir, "out-kill-direct")));
     } finally {
       await toxiproxy.stop();
+    }
+  });
+
+  test("a month of batches continues as new when the server suggests it; results and progress exact", async () => {
+    const serverDir = await testDir("smalldays-can");
+    const own = await ownDevServer(serverDir, { "limit.historyCount.suggestContinueAsNew": 16 });
+    const archive = join(serverDir, "archive");
+    await makeArchive(archive, "2021-11-01", 30, { hours: 1, grid: [8, 16] });
+    const can = testDataset("sd-can", { kind: "local", path: archive }, { kind: "local", path: join(serverDir, "out") }, "month");
+    const worker = await createWorker({ connection: await own.workerConnection(), datasets: new DatasetRegistry([can]), taskQueue: "sd-can" });
+    try {
+      // One batch at a time: the month's history grows batch by batch.
+      const input = { dataset: can.name, start: "2021-11-01", end: "2021-11-30", maxConcurrentDays: 1 };
+      const handle = await own.client.workflow.start(backfillV3, { ...backfillOptions(input, "sd-can/backfill"), taskQueue: "sd-can" });
+      const [summary, progress] = await worker.runUntil(async () => [await handle.result(), await handle.query(progressQuery)] as const);
+      let runs = 0;
+      for await (const _ of own.client.workflow.list({ query: "WorkflowId = 'sd-can/2021-11'" })) runs++;
+      assert.ok(runs > 1, `the month ran ${runs} time(s); expected continue-as-new`);
+      assert.deepEqual(summary.days, { total: 30, written: 30, existing: 0, noFiles: 0, failed: 0 });
+      assert.deepEqual(summary.files, { listed: 30, extracted: 30, reused: 0 });
+      assert.deepEqual([progress.status, progress.daysDone, progress.filesDone, progress.running], ["completed", 30, 30, []]);
+      await backfillDirect(resolveDatasetSpec({ ...can, output: { ...can.output, storage: { kind: "local", path: join(serverDir, "direct") } } }), input.start, input.end);
+      assert.deepEqual(await filesUnder(join(serverDir, "out")), await filesUnder(join(serverDir, "direct")));
+    } finally {
+      await own.stop();
     }
   });
 });

@@ -41,6 +41,9 @@ export async function runSmallDays(spec: ResolvedDatasetSpec, days: readonly str
 async function smallDay(spec: ResolvedDatasetSpec, day: string, limits: SmallDayLimits, signal?: AbortSignal): Promise<SmallDayOutcome> {
   const files = noFileCounts();
   let translated = 0;
+  // A day that failed stops its other files' extractions (as its day workflow's end cancels them).
+  const dayEnded = new AbortController();
+  const stop = signal ? AbortSignal.any([signal, dayEnded.signal]) : dayEnded.signal;
   try {
     const survey = await surveyDay(spec, day);
     if ("output" in survey) return { day, result: existing(survey.output), files };
@@ -49,7 +52,7 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, limits: SmallDay
     files.listed = sources.length;
     if (sources.length === 0) return { day, result: noFiles(), files };
     const extracted = await boundedAll(sources, limits.maxConcurrentFiles, async (key) => {
-      const summary = await extractToStaging(spec, day, key, signal);
+      const summary = await extractToStaging(spec, day, key, stop);
       if (!summary.reused) translated++;
       return summary;
     });
@@ -59,6 +62,7 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, limits: SmallDay
     if (spec.output.format === "icechunk") return { day, staged, files };
     return { day, result: outputResult(await aggregatePeriod(spec, day, staged, { removeInputs: true })), files };
   } catch (error) {
+    dayEnded.abort();
     if (signal?.aborted) throw error;
     if (error instanceof TemporalKerchunkError && !error.retryable) return { day, result: failureOf(error), files };
     return { day, dayWorkflow: `retry: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500), translated };
