@@ -4,7 +4,9 @@ import { commitStagedDay, findStoreOutputs, tagStorePeriod } from "../lib/backfi
 import { extractToStaging } from "../lib/backfill/extract.js";
 import type { BackfillSteps } from "../lib/backfill/model/steps.js";
 import { outputKey } from "../lib/backfill/names.js";
+import type { SmallDayOutcome } from "../lib/backfill/model/index.js";
 import { planBackfill } from "../lib/backfill/plan.js";
+import { runSmallDays } from "../lib/backfill/smallDays.js";
 import { findOutputs, surveyDay } from "../lib/backfill/sources.js";
 import { checkOutputWritable } from "../lib/backfill/writable.js";
 import { boundedAll } from "../lib/concurrency.js";
@@ -64,6 +66,29 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
     async aggregateDay(dataset, day, stagedKeys) {
       const combine = () => aggregatePeriod(registry.get(dataset), day, stagedKeys, { removeInputs: true, ...tries() });
       return withTypedFailures(() => (Context.current().info.isLocal ? combine() : withHeartbeats(combine)));
+    },
+
+    // A batch of small days: a heartbeat after each day carries the outcomes so far, so a retry
+    // (a killed worker) starts after the last day it heard of; a finished day is never redone.
+    async runSmallDays(dataset, days, limits) {
+      const context = Context.current();
+      const earlier = context.info.heartbeatDetails as SmallDayOutcome[] | undefined;
+      let latest: readonly SmallDayOutcome[] = earlier ?? [];
+      return withTypedFailures(() =>
+        withHeartbeats(
+          (signal) =>
+            runSmallDays(registry.get(dataset), days, limits, {
+              done: latest,
+              signal,
+              onDay: (done) => {
+                latest = [...done];
+                context.heartbeat(latest);
+              },
+            }),
+          2000,
+          () => latest,
+        ),
+      );
     },
 
     async rollupPeriod(dataset, period, childPeriods) {

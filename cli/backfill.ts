@@ -9,7 +9,7 @@ import { connectClient, temporalOptions, temporalSettings } from "./connection.j
 import { followBackfill, printSummary } from "./progress.js";
 
 const help = `usage: temporal-kerchunk backfill --dataset NAME --start YYYY-MM-DD --end YYYY-MM-DD
-         [--max-days N] [--max-files N] [--files-per-activity N] [--fail-fast] [--id WORKFLOW_ID] [--no-wait]
+         [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--fail-fast] [--id WORKFLOW_ID] [--no-wait]
          [--address host:port] [--namespace ns] [--task-queue q]
 
 Starts the backfill workflow (a worker must be running: 'temporal-kerchunk worker'), then follows
@@ -28,6 +28,7 @@ export const backfillCommand = {
       "max-days": optional(whole({ min: 1 })),
       "max-files": optional(whole({ min: 1 })),
       "files-per-activity": optional(whole({ min: 1 })),
+      "small-day-files": optional(whole({ min: 0 })),
       "fail-fast": onOff(),
       id: optional(text({ nonEmpty: true })),
       "no-wait": onOff(),
@@ -45,6 +46,7 @@ export const backfillCommand = {
       ...(values["max-days"] ? { maxConcurrentDays: values["max-days"] } : {}),
       ...(values["max-files"] ? { maxConcurrentFiles: values["max-files"] } : {}),
       ...(values["files-per-activity"] ? { filesPerActivity: values["files-per-activity"] } : {}),
+      ...(values["small-day-files"] !== undefined ? { smallDayFiles: values["small-day-files"] } : {}),
       failFast: values["fail-fast"],
     };
     const settings = temporalSettings(values);

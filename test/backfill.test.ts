@@ -57,7 +57,9 @@ describe("backfill on the dev server", () => {
     const direct = spec("bf-main", join(dir, "out-direct"));
     const datasets = new DatasetRegistry([viaTemporal]);
     const taskQueue = "bf-main";
-    const summary = await runBackfill(datasets, { dataset: "bf-main", start: START, end: END, maxConcurrentDays: 3 }, taskQueue);
+    // Day workflows for every day (smallDayFiles 0): the history checks below are about them; batches
+    // of small days are compared with the library in test/smallDays.test.ts.
+    const summary = await runBackfill(datasets, { dataset: "bf-main", start: START, end: END, maxConcurrentDays: 3, smallDayFiles: 0 }, taskQueue);
     const directSummary = await backfillDirect(resolveDatasetSpec(direct), START, END);
 
     // Same results for every period, days and rollups (paths differ only by output folder), same
@@ -121,7 +123,7 @@ describe("backfill on the dev server", () => {
     const address = process.env.TK_TEST_TEMPORAL_ADDRESS!;
     const first = await startWorkerProcess({ address, taskQueue, config, logFile: join(dir, "worker-1.log") });
     const handle = await client.workflow.start(backfillV3, {
-      ...backfillOptions({ dataset: "bf-kill", start: START, end: END, maxConcurrentDays: 2, maxConcurrentFiles: 2 }),
+      ...backfillOptions({ dataset: "bf-kill", start: START, end: END, maxConcurrentDays: 2, maxConcurrentFiles: 2, smallDayFiles: 0 }),
       taskQueue,
     });
     // Kill once some days are done and others are running.
@@ -237,7 +239,7 @@ describe("continue-as-new", () => {
     try {
       const summary = await worker.runUntil(
         local.workflow.execute(backfillV3, {
-          ...backfillOptions({ dataset: "bf-can", start: "2022-03-01", end: "2022-03-16", maxConcurrentDays: 2 }, "bf-can/backfill"),
+          ...backfillOptions({ dataset: "bf-can", start: "2022-03-01", end: "2022-03-16", maxConcurrentDays: 2, smallDayFiles: 0 }, "bf-can/backfill"),
           taskQueue: "bf-can",
         }),
       );

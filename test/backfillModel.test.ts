@@ -35,6 +35,7 @@ import {
   statusOf,
   summarize,
   summaryLines,
+  withTranslatedBefore,
   written,
   type PeriodResults,
   type ProgressState,
@@ -296,5 +297,13 @@ describe("extraction", () => {
     assert.deepEqual(batches([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4], [5]]);
     assert.deepEqual(batches([1, 2], 24), [[1, 2]]);
     assert.deepEqual(batches([], 3), []);
+  });
+
+  test("a day handed over by a batch of small days: the files the batch translated count as translated once", () => {
+    // The day workflow found 2 of its 3 files staged; the batch had translated 1 of them.
+    assert.deepEqual(withTranslatedBefore({ listed: 3, extracted: 1, reused: 2 }, 1), { listed: 3, extracted: 2, reused: 1 });
+    // Never more than the day workflow found staged (staging removed in between), never negative.
+    assert.deepEqual(withTranslatedBefore({ listed: 2, extracted: 2, reused: 0 }, 2), { listed: 2, extracted: 2, reused: 0 });
+    assert.deepEqual(withTranslatedBefore({ listed: 2, extracted: 0, reused: 2 }, -1), { listed: 2, extracted: 0, reused: 2 });
   });
 });

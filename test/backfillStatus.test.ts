@@ -67,12 +67,13 @@ describe("status, progress, summary and CLI agree", () => {
     const taskQueue = "status";
     const worker = await createWorker({ connection: await workerConnection(), datasets, taskQueue });
     const input = { dataset, start: "2022-02-01", end: "2022-03-02" };
+    // Day workflows (smallDayFiles 0): each day's TkStatus is checked below.
 
     await worker.runUntil(async () => {
       // The CLI, as a user runs it: its own process, following the backfill to the end.
       const cli = await run(
         process.execPath,
-        ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "backfill", "--dataset", dataset, "--start", input.start, "--end", input.end, "--max-days", "8", "--address", temporalAddress(), "--task-queue", taskQueue],
+        ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "backfill", "--dataset", dataset, "--start", input.start, "--end", input.end, "--max-days", "8", "--small-day-files", "0", "--address", temporalAddress(), "--task-queue", taskQueue],
         { cwd: repositoryRoot },
       ).then(
         (done) => ({ code: 0, stdout: done.stdout }),
@@ -109,7 +110,7 @@ describe("status, progress, summary and CLI agree", () => {
 
       // Repaired: February again. Days exist, the repaired one is written, the rollup too.
       await writeFile(join(archive, broken), good);
-      const february = { dataset, start: "2022-02-01", end: "2022-02-28", maxConcurrentDays: 8 };
+      const february = { dataset, start: "2022-02-01", end: "2022-02-28", maxConcurrentDays: 8, smallDayFiles: 0 };
       const again = await client.workflow.execute(backfillV3, { ...backfillOptions(february), taskQueue });
       assert.equal(again.status, "completed");
       assert.deepEqual(again.days, { total: 28, written: 1, existing: 26, noFiles: 1, failed: 0 });

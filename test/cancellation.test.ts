@@ -4,14 +4,14 @@
  * Toxiproxy at 4 KB/s, so an extraction left alone would read for over a minute.
  */
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import type { Client, Connection } from "@temporalio/client";
+import type { Client, Connection, WorkflowHandle } from "@temporalio/client";
 import { WorkflowFailedError } from "@temporalio/client";
 import { CancelledFailure } from "@temporalio/common";
 import { Worker } from "@temporalio/worker";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, test, type TestContext } from "node:test";
 import { stagingKey } from "../lib/backfill/names.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
@@ -62,6 +62,22 @@ async function activitiesStopped(worker: Worker): Promise<number> {
   return Date.now() - started;
 }
 
+/**
+ * Cancel a backfill a second after `activities` activities run: it must end cancelled within
+ * STOP_WITHIN_MS, with no activity left running on the worker.
+ */
+async function cancelOnceRunning(t: TestContext, worker: Worker, handle: WorkflowHandle<typeof backfillV3>, activities: number): Promise<void> {
+  while (worker.getStatus().numInFlightActivities < activities) await sleep(100);
+  await sleep(1000);
+  const cancelled = Date.now();
+  await handle.cancel();
+  await assert.rejects(handle.result(), (e: unknown) => e instanceof WorkflowFailedError && e.cause instanceof CancelledFailure);
+  const took = Date.now() - cancelled;
+  t.diagnostic(`backfill ended ${took} ms after the cancel`);
+  assert.ok(took < STOP_WITHIN_MS, `the backfill took ${took} ms to end after the cancel`);
+  assert.equal(worker.getStatus().numInFlightActivities, 0);
+}
+
 describe("running extractions stop", () => {
   test("fail-fast: a corrupt file fails the backfill, and its day's other extraction stops", async (t) => {
     const [corrupt, slow] = keys.filter((k) => k.includes("/2022/05/01/"));
@@ -89,23 +105,36 @@ describe("running extractions stop", () => {
     const dataset = spec("cancel-req");
     const worker = await createWorker({ connection: await workerConnection(), datasets: new DatasetRegistry([dataset]), taskQueue: "cancel-req" });
     await worker.runUntil(async () => {
-      const input = { dataset: dataset.name, start: "2022-05-02", end: "2022-05-02", maxConcurrentFiles: 2 };
+      // A day workflow with its two extraction activities (smallDayFiles 0; a batch is cancelled below).
+      const input = { dataset: dataset.name, start: "2022-05-02", end: "2022-05-02", maxConcurrentFiles: 2, smallDayFiles: 0 };
       const handle = await client.workflow.start(backfillV3, { ...backfillOptions(input), taskQueue: "cancel-req" });
       for (let i = 0; i < 300 && (await handle.query(progressQuery)).running.length === 0; i++) await sleep(100);
-      while (worker.getStatus().numInFlightActivities < 2) await sleep(100);
-      await sleep(1000);
-      const cancelled = Date.now();
-      await handle.cancel();
-      await assert.rejects(handle.result(), (e: unknown) => e instanceof WorkflowFailedError && e.cause instanceof CancelledFailure);
-      const took = Date.now() - cancelled;
-      t.diagnostic(`backfill ended ${took} ms after the cancel`);
-      assert.ok(took < STOP_WITHIN_MS, `the backfill took ${took} ms to end after the cancel`);
-      assert.equal(worker.getStatus().numInFlightActivities, 0);
+      await cancelOnceRunning(t, worker, handle, 2);
       const histories = [...(await datasetHistories(client, dataset.name)).entries()];
       const day = histories.find(([id]) => id.startsWith(`${dataset.name}/2022-05-02#`))?.[1];
       const canceled = (day?.events ?? []).filter((e) => e.activityTaskCanceledEventAttributes).length;
       assert.equal(canceled, 2, "both extractions recorded as cancelled in the day's history");
       assert.equal((await handle.describe()).typedSearchAttributes.get(statusKey), "failed");
+    });
+  });
+
+  test("cancel: a batch of small days stops its running extractions, recorded as cancelled; nothing staged after", async (t) => {
+    const dataset = spec("cancel-batch");
+    const resolved = resolveDatasetSpec(dataset);
+    const worker = await createWorker({ connection: await workerConnection(), datasets: new DatasetRegistry([dataset]), taskQueue: "cancel-batch" });
+    await worker.runUntil(async () => {
+      const input = { dataset: dataset.name, start: "2022-05-02", end: "2022-05-02", maxConcurrentFiles: 2 };
+      const handle = await client.workflow.start(backfillV3, { ...backfillOptions(input), taskQueue: "cancel-batch" });
+      await cancelOnceRunning(t, worker, handle, 1);
+      const histories = [...(await datasetHistories(client, dataset.name)).entries()];
+      const month = histories.find(([id]) => id.startsWith(`${dataset.name}/2022-05#`))?.[1];
+      const events = month?.events ?? [];
+      assert.equal(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === "runSmallDays").length, 1, "one batch");
+      assert.equal(events.filter((e) => e.activityTaskCanceledEventAttributes).length, 1, "the batch recorded as cancelled in the month's history");
+      assert.ok(!histories.some(([id]) => id.includes("/2022-05-02#")), "no day workflow");
+      // The cancelled extractions wrote nothing, then or later.
+      await sleep(2000);
+      for (const key of keys.filter((k) => k.includes("/2022/05/02/"))) assert.ok(!existsSync(join(dir, "out-cancel-batch", stagingKey(resolved, "2022-05-02", key))), `${key} staged after the cancel`);
     });
   });
 });

@@ -91,10 +91,11 @@ describe("a re-run skips finished periods from the top", () => {
     await makeArchive(archive, "2022-09-01", 6, { hours: 1, grid: [8, 16], skipDays: ["2022-09-03"] });
     const spec = testDataset("skip-day", { kind: "local", path: archive }, { kind: "local", path: join(dir, "skip-day-out") }, "day");
     const datasets = new DatasetRegistry([spec]);
-    const first = await run(datasets, { dataset: spec.name, start: "2022-09-01", end: "2022-09-06" }, "skip-day", "skip-day/first");
+    // Day workflows (smallDayFiles 0), so each day visited is a workflow to count.
+    const first = await run(datasets, { dataset: spec.name, start: "2022-09-01", end: "2022-09-06", smallDayFiles: 0 }, "skip-day", "skip-day/first");
     assert.deepEqual(first.days, { total: 6, written: 5, existing: 0, noFiles: 1, failed: 0 });
     const before = await visited(spec.name);
-    const again = await run(datasets, { dataset: spec.name, start: "2022-09-01", end: "2022-09-30" }, "skip-day", "skip-day/again");
+    const again = await run(datasets, { dataset: spec.name, start: "2022-09-01", end: "2022-09-30", smallDayFiles: 0 }, "skip-day", "skip-day/again");
     assert.deepEqual(again.days, { total: 30, written: 0, existing: 5, noFiles: 25, failed: 0 });
     const after = await visited(spec.name);
     // The 25 days without an output (24 beyond the archive, and its gap) are visited; the 5 built are not.
@@ -115,7 +116,8 @@ describe("progress across continue-as-new", () => {
     const spec = testDataset("prog-can", { kind: "local", path: archive }, { kind: "local", path: join(serverDir, "out") }, "month");
     const worker = await createWorker({ connection: await own.workerConnection(), datasets: new DatasetRegistry([spec]), taskQueue: "prog-can" });
     try {
-      const input = { dataset: spec.name, start: "2021-11-20", end: "2021-12-13", maxConcurrentDays: 2 };
+      // Day workflows (smallDayFiles 0): test/smallDays.test.ts continues a month of batches as new.
+      const input = { dataset: spec.name, start: "2021-11-20", end: "2021-12-13", maxConcurrentDays: 2, smallDayFiles: 0 };
       const handle = await local.workflow.start(backfillV3, { ...backfillOptions(input, "prog-can/backfill"), taskQueue: "prog-can" });
       // Queried after the end, while a worker runs (a query replays the last run's history).
       const [summary, progress] = await worker.runUntil(async () => [await handle.result(), await handle.query(progressQuery)] as const);
@@ -174,8 +176,8 @@ describe("per-file retries", () => {
     proxy.setPlan((request) => (request.path.includes(failing) && failures++ % 8 < 4 ? "InternalError" : undefined));
     try {
       for (const [name, settings] of [
-        ["perfile-one", { maxConcurrentFiles: 3 }],
-        ["perfile-batch", {}],
+        ["perfile-one", { maxConcurrentFiles: 3, smallDayFiles: 0 }],
+        ["perfile-batch", { smallDayFiles: 0 }],
       ] as const) {
         const spec = testDataset(name, { kind: "s3", bucket, endpoint: proxy.url }, { kind: "local", path: join(dir, `${name}-out`) }, "day");
         const summary = await run(new DatasetRegistry([spec]), { dataset: name, start: "2022-10-01", end: "2022-10-01", ...settings }, name);

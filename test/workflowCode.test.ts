@@ -67,6 +67,17 @@ describe("histories of the old workflow types (test/fixtures/histories)", () => 
   });
 });
 
+describe("a month of workflow type V3 recorded before batches of small days (test/fixtures/histories/v3-backfillMonth.binpb)", () => {
+  test("replays as recorded on this code: its days stay day workflows (patched 'small-day-batches' is not taken)", async () => {
+    const history = proto.temporal.api.history.v1.History.decode(readFileSync(join(root, "test/fixtures/histories/v3-backfillMonth.binpb")));
+    const children = (history.events ?? []).filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === "backfillDayV3");
+    assert.equal(children.length, 3, "the recorded month started a day workflow per day");
+    // A worker of this code that batched this month's days would meet its recorded day workflows
+    // with an activity: a non-determinism error, and the run stuck. It must replay it as it was.
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, "v3-month-before-batches");
+  });
+});
+
 describe("describeFailure", () => {
   const application = ApplicationFailure.create({ message: "a.nc: invalid HDF5 superblock", type: "Hdf5FormatError", nonRetryable: true });
 

@@ -1,6 +1,6 @@
 import { ActivityFailure, RetryState } from "@temporalio/common";
 import { ActivityCancellationType, isCancellation, proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from "@temporalio/workflow";
-import type { BackfillSteps } from "../lib/backfill/model/steps.js";
+import type { BackfillSteps, SmallDayLimits } from "../lib/backfill/model/steps.js";
 
 // One policy per kind of activity. Transient failures (S3 throttling, a worker that died) are
 // retried with backoff; typed bad-input failures are non-retryable and end the attempt at once.
@@ -49,11 +49,26 @@ const aggregationOptions: ActivityOptions = { startToCloseTimeout: "30 minutes",
  */
 const commitOptions: ActivityOptions = { startToCloseTimeout: "20 minutes", heartbeatTimeout: "20 seconds", retry: { ...backoff, maximumAttempts: 20 } };
 
+/**
+ * A batch of small days (several days' lookups, listings, extractions and combines in one activity):
+ * heartbeats after each day with the days done, so a killed worker's batch is retried within 20 s
+ * and resumes after its last finished day; a cancellation stops it between files. Its own failures
+ * are retryable only (bad input is a day's result); when its retries run out, the month gives its
+ * days their day workflows.
+ */
+const smallDaysOptions: ActivityOptions = {
+  startToCloseTimeout: "30 minutes",
+  heartbeatTimeout: "20 seconds",
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { ...backoff, maximumAttempts: 5 },
+};
+
 const local = proxyLocalActivities<BackfillSteps>(singleTry);
 const listing = proxyActivities<BackfillSteps>(listingOptions);
 const extraction = proxyActivities<BackfillSteps>(extractionOptions);
 const aggregation = proxyActivities<BackfillSteps>(aggregationOptions);
 const commit = proxyActivities<BackfillSteps>(commitOptions);
+const smallDays = proxyActivities<BackfillSteps>(smallDaysOptions);
 
 /** Planning validates the request on the worker before anything starts: a local activity, retried briefly. */
 export const planning = proxyLocalActivities<BackfillSteps>({ startToCloseTimeout: "1 minute", retry: { maximumAttempts: 3 } });
@@ -92,6 +107,8 @@ export const steps = {
       () => aggregation.aggregateDay.executeWithOptions({ ...aggregationOptions, summary }, [dataset, day, staged]),
     );
   },
+  runSmallDays: (dataset: string, days: string[], limits: SmallDayLimits) =>
+    smallDays.runSmallDays.executeWithOptions({ ...smallDaysOptions, summary: `${days.length} small days from ${days[0] ?? ""}` }, [dataset, days, limits]),
   /** With `tag`, the store's tag of a month or a year (Icechunk output) instead of a rollup file. */
   rollupPeriod: (dataset: string, period: string, children: string[], tag = false) =>
     aggregation.rollupPeriod.executeWithOptions({ ...aggregationOptions, summary: tag ? `tag ${period}` : `roll up ${period} from ${children.length} outputs` }, [dataset, period, children]),

@@ -1,5 +1,5 @@
 import { allHandlersFinished, condition, continueAsNew, isCancellation, workflowInfo } from "@temporalio/workflow";
-import { isSettled, periodsOfMonth, rollsUp, statusOf, type PeriodResults } from "../lib/backfill/model/index.js";
+import { isSettled, periodsOfMonth, rollsUp, statusOf, withTranslatedBefore, type PeriodResults } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
 import { backfillDayV3 } from "./day.js";
 import { describeFailure, recordFailure } from "./failures.js";
@@ -7,13 +7,15 @@ import { calendarCommits } from "./commits.js";
 import { childOptions, executePeriod, settingsOf, withStatus } from "./options.js";
 import { monthReports } from "./reports.js";
 import { rollup } from "./rollup.js";
+import { batchesSmallDays, runSmallDayBatches, type DayEnds, type HandedBack } from "./smallDays.js";
 import type { MonthInput, PeriodOutcome } from "./types.js";
 
 /**
- * One month: its days side by side (its share of maxConcurrentDays, `lanesOf`), then (aggregation
- * "month" or "year") the monthly rollup. It reports to the backfill at most every few seconds.
- * With Icechunk output it commits its days in calendar order as they finish (workflows/commits.ts)
- * and then tags itself, when the range covers it whole (its "rollup").
+ * One month: its small days in batches, one activity each (workflows/smallDays.ts), and the other
+ * days as day workflows, side by side (its share of maxConcurrentDays, `lanesOf`); then
+ * (aggregation "month" or "year") the monthly rollup. It reports to the backfill at most every few
+ * seconds. With Icechunk output it commits its days in calendar order as they finish
+ * (workflows/commits.ts) and then tags itself, when the range covers it whole (its "rollup").
  */
 export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome> {
   const { month, aggregation } = input;
@@ -23,8 +25,19 @@ export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome>
       const results: PeriodResults = { ...input.checkpoint };
       // Icechunk output: days are committed by the month, in calendar order, as they finish.
       const store = input.format === "icechunk" ? calendarCommits(input, month.days, results, reports) : undefined;
+      const ends: DayEnds = {
+        started: reports.started,
+        result(day, result, files) {
+          results[day] = result;
+          reports.ended(day, result, files);
+          store?.ended();
+        },
+        staged: (day, staged, files) => store!.staged(day, staged, files),
+        flush: reports.flush,
+      };
       const pending = month.days.filter((day) => results[day] === undefined);
-      await boundedAll(pending, input.lanes.daysPerMonth, async (day) => {
+      const dayWorkflows: HandedBack[] = batchesSmallDays(input) ? await runSmallDayBatches(input, pending, ends) : pending.map((day) => ({ day, translated: 0 }));
+      await boundedAll(dayWorkflows, input.lanes.daysPerMonth, async ({ day, translated }) => {
         // Histories stay small (a month has at most 31 children), but honour the server's advice:
         // stop starting days, let the running ones finish, and carry the results over.
         if (workflowInfo().continueAsNewSuggested) return;
@@ -34,9 +47,9 @@ export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome>
             ...childOptions(input, "day", day, `${input.dataset} ${day}`),
             args: [{ ...settingsOf(input), day }],
           });
-          if ("staged" in outcome) return store!.staged(day, outcome.staged, outcome.files);
-          results[day] = outcome.result;
-          reports.ended(day, outcome.result, outcome.files);
+          const files = withTranslatedBefore(outcome.files, translated);
+          if ("staged" in outcome) return ends.staged(day, outcome.staged, files);
+          return ends.result(day, outcome.result, files);
         } catch (error) {
           // Failing fast, the backfill still hears how the day ended before the failure reaches it
           // (a cancelled day is not a result).

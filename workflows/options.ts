@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from "@temporalio/common";
 import { ContinueAsNew, startChild, upsertSearchAttributes, workflowInfo, type ChildWorkflowHandle, type ParentClosePolicy } from "@temporalio/workflow";
-import { lanesOf, type BackfillPlan, type FinalStatus } from "../lib/backfill/model/index.js";
+import { DEFAULT_SMALL_DAY_FILES, lanesOf, type BackfillPlan, type FinalStatus } from "../lib/backfill/model/index.js";
 import { searchAttributesOf, statusKey, type Level } from "./searchAttributes.js";
 import type { BackfillInput, PeriodSettings, PeriodStatus } from "./types.js";
 
@@ -18,7 +18,7 @@ export function backfillOptions(input: BackfillInput, workflowId = backfillWorkf
 }
 
 /** Defaults of a backfill's settings (BackfillInput documents them). */
-export const defaultSettings = { maxConcurrentDays: 64, maxConcurrentFiles: 1 } as const;
+export const defaultSettings = { maxConcurrentDays: 64, maxConcurrentFiles: 1, smallDayFiles: DEFAULT_SMALL_DAY_FILES } as const;
 
 /** The settings a backfill request resolves to (defaults: 64 days at once over the calendar, a day's files one after another). */
 export function settingsFor(input: BackfillInput, plan: BackfillPlan, reportTo: string): PeriodSettings {
@@ -30,6 +30,7 @@ export function settingsFor(input: BackfillInput, plan: BackfillPlan, reportTo: 
     lanes: lanesOf(maxConcurrentDays, plan),
     maxConcurrentFiles: Math.max(1, input.maxConcurrentFiles ?? defaultSettings.maxConcurrentFiles),
     ...(input.filesPerActivity !== undefined ? { filesPerActivity: Math.max(1, input.filesPerActivity) } : {}),
+    smallDayFiles: Math.max(0, Math.floor(input.smallDayFiles ?? defaultSettings.smallDayFiles)),
     failFast: input.failFast ?? false,
     reportTo,
   };
@@ -37,7 +38,7 @@ export function settingsFor(input: BackfillInput, plan: BackfillPlan, reportTo: 
 
 /** Only the settings: what every level passes down, and nothing of its own plan or results. */
 export function settingsOf(input: PeriodSettings): PeriodSettings {
-  const { dataset, aggregation, format, lanes, maxConcurrentFiles, filesPerActivity, failFast, reportTo } = input;
+  const { dataset, aggregation, format, lanes, maxConcurrentFiles, filesPerActivity, smallDayFiles, failFast, reportTo } = input;
   return {
     dataset,
     aggregation,
@@ -45,6 +46,7 @@ export function settingsOf(input: PeriodSettings): PeriodSettings {
     lanes,
     maxConcurrentFiles,
     ...(filesPerActivity !== undefined ? { filesPerActivity } : {}),
+    ...(smallDayFiles !== undefined ? { smallDayFiles } : {}),
     failFast,
     ...(reportTo ? { reportTo } : {}),
   };

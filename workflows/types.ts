@@ -32,6 +32,12 @@ export interface BackfillInput {
    * after another, in one extraction activity). Raise it for ranges of few days with many slow files.
    */
   maxConcurrentFiles?: number;
+  /**
+   * Days of at most this many files (default 8) are done in batches of a few days, one activity per
+   * batch, instead of a day workflow each: a small file costs less than a workflow. Days with more
+   * files get their day workflow (per-file activities and retries). 0: every day gets its workflow.
+   */
+  smallDayFiles?: number;
   /** Stop the whole backfill at the first failed day (default false: record it and go on). */
   failFast?: boolean;
   /**
@@ -53,6 +59,8 @@ export interface PeriodSettings {
   lanes: Lanes;
   maxConcurrentFiles: number;
   filesPerActivity?: number;
+  /** Days of at most this many files run in batches (0: none); absent in inputs of older runs (the default then). */
+  smallDayFiles?: number;
   failFast: boolean;
   /** Workflow id of the backfill to report progress to (absent when run on its own). */
   reportTo?: string;

@@ -52,15 +52,26 @@ export async function workShare(client: Client, dataset: string, pids: number[])
       executions.slice(i, i + 16).map(async (execution) => {
         const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
         const batchSize = new Map<number, number>();
+        const smallDays = new Set<number>();
+        const startedBy = new Map<number, string>();
         for (const event of history.events ?? []) {
           const scheduled = event.activityTaskScheduledEventAttributes;
           const type = scheduled?.activityType?.name;
           if (type === "extractFile") batchSize.set(Number(event.eventId), 1);
           if (type === "extractFiles") batchSize.set(Number(event.eventId), (decode(scheduled!.input?.payloads?.[2]?.data) as string[]).length);
+          if (type === "runSmallDays") smallDays.add(Number(event.eventId));
           const started = event.activityTaskStartedEventAttributes;
           if (started && batchSize.has(Number(started.scheduledEventId))) {
             const pid = who(started.identity);
             files[pid] = (files[pid] ?? 0) + batchSize.get(Number(started.scheduledEventId))!;
+          }
+          if (started && smallDays.has(Number(started.scheduledEventId))) startedBy.set(Number(started.scheduledEventId), who(started.identity));
+          // A batch of small days: the files its days listed, by the worker of its last attempt.
+          const completed = event.activityTaskCompletedEventAttributes;
+          if (completed && smallDays.has(Number(completed.scheduledEventId))) {
+            const pid = startedBy.get(Number(completed.scheduledEventId)) ?? "?";
+            const outcomes = decode(completed.result?.payloads?.[0]?.data) as { files?: { listed: number } }[];
+            files[pid] = (files[pid] ?? 0) + outcomes.reduce((n, o) => n + (o.files?.listed ?? 0), 0);
           }
           const task = event.workflowTaskCompletedEventAttributes;
           if (task) tasks[who(task.identity)] = (tasks[who(task.identity)] ?? 0) + 1;

@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/backfill/run.ts [--start 2022-01-01] [--days 31] [--hours 24] [--grid 30x60]
  *       [--source local|s3] [--latency-ms 20] [--workers 1] [--aggregation day|month|year]
- *       [--max-days N] [--max-files N] [--files-per-activity N] [--eager]
+ *       [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--eager]
  *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
  *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...]
  *
@@ -55,6 +55,7 @@ const { values } = parseArgs({
     "max-days": { type: "string" },
     "max-files": { type: "string" },
     "files-per-activity": { type: "string" },
+    "small-day-files": { type: "string" },
     eager: { type: "boolean", default: false },
     "rollback-journal": { type: "boolean", default: false },
     "direct-files": { type: "string", default: "4" },
@@ -189,6 +190,7 @@ async function main(): Promise<void> {
       ...(values["max-days"] ? { maxConcurrentDays: Number(values["max-days"]) } : {}),
       ...(values["max-files"] ? { maxConcurrentFiles: Number(values["max-files"]) } : {}),
       ...(values["files-per-activity"] ? { filesPerActivity: Number(values["files-per-activity"]) } : {}),
+      ...(values["small-day-files"] !== undefined ? { smallDayFiles: Number(values["small-day-files"]) } : {}),
     };
     const cpuBefore = { server: cpuSeconds(serverPid), workers: workers.map((w) => cpuSeconds(w.pid)) };
     const t = performance.now();
@@ -228,6 +230,7 @@ async function main(): Promise<void> {
         maxConcurrentDays: input.maxConcurrentDays ?? "default",
         maxConcurrentFiles: input.maxConcurrentFiles ?? "default",
         filesPerActivity: input.filesPerActivity ?? "default",
+        smallDayFiles: input.smallDayFiles ?? "default",
         workers: workers.length,
         workerArgs: (values["worker-arg"] ?? []).join(" "),
         server: `dev server, SQLite ${values["rollback-journal"] ? "rollback journal" : "WAL"}${values.eager ? ", eager activities" : ""}`,

@@ -127,6 +127,9 @@ async function main(): Promise<void> {
         end: END,
         ...(options["max-days"] ? { maxConcurrentDays: Number(options["max-days"]) } : {}),
         ...(options["max-files"] ? { maxConcurrentFiles: Number(options["max-files"]) } : {}),
+        // Day workflows and their extraction activities: the soak's checks read each file's
+        // extraction from history (batches of small days: test/smallDays.test.ts).
+        smallDayFiles: 0,
       }),
       taskQueue: TASK_QUEUE,
     });

@@ -47,3 +47,13 @@ export function extractionPlan<T>(files: readonly T[], maxConcurrentFiles: numbe
   }
   return { batches: spread, activities: count, filesAtOnce: 1 };
 }
+
+/**
+ * Days a batch of small days holds (one activity runs them one after another): enough that the
+ * activity's fixed cost is small against its days' work, few enough that a month of 31 days still
+ * runs as 4 activities side by side.
+ */
+export const SMALL_DAYS_PER_BATCH = 8;
+
+/** Default of the `smallDayFiles` setting: days of at most this many files are batched (0: none). */
+export const DEFAULT_SMALL_DAY_FILES = 8;

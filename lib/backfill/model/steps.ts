@@ -1,5 +1,7 @@
 import type { FoundOutputs } from "./outputs.js";
 import type { BackfillPlan } from "./plan.js";
+import type { PeriodResult } from "./result.js";
+import type { FileCounts } from "./summary.js";
 
 /** What an extraction reports: small enough for workflow history. */
 export interface ExtractSummary {
@@ -42,6 +44,27 @@ export interface CommitSummary {
 /** What a day's first step finds: its output, if it exists already, else its source files in time order. */
 export type DaySurvey = { output: string } | { sources: string[] };
 
+/** What a batch of small days needs besides the days: the threshold, the files at once, whether to stop at a failed day. */
+export interface SmallDayLimits {
+  /** A day with more files than this is not done in the batch: it gets its day workflow. */
+  smallDayFiles: number;
+  maxConcurrentFiles: number;
+  failFast: boolean;
+}
+
+/**
+ * How one day of a batch of small days ended, as a day workflow would say it: its result and files,
+ * or (Icechunk output) its staged references; or `dayWorkflow`: not done here (more files than
+ * `smallDayFiles`, or a retryable failure, left to the day workflow's durable per-file retries),
+ * with the files this batch translated for it before (`translated`, which the day workflow then
+ * finds staged).
+ */
+export type SmallDayOutcome = { day: string } & (
+  | { result: PeriodResult; files: FileCounts }
+  | { staged: string[]; files: FileCounts }
+  | { dayWorkflow: string; translated: number }
+);
+
 /**
  * The steps of a backfill as a worker offers them (the activities; activities/backfill.ts
  * implements them over lib/backfill). Everything goes by name: the dataset's settings stay on the
@@ -69,6 +92,12 @@ export interface BackfillSteps {
    * with Icechunk output, tag the month or year in the store instead.
    */
   rollupPeriod(dataset: string, period: string, childPeriods: string[]): Promise<AggregateSummary>;
+  /**
+   * Small days, one after another, each done as its day workflow would do it (survey, extract,
+   * combine or stage), with a heartbeat after each: a retry resumes after the last finished day.
+   * Days with more files than `smallDayFiles` are handed back for a day workflow.
+   */
+  runSmallDays(dataset: string, days: string[], limits: SmallDayLimits): Promise<SmallDayOutcome[]>;
   /** Icechunk output: commit a day from its staged per-file references (exactly once); staging is then removed. */
   commitDay(dataset: string, day: string, stagedKeys: string[]): Promise<CommitSummary>;
 }

@@ -18,6 +18,16 @@ export const addFileCounts = (a: FileCounts, b: FileCounts): FileCounts => ({
   reused: a.reused + b.reused,
 });
 
+/**
+ * A day workflow's counts for a day a batch of small days handed over after translating
+ * `translated` of its files (a retryable failure): the day workflow found those staged, and they
+ * count as translated once, as if one run had done the day.
+ */
+export function withTranslatedBefore(files: FileCounts, translated: number): FileCounts {
+  const moved = Math.min(Math.max(0, translated), files.reused);
+  return { listed: files.listed, extracted: files.extracted + moved, reused: files.reused - moved };
+}
+
 /** Days by how they ended. A day without files is counted as such, never as failed. */
 export interface DayCounts {
   total: number;

@@ -1,0 +1,212 @@
+/**
+ * Small days in batches (workflows/smallDays.ts, lib/backfill/smallDays.ts): a month hands its days
+ * a few at a time to one activity instead of a day workflow each; days with more files than
+ * `smallDayFiles` still get their day workflow. On the dev server and MinIO, against the library
+ * run directly.
+ */
+import type { Client, Connection } from "@temporalio/client";
+import { WorkflowFailedError } from "@temporalio/client";
+import assert from "node:assert/strict";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Worker } from "@temporalio/worker";
+import { backfillDirect } from "../lib/backfill/direct.js";
+import { outputKey } from "../lib/backfill/names.js";
+import { DatasetRegistry } from "../lib/datasets/config.js";
+import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
+import { sleep } from "../lib/servers/process.js";
+import { workflowBundle } from "../worker/bundle.js";
+import { createWorker } from "../worker/worker.js";
+import { backfillV3 } from "../workflows/backfill.js";
+import { backfillOptions } from "../workflows/options.js";
+import type { BackfillInput, BackfillSummary, PeriodResults } from "../workflows/types.js";
+import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
+import { testDir } from "./harness/env.js";
+import { datasetHistories, filesUnder, type History } from "./harness/outputs.js";
+import { ToxiproxyServer } from "./harness/servers/toxiproxy.js";
+import { progressQuery } from "../workflows/messages.js";
+import { clientFor, ownDevServer, workerConnection } from "./harness/temporal.js";
+
+let client: Client;
+let connection: Connection;
+let dir: string;
+let bucket: string;
+/** 2022-04-01 .. 2022-04-12: 2 files a day, 2022-04-05 none, 2022-04-11 has 4 files (above the threshold of 3 used here). */
+const START = "2022-04-01";
+const END = "2022-04-12";
+const BIG_DAY = "2022-04-11";
+
+before(async () => {
+  ({ client, connection } = await clientFor());
+  dir = await testDir("smalldays");
+  const archive = join(dir, "archive");
+  const keys = [
+    ...(await makeArchive(archive, START, 10, { hours: 2, grid: [20, 40], skipDays: ["2022-04-05"] })),
+    ...(await makeArchive(archive, BIG_DAY, 1, { hours: 4, grid: [20, 40] })),
+    ...(await makeArchive(archive, "2022-04-12", 1, { hours: 2, grid: [20, 40] })),
+  ];
+  bucket = await uploadArchive(archive, keys, "smalldays");
+});
+after(async () => {
+  await connection?.close();
+});
+
+const spec = (name: string, out: string, source: DatasetSpec["source"]["storage"] = { kind: "s3", bucket }): DatasetSpec =>
+  testDataset(name, source, { kind: "local", path: join(dir, out) }, "month");
+
+async function runBackfill(specs: DatasetSpec[], input: BackfillInput): Promise<BackfillSummary> {
+  const worker = await createWorker({ connection: await workerConnection(), datasets: new DatasetRegistry(specs), taskQueue: input.dataset });
+  return worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue: input.dataset }));
+}
+
+/** The day workflows of a dataset's backfill (their periods), and its runSmallDays activities with the attempt each closed on. */
+function whatRan(histories: Map<string, History>): { dayWorkflows: string[]; batches: { days: string[]; attempt: number }[] } {
+  const dayWorkflows = [...histories.keys()].map((id) => /\/(\d{4}-\d{2}-\d{2})(~\w+)?#/.exec(id)?.[1]).filter((d): d is string => d !== undefined);
+  const batches: { days: string[]; attempt: number }[] = [];
+  for (const history of histories.values()) {
+    const scheduled = new Map<number, string[]>();
+    for (const event of history.events ?? []) {
+      const attrs = event.activityTaskScheduledEventAttributes;
+      if (attrs?.activityType?.name === "runSmallDays") {
+        scheduled.set(Number(event.eventId), JSON.parse(Buffer.from(attrs.input!.payloads![1]!.data!).toString()) as string[]);
+      }
+      const started = event.activityTaskStartedEventAttributes;
+      const days = started && scheduled.get(Number(started.scheduledEventId));
+      if (days) batches.push({ days, attempt: started.attempt ?? 1 });
+    }
+  }
+  return { dayWorkflows: dayWorkflows.sort(), batches };
+}
+
+const normalise = (r: PeriodResults | Record<string, string>, folder: string): unknown => JSON.parse(JSON.stringify(r).split(join(dir, folder)).join("<out>"));
+
+describe("small days in batches", () => {
+  test("small days run in batches (no day workflow), the day above the threshold in a day workflow; same results and bytes as the library", async () => {
+    const summary = await runBackfill([spec("sd-main", "out-main")], { dataset: "sd-main", start: START, end: END, smallDayFiles: 3 });
+    const direct = await backfillDirect(resolveDatasetSpec(spec("sd-main", "out-direct")), START, END);
+    assert.deepEqual(normalise(summary.results, "out-main"), normalise(direct.results, "out-direct"));
+    assert.deepEqual([summary.status, summary.days, summary.files], [direct.status, direct.days, direct.files]);
+    assert.deepEqual(summary.days, { total: 12, written: 11, existing: 0, failed: 0, noFiles: 1 });
+    assert.deepEqual(summary.files, { listed: 24, extracted: 24, reused: 0 });
+    assert.deepEqual(await filesUnder(join(dir, "out-main")), await filesUnder(join(dir, "out-direct")));
+
+    const histories = await datasetHistories(client, "sd-main");
+    const ran = whatRan(histories);
+    assert.deepEqual(ran.dayWorkflows, [BIG_DAY], "day workflows");
+    assert.deepEqual(ran.batches.map((b) => b.days).sort((a, b) => a[0]!.localeCompare(b[0]!)), [
+      ["2022-04-01", "2022-04-02", "2022-04-03", "2022-04-04", "2022-04-05", "2022-04-06", "2022-04-07", "2022-04-08"],
+      ["2022-04-09", "2022-04-10", "2022-04-11", "2022-04-12"],
+    ]);
+    // Their histories replay deterministically.
+    const replays = [...histories.entries()].map(([id, history]) => ({ workflowId: id.split("#")[0]!, history }));
+    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, replays)) {
+      assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+    }
+  });
+
+  test("a failing file in a batched day fails that day, not its batch; failing fast, it fails the backfill", async () => {
+    const archive = join(dir, "archive-corrupt");
+    const corrupt = "AHI-L2-FLDK-SST/2022/06/02/0100/20220602010000-NCCF-L3C_GHRSST-SSTsubskin-AHI_H08-ACSPO_V2.80-v02.0-fv01.0.nc";
+    const keys = await makeArchive(archive, "2022-06-01", 3, { hours: 2, grid: [20, 40], corrupt: [corrupt] });
+    const corruptBucket = await uploadArchive(archive, keys, "sd-corrupt");
+    const summary = await runBackfill([testDataset("sd-corrupt", { kind: "s3", bucket: corruptBucket }, { kind: "local", path: join(dir, "out-corrupt") })], {
+      dataset: "sd-corrupt",
+      start: "2022-06-01",
+      end: "2022-06-03",
+    });
+    assert.match(summary.report["2022-06-02"]!, /^ERROR\(Hdf5FormatError\): .*20220602010000.*superblock/);
+    assert.match(summary.report["2022-06-01"]!, /20220601\.json$/);
+    assert.match(summary.report["2022-06-03"]!, /20220603\.json$/);
+    assert.deepEqual(summary.days, { total: 3, written: 2, existing: 0, failed: 1, noFiles: 0 });
+    // Its files count as listed, as a day workflow counts them.
+    assert.equal(summary.files.listed, 6);
+    const ran = whatRan(await datasetHistories(client, "sd-corrupt"));
+    assert.deepEqual([ran.dayWorkflows, ran.batches.length], [[], 1]);
+
+    const failFast = testDataset("sd-failfast", { kind: "s3", bucket: corruptBucket }, { kind: "local", path: join(dir, "out-failfast") });
+    const failure = await runBackfill([failFast], { dataset: "sd-failfast", start: "2022-06-01", end: "2022-06-03", failFast: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(failure instanceof WorkflowFailedError, String(failure));
+    assert.match(JSON.stringify(failure, (_, v: unknown) => (v instanceof Error ? { ...v, message: v.message } : v)), /Hdf5FormatError/);
+    // The batch stopped at the failed day: the day after it was not built.
+    const written = await filesUnder(join(dir, "out-failfast"));
+    assert.ok(written.has("refs/AHI-L2-FLDK-SST/20220601.json") && !written.has("refs/AHI-L2-FLDK-SST/20220603.json"), [...written.keys()].join(", "));
+  });
+
+  test("a worker SIGKILLed mid-batch: the batch resumes on a new worker, finished days not rewritten; same bytes", async () => {
+    // Sources behind +150 ms a request, so a day takes about a second and the kill lands mid-batch.
+    const toxiproxy = await new ToxiproxyServer().start();
+    try {
+      const proxy = await toxiproxy.createProxy("sd-kill", process.env.AWS_ENDPOINT_URL!);
+      await proxy.latency(150);
+      const name = "sd-kill";
+      const killed = spec(name, "out-kill", { kind: "s3", bucket, endpoint: proxy.url });
+      const config = await writeConfig(join(dir), [killed]);
+      const address = process.env.TK_TEST_TEMPORAL_ADDRESS!;
+      const first = await startWorkerProcess({ address, taskQueue: name, config, logFile: join(dir, "kill-worker-1.log") });
+      const input = { dataset: name, start: START, end: "2022-04-08", maxConcurrentDays: 1 };
+      const handle = await client.workflow.start(backfillV3, { ...backfillOptions(input), taskQueue: name });
+      // Kill once two or more days of the (one) batch are written, and not all.
+      const resolved = resolveDatasetSpec(killed);
+      const days = ["2022-04-01", "2022-04-02", "2022-04-03", "2022-04-04", "2022-04-06", "2022-04-07", "2022-04-08"];
+      const outputs = days.map((day) => join(dir, "out-kill", outputKey(resolved, day)));
+      const present = async () => (await Promise.all(outputs.map((p) => stat(p).catch(() => undefined)))).filter((s) => s !== undefined);
+      for (let i = 0; i < 600 && (await present()).length < 2; i++) await sleep(50);
+      const before = new Map<string, { ino: number; mtimeMs: number }>();
+      for (const p of outputs) {
+        const s = await stat(p).catch(() => undefined);
+        if (s) before.set(p, { ino: s.ino, mtimeMs: s.mtimeMs });
+      }
+      await first.kill();
+      assert.ok(before.size >= 2 && before.size < days.length, `${before.size} days written at the kill`);
+      const second = await startWorkerProcess({ address, taskQueue: name, config, logFile: join(dir, "kill-worker-2.log") });
+      const summary = await handle.result();
+      await second.stop();
+
+      assert.equal(summary.days.failed, 0, JSON.stringify(summary.results));
+      assert.equal(summary.days.written + summary.days.existing, days.length);
+      // The first day's heartbeat reached the server before the kill: the retry took its result from it.
+      assert.equal(summary.results["2022-04-01"]?.outcome, "written");
+      for (const [path, was] of before) {
+        const now = await stat(path);
+        assert.deepEqual({ ino: now.ino, mtimeMs: now.mtimeMs }, was, `${path} was written again`);
+      }
+      const ran = whatRan(await datasetHistories(client, name));
+      assert.deepEqual(ran.dayWorkflows, []);
+      assert.equal(ran.batches.length, 1);
+      assert.ok(ran.batches[0]!.attempt >= 2, `the batch closed on attempt ${ran.batches[0]!.attempt}`);
+      await backfillDirect(resolveDatasetSpec(spec(name, "out-kill-direct")), START, "2022-04-08");
+      assert.deepEqual(await filesUnder(join(dir, "out-kill")), await filesUnder(join(dir, "out-kill-direct")));
+    } finally {
+      await toxiproxy.stop();
+    }
+  });
+
+  test("a month of batches continues as new when the server suggests it; results and progress exact", async () => {
+    const serverDir = await testDir("smalldays-can");
+    const own = await ownDevServer(serverDir, { "limit.historyCount.suggestContinueAsNew": 16 });
+    const archive = join(serverDir, "archive");
+    await makeArchive(archive, "2021-11-01", 30, { hours: 1, grid: [8, 16] });
+    const can = testDataset("sd-can", { kind: "local", path: archive }, { kind: "local", path: join(serverDir, "out") }, "month");
+    const worker = await createWorker({ connection: await own.workerConnection(), datasets: new DatasetRegistry([can]), taskQueue: "sd-can" });
+    try {
+      // One batch at a time: the month's history grows batch by batch.
+      const input = { dataset: can.name, start: "2021-11-01", end: "2021-11-30", maxConcurrentDays: 1 };
+      const handle = await own.client.workflow.start(backfillV3, { ...backfillOptions(input, "sd-can/backfill"), taskQueue: "sd-can" });
+      const [summary, progress] = await worker.runUntil(async () => [await handle.result(), await handle.query(progressQuery)] as const);
+      let runs = 0;
+      for await (const _ of own.client.workflow.list({ query: "WorkflowId = 'sd-can/2021-11'" })) runs++;
+      assert.ok(runs > 1, `the month ran ${runs} time(s); expected continue-as-new`);
+      assert.deepEqual(summary.days, { total: 30, written: 30, existing: 0, noFiles: 0, failed: 0 });
+      assert.deepEqual(summary.files, { listed: 30, extracted: 30, reused: 0 });
+      assert.deepEqual([progress.status, progress.daysDone, progress.filesDone, progress.running], ["completed", 30, 30, []]);
+      await backfillDirect(resolveDatasetSpec({ ...can, output: { ...can.output, storage: { kind: "local", path: join(serverDir, "direct") } } }), input.start, input.end);
+      assert.deepEqual(await filesUnder(join(serverDir, "out")), await filesUnder(join(serverDir, "direct")));
+    } finally {
+      await own.stop();
+    }
+  });
+});
