@@ -212,6 +212,27 @@ describe("concurrent runs, sources that change, secrets", () => {
     s3client.destroy();
   });
 
+  test("writes into a folder that another writer's delete empties at the same moment still land (two backfills staging side by side)", async () => {
+    const storage = new LocalStorage(join(dir, "race"));
+    // Writers and deleters in sibling folders under one parent that the deletes leave empty, again and again.
+    const failures: string[] = [];
+    await Promise.all(
+      Array.from({ length: 3 }, async (_, worker) => {
+        for (let i = 0; i < 300; i++) {
+          // As the write check of each backfill's start does: a probe in an output folder not made yet.
+          const key = `refs/AHI-L2-FLDK-SST/.staging/.write-check-${worker}-${i}`;
+          try {
+            await storage.write(key, new TextEncoder().encode("x"));
+            await storage.delete(key);
+          } catch (error) {
+            failures.push((error as Error).message);
+          }
+        }
+      }),
+    );
+    assert.deepEqual(failures.slice(0, 3), []);
+  });
+
   test("a source that vanished after listing, or is truncated: a clear per-file error, no reference past the end", async () => {
     const archive = join(dir, "vanish-archive");
     const keys = await makeArchive(archive, "2022-07-01", 1, { hours: 2, grid: [40, 80] });

@@ -81,8 +81,7 @@ export class LocalStorage implements Storage {
     const target = this.path(key);
     const temporary = `${target}.tmp-${randomBytes(6).toString("hex")}`;
     try {
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(temporary, bytes);
+      await writeCreatingFolders(temporary, bytes);
       if (options.ifAbsent) {
         // link() fails if the target exists: an atomic create-once, unlike rename().
         try {
@@ -102,7 +101,10 @@ export class LocalStorage implements Storage {
     }
   }
 
-  /** Remove a key, and the folders it leaves empty (staging folders do not pile up). */
+  /**
+   * Remove a key, and the folders it leaves empty (staging folders do not pile up). A writer that
+   * just made one of those folders may see it removed before its file lands: `write` tries again.
+   */
   async delete(key: string): Promise<void> {
     const path = this.path(key);
     await rm(path, { force: true });
@@ -120,4 +122,20 @@ export class LocalStorage implements Storage {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * Write a file, making its folders first. Another writer's `delete` may remove a folder it found
+ * empty while we make its subfolders or write into it (ENOENT): make the folders again, a few times.
+ */
+async function writeCreatingFolders(path: string, bytes: Uint8Array): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, bytes);
+      return;
+    } catch (error) {
+      if (errorCode(error) !== "ENOENT" || attempt >= 20) throw error;
+    }
+  }
 }
