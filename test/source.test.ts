@@ -1,7 +1,7 @@
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { SourceReadError } from "../lib/errors.js";
@@ -81,4 +81,21 @@ test("S3 source on MinIO: ranged reads, size from the first GET, typed errors", 
   assert.equal(error.retryable, false);
   assert.match(error.message, /no such object/);
   client.destroy();
+});
+
+test("a local source's version is never earlier than the file's modification time, whatever its sub-millisecond part", async () => {
+  const dir = await testDir("source-version");
+  const path = join(dir, "f.bin");
+  await writeFile(path, randomBytes(64));
+  // A whole second plus a fraction of a millisecond: a Date made from it directly falls before it.
+  const seconds = Math.floor(Date.now() / 1000) - 100;
+  await utimes(path, seconds, seconds + 0.0004);
+  const mtimeMs = (await stat(path)).mtimeMs;
+  assert.ok(mtimeMs % 1 > 0, `the filesystem kept a sub-millisecond mtime (${mtimeMs})`);
+  const source = new LocalFileSource(path);
+  await source.read(0, 8);
+  const version = source.version();
+  await source.close();
+  assert.ok(version && "lastModified" in version);
+  assert.ok(version.lastModified.getTime() >= mtimeMs, `version ${version.lastModified.getTime()} before mtime ${mtimeMs}`);
 });

@@ -41,7 +41,9 @@ export class LocalFileSource implements ByteSource {
     if (this.cachedSize === undefined) {
       const stat = await (await this.file()).stat();
       this.cachedSize = stat.size;
-      this.modified = new Date(stat.mtimeMs);
+      // A Date holds whole milliseconds: round up, so the version is never earlier than the file's
+      // (sub-millisecond) modification time, which a time-based check would take for a change.
+      this.modified = new Date(Math.ceil(stat.mtimeMs));
     }
     return this.cachedSize;
   }
