@@ -7,9 +7,9 @@ import { before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { combineRefs, writeCombinedReferences, type CombineOptions } from "../lib/combine/index.js";
 import { CombineError } from "../lib/errors.js";
-import { serializeRefs } from "../lib/refs/serialize.js";
+import { readKerchunkJson, serializeReferenceSet, serializeRefs } from "../lib/model/kerchunkJson.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
-import type { KerchunkRefs } from "../lib/refs/types.js";
+import type { KerchunkRefs } from "../lib/model/kerchunkRefs.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { BlockCache } from "../lib/source/blockCache.js";
 import { LocalFileSource } from "../lib/source/localFile.js";
@@ -173,6 +173,23 @@ describe("rollups: combining combined sets gives the refs combining every file g
     assert.equal(serializeRefs(refs, { keysInOrder: true }), a);
     assert.equal(serializeRefs(refs), a);
     assert.equal(serializeRefs((await combineSet("hourly", {}, shuffled)).refs, { keysInOrder: true }), a);
+  });
+});
+
+describe("the reference model (lib/model)", () => {
+  test("every file's refs and every combined set read into it and written back are the same bytes; the combine's own model is what reading its JSON gives", async () => {
+    for (const [file, refs] of refsOf) {
+      const text = serializeRefs(refs);
+      assert.equal(serializeReferenceSet(readKerchunkJson(text, file)), text, basename(file));
+    }
+    assert.ok(refsOf.size >= 10, `only ${refsOf.size} files`);
+    for (const name of ["hourly", "multistep"]) {
+      const combined = await combineSet(name);
+      const text = combined.json().toString("utf8");
+      const model = combined.references(name);
+      assert.deepEqual(model, readKerchunkJson(text, name), name);
+      assert.equal(serializeReferenceSet(model), text, name);
+    }
   });
 });
 

@@ -37,9 +37,9 @@ import {
   type IcechunkDataset,
 } from "../lib/icechunk/index.js";
 import { resolveIcechunkOptions } from "../lib/icechunk/options.js";
-import { serializeRefs } from "../lib/refs/serialize.js";
+import { serializeRefs } from "../lib/model/kerchunkJson.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
-import type { KerchunkRefs, Reference } from "../lib/refs/types.js";
+import type { KerchunkRefs, Reference } from "../lib/model/kerchunkRefs.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { openSource } from "../lib/source/open.js";
 import { uploadArchive } from "./harness/archive.js";

@@ -27,7 +27,7 @@ import { extractToStaging } from "../lib/backfill/extract.js";
 import { IcechunkError } from "../lib/errors.js";
 import { commitDay, containerPrefix, listDayCommits, parseCommitMessage, repositoryLocation } from "../lib/icechunk/index.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
-import type { KerchunkRefs } from "../lib/refs/types.js";
+import type { KerchunkRefs } from "../lib/model/kerchunkRefs.js";
 import { sleep } from "../lib/servers/process.js";
 import { openSource } from "../lib/source/open.js";
 import { createWorker } from "../worker/worker.js";

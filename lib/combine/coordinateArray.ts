@@ -1,8 +1,8 @@
 import { CombineError } from "../errors.js";
 import { inlineReference } from "../refs/inline.js";
-import { pyJson, type PyJsonValue } from "../refs/pyJson.js";
+import { pyJson, type PyJsonValue } from "../json/pyJson.js";
 import type { CoordinateValue } from "./coordinates.js";
-import { fitsInteger, numericDtype, parseZarray, parseZattrs, writeNumbers } from "./zarrMeta.js";
+import { fitsInteger, numericDtype, parseZarray, parseZattrs, writeNumbers } from "../model/zarrMeta.js";
 
 /** The keys of one combined coordinate array: metadata and its single inline chunk. */
 export interface CoordinateArrayKeys {

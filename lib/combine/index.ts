@@ -12,7 +12,8 @@
  *    small summary out.
  */
 import { writeFile } from "node:fs/promises";
-import type { KerchunkRefs } from "../refs/types.js";
+import type { KerchunkRefs } from "../model/kerchunkRefs.js";
+import type { ReferenceSet } from "../model/referenceSet.js";
 import { combineInto, type CombineSummary } from "./combine.js";
 import { fileInputs, memoryInputs } from "./inputs.js";
 import { JsonRefSink } from "./jsonOutput.js";
@@ -21,7 +22,6 @@ import { ParquetRefSink, type ParquetOutputOptions } from "./parquetOutput.js";
 
 export type { CombineOptions, CoordinateSelector } from "./options.js";
 export type { CombineSummary } from "./combine.js";
-export { parseRefsJson } from "./inputs.js";
 
 /**
  * A combine's output. The references are kept as per-array lists: `json()` writes them straight to
@@ -39,6 +39,11 @@ export class CombineResult {
   get refs(): KerchunkRefs {
     this.built ??= this.sink.result();
     return this.built;
+  }
+
+  /** The combined references as the reference model (lib/model), named `label` in errors. */
+  references(label: string): ReferenceSet {
+    return this.sink.referenceSet(label);
   }
 
   /** Compact kerchunk JSON v1 as UTF-8 bytes (deterministic: re-runs give the same bytes). */

@@ -1,6 +1,6 @@
 import { ConfigError } from "../errors.js";
 import { validateTemplate } from "../calendar/template.js";
-import { concatDimension } from "../icechunk/options.js";
+import { concatDimension } from "./storeDimension.js";
 import { LocalStorage } from "../storage/local.js";
 import { S3Storage } from "../storage/s3.js";
 import type { Storage } from "../storage/storage.js";

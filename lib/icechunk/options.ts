@@ -66,15 +66,3 @@ export function resolveIcechunkOptions(options: IcechunkOptions = {}): ResolvedI
     maxCommitAttempts: wholeNumber(options.maxCommitAttempts ?? 20, "icechunk.maxCommitAttempts", 1),
   };
 }
-
-/** The dimension the store grows along: the dataset's one concat dimension. `where` names the dataset in errors. */
-export function concatDimension(dataset: Pick<IcechunkDataset, "name" | "combine">, where = `datasets.${dataset.name}`): string {
-  const dims = dataset.combine?.concatDims ?? ["time"];
-  if (dims.length !== 1) {
-    throw new ConfigError(
-      `${where}.combine.concatDims`,
-      `an Icechunk store grows along exactly one dimension; got [${dims.join(", ")}]`,
-    );
-  }
-  return dims[0]!;
-}

@@ -1,5 +1,5 @@
 import type { AttributeElement, Hdf5Attribute, Hdf5Datatype } from "../hdf5/model.js";
-import { PyFloat, type PyJsonValue } from "./pyJson.js";
+import { PyFloat, type PyJsonValue } from "../json/pyJson.js";
 import { isBoolEnum, numericKind } from "./zarrDtype.js";
 
 /** Attributes that describe HDF5/netCDF-4 plumbing, not data; kerchunk (after h5netcdf) drops them. */

@@ -1,6 +1,6 @@
 import type { Hdf5Datatype } from "../hdf5/model.js";
-import { encodeNumber } from "./numeric.js";
-import { PyFloat, type PyJsonValue } from "./pyJson.js";
+import { encodeNumber } from "../model/numeric.js";
+import { PyFloat, type PyJsonValue } from "../json/pyJson.js";
 import { numericKind } from "./zarrDtype.js";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });

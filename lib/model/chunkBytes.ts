@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Semaphore } from "../concurrency.js";
 import { SourceReadError } from "../errors.js";
-import type { Reference } from "../refs/types.js";
+import type { Reference } from "./kerchunkRefs.js";
 import type { ByteSource, ReadStats } from "../source/byteSource.js";
 import { LocalFileSource } from "../source/localFile.js";
 import { S3Source } from "../source/s3.js";
