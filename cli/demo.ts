@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
+import { outputRules } from "../lib/backfill/model/output.js";
 import { DatasetRegistry, loadDatasetRegistry } from "../lib/datasets/config.js";
 import { himawari8Sst } from "../lib/datasets/presets.js";
 import type { DatasetSpec } from "../lib/datasets/spec.js";
@@ -133,7 +134,7 @@ export const demoCommand = {
       const firstDay = values.start;
       const first = summary.results[firstDay];
       const resolved = datasets.get(spec.name);
-      if (resolved.output.format === "icechunk" && resolved.output.storage.kind === "local" && resolved.source.storage.kind === "local") {
+      if (outputRules(resolved.output.format).store && resolved.output.storage.kind === "local" && resolved.source.storage.kind === "local") {
         const store = repositoryLocation(resolved).description;
         const container = containerPrefix(resolved.source.storage);
         const { stdout } = await run(python, [resolve(repositoryRoot, "python/open_refs.py"), "--icechunk", store, container]);

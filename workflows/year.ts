@@ -5,6 +5,7 @@ import {
   firstFailedDay,
   keptResults,
   noFileCounts,
+  outputRules,
   periodsOfMonth,
   periodsOfYear,
   rollsUp,
@@ -56,7 +57,7 @@ function runYear(input: YearInput): Promise<PeriodOutcome> {
 
       await boundedAll(months, input.lanes.monthsPerYear, async (month) => {
         // Icechunk output: months run one after another, and a failed day holds back the rest.
-        const blocker = input.format === "icechunk" ? firstFailedDay(daysOfYear(year), results) : undefined;
+        const blocker = outputRules(input.format).calendarOrder ? firstFailedDay(daysOfYear(year), results) : undefined;
         if (blocker) return void Object.assign(results, blockedMonth(month, results, blocker));
         const outcome = await executePeriod(backfillMonthV3, {
           ...childOptions(input, "month", month.id, `${input.dataset} ${month.id}: ${month.days.length} days`),

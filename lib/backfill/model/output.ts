@@ -14,13 +14,15 @@ export interface OutputRules {
    * Otherwise (reference files) every day writes its own output, in any order.
    */
   calendarOrder: boolean;
+  /** The output is one Icechunk repository (read with Icechunk), not reference files. */
+  store: boolean;
   /** The plan's aggregation for a dataset's: a store tags every month and year ("year"). */
   aggregation(dataset: Aggregation): Aggregation;
 }
 
 const rules: Record<OutputFormat, OutputRules> = {
-  kerchunk: { calendarOrder: false, aggregation: (dataset) => dataset },
-  icechunk: { calendarOrder: true, aggregation: () => "year" },
+  kerchunk: { calendarOrder: false, store: false, aggregation: (dataset) => dataset },
+  icechunk: { calendarOrder: true, store: true, aggregation: () => "year" },
 };
 
 export const outputRules = (format: OutputFormat): OutputRules => rules[format];

@@ -1,10 +1,11 @@
 /**
  * The day's steps, written once (lib/backfill/model/day.ts) and run by the day workflow, a batch of
- * small days and backfillDirect: checked here on made-up steps, without servers.
+ * small days and backfillDirect, and the output format, decided once (lib/backfill/model/output.ts):
+ * checked here on made-up steps and on the sources, without servers.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { noFileCounts, outputRules, runDaySteps, type DaySteps, type DaySurvey, type ExtractSummary } from "../lib/backfill/model/index.js";
@@ -78,4 +79,26 @@ describe("output rules", () => {
     assert.deepEqual([outputRules("icechunk").calendarOrder, outputRules("icechunk").aggregation("day")], [true, "year"]);
     assert.deepEqual([outputRules("kerchunk").calendarOrder, outputRules("kerchunk").aggregation("month")], [false, "month"]);
   });
+});
+
+/** A comparison of an output format with a name: `format === "icechunk"`, `"parquet" !== kind`. */
+const FORMAT_COMPARISON = /\bformat\??\s*[!=]==?\s*["'`]|["'`](?:icechunk|kerchunk|parquet|json)["'`]\s*[!=]==?/;
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? sources(path) : entry.name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+test("no code compares an output format with a name, except the setting's own rule (a store is aggregated by day)", () => {
+  const found = ["lib", "workflows", "activities", "worker", "cli"]
+    .flatMap((dir) => sources(join(root, dir)))
+    .flatMap((file) => readFileSync(file, "utf8").split("\n").map((line, i) => ({ file: relative(root, file), line: i + 1, text: line.trim() })))
+    .filter(({ text }) => FORMAT_COMPARISON.test(text) && !text.startsWith("*") && !text.startsWith("//"));
+  assert.deepEqual(
+    found.map(({ file, line, text }) => `${file}:${line}: ${text}`),
+    found.filter(({ file }) => file === "lib/datasets/spec.ts").map(({ file, line, text }) => `${file}:${line}: ${text}`),
+  );
+  assert.equal(found.length, 1, "the setting's own rule is still seen");
 });
