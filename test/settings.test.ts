@@ -170,3 +170,23 @@ describe("command line: unknown flags", () => {
     assert.match(cachedWorkflows!.stderr, /--max-cached-workflow: unknown flag; did you mean --max-cached-workflows\?/);
   });
 });
+
+describe("declared once", () => {
+  test("the combine's and the store's options are checked by their declarations: no library checks a setting by hand", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const byHand = ["lib/combine", "lib/icechunk"].flatMap((dir) =>
+      readdirSync(join(repositoryRoot, dir), { recursive: true, encoding: "utf8" })
+        .filter((name) => name.endsWith(".ts") && /\bnew ConfigError\(/.test(readFileSync(join(repositoryRoot, dir, name), "utf8")))
+        .map((name) => `${dir}/${name}`),
+    );
+    assert.deepEqual(byHand, []);
+  });
+
+  test("a dataset's combine settings follow the combine's rules: a bad coordinate selector or a dimension both concatenated and identical is named", () => {
+    const dataset = validDataset();
+    dataset.combine = { concatDims: ["time"], cooMap: { time: "date:time" } };
+    assert.throws(() => resolveDatasetSpec(dataset as DatasetSpec), (e: unknown) => e instanceof ConfigError && e.setting === "datasets.x.combine.cooMap.time");
+    dataset.combine = { concatDims: ["time"], identicalDims: ["time"] };
+    assert.throws(() => resolveDatasetSpec(dataset as DatasetSpec), (e: unknown) => e instanceof ConfigError && e.setting === "datasets.x.combine.identicalDims");
+  });
+});

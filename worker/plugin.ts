@@ -33,7 +33,10 @@ export class TemporalKerchunkPlugin extends SimplePlugin {
     });
   }
 
-  /** Heartbeats at least every 5 s, so a cancellation reaches running extractions quickly (worker/worker.ts). */
+  /**
+   * A heartbeat is what tells a running extraction it was cancelled: sent at least every 5 s (the
+   * SDK's default throttle is 0.8 x the 20 s heartbeat timeout), so a cancel stops it quickly.
+   */
   override configureWorker(options: WorkerOptions): WorkerOptions {
     return super.configureWorker({ maxHeartbeatThrottleInterval: "5 seconds", ...options });
   }

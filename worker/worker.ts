@@ -1,7 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker";
-import { createActivities } from "../activities/index.js";
 import type { DatasetRegistry } from "../lib/datasets/config.js";
 import { workflowBundle } from "./bundle.js";
+import { TemporalKerchunkPlugin } from "./plugin.js";
 
 export const defaultTaskQueue = "temporal-kerchunk";
 
@@ -11,21 +11,23 @@ export interface CreateWorkerOptions {
   datasets: DatasetRegistry;
   namespace?: string;
   taskQueue?: string;
-  /** Any other Worker options (concurrency limits, plugins, ...). */
+  /** Any other Worker options (concurrency limits, more plugins, ...). */
   workerOptions?: Partial<WorkerOptions>;
 }
 
-/** One place that wires our workflows (the prebuilt bundle) and activities into a Worker. */
+/**
+ * A Worker of our own (the CLI's `worker` and `demo`, the tests), made as any user makes one: with
+ * `TemporalKerchunkPlugin`, the one wiring of our workflows and activities. The workflow bundle is
+ * built first when it is missing (running from source), so the plugin finds it prebuilt.
+ */
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  await workflowBundle();
+  const { plugins = [], ...workerOptions } = options.workerOptions ?? {};
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? "default",
     taskQueue: options.taskQueue ?? defaultTaskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities(options.datasets),
-    // A heartbeat is what tells a running extraction it was cancelled: send them at least every 5 s
-    // (the SDK's default throttle is 0.8 x the 20 s heartbeat timeout), so a cancel stops it quickly.
-    maxHeartbeatThrottleInterval: "5 seconds",
-    ...options.workerOptions,
+    ...workerOptions,
+    plugins: [new TemporalKerchunkPlugin({ datasets: options.datasets }), ...plugins],
   });
 }
