@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { combineRefs, writeCombinedReferences, type CombineOptions } from "../lib/combine/index.js";
 import { CombineError } from "../lib/errors.js";
 import { readKerchunkJson, serializeReferenceSet, serializeRefs } from "../lib/model/kerchunkJson.js";
+import { readKerchunkParquet } from "../lib/model/kerchunkParquet.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
 import type { KerchunkRefs } from "../lib/model/kerchunkRefs.js";
 import { repositoryRoot } from "../lib/servers/process.js";
@@ -297,6 +298,15 @@ describe("Parquet reference layout (kerchunk.df / fsspec LazyReferenceMapper)", 
     await writeCombinedReferences([...sets.hourly!].reverse().map(refsPath), out, { ...TIME, parquet: { recordSize: 10 } });
     assert.deepEqual(await readFile(join(out, "sea_surface_temperature/refs.3.parq")), before);
     assert.deepEqual(await readFile(join(out, ".zmetadata")), metadata);
+  });
+
+  test("read back into the reference model, a Parquet folder (in several records, multi-step too) writes the JSON the JSON output holds", async () => {
+    for (const name of ["hourly", "multistep"]) {
+      const out = join(dir, `${name}.model.parq`);
+      await writeCombinedReferences(sets[name]!.map(refsPath), out, { ...TIME, parquet: { recordSize: 3 } });
+      const json = (await combineSet(name)).json().toString("utf8");
+      assert.equal(serializeReferenceSet(await readKerchunkParquet(out)), json, name);
+    }
   });
 });
 

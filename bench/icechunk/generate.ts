@@ -14,7 +14,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { deflateSync } from "node:zlib";
-import { inlineReference } from "../../lib/refs/inline.js";
+import { inlineReference } from "../../lib/model/chunkBytes.js";
 import { serializeRefs } from "../../lib/model/kerchunkJson.js";
 import type { Reference } from "../../lib/model/kerchunkRefs.js";
 import { ACSPO_VARIABLES, coordinateRefs, dataVariableRefs, elementSize, writeLatLon } from "../himawariRefs.js";

@@ -1,5 +1,5 @@
 import { CombineError } from "../errors.js";
-import { inlineReference } from "../refs/inline.js";
+import { inlineReference } from "../model/chunkBytes.js";
 import { pyJson, type PyJsonValue } from "../json/pyJson.js";
 import type { CoordinateValue } from "./coordinates.js";
 import { fitsInteger, numericDtype, parseZarray, parseZattrs, writeNumbers } from "../model/zarrMeta.js";
