@@ -6,7 +6,7 @@ import type { ArrayReferences, ReferenceSet } from "../model/referenceSet.js";
 import type { ResolvedCombineOptions } from "./options.js";
 import { pyJsonKey } from "../json/pyJsonParse.js";
 import { arrayMetadata } from "../model/arrayMetadata.js";
-import { arrayDimensions, decodingAttributes, type ZarrArrayMeta } from "../model/zarrMeta.js";
+import { arrayDimensions, decodingAttributes, zarrayFields, type ZarrArrayMeta } from "../model/zarrMeta.js";
 
 /**
  * What the combine does with an array:
@@ -89,7 +89,6 @@ function parseArrayMeta(label: string, entry: ArrayReferences): ZarrArrayMeta {
   }
 }
 
-const zarrayFields = ["dtype", "chunks", "fill_value", "filters", "compressor", "order", "zarr_format"] as const;
 const fieldWords: Record<string, string> = {
   dtype: "dtype",
   chunks: "chunking",

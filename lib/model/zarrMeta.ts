@@ -49,6 +49,9 @@ export function parseZattrs(text: string | undefined): Record<string, PyJsonValu
     : {};
 }
 
+/** The `.zarray` fields every input of a combined array must agree on (its shape aside). */
+export const zarrayFields = ["dtype", "chunks", "fill_value", "filters", "compressor", "order", "zarr_format"] as const;
+
 /**
  * Attributes that change what xarray decodes from the stored values: if they differ between files
  * the combined dataset silently decodes some files wrong (VirtualiZarr #1004 for scale_factor).
