@@ -4,6 +4,7 @@ import { readArrayNumbers } from "../model/arrayValues.js";
 import type { ReferenceReader } from "../model/chunkBytes.js";
 import type { ReferenceSet } from "../model/referenceSet.js";
 import type { CoordinateSelector } from "./options.js";
+import { arrayMetadata } from "../model/arrayMetadata.js";
 import { parseZattrs } from "../model/zarrMeta.js";
 
 export type CoordinateValue = number | string;
@@ -52,7 +53,7 @@ export async function readCoordinate(
     if (!entry) {
       throw new CombineError("missing-coordinate", input.label, name, `coordinate variable not found (selector '${selector}' for dimension ${dim})`, setting);
     }
-    const attrs = parseZattrs(entry.zattrs);
+    const attrs = arrayMetadata(entry).attributes;
     return { values: await readArrayNumbers(entry, reader, input.label, setting), sourceArray: name, units: attrs.units, calendar: attrs.calendar };
   }
   if (selector.startsWith("attr:")) {
@@ -63,7 +64,7 @@ export async function readCoordinate(
   }
   const [, variable, name] = /^vattr:([^:]+):(.+)$/.exec(selector)!;
   const entry = input.arrays.get(variable!);
-  const values = entry ? attributeValue(parseZattrs(entry.zattrs)[name!]) : undefined;
+  const values = entry ? attributeValue(arrayMetadata(entry).attributes[name!]) : undefined;
   if (!values) throw new CombineError("missing-coordinate", input.label, variable, `attribute '${name}' (selector '${selector}') is missing or not a number or string`, setting);
   return { values };
 }

@@ -44,7 +44,7 @@ interface DayArray {
 }
 
 function dayArrays(day: DayReferences): DayArray[] {
-  return [...day.index.arrays.values()].map((entry) => {
+  return [...day.references.arrays.values()].map((entry) => {
     const meta = v3ArrayMetadataOf(day.label, entry);
     const axis = meta.dimension_names?.indexOf(day.dim) ?? -1;
     const role: Role = entry.path === day.dim ? { kind: "coordinate" } : axis >= 0 ? { kind: "along", axis } : { kind: "fixed" };
@@ -55,7 +55,7 @@ function dayArrays(day: DayReferences): DayArray[] {
 /** Every byte-range source URL in the day's references (the files whose versions are needed). */
 export function referencedUrls(day: DayReferences): string[] {
   const urls = new Set<string>();
-  for (const entry of day.index.arrays.values()) for (const ref of entry.chunkRefs) if (Array.isArray(ref)) urls.add(ref[0]);
+  for (const entry of day.references.arrays.values()) for (const ref of entry.chunkRefs) if (Array.isArray(ref)) urls.add(ref[0]);
   return [...urls];
 }
 
@@ -121,15 +121,15 @@ export async function appendDay(
 
   if (state.empty) {
     // Groups first (the root's attributes are the first day's, i.e. its first file's).
-    await setJson(store, "zarr.json", metadataText(v3GroupMetadata(parseZattrs(day.index.groups.get("")?.zattrs))));
-    for (const group of day.index.groups.values()) {
+    await setJson(store, "zarr.json", metadataText(v3GroupMetadata(parseZattrs(day.references.groups.get("")?.zattrs))));
+    for (const group of day.references.groups.values()) {
       if (group.path !== "") await setJson(store, `${group.path}/zarr.json`, metadataText(v3GroupMetadata(parseZattrs(group.zattrs))));
     }
   } else {
     // Every array of the store along the concat dimension must get this day's steps, or it would
     // fall behind the coordinate.
     for (const [path, stored] of state.arrays) {
-      if (path !== day.dim && stored.dimension_names?.includes(day.dim) && !day.index.arrays.has(path)) {
+      if (path !== day.dim && stored.dimension_names?.includes(day.dim) && !day.references.arrays.has(path)) {
         fail("missing-variable", path, `the store has this variable along ${day.dim} but the day does not`);
       }
     }

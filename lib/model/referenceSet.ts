@@ -1,6 +1,14 @@
+/**
+ * The reference model's centre: a reference set, what the translator makes of a file, what the
+ * combine takes and gives, and what the writers write (kerchunk JSON, Parquet, Icechunk). Groups and
+ * arrays by path; an array's metadata texts as read (typed and parsed once by `arrayMetadata`), its
+ * chunk keys and references (compact by `chunkManifestOf`). Read from kerchunk JSON by
+ * `readKerchunkJson` or `referenceSetOf`, from Parquet by `readKerchunkParquet`; written by
+ * `serializeReferenceSet`.
+ */
 import type { KerchunkRefs, Reference } from "./kerchunkRefs.js";
 
-/** One Zarr array of an input reference set: its metadata texts and its chunk references. */
+/** One Zarr array of a reference set: its metadata texts and its chunk references. */
 export interface ArrayReferences {
   /** Zarr path, e.g. "sea_surface_temperature" or "group/var". */
   path: string;
@@ -22,7 +30,7 @@ export interface GroupReferences {
   zattrs: string | undefined;
 }
 
-/** An input reference set split by array and group, so every later step looks keys up once. */
+/** A reference set split by array and group, so every later step looks keys up once. */
 export interface ReferenceSet {
   /** Names the input in errors and summaries: its file or URL, or "input <n>". */
   label: string;
