@@ -19,8 +19,7 @@ export async function backfillDayV3(input: DayInput): Promise<DayOutcome> {
   return withStatus(
     async () => {
       try {
-        const ended = await runDay(input, files);
-        return "staged" in ended ? { staged: ended.staged, files } : { result: ended, files };
+        return { ...(await runDay(input, files)), files };
       } catch (error) {
         // Failing fast (or cancelled): rethrown. Otherwise the failure is the day's result, and the
         // files it listed still count.
@@ -31,9 +30,9 @@ export async function backfillDayV3(input: DayInput): Promise<DayOutcome> {
   );
 }
 
-async function runDay(input: DayInput, files: FileCounts): Promise<PeriodResult | { staged: string[] }> {
+async function runDay(input: DayInput, files: FileCounts): Promise<{ result: PeriodResult } | { staged: string[] }> {
   const { dataset, day } = input;
-  const ended = await runDaySteps(
+  return runDaySteps(
     {
       survey: () => steps.surveyDay(dataset, day),
       extract: async (sources) => {
@@ -53,5 +52,4 @@ async function runDay(input: DayInput, files: FileCounts): Promise<PeriodResult 
     { handBackStaged: outputRules(input.format).calendarOrder, listed: (count) => setCurrentDetails(`${count} files`) },
     files,
   );
-  return "staged" in ended ? ended : ended.result;
 }
