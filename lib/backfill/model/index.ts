@@ -11,3 +11,4 @@ export * from "./lanes.js";
 export * from "./outputs.js";
 export * from "./steps.js";
 export * from "./calendarOrder.js";
+export * from "./abandoned.js";
