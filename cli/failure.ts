@@ -69,7 +69,8 @@ export function failureLine(error: unknown): string {
   const said = system && systemLine(system);
   if (said) return said;
   if (error instanceof Error && temporalErrorNames.has(error.name)) {
-    return `Temporal: ${firstLine(error.message)}; check the server, --address/TEMPORAL_ADDRESS and --namespace/TEMPORAL_NAMESPACE`;
+    // The worker's errors end with the Rust core's debug dump of the gRPC status: what it says is before it.
+    return `Temporal: ${firstLine(error.message).replace(/: Status \{.*$/, "")}; check the server, --address/TEMPORAL_ADDRESS and --namespace/TEMPORAL_NAMESPACE`;
   }
   const message = error instanceof Error ? `${error.name}: ${firstLine(error.message)}` : String(error);
   return `${message} (unexpected: run with TK_DEBUG=1 to see where)`;

@@ -80,6 +80,13 @@ describe("a failed command says what is wrong in one line", () => {
     assert.match(result.stderr, stackLine, "the stack follows with TK_DEBUG=1");
   });
 
+  test("a worker's service error: what the server said, without the Rust core's status dump", () => {
+    // As `temporal-kerchunk worker --namespace nope` gets it from NativeConnection (seen by hand; the
+    // worker's own log line before it keeps this out of a one-line CLI test).
+    const error = Object.assign(new Error(`Namespace nope was not found or otherwise could not be described: Status { code: NotFound, message: "Namespace nope is not found.", details: b"\\x08" }`), { name: "NamespaceNotFoundError" });
+    assert.equal(failureLine(error), "Temporal: Namespace nope was not found or otherwise could not be described; check the server, --address/TEMPORAL_ADDRESS and --namespace/TEMPORAL_NAMESPACE");
+  });
+
   test("an unexpected error: its name and message in one line, and how to see the stack", () => {
     const line = failureLine(new TypeError("Cannot read properties of undefined (reading 'x')\n    at somewhere (file.ts:1:1)"));
     assert.equal(line, "TypeError: Cannot read properties of undefined (reading 'x') (unexpected: run with TK_DEBUG=1 to see where)");
