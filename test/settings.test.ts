@@ -30,6 +30,24 @@ async function loadConfig(dir: string, config: unknown): Promise<DatasetRegistry
   return loadDatasetRegistry(path);
 }
 
+/**
+ * A valid dataset spoiled by `spoil` is refused with `message`, in one line naming the config file,
+ * and the same spec handed to a worker in code (plugin options) is refused the same way.
+ */
+async function assertRefused(spoil: (d: Record<string, any>) => void, message: RegExp): Promise<void> {
+  const dir = await testDir("settings");
+  const dataset = validDataset();
+  spoil(dataset);
+  await assert.rejects(loadConfig(dir, { datasets: [dataset] }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.match(error.message, message);
+    assert.match(error.message, /\(in .*config-.*\.json\)$/, "the message names the config file");
+    assert.doesNotMatch(error.message, /\n/, "one line");
+    return true;
+  });
+  assert.throws(() => new DatasetRegistry([dataset as DatasetSpec]), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+}
+
 describe("config file: unknown keys are rejected at every level", () => {
   // [level, how to spoil a valid dataset, expected message]
   const cases: Array<[string, (d: Record<string, any>) => void, RegExp]> = [
@@ -57,19 +75,7 @@ describe("config file: unknown keys are rejected at every level", () => {
   });
 
   for (const [level, spoil, message] of cases) {
-    test(`an unknown key in ${level}`, async () => {
-      const dir = await testDir("settings");
-      const dataset = validDataset();
-      spoil(dataset);
-      await assert.rejects(loadConfig(dir, { datasets: [dataset] }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError, String(error));
-        assert.match(error.message, message);
-        assert.match(error.message, /\(in .*config-.*\.json\)$/, "the message names the config file");
-        return true;
-      });
-      // The same spec handed to a worker in code (plugin options) is rejected the same way.
-      assert.throws(() => new DatasetRegistry([dataset as DatasetSpec]), (error: unknown) => error instanceof ConfigError && message.test(error.message));
-    });
+    test(`an unknown key in ${level}`, () => assertRefused(spoil, message));
   }
 
   test("an unknown key at the top level of the file", async () => {
@@ -123,19 +129,7 @@ describe("config file: paths and URLs are checked when the settings are read", (
   ];
 
   for (const [setting, spoil, message] of cases) {
-    test(`${setting} is refused with its path, its value and the rule`, async () => {
-      const dir = await testDir("settings");
-      const dataset = validDataset();
-      spoil(dataset);
-      await assert.rejects(loadConfig(dir, { datasets: [dataset] }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError, String(error));
-        assert.match(error.message, message);
-        assert.doesNotMatch(error.message, /\n/, "one line");
-        return true;
-      });
-      // Handed to a worker in code (plugin options), the same.
-      assert.throws(() => new DatasetRegistry([dataset as DatasetSpec]), (error: unknown) => error instanceof ConfigError && message.test(error.message));
-    });
+    test(`${setting} is refused with its path, its value and the rule`, () => assertRefused(spoil, message));
   }
 
   test("credentials in an endpoint URL are refused without being repeated", async () => {
