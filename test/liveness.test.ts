@@ -30,7 +30,7 @@ import { makeArchive, testDataset, uploadArchive } from "./harness/archive.js";
 import { testDir } from "./harness/env.js";
 import { datasetHistories } from "./harness/outputs.js";
 import { ToxiproxyServer, type ProxyHandle } from "./harness/servers/toxiproxy.js";
-import { clientFor, workerConnection } from "./harness/temporal.js";
+import { clientFor, ownDevServer, workerConnection } from "./harness/temporal.js";
 
 type Level = "year" | "month" | "day";
 type Action = "terminate" | "cancel" | "reset";
@@ -233,5 +233,57 @@ describe("a backfill ends and tells the truth whatever an operator does to its p
     assert.equal(monthHistory?.events?.filter((e) => e.activityTaskFailedEventAttributes).length, 1, "the batch failed once");
     for (const day of [START, TARGET_DAY]) assert.ok([...histories.keys()].some((id) => id.startsWith(`${dataset}/${day}#`)), `${day} got its day workflow`);
     assert.deepEqual((await handle.query(progressQuery)).running, []);
+  });
+});
+
+describe("a month that continued as new into a run an operator terminates", () => {
+  test("the year records its unfinished days Terminated, keeps what was written, and the backfill ends", async (t) => {
+    const serverDir = await testDir("liveness-can");
+    // A tiny history limit makes the server suggest continue-as-new to the month after a few days.
+    const own = await ownDevServer(serverDir, { "limit.historyCount.suggestContinueAsNew": 20 });
+    const dataset = "live-can";
+    const start = "2022-03-01";
+    const end = "2022-03-12";
+    const archive = join(serverDir, "archive");
+    const keys = await makeArchive(archive, start, 12, { hours: 1, grid: [300, 600] });
+    const canBucket = await uploadArchive(archive, keys, "liveness-can");
+    const proxy = await toxiproxy.createProxy(dataset, process.env.AWS_ENDPOINT_URL!);
+    await proxy.addToxic({ type: "bandwidth", attributes: { rate: 96 } });
+    const spec = testDataset(dataset, { kind: "s3", bucket: canBucket, endpoint: proxy.url }, { kind: "local", path: join(serverDir, "out") }, "day");
+    const worker = await createWorker({ connection: await own.workerConnection(), datasets: new DatasetRegistry([spec]), taskQueue: "live-can" });
+    try {
+      await worker.runUntil(async () => {
+        const input = { dataset, start, end, maxConcurrentDays: 1, smallDayFiles: 0 };
+        const handle = await own.client.workflow.start(backfillV3, { ...backfillOptions(input), taskQueue: "live-can" });
+        const month = `${dataset}/2022-03`;
+        // Wait until the month runs a second run (it continued as new), with days left to do.
+        await until("the month's second run", async () => {
+          const runs: string[] = [];
+          for await (const e of own.client.workflow.list({ query: `WorkflowId = '${month}'` })) runs.push(e.runId);
+          return runs.length > 1 ? runs : undefined;
+        });
+        const before = await handle.query(progressQuery);
+        assert.ok(before.daysDone < 12, `only ${before.daysDone} days done: the month still has work`);
+        await own.client.workflow.getHandle(month).terminate("liveness test");
+        await until("the month's days stopped", async () => ((await own.client.workflow.getHandle(month).describe()).status.name === "RUNNING" ? undefined : true));
+        await proxy.removeAllToxics();
+        const summary = await endsWithin(handle, ENDS_WITHIN_MS);
+        t.diagnostic(`${summary.status}: ${JSON.stringify(summary.days)}`);
+        const days = Object.entries(summary.results).filter(([p]) => p.length === 10);
+        const terminated = days.filter(([, r]) => r.outcome === "failed" && r.kind === "Terminated").length;
+        const done = days.filter(([, r]) => r.outcome === "written").length;
+        assert.ok(terminated >= 1, "the days the month did not finish are Terminated");
+        assert.ok(done >= before.daysWritten && done >= 1, "what was written before stays written");
+        assert.equal(done + terminated, 12, `every day accounted for: ${JSON.stringify(summary.report)}`);
+        assert.equal(summary.status, "partial");
+        assert.deepEqual((await handle.query(progressQuery)).running, []);
+        const again = await own.client.workflow.execute(backfillV3, { ...backfillOptions({ dataset, start, end }), workflowId: `${dataset}/rerun`, taskQueue: "live-can" });
+        assert.equal(again.status, "completed");
+        assert.equal(again.days.written, terminated, "the re-run writes exactly the days that were terminated");
+        assert.equal(again.days.existing, done);
+      });
+    } finally {
+      await own.stop();
+    }
   });
 });
