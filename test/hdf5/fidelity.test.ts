@@ -59,11 +59,34 @@ async function check(name: string, options: { xarray?: boolean } = {}): Promise<
   return { result, report };
 }
 
+/** An empty scalar fixed-length string stored as " " (kerchunk's rule): refs_fidelity_check.py's verdict for it. */
+const BLANK = "blank: ' ' for '' (kerchunk's rule for an empty fixed-length string)";
+
+/**
+ * Every attribute of every object in the refs is h5py's, exactly, in the documented encoding
+ * ("equal", or the BLANK rule); one we left out is plumbing or complex ("left out") or named by a
+ * warning ("missing"); nothing we wrote is not in the file.
+ */
+function assertAttributesFaithful(name: string, result: TranslateResult, report: Report): void {
+  const warned = result.warnings.map((w) => `${w.path} ${w.message}`);
+  // Verdicts come from h5py's attributes and ours alike: a file with attributes cannot pass on none.
+  assert.ok(Object.keys(report.attributes).length > 0, `${name}: no object's attributes compared`);
+  for (const [path, verdicts] of Object.entries(report.attributes)) {
+    for (const [attribute, verdict] of Object.entries(verdicts)) {
+      const where = `${name} ${path} attribute ${JSON.stringify(attribute)}`;
+      if (verdict === "missing") assert.ok(warned.some((w) => w.startsWith(`${path} attribute ${JSON.stringify(attribute)} omitted: `)), `${where}: missing without a warning`);
+      else assert.ok(verdict === "equal" || verdict === BLANK || verdict === "left out", `${where}: ${verdict}`);
+    }
+  }
+}
+
 /**
  * Every array in the refs equals h5py's read; every dataset h5py sees is either in the refs or
- * left out with a reason matching `skipped` (and only those are left out).
+ * left out with a reason matching `skipped` (and only those are left out); every attribute as
+ * assertAttributesFaithful says.
  */
 function assertFaithful(name: string, result: TranslateResult, report: Report, skipped: Record<string, RegExp> = {}, noTruth: string[] = []): void {
+  assertAttributesFaithful(name, result, report);
   for (const [path, verdict] of Object.entries(report.arrays)) {
     if (noTruth.includes(path)) assert.match(verdict, /^no truth: h5py cannot read it/, `${name} ${path}`);
     else assert.equal(verdict, "equal", `${name} ${path}`);
@@ -334,6 +357,20 @@ describe("open-world fidelity (every array compared with h5py)", () => {
     // (xarray cannot mask with a structured fill value).
     assert.equal(zarray(result, "nested_packed").filters, null);
     assert.equal(zarray(result, "padded_missing").fill_value, null);
+  });
+
+  test("attributes of every type h5py writes read back exactly: float32 and float16 values, non-finite floats, 64-bit integers, booleans, strings, nested arrays, compounds, references", async () => {
+    const { result, report } = await check("attributes.h5");
+    assertFaithful("attributes.h5", result, report);
+    // On a group, the root and two datasets, every attribute equal to h5py's, except an empty
+    // fixed-length string (" ", kerchunk's rule) and a _FillValue on the root (no array to fill).
+    for (const path of ["/", "/g", "/floats", "/ints"]) {
+      const verdicts = report.attributes[path]!;
+      const others = Object.entries(verdicts).filter(([, verdict]) => verdict !== "equal");
+      const expected: [string, string][] = [["fixed_empty", BLANK], ...(path === "/" ? [["_FillValue", "left out"] as [string, string]] : [])];
+      assert.deepEqual(others.sort(), expected.sort(), path);
+      assert.ok(Object.keys(verdicts).length >= 25, `${path}: ${Object.keys(verdicts).length} attributes compared`);
+    }
   });
 
   test("non-HDF5 input gets an error naming what it is", async () => {
