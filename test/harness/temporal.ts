@@ -43,9 +43,10 @@ export async function ownDevServer(dir: string, dynamicConfig: Record<string, st
 }
 
 /**
- * The "not yet" of a query: the server has not run the workflow's first workflow task, so there is
- * no state to ask (gRPC FAILED_PRECONDITION, "Workflow task is not ready" / WorkflowNotReady).
- * Every other error is real (no worker, a failed query, a closed connection) and must surface.
+ * The "not yet" of a query: the server has no workflow task to answer it from yet (gRPC
+ * FAILED_PRECONDITION, WorkflowNotReady: "Workflow task is not scheduled yet" and the like). Every
+ * other error is real (no worker: the query times out after 30 s; a failed query; a closed
+ * connection) and must surface.
  */
 export function queryNotReadyYet(error: unknown): boolean {
   const e = error as { code?: unknown; cause?: { code?: unknown; details?: unknown }; message?: unknown };
