@@ -54,9 +54,17 @@ const python = resolve(repositoryRoot, ".venv/bin/python");
 class Started {
   private readonly stops: { label?: string; stop: () => Promise<void> }[] = [];
 
-  /** `label` names it in the line an interruption prints; unlabelled ones go without saying. */
-  add(stop: () => Promise<void>, label?: string): void {
-    this.stops.push({ stop, ...(label ? { label } : {}) });
+  /**
+   * `label` names it in the line an interruption prints; unlabelled ones go without saying. Returns
+   * what to call once it has ended by itself (then it is neither named nor stopped).
+   */
+  add(stop: () => Promise<void>, label?: string): () => void {
+    const entry = { stop, ...(label ? { label } : {}) };
+    this.stops.push(entry);
+    return () => {
+      const at = this.stops.indexOf(entry);
+      if (at >= 0) this.stops.splice(at, 1);
+    };
   }
 
   /** "the backfill, the worker and the Temporal dev server" (what runs, last started first). */
@@ -236,14 +244,11 @@ export const demoCommand = {
       const { handle, runningSince } = await interruption.race(
         startOrFollow(client, { ...options, taskQueue: defaultTaskQueue, staticSummary: `demo backfill ${spec.name} ${values.start}..${end}` }),
       );
-      let ended = false;
-      started.add(async () => {
-        if (!ended) await stopBackfill(client, handle);
-      }, "the backfill");
+      const backfillEnded = started.add(() => stopBackfill(client, handle), "the backfill");
       if (runningSince) console.log(`going on with ${workflowId}, left running by an earlier demo (started ${runningSince.toISOString()})`);
       if (server.uiUrl) console.log(`follow it in the Web UI: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
       const summary = await interruption.race(Promise.race([followBackfill(handle, { signal }), workerStopped]));
-      ended = true;
+      backfillEnded();
       printSummary(summary);
 
       const firstDay = values.start;
