@@ -10,7 +10,7 @@ import type { DatasetSpec } from "../lib/datasets/spec.js";
 import { dayRange } from "../lib/calendar/periods.js";
 import { ConfigError } from "../lib/errors.js";
 import { containerPrefix, repositoryLocation } from "../lib/icechunk/index.js";
-import { repositoryRoot, sleep } from "../lib/servers/process.js";
+import { processesNaming, repositoryRoot, sleep } from "../lib/servers/process.js";
 import { optional, text, whole } from "../lib/settings/schema.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { installFileLogging } from "../worker/logFile.js";
@@ -110,6 +110,37 @@ async function stopBackfill(client: Client, handle: WorkflowHandle<typeof backfi
   await terminateRunning(client, "the demo was interrupted");
 }
 
+/**
+ * Stop a dev server that a killed demo (SIGKILL: nothing of it could stop its server) left running
+ * on this work folder's database: two servers on one SQLite file would break it. Found by its
+ * command line (where there is /proc).
+ */
+async function stopLeftoverServer(dbFile: string): Promise<void> {
+  for (const { pid, args } of await processesNaming(dbFile)) {
+    if (!args.includes("start-dev") || !args.includes(dbFile)) continue;
+    console.log(`stopping the dev server (pid ${pid}) that a killed demo left running on ${dbFile}`);
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // It leads a process group of its own (ownProcessGroup).
+    const signal = (name: NodeJS.Signals): void => {
+      try {
+        process.kill(-pid, name);
+      } catch {
+        if (alive()) process.kill(pid, name);
+      }
+    };
+    signal("SIGTERM");
+    for (let waited = 0; alive() && waited < 10_000; waited += 100) await sleep(100);
+    if (alive()) signal("SIGKILL");
+  }
+}
+
 /** Terminate every workflow running on the demo's server; how many there were. */
 async function terminateRunning(client: Client, reason: string): Promise<number> {
   let count = 0;
@@ -174,10 +205,13 @@ export const demoCommand = {
       else {
         const archive = resolve(workDir, "archive");
         console.log(`writing a Himawari-like archive: ${days} days x 24 hourly files under ${archive} ...`);
+        // The signal kills it; named here so the interruption's line says what it stopped.
+        const written = started.add(async () => undefined, "the archive writer");
         await run(python, [resolve(repositoryRoot, "python/make_archive.py"), archive, values.start, String(days), "--hours", "24", "--grid", "90", "180"], {
           maxBuffer: 64 * 1024 * 1024,
           signal,
         });
+        written();
         spec = {
           ...himawari8Sst,
           name: "himawari8-sst-demo",
@@ -193,10 +227,12 @@ export const demoCommand = {
       installFileLogging(workerLog, { shutdownSignals: [] });
       console.log(`starting the Temporal dev server ... (worker log: ${workerLog})`);
       // In a process group of its own, so a Ctrl-C at the terminal reaches only us: we stop the backfill before the server.
+      const dbFile = resolve(workDir, "temporal.db");
+      await stopLeftoverServer(dbFile);
       const server = new TemporalDevServer({
         ui: true,
         ...(values["ui-port"] ? { uiPort: values["ui-port"] } : {}),
-        dbFile: resolve(workDir, "temporal.db"),
+        dbFile,
         logFile: resolve(workDir, "temporal.log"),
         searchAttributes: searchAttributeRegistrations,
         ownProcessGroup: true,

@@ -8,10 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { describe, test, type TestContext } from "node:test";
-import { canConnect, repositoryRoot, sleep } from "../lib/servers/process.js";
+import { canConnect, processesNaming, repositoryRoot, sleep } from "../lib/servers/process.js";
 import { makeArchive, testDataset, writeConfig } from "./harness/archive.js";
 import { testDir } from "./harness/env.js";
 
@@ -58,21 +58,6 @@ async function exitOf(t: TestContext, run: DemoRun, since: number, what = "the s
   }
   t.diagnostic(`exited ${Date.now() - since} ms after ${what} (code ${exit.code}, signal ${exit.signal})`);
   return exit;
-}
-
-/** Processes whose command line names `text` (the demo's dev server names its database under the work folder; its python children, the archive). */
-async function processesNaming(text: string): Promise<{ pid: number; command: string }[]> {
-  const found: { pid: number; command: string }[] = [];
-  for (const entry of await readdir("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    const command = await readFile(`/proc/${pid}/cmdline`, "utf8").then(
-      (raw) => raw.split("\0").join(" "),
-      () => "",
-    );
-    if (command.includes(text)) found.push({ pid, command });
-  }
-  return found;
 }
 
 const workDirOfRun = new WeakMap<DemoRun, string>();
@@ -122,8 +107,11 @@ async function interrupt(t: TestContext, workDir: string, args: string[], point:
   if (port) assert.equal(await canConnect("127.0.0.1", port), false, `the dev server's port ${port} still answers`);
 }
 
-/** Run the demo to its end: it completes, says nothing of an earlier run left running, and opens its first day. */
-async function completes(t: TestContext, workDir: string, args: string[]): Promise<string> {
+/**
+ * Run the demo to its end: it completes and opens its first day; unless `leftRunning`, it says
+ * nothing of workflows an earlier run left running (the interrupted run left none).
+ */
+async function completes(t: TestContext, workDir: string, args: string[], leftRunning = false): Promise<string> {
   const run = startDemo(workDir, args);
   workDirOfRun.set(run, workDir);
   const exit = await exitOf(t, run, Date.now(), "its start");
@@ -132,7 +120,7 @@ async function completes(t: TestContext, workDir: string, args: string[]): Promi
   assert.match(output, /: completed; \d+ days/);
   assert.match(output, /^opened .* with xarray/m);
   // Nothing an interrupted run left running: the fresh run terminated nothing, --resume followed nothing.
-  assert.doesNotMatch(output, /terminated \d+ workflows|going on with/);
+  if (!leftRunning) assert.doesNotMatch(output, /terminated \d+ workflows|going on with|that a killed demo left running/);
   assertNoStackTrace(output);
   assert.deepEqual(await processesNaming(workDir), [], "a process the demo started is left");
   return output;
@@ -160,6 +148,20 @@ describe("demo", () => {
     const dir = await testDir("demo-sigterm");
     await interrupt(t, dir, sample, duringBackfill, "SIGTERM to the process", /^interrupted \(SIGTERM\): stopping the backfill, the worker and the Temporal dev server/);
     await completes(t, dir, sample);
+  });
+
+  test("SIGKILL to the demo's process while the backfill runs (nothing can stop then); then --resume stops the server it left and finishes its backfill", async (t) => {
+    const dir = await testDir("demo-sigkill");
+    const run = startDemo(dir, sample);
+    workDirOfRun.set(run, dir);
+    await waitForOutput(run, duringBackfill);
+    run.child.kill("SIGKILL");
+    await run.exited;
+    const left = (await processesNaming(dir)).filter(({ args }) => args.includes("start-dev"));
+    assert.equal(left.length, 1, "the killed demo's dev server runs on (in its own process group)");
+    const output = await completes(t, dir, [...sample, "--resume"], true);
+    assert.match(output, new RegExp(`^stopping the dev server \\(pid ${left[0]!.pid}\\) that a killed demo left running`, "m"));
+    assert.match(output, /^going on with himawari8-sst-demo\/backfill\/2022-01-13\.\.2022-01-14, left running by an earlier demo/m);
   });
 
   test("--config with one dataset runs it; a failed day is one line on the terminal, its failure in the worker's log", async (t) => {

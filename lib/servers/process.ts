@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, readFileSync, statSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,6 +49,25 @@ export function canConnect(host: string, port: number): Promise<boolean> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Processes (other than this one) one of whose command-line arguments contains `text`, from
+ * /proc: empty where there is no /proc. Finds a server by the file it was started on.
+ */
+export async function processesNaming(text: string): Promise<{ pid: number; args: string[] }[]> {
+  const entries = await readdir("/proc").catch(() => [] as string[]);
+  const found: { pid: number; args: string[] }[] = [];
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const args = await readFile(`/proc/${pid}/cmdline`, "utf8").then(
+      (raw) => raw.split("\0").filter(Boolean),
+      () => [],
+    );
+    if (args.some((arg) => arg.includes(text))) found.push({ pid, args });
+  }
+  return found;
+}
 
 /**
  * Children still running, each with how to signal it; killed when this process exits (normally,
