@@ -34,8 +34,9 @@ worker, writes a small Himawari-like archive (hourly netCDF-4 files, keyed like 
 under <work-dir>/archive, backfills it day by day with a progress bar, and opens the first day's
 references with xarray. --config backfills a dataset of your config file instead of the sample: its
 only one, or the one --dataset names (--dataset alone: a preset, or one of TK_CONFIG's).
---resume keeps earlier outputs (their days are skipped) and goes on with a backfill an earlier demo
-left running; --keep leaves the server up for the Web UI until Ctrl-C;
+--resume keeps earlier outputs (their days are skipped) and goes on with a backfill a killed demo
+left running (without it, such workflows are terminated first); --keep leaves the server up for
+the Web UI until Ctrl-C;
 --max-days/--max-files bound the concurrency (lower them to watch the progress in the Web UI).
 --icechunk writes the sample as one Icechunk store (output.format "icechunk": a commit per day)
 under <work-dir>/refs/AHI-L2-FLDK-SST.icechunk and opens it with xarray.
@@ -99,15 +100,15 @@ async function usersDataset(config: string | undefined, dataset: string | undefi
 }
 
 /**
- * Stop a backfill the demo was interrupted in (or failed while following): cancel it (its years stop
- * their extractions, then it ends cancelled), wait up to CANCEL_GRACE_MS, then terminate whatever
- * still runs on the demo's own server. So the server's database holds nothing running, and the next
- * demo starts clean.
+ * Stop a backfill the demo stops before it ended (interrupted, or failed while following it): cancel
+ * it (its years stop their extractions, then it ends cancelled), wait up to CANCEL_GRACE_MS, then
+ * terminate whatever still runs on the demo's own server. So the server's database holds nothing
+ * running, and the next demo starts clean.
  */
 async function stopBackfill(client: Client, handle: WorkflowHandle<typeof backfillV3>): Promise<void> {
   await handle.cancel().catch(() => undefined);
   await Promise.race([handle.result().catch(() => undefined), sleep(CANCEL_GRACE_MS)]);
-  await terminateRunning(client, "the demo was interrupted");
+  await terminateRunning(client, "the demo stopped before its backfill ended");
 }
 
 /**
