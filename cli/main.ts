@@ -3,7 +3,7 @@
  * `temporal-kerchunk <command>`: the command-line entry point. Each command lives in its own module
  * under cli/ and is loaded only when used, so `refs` does not pay for the Temporal worker's start-up.
  */
-import { TemporalKerchunkError } from "../lib/errors.js";
+import { reportFailure } from "./failure.js";
 import { didYouMean } from "../lib/settings/suggest.js";
 
 interface Command {
@@ -48,9 +48,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    // Our typed errors carry a message meant for users; anything else is a bug: show the stack.
-    if (error instanceof TemporalKerchunkError) console.error(`error: ${error.message}`);
-    else console.error(error);
+    // One line naming what is wrong and what to do (cli/failure.ts); the stack only with TK_DEBUG=1.
+    reportFailure(error);
     process.exit(1);
   },
 );

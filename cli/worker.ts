@@ -3,7 +3,7 @@ import { loadDatasetRegistry } from "../lib/datasets/config.js";
 import { optional, text, whole } from "../lib/settings/schema.js";
 import { createWorker } from "../worker/worker.js";
 import { parseCommandLine } from "./args.js";
-import { temporalOptions, temporalSettings } from "./connection.js";
+import { reachTemporal, temporalOptions, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk worker [--config datasets.json] [--address host:port] [--namespace ns] [--task-queue q]
                                 [--max-activities N] [--max-local-activities N] [--max-workflow-tasks N]
@@ -55,7 +55,7 @@ export const workerCommand = {
     const settings = temporalSettings(values);
     const datasets = await loadDatasetRegistry(values.config ?? process.env.TK_CONFIG);
     Runtime.install({ logger: new DefaultLogger((process.env.TK_LOG_LEVEL as "INFO" | "WARN" | undefined) ?? "INFO") });
-    const connection = await NativeConnection.connect({ address: settings.address });
+    const connection = await reachTemporal(settings, () => NativeConnection.connect({ address: settings.address }));
     const worker = await createWorker({
       connection,
       datasets,

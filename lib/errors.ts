@@ -111,6 +111,24 @@ export class ServerProcessError extends TemporalKerchunkError {
   }
 }
 
+/**
+ * A server we connect to (the Temporal frontend) did not answer at the address tried. The message
+ * names the address and how to point at another (`hint`). Retryable: the server may come up.
+ */
+export class ConnectionError extends TemporalKerchunkError {
+  readonly kind = "ConnectionError";
+  readonly retryable = true;
+  constructor(
+    readonly server: string,
+    readonly address: string,
+    detail: string,
+    hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot reach ${server} at ${address}: ${detail}; ${hint}`, { server, address }, options);
+  }
+}
+
 /** A setting or input is invalid; the message says which one and what to change. */
 export class ConfigError extends TemporalKerchunkError {
   readonly kind = "ConfigError";

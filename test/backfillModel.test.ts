@@ -5,7 +5,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
+  abandonedResults,
   applyReport,
+  closedAs,
+  closedFailure,
   blockedBy,
   blockedMonth,
   blockedYear,
@@ -174,6 +177,43 @@ describe("summary and progress agree", () => {
     assert.equal(progress.daysDone, 31);
     assert.deepEqual([progress.filesListed, progress.filesDone, progress.running], [58, 58, []]);
     assert.deepEqual(countDays(days, state.results), summary.days);
+  });
+});
+
+describe("periods that ended without telling their results (terminated, cancelled, failed)", () => {
+  const january = planBackfill("ds", "month", "2022-01-01", "2022-01-31").years[0]!;
+  const terminated = closedFailure("ds/2022", "Terminated");
+
+  test("what is known stays, what the outputs show is kept, every other period gets the failure; nothing is left out", () => {
+    const known: PeriodResults = { "2022-01-01": written("/out/20220101.json"), "2022-01-02": noFiles(), "2022-01-03": failed("Hdf5FormatError", "bad") };
+    const settled = settledByOutputs(january, "month", { "2022-01-01": "/out/20220101.json", "2022-01-04": "/out/20220104.json" });
+    const results = abandonedResults(periodsOfYear(january, "month"), known, settled, terminated);
+    assert.equal(results["2022-01-01"], undefined, "known results are not replaced");
+    assert.equal(results["2022-01-03"], undefined, "a known failure keeps its own kind");
+    assert.deepEqual(results["2022-01-04"], existing("/out/20220104.json"), "written before the end: its output is found");
+    assert.deepEqual(results["2022-01-05"], terminated);
+    assert.deepEqual(results["2022-01"], terminated, "the rollup not built");
+    assert.ok(isSettled(periodsOfYear(january, "month"), { ...known, ...results }), "every period has a result: none looks as if it runs");
+    assert.match(resultText(terminated), /^ERROR\(Terminated\): ds\/2022 was terminated; a re-run redoes/);
+  });
+
+  test("the server's statuses as kinds; a run still going (reset, continued as new) is not closed", () => {
+    assert.deepEqual(["TERMINATED", "CANCELLED", "TIMED_OUT", "FAILED", "COMPLETED", "RUNNING", "CONTINUED_AS_NEW"].map(closedAs), ["Terminated", "Cancelled", "TimedOut", "Failed", "Completed", undefined, undefined]);
+    assert.equal(closedFailure("ds/2022", "Completed").kind, "Incomplete");
+  });
+
+  test("a report never turns an output into a failure; a year's end clears its months' running days", () => {
+    const state = newProgressState();
+    state.yearsRunning["2022"] = "ds/2022";
+    applyReport(state, { period: "2022-01", results: { "2022-01-01": written("/out/a.json") }, files: noFileCounts(), running: ["2022-01-02", "2022-01-03"] });
+    applyReport(state, { period: "2022-01", results: { "2022-01-01": terminated, "2022-01-02": failed("X", "x") }, files: noFileCounts(), running: ["2022-01-03"] });
+    assert.deepEqual(state.results["2022-01-01"], written("/out/a.json"));
+    applyReport(state, { period: "2022-01", results: { "2022-01-02": existing("/out/b.json") }, files: noFileCounts(), running: ["2022-01-03"] });
+    assert.deepEqual(state.results["2022-01-02"], existing("/out/b.json"), "a failure may be replaced (a retry)");
+    assert.deepEqual(progressOf(request, january.months[0]!.days, state, "running").running, ["2022-01-03"]);
+    applyReport(state, { period: "2022", results: {}, files: noFileCounts(), running: [], ended: terminated });
+    assert.deepEqual(state.yearsRunning, {});
+    assert.deepEqual(progressOf(request, january.months[0]!.days, state, "running").running, [], "nothing of an ended year runs");
   });
 });
 

@@ -3,20 +3,17 @@
  * a command does not know, are rejected at once with the setting's path and the nearest known name.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, test } from "node:test";
-import { promisify } from "node:util";
 import { DatasetRegistry, loadDatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
 import { ConfigError } from "../lib/errors.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { nearestName } from "../lib/settings/suggest.js";
 import { testDataset } from "./harness/archive.js";
+import { runCli } from "./harness/cli.js";
 import { testDir } from "./harness/env.js";
-
-const run = promisify(execFile);
 
 /** A valid dataset as a user would write it in a config file (plain JSON). */
 function validDataset(): Record<string, any> {
@@ -32,6 +29,24 @@ async function loadConfig(dir: string, config: unknown): Promise<DatasetRegistry
   const path = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
   await writeFile(path, JSON.stringify(config));
   return loadDatasetRegistry(path);
+}
+
+/**
+ * A valid dataset spoiled by `spoil` is refused with `message`, in one line naming the config file,
+ * and the same spec handed to a worker in code (plugin options) is refused the same way.
+ */
+async function assertRefused(spoil: (d: Record<string, any>) => void, message: RegExp): Promise<void> {
+  const dir = await testDir("settings");
+  const dataset = validDataset();
+  spoil(dataset);
+  await assert.rejects(loadConfig(dir, { datasets: [dataset] }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.match(error.message, message);
+    assert.match(error.message, /\(in .*config-.*\.json\)$/, "the message names the config file");
+    assert.doesNotMatch(error.message, /\n/, "one line");
+    return true;
+  });
+  assert.throws(() => new DatasetRegistry([dataset as DatasetSpec]), (error: unknown) => error instanceof ConfigError && message.test(error.message));
 }
 
 describe("config file: unknown keys are rejected at every level", () => {
@@ -61,19 +76,7 @@ describe("config file: unknown keys are rejected at every level", () => {
   });
 
   for (const [level, spoil, message] of cases) {
-    test(`an unknown key in ${level}`, async () => {
-      const dir = await testDir("settings");
-      const dataset = validDataset();
-      spoil(dataset);
-      await assert.rejects(loadConfig(dir, { datasets: [dataset] }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError, String(error));
-        assert.match(error.message, message);
-        assert.match(error.message, /\(in .*config-.*\.json\)$/, "the message names the config file");
-        return true;
-      });
-      // The same spec handed to a worker in code (plugin options) is rejected the same way.
-      assert.throws(() => new DatasetRegistry([dataset as DatasetSpec]), (error: unknown) => error instanceof ConfigError && message.test(error.message));
-    });
+    test(`an unknown key in ${level}`, () => assertRefused(spoil, message));
   }
 
   test("an unknown key at the top level of the file", async () => {
@@ -109,6 +112,51 @@ describe("config file: unknown keys are rejected at every level", () => {
   });
 });
 
+describe("config file: paths and URLs are checked when the settings are read", () => {
+  // [setting, how to spoil a valid dataset, expected message]. Each used to be accepted and fail
+  // per day at write time (a '..' leaves the output folder) or at the first request (an endpoint).
+  const pathRule = "expected a path inside the storage \\('/' between folders, no '\\.' or '\\.\\.' folder";
+  const cases: Array<[string, (d: Record<string, any>) => void, RegExp]> = [
+    ["output.prefix", (d) => (d.output.prefix = "../elsewhere"), new RegExp(`datasets\\.x\\.output\\.prefix: ${pathRule}\\), got '\\.\\./elsewhere'`)],
+    ["source.root", (d) => (d.source.root = "AHI/../../etc"), new RegExp(`datasets\\.x\\.source\\.root: ${pathRule}\\), got 'AHI/\\.\\./\\.\\./etc'`)],
+    ["source.template", (d) => (d.source.template = "{year}/../{year}{month}{day}*"), new RegExp(`datasets\\.x\\.source\\.template: ${pathRule}, not empty\\)`)],
+    ["a '.' folder", (d) => (d.output.prefix = "refs/./v1"), /datasets\.x\.output\.prefix: expected a path inside the storage/],
+    ["source.storage.prefix", (d) => (d.source.storage.prefix = "archive/.."), /datasets\.x\.source\.storage\.prefix: expected a path inside the storage/],
+    ["output.suffix", (d) => (d.output.suffix = "/../../x"), /datasets\.x\.output\.suffix: expected part of a file name \(no '\/'\), got '\/\.\.\/\.\.\/x'/],
+    ["source.extension", (d) => (d.source.extension = "/../*.nc"), /datasets\.x\.source\.extension: expected part of a file name \(no '\/'\)/],
+    ["endpoint without a scheme", (d) => (d.source.storage.endpoint = "localhost:9000"), /datasets\.x\.source\.storage\.endpoint: expected an http:\/\/ or https:\/\/ URL, e\.g\. http:\/\/127\.0\.0\.1:9000, got 'localhost:9000'/],
+    ["endpoint not a URL", (d) => (d.source.storage.endpoint = "minio at port 9000"), /datasets\.x\.source\.storage\.endpoint: expected an http:\/\/ or https:\/\/ URL.*, got 'minio at port 9000'/],
+    ["endpoint of another scheme", (d) => (d.source.storage.endpoint = "s3://tk-src"), /datasets\.x\.source\.storage\.endpoint: expected an http:\/\/ or https:\/\/ URL/],
+  ];
+
+  for (const [setting, spoil, message] of cases) {
+    test(`${setting} is refused with its path, its value and the rule`, () => assertRefused(spoil, message));
+  }
+
+  test("credentials in an endpoint URL are refused without being repeated", async () => {
+    const dir = await testDir("settings");
+    const dataset = validDataset();
+    dataset.source.storage.endpoint = "http://minio:canary-secret@127.0.0.1:9000";
+    await assert.rejects(loadConfig(dir, { datasets: [dataset] }), (error: unknown) => {
+      assert.match((error as Error).message, /datasets\.x\.source\.storage\.endpoint: credentials do not belong in a URL setting/);
+      assert.doesNotMatch((error as Error).message, /canary-secret/);
+      return true;
+    });
+  });
+
+  test("dots inside names, an https endpoint and the bucket root are fine", async () => {
+    const dir = await testDir("settings");
+    const dataset = validDataset();
+    Object.assign(dataset.output, { prefix: "v1.2/..refs../.hidden", suffix: ".v1..x" });
+    Object.assign(dataset.source, { root: "", extension: ".nc" });
+    dataset.source.storage.endpoint = "https://s3.example.org:8443/path-style";
+    const spec = (await loadConfig(dir, { datasets: [dataset] })).get("x");
+    assert.equal(spec.output.prefix, "v1.2/..refs../.hidden");
+    assert.equal(spec.output.suffix, ".v1..x");
+    assert.deepEqual(spec.source.storage, { ...dataset.source.storage });
+  });
+});
+
 describe("suggestions", () => {
   test("the nearest known name, or none when nothing is near", () => {
     const known = ["name", "description", "source", "output", "refs", "combine", "aggregation"];
@@ -123,11 +171,7 @@ describe("suggestions", () => {
 });
 
 describe("command line: unknown flags", () => {
-  const cli = (...args: string[]) =>
-    run(process.execPath, ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), ...args], { cwd: repositoryRoot }).then(
-      (r) => ({ code: 0, stderr: r.stderr, stdout: r.stdout }),
-      (e: { code: number; stderr: string; stdout: string }) => ({ code: e.code, stderr: e.stderr, stdout: e.stdout }),
-    );
+  const cli = (...args: string[]) => runCli(args);
 
   test("a misspelt flag names the nearest one, for several commands, before anything starts", async () => {
     const results = await Promise.all([

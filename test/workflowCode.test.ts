@@ -2,7 +2,7 @@
  * The workflow code's own rules, checked without servers: small files, imports only of what the
  * workflows own (so the bundle holds no I/O), and failure descriptions that always end.
  */
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, RetryState } from "@temporalio/common";
+import { ActivityFailure, ApplicationFailure, CancelledFailure, ChildWorkflowFailure, RetryState, TerminatedFailure, TimeoutFailure, TimeoutType } from "@temporalio/common";
 import proto from "@temporalio/proto";
 import { DefaultLogger, Runtime, Worker } from "@temporalio/worker";
 import assert from "node:assert/strict";
@@ -86,6 +86,20 @@ describe("describeFailure", () => {
     const child = new ChildWorkflowFailure("default", { workflowId: "ds/2022-01-13", runId: "r" }, "backfillDayV3", RetryState.NON_RETRYABLE_FAILURE, activity);
     assert.deepEqual(describeFailure(child), { outcome: "failed", kind: "Hdf5FormatError", message: "a.nc: invalid HDF5 superblock" });
     assert.deepEqual(describeFailure(new TypeError("boom")), { outcome: "failed", kind: "TypeError", message: "boom" });
+  });
+
+  test("says a child was terminated, cancelled or timed out, with its id, as the kinds Terminated, Cancelled, TimedOut", () => {
+    const child = (cause: Error) => new ChildWorkflowFailure("default", { workflowId: "ds/2022-01", runId: "r" }, "backfillMonthV3", RetryState.NON_RETRYABLE_FAILURE, cause);
+    const cases: [Error, string, RegExp][] = [
+      [new TerminatedFailure("by the operator"), "Terminated", /^ds\/2022-01 was terminated/],
+      [new CancelledFailure("cancelled"), "Cancelled", /^ds\/2022-01 was cancelled/],
+      [new TimeoutFailure("timed out", undefined, TimeoutType.START_TO_CLOSE), "TimedOut", /^ds\/2022-01 timed out/],
+    ];
+    for (const [cause, kind, message] of cases) {
+      const described = describeFailure(child(cause));
+      assert.equal(described.kind, kind);
+      assert.match(described.message, message);
+    }
   });
 
   test("ends on failures without a cause (run in a child process, so a loop fails the test instead of hanging it)", async () => {

@@ -1,6 +1,6 @@
 import { ActivityFailure, RetryState } from "@temporalio/common";
 import { ActivityCancellationType, isCancellation, proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from "@temporalio/workflow";
-import type { BackfillSteps, SmallDayLimits } from "../lib/backfill/model/steps.js";
+import type { BackfillSteps, SmallDayLimits, WatchSteps } from "../lib/backfill/model/steps.js";
 
 // One policy per kind of activity. Transient failures (S3 throttling, a worker that died) are
 // retried with backoff; typed bad-input failures are non-retryable and end the attempt at once.
@@ -69,6 +69,9 @@ const extraction = proxyActivities<BackfillSteps>(extractionOptions);
 const aggregation = proxyActivities<BackfillSteps>(aggregationOptions);
 const commit = proxyActivities<BackfillSteps>(commitOptions);
 const smallDays = proxyActivities<BackfillSteps>(smallDaysOptions);
+
+/** The backfill's look at its years (workflows/watch.ts): a local activity, quick, tried again at the next look. */
+export const watching = proxyLocalActivities<WatchSteps>({ startToCloseTimeout: "30 seconds", retry: { maximumAttempts: 1 } });
 
 /** Planning validates the request on the worker before anything starts: a local activity, retried briefly. */
 export const planning = proxyLocalActivities<BackfillSteps>({ startToCloseTimeout: "1 minute", retry: { maximumAttempts: 3 } });

@@ -1,7 +1,6 @@
-import { isCancellation } from "@temporalio/workflow";
 import { blockedBy, firstFailedDay, outputResult, type FileCounts, type PeriodResult, type PeriodResults } from "../lib/backfill/model/index.js";
 import { steps } from "./activities.js";
-import { describeFailure, recordFailure } from "./failures.js";
+import { describeFailure, isOwnCancellation, recordFailure } from "./failures.js";
 import type { monthReports } from "./reports.js";
 import type { PeriodSettings } from "./types.js";
 
@@ -29,7 +28,7 @@ export function calendarCommits(settings: PeriodSettings, days: readonly string[
       try {
         result = outputResult(await steps.commitDay(settings.dataset, day, ready.staged));
       } catch (error) {
-        if (!isCancellation(error)) reports.ended(day, describeFailure(error), ready.files);
+        if (!isOwnCancellation(error)) reports.ended(day, describeFailure(error), ready.files);
         result = recordFailure(error, settings.failFast);
         waiting.delete(day);
         results[day] = result;

@@ -1,8 +1,8 @@
-import { allHandlersFinished, condition, continueAsNew, isCancellation, workflowInfo } from "@temporalio/workflow";
+import { allHandlersFinished, condition, continueAsNew, workflowInfo } from "@temporalio/workflow";
 import { isSettled, outputRules, periodsOfMonth, rollsUp, statusOf, withTranslatedBefore, type PeriodResults } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
 import { backfillDayV3 } from "./day.js";
-import { describeFailure, recordFailure } from "./failures.js";
+import { describeFailure, isOwnCancellation, recordFailure } from "./failures.js";
 import { calendarCommits } from "./commits.js";
 import { childOptions, executePeriod, settingsOf, withStatus } from "./options.js";
 import { monthReports } from "./reports.js";
@@ -51,9 +51,10 @@ export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome>
           if ("staged" in outcome) return ends.staged(day, outcome.staged, files);
           return ends.result(day, outcome.result, files);
         } catch (error) {
-          // Failing fast, the backfill still hears how the day ended before the failure reaches it
-          // (a cancelled day is not a result).
-          if (!isCancellation(error)) reports.ended(day, describeFailure(error));
+          // A day that an operator terminated or cancelled, or that timed out, failed: the month goes
+          // on. Failing fast, the backfill still hears how the day ended before the failure reaches
+          // it (the month's own cancellation is not a day's result).
+          if (!isOwnCancellation(error)) reports.ended(day, describeFailure(error));
           if (input.failFast) await reports.flush();
           results[day] = recordFailure(error, input.failFast);
         }

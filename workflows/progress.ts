@@ -1,6 +1,9 @@
-import { setCurrentDetails, setHandler } from "@temporalio/workflow";
+import { patched, setCurrentDetails, setHandler } from "@temporalio/workflow";
 import {
+  abandonedResults,
   applyReport,
+  closedFailure,
+  noFileCounts,
   blockedYear,
   daysOfYear,
   firstFailedDay,
@@ -15,11 +18,14 @@ import {
   progressText,
   type BackfillPlan,
   type FailedResult,
+  type PeriodReport,
+  type PeriodResults,
   type ProgressState,
   type YearPlan,
 } from "../lib/backfill/model/index.js";
 import { progressQuery, reportSignal, retryFailedUpdate } from "./messages.js";
 import type { BackfillInput, PeriodStatus } from "./types.js";
+import { WATCH_PATCH } from "./watch.js";
 
 /**
  * The backfill's progress: its state (results, file counts, the days and years running: all plain
@@ -42,12 +48,24 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
   const failedPeriods = (): string[] => periods.filter((p) => isFailed(state.results[p]));
 
   setHandler(progressQuery, progress);
-  setHandler(reportSignal, (report) => {
+  /**
+   * A report in, from a month or a year, or made by the watch for a year that closed without its
+   * last one. A year that ended otherwise than "done" (cancelled by an operator, failed,
+   * terminated) fails the backfill when it fails fast; else its unfinished periods wait to be
+   * settled from its outputs (`endedYears`), and the backfill goes on.
+   */
+  const receive = (report: PeriodReport): void => {
+    const workflowId = state.yearsRunning[report.period] ?? report.period;
     applyReport(state, report);
-    if (report.ended !== undefined && report.ended !== "done" && report.ended !== "cancelled") yearFailure ??= report.ended;
+    if (report.ended !== undefined && report.ended !== "done") {
+      const failure = report.ended === "cancelled" ? closedFailure(workflowId, "Cancelled") : report.ended;
+      if (input.failFast || !patched(WATCH_PATCH)) yearFailure ??= failure;
+      else (state.yearsEnded ??= {})[report.period] = failure;
+    }
     reports++;
     describe();
-  });
+  };
+  setHandler(reportSignal, receive);
   setHandler(
     retryFailedUpdate,
     () => {
@@ -81,6 +99,23 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
         if (blocker && running[year.id] === undefined) Object.assign(state.results, blockedYear(year, state.results, blocker));
         before.push(...daysOfYear(year));
       }
+    },
+    /** The watch found a year closed without its last report: as if it had sent one. */
+    closedWithoutReport(year: string, failure: FailedResult): void {
+      receive({ period: year, results: {}, files: noFileCounts(), running: [], ended: failure });
+    },
+    /** A year that ended without its results, to settle from its outputs, if any is waiting. */
+    nextEndedYear(): { year: YearPlan; failure: FailedResult } | undefined {
+      const [id, failure] = Object.entries(state.yearsEnded ?? {})[0] ?? [];
+      const year = plan.years.find((y) => y.id === id);
+      return year && failure ? { year, failure } : undefined;
+    },
+    /** Its outputs listed (`settled`): what they show is kept, the rest of its periods failed. */
+    settleEnded(year: YearPlan, failure: FailedResult, settled: PeriodResults): void {
+      Object.assign(state.results, abandonedResults(periodsOfYear(year, plan.aggregation), state.results, settled, failure));
+      delete state.yearsEnded?.[year.id];
+      reports++;
+      describe();
     },
     /** Reports received so far in this run: the sliding window wakes when it changes. */
     reports: (): number => reports,

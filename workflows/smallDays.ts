@@ -1,8 +1,9 @@
 import { ApplicationFailure } from "@temporalio/common";
-import { isCancellation, patched, workflowInfo } from "@temporalio/workflow";
+import { patched, workflowInfo } from "@temporalio/workflow";
 import { batches, DEFAULT_SMALL_DAY_FILES, isFailed, SMALL_DAYS_PER_BATCH, type FileCounts, type PeriodResult } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
 import { steps } from "./activities.js";
+import { isOwnCancellation } from "./failures.js";
 import type { MonthInput } from "./types.js";
 
 /**
@@ -51,7 +52,7 @@ export async function runSmallDayBatches(input: MonthInput, days: readonly strin
     try {
       outcomes = await steps.runSmallDays(input.dataset, batch, limits);
     } catch (error) {
-      if (isCancellation(error)) throw error;
+      if (isOwnCancellation(error)) throw error;
       handedBack.push(...batch.map((day) => ({ day, translated: 0 })));
       return;
     }

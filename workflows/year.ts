@@ -1,5 +1,6 @@
 import { CancellationScope, isCancellation } from "@temporalio/workflow";
 import {
+  abandonedResults,
   blockedMonth,
   daysOfYear,
   firstFailedDay,
@@ -18,7 +19,7 @@ import {
 import { boundedAll } from "../lib/concurrency.js";
 import { steps } from "./activities.js";
 import { backfillMonthV3 } from "./month.js";
-import { describeFailure } from "./failures.js";
+import { describeFailure, isOwnCancellation } from "./failures.js";
 import { childOptions, executePeriod, settingsOf, withStatus } from "./options.js";
 import { sendReport } from "./reports.js";
 import { rollup } from "./rollup.js";
@@ -59,11 +60,22 @@ function runYear(input: YearInput): Promise<PeriodOutcome> {
         // Icechunk output: months run one after another, and a failed day holds back the rest.
         const blocker = outputRules(input.format).calendarOrder ? firstFailedDay(daysOfYear(year), results) : undefined;
         if (blocker) return void Object.assign(results, blockedMonth(month, results, blocker));
-        const outcome = await executePeriod(backfillMonthV3, {
-          ...childOptions(input, "month", month.id, `${input.dataset} ${month.id}: ${month.days.length} days`),
-          args: [{ ...settingsOf(input), month, checkpoint: keptResults(results, periodsOfMonth(month, aggregation)) }],
-        });
-        Object.assign(results, outcome.results);
+        try {
+          const outcome = await executePeriod(backfillMonthV3, {
+            ...childOptions(input, "month", month.id, `${input.dataset} ${month.id}: ${month.days.length} days`),
+            args: [{ ...settingsOf(input), month, checkpoint: keptResults(results, periodsOfMonth(month, aggregation)) }],
+          });
+          Object.assign(results, outcome.results);
+        } catch (error) {
+          // The month ended without its results: an operator terminated or cancelled it (or a run
+          // it continued as new into), or it timed out or failed. Its days are settled from their
+          // outputs, the rest failed; the backfill hears it at once, and the year goes on.
+          if (input.failFast || isOwnCancellation(error)) throw error;
+          const settled = settledByOutputs(year, aggregation, await steps.findOutputs(input.dataset, year.id));
+          const ended = abandonedResults(periodsOfMonth(month, aggregation), results, settled, describeFailure(error));
+          Object.assign(results, ended);
+          await sendReport(input.reportTo, { period: month.id, results: ended, files: noFileCounts(), running: [] });
+        }
       });
       if (rollsUp(aggregation, "year") && results[year.id] === undefined) {
         results[year.id] = await rollup(input, year.id, year.whole, year.months.map((m) => m.id), results);

@@ -6,7 +6,7 @@ import { LocalStorage } from "../storage/local.js";
 import { S3Storage } from "../storage/s3.js";
 import type { Storage } from "../storage/storage.js";
 import type { S3ConnectionOptions } from "../source/s3Client.js";
-import { flag, object, oneOf, optional, tagged, text, whole, type InputOf, type OutputOf } from "../settings/schema.js";
+import { fileNamePart, flag, object, oneOf, optional, relativePath, tagged, text, url, whole, type InputOf, type OutputOf } from "../settings/schema.js";
 
 const credentialKeys = { keys: ["accessKeyId", "secretAccessKey", "sessionToken", "credentials", "password"], message: "credentials do not belong in dataset settings: use the worker's AWS environment or profile" };
 
@@ -16,8 +16,8 @@ const storageSettings = tagged(
   {
     s3: object({
       bucket: text({ pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, expected: "an S3 bucket name" }),
-      prefix: optional(text()),
-      endpoint: optional(text()),
+      prefix: optional(relativePath()),
+      endpoint: optional(url()),
       region: optional(text()),
       anonymous: optional(flag()),
     }),
@@ -41,18 +41,18 @@ export const datasetSettings = object({
   source: object({
     storage: storageSettings,
     /** Key prefix of the archive, e.g. "AHI-L2-FLDK-SST". */
-    root: text({ missing: 'missing (use "" for the bucket root)' }),
+    root: relativePath({ missing: 'missing (use "" for the bucket root)' }),
     /** Calendar path under the root, e.g. "{year}/{month}/{day}/*\/{year}{month}{day}*" (tokens: year, month, day, hour, doy). */
-    template: text({ nonEmpty: true }),
+    template: relativePath({ nonEmpty: true }),
     /** File name ending, e.g. ".nc". */
-    extension: text({ missing: 'missing (e.g. ".nc")' }),
+    extension: fileNamePart({ missing: 'missing (e.g. ".nc")' }),
   }),
   output: object({
     storage: storageSettings,
     /** Folder (key prefix) inside the output storage: the seed's <dest>. */
-    prefix: optional(text(), ""),
+    prefix: optional(relativePath(), ""),
     /** Appended to the period name: <dest>/<root>/<YYYYMMDD><suffix>.json. */
-    suffix: optional(text(), ""),
+    suffix: optional(fileNamePart(), ""),
     /**
      * "kerchunk": a reference file per day (and rollups); "icechunk": one Icechunk repository,
      * <dest>/<root>.icechunk, a commit per day in calendar order, a tag per completed month and year.

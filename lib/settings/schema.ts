@@ -125,6 +125,42 @@ export function text(options: { pattern?: RegExp; expected?: string; nonEmpty?: 
   return rule;
 }
 
+/**
+ * A path inside a storage (a key prefix, the archive's root, a path template): '/'-separated, no
+ * segment '.' or '..', so every key made from it stays under the storage's root and names the same
+ * object in a local folder as in a bucket. "" is the root.
+ */
+export function relativePath(options: { nonEmpty?: boolean; missing?: string } = {}): Setting<string> {
+  return text({
+    ...options,
+    pattern: /^(?!(.*\/)?\.{1,2}(\/.*)?$)/s,
+    expected: `a path inside the storage ('/' between folders, no '.' or '..' folder${options.nonEmpty ? ", not empty" : ""})`,
+  });
+}
+
+/** Text that becomes part of a file name (a suffix, an extension): no '/'. */
+export function fileNamePart(options: { missing?: string } = {}): Setting<string> {
+  return text({ ...options, pattern: /^[^/]*$/, expected: "part of a file name (no '/')" });
+}
+
+/**
+ * An http:// or https:// URL (an S3-compatible endpoint). No user or password in it: credentials
+ * stay in the environment, and the message does not repeat them.
+ */
+export function url(): Setting<string> {
+  const expected = "an http:// or https:// URL, e.g. http://127.0.0.1:9000";
+  return new Rule(expected, (value, path) => {
+    const parsed = typeof value === "string" && URL.canParse(value) ? new URL(value) : undefined;
+    if (parsed && (parsed.username || parsed.password)) {
+      throw new ConfigError(path, "credentials do not belong in a URL setting: use the worker's AWS environment or profile");
+    }
+    if (!parsed || !["http:", "https:"].includes(parsed.protocol) || !parsed.hostname) {
+      throw new ConfigError(path, `expected ${expected}, got ${shown(value)}`);
+    }
+    return value as string;
+  });
+}
+
 /** A whole number within [min, max]; on the command line, digits only. */
 export function whole(options: { min?: number; max?: number; missing?: string } = {}): Setting<number> {
   const { min = 0, max = Number.MAX_SAFE_INTEGER } = options;

@@ -40,6 +40,8 @@ export class LocalFileSource implements ByteSource {
   async size(): Promise<number> {
     if (this.cachedSize === undefined) {
       const stat = await (await this.file()).stat();
+      // Opening a folder for reading succeeds; reading it fails with a bare EISDIR naming no path.
+      if (stat.isDirectory()) throw new SourceReadError(this.url, "it is a folder; give the path of a file", false);
       this.cachedSize = stat.size;
       // A Date holds whole milliseconds: round up, so the version is never earlier than the file's
       // (sub-millisecond) modification time, which a time-based check would take for a change.

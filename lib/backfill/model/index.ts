@@ -13,3 +13,4 @@ export * from "./steps.js";
 export * from "./calendarOrder.js";
 export * from "./output.js";
 export * from "./day.js";
+export * from "./abandoned.js";

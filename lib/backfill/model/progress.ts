@@ -1,5 +1,5 @@
 import { addFileCounts, countDays, noFileCounts, type BackfillRequest, type FileCounts } from "./summary.js";
-import type { FailedResult, PeriodResults } from "./result.js";
+import { isFailed, type FailedResult, type PeriodResults } from "./result.js";
 import type { PeriodStatus } from "./status.js";
 
 /**
@@ -14,9 +14,15 @@ export interface ProgressState {
   running: Record<string, string[]>;
   /** Years started and not yet ended (their last report not in yet), with their workflow ids. */
   yearsRunning: Record<string, string>;
+  /**
+   * Years that ended without telling their results (terminated, cancelled, failed...), with the
+   * failure their unfinished periods get once their outputs are listed. Absent in states carried
+   * by runs before it.
+   */
+  yearsEnded?: Record<string, FailedResult>;
 }
 
-export const newProgressState = (): ProgressState => ({ results: {}, files: noFileCounts(), running: {}, yearsRunning: {} });
+export const newProgressState = (): ProgressState => ({ results: {}, files: noFileCounts(), running: {}, yearsRunning: {}, yearsEnded: {} });
 
 /**
  * What a month tells its backfill, sampled rather than per day (at most one report per interval, and
@@ -31,19 +37,32 @@ export interface PeriodReport {
   running: string[];
   /**
    * On a year's last report, how it ended: "done" (every result of it has been reported), a
-   * failure (failing fast), or "cancelled". The backfill learns of its years' ends this way, not
-   * by awaiting them, so it can continue as new while they run.
+   * failure, or "cancelled". The backfill learns of its years' ends this way, not by awaiting
+   * them, so it can continue as new while they run; a year that cannot send it (terminated, timed
+   * out) is found by the backfill's watch (workflows/watch.ts), which then applies such a report itself.
    */
   ended?: "done" | "cancelled" | FailedResult;
 }
 
-/** A report applied to the state: results set (a period's latest result wins), files added, running replaced, a year's end noted. */
+/**
+ * A report applied to the state: results set, files added, running replaced, a year's end noted.
+ * A result with an output or without files is final: a later report cannot turn it into a failure
+ * (a period that ended without telling its results is settled afterwards from its outputs, and
+ * what the backfill heard before stays, e.g. `written` rather than `existing`); a failure may be
+ * replaced (a retry). When a year ends, nothing of it runs any more: its months' running lists go.
+ */
 export function applyReport(state: ProgressState, report: PeriodReport): void {
-  Object.assign(state.results, report.results);
+  for (const [period, result] of Object.entries(report.results)) {
+    const known = state.results[period];
+    if (known === undefined || isFailed(known)) state.results[period] = result;
+  }
   state.files = addFileCounts(state.files, report.files);
   if (report.running.length > 0) state.running[report.period] = [...report.running];
   else delete state.running[report.period];
-  if (report.ended !== undefined) delete state.yearsRunning[report.period];
+  if (report.ended !== undefined) {
+    delete state.yearsRunning[report.period];
+    for (const period of Object.keys(state.running)) if (period.startsWith(`${report.period}-`)) delete state.running[period];
+  }
 }
 
 /** The `progress` query's answer. The day counts are the summary's (`countDays`), so they agree. */

@@ -101,3 +101,12 @@ export interface BackfillSteps {
   /** Icechunk output: commit a day from its staged per-file references (exactly once); staging is then removed. */
   commitDay(dataset: string, day: string, stagedKeys: string[]): Promise<CommitSummary>;
 }
+
+/**
+ * What the backfill asks the server about the periods it started and does not await (its years):
+ * which have closed, and how (`WorkflowExecutionStatusName`: "TERMINATED", "COMPLETED", ...).
+ * Ids still running (a reset's new run, a run continued as new) or not found are left out.
+ */
+export interface WatchSteps {
+  closedWorkflows(workflowIds: string[]): Promise<Record<string, string>>;
+}
