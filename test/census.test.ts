@@ -1,0 +1,164 @@
+/**
+ * The census (issue 17) on archives written by python/make_drift_archive.py: every drift class's
+ * boundary named exactly (the first file of the new era) with what changed, sampled and exhaustive
+ * agreeing; descriptive-only changes not splitting; day outputs of a backfill standing for their
+ * files; the workflow on the dev server returning what the library returns.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { backfillDirect } from "../lib/backfill/direct.js";
+import { censusDirect } from "../lib/census/census.js";
+import type { Census } from "../lib/census/report.js";
+import { DatasetRegistry } from "../lib/datasets/config.js";
+import { resolveDatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
+import { repositoryRoot } from "../lib/servers/process.js";
+import { createWorker } from "../worker/worker.js";
+import { censusOptions, censusV1, type CensusSummary } from "../workflows/census.js";
+import { makeDriftArchive, testDataset, type DriftChange } from "./harness/archive.js";
+import { testDir, venvPython } from "./harness/env.js";
+import { clientFor, workerConnection } from "./harness/temporal.js";
+
+const run = promisify(execFile);
+
+/** 8 days of 8 hourly files from 2022-03-01: file i is day i/8, hour i%8. */
+const START = "2022-03-01";
+const END = "2022-03-08";
+const at = (i: number): string => `2022-03-0${1 + Math.floor(i / 8)}T0${i % 8}`;
+/** A boundary per drift class (file number → change); 9 is descriptive only and must not split. */
+const drift: [number, DriftChange["set"], [variable: string, field: string][]][] = [
+  [3, { scale_factor: 0.005 }, [["sea_surface_temperature", "scale_factor"]]],
+  [9, { version: "ACSPO_V2.90" }, []],
+  [11, { wind_speed: true }, [["wind_speed", "present"]]],
+  [17, { chunks: [1, 6, 6] }, [["sea_surface_temperature", "chunks"], ["quality_level", "chunks"], ["wind_speed", "chunks"]]],
+  [22, { zlib: false, shuffle: false }, [["sea_surface_temperature", "codecs"]]],
+  [26, { fill_value: -30000 }, [["sea_surface_temperature", "fill_value"], ["sea_surface_temperature", "_FillValue"]]],
+  [30, { units: "K" }, [["sea_surface_temperature", "units"]]],
+  [34, { dtype: "i4" }, [["sea_surface_temperature", "dtype"]]],
+  [38, { unsigned: true, add_offset: 250, scale_factor: 0.001, dtype: "i2", fill_value: -1 }, [["sea_surface_temperature", "_Unsigned"], ["sea_surface_temperature", "add_offset"]]],
+  [48, { wind_speed: false }, [["wind_speed", "present"]]],
+];
+const boundaries = drift.filter(([, , expected]) => expected.length > 0);
+
+let dir: string;
+let keys: string[];
+
+const spec = (name: string, output: string): ResolvedDatasetSpec =>
+  resolveDatasetSpec(testDataset(name, { kind: "local", path: join(dir, "archive") }, { kind: "local", path: join(dir, output) }));
+
+/** The eras' first files, and per boundary the (variable, field) pairs that changed. */
+const shape = (summary: CensusSummary): { firsts: string[]; changed: string[][] } => ({
+  firsts: summary.eras.map((e) => e.first),
+  changed: summary.eras.slice(1).map((e) => e.changes.map((c) => c.split(" ").slice(0, 2).join(" ").replace(/ (appears|disappears)$/, " present"))),
+});
+
+before(async () => {
+  dir = await testDir("census");
+  keys = await makeDriftArchive(join(dir, "archive"), START, 8, drift.map(([i, set]) => ({ at: at(i), set })), { hours: 8, grid: [12, 24] });
+  assert.equal(keys.length, 64);
+});
+
+describe("census on a drift archive (every class, local files)", () => {
+  test("the fixture decodes to one physical field across every boundary (netCDF4-python decoding each file with its own attributes)", async () => {
+    // Each file's decoded sea_surface_temperature (in kelvin) against the field the writer samples:
+    // equal to packing precision whatever the file's packing, dtype or units.
+    const script = `
+import datetime as dt, json, sys
+import numpy as np, netCDF4
+sys.path.insert(0, sys.argv[1])
+from make_drift_archive import EPOCH, true_sst_kelvin
+worst = []
+for p in sys.argv[2:]:
+    ds = netCDF4.Dataset(p)
+    v = ds["sea_surface_temperature"]
+    t = EPOCH + dt.timedelta(seconds=int(ds["time"][0]))
+    x = v[:].astype("f8") + (273.15 if v.units == "celsius" else 0.0)
+    truth = true_sst_kelvin(t, *x.shape[1:])
+    worst.append(float(np.max(np.abs(x - truth))) if x.count() else None)
+print(json.dumps(worst))`;
+    const { stdout } = await run(venvPython, ["-c", script, join(repositoryRoot, "python"), ...keys.map((k) => join(dir, "archive", k))]);
+    const worst = JSON.parse(stdout) as number[];
+    assert.equal(worst.length, 64);
+    // Half the coarsest scale_factor (0.01) plus float32 rounding of a value near 300.
+    worst.forEach((error, i) => assert.ok(error < 0.005 + 1e-4, `file ${i}: decoded values differ from the field by up to ${error}`));
+  });
+
+  test("names every boundary's first file and what changed; sampled (stride 5) and exhaustive agree; the descriptive change does not split", async () => {
+    const sampled = await censusDirect(spec("census-drift", "out-sampled"), START, END, { stride: 5, reuseOutputs: false });
+    const exhaustive = await censusDirect(spec("census-drift", "out-exhaustive"), START, END, { exhaustive: true, reuseOutputs: false });
+    const expectedFirsts = [keys[0]!, ...boundaries.map(([i]) => keys[i]!)];
+    for (const summary of [sampled, exhaustive]) {
+      const { firsts, changed } = shape(summary);
+      assert.deepEqual(firsts, expectedFirsts, summary.mode);
+      boundaries.forEach(([i, , expected], b) => {
+        for (const [variable, field] of expected) assert.ok(changed[b]!.includes(`${variable} ${field}`), `${summary.mode}: boundary at file ${i} should name ${variable} ${field}: ${changed[b]!.join("; ")}`);
+        // Only structural fields are ever named: never the descriptive attributes that change every file.
+        assert.ok(!changed[b]!.some((c) => /date_created|history|product_version/.test(c)), changed[b]!.join("; "));
+      });
+    }
+    assert.deepEqual(shape(sampled), shape(exhaustive));
+    assert.equal(exhaustive.counts.filesRead, 64 + expectedFirsts.length, "exhaustive reads every file once, and each era's first again for the report");
+    assert.ok(sampled.counts.filesRead < exhaustive.counts.filesRead, `sampled read ${sampled.counts.filesRead}`);
+
+    // census.json (typed, versioned) and the report beside the outputs.
+    const census = JSON.parse(await readFile(sampled.census, "utf8")) as Census;
+    assert.equal(census.version, 1);
+    assert.equal(census.eras.length, expectedFirsts.length);
+    assert.match(census.assumption, /A→B→A/);
+    assert.ok(census.eras[1]!.attributes.product_version === "ACSPO_V2.80" && census.eras[2]!.attributes.product_version === "ACSPO_V2.90", "descriptive attributes are listed per era");
+    const report = await readFile(sampled.report, "utf8");
+    for (const [i] of boundaries) assert.ok(report.includes(`Era ${boundaries.findIndex(([j]) => j === i) + 2} begins at ${keys[i]}`), `report names ${keys[i]}`);
+    assert.match(report, /### wind_speed\n\n\| eras \| from \| to \| structure \|\n\| --- \| --- \| --- \| --- \|\n\| 1–2 \| 2022-03-01 \| 2022-03-02 \| absent \|/);
+    assert.match(await readFile(sampled.report.replace(/census\.md$/, "census.svg"), "utf8"), /^<svg/);
+  });
+
+  test("an era that begins and ends between two samples is missed by sampling (the stated assumption) and found exhaustively", async () => {
+    // wind_speed exists only in files 2..3 of a day of 8; samples at stride 7 are files 0 and 7.
+    const abaDir = join(dir, "aba");
+    const abaKeys = await makeDriftArchive(abaDir, "2022-05-01", 1, [{ at: "2022-05-01T02", set: { wind_speed: true } }, { at: "2022-05-01T04", set: { wind_speed: false } }], { hours: 8 });
+    const aba = resolveDatasetSpec(testDataset("census-aba", { kind: "local", path: abaDir }, { kind: "local", path: join(dir, "out-aba") }));
+    const sampled = await censusDirect(aba, "2022-05-01", "2022-05-01", { stride: 7 });
+    const exhaustive = await censusDirect(aba, "2022-05-01", "2022-05-01", { exhaustive: true });
+    assert.deepEqual(sampled.eras.map((e) => e.first), [abaKeys[0]]);
+    assert.deepEqual(exhaustive.eras.map((e) => e.first), [abaKeys[0], abaKeys[2], abaKeys[4]]);
+  });
+
+  test("a backfill's day outputs stand for their days' files: the same eras, fewer source files read", async () => {
+    // Days 6-8 (files 40..63) have one structure each and get day outputs; the others fail their
+    // combine (drift inside the day) and have none. The boundary at file 48 lies between two output days.
+    const reused = spec("census-reuse", "out-reuse");
+    const backfill = await backfillDirect(reused, START, END);
+    assert.deepEqual(["2022-03-06", "2022-03-07", "2022-03-08"].map((d) => backfill.results[d]?.outcome), ["written", "written", "written"]);
+    assert.equal(backfill.results["2022-03-01"]?.outcome, "failed");
+    const withOutputs = await censusDirect(reused, START, END, { stride: 5 });
+    const withoutOutputs = await censusDirect(reused, START, END, { stride: 5, reuseOutputs: false });
+    assert.ok(withOutputs.counts.outputsRead > 0, "day outputs were read");
+    assert.equal(withoutOutputs.counts.outputsRead, 0);
+    assert.deepEqual(shape(withOutputs), shape(withoutOutputs));
+    assert.ok(withOutputs.counts.filesRead < withoutOutputs.counts.filesRead, `${withOutputs.counts.filesRead} < ${withoutOutputs.counts.filesRead}`);
+  });
+});
+
+describe("censusV1 on the dev server", () => {
+  test("returns what the library returns (same eras, changes and files read) and writes the same census", async () => {
+    const { client, connection } = await clientFor();
+    try {
+      const worker = await createWorker({ connection: await workerConnection(), datasets: new DatasetRegistry([testDataset("census-wf", { kind: "local", path: join(dir, "archive") }, { kind: "local", path: join(dir, "out-wf") })]), taskQueue: "census-wf" });
+      const input = { dataset: "census-wf", start: START, end: END, stride: 5 };
+      const summary = await worker.runUntil(client.workflow.execute(censusV1, { ...censusOptions(input), taskQueue: "census-wf" }));
+      const direct = await censusDirect(spec("census-wf", "out-wf-direct"), START, END, { stride: 5 });
+      const comparable = (s: CensusSummary, out: string) => JSON.parse(JSON.stringify({ ...s, wallMs: 0 }).split(join(dir, out)).join("<out>")) as unknown;
+      assert.deepEqual(comparable(summary, "out-wf"), comparable(direct, "out-wf-direct"));
+      assert.equal(summary.eras.length, boundaries.length + 1);
+      const described = await client.workflow.getHandle(censusOptions(input).workflowId).describe();
+      assert.equal(await described.staticSummary(), `census census-wf ${START}..${END}`);
+      const census = JSON.parse(await readFile(summary.census, "utf8")) as Census;
+      assert.deepEqual(census.eras.map((e) => e.first), summary.eras.map((e) => e.first));
+    } finally {
+      await connection.close();
+    }
+  });
+});
