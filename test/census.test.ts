@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { WorkflowFailedError } from "@temporalio/client";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { promisify } from "node:util";
@@ -18,7 +19,9 @@ import { resolveDatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/sp
 import { repositoryRoot } from "../lib/servers/process.js";
 import { createWorker } from "../worker/worker.js";
 import { censusOptions, censusV1, type CensusSummary } from "../workflows/census.js";
-import { makeDriftArchive, testDataset, type DriftChange } from "./harness/archive.js";
+import { describeFailure } from "../workflows/failures.js";
+import { makeDriftArchive, testDataset, writeConfig, type DriftChange } from "./harness/archive.js";
+import { runCli } from "./harness/cli.js";
 import { testDir, venvPython } from "./harness/env.js";
 import { clientFor, workerConnection } from "./harness/temporal.js";
 
@@ -157,6 +160,45 @@ describe("censusV1 on the dev server", () => {
       assert.equal(await described.staticSummary(), `census census-wf ${START}..${END}`);
       const census = JSON.parse(await readFile(summary.census, "utf8")) as Census;
       assert.deepEqual(census.eras.map((e) => e.first), summary.eras.map((e) => e.first));
+    } finally {
+      await connection.close();
+    }
+  });
+});
+
+describe("census of files it cannot read", () => {
+  test("a corrupt file and a netCDF-3 file: one line naming the file, from the CLI (--direct) and from the workflow (not retried)", async () => {
+    const badDir = join(dir, "bad");
+    const badKeys = await makeDriftArchive(badDir, "2022-06-01", 1, [], { hours: 4 });
+    await writeFile(join(badDir, badKeys[2]!), "this is not an HDF5 file".repeat(10));
+    const classic = `import netCDF4; d = netCDF4.Dataset(${JSON.stringify(join(badDir, badKeys[3]!))}, "w", format="NETCDF3_CLASSIC"); d.createDimension("time", 1); d.close()`;
+    await run(venvPython, ["-c", classic]);
+    const bad = testDataset("census-bad", { kind: "local", path: badDir }, { kind: "local", path: join(dir, "out-bad") });
+    const config = await writeConfig(badDir, [bad]);
+
+    const cli = await runCli(["census", "--dataset", "census-bad", "--start", "2022-06-01", "--end", "2022-06-01", "--direct", "--config", config, "--exhaustive"]);
+    assert.equal(cli.code, 1);
+    assert.deepEqual(cli.stderr.trim().split("\n").length, 1, cli.stderr);
+    assert.match(cli.stderr, new RegExp(`^error: ${join(badDir, badKeys[2]!)}: invalid HDF5 superblock`));
+
+    // Without the corrupt file, the netCDF-3 file is named with what is missing.
+    await rm(join(badDir, badKeys[2]!));
+    const classicOnly = await runCli(["census", "--dataset", "census-bad", "--start", "2022-06-01", "--end", "2022-06-01", "--direct", "--config", config, "--exhaustive"]);
+    assert.match(classicOnly.stderr, /^error: file:\/\/.*20220601030000-NCCF.*\.nc: variable \(the whole file\): unsupported netCDF-3 \(classic\) format: the census has no reader for it yet\n$/);
+
+    const { client, connection } = await clientFor();
+    try {
+      const worker = await createWorker({ connection: await workerConnection(), datasets: new DatasetRegistry([bad]), taskQueue: "census-bad" });
+      const input = { dataset: "census-bad", start: "2022-06-01", end: "2022-06-01", exhaustive: true };
+      const failure = await worker.runUntil(client.workflow.execute(censusV1, { ...censusOptions(input), taskQueue: "census-bad" }).then(() => undefined, (e: unknown) => e));
+      assert.ok(failure instanceof WorkflowFailedError, String(failure));
+      assert.deepEqual(
+        { ...describeFailure(failure.cause), message: describeFailure(failure.cause).message.replace(/^file:\/\/.*\//, "") },
+        { outcome: "failed", kind: "UnsupportedFeatureError", message: "20220601030000-NCCF-L3C_GHRSST-SSTsubskin-AHI_H08-ACSPO_V2.80-v02.0-fv01.0.nc: variable (the whole file): unsupported netCDF-3 (classic) format: the census has no reader for it yet" },
+      );
+      const history = await client.workflow.getHandle(censusOptions(input).workflowId).fetchHistory();
+      const attempts = (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : []));
+      assert.ok(attempts.length >= 2 && attempts.every((a) => a === 1), `no activity was retried: attempts ${attempts.join(", ")}`);
     } finally {
       await connection.close();
     }

@@ -2,7 +2,7 @@
  * The one way the census learns a file's metadata: `fileMetadata(spec, key)`. It reads the file's
  * first bytes to tell its format, hands the file to that format's reader (which reads metadata
  * only), and makes the census's view from the references the reader produces. A new format (the
- * netCDF-3 reader in lib/netcdf3) joins by adding one entry to `readers`.
+ * netCDF-3 reader in lib/netcdf3) joins by replacing its entry in `readers`.
  */
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import { UnsupportedFeatureError } from "../errors.js";
@@ -23,16 +23,20 @@ interface FormatReader {
 
 const startsWith = (head: Uint8Array, magic: number[]): boolean => magic.every((byte, i) => head[i] === byte);
 
-const readers: Record<string, FormatReader> = {
-  // netCDF-4 files are HDF5 with the superblock at 0. Inline threshold 0: no chunk is read for a census.
-  hdf5: {
-    recognises: (head) => startsWith(head, [0x89, 0x48, 0x44, 0x46]),
+/** Tried in order; the last takes what no other recognises, and says so in its own error when it is not its format. */
+const readers: FormatReader[] = [
+  // netCDF-3 ("CDF" then 1, 2 or 5): recognised, so the error says what is missing rather than "not HDF5".
+  {
+    recognises: (head) => startsWith(head, [0x43, 0x44, 0x46]) && [1, 2, 5].includes(head[3] ?? 0),
+    refs: (source, url) => Promise.reject(new UnsupportedFeatureError(url, "(the whole file)", "netCDF-3 (classic) format: the census has no reader for it yet")),
+  },
+  // netCDF-4 is HDF5 (the HDF5 reader finds a superblock after a user block too). Inline
+  // threshold 0: a census reads no chunk.
+  {
+    recognises: () => true,
     refs: async (source, url) => (await translateHdf5(source, { inlineThreshold: 0, url })).refs,
   },
-};
-
-/** netCDF-3 ("CDF\x01", "\x02", "\x05"): recognised, so the error says what is missing rather than "not HDF5". */
-const isNetcdf3 = (head: Uint8Array): boolean => startsWith(head, [0x43, 0x44, 0x46]) && [1, 2, 5].includes(head[3] ?? 0);
+];
 
 export interface FileMetadataResult {
   metadata: FileMetadata;
@@ -48,11 +52,7 @@ export async function fileMetadata(spec: ResolvedDatasetSpec, key: string): Prom
     const cached = new BlockCache(origin);
     const size = await cached.size();
     const head = await cached.read(0, Math.min(8, size));
-    const reader = Object.values(readers).find((r) => r.recognises(head));
-    if (!reader) {
-      const what = isNetcdf3(head) ? "netCDF-3 (classic) file: no census reader for it yet" : "file format (neither HDF5/netCDF-4 nor netCDF-3)";
-      throw new UnsupportedFeatureError(url, "(file)", what);
-    }
+    const reader = readers.find((r) => r.recognises(head))!;
     const refs = await reader.refs(cached, url);
     const stats = origin.stats ?? { requests: 0, bytes: 0 };
     return { metadata: metadataOfRefs(refs, spec.combine.concatDims, url), counts: { filesRead: 1, outputsRead: 0, bytesRead: stats.bytes, requests: stats.requests } };
