@@ -27,9 +27,13 @@ import argparse
 import datetime as dt
 import json
 import os
+import sys
 
 import netCDF4
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from himawari_like import archive_key  # noqa: E402
 
 EPOCH = dt.datetime(1981, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -171,10 +175,7 @@ def main():
         day = start + dt.timedelta(days=d)
         for h in range(args.hours):
             t = day + dt.timedelta(hours=h)
-            key = (
-                f"AHI-L2-FLDK-SST/{t:%Y/%m/%d/%H}00/"
-                f"{t:%Y%m%d%H}0000-NCCF-L3C_GHRSST-SSTsubskin-AHI_H08-ACSPO_V2.80-v02.0-fv01.0.nc"
-            )
+            key = archive_key(t)
             path = os.path.join(args.out, key)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             write_file(path, t, parameters_at(t, changes), args.grid[0], args.grid[1])

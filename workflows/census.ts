@@ -1,20 +1,5 @@
 import { proxyActivities, setCurrentDetails } from "@temporalio/workflow";
-import {
-  BATCHES_AT_ONCE,
-  DEFAULT_STRIDE,
-  FILES_PER_BATCH,
-  addReads,
-  batchesOf,
-  eraStarts,
-  expandRuns,
-  firstProbes,
-  nextProbes,
-  noReads,
-  type CensusInput,
-  type CensusSteps,
-  type CensusSummary,
-} from "../lib/census/model/index.js";
-import { boundedAll } from "../lib/concurrency.js";
+import { DEFAULT_STRIDE, searchEras, type CensusFacts, type CensusInput, type CensusSteps, type CensusSummary } from "../lib/census/model/index.js";
 import { withStatus } from "./options.js";
 import { searchAttributesOf } from "./searchAttributes.js";
 
@@ -64,20 +49,16 @@ export async function censusV1(input: CensusInput): Promise<CensusSummary> {
       const stride = input.stride ?? DEFAULT_STRIDE;
       setCurrentDetails("listing files");
       const listed = await census.listCensusFiles(dataset, start, end);
-      const known = new Map<number, string>();
-      let counts = noReads();
-      let probes = firstProbes(listed.files, stride, exhaustive);
-      for (let round = 1; probes.length > 0; round++) {
-        setCurrentDetails(`${listed.files} files in ${listed.days} days; round ${round}: reading ${probes.length} files (${known.size} read so far)`);
-        const batches = batchesOf(probes, FILES_PER_BATCH);
-        const read = await boundedAll(batches, BATCHES_AT_ONCE, (batch) => census.readCensusSignatures(dataset, start, end, batch));
-        read.forEach((result, i) => {
-          expandRuns(batches[i]!, result.runs, known);
-          counts = addReads(counts, result.counts);
-        });
-        probes = nextProbes(known);
-      }
-      const facts = { mode: exhaustive ? ("exhaustive" as const) : ("sampled" as const), stride, eraStarts: eraStarts(known), counts, wallMs: Date.now() - began };
+      const found = await searchEras(
+        listed.files,
+        {
+          exhaustive,
+          stride,
+          onRound: (round, probes, readSoFar) => setCurrentDetails(`${listed.files} files in ${listed.days} days; round ${round}: reading ${probes} files (${readSoFar} read so far)`),
+        },
+        (batch) => census.readCensusSignatures(dataset, start, end, batch),
+      );
+      const facts: CensusFacts = { mode: exhaustive ? "exhaustive" : "sampled", stride, ...found, wallMs: Date.now() - began };
       const summary = await census.writeCensusReport(dataset, start, end, facts);
       setCurrentDetails(erasText(summary));
       return summary;

@@ -9,17 +9,11 @@ import { dayRange } from "../calendar/periods.js";
 import { dayOutputMetadata, fileMetadata, type FileMetadataResult } from "./fileMetadata.js";
 import { listCensusFiles, loadListing, type IndexedListing } from "./listing.js";
 import {
-  BATCHES_AT_ONCE,
   DEFAULT_STRIDE,
-  FILES_PER_BATCH,
   addReads,
-  batchesOf,
-  eraStarts,
-  expandRuns,
-  firstProbes,
-  nextProbes,
   noReads,
   runsOf,
+  searchEras,
   type CensusFacts,
   type CensusSummary,
   type ReadCounts,
@@ -100,18 +94,7 @@ export async function censusDirect(spec: ResolvedDatasetSpec, start: string, end
   const exhaustive = options.exhaustive ?? false;
   const stride = options.stride ?? DEFAULT_STRIDE;
   const listed = await listCensusFiles(spec, start, end, { reuseOutputs: options.reuseOutputs ?? true });
-  const known = new Map<number, string>();
-  let counts = noReads();
-  let probes = firstProbes(listed.files, stride, exhaustive);
-  while (probes.length > 0) {
-    const batches = batchesOf(probes, FILES_PER_BATCH);
-    const read = await boundedAll(batches, BATCHES_AT_ONCE, (batch) => readCensusSignatures(spec, start, end, batch));
-    read.forEach((result, i) => {
-      expandRuns(batches[i]!, result.runs, known);
-      counts = addReads(counts, result.counts);
-    });
-    probes = nextProbes(known);
-  }
-  const facts: CensusFacts = { mode: exhaustive ? "exhaustive" : "sampled", stride, eraStarts: eraStarts(known), counts, wallMs: Date.now() - began };
+  const found = await searchEras(listed.files, { exhaustive, stride }, (batch) => readCensusSignatures(spec, start, end, batch));
+  const facts: CensusFacts = { mode: exhaustive ? "exhaustive" : "sampled", stride, ...found, wallMs: Date.now() - began };
   return writeCensusReport(spec, start, end, facts);
 }

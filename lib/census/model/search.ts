@@ -10,11 +10,19 @@
  * one is the first file of a new era. Exhaustive: read every file.
  */
 
+import { boundedAll } from "../../concurrency.js";
+import { addReads, noReads, type ReadCounts, type SignatureBatch } from "./types.js";
+
 /** A run of files with one digest, starting at `index` (the next run, or the end, ends it). */
 export interface SignatureRun {
   index: number;
   digest: string;
 }
+
+/** Files per read activity (and per step of `censusDirect`): a retry rereads at most this many. */
+export const FILES_PER_BATCH = 256;
+/** Batches read at once. */
+export const BATCHES_AT_ONCE = 4;
 
 /** A file a day by default for hourly archives: one sample a day, bisection within. */
 export const DEFAULT_STRIDE = 24;
@@ -86,7 +94,35 @@ export function batchesOf(probes: readonly number[], size: number): number[][] {
   return out;
 }
 
-/** Files per read activity (and per step of `censusDirect`): a retry rereads at most this many. */
-export const FILES_PER_BATCH = 256;
-/** Batches read at once. */
-export const BATCHES_AT_ONCE = 4;
+export interface SearchOptions {
+  exhaustive: boolean;
+  stride: number;
+  /** Told before each round reads its files (the workflow's Web UI details). */
+  onRound?: (round: number, probes: number, readSoFar: number) => void;
+}
+
+/**
+ * The whole search: the first probes, then rounds of bisection until every boundary is between
+ * adjacent files; `readBatch` reads up to FILES_PER_BATCH files (an activity, or a direct call),
+ * BATCHES_AT_ONCE at a time. The first file of each era, and what reading cost.
+ */
+export async function searchEras(
+  files: number,
+  options: SearchOptions,
+  readBatch: (indices: number[]) => Promise<SignatureBatch>,
+): Promise<{ eraStarts: number[]; counts: ReadCounts }> {
+  const known = new Map<number, string>();
+  let counts = noReads();
+  let probes = firstProbes(files, options.stride, options.exhaustive);
+  for (let round = 1; probes.length > 0; round++) {
+    options.onRound?.(round, probes.length, known.size);
+    const batches = batchesOf(probes, FILES_PER_BATCH);
+    const read = await boundedAll(batches, BATCHES_AT_ONCE, readBatch);
+    read.forEach((result, i) => {
+      expandRuns(batches[i]!, result.runs, known);
+      counts = addReads(counts, result.counts);
+    });
+    probes = nextProbes(known);
+  }
+  return { eraStarts: eraStarts(known), counts };
+}
