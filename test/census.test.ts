@@ -13,6 +13,7 @@ import { before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { censusDirect } from "../lib/census/census.js";
+import { noReads, runsOf, searchEras } from "../lib/census/model/index.js";
 import type { Census } from "../lib/census/report.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
@@ -22,7 +23,7 @@ import { censusOptions, censusV1, type CensusSummary } from "../workflows/census
 import { describeFailure } from "../workflows/failures.js";
 import { makeDriftArchive, testDataset, writeConfig, type DriftChange } from "./harness/archive.js";
 import { runCli } from "./harness/cli.js";
-import { testDir, venvPython } from "./harness/env.js";
+import { temporalAddress, testDir, venvPython } from "./harness/env.js";
 import { clientFor, workerConnection } from "./harness/temporal.js";
 
 const run = promisify(execFile);
@@ -160,9 +161,58 @@ describe("censusV1 on the dev server", () => {
       assert.equal(await described.staticSummary(), `census census-wf ${START}..${END}`);
       const census = JSON.parse(await readFile(summary.census, "utf8")) as Census;
       assert.deepEqual(census.eras.map((e) => e.first), summary.eras.map((e) => e.first));
+
+      // The CLI starts the same workflow (a new worker: a Worker runs once) and prints the eras.
+      const cliWorker = await createWorker({ connection: await workerConnection(), datasets: new DatasetRegistry([testDataset("census-wf", { kind: "local", path: join(dir, "archive") }, { kind: "local", path: join(dir, "out-wf") })]), taskQueue: "census-wf" });
+      const cli = await cliWorker.runUntil(runCli(["census", "--dataset", "census-wf", "--start", START, "--end", END, "--stride", "5", "--id", "census-wf-cli", "--address", temporalAddress(), "--task-queue", "census-wf"]));
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.match(cli.stdout, new RegExp(`^census of census-wf ${START}\\.\\.${END}: 64 files, ${boundaries.length + 1} eras \\(sampled, stride 5\\)\n`));
+      assert.match(cli.stdout, /\nera 2: 8 files from 20220301030000-NCCF\S+ to 20220302020000-NCCF\S+\n  sea_surface_temperature scale_factor 0\.01 → 0\.005\n/);
+      assert.match(cli.stdout, /\nreport: \S+\/census\.md\n$/);
     } finally {
       await connection.close();
     }
+  });
+});
+
+describe("the search (lib/census/model), on made-up digests", () => {
+  test("finds every boundary exactly when eras are at least a stride long, reading a fraction of the files; exhaustive agrees", async () => {
+    // mulberry32: reproducible, and random in its low bits too.
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return (((t ^ (t >>> 14)) >>> 0) % n);
+    };
+    let boundariesSeen = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const files = 1 + random(3000);
+      const stride = 1 + random(48);
+      // Eras of at least `stride` files (the stated assumption holds), each a new digest or an old one again.
+      const starts = [0];
+      for (;;) {
+        const next = starts[starts.length - 1]! + stride + random(4 * stride);
+        if (next >= files || random(8) === 0) break;
+        starts.push(next);
+      }
+      const eraOf = (i: number): number => starts.filter((s) => s <= i).length - 1;
+      const digests = starts.map((_, e) => (e > 0 && random(3) === 0 ? `d${e - 2}` : `d${e}`));
+      const expected = starts.filter((s, e) => e === 0 || digests[e] !== digests[e - 1]);
+      let reads = 0;
+      const read = async (indices: number[]) => {
+        reads += indices.length;
+        return { runs: runsOf(indices.map((index) => ({ index, digest: digests[eraOf(index)]! }))), counts: noReads() };
+      };
+      const sampled = await searchEras(files, { exhaustive: false, stride }, read);
+      assert.deepEqual(sampled.eraStarts, expected, `trial ${trial}: ${files} files, stride ${stride}, eras at ${starts.join(", ")}`);
+      assert.ok(reads <= Math.ceil(files / stride) + 1 + expected.length * Math.ceil(Math.log2(stride + 1)), `trial ${trial}: ${reads} reads`);
+      reads = 0;
+      assert.deepEqual((await searchEras(files, { exhaustive: true, stride }, read)).eraStarts, expected);
+      assert.equal(reads, files);
+      boundariesSeen += expected.length - 1;
+    }
+    assert.ok(boundariesSeen > 300, `${boundariesSeen} boundaries in 200 trials`);
   });
 });
 
