@@ -30,7 +30,7 @@ export function censusLines(summary: CensusSummary): string[] {
   const { filesRead, outputsRead, bytesRead } = summary.counts;
   return [
     `census of ${summary.dataset} ${summary.start}..${summary.end}: ${summary.files} files, ${summary.eras.length} era${summary.eras.length === 1 ? "" : "s"} (${summary.mode}${summary.mode === "sampled" ? `, stride ${summary.stride}` : ""})`,
-    ...summary.eras.map((e) => `era ${e.era}: ${e.files} file${e.files === 1 ? "" : "s"} from ${name(e.first)} to ${name(e.last)}${e.changes.length ? `\n  ${e.changes.join("\n  ")}` : ""}`),
+    ...summary.eras.map((e) => `era ${e.era} (aggregate ${e.aggregate}): ${e.files} file${e.files === 1 ? "" : "s"} from ${name(e.first)} to ${name(e.last)}${e.changes.length ? `\n  ${e.changes.join("\n  ")}` : ""}`),
     `read ${filesRead} files and ${outputsRead} day outputs, ${(bytesRead / 1e6).toFixed(2)} MB, in ${(summary.wallMs / 1000).toFixed(1)} s`,
     `report: ${summary.report}`,
   ];

@@ -14,7 +14,8 @@ import { promisify } from "node:util";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { censusDirect } from "../lib/census/census.js";
 import { noReads, runsOf, searchEras } from "../lib/census/model/index.js";
-import type { Census } from "../lib/census/report.js";
+import { aggregateGroups, type Census } from "../lib/census/report.js";
+import type { VariableMetadata } from "../lib/census/signature.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
 import { repositoryRoot } from "../lib/servers/process.js";
@@ -104,6 +105,8 @@ print(json.dumps(worst))`;
       });
     }
     assert.deepEqual(shape(sampled), shape(exhaustive));
+    // A variable appearing (file 11) or disappearing (file 48) does not split an aggregate (the union holds it); every other change does.
+    assert.deepEqual(sampled.eras.map((e) => e.aggregate), [1, 2, 2, 3, 4, 5, 6, 7, 8, 8]);
     assert.equal(exhaustive.counts.filesRead, 64 + expectedFirsts.length, "exhaustive reads every file once, and each era's first again for the report");
     assert.ok(sampled.counts.filesRead < exhaustive.counts.filesRead, `sampled read ${sampled.counts.filesRead}`);
 
@@ -167,7 +170,7 @@ describe("censusV1 on the dev server", () => {
       const cli = await cliWorker.runUntil(runCli(["census", "--dataset", "census-wf", "--start", START, "--end", END, "--stride", "5", "--id", "census-wf-cli", "--address", temporalAddress(), "--task-queue", "census-wf"]));
       assert.equal(cli.code, 0, cli.stderr);
       assert.match(cli.stdout, new RegExp(`^census of census-wf ${START}\\.\\.${END}: 64 files, ${boundaries.length + 1} eras \\(sampled, stride 5\\)\n`));
-      assert.match(cli.stdout, /\nera 2: 8 files from 20220301030000-NCCF\S+ to 20220302020000-NCCF\S+\n  sea_surface_temperature scale_factor 0\.01 → 0\.005\n/);
+      assert.match(cli.stdout, /\nera 2 \(aggregate 2\): 8 files from 20220301030000-NCCF\S+ to 20220302020000-NCCF\S+\n  sea_surface_temperature scale_factor 0\.01 → 0\.005\n/);
       assert.match(cli.stdout, /\nreport: \S+\/census\.md\n$/);
     } finally {
       await connection.close();
@@ -213,6 +216,15 @@ describe("the search (lib/census/model), on made-up digests", () => {
       boundariesSeen += expected.length - 1;
     }
     assert.ok(boundariesSeen > 300, `${boundariesSeen} boundaries in 200 trials`);
+  });
+});
+
+describe("aggregateGroups", () => {
+  test("a variable that goes away and comes back keeps its aggregate only with the same structure", () => {
+    const v = (dtype: string): VariableMetadata => ({ structure: { dtype }, descriptive: {} });
+    assert.deepEqual(aggregateGroups([{ variables: { a: v("<i2"), w: v("<f4") } }, { variables: { a: v("<i2") } }, { variables: { a: v("<i2"), w: v("<f4") } }]), [1, 1, 1]);
+    assert.deepEqual(aggregateGroups([{ variables: { a: v("<i2"), w: v("<f4") } }, { variables: { a: v("<i2") } }, { variables: { a: v("<i2"), w: v("<f8") } }]), [1, 1, 2]);
+    assert.deepEqual(aggregateGroups([{ variables: { a: v("<i2") } }, { variables: { a: v("<i4") } }, { variables: { a: v("<i2") } }]), [1, 2, 3]);
   });
 });
 

@@ -27,7 +27,7 @@ export function censusOptions(input: CensusInput, workflowId = `${input.dataset}
 /** "3 eras: from 20220101000000-...nc; from 20220110000000-...nc: sst scale_factor 0.01 → 0.005" (Markdown, for the Web UI). */
 function erasText(summary: CensusSummary): string {
   const name = (key: string): string => key.slice(key.lastIndexOf("/") + 1);
-  const lines = summary.eras.map((e) => `- era ${e.era}: ${e.files} files from \`${name(e.first)}\`${e.changes.length ? `: ${e.changes.join("; ")}` : ""}`);
+  const lines = summary.eras.map((e) => `- era ${e.era} (aggregate ${e.aggregate}): ${e.files} files from \`${name(e.first)}\`${e.changes.length ? `: ${e.changes.join("; ")}` : ""}`);
   const { filesRead, outputsRead, bytesRead } = summary.counts;
   return [`**${summary.eras.length} eras** in ${summary.files} files (${summary.mode}); read ${filesRead} files, ${outputsRead} day outputs, ${bytesRead} bytes`, ...lines, `report: ${summary.report}`].join("\n");
 }

@@ -3,7 +3,10 @@
  * against exhaustive, side by side in one run: files read, bytes read, wall time, and whether both
  * found the same eras at the expected first files.
  *
- *   npx tsx bench/census/run.ts [--start 2013-01-01] [--years 10] [--stride 24] [--grid 12x24] [--json out.json]
+ *   npx tsx bench/census/run.ts [--start 2013-01-01] [--years 10] [--stride 24] [--grid 12x24] [--temporal] [--json out.json]
+ *
+ * --temporal also runs censusV1 both ways on a dev server of its own with one in-process worker:
+ * wall time and the workflow's history length.
  *
  * The archive (local files, written once under .work/bench/census/ and reused): a small grid so
  * that a decade (87,648 files) is feasible on one disk. python/make_drift_archive.py writes the
@@ -25,6 +28,13 @@ import type { CensusSummary } from "../../lib/census/model/index.js";
 import { resolveDatasetSpec } from "../../lib/datasets/spec.js";
 import { repositoryRoot } from "../../lib/servers/process.js";
 import { testDataset } from "../../test/harness/archive.js";
+import { Client, Connection } from "@temporalio/client";
+import { DefaultLogger, NativeConnection, Runtime } from "@temporalio/worker";
+import { DatasetRegistry } from "../../lib/datasets/config.js";
+import { TemporalDevServer } from "../../worker/devServer.js";
+import { createWorker } from "../../worker/worker.js";
+import { censusOptions, censusV1 } from "../../workflows/census.js";
+import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -34,6 +44,7 @@ const { values } = parseArgs({
     stride: { type: "string", default: "24" },
     grid: { type: "string", default: "12x24" },
     json: { type: "string" },
+    temporal: { type: "boolean", default: false },
   },
 });
 const python = resolve(repositoryRoot, ".venv/bin/python");
@@ -94,6 +105,33 @@ for (const mode of ["sampled", "exhaustive"] as const) {
   console.error(`${mode}: ${(results[mode].wallMs / 1000).toFixed(1)} s`);
 }
 const boundaryTimes = boundaries.map((b) => DateTime.fromFormat(b.at, "yyyy-MM-dd'T'HH", { zone: "utc" })).filter((t) => t > first && t <= last.endOf("day"));
+/** censusV1 on a dev server of our own, with one in-process worker: its result and history length. */
+async function viaTemporal(): Promise<Record<string, { summary: CensusSummary; events: number; seconds: number }>> {
+  const server = await new TemporalDevServer({ searchAttributes: searchAttributeRegistrations, dbFile: join(dir, "temporal.db"), logFile: join(dir, "temporal.log") }).start();
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const out: Record<string, { summary: CensusSummary; events: number; seconds: number }> = {};
+  try {
+    for (const mode of ["sampled", "exhaustive"] as const) {
+      const name = `census-bench-${mode}`;
+      const datasets = new DatasetRegistry([testDataset(name, { kind: "local", path: archive }, { kind: "local", path: join(dir, `out-temporal-${mode}`) })]);
+      const worker = await createWorker({ connection: await NativeConnection.connect({ address: server.address }), datasets, taskQueue: name });
+      const input = { dataset: name, start, end, exhaustive: mode === "exhaustive", stride: Number(values.stride) };
+      const began = Date.now();
+      const options = censusOptions(input, `${name}-${Date.now()}`);
+      const summary = await worker.runUntil(client.workflow.execute(censusV1, { ...options, taskQueue: name }));
+      const seconds = (Date.now() - began) / 1000;
+      const events = (await client.workflow.getHandle(options.workflowId).describe()).historyLength;
+      out[mode] = { summary, events, seconds };
+      console.error(`censusV1 ${mode}: ${seconds.toFixed(1)} s, ${events} events`);
+    }
+  } finally {
+    await connection.close();
+    await server.stop();
+  }
+  return out;
+}
+
 const expectedFirsts = [keyOf(first), ...boundaryTimes.map(keyOf)];
 const rows = Object.entries(results).map(([mode, s]) => ({
   mode,
@@ -112,5 +150,16 @@ console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of rows) console.log(`| ${r.mode} | ${r.files} | ${r.eras} | ${r.exact ? "yes" : "NO"} | ${r.filesRead} | ${r.megabytesRead} | ${r.requests} | ${r.wallSeconds} s |`);
 console.log(`changes found: ${rows[0]!.changes.join(" | ")}`);
 console.log(`listing the ${rows[0]!.files} files alone (included in both wall times): ${listingSeconds.toFixed(1)} s; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(", ")}`);
+if (values.temporal) {
+  Runtime.install({ logger: new DefaultLogger("WARN") });
+  const temporal = await viaTemporal();
+  console.log("| censusV1 (dev server, one worker) | files read | eras | same eras as the library | wall time | history events |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  for (const [mode, { summary, events, seconds }] of Object.entries(temporal)) {
+    const same = JSON.stringify(summary.eras) === JSON.stringify(results[mode]!.eras);
+    console.log(`| ${mode} | ${summary.counts.filesRead} | ${summary.eras.length} | ${same ? "yes" : "NO"} | ${seconds.toFixed(1)} s | ${events} |`);
+    if (!same) process.exitCode = 1;
+  }
+}
 if (values.json) await writeFile(values.json, JSON.stringify(rows, null, 2));
 if (rows.some((r) => !r.exact)) process.exitCode = 1;

@@ -25,6 +25,12 @@ export interface CensusEra {
   attributes: Record<string, string>;
   /** What changed from the era before, at `first` (empty for the first era). */
   changes: StructureChange[];
+  /**
+   * Eras with the same number can be one aggregate: consecutive, and every variable keeps one
+   * structure wherever it is present (variables may appear and disappear: the aggregate holds the
+   * union). A new number is where an aggregate must split.
+   */
+  aggregate: number;
 }
 
 /** census.json. */
@@ -49,6 +55,20 @@ export interface Census {
 
 const fileName = (key: string): string => key.slice(key.lastIndexOf("/") + 1);
 
+/** The `aggregate` of each era (see CensusEra): a new one where a variable present before comes back with another structure. */
+export function aggregateGroups(eras: readonly { variables: Record<string, VariableMetadata> }[]): number[] {
+  const key = (v: VariableMetadata): string => JSON.stringify(Object.entries(v.structure).sort(([a], [b]) => a.localeCompare(b)));
+  const groups: number[] = [];
+  let seen = new Map<string, string>();
+  for (const era of eras) {
+    const conflict = Object.entries(era.variables).some(([name, v]) => seen.has(name) && seen.get(name) !== key(v));
+    if (conflict || groups.length === 0) seen = new Map();
+    for (const [name, v] of Object.entries(era.variables)) seen.set(name, key(v));
+    groups.push(conflict || groups.length === 0 ? (groups[groups.length - 1] ?? 0) + 1 : groups[groups.length - 1]!);
+  }
+  return groups;
+}
+
 export function buildCensus(spec: ResolvedDatasetSpec, listing: IndexedListing, facts: CensusFacts, firsts: FileMetadata[]): Census {
   const eras = facts.eraStarts.map((startIndex, i): CensusEra => {
     const endIndex = (facts.eraStarts[i + 1] ?? listing.files) - 1;
@@ -64,8 +84,10 @@ export function buildCensus(spec: ResolvedDatasetSpec, listing: IndexedListing, 
       variables: firsts[i]!.variables,
       attributes: firsts[i]!.attributes,
       changes: i === 0 ? [] : structureChanges(firsts[i - 1]!, firsts[i]!),
+      aggregate: 0,
     };
   });
+  aggregateGroups(eras).forEach((group, i) => (eras[i]!.aggregate = group));
   return {
     version: CENSUS_VERSION,
     dataset: spec.name,
@@ -127,9 +149,12 @@ export function censusMarkdown(census: Census): string {
     "",
     "## Eras",
     "",
-    "| era | first file | last file | files | what changed at its first file |",
-    "| --- | --- | --- | --- | --- |",
-    ...census.eras.map((e) => `| ${e.era} | ${fileName(e.first)} | ${fileName(e.last)} | ${e.files} | ${cell(e.changes.map(describeChange).join("; ") || "(first era)")} |`),
+    "The aggregate column: eras with the same number can be one aggregate (every variable keeps one structure wherever it is present; " +
+      "variables that appear or disappear make a union); a new number is where an aggregate must split.",
+    "",
+    "| era | aggregate | first file | last file | files | what changed at its first file |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...census.eras.map((e) => `| ${e.era} | ${e.aggregate} | ${fileName(e.first)} | ${fileName(e.last)} | ${e.files} | ${cell(e.changes.map(describeChange).join("; ") || "(first era)")} |`),
     "",
   ];
   for (const era of census.eras.slice(1)) {
@@ -207,7 +232,7 @@ export async function writeCensusFiles(spec: ResolvedDatasetSpec, listing: Index
     await storage.write(joinKey(folder, "census.json"), encode(`${JSON.stringify(census, null, 1)}\n`));
     await storage.write(joinKey(folder, "census.svg"), encode(censusSvg(census)));
     await storage.write(joinKey(folder, "census.md"), encode(censusMarkdown(census)));
-    const eras: EraSummary[] = census.eras.map((e) => ({ era: e.era, first: e.first, last: e.last, files: e.files, changes: e.changes.map(describeChange) }));
+    const eras: EraSummary[] = census.eras.map((e) => ({ era: e.era, aggregate: e.aggregate, first: e.first, last: e.last, files: e.files, changes: e.changes.map(describeChange) }));
     return {
       dataset: census.dataset,
       start: census.start,

@@ -61,6 +61,8 @@ export interface CensusFacts {
 /** One era in a few words, for the workflow result, the Web UI and the CLI. */
 export interface EraSummary {
   era: number;
+  /** Eras with the same number can be one aggregate (variables appearing or disappearing make a union); see CensusEra. */
+  aggregate: number;
   first: string;
   last: string;
   files: number;
