@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { CreateBucketCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { WorkflowFailedError } from "@temporalio/client";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -22,9 +23,9 @@ import { repositoryRoot } from "../lib/servers/process.js";
 import { createWorker } from "../worker/worker.js";
 import { censusOptions, censusV1, type CensusSummary } from "../workflows/census.js";
 import { describeFailure } from "../workflows/failures.js";
-import { makeDriftArchive, testDataset, writeConfig, type DriftChange } from "./harness/archive.js";
+import { makeDriftArchive, testDataset, uploadArchive, writeConfig, type DriftChange } from "./harness/archive.js";
 import { runCli } from "./harness/cli.js";
-import { temporalAddress, testDir, venvPython } from "./harness/env.js";
+import { s3, temporalAddress, testDir, uniqueBucket, venvPython } from "./harness/env.js";
 import { clientFor, workerConnection } from "./harness/temporal.js";
 
 const run = promisify(execFile);
@@ -131,6 +132,25 @@ print(json.dumps(worst))`;
     const exhaustive = await censusDirect(aba, "2022-05-01", "2022-05-01", { exhaustive: true });
     assert.deepEqual(sampled.eras.map((e) => e.first), [abaKeys[0]]);
     assert.deepEqual(exhaustive.eras.map((e) => e.first), [abaKeys[0], abaKeys[2], abaKeys[4]]);
+  });
+
+  test("on S3 (MinIO): the sources listed and read with ranged GETs, the report written to an output bucket", async () => {
+    const s3Dir = join(dir, "s3");
+    const s3Keys = await makeDriftArchive(s3Dir, "2022-07-01", 2, [{ at: "2022-07-01T05", set: { scale_factor: 0.005 } }, { at: "2022-07-02T01", set: { wind_speed: true } }], { hours: 6 });
+    const source = await uploadArchive(s3Dir, s3Keys, "census-src");
+    const client = s3();
+    const output = uniqueBucket("census-out");
+    await client.send(new CreateBucketCommand({ Bucket: output }));
+    const onS3 = resolveDatasetSpec(testDataset("census-s3", { kind: "s3", bucket: source }, { kind: "s3", bucket: output }));
+    const sampled = await censusDirect(onS3, "2022-07-01", "2022-07-02", { stride: 4 });
+    const exhaustive = await censusDirect(onS3, "2022-07-01", "2022-07-02", { exhaustive: true });
+    for (const summary of [sampled, exhaustive]) assert.deepEqual(summary.eras.map((e) => e.first), [s3Keys[0], s3Keys[5], s3Keys[7]], summary.mode);
+    assert.ok(sampled.counts.requests >= sampled.counts.filesRead && sampled.counts.bytesRead > 0);
+    assert.equal(sampled.census, `s3://${output}/refs/AHI-L2-FLDK-SST/census/2022-07-01..2022-07-02/census.json`);
+    const stored = await client.send(new GetObjectCommand({ Bucket: output, Key: "refs/AHI-L2-FLDK-SST/census/2022-07-01..2022-07-02/census.json" }));
+    const census = JSON.parse(await stored.Body!.transformToString()) as Census;
+    assert.deepEqual(census.eras.map((e) => e.first), [s3Keys[0], s3Keys[5], s3Keys[7]]);
+    client.destroy();
   });
 
   test("a backfill's day outputs stand for their days' files: the same eras, fewer source files read", async () => {

@@ -189,7 +189,7 @@ export function censusSvg(census: Census): string {
   const width = 760;
   const rowHeight = 22;
   const top = 30;
-  const height = top + rows.length * rowHeight + 30;
+  const height = top + rows.length * rowHeight + 42;
   const starts: number[] = [];
   let n = 0;
   for (const era of census.eras) {
@@ -215,8 +215,9 @@ export function censusSvg(census: Census): string {
   });
   census.eras.forEach((era, i) => {
     const at = x(starts[i]!);
-    parts.push(`<line x1="${at.toFixed(1)}" y1="${top - 4}" x2="${at.toFixed(1)}" y2="${height - 24}" stroke="#333" stroke-dasharray="3,2"/>`);
-    parts.push(`<text x="${(at + 2).toFixed(1)}" y="${height - 10}">${escape(`${era.era}: ${era.firstDay}`)}</text>`);
+    // Labels on two alternating lines, so close eras do not overwrite each other.
+    parts.push(`<line x1="${at.toFixed(1)}" y1="${top - 4}" x2="${at.toFixed(1)}" y2="${height - 36 + (i % 2) * 12}" stroke="#333" stroke-dasharray="3,2"/>`);
+    parts.push(`<text x="${(at + 2).toFixed(1)}" y="${height - 22 + (i % 2) * 12}">${escape(`${era.era}: ${era.firstDay}`)}</text>`);
   });
   parts.push("</svg>");
   return `${parts.join("\n")}\n`;
