@@ -10,10 +10,10 @@ export function createCensusActivities(registry: DatasetRegistry): CensusSteps {
     async listCensusFiles(dataset, start, end) {
       return withTypedFailures(() => withHeartbeats(() => listCensusFiles(registry.get(dataset), start, end)));
     },
-    async readCensusSignatures(dataset, start, end, indices) {
+    async readCensusSignatures(dataset, start, end, listing, indices) {
       let done = 0;
       return withTypedFailures(() =>
-        withHeartbeats(() => readCensusSignatures(registry.get(dataset), start, end, indices, { onFile: () => void done++ }), 2000, () => ({ done, of: indices.length })),
+        withHeartbeats(() => readCensusSignatures(registry.get(dataset), start, end, listing, indices, { onFile: () => void done++ }), 2000, () => ({ done, of: indices.length })),
       );
     },
     async writeCensusReport(dataset, start, end, facts) {

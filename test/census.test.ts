@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { backfillDirect } from "../lib/backfill/direct.js";
-import { censusDirect } from "../lib/census/census.js";
+import { censusDirect, readCensusSignatures } from "../lib/census/census.js";
 import { noReads, runsOf, searchEras } from "../lib/census/model/index.js";
 import { aggregateGroups, type Census } from "../lib/census/report.js";
 import type { VariableMetadata } from "../lib/census/signature.js";
@@ -121,6 +121,9 @@ print(json.dumps(worst))`;
     for (const [i] of boundaries) assert.ok(report.includes(`Era ${boundaries.findIndex(([j]) => j === i) + 2} begins at ${keys[i]}`), `report names ${keys[i]}`);
     assert.match(report, /### wind_speed\n\n\| eras \| from \| to \| structure \|\n\| --- \| --- \| --- \| --- \|\n\| 1–2 \| 2022-03-01 \| 2022-03-02 \| absent \|/);
     assert.match(await readFile(sampled.report.replace(/census\.md$/, "census.svg"), "utf8"), /^<svg/);
+
+    // A later step given another listing's id (a census of the same range listed a changed archive meanwhile) refuses to number files.
+    await assert.rejects(readCensusSignatures(spec("census-drift", "out-sampled"), START, END, "0123456789abcdef", [0]), /the census listing was replaced \(listing [0-9a-f]{16}, not 0123456789abcdef\)/);
   });
 
   test("an era that begins and ends between two samples is missed by sampling (the stated assumption) and found exhaustively", async () => {

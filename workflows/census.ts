@@ -56,9 +56,9 @@ export async function censusV1(input: CensusInput): Promise<CensusSummary> {
           stride,
           onRound: (round, probes, readSoFar) => setCurrentDetails(`${listed.files} files in ${listed.days} days; round ${round}: reading ${probes} files (${readSoFar} read so far)`),
         },
-        (batch) => census.readCensusSignatures(dataset, start, end, batch),
+        (batch) => census.readCensusSignatures(dataset, start, end, listed.listing, batch),
       );
-      const facts: CensusFacts = { mode: exhaustive ? "exhaustive" : "sampled", stride, ...found, wallMs: Date.now() - began };
+      const facts: CensusFacts = { listing: listed.listing, mode: exhaustive ? "exhaustive" : "sampled", stride, ...found, wallMs: Date.now() - began };
       const summary = await census.writeCensusReport(dataset, start, end, facts);
       setCurrentDetails(erasText(summary));
       return summary;

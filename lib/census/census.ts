@@ -58,10 +58,11 @@ export async function readCensusSignatures(
   spec: ResolvedDatasetSpec,
   start: string,
   end: string,
+  listing: string,
   indices: number[],
   options: { concurrency?: number; onFile?: () => void } = {},
 ): Promise<SignatureBatch> {
-  const reader = new MetadataReader(spec, await loadListing(spec, start, end));
+  const reader = new MetadataReader(spec, await loadListing(spec, start, end, listing));
   const read = await boundedAll(indices, options.concurrency ?? 8, async (index) => {
     const digest = structureDigest(await reader.read(index));
     options.onFile?.();
@@ -73,7 +74,7 @@ export async function readCensusSignatures(
 /** Read each era's first file again (whole metadata this time) and write census.json, census.md and census.svg. */
 export async function writeCensusReport(spec: ResolvedDatasetSpec, start: string, end: string, facts: CensusFacts): Promise<CensusSummary> {
   const began = Date.now();
-  const listing = await loadListing(spec, start, end);
+  const listing = await loadListing(spec, start, end, facts.listing);
   const reader = new MetadataReader(spec, listing);
   const firsts = await boundedAll(facts.eraStarts, 8, (index) => reader.read(index));
   const counts = addReads(facts.counts, reader.counts);
@@ -94,7 +95,7 @@ export async function censusDirect(spec: ResolvedDatasetSpec, start: string, end
   const exhaustive = options.exhaustive ?? false;
   const stride = options.stride ?? DEFAULT_STRIDE;
   const listed = await listCensusFiles(spec, start, end, { reuseOutputs: options.reuseOutputs ?? true });
-  const found = await searchEras(listed.files, { exhaustive, stride }, (batch) => readCensusSignatures(spec, start, end, batch));
-  const facts: CensusFacts = { mode: exhaustive ? "exhaustive" : "sampled", stride, ...found, wallMs: Date.now() - began };
+  const found = await searchEras(listed.files, { exhaustive, stride }, (batch) => readCensusSignatures(spec, start, end, listed.listing, batch));
+  const facts: CensusFacts = { listing: listed.listing, mode: exhaustive ? "exhaustive" : "sampled", stride, ...found, wallMs: Date.now() - began };
   return writeCensusReport(spec, start, end, facts);
 }

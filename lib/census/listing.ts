@@ -11,6 +11,7 @@ import { outputKey } from "../backfill/names.js";
 import { findOutputs, listDaySources } from "../backfill/sources.js";
 import { joinKey } from "../storage/storage.js";
 import { StorageError } from "../errors.js";
+import { createHash } from "node:crypto";
 import type { ListingSummary } from "./model/types.js";
 
 export interface CensusDay {
@@ -22,6 +23,8 @@ export interface CensusDay {
 
 export interface CensusListing {
   version: 1;
+  /** A digest of the days: what the census's later steps ask for, so they never number another listing's files. */
+  id: string;
   dataset: string;
   start: string;
   end: string;
@@ -56,28 +59,54 @@ export async function listCensusFiles(
     options.onDay?.();
     return { day, files, ...(outputs.has(day) && files.length > 0 ? { output: outputKey(spec, day) } : {}) };
   });
-  const listing: CensusListing = { version: 1, dataset: spec.name, start, end, days: days.filter((d) => d.files.length > 0) };
+  const withFiles = days.filter((d) => d.files.length > 0);
+  const id = createHash("sha256").update(JSON.stringify(withFiles)).digest("hex").slice(0, 16);
+  const listing: CensusListing = { version: 1, id, dataset: spec.name, start, end, days: withFiles };
   const storage = openStorage(spec.output.storage);
   try {
     await storage.write(listingKey(spec, start, end), new TextEncoder().encode(JSON.stringify(listing)));
   } finally {
     await storage.close();
   }
+  remember(new IndexedListing(listing));
   return {
+    listing: id,
     files: listing.days.reduce((n, d) => n + d.files.length, 0),
     days: listing.days.length,
     daysWithOutputs: listing.days.filter((d) => d.output).length,
   };
 }
 
-/** The stored listing, with a way from file number to its day and key. */
-export async function loadListing(spec: ResolvedDatasetSpec, start: string, end: string): Promise<IndexedListing> {
+/**
+ * Listings this process made or read lately, by id: a decade's is 9 MB of JSON, and every read
+ * step of a census needs it. A listing never changes under its id, so a kept one is never stale.
+ */
+const recent = new Map<string, IndexedListing>();
+function remember(listing: IndexedListing): void {
+  recent.delete(listing.listing.id);
+  recent.set(listing.listing.id, listing);
+  while (recent.size > 4) recent.delete(recent.keys().next().value!);
+}
+
+/**
+ * The stored listing `id`, with a way from file number to its day and key. If another census of
+ * the same range listed again meanwhile (and the archive had changed), the stored listing is
+ * another one: refused, since its file numbers are not this census's.
+ */
+export async function loadListing(spec: ResolvedDatasetSpec, start: string, end: string, id: string): Promise<IndexedListing> {
+  const kept = recent.get(id);
+  if (kept) return kept;
   const storage = openStorage(spec.output.storage);
   const key = listingKey(spec, start, end);
   try {
     const listing = JSON.parse(new TextDecoder().decode(await storage.read(key))) as CensusListing;
     if (listing.version !== 1) throw new StorageError(storage.description, key, `census listing version ${String(listing.version)} is not 1`, false);
-    return new IndexedListing(listing);
+    if (listing.id !== id) {
+      throw new StorageError(storage.description, key, `the census listing was replaced (listing ${listing.id}, not ${id}): another census of the same range listed a changed archive meanwhile; run this census again`, false);
+    }
+    const indexed = new IndexedListing(listing);
+    remember(indexed);
+    return indexed;
   } finally {
     await storage.close();
   }

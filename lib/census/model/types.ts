@@ -33,6 +33,8 @@ export const addReads = (a: ReadCounts, b: ReadCounts): ReadCounts => ({
 
 /** The listing step's answer (the keys themselves stay in storage). */
 export interface ListingSummary {
+  /** Names this listing (a digest of it): the later steps check they number the same files. */
+  listing: string;
   files: number;
   days: number;
   /** Days whose backfill output stands for their files (one structure a day, checked by the combine). */
@@ -49,6 +51,8 @@ export type CensusMode = "sampled" | "exhaustive";
 
 /** What the search found, handed to the report step. */
 export interface CensusFacts {
+  /** The listing the file numbers refer to (`ListingSummary.listing`). */
+  listing: string;
   mode: CensusMode;
   stride: number;
   /** The first file (index) of each era, 0 first. */
@@ -89,6 +93,6 @@ export interface CensusSummary {
 /** The census's activities (activities/census.ts), each a thin call of lib/census. */
 export interface CensusSteps {
   listCensusFiles(dataset: string, start: string, end: string): Promise<ListingSummary>;
-  readCensusSignatures(dataset: string, start: string, end: string, indices: number[]): Promise<SignatureBatch>;
+  readCensusSignatures(dataset: string, start: string, end: string, listing: string, indices: number[]): Promise<SignatureBatch>;
   writeCensusReport(dataset: string, start: string, end: string, facts: CensusFacts): Promise<CensusSummary>;
 }
