@@ -35,11 +35,13 @@ export const floors: Record<string, number> = {
   "lib/combine": 5,
   "lib/icechunk": 6,
   "lib/backfill/model": 7,
+  "lib/census/model": 7,
   "lib/backfill": 8,
-  activities: 9,
-  workflows: 9,
-  worker: 10,
-  cli: 11,
+  "lib/census": 9,
+  activities: 10,
+  workflows: 10,
+  worker: 11,
+  cli: 12,
 };
 
 /** The most specific module a file belongs to ("lib/backfill/model" before "lib/backfill"). */

@@ -1,6 +1,6 @@
 /**
  * The reference model's own parts (lib/model), on small made-up reference sets, without servers:
- * parsed metadata, the compact chunk manifest, eras. (Round trips through kerchunk JSON and Parquet
+ * parsed metadata, the compact chunk manifest. (Round trips through kerchunk JSON and Parquet
  * on every fixture are in test/refs.test.ts and test/combine.test.ts.)
  */
 import assert from "node:assert/strict";
@@ -8,22 +8,20 @@ import { describe, test } from "node:test";
 import { UnsupportedFeatureError } from "../lib/errors.js";
 import { arrayMetadata } from "../lib/model/arrayMetadata.js";
 import { chunkIndexAt, chunkManifestOf } from "../lib/model/chunkManifest.js";
-import { eraSignature, splitEras } from "../lib/model/eras.js";
 import type { Reference } from "../lib/model/kerchunkRefs.js";
 import { referenceSetOf, type ReferenceSet } from "../lib/model/referenceSet.js";
 
 /** One file's references: sst (time, lat) and time, with `steps` time steps. */
-function file(name: string, steps: number, { scale = 0.01, dtype = "<i2", extra = false } = {}): ReferenceSet {
+function file(name: string, steps: number): ReferenceSet {
   const refs: Record<string, Reference> = {
     ".zgroup": '{"zarr_format":2}',
-    "sst/.zarray": JSON.stringify({ shape: [steps, 4], chunks: [1, 4], dtype, fill_value: -32768, order: "C", filters: null, compressor: { id: "zlib", level: 4 }, zarr_format: 2 }),
-    "sst/.zattrs": `{"_ARRAY_DIMENSIONS":["time","lat"],"scale_factor":${scale},"_FillValue":-32768}`,
+    "sst/.zarray": JSON.stringify({ shape: [steps, 4], chunks: [1, 4], dtype: "<i2", fill_value: -32768, order: "C", filters: null, compressor: { id: "zlib", level: 4 }, zarr_format: 2 }),
+    "sst/.zattrs": '{"_ARRAY_DIMENSIONS":["time","lat"],"scale_factor":0.01,"_FillValue":-32768}',
     "time/.zarray": JSON.stringify({ shape: [steps], chunks: [steps], dtype: "<i4", fill_value: null, order: "C", filters: null, compressor: null, zarr_format: 2 }),
     "time/.zattrs": '{"_ARRAY_DIMENSIONS":["time"],"units":"hours since 2022-01-01"}',
     "time/0": "base64:AAAAAA==",
   };
   for (let t = 0; t < steps; t++) refs[`sst/${t}.0`] = [`s3://archive/${name}`, 100 + t * 10, 10];
-  if (extra) refs["wind/.zarray"] = refs["sst/.zarray"]!;
   return referenceSetOf({ version: 1, refs }, name);
 }
 
@@ -52,18 +50,5 @@ describe("chunk manifest", () => {
     const set = file("a.nc", 1);
     const sst = set.arrays.get("sst")!;
     assert.throws(() => chunkManifestOf({ ...sst, chunkKeys: ["sst/0"] }, 2), (e: unknown) => e instanceof UnsupportedFeatureError && /chunk key 'sst\/0' is not a chunk index of a 2-d array/.test(e.message));
-  });
-});
-
-describe("eras", () => {
-  test("files differing only along the concat dimension are one era; a drift in packing, dtype or variables starts a new one", () => {
-    const files = [file("a", 2), file("b", 3), file("c", 1, { scale: 0.02 }), file("d", 1, { scale: 0.02 }), file("e", 1, { scale: 0.02, dtype: "<i4" }), file("f", 1, { scale: 0.02, dtype: "<i4", extra: true })];
-    const eras = splitEras(files, (f) => f, ["time"]);
-    assert.deepEqual(eras.map((era) => era.items.map((f) => f.label)), [["a", "b"], ["c", "d"], ["e"], ["f"]]);
-  });
-
-  test("the concat dimension decides what may differ: along another dimension, a longer file is another era", () => {
-    assert.equal(eraSignature(file("a", 2), ["time"]), eraSignature(file("b", 5), ["time"]));
-    assert.notEqual(eraSignature(file("a", 2), ["lat"]), eraSignature(file("b", 5), ["lat"]));
   });
 });
