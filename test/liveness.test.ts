@@ -12,6 +12,7 @@
  */
 import type { Client, Connection, WorkflowHandle } from "@temporalio/client";
 import { ApplicationFailure } from "@temporalio/common";
+import { Worker } from "@temporalio/worker";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
@@ -20,6 +21,7 @@ import type { BackfillSummary, PeriodResult } from "../lib/backfill/model/index.
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import type { DatasetSpec } from "../lib/datasets/spec.js";
 import { sleep } from "../lib/servers/process.js";
+import { workflowBundle } from "../worker/bundle.js";
 import { createWorker } from "../worker/worker.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { progressQuery } from "../workflows/messages.js";
@@ -127,6 +129,23 @@ async function stillRunning(dataset: string): Promise<string[]> {
   return running;
 }
 
+/**
+ * Every history of the dataset (the backfills, years, months, days) replays on this code: the
+ * watch's patch and the handling of ended periods are deterministic whatever the operator did
+ * (a replay happens after any failed workflow task, an eviction, a query on an uncached run).
+ */
+async function replaysAsRecorded(dataset: string, from: Client = client): Promise<void> {
+  const histories = [...(await datasetHistories(from, dataset)).entries()];
+  assert.ok(histories.some(([id]) => id.includes("/backfill/") || id.includes("/rerun")), "the backfill's history is among them");
+  const replays = histories.map(([id, history]) => ({ workflowId: id.split("#")[0]!, history }));
+  let replayed = 0;
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, replays)) {
+    assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+    replayed++;
+  }
+  assert.equal(replayed, replays.length);
+}
+
 const outcome = (result: PeriodResult | undefined): string => (result ? (result.outcome === "failed" ? `failed:${result.kind}` : result.outcome) : "none");
 
 /** Start the backfill slowly, wait until 2021-12-30 is done and 2021-12-31 runs. */
@@ -206,6 +225,7 @@ describe("a backfill ends and tells the truth whatever an operator does to its p
         assert.equal(outcome(again.results[START]), "existing");
         assert.equal(outcome(again.results[END]), "existing");
         assert.equal(outcome(again.results[TARGET_DAY]), action === "reset" ? "existing" : "written");
+        await replaysAsRecorded(dataset);
       });
     }
   }
@@ -233,6 +253,7 @@ describe("a backfill ends and tells the truth whatever an operator does to its p
     assert.equal(monthHistory?.events?.filter((e) => e.activityTaskFailedEventAttributes).length, 1, "the batch failed once");
     for (const day of [START, TARGET_DAY]) assert.ok([...histories.keys()].some((id) => id.startsWith(`${dataset}/${day}#`)), `${day} got its day workflow`);
     assert.deepEqual((await handle.query(progressQuery)).running, []);
+    await replaysAsRecorded(dataset);
   });
 });
 
@@ -281,6 +302,7 @@ describe("a month that continued as new into a run an operator terminates", () =
         assert.equal(again.status, "completed");
         assert.equal(again.days.written, terminated, "the re-run writes exactly the days that were terminated");
         assert.equal(again.days.existing, done);
+        await replaysAsRecorded(dataset, own.client);
       });
     } finally {
       await own.stop();

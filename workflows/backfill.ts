@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, setHandler, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
+import { allHandlersFinished, condition, patched, setHandler, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
 import { newProgressState, progressOf, summarize } from "../lib/backfill/model/index.js";
 import { planning } from "./activities.js";
 import { progressQuery } from "./messages.js";
@@ -6,6 +6,7 @@ import { settingsFor, withStatus } from "./options.js";
 import { trackProgress } from "./progress.js";
 import { searchAttributesOf } from "./searchAttributes.js";
 import type { BackfillInput, BackfillSummary } from "./types.js";
+import { WATCH_PATCH } from "./watch.js";
 import { runYears } from "./window.js";
 
 /**
@@ -18,11 +19,15 @@ import { runYears } from "./window.js";
 export async function backfillV3(input: BackfillInput): Promise<BackfillSummary> {
   // Answered from the start; nothing is known until the plan is made.
   setHandler(progressQuery, () => progressOf(input, [], input.carried ?? newProgressState(), "running"));
+  // Asked first, before any activity: a patch's marker is known on replay only in the workflow
+  // task that recorded it, and the planning local activity's result can arrive in the task that
+  // started it on replay and in a later one when it ran (a replay then found no patch: seen).
+  const watchesYears = patched(WATCH_PATCH);
   const plan = await planning.planBackfill(input.dataset, input.start, input.end);
   const settings = settingsFor(input, plan, workflowInfo().workflowId);
   // Set here too, for backfills started without them (e.g. from the Temporal CLI).
   upsertSearchAttributes(searchAttributesOf(input.dataset, `${input.start}..${input.end}`, "backfill"));
-  const progress = trackProgress(input, plan);
+  const progress = trackProgress(input, plan, watchesYears);
 
   const summary = await withStatus(
     async () => {

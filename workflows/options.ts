@@ -76,8 +76,19 @@ export async function startPeriod<A, R>(
     return await startChild(workflow, options);
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    return startChild(workflow, { ...options, workflowId: `${options.workflowId}~${workflowInfo().runId.slice(0, 8)}` });
+    return startChild(workflow, { ...options, workflowId: `${options.workflowId}~${shortHash(workflowInfo().workflowId)}` });
   }
+}
+
+/**
+ * 8 hex digits of FNV-1a: the suffix of a busy period's own id, from the parent's workflow id, so
+ * that two overlapping backfills' children differ, and a reset or replayed run names the same
+ * child again (a run id would differ between the run that recorded it and a replay of a reset run).
+ */
+function shortHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, "0");
 }
 
 /** Run a period's child to its end (`startPeriod`'s id rule). */

@@ -1,4 +1,4 @@
-import { patched, setCurrentDetails, setHandler } from "@temporalio/workflow";
+import { setCurrentDetails, setHandler } from "@temporalio/workflow";
 import {
   abandonedResults,
   applyReport,
@@ -25,7 +25,6 @@ import {
 } from "../lib/backfill/model/index.js";
 import { progressQuery, reportSignal, retryFailedUpdate } from "./messages.js";
 import type { BackfillInput, PeriodStatus } from "./types.js";
-import { WATCH_PATCH } from "./watch.js";
 
 /**
  * The backfill's progress: its state (results, file counts, the days and years running: all plain
@@ -34,7 +33,7 @@ import { WATCH_PATCH } from "./watch.js";
  */
 export type Progress = ReturnType<typeof trackProgress>;
 
-export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
+export function trackProgress(input: BackfillInput, plan: BackfillPlan, watchesYears: boolean) {
   const days = daysOfPlan(plan);
   const periods = plan.years.flatMap((year) => periodsOfYear(year, plan.aggregation));
   const state: ProgressState = input.carried ?? newProgressState();
@@ -59,7 +58,7 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
     applyReport(state, report);
     if (report.ended !== undefined && report.ended !== "done") {
       const failure = report.ended === "cancelled" ? closedFailure(workflowId, "Cancelled") : report.ended;
-      if (input.failFast || !patched(WATCH_PATCH)) yearFailure ??= failure;
+      if (input.failFast || !watchesYears) yearFailure ??= failure;
       else (state.yearsEnded ??= {})[report.period] = failure;
     }
     reports++;
@@ -83,6 +82,8 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
 
   return {
     state,
+    /** Whether this backfill watches its years (patched "backfill-watches-years", asked at its start). */
+    watchesYears,
     /** Every period of the year has a result (failed or not): a pass skips it. */
     settled: (year: YearPlan): boolean => isSettled(periodsOfYear(year, plan.aggregation), state.results),
     /** What a year's child is told it need not do again. */

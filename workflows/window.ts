@@ -7,7 +7,6 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   ParentClosePolicy,
-  patched,
   workflowInfo,
 } from "@temporalio/workflow";
 import { settledByOutputs, type BackfillPlan, type BackfillSummary, type YearPlan } from "../lib/backfill/model/index.js";
@@ -15,7 +14,7 @@ import { steps } from "./activities.js";
 import { childOptions, settingsOf, startPeriod } from "./options.js";
 import type { Progress } from "./progress.js";
 import type { BackfillInput, PeriodSettings } from "./types.js";
-import { watchYears, WATCH_PATCH } from "./watch.js";
+import { watchYears } from "./watch.js";
 import { backfillYearV3 } from "./year.js";
 
 /**
@@ -30,7 +29,7 @@ import { backfillYearV3 } from "./year.js";
  */
 export async function runYears(input: BackfillInput, plan: BackfillPlan, settings: PeriodSettings, progress: Progress): Promise<void> {
   const running = progress.state.yearsRunning;
-  const watch = patched(WATCH_PATCH) ? watchYears(progress.state, progress.closedWithoutReport) : undefined;
+  const watch = progress.watchesYears ? watchYears(progress.state, progress.closedWithoutReport) : undefined;
   try {
     for (;;) {
       const failure = progress.yearFailure();
