@@ -85,7 +85,7 @@ const NC_ATTRIBUTE = 0x0c;
 
 /** What a file's first bytes say it is: a netCDF-3 version, or not netCDF-3. */
 export function netcdf3Version(head: Uint8Array): Netcdf3Version | "other-cdf" | undefined {
-  if (head.length < 4 || head[0] !== 0x43 || head[1] !== 0x44 || head[2] !== 0x46) return undefined;
+  if (head.length < 3 || head[0] !== 0x43 || head[1] !== 0x44 || head[2] !== 0x46) return undefined;
   const version = head[3];
   return version === 1 || version === 2 || version === 5 ? version : "other-cdf";
 }
@@ -137,14 +137,14 @@ export function parseHeader(c: HeaderCursor): Netcdf3Header {
   const numrecs = streaming ? (c.take(wide ? 8 : 4), undefined) : count();
 
   /** A list's tag and element count; `minItemBytes` bounds the count by what the file can hold. */
-  const listHeader = (tag: number, what: string, minItemBytes: number): number => {
-    c.structure = `${what} list`;
+  const listHeader = (tag: number, items: string, minItemBytes: number): number => {
+    c.structure = `list of ${items}`;
     const at = c.pos;
     const found = c.u32();
     const n = count();
     if (found === 0 && n === 0) return 0; // ABSENT
-    if (found !== tag) c.fail(`expected tag ${tag} (${what}s) or ABSENT, found ${found}`, at);
-    if (n * minItemBytes > c.fileSize - c.pos) c.fail(`${n} ${what}s cannot fit in the file (${c.fileSize} bytes)`, at);
+    if (found !== tag) c.fail(`expected tag ${tag} or ABSENT, found ${found}`, at);
+    if (n * minItemBytes > c.fileSize - c.pos) c.fail(`${n} ${items} cannot fit in a file of ${c.fileSize} bytes`, at);
     return n;
   };
   const nameLength = wide ? 8 : 4;
@@ -173,7 +173,7 @@ export function parseHeader(c: HeaderCursor): Netcdf3Header {
   };
 
   const attributes = (owner: string): NcAttribute[] => {
-    const n = listHeader(NC_ATTRIBUTE, `attribute of ${owner}`, nameLength + 4 + 4 + 4);
+    const n = listHeader(NC_ATTRIBUTE, `attributes of ${owner}`, nameLength + 4 + 4 + 4);
     const out: NcAttribute[] = [];
     for (let i = 0; i < n; i++) {
       c.structure = `attribute ${i} of ${owner}`;
@@ -191,7 +191,7 @@ export function parseHeader(c: HeaderCursor): Netcdf3Header {
     return out;
   };
 
-  const dimensionCount = listHeader(NC_DIMENSION, "dimension", nameLength + 4 + (wide ? 8 : 4));
+  const dimensionCount = listHeader(NC_DIMENSION, "dimensions", nameLength + 4 + (wide ? 8 : 4));
   const dimensions: NcDimension[] = [];
   for (let i = 0; i < dimensionCount; i++) {
     c.structure = `dimension ${i}`;
@@ -200,13 +200,13 @@ export function parseHeader(c: HeaderCursor): Netcdf3Header {
     dimensions.push({ name: dimensionName, length, unlimited: length === 0 });
   }
   if (dimensions.filter((d) => d.unlimited).length > 1) {
-    c.structure = "dimension list";
+    c.structure = "list of dimensions";
     c.fail(`${dimensions.filter((d) => d.unlimited).length} unlimited dimensions (netCDF-3 has at most one)`);
   }
 
   const globalAttributes = attributes("the file");
 
-  const variableCount = listHeader(NC_VARIABLE, "variable", nameLength + 2 * (wide ? 8 : 4) + 4 + 4 + (version === 1 ? 4 : 8));
+  const variableCount = listHeader(NC_VARIABLE, "variables", nameLength + 2 * (wide ? 8 : 4) + 4 + 4 + (version === 1 ? 4 : 8));
   const variables: NcVariable[] = [];
   for (let i = 0; i < variableCount; i++) {
     c.structure = `variable ${i}`;
