@@ -31,7 +31,7 @@ export interface FileLayout {
 /**
  * Uncompressed data beyond this many bytes in one block is split into chunks of at most this size
  * (see `splitContiguous`). Large enough that a Himawari-size field (9000 x 18000 float32, 648 MB)
- * becomes 41 row blocks a reader fetches whole, small enough that reading a small region does not
+ * becomes 40 chunks of 225 rows a reader fetches whole, small enough that reading a small region does not
  * read hundreds of MB.
  */
 export const DEFAULT_MAX_CHUNK_BYTES = 16 * 1024 * 1024;
