@@ -26,11 +26,12 @@ let client: Client;
 let connection: Connection;
 let dir = "";
 let bucket = "";
-/** Keys by day: 2022-05-01..03 netCDF-3 (64-bit offset), 2022-05-04 netCDF-4, 24 hourly files each. */
+/** Keys by day: July 2022 netCDF-3 (64-bit offset), 2022-08-01 netCDF-4; 24 hourly files a day. */
 const keysByDay = new Map<string, string[]>();
-const NETCDF3_DAYS = ["2022-05-01", "2022-05-02", "2022-05-03"];
-const NETCDF4_DAY = "2022-05-04";
+const MONTH = { start: "2022-07-01", end: "2022-07-31" };
+const NETCDF4_DAY = "2022-08-01";
 const KERCHUNK_OPTIONS = JSON.stringify({ concat_dims: ["time"], coo_map: { time: "data:time" }, identical_dims: ["lat", "lon"] });
+const COMBINE = { concatDims: ["time"], cooMap: { time: "data:time" }, identicalDims: ["lat", "lon"] };
 
 interface CombinedReport {
   errors: string[];
@@ -43,7 +44,7 @@ before(async () => {
   dir = await testDir("netcdf3-backfill");
   const archive = join(dir, "archive");
   const grid: [number, number] = [20, 40];
-  const netcdf3 = await makeArchive(archive, NETCDF3_DAYS[0]!, 3, { hours: 24, grid, format: "NETCDF3_64BIT_OFFSET" });
+  const netcdf3 = await makeArchive(archive, MONTH.start, 31, { hours: 24, grid, format: "NETCDF3_64BIT_OFFSET" });
   const netcdf4 = await makeArchive(archive, NETCDF4_DAY, 1, { hours: 24, grid });
   for (const key of [...netcdf3, ...netcdf4]) {
     const day = key.split("/").slice(1, 4).join("-");
@@ -61,71 +62,95 @@ async function runBackfill(spec: DatasetSpec, input: BackfillInput): Promise<Bac
   return worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue }));
 }
 
+const dayOutput = (out: string, day: string): string => join(out, "refs/AHI-L2-FLDK-SST", `${day.replaceAll("-", "")}.json`);
+const localFile = (key: string): string => join(dir, "archive", key);
+
+/** xarray through `refs` reads every given file's values, raw and decoded (combine_xarray.py). */
+async function assertReadsFiles(refs: string, keys: string[], what: string): Promise<void> {
+  const report = await python<CombinedReport>("combine_xarray.py", [refs, ...keys.map(localFile), "--s3-endpoint", process.env.AWS_ENDPOINT_URL!]);
+  assert.deepEqual(report.errors, [], `${what}: ${report.errors.join("; ")}`);
+  assert.deepEqual(report.mismatches, [], `${what}: ${report.mismatches.join("; ")}`);
+  assert.equal(report.checked["sea_surface_temperature (decoded)"], keys.length, what);
+}
+
+/**
+ * A day output equals kerchunk's MultiZarrToZarr over the per-file references (ours: kerchunk's
+ * NetCDF3ToZarr does not read CDF-1/2 record files right, see test/netcdf3.test.ts), compared with
+ * local URLs on both sides, except as for netCDF-4 (test/combine.test.ts: kerchunk gives the scalar
+ * crs the time dimension) and, for netCDF-3, the combined time's byte order (ours keeps the inputs'
+ * `>i4`, kerchunk writes native order; the values are compared, and equal).
+ */
+async function assertEqualsKerchunk(output: string, day: string): Promise<void> {
+  const perFile: string[] = [];
+  for (const key of keysByDay.get(day)!) {
+    const origin = new LocalFileSource(localFile(key));
+    const { refs: one } = await translateFile(new BlockCache(origin), { inlineThreshold: 100 });
+    await origin.close();
+    const path = join(dir, `${key.replaceAll("/", "_")}.json`);
+    await writeFile(path, serializeRefs(one));
+    perFile.push(path);
+  }
+  const theirs = join(dir, `${day}.kerchunk.json`);
+  const run = await python<{ ok: boolean; error: string | null }>("combine_kerchunk.py", [theirs, KERCHUNK_OPTIONS, ...perFile]);
+  assert.ok(run.ok, `${day}: kerchunk failed: ${run.error}`);
+  const ours = `${output}.local.json`;
+  await writeFile(ours, (await readFile(output, "utf8")).replaceAll(`s3://${bucket}/`, `${pathToFileURL(join(dir, "archive")).href}/`));
+  const parity = await python<{ differences: Record<string, string[]> }>("combine_parity.py", [ours, theirs, "time"]);
+  const netcdf3 = day !== NETCDF4_DAY;
+  const unexpected = Object.entries(parity.differences).filter(
+    ([key, d]) =>
+      !/^crs\/\.(zarray|zattrs)$/.test(key) &&
+      !(/^crs\/[1-9]\d*$/.test(key) && d.join() === "missing from ours") &&
+      !(netcdf3 && key === "time" && d.join() === "dtype ours >i4 != kerchunk int32"),
+  );
+  assert.deepEqual(unexpected, [], `${day}: ${unexpected.map(([k, d]) => `${k}: ${d.join("; ")}`).join("\n")}`);
+  assert.ok(parity.differences["crs/.zarray"], `${day}: the crs deviation should show (the comparison can tell)`);
+  if (netcdf3) assert.ok(parity.differences.time, `${day}: the time dtype deviation should show`);
+}
+
 describe("a backfill over netCDF-3 files", () => {
-  test("days of hourly netCDF-3 files (and a netCDF-4 day beside them) backfill on the dev server; day outputs equal kerchunk's MultiZarrToZarr and read the files' values", async () => {
+  test("a month of hourly netCDF-3 files backfills on the dev server: every day and the month written, read back as the files' values, days equal to kerchunk's MultiZarrToZarr", async () => {
     const out = join(dir, "out");
-    const spec = testDataset("nc3-days", { kind: "s3", bucket }, { kind: "local", path: out }, "day");
-    const summary = await runBackfill(spec, { dataset: spec.name, start: NETCDF3_DAYS[0]!, end: NETCDF4_DAY, maxConcurrentDays: 2 });
+    const spec = testDataset("nc3-month", { kind: "s3", bucket }, { kind: "local", path: out }, "month");
+    const summary = await runBackfill(spec, { dataset: spec.name, ...MONTH });
     assert.equal(summary.status, "completed");
-    assert.deepEqual(summary.days, { total: 4, written: 4, existing: 0, failed: 0, noFiles: 0 });
-    assert.equal(summary.files.extracted, 96);
+    assert.deepEqual(summary.days, { total: 31, written: 31, existing: 0, failed: 0, noFiles: 0 });
+    assert.equal(summary.rollups.written, 1);
+    assert.equal(summary.files.extracted, 31 * 24);
 
-    for (const day of [...NETCDF3_DAYS, NETCDF4_DAY]) {
-      const keys = keysByDay.get(day)!;
-      const output = join(out, "refs/AHI-L2-FLDK-SST", `${day.replaceAll("-", "")}.json`);
-      const refs = JSON.parse(await readFile(output, "utf8")) as { refs: Record<string, unknown> };
-      // netCDF-3: uncompressed big-endian records, one chunk per file along time.
-      const sst = JSON.parse(refs.refs["sea_surface_temperature/.zarray"] as string) as { dtype: string; shape: number[]; compressor: unknown; filters: unknown };
-      assert.equal(sst.dtype, day === NETCDF4_DAY ? "<i2" : ">i2", day);
-      assert.deepEqual(sst.shape, [24, 20, 40]);
-      if (day !== NETCDF4_DAY) assert.equal(sst.filters, null);
+    // netCDF-3 in the outputs: uncompressed big-endian records, one chunk a file along time.
+    const month = summary.report["2022-07"]!;
+    assert.match(month, /202207\.json$/);
+    const sst = JSON.parse((JSON.parse(await readFile(month, "utf8")) as KerchunkRefs).refs["sea_surface_temperature/.zarray"] as string) as Record<string, unknown>;
+    assert.deepEqual([sst.dtype, sst.shape, sst.chunks, sst.filters], [">i2", [744, 20, 40], [1, 20, 40], null]);
 
-      // kerchunk's MultiZarrToZarr over the per-file references (ours: kerchunk's NetCDF3ToZarr does
-      // not read CDF-1/2 record files right, see test/netcdf3.test.ts), local URLs on both sides.
-      const perFile: string[] = [];
-      for (const key of keys) {
-        const origin = new LocalFileSource(join(dir, "archive", key));
-        const { refs: one } = await translateFile(new BlockCache(origin), { inlineThreshold: 100 });
-        await origin.close();
-        const path = join(dir, `${key.replaceAll("/", "_")}.json`);
-        await writeFile(path, serializeRefs(one));
-        perFile.push(path);
-      }
-      const theirs = join(dir, `${day}.kerchunk.json`);
-      const run = await python<{ ok: boolean; error: string | null }>("combine_kerchunk.py", [theirs, KERCHUNK_OPTIONS, ...perFile]);
-      assert.ok(run.ok, `${day}: kerchunk failed: ${run.error}`);
-      // Our day output with the local URLs of the same objects.
-      const local = async (path: string): Promise<string> => {
-        const copy = `${path}.local.json`;
-        await writeFile(copy, (await readFile(path, "utf8")).replaceAll(`s3://${bucket}/`, pathToFileURL(join(dir, "archive")).href + "/"));
-        return copy;
-      };
-      const parity = await python<{ differences: Record<string, string[]> }>("combine_parity.py", [await local(output), theirs, "time"]);
-      // As for netCDF-4 (test/combine.test.ts): kerchunk gives the scalar crs the time dimension.
-      // And the combined time of big-endian inputs: ours keeps their byte order, kerchunk writes
-      // native order (the values are compared, and equal).
-      const byteOrder = (key: string, d: string[]): boolean => key === "time" && d.join() === "dtype ours >i4 != kerchunk int32";
-      const unexpected = Object.entries(parity.differences).filter(
-        ([key, d]) => !/^crs\/\.(zarray|zattrs)$/.test(key) && !(/^crs\/[1-9]\d*$/.test(key) && d.join() === "missing from ours") && !(day !== NETCDF4_DAY && byteOrder(key, d)),
-      );
-      assert.deepEqual(unexpected, [], `${day}: ${unexpected.map(([k, d]) => `${k}: ${d.join("; ")}`).join("\n")}`);
-      assert.ok(parity.differences["crs/.zarray"], `${day}: the crs deviation should show (the comparison can tell)`);
-
-      const report = await python<CombinedReport>("combine_xarray.py", [output, ...keys.map((k) => join(dir, "archive", k)), "--s3-endpoint", process.env.AWS_ENDPOINT_URL!]);
-      assert.deepEqual(report.errors, [], `${day}: ${report.errors.join("; ")}`);
-      assert.deepEqual(report.mismatches, [], `${day}: ${report.mismatches.join("; ")}`);
-      assert.equal(report.checked["sea_surface_temperature (decoded)"], 24, day);
+    // The month through xarray: its time axis is the 744 files' times, each step their values.
+    const keys = [...keysByDay.entries()].filter(([day]) => day.startsWith("2022-07")).flatMap(([, k]) => k);
+    await assertReadsFiles(month, keys, "2022-07");
+    for (const day of [MONTH.start, MONTH.end]) {
+      await assertEqualsKerchunk(dayOutput(out, day), day);
+      await assertReadsFiles(dayOutput(out, day), keysByDay.get(day)!, day);
     }
+  });
 
-    // A netCDF-3 day and a netCDF-4 day do not share an aggregate: their arrays differ in dtype
-    // (byte order) and codecs, and the combine refuses them naming the variable, never mixing chunks.
-    const dayRefs = async (day: string): Promise<KerchunkRefs> =>
-      JSON.parse(await readFile(join(out, "refs/AHI-L2-FLDK-SST", `${day.replaceAll("-", "")}.json`), "utf8")) as KerchunkRefs;
-    const mixed = await combineRefs([await dayRefs(NETCDF3_DAYS[2]!), await dayRefs(NETCDF4_DAY)], { concatDims: ["time"], cooMap: { time: "data:time" }, identicalDims: ["lat", "lon"], labels: [NETCDF3_DAYS[2]!, NETCDF4_DAY] }).then(
+  test("a netCDF-4 day beside them backfills the same way, and does not share an aggregate with a netCDF-3 day", async () => {
+    const out = join(dir, "out-netcdf4");
+    const spec = testDataset("nc3-then-nc4", { kind: "s3", bucket }, { kind: "local", path: out }, "day");
+    const summary = await runBackfill(spec, { dataset: spec.name, start: NETCDF4_DAY, end: NETCDF4_DAY });
+    assert.deepEqual(summary.days, { total: 1, written: 1, existing: 0, failed: 0, noFiles: 0 });
+    const output = dayOutput(out, NETCDF4_DAY);
+    await assertEqualsKerchunk(output, NETCDF4_DAY);
+    await assertReadsFiles(output, keysByDay.get(NETCDF4_DAY)!, NETCDF4_DAY);
+
+    // Their arrays differ in byte order and codecs: the combine refuses them naming the variable,
+    // never putting chunks of two encodings under one array.
+    const read = async (path: string): Promise<KerchunkRefs> => JSON.parse(await readFile(path, "utf8")) as KerchunkRefs;
+    const netcdf3Day = dayOutput(join(dir, "out"), MONTH.end);
+    const mixed = await combineRefs([await read(netcdf3Day), await read(output)], { ...COMBINE, labels: [MONTH.end, NETCDF4_DAY] }).then(
       () => undefined,
       (e: unknown) => e,
     );
     assert.ok(mixed instanceof CombineError, String(mixed));
-    assert.match(mixed.message, new RegExp(`^${NETCDF4_DAY}: variable \\w+: dtype "<i[12]" differs from ">i[12]" in ${NETCDF3_DAYS[2]}`));
+    assert.match(mixed.message, new RegExp(`^${NETCDF4_DAY}: variable \\w+: dtype "<i[12]" differs from ">i[12]" in ${MONTH.end}`));
   });
 });
