@@ -33,7 +33,7 @@ CDF5_TYPES = ["u1", "u2", "u4", "i8", "u8"]
 def values(dtype, shape, seed):
     rng = np.random.default_rng(seed)
     if dtype == "S1":
-        letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype="S1")
+        letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz ", dtype="S1")
         return rng.choice(letters, size=shape)
     if dtype.startswith("f"):
         return (rng.standard_normal(shape) * 100).astype(dtype)
@@ -75,7 +75,10 @@ def every_type(path, fmt):
     for i, t in enumerate(types):
         fixed = ds.createVariable(f"fixed_{t}", t, ("y", "x"))
         fixed.long_name = f"fixed-size {t}"
-        fixed[:] = values(t, (3, 5), seed=10 + i)
+        data = values(t, (3, 5), seed=10 + i)
+        if t == "S1":
+            data[1, 1] = b" "  # x is not a character dimension: xarray keeps these chars, spaces included
+        fixed[:] = data
         rec = ds.createVariable(f"record_{t}", t, ("time", "x"))
         rec.long_name = f"record {t}"
         rec[0:4] = values(t, (4, 5), seed=20 + i)

@@ -154,8 +154,12 @@ export function parseHeader(c: HeaderCursor): Netcdf3Header {
     const n = count();
     if (n === 0) c.fail("empty name", at);
     if (n > c.fileSize) c.fail(`name of ${n} bytes is longer than the file`, at);
-    const bytes = c.take(n);
+    const stored = c.take(n);
     c.pad(n);
+    // netCDF-C keeps names as C strings: one that old writers padded with NULs ends at the first.
+    const nul = stored.indexOf(0);
+    const bytes = nul >= 0 ? stored.subarray(0, nul) : stored;
+    if (bytes.length === 0) c.fail("empty name", at);
     try {
       return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
     } catch {

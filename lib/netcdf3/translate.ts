@@ -2,7 +2,7 @@ import type { Hdf5Attribute, Hdf5Dataset, Hdf5Datatype } from "../hdf5/model.js"
 import { transferAttributes } from "../refs/attributes.js";
 import { zarrFillValue } from "../refs/fillValue.js";
 import { inlineReference } from "../refs/inline.js";
-import { pyJson } from "../refs/pyJson.js";
+import { pyJson, type PyJsonValue } from "../refs/pyJson.js";
 import type { TranslateOptions, TranslateResult } from "../refs/translate.js";
 import type { Reference } from "../refs/types.js";
 import { zarrDtype } from "../refs/zarrDtype.js";
@@ -63,8 +63,8 @@ function hdf5Attribute(attribute: NcAttribute): Hdf5Attribute {
 
 /**
  * A variable seen as the contiguous HDF5 dataset netCDF-4 would have made of it, for the fill-value
- * rule the two formats share (`zarrFillValue`: the `_FillValue` attribute, " " for strings,
- * otherwise none). Every element of a netCDF-3 variable is stored: no chunk is ever missing.
+ * rule the two formats share (`zarrFillValue`: the `_FillValue` attribute, otherwise none). Every
+ * element of a netCDF-3 variable is stored: no chunk is ever missing.
  */
 function asDataset(layout: VariableLayout, datatype: Hdf5Datatype, attributes: Hdf5Attribute[]): Hdf5Dataset {
   return {
@@ -80,6 +80,17 @@ function asDataset(layout: VariableLayout, datatype: Hdf5Datatype, attributes: H
     layout: { kind: "contiguous", address: layout.variable.begin, size: layout.pieces.reduce((n, p) => n + p.length, 0) },
     external: [],
   };
+}
+
+/**
+ * The `.zarray` fill_value: netCDF-4's rule (`zarrFillValue`), except for a char variable without
+ * `_FillValue`: none, as kerchunk's NetCDF3ToZarr writes. netCDF-4's " " (kerchunk's
+ * SingleHdf5ToZarr rule) makes xarray mask every space of a char array it does not join into
+ * strings (a character dimension other variables use too), which the file does not.
+ */
+function fillValue(layout: VariableLayout, datatype: Hdf5Datatype, attributes: Hdf5Attribute[]): PyJsonValue {
+  if (datatype.class === "string" && !attributes.some((a) => a.name === "_FillValue")) return null;
+  return zarrFillValue(asDataset(layout, datatype, attributes), false);
 }
 
 /**
@@ -108,7 +119,7 @@ export async function translateNetcdf3(source: ByteSource, options: Netcdf3Trans
       shape: variable.shape,
       chunks: variable.chunks,
       dtype: zarrDtype(datatype)!,
-      fill_value: zarrFillValue(asDataset(variable, datatype, attributes), false),
+      fill_value: fillValue(variable, datatype, attributes),
       order: "C",
       filters: null,
       dimension_separator: ".",
