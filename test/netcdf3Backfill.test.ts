@@ -4,10 +4,11 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
+import { backfillDirect } from "../lib/backfill/direct.js";
 import { combineRefs } from "../lib/combine/index.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { CombineError } from "../lib/errors.js";
-import type { DatasetSpec } from "../lib/datasets/spec.js";
+import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
 import { serializeRefs } from "../lib/refs/serialize.js";
 import type { KerchunkRefs } from "../lib/refs/types.js";
 import { BlockCache } from "../lib/source/blockCache.js";
@@ -131,6 +132,24 @@ describe("a backfill over netCDF-3 files", () => {
       await assertEqualsKerchunk(dayOutput(out, day), day);
       await assertReadsFiles(dayOutput(out, day), keysByDay.get(day)!, day);
     }
+  });
+
+  test("Icechunk output: netCDF-3 days commit to a store that xarray reads as the files, raw and decoded", async () => {
+    const base = testDataset("nc3-icechunk", { kind: "local", path: join(dir, "archive") }, { kind: "local", path: join(dir, "out-icechunk") }, "day");
+    const spec = resolveDatasetSpec({ ...base, output: { ...base.output, format: "icechunk" } });
+    const { report } = await backfillDirect(spec, MONTH.start, "2022-07-02");
+    const store = report[MONTH.start]!.split("@")[0]!;
+    assert.match(store, /AHI-L2-FLDK-SST\.icechunk$/);
+    const plan = join(dir, "icechunk-plan.json");
+    const files = ["2022-07-01", "2022-07-02"].flatMap((day) => keysByDay.get(day)!).map(localFile);
+    await writeFile(
+      plan,
+      JSON.stringify({
+        cases: [{ id: "netcdf3", store: { kind: "local", path: store }, container: { prefix: `${pathToFileURL(join(dir, "archive")).href}/`, kind: "local" }, ref: { branch: "main" }, files }],
+      }),
+    );
+    const read = await python<{ cases: Record<string, { raw: string[]; decoded: string[] }> }>("icechunk_read.py", [plan]);
+    assert.deepEqual(read.cases.netcdf3, { raw: [], decoded: [], attributes: [] });
   });
 
   test("a netCDF-4 day beside them backfills the same way, and does not share an aggregate with a netCDF-3 day", async () => {
