@@ -115,7 +115,12 @@ before(async () => {
   // netCDF-3 (issue 22): a file and a day of two, in the same archive (a later day, its own backfill).
   const netcdf3 = await python<{ files: string[]; twins: string[] }>("consumer_fixtures.py", [archive, "--netcdf3", "2022-02-01"]);
   const single3 = join(out, "single-netcdf3.json");
-  await writeFile(single3, serializeRefs(await fileRefs(netcdf3.files[0]!)));
+  const perFile3 = await Promise.all(netcdf3.files.map(fileRefs));
+  await writeFile(single3, serializeRefs(perFile3[0]!));
+  const perFilePaths3 = netcdf3.files.map((_, i) => join(out, `netcdf3-file${i}.json`));
+  await Promise.all(perFilePaths3.map((path, i) => writeFile(path, serializeRefs(perFile3[i]!))));
+  const parquet3 = join(out, "combined-netcdf3.parq");
+  await writeCombinedReferences(perFilePaths3, parquet3, parquetOptions);
   const daySpec = resolveDatasetSpec(testDataset("consumers-nc3", { kind: "local", path: archive }, { kind: "local", path: join(out, "backfill-nc3") }, "day"));
   const { report: report3 } = await backfillDirect(daySpec, "2022-02-01", "2022-02-01");
   const day3 = join(out, "backfill-nc3", outputKey(daySpec, "2022-02-01"));
@@ -128,6 +133,7 @@ before(async () => {
     { id: "rollup (a month of days)", kind: "json", path: month, files },
     { id: "single-file JSON (netCDF-3)", kind: "json", path: single3, files: netcdf3.files.slice(0, 1), twins: netcdf3.twins.slice(0, 1) },
     { id: "combined JSON (a netCDF-3 day)", kind: "json", path: day3, files: netcdf3.files, twins: netcdf3.twins },
+    { id: "combined Parquet (netCDF-3)", kind: "parquet", path: parquet3, files: netcdf3.files, twins: netcdf3.twins },
   ];
 
   // Broken outputs: each what an older version of ours, or kerchunk, writes.
