@@ -242,6 +242,7 @@ test("xarray reads the same values through our refs as from the files", async ()
     await writeFile(refsPath, JSON.stringify(ours.get(file)));
     const report = await python<XarrayReport>("compare_xarray.py", [refsPath, file]);
     assert.deepEqual(report.errors, [], `${basename(file)}: ${report.errors.join("; ")}`);
+    assert.ok(Object.keys(report.variables).length > 0, `${basename(file)}: no variable compared`);
     for (const [variable, verdict] of Object.entries(report.variables)) {
       assert.ok(["equal", "equal-rounding", "equal-masked-fill"].includes(verdict), `${basename(file)} ${variable}: ${verdict}`);
     }
@@ -265,6 +266,7 @@ test("from MinIO: the same refs (with s3:// URLs), and xarray reads the same val
     await writeFile(refsPath, JSON.stringify(refs));
     const report = await python<XarrayReport>("compare_xarray.py", [refsPath, file, "--s3-endpoint", process.env.AWS_ENDPOINT_URL!]);
     assert.deepEqual(report.errors, [], `${basename(file)}: ${report.errors.join("; ")}`);
+    assert.ok(Object.keys(report.variables).length > 0, `${basename(file)}: no variable compared`);
     for (const [variable, verdict] of Object.entries(report.variables)) {
       assert.ok(["equal", "equal-rounding", "equal-masked-fill"].includes(verdict), `${basename(file)} ${variable} via S3: ${verdict}`);
     }
