@@ -1,13 +1,13 @@
 import { writeFile } from "node:fs/promises";
 import { optional, text, whole } from "../lib/settings/schema.js";
 import { serializeRefs } from "../lib/model/kerchunkJson.js";
-import { translateHdf5 } from "../lib/refs/translate.js";
 import { openSource } from "../lib/source/open.js";
+import { translateFile } from "../lib/translateFile.js";
 import { onOff, parseCommandLine } from "./args.js";
 
 const help = `usage: temporal-kerchunk refs <path | s3://bucket/key> [--inline-threshold 100] [-o out.json] [--anon]
 
-Writes kerchunk references (version 1 JSON) for one HDF5/NetCDF4 file, reading only its metadata.
+Writes kerchunk references (version 1 JSON) for one HDF5/netCDF-4 or netCDF-3 file, reading only its metadata.
 S3 settings come from the standard AWS environment (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, keys);
 --anon sends unsigned requests, for public buckets such as noaa-himawari8.
 Without -o the JSON goes to standard output. A summary (requests, bytes, time) goes to standard error.`;
@@ -34,7 +34,7 @@ export const refsCommand = {
     const started = performance.now();
     const opened = openSource(positionals[0]!, { anonymous: values.anon });
     try {
-      const result = await translateHdf5(opened.source, { inlineThreshold });
+      const result = await translateFile(opened.source, { inlineThreshold });
       const json = serializeRefs(result.refs);
       if (values.output) await writeFile(values.output, json);
       else process.stdout.write(`${json}\n`);

@@ -37,6 +37,20 @@ export class Hdf5FormatError extends TemporalKerchunkError {
   }
 }
 
+/** The bytes are not a valid netCDF-3 (classic, 64-bit offset, CDF-5) file, or its header is damaged. Never retryable. */
+export class Netcdf3FormatError extends TemporalKerchunkError {
+  readonly kind = "Netcdf3FormatError";
+  readonly retryable = false;
+  constructor(
+    readonly url: string,
+    readonly structure: string,
+    detail: string,
+    readonly offset?: number,
+  ) {
+    super(`${url}: invalid netCDF-3 ${structure}${offset === undefined ? "" : ` at byte ${offset}`}: ${detail}`, { url, structure, offset });
+  }
+}
+
 /** A valid HDF5 feature we do not translate (szip, compound data, ...), for one variable. */
 export class UnsupportedFeatureError extends TemporalKerchunkError {
   readonly kind = "UnsupportedFeatureError";

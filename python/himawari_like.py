@@ -18,10 +18,13 @@ def archive_key(t):
     )
 
 
-def himawari_like(p, hour=0, ny=90, nx=180, time_chunk=1, rng=None, time_value=None):
-    """Write one file. `time_value` is seconds since 1981-01-01; `rng` makes the data reproducible."""
+def himawari_like(p, hour=0, ny=90, nx=180, time_chunk=1, rng=None, time_value=None, fmt="NETCDF4"):
+    """Write one file. `time_value` is seconds since 1981-01-01; `rng` makes the data reproducible.
+    `fmt` "NETCDF3_64BIT_OFFSET" (or another netCDF-3 format) writes the same content as netCDF-3:
+    netCDF-C ignores chunking and compression there, and the time-dependent variables become record
+    variables."""
     rng = rng if rng is not None else np.random.default_rng(hour)
-    ds = netCDF4.Dataset(p, "w", format="NETCDF4")
+    ds = netCDF4.Dataset(p, "w", format=fmt)
     ds.createDimension("time", None)
     ds.createDimension("lat", ny)
     ds.createDimension("lon", nx)

@@ -1,6 +1,7 @@
 """Write a small Himawari-like archive: one file per hour, keyed like s3://noaa-himawari8.
 
 usage: make_archive.py OUT_DIR START_DAY DAYS [--hours N] [--grid NY NX] [--corrupt REL_KEY ...]
+                       [--format NETCDF4|NETCDF3_CLASSIC|NETCDF3_64BIT_OFFSET|NETCDF3_64BIT_DATA]
   -> JSON list of the keys written (relative to OUT_DIR)
 Keys: AHI-L2-FLDK-SST/YYYY/MM/DD/HH00/YYYYMMDDHH0000-NCCF-L3C_GHRSST-SSTsubskin-AHI_H08-ACSPO_V2.80-v02.0-fv01.0.nc
 --corrupt writes garbage instead of HDF5 at those keys (to test failure handling).
@@ -24,6 +25,7 @@ parser.add_argument("--hours", type=int, default=24)
 parser.add_argument("--grid", type=int, nargs=2, default=[60, 120])
 parser.add_argument("--skip-days", nargs="*", default=[], help="days (YYYY-MM-DD) to leave without files")
 parser.add_argument("--corrupt", nargs="*", default=[])
+parser.add_argument("--format", default="NETCDF4", help="netCDF format of every file (netCDF-3 ones: same content, uncompressed)")
 args = parser.parse_args()
 
 start = dt.datetime.fromisoformat(args.start).replace(tzinfo=dt.timezone.utc)
@@ -44,6 +46,6 @@ for d in range(args.days):
         else:
             seed = int(t.timestamp()) // 3600
             himawari_like(path, ny=args.grid[0], nx=args.grid[1], rng=np.random.default_rng(seed),
-                          time_value=int((t - epoch).total_seconds()))
+                          time_value=int((t - epoch).total_seconds()), fmt=args.format)
         written.append(key)
 print(json.dumps(written))

@@ -23,7 +23,7 @@ import { repositoryRoot } from "../lib/servers/process.js";
 import { createWorker } from "../worker/worker.js";
 import { censusOptions, censusV1, type CensusSummary } from "../workflows/census.js";
 import { describeFailure } from "../workflows/failures.js";
-import { makeDriftArchive, testDataset, uploadArchive, writeConfig, type DriftChange } from "./harness/archive.js";
+import { makeArchive, makeDriftArchive, testDataset, uploadArchive, writeConfig, type DriftChange } from "./harness/archive.js";
 import { runCli } from "./harness/cli.js";
 import { s3, temporalAddress, testDir, uniqueBucket, venvPython } from "./harness/env.js";
 import { clientFor, workerConnection } from "./harness/temporal.js";
@@ -252,12 +252,16 @@ describe("aggregateGroups", () => {
 });
 
 describe("census of files it cannot read", () => {
-  test("a corrupt file and a netCDF-3 file: one line naming the file, from the CLI (--direct) and from the workflow (not retried)", async () => {
+  test("a corrupt file and a truncated netCDF-3 file: one line naming the file, from the CLI (--direct) and from the workflow (not retried)", async () => {
     const badDir = join(dir, "bad");
     const badKeys = await makeDriftArchive(badDir, "2022-06-01", 1, [], { hours: 4 });
     await writeFile(join(badDir, badKeys[2]!), "this is not an HDF5 file".repeat(10));
-    const classic = `import netCDF4; d = netCDF4.Dataset(${JSON.stringify(join(badDir, badKeys[3]!))}, "w", format="NETCDF3_CLASSIC"); d.createDimension("time", 1); d.close()`;
+    // A netCDF-3 file whose last bytes are missing (an upload cut short).
+    const classicPath = join(badDir, badKeys[3]!);
+    const classic = `import netCDF4; d = netCDF4.Dataset(${JSON.stringify(classicPath)}, "w", format="NETCDF3_CLASSIC"); d.createDimension("time", 4); v = d.createVariable("v", "f8", ("time",)); v[:] = [1, 2, 3, 4]; d.close()`;
     await run(venvPython, ["-c", classic]);
+    const whole = await readFile(classicPath);
+    await writeFile(classicPath, whole.subarray(0, whole.length - 8));
     const bad = testDataset("census-bad", { kind: "local", path: badDir }, { kind: "local", path: join(dir, "out-bad") });
     const config = await writeConfig(badDir, [bad]);
 
@@ -266,10 +270,11 @@ describe("census of files it cannot read", () => {
     assert.deepEqual(cli.stderr.trim().split("\n").length, 1, cli.stderr);
     assert.match(cli.stderr, new RegExp(`^error: ${join(badDir, badKeys[2]!)}: invalid HDF5 superblock`));
 
-    // Without the corrupt file, the netCDF-3 file is named with what is missing.
+    // Without the corrupt file, the netCDF-3 file is named with what is wrong.
     await rm(join(badDir, badKeys[2]!));
     const classicOnly = await runCli(["census", "--dataset", "census-bad", "--start", "2022-06-01", "--end", "2022-06-01", "--direct", "--config", config, "--exhaustive"]);
-    assert.match(classicOnly.stderr, /^error: file:\/\/.*20220601030000-NCCF.*\.nc: variable \(the whole file\): unsupported netCDF-3 \(classic\) format: the census has no reader for it yet\n$/);
+    const truncated = "invalid netCDF-3 variable v: data ends at byte \\d+, past the end of the file \\(\\d+ bytes\\): the file is truncated";
+    assert.match(classicOnly.stderr, new RegExp(`^error: \\/.*20220601030000-NCCF.*\\.nc: ${truncated}\\n$`));
 
     const { client, connection } = await clientFor();
     try {
@@ -277,15 +282,28 @@ describe("census of files it cannot read", () => {
       const input = { dataset: "census-bad", start: "2022-06-01", end: "2022-06-01", exhaustive: true };
       const failure = await worker.runUntil(client.workflow.execute(censusV1, { ...censusOptions(input), taskQueue: "census-bad" }).then(() => undefined, (e: unknown) => e));
       assert.ok(failure instanceof WorkflowFailedError, String(failure));
-      assert.deepEqual(
-        { ...describeFailure(failure.cause), message: describeFailure(failure.cause).message.replace(/^file:\/\/.*\//, "") },
-        { outcome: "failed", kind: "UnsupportedFeatureError", message: "20220601030000-NCCF-L3C_GHRSST-SSTsubskin-AHI_H08-ACSPO_V2.80-v02.0-fv01.0.nc: variable (the whole file): unsupported netCDF-3 (classic) format: the census has no reader for it yet" },
-      );
+      const described = describeFailure(failure.cause);
+      assert.deepEqual({ outcome: described.outcome, kind: described.kind }, { outcome: "failed", kind: "Netcdf3FormatError" });
+      assert.match(described.message, new RegExp(`^\\/.*20220601030000-NCCF-L3C_GHRSST-SSTsubskin-AHI_H08-ACSPO_V2\\.80-v02\\.0-fv01\\.0\\.nc: ${truncated}$`));
       const history = await client.workflow.getHandle(censusOptions(input).workflowId).fetchHistory();
       const attempts = (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : []));
       assert.ok(attempts.length >= 2 && attempts.every((a) => a === 1), `no activity was retried: attempts ${attempts.join(", ")}`);
     } finally {
       await connection.close();
     }
+  });
+});
+
+describe("census of an archive that switched from netCDF-3 to netCDF-4", () => {
+  test("both formats are read (metadata only); the first netCDF-4 file begins an era and an aggregate, naming the byte order", async () => {
+    const mixedDir = join(dir, "mixed");
+    const netcdf3 = await makeArchive(mixedDir, "2022-08-01", 1, { hours: 4, grid: [12, 24], format: "NETCDF3_64BIT_OFFSET" });
+    const netcdf4 = await makeArchive(mixedDir, "2022-08-02", 1, { hours: 4, grid: [12, 24] });
+    const mixed = resolveDatasetSpec(testDataset("census-mixed", { kind: "local", path: mixedDir }, { kind: "local", path: join(dir, "out-mixed") }));
+    const summary = await censusDirect(mixed, "2022-08-01", "2022-08-02", { exhaustive: true });
+    assert.deepEqual(summary.eras.map((e) => e.first), [netcdf3[0], netcdf4[0]]);
+    assert.deepEqual(summary.eras.map((e) => e.aggregate), [1, 2]);
+    const changes = summary.eras[1]!.changes.join("; ");
+    assert.match(changes, /sea_surface_temperature dtype/, changes);
   });
 });

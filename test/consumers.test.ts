@@ -1,7 +1,7 @@
 /**
  * Issue 9: every consumer reads every output. Each output kind this project writes (single-file
  * JSON, a day combined to JSON by the backfill, combined Parquet, a month rolled up from day
- * outputs) is opened by every reader users have: xarray (reference:// + zarr, engine="kerchunk"),
+ * outputs; single-file and day JSON of netCDF-3 files, issue 22) is opened by every reader users have: xarray (reference:// + zarr, engine="kerchunk"),
  * fsspec's ReferenceFileSystem (JSON; Parquet with fastparquet and with pyarrow), VirtualiZarr's
  * kerchunk parsers (and a round trip into Icechunk), zarrita.js. Raw values are compared with the
  * source files, which the test writes with netCDF4-python; decoded values where masking matters.
@@ -28,6 +28,7 @@ import type { KerchunkRefs, Reference } from "../lib/model/kerchunkRefs.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { BlockCache } from "../lib/source/blockCache.js";
 import { LocalFileSource } from "../lib/source/localFile.js";
+import { translateFile } from "../lib/translateFile.js";
 import { testDataset } from "./harness/archive.js";
 import { testDir } from "./harness/env.js";
 import { python } from "./harness/python.js";
@@ -38,6 +39,8 @@ interface Case {
   path: string;
   /** Source files whose values the output holds, in time order. */
   files: string[];
+  /** For netCDF-3 sources: their netCDF-4 twins (same values), which h5wasm reads for zarrita. */
+  twins?: string[];
 }
 /** A deliberately broken output, and the checks that must fail on it. */
 interface Broken extends Case {
@@ -63,7 +66,7 @@ const readRefs = async (path: string): Promise<KerchunkRefs> => JSON.parse(await
 async function fileRefs(file: string): Promise<KerchunkRefs> {
   const source = new LocalFileSource(file);
   try {
-    return (await translateHdf5(new BlockCache(source), { inlineThreshold: 100 })).refs;
+    return (await translateFile(new BlockCache(source), { inlineThreshold: 100 })).refs;
   } finally {
     await source.close();
   }
@@ -110,11 +113,28 @@ before(async () => {
   const parquetOptions = { ...spec.combine, parquet: { recordSize: 4 } };
   await writeCombinedReferences(perFilePaths, parquet, parquetOptions);
 
+  // netCDF-3 (issue 22): a file and a day of two, in the same archive (a later day, its own backfill).
+  const netcdf3 = await python<{ files: string[]; twins: string[] }>("consumer_fixtures.py", [archive, "--netcdf3", "2022-02-01"]);
+  const single3 = join(out, "single-netcdf3.json");
+  const perFile3 = await Promise.all(netcdf3.files.map(fileRefs));
+  await writeFile(single3, serializeRefs(perFile3[0]!));
+  const perFilePaths3 = netcdf3.files.map((_, i) => join(out, `netcdf3-file${i}.json`));
+  await Promise.all(perFilePaths3.map((path, i) => writeFile(path, serializeRefs(perFile3[i]!))));
+  const parquet3 = join(out, "combined-netcdf3.parq");
+  await writeCombinedReferences(perFilePaths3, parquet3, parquetOptions);
+  const daySpec = resolveDatasetSpec(testDataset("consumers-nc3", { kind: "local", path: archive }, { kind: "local", path: join(out, "backfill-nc3") }, "day"));
+  const { report: report3 } = await backfillDirect(daySpec, "2022-02-01", "2022-02-01");
+  const day3 = join(out, "backfill-nc3", outputKey(daySpec, "2022-02-01"));
+  assert.equal(report3["2022-02-01"], day3);
+
   good = [
     { id: "single-file JSON", kind: "json", path: single, files: files.slice(0, 1) },
     { id: "combined JSON (a day)", kind: "json", path: day, files: files.slice(0, 2) },
     { id: "combined Parquet", kind: "parquet", path: parquet, files },
     { id: "rollup (a month of days)", kind: "json", path: month, files },
+    { id: "single-file JSON (netCDF-3)", kind: "json", path: single3, files: netcdf3.files.slice(0, 1), twins: netcdf3.twins.slice(0, 1) },
+    { id: "combined JSON (a netCDF-3 day)", kind: "json", path: day3, files: netcdf3.files, twins: netcdf3.twins },
+    { id: "combined Parquet (netCDF-3)", kind: "parquet", path: parquet3, files: netcdf3.files, twins: netcdf3.twins },
   ];
 
   // Broken outputs: each what an older version of ours, or kerchunk, writes.
@@ -148,6 +168,7 @@ before(async () => {
   const swappedFirst = join(out, "file0-swapped.json");
   await writeFile(swappedFirst, serializeRefs(swapChunks(perFile[0]!, "sea_surface_temperature/0.0.0", "sea_surface_temperature/0.0.1")));
   await writeCombinedReferences([swappedFirst, ...perFilePaths.slice(1)], brokenPath("swapped.parq"), parquetOptions);
+  await writeFile(brokenPath("swapped-netcdf3.json"), serializeRefs(swapChunks(await readRefs(day3), "sea_surface_temperature/0.0.0", "l2p_flags/0.0.0")));
 
   const dayFiles = files.slice(0, 2);
   const jsonChecks = [...XARRAY, FSSPEC_JSON, ...VIRTUALIZARR, ZARRITA];
@@ -159,6 +180,7 @@ before(async () => {
     { id: "swapped chunks (JSON)", what: "two chunk references swapped", kind: "json", path: brokenPath("swapped.json"), files: dayFiles, breaks: jsonChecks },
     { id: "Parquet without statistics", what: "no column statistics (before issue 9)", kind: "parquet", path: brokenPath("no-statistics.parq"), files, breaks: [...XARRAY, FSSPEC_PARQUET[0]!, ...VIRTUALIZARR] },
     { id: "swapped chunks (Parquet)", what: "two chunk references swapped", kind: "parquet", path: brokenPath("swapped.parq"), files, breaks: [...XARRAY, ...FSSPEC_PARQUET, ...VIRTUALIZARR] },
+    { id: "swapped records (netCDF-3 day)", what: "the records of two variables swapped", kind: "json", path: brokenPath("swapped-netcdf3.json"), files: netcdf3.files, twins: netcdf3.twins, breaks: jsonChecks },
   ];
 });
 
@@ -305,7 +327,7 @@ async function zarritaProblems(item: Case): Promise<string[]> {
     .filter((k) => k.endsWith("/.zarray"))
     .map((k) => k.slice(0, -"/.zarray".length));
   await h5wasm.ready;
-  const sources = item.files.map((f) => new h5wasm.File(f, "r"));
+  const sources = (item.twins ?? item.files).map((f) => new h5wasm.File(f, "r"));
   const problems: string[] = [];
   try {
     const expectedNames = sources[0]!.keys().filter((k) => sources[0]!.get(k) instanceof h5wasm.Dataset);

@@ -1,9 +1,9 @@
 import { Hdf5FormatError } from "../errors.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
-import { translateHdf5 } from "../refs/translate.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
 import { BlockCache } from "../source/blockCache.js";
 import { referenceUrl } from "../source/localFile.js";
+import { translateFile } from "../translateFile.js";
 import type { ExtractSummary } from "./model/steps.js";
 import { stagingKey } from "./names.js";
 import { serializeStaged } from "./staged.js";
@@ -40,7 +40,7 @@ export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string,
     let result;
     let version;
     try {
-      result = await translateHdf5(cached, { inlineThreshold: spec.refs.inlineThreshold, url });
+      result = await translateFile(cached, { inlineThreshold: spec.refs.inlineThreshold, url });
       checkRangesWithin(result.refs, url, await cached.size());
       version = origin.version?.();
     } finally {

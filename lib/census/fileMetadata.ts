@@ -1,42 +1,16 @@
 /**
- * The one way the census learns a file's metadata: `fileMetadata(spec, key)`. It reads the file's
- * first bytes to tell its format, hands the file to that format's reader (which reads metadata
- * only), and makes the census's view from the references the reader produces. A new format (the
- * netCDF-3 reader in lib/netcdf3) joins by replacing its entry in `readers`.
+ * The one way the census learns a file's metadata: `fileMetadata(spec, key)`. The file goes to
+ * `translateFile`, which tells its format by its first bytes and hands it to that format's reader
+ * (HDF5/netCDF-4 or netCDF-3, metadata only: inline threshold 0, so no chunk is read), and the
+ * census's view is made from the references the reader produces.
  */
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
-import { UnsupportedFeatureError } from "../errors.js";
-import { translateHdf5 } from "../refs/translate.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
 import { BlockCache } from "../source/blockCache.js";
-import type { ByteSource } from "../source/byteSource.js";
 import { referenceUrl } from "../source/localFile.js";
+import { translateFile } from "../translateFile.js";
 import { metadataOfRefs, type FileMetadata } from "./signature.js";
 import type { ReadCounts } from "./model/types.js";
-
-/** A format reader: a file's references (metadata only; chunk data is never needed here). */
-interface FormatReader {
-  /** True when the file's first bytes are this format's. */
-  recognises(head: Uint8Array): boolean;
-  refs(source: ByteSource, url: string): Promise<KerchunkRefs>;
-}
-
-const startsWith = (head: Uint8Array, magic: number[]): boolean => magic.every((byte, i) => head[i] === byte);
-
-/** Tried in order; the last takes what no other recognises, and says so in its own error when it is not its format. */
-const readers: FormatReader[] = [
-  // netCDF-3 ("CDF" then 1, 2 or 5): recognised, so the error says what is missing rather than "not HDF5".
-  {
-    recognises: (head) => startsWith(head, [0x43, 0x44, 0x46]) && [1, 2, 5].includes(head[3] ?? 0),
-    refs: (source, url) => Promise.reject(new UnsupportedFeatureError(url, "(the whole file)", "netCDF-3 (classic) format: the census has no reader for it yet")),
-  },
-  // netCDF-4 is HDF5 (the HDF5 reader finds a superblock after a user block too). Inline
-  // threshold 0: a census reads no chunk.
-  {
-    recognises: () => true,
-    refs: async (source, url) => (await translateHdf5(source, { inlineThreshold: 0, url })).refs,
-  },
-];
 
 export interface FileMetadataResult {
   metadata: FileMetadata;
@@ -49,11 +23,7 @@ export async function fileMetadata(spec: ResolvedDatasetSpec, key: string): Prom
   const url = referenceUrl(storage.url(key));
   const origin = storage.source(key);
   try {
-    const cached = new BlockCache(origin);
-    const size = await cached.size();
-    const head = await cached.read(0, Math.min(8, size));
-    const reader = readers.find((r) => r.recognises(head))!;
-    const refs = await reader.refs(cached, url);
+    const { refs } = await translateFile(new BlockCache(origin), { inlineThreshold: 0, url });
     const stats = origin.stats ?? { requests: 0, bytes: 0 };
     return { metadata: metadataOfRefs(refs, spec.combine.concatDims, url), counts: { filesRead: 1, outputsRead: 0, bytesRead: stats.bytes, requests: stats.requests } };
   } finally {
