@@ -3,15 +3,18 @@ import { loadDatasetRegistry } from "../lib/datasets/config.js";
 import { optional, text, whole } from "../lib/settings/schema.js";
 import { createWorker } from "../worker/worker.js";
 import { parseCommandLine } from "./args.js";
-import { reachTemporal, temporalOptions, temporalSettings } from "./connection.js";
+import { reachTemporal, temporalOptions, temporalOptionsHelp, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk worker [--config datasets.json] [--address host:port] [--namespace ns] [--task-queue q]
+                                [--profile NAME] [--config-file temporal.toml] [--tls] [--tls-ca-path F]
+                                [--tls-cert-path F] [--tls-key-path F] [--tls-server-name NAME]
                                 [--max-activities N] [--max-local-activities N] [--max-workflow-tasks N]
                                 [--max-cached-workflows N]
 
 Runs a worker for the backfill workflows until SIGINT or SIGTERM, then drains and stops gracefully.
-Settings: flags, else TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TK_CONFIG (the
-datasets config file; the built-in presets are always available). S3 credentials come from the
+Settings: flags, else TEMPORAL_TASK_QUEUE, TK_CONFIG (the datasets config file; the built-in
+presets are always available).
+${temporalOptionsHelp} S3 credentials come from the
 standard AWS environment and never leave the worker. Sizing (README, "Sizing a cluster"):
 --max-activities (extractions and rollups at once, default 100), --max-local-activities (surveys and
 day combines, default 100), --max-workflow-tasks (default 40), --max-cached-workflows (running
@@ -55,7 +58,7 @@ export const workerCommand = {
     const settings = temporalSettings(values);
     const datasets = await loadDatasetRegistry(values.config ?? process.env.TK_CONFIG);
     Runtime.install({ logger: new DefaultLogger((process.env.TK_LOG_LEVEL as "INFO" | "WARN" | undefined) ?? "INFO") });
-    const connection = await reachTemporal(settings, () => NativeConnection.connect({ address: settings.address }));
+    const connection = await reachTemporal(settings, () => NativeConnection.connect(settings.connectionOptions));
     const worker = await createWorker({
       connection,
       datasets,
@@ -65,7 +68,7 @@ export const workerCommand = {
     });
     // performance.now() counts from the process's start: the figure docs/benchmarks.md records.
     console.error(
-      `worker on ${settings.address} namespace ${settings.namespace} task queue ${settings.taskQueue}; datasets: ${datasets.names().join(", ")}; ` +
+      `worker on ${settings.describe()} task queue ${settings.taskQueue}; datasets: ${datasets.names().join(", ")}; ` +
         `polling ${Math.round(performance.now())} ms after start`,
     );
     // The SDK's Runtime turns SIGINT/SIGTERM into a graceful shutdown: running activities finish first.

@@ -6,6 +6,15 @@ import { presets } from "../lib/datasets/presets.js";
 import type { DatasetSpec } from "../lib/datasets/spec.js";
 import { prebuiltWorkflowBundle, workflowsPath } from "./bundle.js";
 
+/**
+ * Connection settings read as our CLI and worker read them (a temporal.toml profile, the TEMPORAL_*
+ * environment, overrides), for the worker you create:
+ *
+ *   const { connectionOptions, namespace } = temporalConnectConfig({ profile: "prod" });
+ *   const connection = await NativeConnection.connect(connectionOptions);
+ */
+export { temporalConnectConfig, type ConnectionOverrides, type TemporalConnectConfig } from "./connection.js";
+
 export interface TemporalKerchunkPluginOptions {
   /** Datasets the worker can build; the presets (himawari8-sst) when omitted. */
   datasets?: DatasetSpec[] | DatasetRegistry;
