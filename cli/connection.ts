@@ -71,13 +71,29 @@ export function temporalSettings(values: TemporalFlags): TemporalSettings {
   };
 }
 
-/** What went wrong, in words: the SDKs' messages for the common cases are long (tonic's Rust debug output) or vague. */
-function connectionDetail(error: unknown): string {
+const tlsHint = "check --tls-ca-path, --tls-cert-path/--tls-key-path, --tls-server-name (or the TEMPORAL_TLS_* settings)";
+
+/**
+ * What went wrong, in words: the SDKs' messages for the common cases are long (tonic's Rust debug
+ * output) or vague. `tls` is whether we spoke TLS, which changes what a silent server likely means.
+ */
+function connectionDetail(error: unknown, tls: boolean): string {
   const message = error instanceof Error ? error.message : String(error);
   if (/connection ?refused|ECONNREFUSED/i.test(message)) return "connection refused";
   if (/dns error|ENOTFOUND|EAI_AGAIN|failed to lookup|name resolution/i.test(message)) return "unknown host";
-  if (/certificate|handshake|InvalidCertificate|UnknownIssuer|tls/i.test(message)) return `TLS failed (${message.split("\n")[0]!.slice(0, 160)}); check the server CA (--tls-ca-path), the client certificate and key, and --tls-server-name`;
-  if (/deadline/i.test(message)) return "no answer before the connection deadline";
+  if (/CertificateRequired|certificate required/i.test(message)) {
+    return "the server requires a client certificate (mTLS): give --tls-cert-path and --tls-key-path, TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH, or a profile with them";
+  }
+  // rustls says what it disliked in `error: "..."` (UnknownIssuer, NotValidForName, ...).
+  const rustls = /invalid peer certificate[^"]*|InvalidCertificate\([^)]*\)|UnknownIssuer|NotValidForName|BadCertificate|HandshakeFailure|CorruptMessage/.exec(message);
+  if (rustls) return `TLS handshake failed (${rustls[0]}); ${tlsHint}`;
+  if (/certificate|handshake|SSL|tls/i.test(message.split("\n")[0]!)) return `TLS failed (${message.split("\n")[0]!.slice(0, 160)}); ${tlsHint}`;
+  const expectsTls = "if the server expects TLS: --tls, --tls-ca-path, or a profile with TLS";
+  const wantsCertificate = `if the server requires a client certificate (mTLS): ${tlsHint}`;
+  if (/broken pipe|stream closed|connection closed|connection reset|InvalidContentType|http2 error/i.test(message)) {
+    return `the server closed the connection (${tls ? wantsCertificate : expectsTls})`;
+  }
+  if (/deadline/i.test(message)) return `no answer before the connection deadline (${tls ? wantsCertificate : expectsTls})`;
   const line = message.split("\n")[0]!;
   return line.length > 200 ? `${line.slice(0, 197)}...` : line;
 }
@@ -87,14 +103,14 @@ function connectionDetail(error: unknown): string {
  * failure becomes a ConnectionError naming the address tried and how to point at a server, which
  * the CLI prints as one line.
  */
-export async function reachTemporal<T>(settings: Pick<TemporalSettings, "address">, connect: () => Promise<T>): Promise<T> {
+export async function reachTemporal<T>(settings: Pick<TemporalSettings, "address" | "connectionOptions">, connect: () => Promise<T>): Promise<T> {
   try {
     return await connect();
   } catch (error) {
     throw new ConnectionError(
       "Temporal",
       settings.address,
-      connectionDetail(error),
+      connectionDetail(error, Boolean(settings.connectionOptions.tls)),
       "is a Temporal server running there? Give its address with --address or TEMPORAL_ADDRESS; " +
         "'npm run demo -- --keep' starts a local one and prints its address",
       { cause: error },

@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   worker: async () => (await import("./worker.js")).workerCommand,
   backfill: async () => (await import("./backfill.js")).backfillCommand,
   schedule: async () => (await import("./schedule.js")).scheduleCommand,
+  setup: async () => (await import("./setup.js")).setupCommand,
 };
 
 function usage(): string {

@@ -1,10 +1,11 @@
 import { SimplePlugin } from "@temporalio/plugin";
-import type { WorkerOptions } from "@temporalio/worker";
+import { Runtime, type Worker, type WorkerOptions } from "@temporalio/worker";
 import { createActivities } from "../activities/index.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { presets } from "../lib/datasets/presets.js";
 import type { DatasetSpec } from "../lib/datasets/spec.js";
 import { prebuiltWorkflowBundle, workflowsPath } from "./bundle.js";
+import { checkNamespaceReady } from "./namespace.js";
 
 /**
  * Connection settings read as our CLI and worker read them (a temporal.toml profile, the TEMPORAL_*
@@ -40,6 +41,18 @@ export class TemporalKerchunkPlugin extends SimplePlugin {
       activities: (existing) => ({ ...(existing ?? {}), ...ours }),
       ...(prebuilt ? { workflowBundle: prebuilt } : { workflowsPath }),
     });
+  }
+
+  /**
+   * Before the worker polls: the namespace has our search attributes, or a one-line ConfigError
+   * says to run 'temporal-kerchunk setup' (worker/namespace.ts).
+   */
+  override async runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
+    if (worker.connection) {
+      const note = await checkNamespaceReady(worker.connection, worker.options.namespace);
+      if (note) Runtime.instance().logger.warn(note);
+    }
+    return super.runWorker(worker, next);
   }
 
   /** Heartbeats at least every 5 s, so a cancellation reaches running extractions quickly (worker/worker.ts). */

@@ -2,6 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker
 import { createActivities } from "../activities/index.js";
 import type { DatasetRegistry } from "../lib/datasets/config.js";
 import { workflowBundle } from "./bundle.js";
+import { checkNamespaceReady } from "./namespace.js";
 
 export const defaultTaskQueue = "temporal-kerchunk";
 
@@ -15,11 +16,18 @@ export interface CreateWorkerOptions {
   workerOptions?: Partial<WorkerOptions>;
 }
 
-/** One place that wires our workflows (the prebuilt bundle) and activities into a Worker. */
-export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+/**
+ * One place that wires our workflows (the prebuilt bundle) and activities into a Worker, after
+ * checking that the namespace has our search attributes (worker/namespace.ts); a note when the
+ * server does not let us check goes to `onNote` (stderr by default).
+ */
+export async function createWorker(options: CreateWorkerOptions & { onNote?: (note: string) => void }): Promise<Worker> {
+  const namespace = options.namespace ?? "default";
+  const note = await checkNamespaceReady(options.connection, namespace);
+  if (note) (options.onNote ?? ((line: string) => console.error(line)))(note);
   return Worker.create({
     connection: options.connection,
-    namespace: options.namespace ?? "default",
+    namespace,
     taskQueue: options.taskQueue ?? defaultTaskQueue,
     workflowBundle: await workflowBundle(),
     activities: createActivities(options.datasets),
