@@ -5,6 +5,7 @@ import { DatasetRegistry } from "../lib/datasets/config.js";
 import { presets } from "../lib/datasets/presets.js";
 import type { DatasetSpec } from "../lib/datasets/spec.js";
 import { prebuiltWorkflowBundle, workflowsPath } from "./bundle.js";
+import { activityMetrics } from "./metrics.js";
 import { checkNamespaceReady } from "./namespace.js";
 
 /**
@@ -39,6 +40,8 @@ export class TemporalKerchunkPlugin extends SimplePlugin {
     super({
       name: "temporal-kerchunk",
       activities: (existing) => ({ ...(existing ?? {}), ...ours }),
+      // Our metrics (worker/metrics.ts), through the SDK's meter: exported as your Runtime exports the SDK's.
+      workerInterceptors: (existing) => ({ ...existing, activity: [...(existing?.activity ?? []), activityMetrics] }),
       ...(prebuilt ? { workflowBundle: prebuilt } : { workflowsPath }),
     });
   }

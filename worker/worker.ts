@@ -2,6 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker
 import { createActivities } from "../activities/index.js";
 import type { DatasetRegistry } from "../lib/datasets/config.js";
 import { workflowBundle } from "./bundle.js";
+import { activityMetrics } from "./metrics.js";
 import { checkNamespaceReady } from "./namespace.js";
 
 export const defaultTaskQueue = "temporal-kerchunk";
@@ -35,5 +36,7 @@ export async function createWorker(options: CreateWorkerOptions & { onNote?: (no
     // (the SDK's default throttle is 0.8 x the 20 s heartbeat timeout), so a cancel stops it quickly.
     maxHeartbeatThrottleInterval: "5 seconds",
     ...options.workerOptions,
+    // Our metrics (worker/metrics.ts) beside any interceptors of the caller's.
+    interceptors: { ...options.workerOptions?.interceptors, activity: [activityMetrics, ...(options.workerOptions?.interceptors?.activity ?? [])] },
   });
 }
