@@ -107,6 +107,19 @@ export async function reachTemporal<T>(settings: Pick<TemporalSettings, "address
   try {
     return await connect();
   } catch (error) {
+    // The server answered, and refused who we are (an API key it did not sign, or with too few permissions).
+    const said = [error, (error as { cause?: unknown }).cause].map((e) => (e instanceof Error ? e.message : "")).join(" ");
+    const refused = /PERMISSION_DENIED|UNAUTHENTICATED|does not have permission|unauthori[sz]ed/i.exec(said);
+    if (refused) {
+      const why = /Request unauthorized\.?|message: "([^"]*)"/.exec(said)?.[0] ?? refused[0];
+      throw new ConnectionError(
+        "Temporal",
+        settings.address,
+        `the server refused the credential (${why.replace(/^message: /, "")})`,
+        "check the credential (TEMPORAL_API_KEY or the profile's api_key, or the client certificate) and what it is allowed in this namespace",
+        { cause: error },
+      );
+    }
     throw new ConnectionError(
       "Temporal",
       settings.address,

@@ -11,8 +11,9 @@ import assert from "node:assert/strict";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Client } from "@temporalio/client";
+import { Client, Connection } from "@temporalio/client";
 import { backfillDirect } from "../lib/backfill/direct.js";
+import { temporalConnectConfig } from "../worker/connection.js";
 import { resolveDatasetSpec } from "../lib/datasets/spec.js";
 import { sleep, type ManagedProcess } from "../lib/servers/process.js";
 import type { backfillV3 } from "../workflows/backfill.js";
@@ -138,6 +139,80 @@ describe("a backfill on a production-shaped cluster (Temporal server, PostgreSQL
         for (const body of keyBodies) assert.ok(!text.replace(/\s/g, "").includes(body.slice(0, 40)), `a client key appears in ${where}`);
       }
       assert.match(places[1]![1], /worker on 127\.0\.0\.1:\d+ namespace default \(mTLS\)/);
+    } finally {
+      await connection.close();
+    }
+  });
+});
+
+describe("a Temporal Cloud-style connection: API keys over TLS, from a temporal.toml profile", { skip }, () => {
+  let cluster: TemporalCluster;
+  let dir: string;
+  before(async () => {
+    dir = await testDir("cluster-apikey");
+    cluster = await new TemporalCluster(join(dir, "cluster"), prerequisites.pgBinDir!, ["operator", "worker"], "api-key").start();
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  test("the server checks every call's API key; a worker and the CLI with keys from profiles run a backfill; no key leaks", async (t) => {
+    const operatorKey = cluster.apiKey("operator", ["temporal-system:admin"]);
+    // A worker needs to write in its namespace, nothing more.
+    const workerKey = cluster.apiKey("worker", ["default:write"]);
+    const toml = join(dir, "temporal.toml");
+    const profile = (name: string, key: string): string[] => [
+      `[profile.${name}]`,
+      `address = "${cluster.address}"`,
+      'namespace = "default"',
+      `api_key = "${key}"`,
+      `[profile.${name}.tls]`,
+      `server_ca_cert_path = "${cluster.certificates.ca}"`,
+      'server_name = "localhost"',
+    ];
+    await writeFile(toml, [...profile("operator", operatorKey), ...profile("worker", workerKey)].join("\n"));
+    const noEnv = { TEMPORAL_ADDRESS: undefined, TEMPORAL_API_KEY: undefined };
+
+    // No key, or a key the server did not sign: refused in one line saying what to check.
+    const forged = cluster.apiKey("operator", ["temporal-system:admin"]).replace(/\.[^.]+$/, ".AAAA");
+    const [keyless, badKey, operator] = await Promise.all([
+      runCli(["setup", "--address", cluster.address, "--tls-ca-path", cluster.certificates.ca, "--tls-server-name", "localhost"], noEnv),
+      runCli(["setup", "--address", cluster.address, "--tls-ca-path", cluster.certificates.ca, "--tls-server-name", "localhost"], { ...noEnv, TEMPORAL_API_KEY: forged }),
+      runCli(["setup", "--config-file", toml, "--profile", "operator"], noEnv),
+    ]);
+    for (const [what, result] of [["no API key", keyless], ["a forged API key", badKey]] as const) {
+      assert.equal(result.code, 1, `${what}: ${result.stderr}`);
+      assert.match(result.stderr, /^error: (Temporal: |cannot reach Temporal at .*: the server refused the credential ).*unauthorized.*; check the credential/im, what);
+      assert.equal(result.stderr.trim().split("\n").length, 1, `${what}: one line`);
+    }
+    assert.equal(operator.code, 0, operator.stderr);
+    assert.match(operator.stdout, /namespace default on .*: found TkDataset, TkPeriod, TkLevel, TkStatus; ready/);
+
+    const archive = join(dir, "archive");
+    await makeArchive(archive, "2022-06-01", 2, { hours: 2, grid: [10, 20] });
+    const config = await writeConfig(dir, [testDataset("cloud-ds", { kind: "local", path: archive }, { kind: "local", path: join(dir, "out") })]);
+    const logFile = join(dir, "worker.log");
+    const worker = await startWorkerProcess({ address: cluster.address, taskQueue: "cloud", config, logFile, args: ["--config-file", toml, "--profile", "worker"], env: { TK_LOG_LEVEL: "INFO" } });
+    t.after(() => worker.kill());
+    const backfill = await runCli(["backfill", "--dataset", "cloud-ds", "--start", "2022-06-01", "--end", "2022-06-02", "--task-queue", "cloud", "--config-file", toml, "--profile", "operator"], noEnv);
+    await worker.stop();
+    assert.equal(backfill.code, 0, backfill.stderr);
+    const workerLog = await readFile(logFile, "utf8");
+    assert.match(workerLog, /worker on 127\.0\.0\.1:\d+ namespace default \(TLS, API key\)/);
+
+    const connection = await Connection.connect({ ...temporalConnectConfig({ configFile: toml, profile: "operator" }, {}).connectionOptions });
+    try {
+      const histories = await datasetHistories(new Client({ connection }), "cloud-ds");
+      assert.ok(histories.size >= 3, `${histories.size} workflows`);
+      const places: [string, string][] = [
+        ["worker log", workerLog],
+        ["backfill CLI output", backfill.stdout + backfill.stderr],
+        ...[...histories].map(([id, history]): [string, string] => [`history of ${id}`, JSON.stringify(history)]),
+      ];
+      // A JWT's signature is its secret part; its payload would show as base64url too.
+      for (const [where, text] of places) {
+        for (const key of [operatorKey, workerKey]) assert.ok(!text.includes(key.split(".")[2]!) && !text.includes(key.split(".")[1]!), `an API key appears in ${where}`);
+      }
     } finally {
       await connection.close();
     }

@@ -1,6 +1,8 @@
 import { Connection } from "@temporalio/client";
 import { msToTs } from "@temporalio/common/lib/time.js";
 import { execFile } from "node:child_process";
+import { createSign, generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
+import { createServer, type Server } from "node:http";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -30,6 +32,14 @@ export async function clusterPrerequisites(): Promise<{ missing?: string; pgBinD
   return { pgBinDir };
 }
 
+/**
+ * How clients prove who they are: "mtls" (a client certificate from our CA, which the frontend
+ * requires), or "api-key" (Temporal Cloud's way: TLS without a client certificate, and a bearer
+ * token the server checks: here a JWT signed by a key the server fetches from our JWKS endpoint,
+ * with the default authorizer and claim mapper).
+ */
+export type ClusterAuth = "mtls" | "api-key";
+
 export interface ClusterCertificates {
   ca: string;
   /** Client certificate and key per client name (scripts/cluster-certs.sh). */
@@ -41,7 +51,8 @@ export interface ClusterCertificates {
  * Temporal server itself (go.temporal.io/server, built by scripts/provision.sh; all four services
  * in one process), PostgreSQL (a throwaway cluster of the machine's) for persistence and SQL
  * visibility with the schema applied by temporal-sql-tool, TLS on the frontend requiring client
- * certificates (mTLS) from a CA scripts/cluster-certs.sh makes, and the "default" namespace made
+ * certificates (mTLS) from a CA scripts/cluster-certs.sh makes (or, `auth` "api-key", TLS and API
+ * keys checked by the server's JWT authorizer, as Temporal Cloud does), and the "default" namespace made
  * ready by our own `setup` (worker/namespace.ts). The server process can be SIGKILLed and started
  * again on the same ports and database, as a crash and a restart would.
  */
@@ -54,16 +65,30 @@ export class TemporalCluster {
   metricsPort = 0;
   private ports: Record<string, number> = {};
   private schemaDone = false;
+  /** api-key mode: the key that signs API keys, and the JWKS endpoint that publishes it. */
+  private signingKey: { privateKey: KeyObject; kid: string } | undefined;
+  private jwks: Server | undefined;
+  private jwksPort = 0;
 
   constructor(
     readonly dir: string,
     pgBinDir: string,
-    /** Names of the client certificates to make (each its own CN). */
+    /** Names of the client certificates to make (each its own CN), or of the API keys' subjects. */
     readonly clients: string[] = ["temporal-kerchunk-worker"],
+    readonly auth: ClusterAuth = "mtls",
   ) {
     this.postgres = new PostgresServer(pgBinDir, join(dir, "postgres.log"));
     this.certDir = join(dir, "certs");
     this.configDir = join(dir, "config");
+  }
+
+  /**
+   * The server's services, all in one process. With API keys, the server's own system workflows
+   * (scanners, schedules) reach it through an internal frontend that is not authorized by API key,
+   * as Temporal's docs advise, instead of the public one.
+   */
+  get services(): string[] {
+    return ["frontend", ...(this.auth === "api-key" ? ["internal-frontend"] : []), "matching", "history", "worker"];
   }
 
   get address(): string {
@@ -74,18 +99,41 @@ export class TemporalCluster {
     return { ca: join(this.certDir, "ca.pem"), client: (name) => ({ cert: join(this.certDir, `${name}.pem`), key: join(this.certDir, `${name}.key`) }) };
   }
 
-  /** The TEMPORAL_* environment a client named `name` connects with (as a user of such a cluster sets it). */
-  clientEnv(name: string): Record<string, string> {
+  /**
+   * The TEMPORAL_* environment a client named `name` connects with (as a user of such a cluster
+   * sets it): its client certificate, or (api-key) an API key with `permissions` (the default
+   * claim mapper's "<namespace>:<role>", "temporal-system:admin" for everything).
+   */
+  clientEnv(name: string, permissions: string[] = ["temporal-system:admin"]): Record<string, string> {
     const { cert, key } = this.certificates.client(name);
     return {
       TEMPORAL_ADDRESS: this.address,
       TEMPORAL_NAMESPACE: "default",
       TEMPORAL_TLS_SERVER_CA_CERT_PATH: this.certificates.ca,
-      TEMPORAL_TLS_CLIENT_CERT_PATH: cert,
-      TEMPORAL_TLS_CLIENT_KEY_PATH: key,
+      ...(this.auth === "mtls" ? { TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_KEY_PATH: key } : { TEMPORAL_API_KEY: this.apiKey(name, permissions) }),
       // The certificate names localhost and 127.0.0.1; a name (not an IP) keeps Node's TLS quiet.
       TEMPORAL_TLS_SERVER_NAME: "localhost",
     };
+  }
+
+  /** An API key for `subject`: a JWT (ES256) the server verifies with the key our JWKS endpoint publishes. */
+  apiKey(subject: string, permissions: string[]): string {
+    if (!this.signingKey) throw new Error("API keys need a cluster started with auth 'api-key'");
+    const part = (value: object): string => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const unsigned = `${part({ alg: "ES256", typ: "JWT", kid: this.signingKey.kid })}.${part({ sub: subject, permissions, exp: Math.floor(Date.now() / 1000) + 86_400 })}`;
+    const signature = createSign("SHA256").update(unsigned).sign({ key: this.signingKey.privateKey, dsaEncoding: "ieee-p1363" });
+    return `${unsigned}.${signature.toString("base64url")}`;
+  }
+
+  /** Publish a new signing key's public half as a JWKS document on a local port (api-key mode). */
+  private async startJwks(): Promise<void> {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const kid = randomUUID();
+    this.signingKey = { privateKey, kid };
+    const body = JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), kid, alg: "ES256", use: "sig" }] });
+    this.jwks = createServer((_, response) => response.writeHead(200, { "content-type": "application/json" }).end(body));
+    this.jwksPort = await pickPort();
+    await new Promise<void>((resolveListen, reject) => this.jwks!.once("error", reject).listen(this.jwksPort, "127.0.0.1", resolveListen));
   }
 
   /** A client connection as `name`, from the same settings module the CLI and the worker use. */
@@ -99,6 +147,7 @@ export class TemporalCluster {
       await run("bash", [resolve(repositoryRoot, "scripts/cluster-certs.sh"), this.certDir, ...this.clients]);
     }
     if (!this.postgres.port) await this.postgres.start();
+    if (this.auth === "api-key" && !this.jwks) await this.startJwks();
     if (!this.schemaDone) {
       await this.applySchema();
       this.schemaDone = true;
@@ -140,7 +189,7 @@ export class TemporalCluster {
         maxConnLifetime: 1h`;
     const service = (name: string): string => `
   ${name}:
-    rpc: { grpcPort: ${p[`${name}Grpc`]}, membershipPort: ${p[`${name}Membership`]}, bindOnLocalHost: true${name === "frontend" ? `, httpPort: ${p.frontendHttp}` : ""} }`;
+    rpc: { grpcPort: ${p[`${name}Grpc`]}, membershipPort: ${p[`${name}Membership`]}, bindOnLocalHost: true${name.endsWith("frontend") ? `, httpPort: ${p[`${name}Http`]}` : ""} }`;
     const config = `# Written by test/harness/servers/temporalCluster.ts
 log:
   stdout: true
@@ -161,12 +210,19 @@ global:
       framework: tally
       timerType: histogram
       listenAddress: "127.0.0.1:${this.metricsPort}"
-  tls:
+${this.auth === "api-key" ? `  authorization:
+    jwtKeyProvider:
+      keySourceURIs: ["http://127.0.0.1:${this.jwksPort}/jwks.json"]
+      refreshInterval: 1m
+    permissionsClaimName: permissions
+    authorizer: default
+    claimMapper: default
+` : ""}  tls:
     frontend:
       server:
         certFile: ${serverCert}
         keyFile: ${serverKey}
-        requireClientAuth: true
+        requireClientAuth: ${this.auth === "mtls"}
         clientCaFiles: [${certs.ca}]
       client:
         serverName: localhost
@@ -177,7 +233,7 @@ global:
       client:
         serverName: localhost
         rootCaFiles: [${certs.ca}]
-services:${["frontend", "matching", "history", "worker"].map(service).join("")}
+services:${this.services.map(service).join("")}
 clusterMetadata:
   enableGlobalNamespace: false
   failoverVersionIncrement: 10
@@ -210,13 +266,14 @@ dynamicConfigClient:
       if (!restart) this.port = await pickPort();
       if (!restart || attempt > 1 || !this.metricsPort) {
         this.metricsPort = await pickPort();
-        for (const name of ["frontendMembership", "frontendHttp", "matchingGrpc", "matchingMembership", "historyGrpc", "historyMembership", "workerGrpc", "workerMembership"]) {
-          this.ports[name] = await pickPort();
+        for (const service of this.services) {
+          for (const port of ["Grpc", "Membership", "Http"]) if (`${service}${port}` !== "frontendGrpc") this.ports[`${service}${port}`] = await pickPort();
         }
       }
       this.ports.frontendGrpc = this.port;
       await this.writeConfig();
-      this.server = new ManagedProcess("temporal server", binary, ["--root", this.dir, "--config", "config", "--env", "development", "--allow-no-auth", "start"], join(this.dir, "temporal-server.log"));
+      const args = ["--root", this.dir, "--config", "config", "--env", "development", ...(this.auth === "mtls" ? ["--allow-no-auth"] : []), "start", ...this.services.flatMap((name) => ["--service", name])];
+      this.server = new ManagedProcess("temporal server", binary, args, join(this.dir, "temporal-server.log"));
       await this.server.start();
       await this.server.waitUntil(() => this.answers(), 180_000);
     });
@@ -284,5 +341,6 @@ dynamicConfigClient:
   async stop(): Promise<void> {
     await this.server?.stop();
     await this.postgres.stop();
+    await new Promise((resolveClose) => (this.jwks ? this.jwks.close(resolveClose) : resolveClose(undefined)));
   }
 }
