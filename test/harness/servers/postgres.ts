@@ -90,6 +90,11 @@ export class PostgresServer {
     return /ready to accept connections/.test(await readFile(this.logFile, "utf8").catch(() => ""));
   }
 
+  /** The postmaster's process id (its backends are its children). */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
   async stop(): Promise<void> {
     // SIGTERM is PostgreSQL's "smart" shutdown, which waits for clients: SIGINT ("fast") does not.
     if (this.process?.running && this.process.pid) process.kill(this.process.pid, "SIGINT");

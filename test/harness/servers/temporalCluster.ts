@@ -323,6 +323,11 @@ dynamicConfigClient:
     }
   }
 
+  /** The Temporal server's process id (all its services are in it). */
+  get serverPid(): number | undefined {
+    return this.server?.pid;
+  }
+
   /** SIGKILL the server process (a crash); PostgreSQL keeps running. */
   async killServer(): Promise<void> {
     await this.server?.kill();
