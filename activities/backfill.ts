@@ -1,13 +1,13 @@
 import { Context } from "@temporalio/activity";
 import { aggregatePeriod } from "../lib/backfill/aggregate.js";
-import { commitStagedDay, findStoreOutputs, tagStorePeriod } from "../lib/backfill/commit.js";
+import { commitStagedDay } from "../lib/backfill/commit.js";
+import { surveyDay } from "../lib/backfill/day.js";
 import { extractToStaging } from "../lib/backfill/extract.js";
 import type { BackfillSteps } from "../lib/backfill/model/steps.js";
-import { outputKey } from "../lib/backfill/names.js";
+import { outputFor } from "../lib/backfill/output.js";
 import type { SmallDayOutcome } from "../lib/backfill/model/index.js";
 import { planBackfill } from "../lib/backfill/plan.js";
 import { runSmallDays } from "../lib/backfill/smallDays.js";
-import { findOutputs, surveyDay } from "../lib/backfill/sources.js";
 import { checkOutputWritable } from "../lib/backfill/writable.js";
 import { boundedAll } from "../lib/concurrency.js";
 import type { DatasetRegistry } from "../lib/datasets/config.js";
@@ -39,7 +39,7 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
 
     async findOutputs(dataset, year) {
       const spec = registry.get(dataset);
-      return withTypedFailures(() => (spec.output.format === "icechunk" ? findStoreOutputs(spec, year) : findOutputs(spec, year, tries())));
+      return withTypedFailures(() => outputFor(spec).findOutputs(year, tries()));
     },
 
     async surveyDay(dataset, day) {
@@ -94,9 +94,7 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
     async rollupPeriod(dataset, period, childPeriods) {
       return withTypedFailures(() =>
         withHeartbeats(() => {
-          const spec = registry.get(dataset);
-          if (spec.output.format === "icechunk") return tagStorePeriod(spec, period, childPeriods.length);
-          return aggregatePeriod(spec, period, childPeriods.map((child) => outputKey(spec, child)));
+          return outputFor(registry.get(dataset)).rollup(period, childPeriods);
         }),
       );
     },

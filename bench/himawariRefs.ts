@@ -6,8 +6,8 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PyFloat, pyJson } from "../lib/refs/pyJson.js";
-import type { Reference } from "../lib/refs/types.js";
+import { PyFloat, pyJson } from "../lib/json/pyJson.js";
+import type { Reference } from "../lib/model/kerchunkRefs.js";
 
 export const GRID = { ny: 9000, nx: 18000 } as const;
 

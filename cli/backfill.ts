@@ -1,12 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
 import { dayRange } from "../lib/calendar/periods.js";
 import { optional, text, whole } from "../lib/settings/schema.js";
-import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
 import type { BackfillInput } from "../workflows/types.js";
 import { onOff, parseCommandLine } from "./args.js";
 import { connectClient, temporalOptions, temporalSettings } from "./connection.js";
-import { followBackfill, printSummary } from "./progress.js";
+import { followBackfill, printSummary, startOrFollow } from "./progress.js";
 
 const help = `usage: temporal-kerchunk backfill --dataset NAME --start YYYY-MM-DD --end YYYY-MM-DD
          [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--fail-fast] [--id WORKFLOW_ID] [--no-wait]
@@ -15,7 +13,8 @@ const help = `usage: temporal-kerchunk backfill --dataset NAME --start YYYY-MM-D
 Starts the backfill workflow (a worker must be running: 'temporal-kerchunk worker'), then follows
 its progress and prints the result per period, as 'temporal workflow start --type backfillV3' would
 without the progress bar, and the status (exit code 1 unless completed). Re-running a range skips
-every day whose output exists.`;
+every day whose output exists; a range whose backfill is running already is followed, not started
+again (a line says so).`;
 
 export const backfillCommand = {
   summary: "start (and follow) a backfill over a date range",
@@ -54,16 +53,9 @@ export const backfillCommand = {
     try {
       const options = backfillOptions(input, values.id);
       const { workflowId } = options;
-      let handle;
-      try {
-        handle = await client.workflow.start(backfillV3, { ...options, taskQueue: settings.taskQueue });
-      } catch (error) {
-        if (error instanceof WorkflowExecutionAlreadyStartedError) {
-          console.error(`${workflowId} is already running; following it`);
-          handle = client.workflow.getHandle<typeof backfillV3>(workflowId);
-        } else throw error;
-      }
-      console.error(`started ${workflowId} on task queue ${settings.taskQueue}`);
+      const { handle, runningSince } = await startOrFollow(client, { ...options, taskQueue: settings.taskQueue });
+      if (runningSince) console.error(`${workflowId} is running already (since ${runningSince.toISOString()}): following it`);
+      else console.error(`started ${workflowId} on task queue ${settings.taskQueue}`);
       if (values["no-wait"]) return 0;
       const summary = await followBackfill(handle);
       printSummary(summary);

@@ -1,6 +1,7 @@
 import { combineReferenceFiles, writeCombinedReferences, type CombineSummary, type CoordinateSelector } from "../lib/combine/index.js";
 import { ConfigError } from "../lib/errors.js";
-import { list, oneOf, optional, repeated, text, whole } from "../lib/settings/schema.js";
+import { combineSettings } from "../lib/datasets/combineSettings.js";
+import { optional, repeated, text, whole } from "../lib/settings/schema.js";
 import { onOff, parseCommandLine } from "./args.js";
 
 const help = `usage: temporal-kerchunk combine <refs.json ...> --concat-dims time [--coo-map time=data:time]
@@ -25,13 +26,14 @@ export const combineCommand = {
       "combine",
       args,
       {
-        "concat-dims": optional(list(text({ nonEmpty: true }))),
+        // The combine's own declarations (lib/datasets/combineSettings.ts): same rules, same defaults.
+        "concat-dims": optional(combineSettings.concatDims),
         "coo-map": optional(repeated(text()), []),
-        "identical-dims": optional(list(text({ nonEmpty: true })), []),
+        "identical-dims": combineSettings.identicalDims,
         output: optional(text({ nonEmpty: true })),
-        "time-units": optional(oneOf(["reencode", "error"]), "reencode"),
-        duplicates: optional(oneOf(["error", "keep-first"]), "error"),
-        "identical-check": optional(oneOf(["values", "metadata"]), "values"),
+        "time-units": combineSettings.timeUnits,
+        duplicates: combineSettings.duplicates,
+        "identical-check": combineSettings.identicalCheck,
         "record-size": optional(whole({ min: 1 }), 100_000),
         anon: onOff(),
       },

@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   worker: async () => (await import("./worker.js")).workerCommand,
   backfill: async () => (await import("./backfill.js")).backfillCommand,
   schedule: async () => (await import("./schedule.js")).scheduleCommand,
+  census: async () => (await import("./census.js")).censusCommand,
   setup: async () => (await import("./setup.js")).setupCommand,
 };
 

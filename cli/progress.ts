@@ -1,6 +1,6 @@
-import type { WorkflowHandle } from "@temporalio/client";
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle, type WorkflowStartOptions } from "@temporalio/client";
 import { summaryLines } from "../lib/backfill/model/summary.js";
-import type { backfillV3 } from "../workflows/backfill.js";
+import { backfillV3 } from "../workflows/backfill.js";
 import { progressQuery } from "../workflows/messages.js";
 import type { BackfillProgress, BackfillSummary } from "../workflows/types.js";
 
@@ -20,15 +20,53 @@ export function progressLine(p: BackfillProgress, width = 30): string {
   );
 }
 
+/** A backfill's handle, and whether it was started now or was running already (then we follow it). */
+export interface StartedBackfill {
+  handle: WorkflowHandle<typeof backfillV3>;
+  /** When the backfill we follow was started, if it was running already. */
+  runningSince?: Date;
+}
+
+/**
+ * Start a backfill, or follow the one of the same workflow id when it is running already: a second
+ * `backfill` (or `demo --resume`) of a range attaches to the first instead of failing. Temporal's
+ * conflict policy USE_EXISTING would attach too, but its answer does not say which happened; the
+ * default policy (FAIL) does, and a closed run's id is reused (ALLOW_DUPLICATE) either way.
+ */
+export async function startOrFollow(client: Client, options: WorkflowStartOptions<typeof backfillV3>): Promise<StartedBackfill> {
+  try {
+    return { handle: await client.workflow.start(backfillV3, { ...options, workflowIdConflictPolicy: "FAIL", workflowIdReusePolicy: "ALLOW_DUPLICATE" }) };
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    const handle = client.workflow.getHandle<typeof backfillV3>(options.workflowId);
+    const { startTime } = await handle.describe();
+    return { handle, runningSince: startTime };
+  }
+}
+
+export interface FollowOptions {
+  intervalMs?: number;
+  /** Stops following (the promise rejects with its reason); the backfill goes on. */
+  signal?: AbortSignal;
+}
+
 /** Wait for a backfill, redrawing its progress (from the `progress` query) on stderr. */
-export async function followBackfill(handle: WorkflowHandle<typeof backfillV3>, intervalMs = 500): Promise<BackfillSummary> {
+export async function followBackfill(handle: WorkflowHandle<typeof backfillV3>, options: FollowOptions = {}): Promise<BackfillSummary> {
+  const { intervalMs = 500, signal } = options;
   const tty = process.stderr.isTTY;
   let last = "";
   let done = false;
   const result = handle.result().finally(() => {
     done = true;
   });
+  // Heard here, so a result that fails after we stopped following is not an unhandled rejection.
+  result.catch(() => undefined);
+  const aborted = signal ? new Promise((r) => signal.addEventListener("abort", r, { once: true })) : undefined;
   while (!done) {
+    if (signal?.aborted) {
+      if (tty && last) process.stderr.write("\n");
+      throw signal.reason;
+    }
     try {
       const line = progressLine(await handle.query(progressQuery));
       if (line !== last) {
@@ -38,7 +76,11 @@ export async function followBackfill(handle: WorkflowHandle<typeof backfillV3>, 
     } catch {
       // The workflow may be between runs (continue-as-new) or not started yet: try again.
     }
-    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
+    await Promise.race([
+      result.catch(() => undefined),
+      new Promise((r) => setTimeout(r, intervalMs)),
+      ...(aborted ? [aborted] : []),
+    ]);
   }
   if (tty) process.stderr.write("\n");
   return result;

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { optional, text, whole } from "../lib/settings/schema.js";
-import { serializeRefs } from "../lib/refs/serialize.js";
+import { serializeRefs } from "../lib/model/kerchunkJson.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
 import { openSource } from "../lib/source/open.js";
 import { onOff, parseCommandLine } from "./args.js";

@@ -10,6 +10,14 @@ import numpy as np
 SECONDS_1981 = 347155200  # 1981-01-01 in seconds since 1970-01-01
 
 
+def archive_key(t):
+    """The key of hour `t`'s file, as in s3://noaa-himawari8 (relative to the bucket)."""
+    return (
+        f"AHI-L2-FLDK-SST/{t:%Y/%m/%d/%H}00/"
+        f"{t:%Y%m%d%H}0000-NCCF-L3C_GHRSST-SSTsubskin-AHI_H08-ACSPO_V2.80-v02.0-fv01.0.nc"
+    )
+
+
 def himawari_like(p, hour=0, ny=90, nx=180, time_chunk=1, rng=None, time_value=None):
     """Write one file. `time_value` is seconds since 1981-01-01; `rng` makes the data reproducible."""
     rng = rng if rng is not None else np.random.default_rng(hour)

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from himawari_like import himawari_like  # noqa: E402
+from himawari_like import archive_key, himawari_like  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("out")
@@ -35,10 +35,7 @@ for d in range(args.days):
         continue
     for h in range(args.hours):
         t = day + dt.timedelta(hours=h)
-        key = (
-            f"AHI-L2-FLDK-SST/{t:%Y/%m/%d/%H}00/"
-            f"{t:%Y%m%d%H}0000-NCCF-L3C_GHRSST-SSTsubskin-AHI_H08-ACSPO_V2.80-v02.0-fv01.0.nc"
-        )
+        key = archive_key(t)
         path = os.path.join(args.out, key)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         if key in args.corrupt:

@@ -18,8 +18,8 @@ import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
 import type { BackfillInput, BackfillSummary, PeriodResults } from "../workflows/types.js";
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
 import { s3, testDir } from "./harness/env.js";
-import { completedExtractions, datasetHistories, filesUnder } from "./harness/outputs.js";
-import { clientFor, ownDevServer, workerConnection } from "./harness/temporal.js";
+import { completedExtractions, datasetHistories, filesUnder, type History } from "./harness/outputs.js";
+import { clientFor, ownDevServer, pollQuery, workerConnection } from "./harness/temporal.js";
 
 let client: Client;
 let connection: Connection;
@@ -43,6 +43,51 @@ const histories = (dataset: string) => datasetHistories(client, dataset);
 
 function spec(name: string, outputFolder: string, aggregation: DatasetSpec["aggregation"] = "month"): DatasetSpec {
   return testDataset(name, { kind: "s3", bucket }, { kind: "local", path: outputFolder }, aggregation);
+}
+
+/** The day outputs (refs/.../YYYYMMDD.json) among a folder's files. */
+const dayOutputs = (files: Map<string, string>): string[] => [...files.keys()].filter((k) => /\/\d{8}\.json$/.test(k));
+
+/** Milliseconds since the epoch of a history event's time. */
+function eventMs(event: NonNullable<History["events"]>[number]): number {
+  const time = event.eventTime;
+  return time ? Number(String(time.seconds ?? 0)) * 1000 + (time.nanos ?? 0) / 1e6 : 0;
+}
+
+/** Activity types scheduled at or after `since` (ms since the epoch), in every history. */
+function scheduledSince(all: Map<string, History>, since: number): string[] {
+  const found: string[] = [];
+  for (const history of all.values()) {
+    for (const event of history.events ?? []) {
+      const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (type && eventMs(event) >= since) found.push(type);
+    }
+  }
+  return found;
+}
+
+/**
+ * Activities by the pid of the worker that ran them (a worker's identity is "pid@host"): how many
+ * were started, and how many of them extracted files. A retried activity's started event names
+ * the worker of its last attempt.
+ */
+function activitiesByWorker(all: Map<string, History>): Map<number, { activities: number; extractions: number }> {
+  const found = new Map<number, { activities: number; extractions: number }>();
+  for (const history of all.values()) {
+    const types = new Map<number, string>();
+    for (const event of history.events ?? []) {
+      const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (type) types.set(Number(event.eventId), type);
+      const started = event.activityTaskStartedEventAttributes;
+      if (!started) continue;
+      const pid = Number(/^(\d+)@/.exec(started.identity ?? "")?.[1]);
+      const counts = found.get(pid) ?? { activities: 0, extractions: 0 };
+      counts.activities++;
+      if (/^extractFiles?$/.test(types.get(Number(started.scheduledEventId)) ?? "")) counts.extractions++;
+      found.set(pid, counts);
+    }
+  }
+  return found;
 }
 
 /** Run a backfill to its end with a fresh in-process worker (a Worker runs only once). */
@@ -122,29 +167,42 @@ describe("backfill on the dev server", () => {
     const taskQueue = "bf-kill";
     const address = process.env.TK_TEST_TEMPORAL_ADDRESS!;
     const first = await startWorkerProcess({ address, taskQueue, config, logFile: join(dir, "worker-1.log") });
-    const handle = await client.workflow.start(backfillV3, {
-      ...backfillOptions({ dataset: "bf-kill", start: START, end: END, maxConcurrentDays: 2, maxConcurrentFiles: 2, smallDayFiles: 0 }),
-      taskQueue,
-    });
-    // Kill once some days are done and others are running.
-    for (let i = 0; i < 600; i++) {
-      const progress = await handle.query(progressQuery).catch(() => undefined);
-      if (progress && progress.daysDone >= 5 && progress.running.length > 0) break;
-      await sleep(100);
+    let second: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
+    let summary: BackfillSummary;
+    try {
+      const handle = await client.workflow.start(backfillV3, {
+        ...backfillOptions({ dataset: "bf-kill", start: START, end: END, maxConcurrentDays: 2, maxConcurrentFiles: 2, smallDayFiles: 0 }),
+        taskQueue,
+      });
+      // Kill once some days are done and others are running.
+      const atKill = await pollQuery(handle, progressQuery, (p) => p.daysDone >= 5 && p.running.length > 0, "5 days done and more running");
+      await first.kill();
+      // The kill landed mid-run: the backfill had days running and days not done, and fewer days
+      // written than it will write (the first worker is dead: whatever else gets written, the second writes).
+      const writtenAtKill = dayOutputs(await filesUnder(outFolder)).length;
+      assert.equal(atKill.status, "running");
+      assert.ok(atKill.daysDone < atKill.daysTotal && writtenAtKill < 30, `at the kill: ${JSON.stringify(atKill)}; ${writtenAtKill} days written`);
+      second = await startWorkerProcess({ address, taskQueue, config, logFile: join(dir, "worker-2.log") });
+      summary = await handle.result();
+    } finally {
+      await first.kill();
+      await second?.stop();
     }
-    await first.kill();
-    const second = await startWorkerProcess({ address, taskQueue, config, logFile: join(dir, "worker-2.log") });
-    const summary = await handle.result();
-    await second.stop();
 
     assert.equal(summary.days.failed, 0);
     assert.equal(summary.days.written, 30);
+    assert.equal(dayOutputs(await filesUnder(outFolder)).length, 30);
+    // The new worker ran extractions (history names the worker that ran each activity).
+    const byWorker = activitiesByWorker(await histories("bf-kill"));
+    assert.ok((byWorker.get(second.pid!)?.extractions ?? 0) > 0, `activities by worker pid: ${JSON.stringify([...byWorker])}`);
     await backfillDirect(resolveDatasetSpec(spec("bf-kill", join(dir, "out-killed-direct"), "day")), START, END);
     assert.deepEqual(await filesUnder(outFolder), await filesUnder(join(dir, "out-killed-direct")));
-    // Each file translated exactly once: retries after the kill found finished files staged.
-    const translated = completedExtractions(await histories("bf-kill")).filter((e) => !e.reused).map((e) => e.file);
-    assert.equal(translated.length, 60, `translations: ${translated.length}`);
-    assert.equal(new Set(translated).size, 60);
+    // Each file's extraction completed once, and none translated again: an extraction killed after
+    // staging its file but before its completion reached the server was retried and found the file
+    // staged (reused), so a file the first worker translated is recorded as reused, never twice.
+    const completed = completedExtractions(await histories("bf-kill"));
+    assert.equal(completed.length, 60, `completed extractions: ${completed.length}`);
+    assert.equal(new Set(completed.map((e) => e.file)).size, 60);
   });
 
   test("replaying every recorded history is deterministic", async () => {
@@ -198,30 +256,37 @@ describe("backfill across a dev server restart", () => {
     const worker = await startWorkerProcess({ address: server.address, taskQueue: "bf-restart", config, logFile: join(serverDir, "worker.log") });
     const { Client: ClientClass, Connection: ConnectionClass } = await import("@temporalio/client");
     let conn = await ConnectionClass.connect({ address: server.address });
-    let handle: WorkflowHandle<typeof backfillV3> = await new ClientClass({ connection: conn }).workflow.start(backfillV3, {
-      ...backfillOptions({ dataset: "bf-restart", start: START, end: "2022-02-10", maxConcurrentDays: 2 }, "bf-restart/backfill"),
-      taskQueue: "bf-restart",
-    });
-    for (let i = 0; i < 600; i++) {
-      const progress = await handle.query(progressQuery).catch(() => undefined);
-      if (progress && progress.daysDone >= 3) break;
-      await sleep(100);
+    try {
+      // One day at a time, each a day workflow: the 31 days take long enough for the restart to land among them.
+      let handle: WorkflowHandle<typeof backfillV3> = await new ClientClass({ connection: conn }).workflow.start(backfillV3, {
+        ...backfillOptions({ dataset: "bf-restart", start: START, end: END, maxConcurrentDays: 1, smallDayFiles: 0 }, "bf-restart/backfill"),
+        taskQueue: "bf-restart",
+      });
+      const atKill = await pollQuery(handle, progressQuery, (p) => p.daysDone >= 3, "3 days done");
+      await conn.close();
+      await server.kill();
+      // The server went down mid-run: days running, days not done yet.
+      assert.equal(atKill.status, "running");
+      assert.ok(atKill.daysDone < atKill.daysTotal && atKill.running.length > 0, `at the kill: ${JSON.stringify(atKill)}`);
+      await sleep(1000);
+      const restartedAt = Date.now();
+      await server.start();
+      conn = await ConnectionClass.connect({ address: server.address });
+      const restarted = new ClientClass({ connection: conn });
+      handle = restarted.workflow.getHandle<typeof backfillV3>("bf-restart/backfill");
+      const summary = await handle.result();
+      // The restarted server dispatched work: extractions scheduled after the restart.
+      const after = scheduledSince(await datasetHistories(restarted, "bf-restart"), restartedAt);
+      assert.ok(after.some((type) => /^extractFiles?$/.test(type)), `activities scheduled after the restart: ${JSON.stringify(after)}`);
+      assert.equal(summary.days.total, 31);
+      assert.equal(summary.days.written + summary.days.existing, 30);
+      assert.equal(summary.days.failed, 0);
+      assert.equal(dayOutputs(await filesUnder(outFolder)).length, 30);
+    } finally {
+      await conn.close();
+      await worker.stop();
+      await server.stop();
     }
-    await conn.close();
-    await server.kill();
-    await sleep(1000);
-    await server.start();
-    conn = await ConnectionClass.connect({ address: server.address });
-    handle = new ClientClass({ connection: conn }).workflow.getHandle<typeof backfillV3>("bf-restart/backfill");
-    const summary = await handle.result();
-    await conn.close();
-    await worker.stop();
-    await server.stop();
-    assert.equal(summary.days.total, 12);
-    assert.equal(summary.days.written + summary.days.existing, 12);
-    assert.equal(summary.days.failed, 0);
-    const outputs = await filesUnder(outFolder);
-    assert.equal([...outputs.keys()].filter((k) => /\/\d{8}\.json$/.test(k)).length, 12);
   });
 });
 

@@ -7,9 +7,10 @@ import { before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { combineRefs, writeCombinedReferences, type CombineOptions } from "../lib/combine/index.js";
 import { CombineError } from "../lib/errors.js";
-import { serializeRefs } from "../lib/refs/serialize.js";
+import { readKerchunkJson, serializeReferenceSet, serializeRefs } from "../lib/model/kerchunkJson.js";
+import { readKerchunkParquet } from "../lib/model/kerchunkParquet.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
-import type { KerchunkRefs } from "../lib/refs/types.js";
+import type { KerchunkRefs } from "../lib/model/kerchunkRefs.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { BlockCache } from "../lib/source/blockCache.js";
 import { LocalFileSource } from "../lib/source/localFile.js";
@@ -176,6 +177,23 @@ describe("rollups: combining combined sets gives the refs combining every file g
   });
 });
 
+describe("the reference model (lib/model)", () => {
+  test("every file's refs and every combined set read into it and written back are the same bytes; the combine's own model is what reading its JSON gives", async () => {
+    for (const [file, refs] of refsOf) {
+      const text = serializeRefs(refs);
+      assert.equal(serializeReferenceSet(readKerchunkJson(text, file)), text, basename(file));
+    }
+    assert.ok(refsOf.size >= 10, `only ${refsOf.size} files`);
+    for (const name of ["hourly", "multistep"]) {
+      const combined = await combineSet(name);
+      const text = combined.json().toString("utf8");
+      const model = combined.references(name);
+      assert.deepEqual(model, readKerchunkJson(text, name), name);
+      assert.equal(serializeReferenceSet(model), text, name);
+    }
+  });
+});
+
 describe("corrected where the reference tools go wrong", () => {
   test("time units differing between files (kerchunk #282): re-encoded to the first file's, or a clear error by setting", async () => {
     const { refs, summary } = await combineSet("units");
@@ -280,6 +298,15 @@ describe("Parquet reference layout (kerchunk.df / fsspec LazyReferenceMapper)", 
     await writeCombinedReferences([...sets.hourly!].reverse().map(refsPath), out, { ...TIME, parquet: { recordSize: 10 } });
     assert.deepEqual(await readFile(join(out, "sea_surface_temperature/refs.3.parq")), before);
     assert.deepEqual(await readFile(join(out, ".zmetadata")), metadata);
+  });
+
+  test("read back into the reference model, a Parquet folder (in several records, multi-step too) writes the JSON the JSON output holds", async () => {
+    for (const name of ["hourly", "multistep"]) {
+      const out = join(dir, `${name}.model.parq`);
+      await writeCombinedReferences(sets[name]!.map(refsPath), out, { ...TIME, parquet: { recordSize: 3 } });
+      const json = (await combineSet(name)).json().toString("utf8");
+      assert.equal(serializeReferenceSet(await readKerchunkParquet(out)), json, name);
+    }
   });
 });
 

@@ -13,9 +13,10 @@ import { after, before, describe, test, type TestContext } from "node:test";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
-import { FaultProxy, faultPlans } from "./harness/servers/faultProxy.js";
+import { FaultProxy, faultPlans, type InjectedFault } from "./harness/servers/faultProxy.js";
 import { sleep } from "../lib/servers/process.js";
 import { ToxiproxyServer, type ProxyHandle } from "./harness/servers/toxiproxy.js";
+import { s3Attempts, type S3AttemptCounts } from "../lib/source/s3Client.js";
 import { createWorker } from "../worker/worker.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
@@ -145,6 +146,46 @@ async function backfillUnderFault(t: TestContext, name: Case, inject?: () => Pro
   return retries;
 }
 
+/**
+ * What the S3 clients of this process (the in-process worker's) sent to an endpoint during `run`:
+ * attempts, and failed attempts by error code or name (each one the SDK retried, or gave up on and
+ * Temporal retried).
+ */
+async function attemptsDuring<T>(endpoint: string, run: () => Promise<T>): Promise<{ result: T; attempts: number; failed: Record<string, number> }> {
+  const before = s3Attempts(endpoint);
+  const result = await run();
+  const after = s3Attempts(endpoint);
+  const failed: Record<string, number> = {};
+  for (const [name, n] of Object.entries(after.failed)) if (n > (before.failed[name] ?? 0)) failed[name] = n - (before.failed[name] ?? 0);
+  return { result, attempts: after.attempts - before.attempts, failed };
+}
+
+const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/**
+ * The S3 clients' failed attempts are the fault proxy's injected answers, one for one: by S3 error
+ * code, except that an error answer to a HEAD has no body to name it (the SDK calls it Unknown).
+ */
+function assertInjectedMet(failed: Record<string, number>, injected: Record<InjectedFault, number>): void {
+  assert.equal(sum(failed), sum(injected), `failed attempts ${JSON.stringify(failed)}, injected ${JSON.stringify(injected)}`);
+  for (const [name, n] of Object.entries(failed)) {
+    if (name !== "Unknown") assert.ok(name in injected && n <= injected[name as InjectedFault], `failed attempts ${JSON.stringify(failed)}, injected ${JSON.stringify(injected)}`);
+  }
+}
+
+/**
+ * Wait until the S3 clients of this process have had an attempt to `endpoint` fail with a code or
+ * name matching `pattern` since `since` was taken: the fault was met.
+ */
+async function untilFailed(endpoint: string, pattern: RegExp, since: S3AttemptCounts): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  const met = (): number => Object.entries(s3Attempts(endpoint).failed).filter(([name, n]) => pattern.test(name) && n > (since.failed[name] ?? 0)).length;
+  while (met() === 0) {
+    if (Date.now() > deadline) throw new Error(`no S3 request through ${endpoint} failed with ${pattern} in 2 minutes: ${JSON.stringify(s3Attempts(endpoint))}`);
+    await sleep(50);
+  }
+}
+
 describe("backfills through a faulty S3 endpoint finish with every day written, byte-identical", () => {
   test("latency with jitter, a bandwidth limit and sliced packets: slower, same bytes", async (t) => {
     const proxy = proxies.get("slow")!;
@@ -152,15 +193,37 @@ describe("backfills through a faulty S3 endpoint finish with every day written, 
     await proxy.latency(10, { jitter: 10, stream: "upstream" });
     await proxy.addToxic({ type: "bandwidth", attributes: { rate: 4_000 } });
     await proxy.addToxic({ type: "slicer", attributes: { average_size: 1500, size_variation: 1000, delay: 200 } });
-    await backfillUnderFault(t, "slow");
+    const { attempts, failed } = await attemptsDuring(proxy.url, () => backfillUnderFault(t, "slow"));
+    // The reads went through the proxy, and its toxics (toxicity 1: every connection gets them)
+    // were on it from before the first read to after the last.
+    assert.ok(attempts >= FILES, `${attempts} S3 requests through the slow proxy`);
+    const toxics = (await proxy.toxics()).map((x) => `${x.type} ${x.stream} ${x.toxicity}`).sort();
+    assert.deepEqual(toxics, ["bandwidth downstream 1", "latency downstream 1", "latency upstream 1", "slicer downstream 1"]);
+    t.diagnostic(`slow: ${attempts} S3 requests through the proxy, failed: ${JSON.stringify(failed)}`);
   });
 
   test("connections reset on connect and cut mid-body (limit_data): retried, never a short or mixed read", async (t) => {
     const proxy = proxies.get("cut")!;
-    // A fifth of new connections are reset at once; 30 % are cut after 100 KB, inside the 256 KiB head read.
-    await proxy.addToxic({ type: "reset_peer", attributes: { timeout: 0 }, toxicity: 0.2, stream: "upstream" });
-    await proxy.addToxic({ type: "limit_data", attributes: { bytes: 100_000 }, toxicity: 0.3 });
-    await backfillUnderFault(t, "cut");
+    // A fifth of new connections are reset at once; 30 % are cut after 100 KB, inside the 256 KiB
+    // head read. Each toxic starts on every connection, until a request has met it: with keep-alive
+    // a backfill this small opens a handful of connections, which may all escape a 20 % toxic.
+    const since = s3Attempts(proxy.url);
+    await proxy.addToxic({ type: "reset_peer", name: "reset", attributes: { timeout: 0 }, toxicity: 1, stream: "upstream" });
+    const { result: retries, attempts, failed } = await attemptsDuring(proxy.url, () =>
+      backfillUnderFault(t, "cut", async () => {
+        await untilFailed(proxy.url, /ECONNRESET|EPIPE|socket hang up/i, since);
+        await proxy.updateToxic("reset", { toxicity: 0.2 });
+        await proxy.addToxic({ type: "limit_data", name: "cut", attributes: { bytes: 100_000 }, toxicity: 1 });
+        await untilFailed(proxy.url, /^body:/, since);
+        await proxy.updateToxic("cut", { toxicity: 0.3 });
+      }),
+    );
+    // The faults were met and retried: S3 requests that failed on a reset or cut connection (the
+    // SDK retried them), or reads cut inside a body (short, or the stream broke: Temporal retried).
+    const cutReads = retries.failures.filter((f) => /ECONNRESET|socket hang up|aborted|premature|terminated|got \d+/i.test(f));
+    t.diagnostic(`cut: ${attempts} S3 requests, failed: ${JSON.stringify(failed)}; ${cutReads.length} of ${retries.failures.length} Temporal retries on a cut read`);
+    assert.ok(Object.keys(failed).some((name) => /ECONNRESET|EPIPE|socket hang up/i.test(name)), `no connection reset: ${JSON.stringify(failed)}`);
+    assert.ok(Object.keys(failed).some((name) => name.startsWith("body:")), `no body cut: ${JSON.stringify(failed)}`);
   });
 
   test("silent connections (timeout toxic, never closed): the read times out and is retried instead of hanging", async (t) => {
@@ -168,8 +231,19 @@ describe("backfills through a faulty S3 endpoint finish with every day written, 
     // A third of new connections swallow everything and stay open: without a socket timeout in
     // the S3 client, an extraction (which heartbeats on a timer) would wait for its 15-minute
     // start-to-close timeout.
-    await proxy.addToxic({ type: "timeout", attributes: { timeout: 0 }, toxicity: 0.35 });
-    await backfillUnderFault(t, "silent");
+    // On every connection until a request has timed out (as for the cut case), then a third.
+    const since = s3Attempts(proxy.url);
+    await proxy.addToxic({ type: "timeout", name: "silent", attributes: { timeout: 0 }, toxicity: 1 });
+    const { result: retries, attempts, failed } = await attemptsDuring(proxy.url, () =>
+      backfillUnderFault(t, "silent", async () => {
+        await untilFailed(proxy.url, /Timeout|ETIMEDOUT/i, since);
+        await proxy.updateToxic("silent", { toxicity: 0.35 });
+      }),
+    );
+    // Requests timed out (the socket timeout) and were retried, by the SDK or by Temporal.
+    const timedOutInHistory = retries.failures.filter((f) => /Timeout|timed out/i.test(f)).length;
+    t.diagnostic(`silent: ${attempts} S3 requests, failed: ${JSON.stringify(failed)}; ${timedOutInHistory} Temporal retries after a timeout`);
+    assert.ok(Object.keys(failed).some((name) => /Timeout|ETIMEDOUT/i.test(name)), `no request timed out: ${JSON.stringify({ attempts, failed, retries })}`);
   });
 
   test("the store down for 5 s (proxy disabled, then enabled): the backfill waits it out; retries in history", async (t) => {
@@ -192,8 +266,10 @@ describe("backfills through a faulty S3 endpoint finish with every day written, 
     statusProxy.setPlan((request) => (n++ < 12 ? first(request) : every(request)));
     // Day workflows (smallDayFiles 0), whose activities meet the faults first: a batch of small days
     // would hand each failing day to a day workflow, taking up the faults Temporal is to retry here.
-    const retries = await backfillUnderFault(t, "status", undefined, { smallDayFiles: 0 });
+    const { result: retries, failed } = await attemptsDuring(statusProxy.url, () => backfillUnderFault(t, "status", undefined, { smallDayFiles: 0 }));
     assert.ok(statusProxy.counts.injected.SlowDown >= 6 && statusProxy.counts.injected.InternalError >= 6, JSON.stringify(statusProxy.counts));
+    // Every injected answer reached an S3 client as a failed attempt.
+    assertInjectedMet(failed, statusProxy.counts.injected);
     assert.ok(retries.retries >= 1, `no retry in history: ${JSON.stringify(retries)}`);
     assert.ok(retries.failures.some((f) => /HTTP 50[03]/.test(f)), retries.failures.join("\n"));
     assert.equal(statusProxy.counts.upstreamErrors + statusProxy.counts.rejected, 0);
@@ -202,9 +278,11 @@ describe("backfills through a faulty S3 endpoint finish with every day written, 
 
   test("a seeded 30 % of requests throttled (503 SlowDown): the SDK and Temporal absorb it", async (t) => {
     throttleProxy.setPlan(faultPlans.share(0.3, 20220401, ["SlowDown", "InternalError"]));
-    await backfillUnderFault(t, "throttled");
+    const { failed } = await attemptsDuring(throttleProxy.url, () => backfillUnderFault(t, "throttled"));
     const { injected, forwarded } = throttleProxy.counts;
     assert.ok(injected.SlowDown + injected.InternalError > 0 && forwarded > 0, JSON.stringify(throttleProxy.counts));
+    // Every injected answer reached an S3 client as a failed attempt (which the SDK or Temporal retried).
+    assertInjectedMet(failed, injected);
     t.diagnostic(`throttle proxy: ${JSON.stringify(throttleProxy.counts)}`);
   });
 });

@@ -37,9 +37,9 @@ import {
   type IcechunkDataset,
 } from "../lib/icechunk/index.js";
 import { resolveIcechunkOptions } from "../lib/icechunk/options.js";
-import { serializeRefs } from "../lib/refs/serialize.js";
+import { serializeRefs } from "../lib/model/kerchunkJson.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
-import type { KerchunkRefs, Reference } from "../lib/refs/types.js";
+import type { KerchunkRefs, Reference } from "../lib/model/kerchunkRefs.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { openSource } from "../lib/source/open.js";
 import { uploadArchive } from "./harness/archive.js";
@@ -129,6 +129,8 @@ async function refusalProblems(attempt: Promise<DayCommitSummary>, problem: stri
 /** Steps that must fail with Icechunk's checksum error (and only those); the others read the source's values. */
 function checksumProblems(steps: ReadReport["steps"][string], failing: number[]): string[] {
   const problems: string[] = [];
+  if (steps.length === 0) problems.push("no step read");
+  for (const step of failing) if (!steps.some((s) => s.step === step)) problems.push(`step ${step} not read`);
   for (const step of steps) {
     if (failing.includes(step.step)) {
       if (step.ok) problems.push(`step ${step.step} read although its source was replaced`);
@@ -302,6 +304,8 @@ function scenario(kind: "local" | "s3", makeSetup: () => Promise<Setup>): void {
       const before = checksumProblems(report.steps["before replacement"]!, [3]);
       t.diagnostic(`checksum check before the replacement: ${before.join("; ")}`);
       assert.deepEqual(before, ["step 3 read although its source was replaced"]);
+      // Nothing read is no pass either.
+      assert.deepEqual(checksumProblems([], [3]), ["no step read", "step 3 not read"]);
     });
 
     test("a source replaced after commit fails that step with Icechunk's checksum error; other steps read", async () => {

@@ -16,7 +16,7 @@ import { mkdir, open, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { before, describe, test } from "node:test";
 import { UnsupportedFeatureError } from "../lib/errors.js";
-import { chunkKey, metadataText, v3ArrayMetadataOfText, v3GroupMetadata } from "../lib/icechunk/zarrV3.js";
+import { chunkKey, metadataText, v3ArrayMetadataOf, v3GroupMetadata } from "../lib/icechunk/zarrV3.js";
 import { translateHdf5, type TranslateResult } from "../lib/refs/translate.js";
 import { BlockCache } from "../lib/source/blockCache.js";
 import { LocalFileSource } from "../lib/source/localFile.js";
@@ -73,7 +73,7 @@ async function storeAndRead(name: string): Promise<Outcome> {
       const zarray = refs.refs[key] as string;
       let meta;
       try {
-        meta = v3ArrayMetadataOfText(name, path, zarray, refs.refs[`${path}/.zattrs`] as string | undefined);
+        meta = v3ArrayMetadataOf(name, { path, zarray, zattrs: refs.refs[`${path}/.zattrs`] as string | undefined, chunkKeys: [], chunkRefs: [] });
       } catch (error) {
         assert.ok(error instanceof UnsupportedFeatureError, `${name} ${path}: untyped refusal: ${String(error)}`);
         refused.set(path, error);

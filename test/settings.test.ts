@@ -9,6 +9,7 @@ import { describe, test } from "node:test";
 import { DatasetRegistry, loadDatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
 import { ConfigError } from "../lib/errors.js";
+import { repositoryRoot } from "../lib/servers/process.js";
 import { nearestName } from "../lib/settings/suggest.js";
 import { testDataset } from "./harness/archive.js";
 import { runCli } from "./harness/cli.js";
@@ -211,5 +212,25 @@ describe("command line: unknown flags", () => {
     // The worker's sizing flags (README, "Sizing a cluster") go by the same rules.
     assert.match(workflowTasks!.stderr, /invalid --max-workflow-tasks: expected a whole number >= 1, got 0/);
     assert.match(cachedWorkflows!.stderr, /--max-cached-workflow: unknown flag; did you mean --max-cached-workflows\?/);
+  });
+});
+
+describe("declared once", () => {
+  test("the combine's and the store's options are checked by their declarations: no library checks a setting by hand", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const byHand = ["lib/combine", "lib/icechunk"].flatMap((dir) =>
+      readdirSync(join(repositoryRoot, dir), { recursive: true, encoding: "utf8" })
+        .filter((name) => name.endsWith(".ts") && /\bnew ConfigError\(/.test(readFileSync(join(repositoryRoot, dir, name), "utf8")))
+        .map((name) => `${dir}/${name}`),
+    );
+    assert.deepEqual(byHand, []);
+  });
+
+  test("a dataset's combine settings follow the combine's rules: a bad coordinate selector or a dimension both concatenated and identical is named", () => {
+    const dataset = validDataset();
+    dataset.combine = { concatDims: ["time"], cooMap: { time: "date:time" } };
+    assert.throws(() => resolveDatasetSpec(dataset as DatasetSpec), (e: unknown) => e instanceof ConfigError && e.setting === "datasets.x.combine.cooMap.time");
+    dataset.combine = { concatDims: ["time"], identicalDims: ["time"] };
+    assert.throws(() => resolveDatasetSpec(dataset as DatasetSpec), (e: unknown) => e instanceof ConfigError && e.setting === "datasets.x.combine.identicalDims");
   });
 });

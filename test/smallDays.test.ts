@@ -153,11 +153,13 @@ describe("small days in batches", () => {
       const resolved = resolveDatasetSpec(killed);
       const days = ["2022-04-01", "2022-04-02", "2022-04-03", "2022-04-04", "2022-04-06", "2022-04-07", "2022-04-08"];
       const outputs = days.map((day) => join(dir, "out-kill", outputKey(resolved, day)));
-      const present = async () => (await Promise.all(outputs.map((p) => stat(p).catch(() => undefined)))).filter((s) => s !== undefined);
+      // A missing output is "not yet"; any other failure to stat one is an error of the test.
+      const statIfThere = (p: string) => stat(p).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : Promise.reject(error)));
+      const present = async () => (await Promise.all(outputs.map(statIfThere))).filter((s) => s !== undefined);
       for (let i = 0; i < 600 && (await present()).length < 2; i++) await sleep(50);
       const before = new Map<string, { ino: number; mtimeMs: number }>();
       for (const p of outputs) {
-        const s = await stat(p).catch(() => undefined);
+        const s = await statIfThere(p);
         if (s) before.set(p, { ino: s.ino, mtimeMs: s.mtimeMs });
       }
       await first.kill();

@@ -7,13 +7,14 @@
 import type { Client, Connection } from "@temporalio/client";
 import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { outputKey } from "../lib/backfill/names.js";
 import { planBackfill } from "../lib/backfill/plan.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
-import { resolveDatasetSpec } from "../lib/datasets/spec.js";
+import { resolveDatasetSpec, s3ConnectionOf } from "../lib/datasets/spec.js";
 import { FaultProxy } from "./harness/servers/faultProxy.js";
 import { closeSharedS3Clients, s3ClientsCreated, s3ConnectionKey } from "../lib/source/s3Client.js";
 import { createWorker } from "../worker/worker.js";
@@ -48,7 +49,13 @@ async function visited(dataset: string): Promise<{ levels: Record<string, number
     for (const event of history.events ?? []) {
       const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
       if (type) activities[type] = (activities[type] ?? 0) + 1;
-      if (event.markerRecordedEventAttributes) localActivities++;
+      // Local activities' markers (not patches' markers), leaving out the backfill's watch over its
+      // years (workflows/watch.ts), which looks every 15 s however the work goes.
+      const marker = event.markerRecordedEventAttributes;
+      if (marker?.markerName !== "core_local_activity") continue;
+      const details = Object.values(marker.details ?? {}).flatMap((payloads) => (payloads.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString()));
+      assert.ok(details.length > 0, "a local activity's marker names its activity");
+      if (!details.some((text) => text.includes("closedWorkflows"))) localActivities++;
     }
   }
   return { levels, activities, localActivities };
@@ -208,7 +215,7 @@ describe("per-file retries", () => {
 });
 
 describe("S3 clients", () => {
-  test("a worker reuses one client per connection setting, keyed without credentials", async () => {
+  test("a worker reuses one client per connection setting", async () => {
     const archive = join(dir, "clients-archive");
     const keys = await makeArchive(archive, "2022-11-01", 3, { hours: 2, grid: [8, 16] });
     const bucket = await uploadArchive(archive, keys, "clients");
@@ -221,9 +228,32 @@ describe("S3 clients", () => {
     // writes, and one for the local activities' single tries (made once, at most).
     const made = s3ClientsCreated() - before;
     assert.ok(made >= 1 && made <= 2, `${made} S3 clients made for 6 files, 3 days and their combines`);
-    // The key says where and how, never with what credentials.
-    const key = s3ConnectionKey({ endpoint: "http://127.0.0.1:9" });
-    assert.match(key, /127\.0\.0\.1:9/);
-    for (const secret of [process.env.AWS_SECRET_ACCESS_KEY!, process.env.AWS_ACCESS_KEY_ID!]) assert.ok(!key.includes(secret));
+  });
+
+  test("the connection key of a client holds what the environment sets, except its credentials", () => {
+    // Credentials, endpoint and region from the environment, as a worker gets them; the secrets
+    // are fresh random strings, so no other part of the key can contain one by chance.
+    const secrets = { AWS_ACCESS_KEY_ID: `AKIA${randomUUID()}`, AWS_SECRET_ACCESS_KEY: randomUUID(), AWS_SESSION_TOKEN: randomUUID() };
+    const env = { ...secrets, AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_REGION: "eu-north-9" };
+    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+    const keys: string[] = [];
+    try {
+      Object.assign(process.env, env);
+      const spec = { kind: "s3" as const, bucket: "b", region: "ap-south-7" };
+      keys.push(s3ConnectionKey(), s3ConnectionKey(s3ConnectionOf(spec)), s3ConnectionKey({ ...s3ConnectionOf(spec), maxAttempts: 1 }));
+      // Other credentials, the same connection: the same key (credentials play no part in it).
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID: "AKIAOTHER", AWS_SECRET_ACCESS_KEY: "other", AWS_SESSION_TOKEN: "other" });
+      assert.equal(s3ConnectionKey(), keys[0]);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    // The key is made of what the environment and the spec say (so a credential read the same way would be in it)...
+    assert.match(keys[0]!, /127\.0\.0\.1:9.*eu-north-9/);
+    assert.match(keys[1]!, /ap-south-7/);
+    // ... and holds no credential.
+    for (const key of keys) for (const [name, secret] of Object.entries(secrets)) assert.ok(!key.includes(secret), `${name} in the connection key ${key}`);
   });
 });

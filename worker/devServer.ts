@@ -35,6 +35,12 @@ export interface DevServerOptions {
   pickPort?: PortPicker;
   /** Tries when an address is in use, and who hears of a retry (see `startWithRetries`). */
   retry?: RetryOptions;
+  /**
+   * Run the server in a process group of its own (see `ManagedProcessOptions`): a Ctrl-C at the
+   * terminal reaches only us, and we stop it after what runs on it. Whoever sets it stops the
+   * server on every way out (this process's exit kills it).
+   */
+  ownProcessGroup?: boolean;
 }
 
 /**
@@ -119,7 +125,9 @@ export class TemporalDevServer {
       ...(this.options.ui ? ["--ui-port", String(this.uiPort)] : ["--headless"]),
       ...this.extraArgs(),
     ];
-    this.process = new ManagedProcess("temporal dev server", binary, args, this.options.logFile ?? `${this.dbFile}.log`);
+    this.process = new ManagedProcess("temporal dev server", binary, args, this.options.logFile ?? `${this.dbFile}.log`, process.env, {
+      ownProcessGroup: this.options.ownProcessGroup ?? false,
+    });
     await this.process.start();
     await this.process.waitUntil(() => this.answers(), 120_000);
   }

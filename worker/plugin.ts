@@ -20,6 +20,11 @@ export { temporalConnectConfig, type ConnectionOverrides, type TemporalConnectCo
 export interface TemporalKerchunkPluginOptions {
   /** Datasets the worker can build; the presets (himawari8-sst) when omitted. */
   datasets?: DatasetSpec[] | DatasetRegistry;
+  /**
+   * Check at the worker's start that the namespace has our search attributes (default true);
+   * createWorker checks before it creates the worker, and turns this off.
+   */
+  checkNamespace?: boolean;
 }
 
 /**
@@ -33,6 +38,8 @@ export interface TemporalKerchunkPluginOptions {
  * worker (and task queue) of its own, or pass no workflowsPath of yours.
  */
 export class TemporalKerchunkPlugin extends SimplePlugin {
+  private readonly checkNamespace: boolean;
+
   constructor(options: TemporalKerchunkPluginOptions = {}) {
     const registry = options.datasets instanceof DatasetRegistry ? options.datasets : new DatasetRegistry(options.datasets ?? presets);
     const ours = createActivities(registry);
@@ -44,6 +51,7 @@ export class TemporalKerchunkPlugin extends SimplePlugin {
       workerInterceptors: (existing) => ({ ...existing, activity: [...(existing?.activity ?? []), activityMetrics] }),
       ...(prebuilt ? { workflowBundle: prebuilt } : { workflowsPath }),
     });
+    this.checkNamespace = options.checkNamespace ?? true;
   }
 
   /**
@@ -51,14 +59,17 @@ export class TemporalKerchunkPlugin extends SimplePlugin {
    * says to run 'temporal-kerchunk setup' (worker/namespace.ts).
    */
   override async runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
-    if (worker.connection) {
+    if (this.checkNamespace && worker.connection) {
       const note = await checkNamespaceReady(worker.connection, worker.options.namespace);
       if (note) Runtime.instance().logger.warn(note);
     }
     return super.runWorker(worker, next);
   }
 
-  /** Heartbeats at least every 5 s, so a cancellation reaches running extractions quickly (worker/worker.ts). */
+  /**
+   * A heartbeat is what tells a running extraction it was cancelled: sent at least every 5 s (the
+   * SDK's default throttle is 0.8 x the 20 s heartbeat timeout), so a cancel stops it quickly.
+   */
   override configureWorker(options: WorkerOptions): WorkerOptions {
     return super.configureWorker({ maxHeartbeatThrottleInterval: "5 seconds", ...options });
   }

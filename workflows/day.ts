@@ -1,5 +1,5 @@
 import { setCurrentDetails } from "@temporalio/workflow";
-import { existing, extractionPlan, noFileCounts, noFiles, outputResult, statusOf, type ExtractSummary, type FileCounts, type PeriodResult } from "../lib/backfill/model/index.js";
+import { extractionPlan, noFileCounts, outputRules, runDaySteps, statusOf, type ExtractSummary, type FileCounts, type PeriodResult } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
 import { steps } from "./activities.js";
 import { recordFailure } from "./failures.js";
@@ -19,8 +19,7 @@ export async function backfillDayV3(input: DayInput): Promise<DayOutcome> {
   return withStatus(
     async () => {
       try {
-        const ended = await runDay(input, files);
-        return "staged" in ended ? { staged: ended.staged, files } : { result: ended, files };
+        return { ...(await runDay(input, files)), files };
       } catch (error) {
         // Failing fast (or cancelled): rethrown. Otherwise the failure is the day's result, and the
         // files it listed still count.
@@ -31,28 +30,26 @@ export async function backfillDayV3(input: DayInput): Promise<DayOutcome> {
   );
 }
 
-async function runDay(input: DayInput, files: FileCounts): Promise<PeriodResult | { staged: string[] }> {
+async function runDay(input: DayInput, files: FileCounts): Promise<{ result: PeriodResult } | { staged: string[] }> {
   const { dataset, day } = input;
-  const survey = await steps.surveyDay(dataset, day);
-  if ("output" in survey) return existing(survey.output);
-  const sources = survey.sources;
-  files.listed = sources.length;
-  if (sources.length === 0) return noFiles();
-  setCurrentDetails(`${sources.length} files`);
-
-  const plan = extractionPlan(sources, input.maxConcurrentFiles, input.filesPerActivity);
-  let extractedSoFar = 0;
-  const perBatch = await boundedAll(plan.batches, plan.activities, async (batch): Promise<ExtractSummary[]> => {
-    const summaries = batch.length === 1 ? [await steps.extractFile(dataset, day, batch[0]!)] : await steps.extractFiles(dataset, day, batch, plan.filesAtOnce);
-    extractedSoFar += batch.length;
-    setCurrentDetails(`${extractedSoFar}/${sources.length} files extracted`);
-    return summaries;
-  });
-  const extracted = perBatch.flat();
-  files.reused = extracted.filter((e) => e.reused).length;
-  files.extracted = extracted.length - files.reused;
-  const staged = extracted.map((e) => e.staged);
-  // An Icechunk store takes days in calendar order: the month commits this one when its turn comes.
-  if (input.format === "icechunk") return { staged };
-  return outputResult(await steps.aggregateDay(dataset, day, staged));
+  return runDaySteps(
+    {
+      survey: () => steps.surveyDay(dataset, day),
+      extract: async (sources) => {
+        const plan = extractionPlan(sources, input.maxConcurrentFiles, input.filesPerActivity);
+        let extractedSoFar = 0;
+        const perBatch = await boundedAll(plan.batches, plan.activities, async (batch): Promise<ExtractSummary[]> => {
+          const summaries = batch.length === 1 ? [await steps.extractFile(dataset, day, batch[0]!)] : await steps.extractFiles(dataset, day, batch, plan.filesAtOnce);
+          extractedSoFar += batch.length;
+          setCurrentDetails(`${extractedSoFar}/${sources.length} files extracted`);
+          return summaries;
+        });
+        return perBatch.flat();
+      },
+      write: (staged) => steps.aggregateDay(dataset, day, staged),
+    },
+    // An Icechunk store takes days in calendar order: the month commits this one when its turn comes.
+    { handBackStaged: outputRules(input.format).calendarOrder, listed: (count) => setCurrentDetails(`${count} files`) },
+    files,
+  );
 }

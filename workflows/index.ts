@@ -7,3 +7,4 @@ export { backfillYearV3 } from "./year.js";
 export { backfillMonthV3 } from "./month.js";
 export { backfillDayV3 } from "./day.js";
 export { updateDataset } from "./update.js";
+export { censusV1 } from "./census.js";

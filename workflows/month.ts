@@ -1,5 +1,5 @@
 import { allHandlersFinished, condition, continueAsNew, workflowInfo } from "@temporalio/workflow";
-import { isSettled, periodsOfMonth, rollsUp, statusOf, withTranslatedBefore, type PeriodResults } from "../lib/backfill/model/index.js";
+import { isSettled, outputRules, periodsOfMonth, rollsUp, statusOf, withTranslatedBefore, type PeriodResults } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
 import { backfillDayV3 } from "./day.js";
 import { describeFailure, isOwnCancellation, recordFailure } from "./failures.js";
@@ -24,7 +24,7 @@ export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome>
     async () => {
       const results: PeriodResults = { ...input.checkpoint };
       // Icechunk output: days are committed by the month, in calendar order, as they finish.
-      const store = input.format === "icechunk" ? calendarCommits(input, month.days, results, reports) : undefined;
+      const store = outputRules(input.format).calendarOrder ? calendarCommits(input, month.days, results, reports) : undefined;
       const ends: DayEnds = {
         started: reports.started,
         result(day, result, files) {

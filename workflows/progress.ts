@@ -12,6 +12,7 @@ import {
   isSettled,
   keptResults,
   newProgressState,
+  outputRules,
   periodsOfYear,
   progressOf,
   progressText,
@@ -91,7 +92,7 @@ export function trackProgress(input: BackfillInput, plan: BackfillPlan) {
      * in calendar order), given their results without running.
      */
     blockAfterFailedDays(running: Record<string, string>): void {
-      if (plan.format !== "icechunk") return;
+      if (!outputRules(plan.format).calendarOrder) return;
       const before: string[] = [];
       for (const year of plan.years) {
         const blocker = firstFailedDay(before, state.results);

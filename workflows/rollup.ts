@@ -1,4 +1,4 @@
-import { outputResult, rollupRule, type PeriodResult, type PeriodResults } from "../lib/backfill/model/index.js";
+import { outputResult, outputRules, rollupRule, type PeriodResult, type PeriodResults } from "../lib/backfill/model/index.js";
 import { steps } from "./activities.js";
 import { recordFailure } from "./failures.js";
 import type { PeriodSettings } from "./types.js";
@@ -11,7 +11,7 @@ export async function rollup(settings: PeriodSettings, period: string, whole: bo
   const decision = rollupRule(whole, children, results);
   if ("result" in decision) return decision.result;
   try {
-    return outputResult(await steps.rollupPeriod(settings.dataset, period, decision.build, settings.format === "icechunk"));
+    return outputResult(await steps.rollupPeriod(settings.dataset, period, decision.build, outputRules(settings.format).calendarOrder));
   } catch (error) {
     return recordFailure(error, settings.failFast);
   }

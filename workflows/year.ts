@@ -6,6 +6,7 @@ import {
   firstFailedDay,
   keptResults,
   noFileCounts,
+  outputRules,
   periodsOfMonth,
   periodsOfYear,
   rollsUp,
@@ -57,7 +58,7 @@ function runYear(input: YearInput): Promise<PeriodOutcome> {
 
       await boundedAll(months, input.lanes.monthsPerYear, async (month) => {
         // Icechunk output: months run one after another, and a failed day holds back the rest.
-        const blocker = input.format === "icechunk" ? firstFailedDay(daysOfYear(year), results) : undefined;
+        const blocker = outputRules(input.format).calendarOrder ? firstFailedDay(daysOfYear(year), results) : undefined;
         if (blocker) return void Object.assign(results, blockedMonth(month, results, blocker));
         try {
           const outcome = await executePeriod(backfillMonthV3, {

@@ -10,9 +10,9 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { pyJson } from "../../lib/refs/pyJson.js";
-import { serializeRefs } from "../../lib/refs/serialize.js";
-import type { Reference } from "../../lib/refs/types.js";
+import { pyJson } from "../../lib/json/pyJson.js";
+import { serializeRefs } from "../../lib/model/kerchunkJson.js";
+import type { Reference } from "../../lib/model/kerchunkRefs.js";
 import { ACSPO_VARIABLES, coordinateRefs, dataVariableRefs, writeLatLon, zarray } from "../himawariRefs.js";
 
 const [outArg, hoursArg, cyArg, cxArg] = process.argv.slice(2);

@@ -7,7 +7,8 @@
  *   parquet  end to end, streaming: writeCombinedReferences(files → OUT.parq)
  */
 import { readFile } from "node:fs/promises";
-import { combineRefs, parseRefsJson, writeCombinedReferences, type CombineOptions } from "../../lib/combine/index.js";
+import { combineRefs, writeCombinedReferences, type CombineOptions } from "../../lib/combine/index.js";
+import { parseRefsJson } from "../../lib/model/kerchunkJson.js";
 
 const [mode, listFile, out] = process.argv.slice(2);
 const files = (await readFile(listFile!, "utf8")).split("\n").filter(Boolean);

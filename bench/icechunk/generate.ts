@@ -14,9 +14,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { deflateSync } from "node:zlib";
-import { inlineReference } from "../../lib/refs/inline.js";
-import { serializeRefs } from "../../lib/refs/serialize.js";
-import type { Reference } from "../../lib/refs/types.js";
+import { inlineReference } from "../../lib/model/chunkBytes.js";
+import { serializeRefs } from "../../lib/model/kerchunkJson.js";
+import type { Reference } from "../../lib/model/kerchunkRefs.js";
 import { ACSPO_VARIABLES, coordinateRefs, dataVariableRefs, elementSize, writeLatLon } from "../himawariRefs.js";
 
 const [outArg, readHourArg] = process.argv.slice(2);

@@ -20,7 +20,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/p
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { serializeRefs } from "../../lib/refs/serialize.js";
+import { serializeRefs } from "../../lib/model/kerchunkJson.js";
 import { translateHdf5, type TranslateResult } from "../../lib/refs/translate.js";
 import { MinioServer } from "../../test/harness/servers/minio.js";
 import { repositoryRoot } from "../../lib/servers/process.js";

@@ -1,4 +1,5 @@
-import { combineRefs, parseRefsJson } from "../combine/index.js";
+import { combineRefs } from "../combine/index.js";
+import { parseRefsJson } from "../model/kerchunkJson.js";
 import { openStorage, s3ConnectionOf, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import type { AggregateSummary } from "./model/steps.js";
 import { outputKey } from "./names.js";

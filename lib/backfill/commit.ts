@@ -1,9 +1,9 @@
-import { parseRefsJson } from "../combine/index.js";
+import { parseRefsJson } from "../model/kerchunkJson.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import { commitDay, listDayCommits, openRepository, repositoryLocation, tagPeriod, type DayCommitSummary } from "../icechunk/index.js";
 import { resolveIcechunkOptions } from "../icechunk/options.js";
 import { dayCommits } from "../icechunk/history.js";
-import type { KerchunkRefs } from "../refs/types.js";
+import type { KerchunkRefs } from "../model/kerchunkRefs.js";
 import type { SourceVersion } from "../source/byteSource.js";
 import { stagedSourceVersion } from "./staged.js";
 import { IcechunkError, StorageError } from "../errors.js";

@@ -1,19 +1,17 @@
 import { boundedAll } from "../concurrency.js";
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
-import { aggregatePeriod } from "./aggregate.js";
-import { commitStagedDay, findStoreOutputs, tagStorePeriod } from "./commit.js";
+import { surveyDay } from "./day.js";
 import { extractToStaging } from "./extract.js";
 import {
   addFileCounts,
   blockedPeriods,
   firstFailedDay,
-  existing,
   failureOf,
   noFileCounts,
-  noFiles,
   outputResult,
   rollsUp,
   rollupRule,
+  runDaySteps,
   settledByOutputs,
   summarize,
   type BackfillSummary,
@@ -21,9 +19,8 @@ import {
   type PeriodResult,
   type PeriodResults,
 } from "./model/index.js";
-import { outputKey } from "./names.js";
+import { outputFor } from "./output.js";
 import { planBackfill } from "./plan.js";
-import { findOutputs, surveyDay } from "./sources.js";
 
 /**
  * The same backfill without Temporal, by the same plan and rules (lib/backfill/model): per year,
@@ -34,30 +31,30 @@ import { findOutputs, surveyDay } from "./sources.js";
  * its extraction; a failed day blocks the later ones, as in the workflows.
  */
 export async function backfillDirect(spec: ResolvedDatasetSpec, start: string, end: string, concurrency = 4, daysAtOnce = 1): Promise<BackfillSummary> {
-  const icechunk = spec.output.format === "icechunk";
+  const output = outputFor(spec);
+  const inOrder = output.rules.calendarOrder;
   const plan = planBackfill(spec.name, spec.aggregation, start, end, spec.output.format);
   const results: PeriodResults = {};
   let files = noFileCounts();
 
   // A day's files count once listed, also when the day then fails (as the day workflow counts them).
-  // With Icechunk output a day is committed after extraction, in calendar order (one day at a time here).
+  // In calendar order (a store) the days go one at a time here, each written after its extraction.
   const runDay = async (day: string, counts: FileCounts): Promise<PeriodResult> => {
-    const survey = await surveyDay(spec, day);
-    if ("output" in survey) return existing(survey.output);
-    counts.listed = survey.sources.length;
-    if (survey.sources.length === 0) return noFiles();
-    const extracted = await boundedAll(survey.sources, concurrency, (source) => extractToStaging(spec, day, source));
-    counts.reused = extracted.filter((e) => e.reused).length;
-    counts.extracted = extracted.length - counts.reused;
-    const staged = extracted.map((e) => e.staged);
-    if (icechunk) return outputResult(await commitStagedDay(spec, day, staged));
-    return outputResult(await aggregatePeriod(spec, day, staged, { removeInputs: true }));
+    const { result } = await runDaySteps(
+      {
+        survey: () => surveyDay(spec, day),
+        extract: (sources) => boundedAll(sources, concurrency, (source) => extractToStaging(spec, day, source)),
+        write: (staged) => output.writeDay(day, staged),
+      },
+      { handBackStaged: false },
+      counts,
+    );
+    return result;
   };
   const rollup = async (period: string, whole: boolean, children: string[]): Promise<PeriodResult> => {
     const decision = rollupRule(whole, children, results);
     if ("result" in decision) return decision.result;
-    if (icechunk) return outputResult(await tagStorePeriod(spec, period, decision.build.length));
-    return outputResult(await aggregatePeriod(spec, period, decision.build.map((child) => outputKey(spec, child))));
+    return outputResult(await output.rollup(period, decision.build));
   };
   // Failures are recorded per period, as the workflows record them (without failFast); a period
   // with a result (settled by the outputs) is not run.
@@ -67,10 +64,10 @@ export async function backfillDirect(spec: ResolvedDatasetSpec, start: string, e
 
   const daysSoFar: string[] = [];
   for (const year of plan.years) {
-    Object.assign(results, settledByOutputs(year, plan.aggregation, await (icechunk ? findStoreOutputs(spec, year.id) : findOutputs(spec, year.id))));
+    Object.assign(results, settledByOutputs(year, plan.aggregation, await output.findOutputs(year.id)));
     for (const month of year.months) {
-      await boundedAll(month.days, icechunk ? 1 : daysAtOnce, async (day) => {
-        const blocker = icechunk ? firstFailedDay(daysSoFar, results) : undefined;
+      await boundedAll(month.days, inOrder ? 1 : daysAtOnce, async (day) => {
+        const blocker = inOrder ? firstFailedDay(daysSoFar, results) : undefined;
         daysSoFar.push(day);
         if (blocker) return void Object.assign(results, blockedPeriods([day], results, blocker));
         const counts = noFileCounts();

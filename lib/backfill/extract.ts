@@ -1,7 +1,7 @@
 import { Hdf5FormatError } from "../errors.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import { translateHdf5 } from "../refs/translate.js";
-import type { KerchunkRefs } from "../refs/types.js";
+import type { KerchunkRefs } from "../model/kerchunkRefs.js";
 import { BlockCache } from "../source/blockCache.js";
 import { referenceUrl } from "../source/localFile.js";
 import type { ExtractSummary } from "./model/steps.js";

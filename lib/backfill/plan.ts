@@ -1,4 +1,5 @@
 import { coversWhole, dayRange, daysIn, monthsIn, yearsIn } from "../calendar/periods.js";
+import { outputRules } from "./model/output.js";
 import type { Aggregation, BackfillPlan, OutputFormat } from "./model/plan.js";
 
 /**
@@ -12,7 +13,7 @@ export function planBackfill(dataset: string, aggregation: Aggregation, start: s
   const range = dayRange(start, end);
   return {
     dataset,
-    aggregation: format === "icechunk" ? "year" : aggregation,
+    aggregation: outputRules(format).aggregation(aggregation),
     format,
     years: yearsIn(range).map((year) => ({
       id: year.id,

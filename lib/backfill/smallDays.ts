@@ -1,10 +1,10 @@
 import { boundedAll } from "../concurrency.js";
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { TemporalKerchunkError } from "../errors.js";
-import { aggregatePeriod } from "./aggregate.js";
 import { extractToStaging } from "./extract.js";
-import { existing, failureOf, isFailed, noFileCounts, noFiles, outputResult, type SmallDayLimits, type SmallDayOutcome } from "./model/index.js";
-import { surveyDay } from "./sources.js";
+import { failureOf, isFailed, noFileCounts, runDaySteps, type SmallDayLimits, type SmallDayOutcome } from "./model/index.js";
+import { outputFor } from "./output.js";
+import { surveyDay } from "./day.js";
 
 export interface SmallDaysOptions {
   /** Outcomes of days a previous attempt finished (its last heartbeat): not run again. */
@@ -45,22 +45,23 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, limits: SmallDay
   const dayEnded = new AbortController();
   const stop = signal ? AbortSignal.any([signal, dayEnded.signal]) : dayEnded.signal;
   try {
-    const survey = await surveyDay(spec, day);
-    if ("output" in survey) return { day, result: existing(survey.output), files };
-    const sources = survey.sources;
-    if (sources.length > limits.smallDayFiles) return { day, dayWorkflow: `${sources.length} files`, translated };
-    files.listed = sources.length;
-    if (sources.length === 0) return { day, result: noFiles(), files };
-    const extracted = await boundedAll(sources, limits.maxConcurrentFiles, async (key) => {
-      const summary = await extractToStaging(spec, day, key, stop);
-      if (!summary.reused) translated++;
-      return summary;
-    });
-    files.reused = extracted.filter((e) => e.reused).length;
-    files.extracted = extracted.length - files.reused;
-    const staged = extracted.map((e) => e.staged);
-    if (spec.output.format === "icechunk") return { day, staged, files };
-    return { day, result: outputResult(await aggregatePeriod(spec, day, staged, { removeInputs: true })), files };
+    const output = outputFor(spec);
+    const ended = await runDaySteps(
+      {
+        survey: () => surveyDay(spec, day),
+        extract: (sources) =>
+          boundedAll(sources, limits.maxConcurrentFiles, async (key) => {
+            const summary = await extractToStaging(spec, day, key, stop);
+            if (!summary.reused) translated++;
+            return summary;
+          }),
+        write: (staged) => output.writeDay(day, staged),
+      },
+      { handBackStaged: output.rules.calendarOrder, maxFiles: limits.smallDayFiles },
+      files,
+    );
+    if ("tooManyFiles" in ended) return { day, dayWorkflow: `${ended.tooManyFiles} files`, translated };
+    return { day, ...ended, files };
   } catch (error) {
     dayEnded.abort();
     if (signal?.aborted) throw error;

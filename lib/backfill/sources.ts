@@ -23,23 +23,6 @@ export async function listDaySources(spec: ResolvedDatasetSpec, dayId: string, o
 }
 
 /**
- * A day's first step: its output if it exists (then nothing is listed), else its source files.
- * With Icechunk output there is no day file: what the store holds was settled before (one
- * listing per year, `findStoreOutputs`), so only the sources are listed.
- */
-export async function surveyDay(spec: ResolvedDatasetSpec, dayId: string, options: Tries = {}): Promise<DaySurvey> {
-  if (spec.output.format === "icechunk") return { sources: (await listDaySources(spec, dayId, options)).map((o) => o.key) };
-  const output = openStorage(spec.output.storage, options.tries);
-  try {
-    const key = outputKey(spec, dayId);
-    if (await output.exists(key)) return { output: output.url(key) };
-  } finally {
-    await output.close();
-  }
-  return { sources: (await listDaySources(spec, dayId, options)).map((o) => o.key) };
-}
-
-/**
  * Every output of a year's periods (its days, its months, itself) by one listing of the outputs'
  * common prefix ("<prefix>/<root>/2022": one request for a year's ~380 outputs on S3).
  */

@@ -6,8 +6,8 @@
  * JSON (the combine) ignore the extra `source` key.
  */
 import type { SourceVersion } from "../source/byteSource.js";
-import { serializeRefs } from "../refs/serialize.js";
-import type { KerchunkRefs } from "../refs/types.js";
+import { serializeRefs } from "../model/kerchunkJson.js";
+import type { KerchunkRefs } from "../model/kerchunkRefs.js";
 
 interface StagedSource {
   url: string;

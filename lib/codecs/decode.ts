@@ -1,5 +1,5 @@
 import { inflateSync } from "node:zlib";
-import type { PyJsonValue } from "../refs/pyJson.js";
+import type { PyJsonValue } from "../json/pyJson.js";
 import { bloscDecodeRaw } from "./blosc.js";
 import { CodecError } from "./codecError.js";
 import { lz4h5Decode } from "./lz4h5.js";

@@ -1,5 +1,5 @@
 import { constants, deflateRawSync, deflateSync } from "node:zlib";
-import type { PyJsonValue } from "../refs/pyJson.js";
+import type { PyJsonValue } from "../json/pyJson.js";
 import { bloscEncodeRaw } from "./blosc.js";
 import { CodecError } from "./codecError.js";
 import { fletcher32 } from "./decode.js";

@@ -1,16 +1,16 @@
 import { boundedAll } from "../concurrency.js";
 import { CombineError } from "../errors.js";
-import type { Reference } from "../refs/types.js";
-import { isTimeUnits, parseCfTimeUnits, reencodeTime, sameCalendar, sameEncoding, type CfTimeUnits } from "./cfTime.js";
+import type { Reference } from "../model/kerchunkRefs.js";
+import { isTimeUnits, parseCfTimeUnits, reencodeTime, sameCalendar, sameEncoding, type CfTimeUnits } from "../model/cfTime.js";
 import { coordinateArray } from "./coordinateArray.js";
 import { readCoordinate, type CoordinateValue, type InputCoordinate } from "./coordinates.js";
-import { ReferenceReader } from "./fetch.js";
-import type { InputIndex } from "./inputIndex.js";
+import { ReferenceReader } from "../model/chunkBytes.js";
+import type { ReferenceSet } from "../model/referenceSet.js";
 import { buildLayout, checkIdenticalValues, checkInput, type ArrayLayout, type ReferenceLayout } from "./layout.js";
 import { resolveCombineOptions, type CombineOptions, type ResolvedCombineOptions } from "./options.js";
 import { orderInputs, type OrderedInput, type SurveyedInput } from "./ordering.js";
-import { strictJsonText } from "./pyJsonParse.js";
-import { withShape } from "./zarrMeta.js";
+import { strictJsonText } from "../json/pyJsonParse.js";
+import { withShape } from "../model/zarrMeta.js";
 import { product, rowMajorStrides } from "../shape.js";
 
 /** The inputs of one combine: loaded on demand, so a streaming combine never holds them all. */
@@ -18,7 +18,7 @@ export interface InputSet {
   readonly count: number;
   label(position: number): string;
   /** The input's index; called once per input in the survey and once more to emit its chunks. */
-  load(position: number): Promise<InputIndex>;
+  load(position: number): Promise<ReferenceSet>;
 }
 
 /** An output array's chunk grid, for sinks that place chunks by flat (C-order) index. */
@@ -110,11 +110,11 @@ export async function combineInto(inputs: InputSet, options: CombineOptions, sin
     let chunkRefs = 0;
     const arrays = new Map<string, CombinedArray>();
     // Load a few inputs ahead: reading and parsing the next overlaps renumbering this one.
-    const loadAt = (k: number): Promise<InputIndex> | undefined => {
+    const loadAt = (k: number): Promise<ReferenceSet> | undefined => {
       const at = ordering.inputs[k];
       return at === undefined ? undefined : at.position === 0 ? Promise.resolve(reference) : inputs.load(at.position);
     };
-    const ahead: (Promise<InputIndex> | undefined)[] = [loadAt(0), loadAt(1), loadAt(2), loadAt(3)];
+    const ahead: (Promise<ReferenceSet> | undefined)[] = [loadAt(0), loadAt(1), loadAt(2), loadAt(3)];
     for (const [position, input] of ordering.inputs.entries()) {
       const index = await ahead.shift()!;
       ahead.push(loadAt(position + 4));
@@ -268,7 +268,7 @@ const keyOf = (dir: string, leaf: string): string => (dir ? `${dir}/${leaf}` : l
 
 /** Metadata of the combined set, taken from the first input (in coordinate order). */
 function emitFirst(
-  first: InputIndex,
+  first: ReferenceSet,
   layout: ReferenceLayout,
   coordinates: Record<string, CoordinateValue[]>,
   firstSurvey: Survey,
@@ -346,7 +346,7 @@ function parseLeaf(key: string, start: number, parts: number[], rank: number): b
 }
 
 /** Chunks of identical and carried arrays, from the first input as they are. */
-function emitUnchanged(first: InputIndex, array: CombinedArray, sink: RefSink): number {
+function emitUnchanged(first: ReferenceSet, array: CombinedArray, sink: RefSink): number {
   const entry = first.arrays.get(array.path);
   if (!entry) return 0;
   const parts = new Array<number>(array.grid.length).fill(0);
@@ -366,7 +366,7 @@ function emitUnchanged(first: InputIndex, array: CombinedArray, sink: RefSink): 
 }
 
 /** One input's chunks of a concatenated array, moved along the concat axes to the input's place. */
-function emitRenumbered(input: InputIndex, layoutArray: ArrayLayout, array: CombinedArray, placed: OrderedInput, sink: RefSink): number {
+function emitRenumbered(input: ReferenceSet, layoutArray: ArrayLayout, array: CombinedArray, placed: OrderedInput, sink: RefSink): number {
   const entry = input.arrays.get(array.path)!;
   const rank = array.grid.length;
   const parts = new Array<number>(rank).fill(0);

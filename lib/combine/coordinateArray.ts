@@ -1,8 +1,10 @@
 import { CombineError } from "../errors.js";
-import { inlineReference } from "../refs/inline.js";
-import { pyJson, type PyJsonValue } from "../refs/pyJson.js";
+import { inlineReference } from "../model/chunkBytes.js";
+import { pyJson, type PyJsonValue } from "../json/pyJson.js";
 import type { CoordinateValue } from "./coordinates.js";
-import { fitsInteger, numericDtype, parseZarray, parseZattrs, writeNumbers } from "./zarrMeta.js";
+import { arrayMetadata } from "../model/arrayMetadata.js";
+import type { ArrayReferences } from "../model/referenceSet.js";
+import { fitsInteger, numericDtype, writeNumbers } from "../model/zarrMeta.js";
 
 /** The keys of one combined coordinate array: metadata and its single inline chunk. */
 export interface CoordinateArrayKeys {
@@ -21,12 +23,12 @@ export interface CoordinateArrayKeys {
 export function coordinateArray(
   dim: string,
   values: CoordinateValue[],
-  source: { zarray: string; zattrs: string | undefined } | undefined,
+  source: ArrayReferences | undefined,
   firstLabel: string,
 ): CoordinateArrayKeys {
-  const sourceMeta = source ? parseZarray(source.zarray) : undefined;
+  const sourceMeta = source ? arrayMetadata(source).zarray : undefined;
   const attrs: Record<string, PyJsonValue> = { _ARRAY_DIMENSIONS: [dim] };
-  if (source) for (const [name, value] of Object.entries(parseZattrs(source.zattrs))) if (name !== "_ARRAY_DIMENSIONS") attrs[name] = value;
+  if (source) for (const [name, value] of Object.entries(arrayMetadata(source).attributes)) if (name !== "_ARRAY_DIMENSIONS") attrs[name] = value;
   // Keep _ARRAY_DIMENSIONS where the source had it (first, as every writer puts it).
   let dtype: string;
   let bytes: Uint8Array;

@@ -12,8 +12,9 @@
  *    small summary out.
  */
 import { writeFile } from "node:fs/promises";
-import type { KerchunkRefs } from "../refs/types.js";
-import { combineInto, type CombineSummary } from "./combine.js";
+import type { KerchunkRefs } from "../model/kerchunkRefs.js";
+import type { ReferenceSet } from "../model/referenceSet.js";
+import { combineInto, type CombineSummary, type RefSink } from "./combine.js";
 import { fileInputs, memoryInputs } from "./inputs.js";
 import { JsonRefSink } from "./jsonOutput.js";
 import type { CombineOptions } from "./options.js";
@@ -21,7 +22,6 @@ import { ParquetRefSink, type ParquetOutputOptions } from "./parquetOutput.js";
 
 export type { CombineOptions, CoordinateSelector } from "./options.js";
 export type { CombineSummary } from "./combine.js";
-export { parseRefsJson } from "./inputs.js";
 
 /**
  * A combine's output. The references are kept as per-array lists: `json()` writes them straight to
@@ -39,6 +39,11 @@ export class CombineResult {
   get refs(): KerchunkRefs {
     this.built ??= this.sink.result();
     return this.built;
+  }
+
+  /** The combined references as the reference model (lib/model), named `label` in errors. */
+  references(label: string): ReferenceSet {
+    return this.sink.referenceSet(label);
   }
 
   /** Compact kerchunk JSON v1 as UTF-8 bytes (deterministic: re-runs give the same bytes). */
@@ -73,6 +78,25 @@ export interface WriteCombinedOptions extends CombineOptions {
   parquet?: ParquetOutputOptions;
 }
 
+/** A reference file's writer: a sink the combine streams into, and what finishes the file. */
+interface ReferenceFileWriter {
+  sink: RefSink;
+  finish(): Promise<void>;
+}
+
+/** The writer of each reference file format, chosen once per output (the only place a format is named). */
+const referenceFileWriters: Record<"json" | "parquet", (output: string, options: WriteCombinedOptions) => Promise<ReferenceFileWriter>> = {
+  json: async (output) => {
+    const sink = new JsonRefSink();
+    return { sink, finish: () => writeFile(output, sink.toJsonBuffer()) };
+  },
+  parquet: async (output, options) => {
+    const sink = new ParquetRefSink(output, options.parquet);
+    await sink.open();
+    return { sink, finish: () => sink.close() };
+  },
+};
+
 /**
  * Combine reference files and write the result to a local path: compact kerchunk JSON (byte-identical
  * on re-runs), or a Parquet reference folder written as the combine streams (memory bounded by a few
@@ -82,16 +106,9 @@ export async function writeCombinedReferences(inputUrls: string[], output: strin
   const format = options.format ?? (/\.(parq|parquet)\/?$/.test(output) ? "parquet" : "json");
   const set = fileInputs(inputUrls, options.s3);
   try {
-    if (format === "parquet") {
-      const sink = new ParquetRefSink(output, options.parquet);
-      await sink.open();
-      const summary = await combineInto(set, options, sink);
-      await sink.close();
-      return { ...summary, output, format };
-    }
-    const sink = new JsonRefSink();
-    const summary = await combineInto(set, options, sink);
-    await writeFile(output, sink.toJsonBuffer());
+    const writer = await referenceFileWriters[format](output, options);
+    const summary = await combineInto(set, options, writer.sink);
+    await writer.finish();
     return { ...summary, output, format };
   } finally {
     await set.close();

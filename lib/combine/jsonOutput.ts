@@ -1,4 +1,5 @@
-import type { KerchunkRefs, Reference } from "../refs/types.js";
+import type { KerchunkRefs, Reference } from "../model/kerchunkRefs.js";
+import type { ArrayReferences, GroupReferences, ReferenceSet } from "../model/referenceSet.js";
 import type { CombinedArray, RefSink } from "./combine.js";
 
 interface ArrayChunks {
@@ -87,6 +88,33 @@ export class JsonRefSink implements RefSink {
     const refs: Record<string, Reference> = {};
     for (const [key, value] of this.entries()) refs[key] = value;
     return { version: 1, refs };
+  }
+
+  /**
+   * The combined references as the reference model (what `referenceSetOf(result())` gives), built
+   * from the per-array lists: a writer that takes the model (Icechunk) needs no object of every key.
+   */
+  referenceSet(label: string): ReferenceSet {
+    const arrays = new Map<string, ArrayReferences>();
+    const groups = new Map<string, GroupReferences>();
+    for (const { prefix, metadata, chunks, order } of this.ordered()) {
+      const path = prefix.slice(0, -1);
+      const texts = new Map(metadata);
+      const zarray = texts.get(".zarray");
+      if (zarray !== undefined) {
+        const chunkKeys: string[] = [];
+        const chunkRefs: Reference[] = [];
+        for (let k = 0; k < (chunks?.flat.length ?? 0); k++) {
+          const i = order ? order[k]! : k;
+          chunkKeys.push(prefix + chunks!.leaves[i]!);
+          chunkRefs.push(chunks!.refs[i]!);
+        }
+        arrays.set(path, { path, zarray, zattrs: texts.get(".zattrs"), chunkKeys, chunkRefs });
+      } else if (texts.has(".zgroup") || texts.has(".zattrs")) {
+        groups.set(path, { path, zgroup: texts.get(".zgroup"), zattrs: texts.get(".zattrs") });
+      }
+    }
+    return { label, arrays, groups };
   }
 
   /**

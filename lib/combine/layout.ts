@@ -1,11 +1,12 @@
 import { CombineError } from "../errors.js";
-import type { PyJsonValue } from "../refs/pyJson.js";
-import { readDecodedChunks } from "./coordinates.js";
-import type { ReferenceReader } from "./fetch.js";
-import type { ArrayEntry, InputIndex } from "./inputIndex.js";
+import type { PyJsonValue } from "../json/pyJson.js";
+import { readDecodedChunks } from "../model/arrayValues.js";
+import type { ReferenceReader } from "../model/chunkBytes.js";
+import type { ArrayReferences, ReferenceSet } from "../model/referenceSet.js";
 import type { ResolvedCombineOptions } from "./options.js";
-import { pyJsonKey } from "./pyJsonParse.js";
-import { arrayDimensions, parseZarray, parseZattrs, type ZarrArrayMeta } from "./zarrMeta.js";
+import { pyJsonKey } from "../json/pyJsonParse.js";
+import { arrayMetadata } from "../model/arrayMetadata.js";
+import { arrayDimensions, decodingAttributes, zarrayFields, type ZarrArrayMeta } from "../model/zarrMeta.js";
 
 /**
  * What the combine does with an array:
@@ -39,19 +40,12 @@ export interface ReferenceLayout {
   arrays: Map<string, ArrayLayout>;
 }
 
-/**
- * Attributes that change what xarray decodes from the stored values: if they differ between files
- * the combined dataset silently decodes some files wrong (VirtualiZarr #1004 for scale_factor).
- */
-export const decodingAttributes = ["scale_factor", "add_offset", "_FillValue", "missing_value", "_Unsigned", "units", "calendar"];
-
-export async function buildLayout(reference: InputIndex, options: ResolvedCombineOptions, reader: ReferenceReader): Promise<ReferenceLayout> {
+export async function buildLayout(reference: ReferenceSet, options: ResolvedCombineOptions, reader: ReferenceReader): Promise<ReferenceLayout> {
   const arrays = new Map<string, ArrayLayout>();
   const concatDimsFound = new Set<string>();
   for (const entry of reference.arrays.values()) {
     const meta = parseArrayMeta(reference.label, entry);
-    const attrs = parseZattrs(entry.zattrs);
-    const dims = arrayDimensions(attrs);
+    const { attributes: attrs, dimensionNames: dims } = arrayMetadata(entry);
     const concatAxes = options.concatDims.flatMap((dim) => {
       const axis = dims?.indexOf(dim) ?? -1;
       return axis >= 0 && axis < meta.shape.length ? [{ dim, axis }] : [];
@@ -87,15 +81,14 @@ export async function buildLayout(reference: InputIndex, options: ResolvedCombin
   return { label: reference.label, arrays };
 }
 
-function parseArrayMeta(label: string, entry: ArrayEntry): ZarrArrayMeta {
+function parseArrayMeta(label: string, entry: ArrayReferences): ZarrArrayMeta {
   try {
-    return parseZarray(entry.zarray);
+    return arrayMetadata(entry).zarray;
   } catch (error) {
     throw new CombineError("invalid-metadata", label, entry.path, `.zarray does not parse: ${(error as Error).message}`);
   }
 }
 
-const zarrayFields = ["dtype", "chunks", "fill_value", "filters", "compressor", "order", "zarr_format"] as const;
 const fieldWords: Record<string, string> = {
   dtype: "dtype",
   chunks: "chunking",
@@ -115,7 +108,7 @@ function show(value: PyJsonValue | undefined): string {
  * per concat dimension. Identical texts (the usual case: files written by the same program) are
  * accepted without parsing.
  */
-export function checkInput(layout: ReferenceLayout, input: InputIndex, steps: Record<string, number>): void {
+export function checkInput(layout: ReferenceLayout, input: ReferenceSet, steps: Record<string, number>): void {
   const against = layout.label;
   for (const array of layout.arrays.values()) {
     if (array.role === "carried" || array.role === "coordinate") continue;
@@ -151,12 +144,12 @@ export function checkInput(layout: ReferenceLayout, input: InputIndex, steps: Re
       }
       for (const [axis, dim] of concatAxis) checkSteps(input.label, array, dim, meta.shape[axis]!, steps[dim]!);
     }
-    if (entry.zattrs !== array.zattrs) checkAttributes(layout, array, input.label, parseZattrs(entry.zattrs));
+    if (entry.zattrs !== array.zattrs) checkAttributes(layout, array, input.label, arrayMetadata(entry).attributes);
   }
   // Arrays along a concat dimension that the reference lacks would silently vanish.
   for (const entry of input.arrays.values()) {
     if (layout.arrays.has(entry.path)) continue;
-    const dims = arrayDimensions(parseZattrs(entry.zattrs)) ?? [];
+    const dims = arrayMetadata(entry).dimensionNames ?? [];
     if (Object.keys(steps).some((dim) => dims.includes(dim))) {
       throw new CombineError("missing-variable", input.label, entry.path, `not in ${against}: every input must have the same variables`);
     }
@@ -201,7 +194,7 @@ function checkAttributes(layout: ReferenceLayout, array: ArrayLayout, label: str
 }
 
 /** Compare an input's decoded identical arrays with the reference's. */
-export async function checkIdenticalValues(layout: ReferenceLayout, input: InputIndex, reader: ReferenceReader): Promise<void> {
+export async function checkIdenticalValues(layout: ReferenceLayout, input: ReferenceSet, reader: ReferenceReader): Promise<void> {
   for (const array of layout.arrays.values()) {
     if (array.role !== "identical" || !array.referenceValues) continue;
     const entry = input.arrays.get(array.path)!;

@@ -1,10 +1,10 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
-import { compareRefKeys } from "../refs/serialize.js";
-import type { Reference } from "../refs/types.js";
+import { compareRefKeys } from "../model/kerchunkJson.js";
+import type { Reference } from "../model/kerchunkRefs.js";
 import type { CombinedArray, RefSink } from "./combine.js";
-import { inlineBytes } from "./fetch.js";
+import { inlineBytes } from "../model/chunkBytes.js";
 
 export interface ParquetOutputOptions {
   /** References per Parquet file (kerchunk's record_size; refs_to_dataframe's default 100,000). */

@@ -9,7 +9,14 @@ import { resolveDatasetSpec, type DatasetSpec, type ResolvedDatasetSpec } from "
 export class DatasetRegistry {
   private readonly byName = new Map<string, ResolvedDatasetSpec>();
 
-  constructor(specs: DatasetSpec[]) {
+  /**
+   * @param fromFile the names of the datasets a config file defined (the rest are presets), so a
+   * command can tell the user's datasets from the built-in ones
+   */
+  constructor(
+    specs: DatasetSpec[],
+    readonly fromFile: readonly string[] = [],
+  ) {
     for (const spec of specs) this.byName.set(spec.name, resolveDatasetSpec(spec));
   }
 
@@ -64,7 +71,7 @@ export async function loadDatasetRegistry(configPath?: string): Promise<DatasetR
       if (names.has(spec.name)) throw new ConfigError(`datasets.${spec.name}`, "defined twice");
       names.add(spec.name);
     }
-    return new DatasetRegistry([...presets.filter((p) => !names.has(p.name)), ...fromFile]);
+    return new DatasetRegistry([...presets.filter((p) => !names.has(p.name)), ...fromFile], [...names]);
   } catch (error) {
     throw inFile(error, configPath);
   }

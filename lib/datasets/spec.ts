@@ -1,11 +1,12 @@
 import { ConfigError } from "../errors.js";
 import { validateTemplate } from "../calendar/template.js";
-import { concatDimension } from "../icechunk/options.js";
+import { checkCombineRules, combineSettings, type CoordinateSelector } from "./combineSettings.js";
+import { concatDimension } from "./storeDimension.js";
 import { LocalStorage } from "../storage/local.js";
 import { S3Storage } from "../storage/s3.js";
 import type { Storage } from "../storage/storage.js";
 import type { S3ConnectionOptions } from "../source/s3Client.js";
-import { fileNamePart, flag, list, mapOf, object, oneOf, optional, relativePath, tagged, text, url, whole, type InputOf, type OutputOf } from "../settings/schema.js";
+import { fileNamePart, flag, object, oneOf, optional, relativePath, tagged, text, url, whole, type InputOf, type OutputOf } from "../settings/schema.js";
 
 const credentialKeys = { keys: ["accessKeyId", "secretAccessKey", "sessionToken", "credentials", "password"], message: "credentials do not belong in dataset settings: use the worker's AWS environment or profile" };
 
@@ -59,12 +60,12 @@ export const datasetSettings = object({
     format: optional(oneOf(outputFormats), "kerchunk"),
   }),
   refs: optional(object({ inlineThreshold: optional(whole({ min: 0 }), 100) }), {}),
+  /** The combine's settings (lib/datasets/combineSettings.ts); concatDims defaults to ["time"] here. */
   combine: optional(
     object({
-      concatDims: optional(list(text({ nonEmpty: true }), { minItems: 1 }), ["time"]),
-      /** Default: `data:<dim>` for each concat dim. */
-      cooMap: optional(mapOf(text())),
-      identicalDims: optional(list(text({ nonEmpty: true })), []),
+      concatDims: optional(combineSettings.concatDims, ["time"]),
+      cooMap: combineSettings.cooMap,
+      identicalDims: combineSettings.identicalDims,
     }),
     {},
   ),
@@ -80,7 +81,7 @@ export type OutputFormat = (typeof outputFormats)[number];
 
 /** A spec with every default filled in. */
 export type ResolvedDatasetSpec = OutputOf<typeof datasetSettings.shape> & {
-  combine: { cooMap: Record<string, string> };
+  combine: { cooMap: Record<string, CoordinateSelector> };
 };
 
 /**
@@ -108,7 +109,7 @@ export function resolveDatasetSpec(spec: DatasetSpec, at?: string): ResolvedData
   }
   return {
     ...checked,
-    combine: { ...checked.combine, cooMap: checked.combine.cooMap ?? Object.fromEntries(concatDims.map((d) => [d, `data:${d}`])) },
+    combine: { ...checked.combine, cooMap: checkCombineRules(checked.combine, `${where}.combine`) },
   };
 }
 

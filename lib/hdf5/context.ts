@@ -1,7 +1,7 @@
 import type { ByteSource } from "../source/byteSource.js";
 import { ByteCursor } from "./cursor.js";
 import { Hdf5FormatError } from "../errors.js";
-import type { MetadataOverlay } from "./cacheImage.js";
+import type { MetadataOverlay } from "./metadataOverlay.js";
 
 /**
  * What every structure parser needs besides its own bytes: where to read from, the widths the

@@ -1,7 +1,8 @@
 import { Hdf5FormatError, UnsupportedFeatureError } from "../errors.js";
 import type { ByteSource } from "../source/byteSource.js";
 import { readAttributes, type AttributeServices, type ObjectAttributes } from "./attributes.js";
-import { MetadataOverlay, parseCacheImageMessage, readCacheImage } from "./cacheImage.js";
+import { parseCacheImageMessage, readCacheImage } from "./cacheImage.js";
+import { MetadataOverlay } from "./metadataOverlay.js";
 import { chunkIndexInput, readChunkIndex } from "./chunkIndex/index.js";
 import { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";

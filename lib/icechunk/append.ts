@@ -10,16 +10,16 @@
  */
 import type { Store, VirtualChunkSpec } from "@earthmover/icechunk";
 import { boundedAll } from "../concurrency.js";
-import { inlineBytes } from "../combine/fetch.js";
-import type { ArrayEntry } from "../combine/inputIndex.js";
-import { decodingAttributes } from "../combine/layout.js";
-import { parseZattrs, writeNumbers } from "../combine/zarrMeta.js";
+import { inlineBytes } from "../model/chunkBytes.js";
+import { chunkIndexAt, chunkManifestOf } from "../model/chunkManifest.js";
+import type { ArrayReferences } from "../model/referenceSet.js";
+import { decodingAttributes, parseZattrs, writeNumbers } from "../model/zarrMeta.js";
 import { IcechunkError, UnsupportedFeatureError } from "../errors.js";
-import { PyFloat, type PyJsonValue } from "../refs/pyJson.js";
+import { PyFloat, type PyJsonValue } from "../json/pyJson.js";
 import type { DayReferences } from "./dayRefs.js";
 import { lastModifiedOf, type SourceVersion } from "./sourceVersions.js";
 import type { StoreState } from "./storeState.js";
-import { chunkKey, metadataKey, metadataText, numericOfV3, v3ArrayMetadataOfText, v3GroupMetadata, type V3ArrayMetadata } from "./zarrV3.js";
+import { chunkKey, metadataKey, metadataText, numericOfV3, v3ArrayMetadataOf, v3GroupMetadata, type V3ArrayMetadata } from "./zarrV3.js";
 
 export interface AppendContext {
   store: string;
@@ -38,14 +38,14 @@ export interface AppendResult {
 type Role = { kind: "coordinate" } | { kind: "along"; axis: number } | { kind: "fixed" };
 
 interface DayArray {
-  entry: ArrayEntry;
+  entry: ArrayReferences;
   meta: V3ArrayMetadata;
   role: Role;
 }
 
 function dayArrays(day: DayReferences): DayArray[] {
-  return [...day.index.arrays.values()].map((entry) => {
-    const meta = v3ArrayMetadataOfText(day.label, entry.path, entry.zarray, entry.zattrs);
+  return [...day.references.arrays.values()].map((entry) => {
+    const meta = v3ArrayMetadataOf(day.label, entry);
     const axis = meta.dimension_names?.indexOf(day.dim) ?? -1;
     const role: Role = entry.path === day.dim ? { kind: "coordinate" } : axis >= 0 ? { kind: "along", axis } : { kind: "fixed" };
     return { entry, meta, role };
@@ -55,18 +55,8 @@ function dayArrays(day: DayReferences): DayArray[] {
 /** Every byte-range source URL in the day's references (the files whose versions are needed). */
 export function referencedUrls(day: DayReferences): string[] {
   const urls = new Set<string>();
-  for (const entry of day.index.arrays.values()) for (const ref of entry.chunkRefs) if (Array.isArray(ref)) urls.add(ref[0]);
+  for (const entry of day.references.arrays.values()) for (const ref of entry.chunkRefs) if (Array.isArray(ref)) urls.add(ref[0]);
   return [...urls];
-}
-
-/** The chunk index of a kerchunk chunk key ("sst/0.1.2" → [0, 1, 2]; a 0-d array's "crs/0" → []). */
-function chunkIndex(entry: ArrayEntry, key: string, rank: number): number[] {
-  if (rank === 0) return [];
-  const index = key.slice(entry.path.length + 1).split(/[./]/).map(Number);
-  if (index.length !== rank || index.some((i) => !Number.isInteger(i) || i < 0)) {
-    throw new UnsupportedFeatureError(entry.path, entry.path, `chunk key '${key}' is not a chunk index of a ${rank}-d array`);
-  }
-  return index;
 }
 
 /** The metadata fields that must agree between the store and a day (shape along the concat axis aside). */
@@ -131,15 +121,15 @@ export async function appendDay(
 
   if (state.empty) {
     // Groups first (the root's attributes are the first day's, i.e. its first file's).
-    await setJson(store, "zarr.json", metadataText(v3GroupMetadata(parseZattrs(day.index.groups.get("")?.zattrs))));
-    for (const group of day.index.groups.values()) {
+    await setJson(store, "zarr.json", metadataText(v3GroupMetadata(parseZattrs(day.references.groups.get("")?.zattrs))));
+    for (const group of day.references.groups.values()) {
       if (group.path !== "") await setJson(store, `${group.path}/zarr.json`, metadataText(v3GroupMetadata(parseZattrs(group.zattrs))));
     }
   } else {
     // Every array of the store along the concat dimension must get this day's steps, or it would
     // fall behind the coordinate.
     for (const [path, stored] of state.arrays) {
-      if (path !== day.dim && stored.dimension_names?.includes(day.dim) && !day.index.arrays.has(path)) {
+      if (path !== day.dim && stored.dimension_names?.includes(day.dim) && !day.references.arrays.has(path)) {
         fail("missing-variable", path, `the store has this variable along ${day.dim} but the day does not`);
       }
     }
@@ -194,7 +184,7 @@ export async function appendDay(
 
 async function writeChunks(
   store: Store,
-  entry: ArrayEntry,
+  entry: ArrayReferences,
   meta: V3ArrayMetadata,
   /** Collects the source URLs of an array along the concat dimension (the day's files). */
   files: Set<string> | undefined,
@@ -204,24 +194,26 @@ async function writeChunks(
   context: AppendContext,
   axis: number | undefined,
 ): Promise<void> {
-  const rank = meta.shape.length;
+  const manifest = chunkManifestOf(entry, meta.shape.length);
   const virtual: VirtualChunkSpec[] = [];
   const inline: { key: string; bytes: Uint8Array }[] = [];
-  entry.chunkKeys.forEach((key, i) => {
-    const index = chunkIndex(entry, key, rank);
+  for (let k = 0; k < manifest.count; k++) {
+    const index = chunkIndexAt(manifest, k);
     if (axis !== undefined) index[axis] = index[axis]! + shift;
-    const ref = entry.chunkRefs[i]!;
-    if (typeof ref === "string") {
-      inline.push({ key: chunkKey(entry.path, index), bytes: inlineBytes(ref) });
-      return;
+    const content = manifest.inline.get(k);
+    if (content !== undefined) {
+      inline.push({ key: chunkKey(entry.path, index), bytes: inlineBytes(content) });
+      continue;
     }
-    if (ref.length !== 3) throw new UnsupportedFeatureError(ref[0], entry.path, "a whole-file reference (no offset and length) in an Icechunk store");
-    const [location, offset, length] = ref;
+    const location = manifest.paths[manifest.pathIds[k]!]!;
+    const offset = manifest.offsets[k]!;
+    const length = manifest.lengths[k]!;
+    if (length < 0) throw new UnsupportedFeatureError(location, entry.path, "a whole-file reference (no offset and length) in an Icechunk store");
     const version = versions.get(location);
     if (!version) throw new IcechunkError("missing-source-version", context.store, `no ETag or modification time known for ${location}`, false, { day: context.day, variable: entry.path });
     virtual.push({ index, location, offset, length, ...("etag" in version ? { etagChecksum: version.etag } : { lastModified: lastModifiedOf(version.lastModified.getTime()) }) });
     files?.add(location);
-  });
+  }
   if (virtual.length > 0) {
     const failed = await store.setVirtualRefs(entry.path, virtual, true);
     if (failed && failed.length > 0) {

@@ -64,24 +64,24 @@ export async function commitDay(dataset: IcechunkDataset, day: string, input: Da
   parseDay(day, "day");
   const settings = resolveIcechunkOptions(options);
   const started = performance.now();
-  const references = await loadDayReferences(dataset, day, input);
+  const dayRefs = await loadDayReferences(dataset, day, input);
   const combineMs = performance.now() - started;
 
-  const urls = referencedUrls(references);
+  const urls = referencedUrls(dayRefs);
   const versions = new Map(options.sourceVersions ?? []);
   const unknown = urls.filter((url) => !versions.has(url));
   for (const [url, version] of await lookupSourceVersions(unknown, dataset.source.storage)) versions.set(url, version);
 
   const location = repositoryLocation(dataset);
   const store = location.description;
-  const context = { store, day, dim: references.dim, coordinateChunk: settings.coordinateChunk };
+  const context = { store, day, dim: dayRefs.dim, coordinateChunk: settings.coordinateChunk };
   const summary = (snapshotId: string, alreadyCommitted: boolean, attempts: number, storeLength: number, written?: { files: number; virtualRefs: number; inlineChunks: number }): DayCommitSummary => ({
     dataset: dataset.name,
     day,
     store,
     snapshotId,
     alreadyCommitted,
-    steps: references.values.length,
+    steps: dayRefs.values.length,
     storeLength,
     files: written?.files ?? 0,
     virtualRefs: written?.virtualRefs ?? 0,
@@ -96,17 +96,17 @@ export async function commitDay(dataset: IcechunkDataset, day: string, input: Da
     for (let attempt = 1; attempt <= settings.maxCommitAttempts; attempt++) {
       try {
         const session = await repository.writableSession(settings.branch);
-        const state = await readStoreState(session.store, store, references.dim, [...references.index.arrays.keys()]);
-        const coordinateMeta = state.arrays.get(references.dim);
-        const values = coordinateMeta ? valuesInStoreUnits(references, coordinateMeta, context) : references.values;
+        const state = await readStoreState(session.store, store, dayRefs.dim, [...dayRefs.references.arrays.keys()]);
+        const coordinateMeta = state.arrays.get(dayRefs.dim);
+        const values = coordinateMeta ? valuesInStoreUnits(dayRefs, coordinateMeta, context) : dayRefs.values;
         const placement = placeDay(state.values, values, context);
         if (placement.kind === "committed") {
           const earlier = await findDayCommit(repository, settings.branch, dataset.name, day);
           return summary(earlier?.snapshotId ?? session.snapshotId, true, attempt, state.values.length);
         }
-        const written = await appendDay(session.store, references, state, values, versions, context);
+        const written = await appendDay(session.store, dayRefs, state, values, versions, context);
         const facts = dayCommitFacts(
-          { dataset: dataset.name, day, dim: references.dim, steps: values.length, first: values[0]!, last: values[values.length - 1]! },
+          { dataset: dataset.name, day, dim: dayRefs.dim, steps: values.length, first: values[0]!, last: values[values.length - 1]! },
           written.files,
         );
         try {

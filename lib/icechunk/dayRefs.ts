@@ -2,18 +2,19 @@
  * A day's references made ready for the store: the day's per-file references (or an already
  * combined day) combined along the concat dimension by `lib/combine`, so the store gets exactly what
  * a kerchunk day output holds, with the same checks (metadata agreement, ordering, duplicates,
- * chunk alignment), then indexed by array.
+ * chunk alignment), handed over as the reference model (no object of every key is built).
  */
 import { combineReferenceFiles, combineRefs, type CombineSummary } from "../combine/index.js";
-import { readArrayNumbers } from "../combine/coordinates.js";
-import { ReferenceReader } from "../combine/fetch.js";
-import { indexInput, type InputIndex } from "../combine/inputIndex.js";
-import { parseZattrs } from "../combine/zarrMeta.js";
+import { readArrayNumbers } from "../model/arrayValues.js";
+import { ReferenceReader } from "../model/chunkBytes.js";
+import type { ReferenceSet } from "../model/referenceSet.js";
+import { arrayMetadata } from "../model/arrayMetadata.js";
 import { CombineError } from "../errors.js";
-import type { PyJsonValue } from "../refs/pyJson.js";
-import type { KerchunkRefs } from "../refs/types.js";
+import type { PyJsonValue } from "../json/pyJson.js";
+import type { KerchunkRefs } from "../model/kerchunkRefs.js";
 import type { S3ConnectionOptions } from "../source/s3Client.js";
-import { concatDimension, type IcechunkDataset } from "./options.js";
+import { concatDimension } from "../datasets/storeDimension.js";
+import type { IcechunkDataset } from "./options.js";
 
 /**
  * A day's references: reference sets in memory, or reference files (local paths or s3:// URLs,
@@ -25,7 +26,8 @@ export type DayInput = { refs: KerchunkRefs[]; labels?: string[] } | { reference
 export interface DayReferences {
   /** Names the day's input in errors. */
   label: string;
-  index: InputIndex;
+  /** The combined day as the reference model. */
+  references: ReferenceSet;
   summary: CombineSummary;
   /** The concat dimension and its values in the day's own units (those of its first file). */
   dim: string;
@@ -45,14 +47,14 @@ export async function loadDayReferences(dataset: IcechunkDataset, day: string, i
     "refs" in input
       ? await combineRefs(input.refs, { ...options, ...(input.labels ? { labels: input.labels } : {}) })
       : await combineReferenceFiles(input.referenceFiles, { ...options, ...(input.s3 ? { s3: input.s3 } : {}) });
-  const index = indexInput(combined.refs, label);
-  const coordinate = index.arrays.get(dim);
+  const references = combined.references(label);
+  const coordinate = references.arrays.get(dim);
   if (!coordinate) throw new CombineError("missing-coordinate", label, dim, "the combined day has no coordinate array for the concat dimension");
   // The combine writes the coordinate inline: nothing is read from storage here.
   const reader = new ReferenceReader();
   try {
     const values = await readArrayNumbers(coordinate, reader, label, `cooMap.${dim}`);
-    return { label, index, summary: combined.summary, dim, values, coordinateAttrs: parseZattrs(coordinate.zattrs) };
+    return { label, references, summary: combined.summary, dim, values, coordinateAttrs: arrayMetadata(coordinate).attributes };
   } finally {
     await reader.close();
   }

@@ -3,8 +3,9 @@
  * part of a dataset spec the store uses (a resolved `DatasetSpec` is one), so the library does not
  * depend on how the settings are spelled elsewhere.
  */
-import { ConfigError } from "../errors.js";
+import type { CoordinateSelector } from "../datasets/combineSettings.js";
 import type { StorageSpec } from "../datasets/spec.js";
+import { object, optional, text, whole, type InputOf, type OutputOf } from "../settings/schema.js";
 
 export interface IcechunkDataset {
   /** Names the dataset in commit messages. */
@@ -24,57 +25,34 @@ export interface IcechunkDataset {
   combine?: {
     /** Exactly one dimension for a store (the one that grows): ["time"]. */
     concatDims?: string[];
-    cooMap?: Record<string, string>;
+    cooMap?: Record<string, CoordinateSelector>;
     identicalDims?: string[];
   };
 }
 
-export interface IcechunkOptions {
+/** The store's tuning, declared with the setting rules (defaults here, once). */
+const icechunkSettings = {
   /**
    * Chunks along the concat dimension per manifest file (Icechunk's manifest splitting). Without
    * splitting every commit rewrites the array's whole manifest; with it, only the last split.
-   * Default 48 (two days of hourly steps of chunk size 1). 0 turns splitting off.
+   * Two days of hourly steps of chunk size 1 by default. 0 turns splitting off.
    */
-  manifestSplitChunks?: number;
-  /** Elements per chunk of the concat coordinate, which the store holds itself (default 4096). */
-  coordinateChunk?: number;
-  /** Branch the days are committed to (default "main"). */
-  branch?: string;
-  /** Commits tried when other writers keep moving the branch (default 20). */
-  maxCommitAttempts?: number;
-}
-
-export interface ResolvedIcechunkOptions {
-  manifestSplitChunks: number;
-  coordinateChunk: number;
-  branch: string;
-  maxCommitAttempts: number;
-}
-
-const wholeNumber = (value: number, setting: string, minimum: number): number => {
-  if (!Number.isInteger(value) || value < minimum) throw new ConfigError(setting, `expected a whole number ≥ ${minimum}, got ${value}`);
-  return value;
+  manifestSplitChunks: optional(whole({ min: 0 }), 48),
+  /** Elements per chunk of the concat coordinate, which the store holds itself. */
+  coordinateChunk: optional(whole({ min: 1 }), 4096),
+  /** Branch the days are committed to. */
+  branch: optional(text({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/, expected: "a branch name" }), "main"),
+  /** Commits tried when other writers keep moving the branch. */
+  maxCommitAttempts: optional(whole({ min: 1 }), 20),
 };
 
-export function resolveIcechunkOptions(options: IcechunkOptions = {}): ResolvedIcechunkOptions {
-  const branch = options.branch ?? "main";
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(branch)) throw new ConfigError("icechunk.branch", `'${branch}' is not a branch name`);
-  return {
-    manifestSplitChunks: wholeNumber(options.manifestSplitChunks ?? 48, "icechunk.manifestSplitChunks", 0),
-    coordinateChunk: wholeNumber(options.coordinateChunk ?? 4096, "icechunk.coordinateChunk", 1),
-    branch,
-    maxCommitAttempts: wholeNumber(options.maxCommitAttempts ?? 20, "icechunk.maxCommitAttempts", 1),
-  };
-}
+const icechunkOptions = object(icechunkSettings);
 
-/** The dimension the store grows along: the dataset's one concat dimension. `where` names the dataset in errors. */
-export function concatDimension(dataset: Pick<IcechunkDataset, "name" | "combine">, where = `datasets.${dataset.name}`): string {
-  const dims = dataset.combine?.concatDims ?? ["time"];
-  if (dims.length !== 1) {
-    throw new ConfigError(
-      `${where}.combine.concatDims`,
-      `an Icechunk store grows along exactly one dimension; got [${dims.join(", ")}]`,
-    );
-  }
-  return dims[0]!;
+export type IcechunkOptions = InputOf<typeof icechunkSettings>;
+export type ResolvedIcechunkOptions = OutputOf<typeof icechunkSettings>;
+
+/** The options checked by their declaration, defaults filled in (other keys, such as a commit's own options, are not looked at). */
+export function resolveIcechunkOptions(options: IcechunkOptions = {}): ResolvedIcechunkOptions {
+  const given = options as Record<string, unknown>;
+  return icechunkOptions.check(Object.fromEntries(Object.keys(icechunkSettings).map((key) => [key, given[key]])), "icechunk");
 }

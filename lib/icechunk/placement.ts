@@ -9,10 +9,10 @@
  * Values are compared in the store's units: a day whose time units differ (another epoch) is
  * re-encoded first, with the same CF arithmetic the combine uses.
  */
-import { isTimeUnits, parseCfTimeUnits, reencodeTime, sameCalendar, sameEncoding } from "../combine/cfTime.js";
-import { fitsInteger } from "../combine/zarrMeta.js";
+import { isTimeUnits, parseCfTimeUnits, reencodeTime, sameCalendar, sameEncoding } from "../model/cfTime.js";
+import { fitsInteger } from "../model/zarrMeta.js";
 import { IcechunkError } from "../errors.js";
-import type { PyJsonValue } from "../refs/pyJson.js";
+import type { PyJsonValue } from "../json/pyJson.js";
 import type { DayReferences } from "./dayRefs.js";
 import { numericOfV3, type V3ArrayMetadata } from "./zarrV3.js";
 

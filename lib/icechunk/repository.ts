@@ -9,7 +9,8 @@ import { loadIcechunk, type Icechunk } from "./bindings.js";
 import { containerPrefix, sourceContainer } from "./containers.js";
 import { icechunkFailure } from "./failures.js";
 import { icechunkStorage, repositoryLocation, type RepositoryLocation } from "./location.js";
-import { concatDimension, type IcechunkDataset, type ResolvedIcechunkOptions } from "./options.js";
+import { concatDimension } from "../datasets/storeDimension.js";
+import type { IcechunkDataset, ResolvedIcechunkOptions } from "./options.js";
 
 export interface OpenedRepository {
   icechunk: Icechunk;

@@ -4,7 +4,7 @@
  * ordering and "was this day committed?" are answered from the store alone).
  */
 import type { Store } from "@earthmover/icechunk";
-import { readNumbers } from "../combine/zarrMeta.js";
+import { readNumbers } from "../model/zarrMeta.js";
 import { IcechunkError } from "../errors.js";
 import { chunkKey, numericOfV3, parseMetadata, type V3ArrayMetadata, type V3GroupMetadata } from "./zarrV3.js";
 

@@ -13,9 +13,11 @@
  *  - a null fill_value (every chunk stored) → the type's zero: v3 has no "undefined" fill.
  */
 import { UnsupportedFeatureError } from "../errors.js";
-import { parsePyJson, pyJsonKey } from "../combine/pyJsonParse.js";
-import { arrayDimensions, numericDtype, parseZarray, parseZattrs, type NumericDtype, type ZarrArrayMeta } from "../combine/zarrMeta.js";
-import { PyFloat, pyJson, type PyJsonValue } from "../refs/pyJson.js";
+import { parsePyJson, pyJsonKey } from "../json/pyJsonParse.js";
+import { arrayMetadata, type ArrayMetadata } from "../model/arrayMetadata.js";
+import type { ArrayReferences } from "../model/referenceSet.js";
+import { numericDtype, type NumericDtype, type ZarrArrayMeta } from "../model/zarrMeta.js";
+import { PyFloat, pyJson, type PyJsonValue } from "../json/pyJson.js";
 
 export type V3DataType = string | { name: string; configuration: { length_bytes: number } };
 
@@ -102,7 +104,8 @@ function v3FillValue(fill: PyJsonValue, type: ReturnType<typeof dataType>): PyJs
 }
 
 /** `zarr.json` of an array from its v2 metadata; `label` names the input in errors. */
-export function v3ArrayMetadata(label: string, path: string, meta: ZarrArrayMeta, attrs: Record<string, PyJsonValue>): V3ArrayMetadata {
+function v3ArrayMetadata(label: string, path: string, metadata: ArrayMetadata): V3ArrayMetadata {
+  const meta = metadata.zarray;
   if (meta.order !== "C") throw new UnsupportedFeatureError(label, path, `memory order ${meta.order} in an Icechunk store`);
   const type = dataType(label, path, meta);
   const after: PyJsonValue[] = [];
@@ -122,8 +125,8 @@ export function v3ArrayMetadata(label: string, path: string, meta: ZarrArrayMeta
     : multiByte
       ? { name: "bytes", configuration: { endian: littleEndian ? "little" : "big" } }
       : { name: "bytes" };
-  const { _ARRAY_DIMENSIONS: _, ...attributes } = attrs;
-  const dims = arrayDimensions(attrs);
+  const { _ARRAY_DIMENSIONS: _, ...attributes } = metadata.attributes;
+  const dims = metadata.dimensionNames;
   return {
     zarr_format: 3,
     node_type: "array",
@@ -138,9 +141,9 @@ export function v3ArrayMetadata(label: string, path: string, meta: ZarrArrayMeta
   };
 }
 
-/** `zarr.json` of an array from its `.zarray` and `.zattrs` texts. */
-export function v3ArrayMetadataOfText(label: string, path: string, zarray: string, zattrs: string | undefined): V3ArrayMetadata {
-  return v3ArrayMetadata(label, path, parseZarray(zarray), parseZattrs(zattrs));
+/** `zarr.json` of an array of the reference model; `label` names its input in errors. */
+export function v3ArrayMetadataOf(label: string, array: ArrayReferences): V3ArrayMetadata {
+  return v3ArrayMetadata(label, array.path, arrayMetadata(array));
 }
 
 export function v3GroupMetadata(attrs: Record<string, PyJsonValue>): V3GroupMetadata {

@@ -1,5 +1,5 @@
 import type { AttributeElement, Hdf5Attribute, Hdf5Datatype } from "../hdf5/model.js";
-import { PyFloat, type PyJsonValue } from "./pyJson.js";
+import { PyFloat, type PyJsonValue } from "../json/pyJson.js";
 import { isBoolEnum, numericKind } from "./zarrDtype.js";
 
 /** Attributes that describe HDF5/netCDF-4 plumbing, not data; kerchunk (after h5netcdf) drops them. */
@@ -59,9 +59,16 @@ export function fillValueAttribute(arrayType: Hdf5Datatype, value: AttributeElem
   return undefined;
 }
 
+/** Row-major elements as nested lists of `shape` (numpy's tolist()); flat for one dimension. */
+function nested(elements: PyJsonValue[], shape: readonly number[]): PyJsonValue[] {
+  if (shape.length <= 1) return elements;
+  const step = elements.length / shape[0]!;
+  return Array.from({ length: shape[0]! }, (_, i) => nested(elements.slice(i * step, (i + 1) * step), shape.slice(1)));
+}
+
 /**
  * An attribute's value as kerchunk's `_transfer_attrs` stores it: one-element arrays become
- * scalars, longer ones lists, empty fixed strings " ", null dataspaces "". Returns undefined for
+ * scalars, longer ones (nested) lists, empty fixed strings " ", null dataspaces "". Returns undefined for
  * attributes kerchunk leaves out. `arrayType` is the type of the dataset the attribute is on.
  */
 export function attributeJson(attribute: Hdf5Attribute, arrayType?: Hdf5Datatype): PyJsonValue | undefined {
@@ -82,7 +89,7 @@ export function attributeJson(attribute: Hdf5Attribute, arrayType?: Hdf5Datatype
   } else if (converted.length === 1) {
     result = converted[0]!;
   } else {
-    result = converted;
+    result = nested(converted, attribute.dataspace.shape);
   }
   if (result === "DIMENSION_SCALE") return undefined;
   return result;

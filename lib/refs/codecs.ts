@@ -1,6 +1,6 @@
 import type { Hdf5Filter } from "../hdf5/model.js";
 import { UnsupportedFeatureError } from "../errors.js";
-import type { PyJsonValue } from "./pyJson.js";
+import type { PyJsonValue } from "../json/pyJson.js";
 
 export const FILTER_DEFLATE = 1;
 export const FILTER_SHUFFLE = 2;

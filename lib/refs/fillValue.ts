@@ -1,6 +1,6 @@
 import type { Hdf5Attribute, Hdf5Dataset, Hdf5Datatype } from "../hdf5/model.js";
-import { decodeNumber } from "./numeric.js";
-import { PyFloat, type PyJsonValue } from "./pyJson.js";
+import { decodeNumber } from "../model/numeric.js";
+import { PyFloat, type PyJsonValue } from "../json/pyJson.js";
 import { cleanFixedString } from "./strings.js";
 import { numericKind, packElement, zarrDtype } from "./zarrDtype.js";
 

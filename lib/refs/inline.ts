@@ -1,21 +1,7 @@
 import type { Hdf5Datatype } from "../hdf5/model.js";
-import { encodeNumber } from "./numeric.js";
-import { PyFloat, type PyJsonValue } from "./pyJson.js";
+import { encodeNumber } from "../model/numeric.js";
+import { PyFloat, type PyJsonValue } from "../json/pyJson.js";
 import { numericKind } from "./zarrDtype.js";
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * Inline bytes the way kerchunk's `_encode_for_JSON` stores them: as a string when they are valid
- * UTF-8 (fsspec encodes it back to the same bytes), otherwise base64 with a "base64:" prefix.
- */
-export function inlineReference(bytes: Uint8Array): string {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    return `base64:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")}`;
-  }
-}
 
 /** numcodecs VLenUTF8 encoding: item count, then each item as (length, UTF-8 bytes), little-endian. */
 export function encodeVlenUtf8(values: string[]): Uint8Array {

@@ -10,10 +10,11 @@ import { readsAsStored, zarrCodecs, type ZarrCodecs } from "./codecs.js";
 import { isDimensionScale, nameDimensions } from "./dimensions.js";
 import { externalChunks } from "./external.js";
 import { missingElementBytes, zarrFillValue } from "./fillValue.js";
-import { encodeVlenUtf8, fillChunk, inlineReference } from "./inline.js";
-import { pyJson, type PyJsonValue } from "./pyJson.js";
+import { inlineReference } from "../model/chunkBytes.js";
+import { encodeVlenUtf8, fillChunk } from "./inline.js";
+import { pyJson, type PyJsonValue } from "../json/pyJson.js";
 import { cleanStringFields, stringFieldsToClean } from "./strings.js";
-import type { KerchunkRefs, Reference } from "./types.js";
+import type { KerchunkRefs, Reference } from "../model/kerchunkRefs.js";
 import { compoundLayoutFilter, whyNoZarrDtype, zarrDtype } from "./zarrDtype.js";
 import { product } from "../shape.js";
 

@@ -1,6 +1,6 @@
 import { isFullPrecisionInteger, isIeeeFloat, nonNativeNumberReason } from "../hdf5/messages/datatype.js";
 import type { Hdf5Datatype } from "../hdf5/model.js";
-import type { PyJsonValue } from "./pyJson.js";
+import type { PyJsonValue } from "../json/pyJson.js";
 
 /** A Zarr v2 dtype: a numpy type string, or a structured type as Zarr v2's JSON list of `[name, type]` fields. */
 export type ZarrDtype = string | ZarrField[];

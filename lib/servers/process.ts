@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, readFileSync, statSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,10 +50,33 @@ export function canConnect(host: string, port: number): Promise<boolean> {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Children still running; killed when this process exits, so no server outlives its owner. */
-const liveChildren = new Set<ChildProcess>();
+/**
+ * Processes (other than this one) one of whose command-line arguments contains `text`, from
+ * /proc: empty where there is no /proc. Finds a server by the file it was started on.
+ */
+export async function processesNaming(text: string): Promise<{ pid: number; args: string[] }[]> {
+  const entries = await readdir("/proc").catch(() => [] as string[]);
+  const found: { pid: number; args: string[] }[] = [];
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const args = await readFile(`/proc/${pid}/cmdline`, "utf8").then(
+      (raw) => raw.split("\0").filter(Boolean),
+      () => [],
+    );
+    if (args.some((arg) => arg.includes(text))) found.push({ pid, args });
+  }
+  return found;
+}
+
+/**
+ * Children still running, each with how to signal it; killed when this process exits (normally,
+ * by process.exit or by an uncaught error: not when a signal without a handler kills it), so no
+ * server outlives its owner.
+ */
+const liveChildren = new Map<ChildProcess, (signal: NodeJS.Signals) => void>();
 process.once("exit", () => {
-  for (const child of liveChildren) child.kill("SIGKILL");
+  for (const signal of liveChildren.values()) signal("SIGKILL");
 });
 
 /** The log written since byte `from` (the start of this run: log files are appended to). */
@@ -85,6 +108,16 @@ export class AddressInUseError extends ServerProcessError {
   }
 }
 
+export interface ManagedProcessOptions {
+  /**
+   * Run it in a process group of its own: a Ctrl-C at the terminal (SIGINT to the terminal's
+   * process group) then reaches only its owner, which can stop what runs on the server before
+   * stopping the server (the demo). The owner must then stop it on every way out: this process's
+   * exit kills it, but a signal this process does not handle would leave it running.
+   */
+  ownProcessGroup?: boolean;
+}
+
 /**
  * A child process whose output goes to a log file, with readiness polling and a stop that always
  * ends it (SIGTERM, then SIGKILL after a grace period). Used for the dev server, MinIO, Toxiproxy.
@@ -103,6 +136,7 @@ export class ManagedProcess {
     readonly args: string[],
     readonly logFile: string,
     readonly env: NodeJS.ProcessEnv = process.env,
+    readonly options: ManagedProcessOptions = {},
   ) {}
 
   get pid(): number | undefined {
@@ -121,12 +155,24 @@ export class ManagedProcess {
       log.once("close", () => resolveWritten());
       log.once("error", () => resolveWritten());
     });
-    const child = spawn(this.command, this.args, { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+    const ownGroup = this.options.ownProcessGroup ?? false;
+    const child = spawn(this.command, this.args, { env: this.env, stdio: ["ignore", "pipe", "pipe"], detached: ownGroup });
     // Two sources into one file: end it only when both are done ('close'), or late lines are lost.
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     child.once("close", () => log.end());
-    liveChildren.add(child);
+    liveChildren.set(child, (signal) => {
+      // Its group when it has one: whatever it started goes too.
+      if (ownGroup && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, signal);
+          return;
+        } catch {
+          // The group is gone already (or was never made): signal the child itself.
+        }
+      }
+      child.kill(signal);
+    });
     this.exited = new Promise((resolveExit) => {
       child.once("exit", (code) => {
         liveChildren.delete(child);
@@ -167,10 +213,14 @@ export class ManagedProcess {
     throw new ServerProcessError(this.label, `not ready after ${timeoutMs} ms; end of ${this.logFile}:\n${tail(logSince(this.logFile, this.logStart))}`);
   }
 
+  private signal(signal: NodeJS.Signals): void {
+    if (this.child) liveChildren.get(this.child)?.(signal);
+  }
+
   /** Graceful stop: SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.running || !this.child) return;
-    this.child.kill("SIGTERM");
+    this.signal("SIGTERM");
     const stopped = await Promise.race([this.exited!.then(() => true), sleep(graceMs).then(() => false)]);
     if (!stopped) await this.kill();
   }
@@ -178,7 +228,7 @@ export class ManagedProcess {
   /** Immediate SIGKILL (crash simulation); resolves when the process is gone. */
   async kill(): Promise<void> {
     if (!this.running || !this.child) return;
-    this.child.kill("SIGKILL");
+    this.signal("SIGKILL");
     await this.exited;
   }
 }

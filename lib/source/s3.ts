@@ -1,6 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { checkRange, type ByteSource, type ReadStats, type SourceVersion } from "./byteSource.js";
 import { SourceReadError } from "../errors.js";
+import { countS3BodyFailure } from "./s3Client.js";
 
 interface AwsLikeError {
   name?: string;
@@ -53,10 +54,12 @@ export class S3Source implements ByteSource {
     const { bytes, total } = await this.get(0, length);
     // Like read(): never hand out a short buffer (a body cut short that the HTTP layer let through).
     if (bytes.length !== Math.min(length, total)) {
-      throw new SourceReadError(this.url, `asked for the first ${Math.min(length, total)} bytes, got ${bytes.length}`, true, {
-        offset: 0,
-        length,
-      });
+      throw this.bodyFailure(
+        new SourceReadError(this.url, `asked for the first ${Math.min(length, total)} bytes, got ${bytes.length}`, true, {
+          offset: 0,
+          length,
+        }),
+      );
     }
     return { bytes, size: total };
   }
@@ -67,10 +70,12 @@ export class S3Source implements ByteSource {
     checkRange(this.url, offset, length, size);
     const { bytes } = await this.get(offset, length);
     if (bytes.length !== length) {
-      throw new SourceReadError(this.url, `asked for ${length} bytes at ${offset}, got ${bytes.length}`, true, {
-        offset,
-        length,
-      });
+      throw this.bodyFailure(
+        new SourceReadError(this.url, `asked for ${length} bytes at ${offset}, got ${bytes.length}`, true, {
+          offset,
+          length,
+        }),
+      );
     }
     return bytes;
   }
@@ -86,12 +91,20 @@ export class S3Source implements ByteSource {
         }),
       ),
     );
-    const bytes = await this.call(() => response.Body!.transformToByteArray());
+    const bytes = await this.call(() => response.Body!.transformToByteArray()).catch((error: unknown) => {
+      throw this.bodyFailure(error);
+    });
     this.stats.requests++;
     this.stats.bytes += bytes.length;
     const total = Number(/\/(\d+)$/.exec(response.ContentRange ?? "")?.[1] ?? response.ContentLength);
     this.remember(total, response.ETag);
     return { bytes, total };
+  }
+
+  /** A body that broke off or came short, counted for the client's endpoint (s3Attempts); returned to be thrown. */
+  private bodyFailure(error: unknown): unknown {
+    countS3BodyFailure(this.client, (error as { cause?: unknown }).cause ?? error);
+    return error;
   }
 
   /** The ETag every read so far was pinned to (If-Match), once the first response gave it. */

@@ -103,7 +103,61 @@ export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
     config.signer = { sign: async (request) => request };
     config.credentials = { accessKeyId: "", secretAccessKey: "" };
   }
-  return new S3Client(config);
+  const client = new S3Client(config);
+  // Outermost in the deserialize step, inside the SDK's retry middleware: runs once per attempt
+  // and sees each attempt's failure, a network one or an S3 error answer alike.
+  const endpoint = connection.endpoint ?? "aws";
+  endpointOf.set(client, endpoint);
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const counts = attemptsByEndpoint.get(endpoint) ?? { attempts: 0, failed: {} };
+      attemptsByEndpoint.set(endpoint, counts);
+      counts.attempts++;
+      try {
+        return await next(args);
+      } catch (error) {
+        const e = error as { code?: unknown; name?: unknown };
+        const name = String(e?.code || e?.name || "Error");
+        counts.failed[name] = (counts.failed[name] ?? 0) + 1;
+        throw error;
+      }
+    },
+    { step: "deserialize", priority: "high", name: "tkCountAttempts" },
+  );
+  return client;
+}
+
+/** Requests an endpoint was sent in this process (each SDK attempt counted) and how many failed, by error code or name. */
+export interface S3AttemptCounts {
+  attempts: number;
+  failed: Record<string, number>;
+}
+
+const attemptsByEndpoint = new Map<string, S3AttemptCounts>();
+const endpointOf = new WeakMap<S3Client, string>();
+
+/**
+ * A read that failed after its request succeeded (a body cut short or broken off), counted with
+ * the failed attempts of the client's endpoint as `body:<code or name>`: the SDK does not see it.
+ */
+export function countS3BodyFailure(client: S3Client, error: unknown): void {
+  const endpoint = endpointOf.get(client);
+  if (endpoint === undefined) return;
+  const counts = attemptsByEndpoint.get(endpoint) ?? { attempts: 0, failed: {} };
+  attemptsByEndpoint.set(endpoint, counts);
+  const e = error as { code?: unknown; name?: unknown };
+  const name = `body:${String(e?.code || e?.name || "Error")}`;
+  counts.failed[name] = (counts.failed[name] ?? 0) + 1;
+}
+
+/**
+ * Attempts made by every client of this process to `endpoint` ("aws" for AWS itself), failed ones
+ * by error name: what the SDK retried (or gave up on) is invisible elsewhere, and fault tests
+ * check that an injected fault was met.
+ */
+export function s3Attempts(endpoint: string): S3AttemptCounts {
+  const counts = attemptsByEndpoint.get(endpoint);
+  return { attempts: counts?.attempts ?? 0, failed: { ...counts?.failed } };
 }
 
 let created = 0;

@@ -26,6 +26,20 @@ export async function makeArchive(dir: string, start: string, days: number, opti
   return JSON.parse(stdout) as string[];
 }
 
+/** A change of layout at hour `at` ("YYYY-MM-DDTHH") for python/make_drift_archive.py (its docstring lists the parameters). */
+export interface DriftChange {
+  at: string;
+  set: Record<string, unknown>;
+}
+
+/** Write a Himawari-like archive whose layout drifts (python/make_drift_archive.py); returns the keys written, in time order. */
+export async function makeDriftArchive(dir: string, start: string, days: number, changes: DriftChange[], options: { hours?: number; grid?: [number, number] } = {}): Promise<string[]> {
+  const args = [resolve(repositoryRoot, "python/make_drift_archive.py"), dir, start, String(days), "--hours", String(options.hours ?? 24), "--changes", JSON.stringify(changes)];
+  if (options.grid) args.push("--grid", String(options.grid[0]), String(options.grid[1]));
+  const { stdout } = await run(venvPython, args, { maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(stdout) as string[];
+}
+
 /** Upload an archive folder's keys to a new MinIO bucket; returns the bucket. */
 export async function uploadArchive(dir: string, keys: string[], label: string): Promise<string> {
   const client = s3();

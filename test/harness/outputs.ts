@@ -3,29 +3,37 @@ import type { temporal } from "@temporalio/proto";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 
-/** Every file under a folder, relative path → contents (outputs are compared byte for byte). */
+/**
+ * Every file under a folder, relative path → contents (outputs are compared byte for byte). A
+ * missing folder, or one with no file in it, is an error: two comparisons of nothing are equal.
+ */
 export async function filesUnder(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const walk = async (folder: string): Promise<void> => {
-    for (const entry of await readdir(folder, { withFileTypes: true }).catch(() => [])) {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
       const path = join(folder, entry.name);
       if (entry.isDirectory()) await walk(path);
       else out.set(relative(root, path), await readFile(path, "utf8"));
     }
   };
   await walk(root);
+  if (out.size === 0) throw new Error(`filesUnder: no file under ${root}`);
   return out;
 }
 
 export type History = temporal.api.history.v1.IHistory;
 
-/** The histories of every workflow of a dataset (backfill and all children), by "workflowId#runId". */
+/**
+ * The histories of every workflow of a dataset (backfill and all children), by "workflowId#runId".
+ * None at all is an error: every check over them would pass on nothing.
+ */
 export async function datasetHistories(client: Client, dataset: string): Promise<Map<string, History>> {
   const found = new Map<string, History>();
   for await (const execution of client.workflow.list({ query: `TkDataset = '${dataset}'` })) {
     const handle = client.workflow.getHandle(execution.workflowId, execution.runId);
     found.set(`${execution.workflowId}#${execution.runId}`, await handle.fetchHistory());
   }
+  if (found.size === 0) throw new Error(`datasetHistories: no workflow of dataset ${dataset}`);
   return found;
 }
 

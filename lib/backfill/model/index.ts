@@ -11,4 +11,6 @@ export * from "./lanes.js";
 export * from "./outputs.js";
 export * from "./steps.js";
 export * from "./calendarOrder.js";
+export * from "./output.js";
+export * from "./day.js";
 export * from "./abandoned.js";

@@ -1,3 +1,4 @@
+import { outputRules } from "./output.js";
 import type { BackfillPlan } from "./plan.js";
 
 /**
@@ -24,7 +25,7 @@ const MONTHS_IN_YEAR = 12;
 
 export function lanesOf(maxConcurrentDays: number, plan?: BackfillPlan): Lanes {
   const days = Math.max(1, Math.floor(maxConcurrentDays));
-  if (plan?.format === "icechunk") return { years: 1, monthsPerYear: 1, daysPerMonth: Math.min(DAYS_IN_LONGEST_MONTH, days) };
+  if (plan && outputRules(plan.format).calendarOrder) return { years: 1, monthsPerYear: 1, daysPerMonth: Math.min(DAYS_IN_LONGEST_MONTH, days) };
   const yearsInRange = plan ? Math.max(1, plan.years.length) : Number.POSITIVE_INFINITY;
   const monthsInRange = plan ? Math.max(1, plan.years.reduce((n, y) => n + y.months.length, 0)) : Number.POSITIVE_INFINITY;
   const monthsInAYear = plan ? Math.max(1, ...plan.years.map((y) => y.months.length)) : MONTHS_IN_YEAR;

@@ -1,4 +1,4 @@
-import { PyFloat, pyJson, type PyJsonValue } from "../refs/pyJson.js";
+import { PyFloat, pyJson, type PyJsonValue } from "./pyJson.js";
 
 /**
  * Parse metadata JSON the way Python reads it back, so that `pyJson` writes it out unchanged:

@@ -1,7 +1,15 @@
-import type { KerchunkRefs, Reference } from "../refs/types.js";
+/**
+ * The reference model's centre: a reference set, what the translator makes of a file, what the
+ * combine takes and gives, and what the writers write (kerchunk JSON, Parquet, Icechunk). Groups and
+ * arrays by path; an array's metadata texts as read (typed and parsed once by `arrayMetadata`), its
+ * chunk keys and references (compact by `chunkManifestOf`). Read from kerchunk JSON by
+ * `readKerchunkJson` or `referenceSetOf`, from Parquet by `readKerchunkParquet`; written by
+ * `serializeReferenceSet`.
+ */
+import type { KerchunkRefs, Reference } from "./kerchunkRefs.js";
 
-/** One Zarr array of an input reference set: its metadata texts and its chunk references. */
-export interface ArrayEntry {
+/** One Zarr array of a reference set: its metadata texts and its chunk references. */
+export interface ArrayReferences {
   /** Zarr path, e.g. "sea_surface_temperature" or "group/var". */
   path: string;
   zarray: string;
@@ -16,18 +24,18 @@ export interface ArrayEntry {
 }
 
 /** A group's metadata texts ("" is the root group). */
-export interface GroupEntry {
+export interface GroupReferences {
   path: string;
   zgroup: string | undefined;
   zattrs: string | undefined;
 }
 
-/** An input reference set split by array and group, so every later step looks keys up once. */
-export interface InputIndex {
+/** A reference set split by array and group, so every later step looks keys up once. */
+export interface ReferenceSet {
   /** Names the input in errors and summaries: its file or URL, or "input <n>". */
   label: string;
-  arrays: Map<string, ArrayEntry>;
-  groups: Map<string, GroupEntry>;
+  arrays: Map<string, ArrayReferences>;
+  groups: Map<string, GroupReferences>;
 }
 
 /** Metadata values are strings in kerchunk JSON; some writers store them as JSON objects. */
@@ -40,7 +48,7 @@ function metadataText(value: Reference | Record<string, unknown>): string {
  * chunk keys (".zmetadata" from consolidation, say) are ignored: the combined set is not
  * consolidated.
  */
-export function indexInput(refs: KerchunkRefs, label: string): InputIndex {
+export function referenceSetOf(refs: KerchunkRefs, label: string): ReferenceSet {
   interface Pending {
     zarray?: string;
     zattrs?: string;
@@ -82,8 +90,8 @@ export function indexInput(refs: KerchunkRefs, label: string): InputIndex {
       pending.refs.push(value as Reference);
     }
   }
-  const arrays = new Map<string, ArrayEntry>();
-  const groups = new Map<string, GroupEntry>();
+  const arrays = new Map<string, ArrayReferences>();
+  const groups = new Map<string, GroupReferences>();
   for (const [dir, pending] of byDir) {
     if (pending.zarray !== undefined) {
       arrays.set(dir, { path: dir, zarray: pending.zarray, zattrs: pending.zattrs, chunkKeys: pending.keys, chunkRefs: pending.refs });

@@ -3,11 +3,25 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Semaphore } from "../concurrency.js";
 import { SourceReadError } from "../errors.js";
-import type { Reference } from "../refs/types.js";
+import type { Reference } from "./kerchunkRefs.js";
 import type { ByteSource, ReadStats } from "../source/byteSource.js";
 import { LocalFileSource } from "../source/localFile.js";
 import { S3Source } from "../source/s3.js";
 import { parseS3Url, sharedS3Client, type S3ConnectionOptions } from "../source/s3Client.js";
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Inline bytes the way kerchunk's `_encode_for_JSON` stores them: as a string when they are valid
+ * UTF-8 (fsspec encodes it back to the same bytes), otherwise base64 with a "base64:" prefix.
+ */
+export function inlineReference(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return `base64:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")}`;
+  }
+}
 
 /** Bytes of inline reference content, decoded the way fsspec does ("base64:" prefix or UTF-8). */
 export function inlineBytes(value: string): Uint8Array {

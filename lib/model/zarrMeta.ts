@@ -1,6 +1,6 @@
-import { PyFloat, type PyJsonValue } from "../refs/pyJson.js";
-import { decodeNumber, encodeNumber } from "../refs/numeric.js";
-import { parsePyJson } from "./pyJsonParse.js";
+import { PyFloat, type PyJsonValue } from "../json/pyJson.js";
+import { decodeNumber, encodeNumber } from "./numeric.js";
+import { parsePyJson } from "../json/pyJsonParse.js";
 
 /**
  * A Zarr v2 dtype: a numpy type string ("<i2", "|S8"), or a structured type's fields as
@@ -48,6 +48,15 @@ export function parseZattrs(text: string | undefined): Record<string, PyJsonValu
     ? (parsed as Record<string, PyJsonValue>)
     : {};
 }
+
+/** The `.zarray` fields every input of a combined array must agree on (its shape aside). */
+export const zarrayFields = ["dtype", "chunks", "fill_value", "filters", "compressor", "order", "zarr_format"] as const;
+
+/**
+ * Attributes that change what xarray decodes from the stored values: if they differ between files
+ * the combined dataset silently decodes some files wrong (VirtualiZarr #1004 for scale_factor).
+ */
+export const decodingAttributes = ["scale_factor", "add_offset", "_FillValue", "missing_value", "_Unsigned", "units", "calendar"];
 
 /** `_ARRAY_DIMENSIONS` (xarray's dimension names), or undefined when the array has none. */
 export function arrayDimensions(attrs: Record<string, PyJsonValue>): string[] | undefined {
