@@ -72,6 +72,16 @@ export function failureLine(error: unknown): string {
     // The worker's errors end with the Rust core's debug dump of the gRPC status: what it says is before it.
     return `Temporal: ${firstLine(error.message).replace(/: Status \{.*$/, "")}; check the server, --address/TEMPORAL_ADDRESS and --namespace/TEMPORAL_NAMESPACE`;
   }
+  // A raw gRPC status from the operator or workflow service (@grpc/grpc-js: numeric code, details).
+  const grpc = error as { code?: unknown; details?: unknown; metadata?: unknown };
+  if (error instanceof Error && typeof grpc.code === "number" && typeof grpc.details === "string" && grpc.metadata !== undefined) {
+    const unauthorized = grpc.code === 7 || grpc.code === 16; // PERMISSION_DENIED, UNAUTHENTICATED
+    return `Temporal: ${firstLine(grpc.details) || firstLine(error.message)}; ${
+      unauthorized
+        ? "check the credential (TEMPORAL_API_KEY or the profile's api_key, or the client certificate) and what it is allowed in this namespace"
+        : "check the server, --address/TEMPORAL_ADDRESS and --namespace/TEMPORAL_NAMESPACE"
+    }`;
+  }
   const message = error instanceof Error ? `${error.name}: ${firstLine(error.message)}` : String(error);
   return `${message} (unexpected: run with TK_DEBUG=1 to see where)`;
 }

@@ -2,7 +2,7 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy } from "@temporalio/clien
 import { optional, text, whole } from "../lib/settings/schema.js";
 import { updateDataset, type UpdateInput } from "../workflows/update.js";
 import { onOff, parseCommandLine } from "./args.js";
-import { connectClient, temporalOptions, temporalSettings } from "./connection.js";
+import { connectClient, temporalOptions, temporalOptionsHelp, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk schedule --dataset NAME [--every 1h] [--lag-hours 3] [--lookback-days 0]
          [--catchup-window 7d] [--id SCHEDULE_ID] [--trigger] [--delete]
@@ -11,7 +11,8 @@ const help = `usage: temporal-kerchunk schedule --dataset NAME [--every 1h] [--l
 Creates a Temporal Schedule that keeps a dataset current: every --every it runs 'updateDataset',
 which builds each complete new day (and a month/year rollup when its period completes). Missed runs
 within --catchup-window are caught up after an outage; overlapping runs are skipped.
---trigger runs it once now; --delete removes it. See it under Schedules in the Web UI.`;
+--trigger runs it once now; --delete removes it. See it under Schedules in the Web UI.
+${temporalOptionsHelp}`;
 
 const duration = (fallback: string) => optional(text({ pattern: /^\d+(ms|s|m|h|d)$/, expected: "a duration like 1h, 30m or 7d" }), fallback);
 

@@ -3,19 +3,25 @@ import { loadDatasetRegistry } from "../lib/datasets/config.js";
 import { optional, text, whole } from "../lib/settings/schema.js";
 import { createWorker } from "../worker/worker.js";
 import { parseCommandLine } from "./args.js";
-import { reachTemporal, temporalOptions, temporalSettings } from "./connection.js";
+import { reachTemporal, temporalOptions, temporalOptionsHelp, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk worker [--config datasets.json] [--address host:port] [--namespace ns] [--task-queue q]
+                                [--profile NAME] [--config-file temporal.toml] [--tls] [--tls-ca-path F]
+                                [--tls-cert-path F] [--tls-key-path F] [--tls-server-name NAME]
                                 [--max-activities N] [--max-local-activities N] [--max-workflow-tasks N]
-                                [--max-cached-workflows N]
+                                [--max-cached-workflows N] [--metrics-port N] [--metrics-host H]
 
 Runs a worker for the backfill workflows until SIGINT or SIGTERM, then drains and stops gracefully.
-Settings: flags, else TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TK_CONFIG (the
-datasets config file; the built-in presets are always available). S3 credentials come from the
+Settings: flags, else TEMPORAL_TASK_QUEUE, TK_CONFIG (the datasets config file; the built-in
+presets are always available).
+${temporalOptionsHelp} S3 credentials come from the
 standard AWS environment and never leave the worker. Sizing (README, "Sizing a cluster"):
 --max-activities (extractions and rollups at once, default 100), --max-local-activities (surveys and
 day combines, default 100), --max-workflow-tasks (default 40), --max-cached-workflows (running
-workflows kept in memory; default from the heap size).`;
+workflows kept in memory; default from the heap size).
+--metrics-port N serves Prometheus metrics on http://<--metrics-host, default 0.0.0.0>:N/metrics (else
+TK_METRICS_PORT): the SDK's (temporal_*) and ours (temporal_kerchunk_*: files extracted, bytes read,
+seconds per file, failures by error kind, retries, outputs committed; docs/deploy.md).`;
 
 /** The flags that size a worker for a cluster, and the worker option each one sets. */
 const sizingFlags = {
@@ -46,6 +52,8 @@ export const workerCommand = {
       "max-local-activities": optional(whole({ min: 1 })),
       "max-workflow-tasks": optional(whole({ min: 1 })),
       "max-cached-workflows": optional(whole({ min: 1 })),
+      "metrics-port": optional(whole({ min: 1, max: 65_535 })),
+      "metrics-host": optional(text({ nonEmpty: true })),
     });
     if (line.help) {
       console.log(help);
@@ -54,8 +62,14 @@ export const workerCommand = {
     const { values } = line;
     const settings = temporalSettings(values);
     const datasets = await loadDatasetRegistry(values.config ?? process.env.TK_CONFIG);
-    Runtime.install({ logger: new DefaultLogger((process.env.TK_LOG_LEVEL as "INFO" | "WARN" | undefined) ?? "INFO") });
-    const connection = await reachTemporal(settings, () => NativeConnection.connect({ address: settings.address }));
+    const metricsPort = values["metrics-port"] ?? (process.env.TK_METRICS_PORT ? whole({ min: 1, max: 65_535 }).fromText(process.env.TK_METRICS_PORT, "TK_METRICS_PORT") : undefined);
+    const metricsAddress = metricsPort === undefined ? undefined : `${values["metrics-host"] ?? "0.0.0.0"}:${metricsPort}`;
+    Runtime.install({
+      logger: new DefaultLogger((process.env.TK_LOG_LEVEL as "INFO" | "WARN" | undefined) ?? "INFO"),
+      // Seconds, as Prometheus names durations; "_total" on counters, as its conventions want.
+      ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } } : {}),
+    });
+    const connection = await reachTemporal(settings, () => NativeConnection.connect(settings.connectionOptions));
     const worker = await createWorker({
       connection,
       datasets,
@@ -65,8 +79,8 @@ export const workerCommand = {
     });
     // performance.now() counts from the process's start: the figure docs/benchmarks.md records.
     console.error(
-      `worker on ${settings.address} namespace ${settings.namespace} task queue ${settings.taskQueue}; datasets: ${datasets.names().join(", ")}; ` +
-        `polling ${Math.round(performance.now())} ms after start`,
+      `worker on ${settings.describe()} task queue ${settings.taskQueue}; datasets: ${datasets.names().join(", ")}; ` +
+        `${metricsAddress ? `metrics on http://${metricsAddress}/metrics; ` : ""}polling ${Math.round(performance.now())} ms after start`,
     );
     // The SDK's Runtime turns SIGINT/SIGTERM into a graceful shutdown: running activities finish first.
     await worker.run();

@@ -7,8 +7,9 @@
 # $TK_CACHE_DIR (default ~/.cache/temporal-kerchunk) and linked into .tools/ and .venv, so a
 # fresh clone on a machine that built them before is ready in seconds.
 #
-# Usage: scripts/provision.sh [node|temporal|minio|toxiproxy|venv ...]   (default: all)
-# Overrides: TEMPORAL_CLI_PATH, MINIO_PATH, TOXIPROXY_PATH point at existing binaries.
+# Usage: scripts/provision.sh [node|temporal|temporal-server|minio|toxiproxy|venv ...]   (default: all)
+# Overrides: TEMPORAL_CLI_PATH, TEMPORAL_SERVER_PATH, TEMPORAL_SQL_TOOL_PATH, MINIO_PATH, TOXIPROXY_PATH
+# point at existing binaries.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,6 +22,11 @@ mkdir -p "$BIN" "$CACHE"
 TEMPORAL_MODULE=github.com/temporalio/cli/cmd/temporal@v1.5.1
 MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 TOXIPROXY_MODULE=github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0
+# The production-shaped cluster (test/harness/servers/temporalCluster.ts): the Temporal server itself and its SQL
+# schema tool. v1.29.1 is the server the CLI above embeds (its modules are already in the cache
+# after the CLI build); later tags need a newer Go than 1.25.
+TEMPORAL_SERVER_MODULE=go.temporal.io/server/cmd/server@v1.29.1
+TEMPORAL_SQL_TOOL_MODULE=go.temporal.io/server/cmd/tools/sql@v1.29.1
 
 log() { printf '[provision] %s\n' "$*" >&2; }
 
@@ -85,6 +91,16 @@ provision_temporal() {
 
 provision_minio() { go_tool minio "$MINIO_MODULE" minio MINIO_PATH; }
 provision_toxiproxy() { go_tool toxiproxy "$TOXIPROXY_MODULE" toxiproxy-server TOXIPROXY_PATH; }
+# One after the other: the schema tool reuses most of the server's compiled packages. Without Go
+# the production-shaped cluster test (test/cluster.test.ts) is skipped, saying why.
+provision_temporal_server() {
+  if [[ -z ${TEMPORAL_SERVER_PATH:-} ]] && ! command -v go >/dev/null 2>&1; then
+    log "temporal-server: Go is missing; test/cluster.test.ts (the production-shaped cluster) will be skipped."
+    return 0
+  fi
+  go_tool temporal-server "$TEMPORAL_SERVER_MODULE" temporal-server TEMPORAL_SERVER_PATH
+  go_tool temporal-sql-tool "$TEMPORAL_SQL_TOOL_MODULE" temporal-sql-tool TEMPORAL_SQL_TOOL_PATH
+}
 
 # The interpreter for the venv: VirtualiZarr and icechunk 2 need Python >= 3.12. $PYTHON if set;
 # else python3.13/python3.12/python3 on PATH (pyenv shims that do not run are skipped); else the
@@ -151,15 +167,24 @@ provision_node() {
 
 main() {
   local targets=("$@")
-  [[ ${#targets[@]} -gt 0 ]] || targets=(node temporal minio toxiproxy venv)
+  [[ ${#targets[@]} -gt 0 ]] || targets=(node temporal temporal-server minio toxiproxy venv)
   local start=$(date +%s)
-  # Go builds are independent and each takes minutes cold: run them side by side.
-  local pids=() failed=0
+  # Go builds are independent and each takes minutes cold: run them side by side. The server
+  # comes after the CLI, which embeds the same server version: its compiled packages are reused.
+  local pids=() failed=0 all=" ${targets[*]} "
   for target in "${targets[@]}"; do
     case $target in
-      temporal | minio | toxiproxy) "provision_$target" & pids+=($!) ;;
+      temporal)
+        if [[ $all == *" temporal-server "* ]]; then
+          { provision_temporal && provision_temporal_server; } &
+        else
+          provision_temporal &
+        fi
+        pids+=($!) ;;
+      minio | toxiproxy) "provision_$target" & pids+=($!) ;;
+      temporal-server) [[ $all == *" temporal "* ]] || { provision_temporal_server & pids+=($!); } ;;
       node | venv) "provision_$target" ;;
-      *) log "unknown target '$target' (expected node, temporal, minio, toxiproxy, venv)"; exit 2 ;;
+      *) log "unknown target '$target' (expected node, temporal, temporal-server, minio, toxiproxy, venv)"; exit 2 ;;
     esac
   done
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done

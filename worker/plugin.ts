@@ -1,14 +1,30 @@
 import { SimplePlugin } from "@temporalio/plugin";
-import type { WorkerOptions } from "@temporalio/worker";
+import { Runtime, type Worker, type WorkerOptions } from "@temporalio/worker";
 import { createActivities } from "../activities/index.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { presets } from "../lib/datasets/presets.js";
 import type { DatasetSpec } from "../lib/datasets/spec.js";
 import { prebuiltWorkflowBundle, workflowsPath } from "./bundle.js";
+import { activityMetrics } from "./metrics.js";
+import { checkNamespaceReady } from "./namespace.js";
+
+/**
+ * Connection settings read as our CLI and worker read them (a temporal.toml profile, the TEMPORAL_*
+ * environment, overrides), for the worker you create:
+ *
+ *   const { connectionOptions, namespace } = temporalConnectConfig({ profile: "prod" });
+ *   const connection = await NativeConnection.connect(connectionOptions);
+ */
+export { temporalConnectConfig, type ConnectionOverrides, type TemporalConnectConfig } from "./connection.js";
 
 export interface TemporalKerchunkPluginOptions {
   /** Datasets the worker can build; the presets (himawari8-sst) when omitted. */
   datasets?: DatasetSpec[] | DatasetRegistry;
+  /**
+   * Check at the worker's start that the namespace has our search attributes (default true);
+   * createWorker checks before it creates the worker, and turns this off.
+   */
+  checkNamespace?: boolean;
 }
 
 /**
@@ -22,6 +38,8 @@ export interface TemporalKerchunkPluginOptions {
  * worker (and task queue) of its own, or pass no workflowsPath of yours.
  */
 export class TemporalKerchunkPlugin extends SimplePlugin {
+  private readonly checkNamespace: boolean;
+
   constructor(options: TemporalKerchunkPluginOptions = {}) {
     const registry = options.datasets instanceof DatasetRegistry ? options.datasets : new DatasetRegistry(options.datasets ?? presets);
     const ours = createActivities(registry);
@@ -29,8 +47,23 @@ export class TemporalKerchunkPlugin extends SimplePlugin {
     super({
       name: "temporal-kerchunk",
       activities: (existing) => ({ ...(existing ?? {}), ...ours }),
+      // Our metrics (worker/metrics.ts), through the SDK's meter: exported as your Runtime exports the SDK's.
+      workerInterceptors: (existing) => ({ ...existing, activity: [...(existing?.activity ?? []), activityMetrics] }),
       ...(prebuilt ? { workflowBundle: prebuilt } : { workflowsPath }),
     });
+    this.checkNamespace = options.checkNamespace ?? true;
+  }
+
+  /**
+   * Before the worker polls: the namespace has our search attributes, or a one-line ConfigError
+   * says to run 'temporal-kerchunk setup' (worker/namespace.ts).
+   */
+  override async runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
+    if (this.checkNamespace && worker.connection) {
+      const note = await checkNamespaceReady(worker.connection, worker.options.namespace);
+      if (note) Runtime.instance().logger.warn(note);
+    }
+    return super.runWorker(worker, next);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker";
 import type { DatasetRegistry } from "../lib/datasets/config.js";
 import { workflowBundle } from "./bundle.js";
+import { checkNamespaceReady } from "./namespace.js";
 import { TemporalKerchunkPlugin } from "./plugin.js";
 
 export const defaultTaskQueue = "temporal-kerchunk";
@@ -17,17 +18,23 @@ export interface CreateWorkerOptions {
 
 /**
  * A Worker of our own (the CLI's `worker` and `demo`, the tests), made as any user makes one: with
- * `TemporalKerchunkPlugin`, the one wiring of our workflows and activities. The workflow bundle is
- * built first when it is missing (running from source), so the plugin finds it prebuilt.
+ * `TemporalKerchunkPlugin`, the one wiring of our workflows, activities and metrics. The namespace
+ * is checked first (our search attributes; worker/namespace.ts), so a worker refuses before it says
+ * it polls; a note when the server does not let us check goes to `onNote` (stderr by default). The
+ * workflow bundle is built first when it is missing (running from source), so the plugin finds it
+ * prebuilt.
  */
-export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+export async function createWorker(options: CreateWorkerOptions & { onNote?: (note: string) => void }): Promise<Worker> {
+  const namespace = options.namespace ?? "default";
+  const note = await checkNamespaceReady(options.connection, namespace);
+  if (note) (options.onNote ?? ((line: string) => console.error(line)))(note);
   await workflowBundle();
   const { plugins = [], ...workerOptions } = options.workerOptions ?? {};
   return Worker.create({
     connection: options.connection,
-    namespace: options.namespace ?? "default",
+    namespace,
     taskQueue: options.taskQueue ?? defaultTaskQueue,
     ...workerOptions,
-    plugins: [new TemporalKerchunkPlugin({ datasets: options.datasets }), ...plugins],
+    plugins: [new TemporalKerchunkPlugin({ datasets: options.datasets, checkNamespace: false }), ...plugins],
   });
 }

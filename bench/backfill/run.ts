@@ -20,7 +20,7 @@
  */
 import { Client, Connection } from "@temporalio/client";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -39,6 +39,7 @@ import { progressQuery } from "../../workflows/messages.js";
 import { backfillOptions } from "../../workflows/options.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
 import type { BackfillInput, BackfillSummary } from "../../workflows/types.js";
+import { benchArchive, benchDir, cpuSeconds } from "../archive.js";
 import { historyStats, workShare } from "./histories.js";
 
 const run = promisify(execFile);
@@ -73,21 +74,12 @@ const grid = values.grid!.split("x").map(Number);
 const end = new Date(Date.parse(`${values.start}T00:00:00Z`) + (days - 1) * 86_400_000).toISOString().slice(0, 10);
 const s3 = values.source === "s3";
 
-const benchDir = resolve(repositoryRoot, ".work/bench/backfill");
-const archive = join(benchDir, `archive-${values.start}-${days}d-${hours}h-${grid.join("x")}`);
 const log = (message: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 /** Peak resident memory of a process so far (VmHWM), in MiB. */
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const seconds = (ms: number): number => Math.round(ms / 100) / 10;
@@ -102,23 +94,8 @@ function dataset(source: DatasetSpec["source"]["storage"], output: string): Data
   };
 }
 
-async function writeArchive(): Promise<string[]> {
-  await mkdir(benchDir, { recursive: true });
-  const keysFile = join(archive, ".keys.json");
-  if (!existsSync(keysFile)) {
-    log(`writing ${days} days x ${hours} files (${grid.join("x")}) under ${archive} ...`);
-    const { stdout } = await run(
-      resolve(repositoryRoot, ".venv/bin/python"),
-      [resolve(repositoryRoot, "python/make_archive.py"), archive, values.start!, String(days), "--hours", String(hours), "--grid", String(grid[0]), String(grid[1])],
-      { maxBuffer: 512 * 1024 * 1024 },
-    );
-    await writeFile(keysFile, stdout);
-  }
-  return JSON.parse(readFileSync(keysFile, "utf8")) as string[];
-}
-
 async function main(): Promise<void> {
-  const keys = await writeArchive();
+  const { archive, keys } = await benchArchive(values.start!, days, hours, grid, log);
   const files = keys.length;
   const load = [loadavg()[0]!];
   const runDir = join(benchDir, `run-${Date.now()}`);

@@ -75,14 +75,17 @@ export async function writeConfig(dir: string, datasets: DatasetSpec[]): Promise
   return path;
 }
 
-/** `temporal-kerchunk worker` as a separate process, so a test can SIGKILL it like a crash. */
-export async function startWorkerProcess(options: { address: string; taskQueue: string; config: string; logFile: string }): Promise<ManagedProcess> {
+/**
+ * `temporal-kerchunk worker` as a separate process, so a test can SIGKILL it like a crash; `args`
+ * are more flags (TLS, metrics), `env` more environment (TEMPORAL_* settings).
+ */
+export async function startWorkerProcess(options: { address: string; taskQueue: string; config: string; logFile: string; args?: string[]; env?: NodeJS.ProcessEnv }): Promise<ManagedProcess> {
   const worker = new ManagedProcess(
     "worker",
     process.execPath,
-    ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "worker", "--address", options.address, "--task-queue", options.taskQueue, "--config", options.config],
+    ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "worker", "--address", options.address, "--task-queue", options.taskQueue, "--config", options.config, ...(options.args ?? [])],
     options.logFile,
-    { ...process.env, TK_LOG_LEVEL: "WARN" },
+    { ...process.env, TK_LOG_LEVEL: "WARN", ...options.env },
   );
   await worker.start();
   return worker;

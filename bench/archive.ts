@@ -1,0 +1,53 @@
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { repositoryRoot } from "../lib/servers/process.js";
+
+const run = promisify(execFile);
+
+/** Where the backfill benchmarks keep their archives and runs. */
+export const benchDir = resolve(repositoryRoot, ".work/bench/backfill");
+
+/**
+ * A Himawari-like archive of `days` x `hours` files of `grid`, written once (python/make_archive.py)
+ * under .work/bench/backfill/ and reused; returns its folder and keys.
+ */
+export async function benchArchive(start: string, days: number, hours: number, grid: number[], log: (message: string) => void): Promise<{ archive: string; keys: string[] }> {
+  const archive = join(benchDir, `archive-${start}-${days}d-${hours}h-${grid.join("x")}`);
+  await mkdir(benchDir, { recursive: true });
+  const keysFile = join(archive, ".keys.json");
+  if (!existsSync(keysFile)) {
+    log(`writing ${days} days x ${hours} files (${grid.join("x")}) under ${archive} ...`);
+    const { stdout } = await run(
+      resolve(repositoryRoot, ".venv/bin/python"),
+      [resolve(repositoryRoot, "python/make_archive.py"), archive, start, String(days), "--hours", String(hours), "--grid", String(grid[0]), String(grid[1])],
+      { maxBuffer: 512 * 1024 * 1024 },
+    );
+    await writeFile(keysFile, stdout);
+  }
+  return { archive, keys: JSON.parse(readFileSync(keysFile, "utf8")) as string[] };
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc; `withChildren` adds its
+ * children's: the live ones and those it has reaped (PostgreSQL's backends).
+ */
+export function cpuSeconds(pid: number | undefined, withChildren = false): number {
+  if (!pid || !existsSync(`/proc/${pid}/stat`)) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  let ticks = Number(fields[11]) + Number(fields[12]);
+  if (withChildren) {
+    ticks += Number(fields[13]) + Number(fields[14]);
+    for (const entry of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ");
+        if (Number(stat[1]) === pid) ticks += Number(stat[11]) + Number(stat[12]);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return ticks / 100;
+}
