@@ -48,6 +48,16 @@ function spec(name: string, outputFolder: string, aggregation: DatasetSpec["aggr
 /** The day outputs (refs/.../YYYYMMDD.json) among a folder's files. */
 const dayOutputs = (files: Map<string, string>): string[] => [...files.keys()].filter((k) => /\/\d{8}\.json$/.test(k));
 
+/** Day outputs written so far under a folder that may not exist yet (0 then). */
+async function writtenDays(folder: string): Promise<number> {
+  try {
+    return dayOutputs(await filesUnder(folder)).length;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" || /no file under/.test(String(error))) return 0;
+    throw error;
+  }
+}
+
 /** Milliseconds since the epoch of a history event's time. */
 function eventMs(event: NonNullable<History["events"]>[number]): number {
   const time = event.eventTime;
@@ -174,8 +184,15 @@ describe("backfill on the dev server", () => {
         ...backfillOptions({ dataset: "bf-kill", start: START, end: END, maxConcurrentDays: 2, maxConcurrentFiles: 2, smallDayFiles: 0 }),
         taskQueue,
       });
-      // Kill once some days are done and others are running.
-      const atKill = await pollQuery(handle, progressQuery, (p) => p.daysDone >= 5 && p.running.length > 0, "5 days done and more running");
+      // Kill once a few day outputs are on disk: read from the disk, not from the progress query,
+      // which is up to 5 s behind (sampled reports): by the time it said 5 days were done, the first
+      // worker had once extracted every file, and the new worker only combined (seen in the suite).
+      const started = Date.now();
+      while ((await writtenDays(outFolder)) < 3) {
+        assert.ok(Date.now() - started < 60_000, "no day output within 60 s");
+        await sleep(50);
+      }
+      const atKill = await pollQuery(handle, progressQuery, () => true, "the progress at the kill"); // asked while a worker answers
       await first.kill();
       // The kill landed mid-run: the backfill had days running and days not done, and fewer days
       // written than it will write (the first worker is dead: whatever else gets written, the second writes).
