@@ -19,6 +19,7 @@ const commands: Record<string, () => Promise<Command>> = {
   backfill: async () => (await import("./backfill.js")).backfillCommand,
   schedule: async () => (await import("./schedule.js")).scheduleCommand,
   census: async () => (await import("./census.js")).censusCommand,
+  listen: async () => (await import("./listen.js")).listenCommand,
   setup: async () => (await import("./setup.js")).setupCommand,
 };
 

@@ -21,7 +21,7 @@ const run = promisify(execFile);
 
 /** Modules outside workflows/ that workflow code may import: the backfill's and the census's models and boundedAll, pure and import-free. */
 const workflowOwned = (file: string): boolean =>
-  file.startsWith(join(root, "lib/backfill/model/")) || file.startsWith(join(root, "lib/census/model/")) || file === join(root, "lib/concurrency.ts");
+  file.startsWith(join(root, "lib/backfill/model/")) || file.startsWith(join(root, "lib/census/model/")) || file.startsWith(join(root, "lib/live/model/")) || file === join(root, "lib/concurrency.ts");
 const allowedPackages = new Set(["@temporalio/workflow", "@temporalio/common"]);
 
 describe("workflow code", () => {

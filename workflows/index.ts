@@ -8,3 +8,4 @@ export { backfillMonthV3 } from "./month.js";
 export { backfillDayV3 } from "./day.js";
 export { updateDataset } from "./update.js";
 export { censusV1 } from "./census.js";
+export { liveV1 } from "./live.js";

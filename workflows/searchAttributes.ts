@@ -16,7 +16,7 @@ export const searchAttributeRegistrations: Record<string, "Keyword"> = Object.fr
   [datasetKey, periodKey, levelKey, statusKey].map((key) => [key.name, "Keyword"]),
 );
 
-export type Level = "backfill" | "year" | "month" | "day" | "census";
+export type Level = "backfill" | "year" | "month" | "day" | "census" | "live";
 
 /** The four attributes of one workflow: its dataset, its period ("2022-01-13", or "start..end" for a backfill), its level, its status. */
 export function searchAttributesOf(dataset: string, period: string, level: Level, status: PeriodStatus = "running"): SearchAttributePair[] {

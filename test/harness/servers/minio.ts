@@ -14,6 +14,8 @@ export interface MinioOptions {
   pickPort?: PortPicker;
   /** Tries when an address is in use, and who hears of a retry. */
   retry?: RetryOptions;
+  /** More environment for the server (e.g. MINIO_NOTIFY_WEBHOOK_* event targets). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -67,6 +69,7 @@ export class MinioServer {
             MINIO_ROOT_PASSWORD: this.secretKey,
             MINIO_BROWSER: "off",
             MINIO_UPDATE: "off",
+            ...this.options.env,
           },
         );
         await this.process.start();

@@ -1,0 +1,80 @@
+import { loadDatasetRegistry } from "../lib/datasets/config.js";
+import { startListener } from "../lib/live/listener.js";
+import { optional, text, whole } from "../lib/settings/schema.js";
+import { arriveSignal, liveV1, type LiveInput } from "../workflows/live.js";
+import { searchAttributesOf } from "../workflows/searchAttributes.js";
+import { parseCommandLine } from "./args.js";
+import { connectClient, temporalOptions, temporalOptionsHelp, temporalSettings } from "./connection.js";
+
+const help = `usage: temporal-kerchunk listen --dataset NAME [--config datasets.json] [--port 9380] [--host 127.0.0.1]
+         [--window-ms 2000] [--sweep-every-ms 600000] [--sweep-days 2]
+         [--address host:port] [--namespace ns] [--task-queue q]
+
+Receives S3 event notifications (MinIO's webhook target; the S3 event JSON) over HTTP and hands
+each new object of the dataset (its bucket, prefix and template) to the dataset's live workflow
+(<dataset>/live, started when needed), which commits it to the dataset's Icechunk store within
+seconds. An object seen before with the same ETag is a duplicate; with a new ETag it is extracted
+again. Other keys are counted and dropped. A request is answered 200 only once its arrivals are
+recorded in Temporal (else 503: the sender keeps the event and retries). Runs until SIGINT/SIGTERM.
+With TK_LISTEN_TOKEN set, requests must carry 'Authorization: Bearer <token>' (MinIO's auth_token).
+--window-ms, --sweep-* are the live workflow's settings when this starts it (README "Live arrivals").
+${temporalOptionsHelp}`;
+
+export const listenCommand = {
+  summary: "receive S3 event notifications and append new files to a dataset's Icechunk store",
+  async run(args: string[]): Promise<number> {
+    const line = parseCommandLine("listen", args, {
+      ...temporalOptions,
+      dataset: text({ nonEmpty: true }),
+      config: optional(text({ nonEmpty: true })),
+      port: optional(whole({ min: 0, max: 65_535 }), 9380),
+      host: optional(text({ nonEmpty: true }), "127.0.0.1"),
+      "window-ms": optional(whole({ min: 0 }), 2000),
+      "sweep-every-ms": optional(whole({ min: 1000 }), 600_000),
+      "sweep-days": optional(whole({ min: 0 }), 2),
+    });
+    if (line.help) {
+      console.log(help);
+      return 0;
+    }
+    const { values } = line;
+    const spec = (await loadDatasetRegistry(values.config ?? process.env.TK_CONFIG)).get(values.dataset);
+    if (spec.output.format !== "icechunk" || spec.source.storage.kind !== "s3") {
+      console.error(`error: dataset ${spec.name}: live arrivals need an S3 source and output.format "icechunk" (it has a ${spec.source.storage.kind} source and "${spec.output.format}" output)`);
+      return 1;
+    }
+    const settings = temporalSettings(values);
+    const { client, close } = await connectClient(settings);
+    const workflowId = `${spec.name}/live`;
+    const input: LiveInput = { dataset: spec.name, windowMs: values["window-ms"], sweepEveryMs: values["sweep-every-ms"], sweepDays: values["sweep-days"] };
+    const listener = await startListener({
+      spec,
+      host: values.host,
+      port: values.port,
+      ...(process.env.TK_LISTEN_TOKEN ? { authToken: process.env.TK_LISTEN_TOKEN } : {}),
+      log: (message) => console.error(`listen: ${message}`),
+      // A signal is recorded by the server whether or not a worker runs; the workflow starts if it is not running.
+      deliver: async (arrivals) => {
+        await client.workflow.signalWithStart(liveV1, {
+          workflowId,
+          taskQueue: settings.taskQueue,
+          args: [input],
+          signal: arriveSignal,
+          signalArgs: [arrivals],
+          staticSummary: `live arrivals of ${spec.name}`,
+          typedSearchAttributes: searchAttributesOf(spec.name, "live", "live"),
+        });
+      },
+    });
+    console.error(`listening on ${listener.url} for ${spec.name} (s3://${spec.source.storage.bucket}/): arrivals go to workflow ${workflowId} on ${settings.describe()}`);
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    await listener.close();
+    await close();
+    const c = listener.counts;
+    console.error(`listen stopped: ${c.requests} requests, ${c.delivered} arrivals handed on, ${c.outsideTemplate} outside the template, ${c.ignored} other records, ${c.refused} refused`);
+    return 0;
+  },
+};

@@ -1,0 +1,27 @@
+/**
+ * Extraction of arrived files: the backfill's `extractToStaging`, staged under the file's version
+ * (`<output prefix>/.live/<version>/<root>/.staging/<YYYYMMDD>/<file>.json`), so an overwritten
+ * object (a new ETag) is extracted again instead of reusing the references of its old bytes, and
+ * a retried extraction of the same version reads nothing again.
+ */
+import { extractToStaging } from "../backfill/extract.js";
+import { stagingKey } from "../backfill/names.js";
+import { boundedAll } from "../concurrency.js";
+import type { ResolvedDatasetSpec } from "../datasets/spec.js";
+import { joinKey } from "../storage/storage.js";
+import type { LiveDay, LiveExtractSummary, LiveFile } from "./model/steps.js";
+
+/** The dataset as the staging of one version of a file sees it. */
+function stagingSpec(spec: ResolvedDatasetSpec, file: LiveFile): ResolvedDatasetSpec {
+  const version = file.version.replace(/[^A-Za-z0-9._-]/g, "_");
+  return { ...spec, output: { ...spec.output, prefix: joinKey(spec.output.prefix, ".live", version) } };
+}
+
+/** Where one version of an arrived file's references are staged, in the output storage. */
+export const liveStagingKey = (spec: ResolvedDatasetSpec, day: string, file: LiveFile): string => stagingKey(stagingSpec(spec, file), day, file.key);
+
+export async function extractLiveDay(spec: ResolvedDatasetSpec, day: LiveDay, signal?: AbortSignal, filesAtOnce = 4): Promise<LiveExtractSummary> {
+  const done = await boundedAll(day.files, filesAtOnce, (file) => extractToStaging(stagingSpec(spec, file), day.day, file.key, signal));
+  const reused = done.filter((d) => d.reused).length;
+  return { day: day.day, extracted: done.length - reused, reused };
+}

@@ -1,0 +1,84 @@
+/**
+ * What the store says it holds, per day: the live workflow's own commits name every day they
+ * (re)wrote with its files and their versions (`temporal-kerchunk-live <JSON>`, a line of the
+ * commit message, as the backfill's day commits carry `temporal-kerchunk-day <JSON>`); the
+ * backfill's name a day's files without versions. The newest commit naming a day is the day's
+ * record; the newest commit of either kind names the store's last day (both only ever write the
+ * store's end). The live marker is not the day marker on purpose: a backfill or the Schedule does
+ * not take a day the live workflow wrote as settled, so it lists and commits it again, which finds
+ * it in the store as it is (`existing`) or refuses it when the store has fewer of its files.
+ */
+import type { Repository } from "@earthmover/icechunk";
+import { parseCommitMessage } from "../icechunk/index.js";
+
+export interface LiveDayFacts {
+  day: string;
+  dim: string;
+  steps: number;
+  first: number;
+  last: number;
+  /** Common URL prefix of the files. */
+  source: string;
+  /** [file relative to `source`, version] in time order. */
+  files: [string, string][];
+}
+
+export interface LiveCommitFacts {
+  dataset: string;
+  days: LiveDayFacts[];
+}
+
+const MARKER = "temporal-kerchunk-live ";
+
+export function liveCommitMessage(facts: LiveCommitFacts): string {
+  const files = facts.days.reduce((n, d) => n + d.files.length, 0);
+  const steps = facts.days.reduce((n, d) => n + d.steps, 0);
+  return `${facts.dataset} live ${facts.days.map((d) => d.day).join(", ")}: ${steps} steps from ${files} files\n${MARKER}${JSON.stringify(facts)}`;
+}
+
+export function parseLiveCommitMessage(message: string): LiveCommitFacts | undefined {
+  const line = message.split("\n").find((l) => l.startsWith(MARKER));
+  if (!line) return undefined;
+  try {
+    const facts = JSON.parse(line.slice(MARKER.length)) as LiveCommitFacts;
+    return typeof facts.dataset === "string" && Array.isArray(facts.days) ? facts : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A day as the store records it: file URL → version (undefined where a backfill commit recorded none). */
+export interface DayRecord {
+  files: Map<string, string | undefined>;
+  snapshotId: string;
+}
+
+export interface StoreRecords {
+  /** The store's last day (undefined: no commit of ours yet). */
+  lastDay?: string;
+  /** The newest record of each asked day the history names. */
+  days: Map<string, DayRecord>;
+}
+
+/**
+ * The records of `days` on `branch`, walking the history from the tip until each is found (or the
+ * history ends). Cost: one manifest-free ancestry walk, as long as the distance to the oldest asked day.
+ */
+export async function storeRecords(repository: Repository, branch: string, dataset: string, days: readonly string[]): Promise<StoreRecords> {
+  const wanted = new Set(days);
+  const records: StoreRecords = { days: new Map() };
+  for (const snapshot of await repository.ancestry({ branch })) {
+    const live = parseLiveCommitMessage(snapshot.message);
+    const backfill = live ? undefined : parseCommitMessage(snapshot.message);
+    const named: { day: string; files: [string, string | undefined][] }[] = [];
+    if (live?.dataset === dataset) for (const d of live.days) named.push({ day: d.day, files: d.files.map(([f, v]) => [d.source + f, v]) });
+    if (backfill?.dataset === dataset) named.push({ day: backfill.day, files: backfill.files.map((f) => [backfill.source + f, undefined]) });
+    if (named.length === 0) continue;
+    records.lastDay ??= named[named.length - 1]!.day;
+    for (const { day, files } of named) {
+      if (wanted.has(day) && !records.days.has(day)) records.days.set(day, { files: new Map(files), snapshotId: snapshot.id });
+    }
+    if ([...wanted].every((d) => records.days.has(d))) break;
+  }
+  return records;
+}
