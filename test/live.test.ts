@@ -12,9 +12,15 @@
  * (MinIO keeps the events in its queue and delivers them after the restart), and a key outside the
  * template (counted, dropped). Each fault is asserted to have fired. No timing assertions.
  *
+ * The library's rules without Temporal (last suite, local files): the backfill's `commitDay` of a
+ * day the live workflow has part of is refused (`partial-overlap`), of a day it has whole is
+ * `existing`; a survey of an unchanged day writes nothing, a retried commit neither; days far after
+ * the store's end, or far before it, are deferred.
+ *
  * Shown failing: with the survey taking every day as unchanged (`changed` returning false) the
- * first wait times out with the store empty; with the overwrite's new version not re-extracted
- * (staging without the version in its key) the overwritten step fails to read ("checksum").
+ * first wait timed out with no store; with an overwrite's references staged without its version
+ * (the old staging reused) the store kept the old version ("the overwrite was never committed",
+ * and the step did not read: "checksum of the object owning the virtual chunk has changed").
  */
 import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Client, Connection } from "@temporalio/client";
@@ -23,7 +29,11 @@ import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
-import { repositoryKey } from "../lib/icechunk/index.js";
+import { commitDay, repositoryKey } from "../lib/icechunk/index.js";
+import { IcechunkError } from "../lib/errors.js";
+import { commitLiveDays } from "../lib/live/commit.js";
+import { extractLiveDay, liveStagingKey } from "../lib/live/extract.js";
+import { listLiveDay, surveyLive } from "../lib/live/survey.js";
 import { parseS3Event } from "../lib/live/events.js";
 import { dayOfKey, templatePattern } from "../lib/live/keys.js";
 import { parseLiveCommitMessage } from "../lib/live/records.js";
@@ -258,5 +268,44 @@ describe("live arrivals on MinIO and the dev server", () => {
     assert.deepEqual(recorded, [f0, f1, f2, f3, f4, f5, f6, f7]);
     const final = await status();
     assert.ok(final.counts.overwrites >= 1 && final.counts.duplicates >= 2, JSON.stringify(final.counts));
+  });
+});
+
+describe("live arrivals: the store's rules, without Temporal (local files)", () => {
+  test("the backfill refuses a day live has part of, finds one it has whole; unchanged days and retried commits write nothing; far days are deferred", async () => {
+    const libDir = join(dir, "library");
+    const libArchive = join(libDir, "archive");
+    await makeArchive(libArchive, "2022-03-01", 1, { hours: 4, grid: [30, 60] });
+    const local = resolveDatasetSpec({
+      ...testDataset("live-lib", { kind: "local", path: libArchive }, { kind: "local", path: join(libDir, "out") }),
+      output: { storage: { kind: "local", path: join(libDir, "out") }, prefix: "refs", suffix: "", format: "icechunk" },
+    });
+    const day = "2022-03-01";
+    const listed = await listLiveDay(local, day);
+    assert.equal(listed.files.length, 4);
+    const half = { day, files: listed.files.slice(0, 2) };
+    await extractLiveDay(local, half);
+    assert.equal((await commitLiveDays(local, [half])).written, true);
+
+    // The backfill's commit of the whole day, from the same references.
+    await extractLiveDay(local, listed);
+    const whole = { referenceFiles: listed.files.map((f) => join(libDir, "out", liveStagingKey(local, day, f))) };
+    await assert.rejects(commitDay(local, day, whole), (e: unknown) => e instanceof IcechunkError && e.problem === "partial-overlap");
+
+    const plan = await surveyLive(local, [day], []);
+    assert.deepEqual(plan.write.map((d) => [d.day, d.files.length]), [[day, 4]]);
+    const written = await commitLiveDays(local, plan.write);
+    assert.equal(written.written, true);
+    assert.equal(written.storeLength, 4);
+    assert.equal((await commitDay(local, day, whole)).alreadyCommitted, true);
+
+    const again = await surveyLive(local, [day], []);
+    assert.deepEqual([again.write, again.unchanged], [[], [day]]);
+    const retried = await commitLiveDays(local, plan.write);
+    assert.deepEqual([retried.written, retried.snapshotId], [false, written.snapshotId]);
+
+    const far = await surveyLive(local, ["2022-03-10", "2022-02-20"], []);
+    assert.deepEqual(far.deferred.map((d) => d.day).sort(), ["2022-02-20", "2022-03-10"]);
+    assert.deepEqual(far.write, []);
   });
 });
