@@ -7,7 +7,7 @@ import { parseCommandLine } from "./args.js";
 import { connectClient, temporalOptions, temporalOptionsHelp, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk listen --dataset NAME [--config datasets.json] [--port 9380] [--host 127.0.0.1]
-         [--window-ms 2000] [--sweep-every-ms 600000] [--sweep-days 2]
+         [--window-ms 2000] [--sweep-every-ms 600000] [--sweep-days 2] [--max-history-events 5000]
          [--address host:port] [--namespace ns] [--task-queue q]
 
 Receives S3 event notifications (MinIO's webhook target; the S3 event JSON) over HTTP and hands
@@ -17,7 +17,8 @@ seconds. An object seen before with the same ETag is a duplicate; with a new ETa
 again. Other keys are counted and dropped. A request is answered 200 only once its arrivals are
 recorded in Temporal (else 503: the sender keeps the event and retries). Runs until SIGINT/SIGTERM.
 With TK_LISTEN_TOKEN set, requests must carry 'Authorization: Bearer <token>' (MinIO's auth_token).
---window-ms, --sweep-* are the live workflow's settings when this starts it (README "Live arrivals").
+--window-ms, --sweep-*, --max-history-events are the live workflow's settings when this starts it
+(README "Live arrivals").
 ${temporalOptionsHelp}`;
 
 export const listenCommand = {
@@ -32,6 +33,7 @@ export const listenCommand = {
       "window-ms": optional(whole({ min: 0 }), 2000),
       "sweep-every-ms": optional(whole({ min: 1000 }), 600_000),
       "sweep-days": optional(whole({ min: 0 }), 2),
+      "max-history-events": optional(whole({ min: 50 }), 5000),
     });
     if (line.help) {
       console.log(help);
@@ -46,7 +48,7 @@ export const listenCommand = {
     const settings = temporalSettings(values);
     const { client, close } = await connectClient(settings);
     const workflowId = `${spec.name}/live`;
-    const input: LiveInput = { dataset: spec.name, windowMs: values["window-ms"], sweepEveryMs: values["sweep-every-ms"], sweepDays: values["sweep-days"] };
+    const input: LiveInput = { dataset: spec.name, windowMs: values["window-ms"], sweepEveryMs: values["sweep-every-ms"], sweepDays: values["sweep-days"], maxHistoryEvents: values["max-history-events"] };
     const listener = await startListener({
       spec,
       host: values.host,

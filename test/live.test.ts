@@ -10,7 +10,8 @@
  * step works only if the new version was committed, since Icechunk pins the ETag), a worker
  * SIGKILLed while a batch waits in the workflow, `listen` killed with files PUT while it is down
  * (MinIO keeps the events in its queue and delivers them after the restart), and a key outside the
- * template (counted, dropped). Each fault is asserted to have fired. No timing assertions.
+ * template (counted, dropped). Each fault is asserted to have fired. The workflow continues as new
+ * after 60 history events, so the scenario crosses runs. No timing assertions.
  *
  * The library's rules without Temporal (last suite, local files): the backfill's `commitDay` of a
  * day the live workflow has part of is refused (`partial-overlap`), of a day it has whole is
@@ -69,7 +70,7 @@ function startListen(label: string): Promise<ManagedProcess> {
     "listen",
     process.execPath,
     ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "listen", "--dataset", DATASET, "--config", config, "--port", String(listenPort),
-      "--address", temporalAddress(), "--task-queue", taskQueue, "--window-ms", "1000", "--sweep-every-ms", "20000"],
+      "--address", temporalAddress(), "--task-queue", taskQueue, "--window-ms", "1000", "--sweep-every-ms", "20000", "--max-history-events", "60"],
     join(dir, `listen-${label}.log`),
     { ...process.env, ...awsEnv },
   );
@@ -268,6 +269,8 @@ describe("live arrivals on MinIO and the dev server", () => {
     assert.deepEqual(recorded, [f0, f1, f2, f3, f4, f5, f6, f7]);
     const final = await status();
     assert.ok(final.counts.overwrites >= 1 && final.counts.duplicates >= 2, JSON.stringify(final.counts));
+    // Its history stayed short: it continued as new (after 60 events here), its counts carried.
+    assert.ok(final.runs > 1, `one run only: ${final.runs}`);
   });
 });
 
