@@ -9,8 +9,8 @@ import type { Arrival, LiveCommitSummary, LiveSteps } from "../lib/live/model/st
  * (appends after its end, a rewrite from a day inside it, days held back for a backfill), the files
  * are extracted (staged per version, retried on their own) and one commit writes the days in time
  * order. A key with the ETag already seen is a duplicate and costs nothing; a new ETag for a key is
- * an overwrite and is extracted again. Every `sweepEveryMs` without arrivals the last `sweepDays`
- * days seen are surveyed again, which finds files whose events were lost. History stays bounded:
+ * an overwrite and is extracted again. Every `sweepEveryMs` (with its batch, if one is due) the last
+ * `sweepDays` days seen are surveyed again, which finds files whose events were lost. History stays bounded:
  * the workflow continues as new, carrying its state, when the server suggests it or after
  * `maxHistoryEvents`.
  */
@@ -71,7 +71,8 @@ export async function liveV1(input: LiveInput): Promise<void> {
   const state: LiveState = input.state ?? { known: {}, pending: [], counts: noCounts() };
   const runs = (input.state as LiveStatus | undefined)?.runs ?? 0;
   const windowMs = input.windowMs ?? 2000;
-  let sweepDue = false;
+  let lastSweep = Date.now();
+  const sweepEveryMs = input.sweepEveryMs ?? 10 * 60_000;
 
   setHandler(arriveSignal, (arrivals) => {
     for (const arrival of arrivals) {
@@ -89,13 +90,13 @@ export async function liveV1(input: LiveInput): Promise<void> {
   setHandler(liveStatusQuery, () => ({ ...state, runs: runs + 1 }));
 
   for (;;) {
-    const arrived = await condition(() => state.pending.length > 0, input.sweepEveryMs ?? 10 * 60_000);
+    // Workflow time: replays agree. A sweep is due every sweepEveryMs, arrivals or not.
+    const arrived = await condition(() => state.pending.length > 0, Math.max(1, lastSweep + sweepEveryMs - Date.now()));
     if (arrived) await sleep(windowMs);
-    else sweepDue = true;
     const batch = state.pending.splice(0);
     const days = new Set(batch.map((a) => a.day));
-    if (sweepDue) {
-      sweepDue = false;
+    if (Date.now() - lastSweep >= sweepEveryMs) {
+      lastSweep = Date.now();
       const newest = Object.values(state.known).reduce((max, [, day]) => (day > max ? day : max), "");
       for (let n = 0; newest && n < (input.sweepDays ?? 2); n++) days.add(dayBefore(newest, n));
     }
