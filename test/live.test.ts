@@ -16,7 +16,7 @@
  *
  * The library's rules without Temporal (last suite, local files): the backfill's `commitDay` of a
  * day the live workflow has part of is refused (`partial-overlap`), of a day it has whole is
- * `existing`; a survey of an unchanged day writes nothing, a retried commit neither; days far after
+ * `existing`; a day that grew after the store's end gets only its new files written; a survey of an unchanged day writes nothing, a retried commit neither; days far after
  * the store's end, or far before it, are deferred.
  *
  * Shown failing: with the survey taking every day as unchanged (`changed` returning false) the
@@ -303,8 +303,9 @@ describe("live arrivals: the store's rules, without Temporal (local files)", () 
     const whole = { referenceFiles: listed.files.map((f) => join(libDir, "out", liveStagingKey(local, day, f))) };
     await assert.rejects(commitDay(local, day, whole), (e: unknown) => e instanceof IcechunkError && e.problem === "partial-overlap");
 
+    // The day grew after the store's end: only its new files are written, the first two kept.
     const plan = await surveyLive(local, [day], []);
-    assert.deepEqual(plan.write.map((d) => [d.day, d.files.length]), [[day, 4]]);
+    assert.deepEqual(plan.write.map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [[day, 2, 2]]);
     const written = await commitLiveDays(local, plan.write);
     assert.equal(written.written, true);
     assert.equal(written.storeLength, 4);

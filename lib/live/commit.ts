@@ -1,8 +1,9 @@
 /**
- * The live workflow's commit: the store's tail from the first step of the first given day is
- * replaced by the given days, each combined from every file it has now (its staged references,
+ * The live workflow's commit: the store's tail from the first step of the first given day's files
+ * is replaced by the given days, each combined from its files (their staged references,
  * `extract.ts`), in calendar and time order, in one Icechunk commit. An arrival after the store's
- * end is the common case: nothing is replaced, the files are appended. An arrival inside the store
+ * end is the common case: nothing is replaced, the new files are appended (the day's `kept` files
+ * stay). An arrival inside the store
  * (a late or overwritten file) rewrites from its day on: Zarr arrays grow only at their end, so
  * the arrays are cut back to the day's start (their shapes; Icechunk drops chunks outside them) and
  * the days appended again with `appendDay`, the backfill's writer, with its checks.
@@ -35,8 +36,10 @@ interface LoadedDay {
   day: string;
   refs: DayReferences;
   versions: Map<string, SourceVersion>;
-  /** [url, version] in time order, as the commit message records them. */
+  /** [url, version] in time order of the files written, as the commit message records them. */
   files: [string, string][];
+  /** [url, version] of the day's files the store keeps, before them. */
+  kept: [string, string][];
 }
 
 async function loadDay(spec: ResolvedDatasetSpec, day: LiveDay): Promise<LoadedDay> {
@@ -56,7 +59,8 @@ async function loadDay(spec: ResolvedDatasetSpec, day: LiveDay): Promise<LoadedD
       inputs.push(refs);
       labels.push(storage.url(key));
     }
-    return { day: day.day, refs: await loadDayReferences(spec, day.day, { refs: inputs, labels }), versions, files };
+    const kept = (day.kept ?? []).map((file): [string, string] => [file.url, file.version]);
+    return { day: day.day, refs: await loadDayReferences(spec, day.day, { refs: inputs, labels }), versions, files, kept };
   } finally {
     await storage.close();
   }
@@ -102,7 +106,8 @@ export async function commitLiveDays(spec: ResolvedDatasetSpec, days: LiveDay[])
           const records = await storeRecords(repository, settings.branch, spec.name, loaded.map((d) => d.day));
           const same = loaded.every((d) => {
             const record = records.days.get(d.day);
-            return record && record.files.size === d.files.length && d.files.every(([url, version]) => record.files.get(url) === version);
+            const all = [...d.kept, ...d.files];
+            return record && record.files.size === all.length && all.every(([url, version]) => record.files.get(url) === version);
           });
           if (same) {
             return { snapshotId: records.days.get(loaded[0]!.day)!.snapshotId, written: false, days: loaded.map((d) => d.day), files: 0, steps: 0, storeLength: before.values.length, attempts: attempt };
@@ -113,11 +118,13 @@ export async function commitLiveDays(spec: ResolvedDatasetSpec, days: LiveDay[])
         for (const [i, day] of loaded.entries()) {
           await appendDay(session.store, day.refs, state, values[i]!, versions, { store, day: day.day, coordinateChunk: settings.coordinateChunk });
           state = await readStoreState(session.store, store, dim, []);
+          // The record names the whole day (kept files too): it is the day's record from now on.
+          const all = [...day.kept, ...day.files];
           const { source, files } = dayCommitFacts(
             { dataset: spec.name, day: day.day, dim, steps: values[i]!.length, first: values[i]![0]!, last: values[i]![values[i]!.length - 1]! },
-            day.files.map(([url]) => url),
+            all.map(([url]) => url),
           );
-          facts.push({ day: day.day, dim, steps: values[i]!.length, first: values[i]![0]!, last: values[i]![values[i]!.length - 1]!, source, files: files.map((file, k) => [file, day.files[k]![1]]) });
+          facts.push({ day: day.day, dim, steps: values[i]!.length, first: values[i]![0]!, last: values[i]![values[i]!.length - 1]!, source, files: files.map((file, k) => [file, all[k]![1]]) });
         }
         try {
           const snapshotId = await session.commit(liveCommitMessage({ dataset: spec.name, days: facts }));

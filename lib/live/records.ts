@@ -14,12 +14,13 @@ import { parseCommitMessage } from "../icechunk/index.js";
 export interface LiveDayFacts {
   day: string;
   dim: string;
+  /** Steps written by this commit (a day appended to: its new files' steps only). */
   steps: number;
   first: number;
   last: number;
   /** Common URL prefix of the files. */
   source: string;
-  /** [file relative to `source`, version] in time order. */
+  /** [file relative to `source`, version] in time order: every file of the day in the store after this commit. */
   files: [string, string][];
 }
 

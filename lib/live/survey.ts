@@ -98,12 +98,27 @@ export async function surveyLive(spec: ResolvedDatasetSpec, days: readonly strin
 
   // Every day from the first candidate (or the store's end) to the last one, or to the store's end.
   const last = storeEnd && storeEnd > candidates[candidates.length - 1]! ? storeEnd : candidates[candidates.length - 1]!;
-  const first = storeEnd && storeEnd < candidates[0]! ? addDays(storeEnd, 1) : candidates[0]!;
-  const span = dayRange(first, last);
+  const span = dayRange(storeEnd && storeEnd < candidates[0]! ? addDays(storeEnd, 1) : candidates[0]!, last);
   const records = repository ? (await storeRecords(repository, settings.branch, spec.name, span)).days : new Map<string, DayRecord>();
   const listed = await Promise.all(span.map((day) => listLiveDay(spec, day)));
   const firstChanged = listed.findIndex((d) => changed(d, records.get(d.day), announced));
   for (const d of firstChanged < 0 ? listed : listed.slice(0, firstChanged)) if (asked.includes(d.day)) plan.unchanged.push(d.day);
   if (firstChanged >= 0) plan.write = listed.slice(firstChanged).filter((d) => d.files.length > 0);
+  const first = plan.write[0];
+  if (first) plan.write[0] = appendOnly(first, records.get(first.day));
   return plan;
+}
+
+/**
+ * A changed day whose recorded files, with their versions, are its first files now: only the files
+ * after them are written (the store keeps the others), so a day that grows file by file costs each
+ * commit its new files, not the whole day again.
+ */
+function appendOnly(day: LiveDay, record: DayRecord | undefined): LiveDay {
+  const recorded = [...(record?.files ?? [])];
+  const k = recorded.length;
+  if (k === 0 || k >= day.files.length) return day;
+  const prefix = day.files.slice(0, k);
+  if (!prefix.every((file, i) => file.url === recorded[i]![0] && file.version === recorded[i]![1])) return day;
+  return { day: day.day, files: day.files.slice(k), kept: prefix };
 }

@@ -21,10 +21,15 @@ export interface LiveFile {
   version: string;
 }
 
-/** A day the commit (re)writes, with every file it has now, in time (key) order. */
+/**
+ * A day the commit writes: `files` in time (key) order; `kept`, when given, are the day's files
+ * already in the store, before them in time, which stay as they are (an arrival after the store's
+ * end is appended: only the new files are written). Without `kept` the whole day is (re)written.
+ */
 export interface LiveDay {
   day: string;
   files: LiveFile[];
+  kept?: LiveFile[];
 }
 
 /** What a batch's survey decided: days to (re)write in order, days already in the store as listed, days held back. */
