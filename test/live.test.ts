@@ -39,10 +39,11 @@ import { extractLiveDay, liveStagingKey } from "../lib/live/extract.js";
 import { listLiveDay, surveyLive } from "../lib/live/survey.js";
 import { parseS3Event } from "../lib/live/events.js";
 import { dayOfKey, templatePattern } from "../lib/live/keys.js";
+import { startListener } from "../lib/live/listener.js";
 import { parseLiveCommitMessage } from "../lib/live/records.js";
 import { pickPort } from "../lib/servers/ports.js";
 import { ManagedProcess, canConnect, repositoryRoot, sleep } from "../lib/servers/process.js";
-import { liveStatusQuery, type LiveStatus } from "../workflows/live.js";
+import { arriveSignal, liveStatusQuery, liveV1, type LiveStatus } from "../workflows/live.js";
 import { makeArchive, startWorkerProcess, testDataset, writeConfig } from "./harness/archive.js";
 import { temporalAddress, testDir, uniqueBucket } from "./harness/env.js";
 import { python } from "./harness/python.js";
@@ -199,6 +200,42 @@ describe("live arrivals: keys and events", () => {
     assert.deepEqual(parsed.created.map((c) => [c.key, c.etag]), [["a/b c+d.nc", "abc"], ["x.nc", "def"]]);
     assert.equal(parsed.other, 1);
     assert.throws(() => parseS3Event("{}"), /no Records list/);
+  });
+});
+
+describe("live arrivals: the receiver's answers", () => {
+  test("200 once Temporal has the arrivals, 503 when it cannot take them (the sender retries), 401 without the token, 400 for what is not an S3 event", async () => {
+    const { client: own, connection: ownConnection } = await clientFor();
+    const resolved = resolveDatasetSpec(spec);
+    const workflowId = `${DATASET}-receiver/live`;
+    const listener = await startListener({
+      spec: resolved,
+      authToken: "s3cret",
+      deliver: async (arrivals) => {
+        await own.workflow.signalWithStart(liveV1, { workflowId, taskQueue: `${taskQueue}-idle`, args: [{ dataset: DATASET }], signal: arriveSignal, signalArgs: [arrivals] });
+      },
+    });
+    const post = (body: string, token = "s3cret") => fetch(listener.url, { method: "POST", body, headers: { authorization: `Bearer ${token}` } });
+    const event = (key: string) => JSON.stringify({ Records: [{ eventName: "s3:ObjectCreated:Put", s3: { bucket: { name: sourceBucket }, object: { key, eTag: "e1" } } }] });
+    try {
+      assert.equal((await post(event(keys[0]!))).status, 200);
+      // The signal is in the workflow's history although no worker polls its task queue.
+      const history = await own.workflow.getHandle(workflowId).fetchHistory();
+      assert.equal(history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes).length, 1);
+      assert.equal((await post(event(keys[0]!), "wrong")).status, 401);
+      assert.equal((await post("not json")).status, 400);
+      assert.equal((await post(JSON.stringify({ Type: "SubscriptionConfirmation", SubscribeURL: "https://sns.example/" }))).status, 400);
+      assert.equal((await post(event("elsewhere/x.nc"))).status, 200);
+      await ownConnection.close();
+      const refused = await post(event(keys[1]!));
+      assert.equal(refused.status, 503, await refused.text());
+      assert.deepEqual(listener.counts, { requests: 6, delivered: 1, outsideTemplate: 1, ignored: 0, refused: 4 });
+    } finally {
+      await listener.close();
+      const { client: cleanup, connection } = await clientFor();
+      await cleanup.workflow.getHandle(workflowId).terminate("test over").catch(() => undefined);
+      await connection.close();
+    }
   });
 });
 

@@ -42,6 +42,8 @@ export interface LiveState {
   /** key → [etag, day] of the arrivals remembered. */
   known: Record<string, [string, string]>;
   pending: Arrival[];
+  /** Days deferred by the last survey, tried again after the next commit that moved the store. */
+  retryDays?: string[];
   counts: LiveCounts;
   lastCommit?: LiveCommitSummary;
   lastProblem?: string;
@@ -91,10 +93,11 @@ export async function liveV1(input: LiveInput): Promise<void> {
 
   for (;;) {
     // Workflow time: replays agree. A sweep is due every sweepEveryMs, arrivals or not.
-    const arrived = await condition(() => state.pending.length > 0, Math.max(1, lastSweep + sweepEveryMs - Date.now()));
+    const arrived = await condition(() => state.pending.length > 0 || (state.retryDays?.length ?? 0) > 0, Math.max(1, lastSweep + sweepEveryMs - Date.now()));
     if (arrived) await sleep(windowMs);
     const batch = state.pending.splice(0);
-    const days = new Set(batch.map((a) => a.day));
+    const days = new Set([...batch.map((a) => a.day), ...(state.retryDays ?? [])]);
+    state.retryDays = [];
     if (Date.now() - lastSweep >= sweepEveryMs) {
       lastSweep = Date.now();
       const newest = Object.values(state.known).reduce((max, [, day]) => (day > max ? day : max), "");
@@ -122,6 +125,8 @@ async function commitBatch(dataset: string, days: string[], arrivals: Arrival[],
     const written = plan.write.map((d) => d.day);
     state.lastCommit = await commit.liveCommit.executeWithOptions({ ...commitOptions, summary: `commit ${written.join(", ")}` }, [dataset, plan.write]);
     if (state.lastCommit.written) state.counts.commits++;
+    // The store moved: days held back for it may be within reach now (a burst's later days).
+    if (state.lastCommit.written && plan.deferred.length > 0) state.retryDays = plan.deferred.map((d) => d.day);
   } catch (error) {
     // A batch that failed for good (bad input, retries spent) is not retried here: the next sweep
     // surveys the recent days again, and the Schedule's backfill reports what stays wrong.

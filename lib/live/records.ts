@@ -8,21 +8,15 @@
  * not take a day the live workflow wrote as settled, so it lists and commits it again, which finds
  * it in the store as it is (`existing`) or refuses it when the store has fewer of its files.
  */
-import type { Repository } from "@earthmover/icechunk";
-import { parseCommitMessage } from "../icechunk/index.js";
+import type { Repository, SnapshotInfo } from "@earthmover/icechunk";
+import { parseCommitMessage, type DayCommitFacts } from "../icechunk/index.js";
 
-export interface LiveDayFacts {
-  day: string;
-  dim: string;
-  /** Steps written by this commit (a day appended to: its new files' steps only). */
-  steps: number;
-  first: number;
-  last: number;
-  /** Common URL prefix of the files. */
-  source: string;
-  /** [file relative to `source`, version] in time order: every file of the day in the store after this commit. */
-  files: [string, string][];
-}
+/**
+ * A day as a live commit records it: the day commit's facts (its steps here are those this commit
+ * wrote: a day appended to counts its new files' steps), with every file of the day in the store
+ * after the commit, in time order, as [file relative to `source`, version].
+ */
+export type LiveDayFacts = Omit<DayCommitFacts, "dataset" | "files"> & { files: [string, string][] };
 
 export interface LiveCommitFacts {
   dataset: string;
@@ -61,21 +55,36 @@ export interface StoreRecords {
   days: Map<string, DayRecord>;
 }
 
+/** The branch's snapshots from its tip, one lookup each, as far as the caller reads (`ancestry` reads them all first). */
+async function* history(repository: Repository, branch: string): AsyncGenerator<SnapshotInfo> {
+  for (let id: string | undefined = await repository.lookupBranch(branch); id; ) {
+    const snapshot = await repository.lookupSnapshot(id);
+    yield snapshot;
+    id = snapshot.parentId;
+  }
+}
+
 /**
- * The records of `days` on `branch`, walking the history from the tip until each is found (or the
- * history ends). Cost: one manifest-free ancestry walk, as long as the distance to the oldest asked day.
+ * The records of `days` on `branch`, walking the history from the tip until each is found, or
+ * until a commit ends before the earliest of them: every commit ends at the store's end, which
+ * never moves back, so older commits cannot name it. Cost: the snapshots back to the oldest asked
+ * day's last commit, one lookup each (usually one: the tip names the day asked about, or ends
+ * before it).
  */
 export async function storeRecords(repository: Repository, branch: string, dataset: string, days: readonly string[]): Promise<StoreRecords> {
   const wanted = new Set(days);
+  const earliest = [...wanted].sort()[0];
   const records: StoreRecords = { days: new Map() };
-  for (const snapshot of await repository.ancestry({ branch })) {
+  for await (const snapshot of history(repository, branch)) {
     const live = parseLiveCommitMessage(snapshot.message);
     const backfill = live ? undefined : parseCommitMessage(snapshot.message);
     const named: { day: string; files: [string, string | undefined][] }[] = [];
     if (live?.dataset === dataset) for (const d of live.days) named.push({ day: d.day, files: d.files.map(([f, v]) => [d.source + f, v]) });
     if (backfill?.dataset === dataset) named.push({ day: backfill.day, files: backfill.files.map((f) => [backfill.source + f, undefined]) });
     if (named.length === 0) continue;
-    records.lastDay ??= named[named.length - 1]!.day;
+    const lastDay = named[named.length - 1]!.day;
+    records.lastDay ??= lastDay;
+    if (earliest !== undefined && lastDay < earliest) break;
     for (const { day, files } of named) {
       if (wanted.has(day) && !records.days.has(day)) records.days.set(day, { files: new Map(files), snapshotId: snapshot.id });
     }

@@ -9,7 +9,8 @@
  *    event was lost), in time order: an arrival after the store's end appends, one inside it
  *    rewrites the store from its day on;
  *  - days between the store's end and a new day are listed and written too (their events may
- *    not have come yet), up to `maxGapDays`; beyond that the store is a backfill's to bring up to
+ *    not have come yet), up to `maxGapDays` (7: a burst of a few days' files comes in any order);
+ *    beyond that the store is a backfill's to bring up to
  *    date first, and the days are `deferred` (a later sweep commits them once it has);
  *  - a day more than `maxRewriteDays` before the store's end is `deferred` too: rewriting that
  *    much is a backfill's work (a new store from the backfill), not an arrival's.
@@ -67,7 +68,7 @@ function changed(listed: LiveDay, record: DayRecord | undefined, announced: Read
 }
 
 export async function surveyLive(spec: ResolvedDatasetSpec, days: readonly string[], arrivals: readonly Arrival[], options: SurveyOptions = {}): Promise<LivePlan> {
-  const maxGapDays = options.maxGapDays ?? 2;
+  const maxGapDays = options.maxGapDays ?? 7;
   const maxRewriteDays = options.maxRewriteDays ?? 3;
   const settings = resolveIcechunkOptions();
   const announced = new Map(arrivals.map((a) => [a.key, a.etag]));
