@@ -42,7 +42,7 @@ export const listenCommand = {
     const { values } = line;
     const spec = (await loadDatasetRegistry(values.config ?? process.env.TK_CONFIG)).get(values.dataset);
     if (spec.output.format !== "icechunk" || spec.source.storage.kind !== "s3") {
-      console.error(`error: dataset ${spec.name}: live arrivals need an S3 source and output.format "icechunk" (it has a ${spec.source.storage.kind} source and "${spec.output.format}" output)`);
+      console.error(`error: dataset ${spec.name}: live arrivals need an S3 source and output.format "icechunk" (its source is ${spec.source.storage.kind}, its output.format "${spec.output.format}")`);
       return 1;
     }
     const settings = temporalSettings(values);

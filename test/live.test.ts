@@ -28,7 +28,8 @@
 import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Client, Connection } from "@temporalio/client";
 import assert from "node:assert/strict";
-import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import proto from "@temporalio/proto";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
@@ -49,6 +50,8 @@ import { temporalAddress, testDir, uniqueBucket } from "./harness/env.js";
 import { python } from "./harness/python.js";
 import { MinioServer } from "./harness/servers/minio.js";
 import { clientFor, pollQuery } from "./harness/temporal.js";
+import { Worker } from "@temporalio/worker";
+import { workflowBundle } from "../worker/bundle.js";
 
 const DATASET = "live-sst";
 let dir = "";
@@ -98,7 +101,7 @@ function readStore(expected: string[], withSteps: boolean): Promise<StoreReport>
   const files = expected.map((k) => join(archive, k));
   const plan = { stores: [{ id: "s", ...store, files }], ...(withSteps ? { steps: [{ id: "s", ...store, files }] } : {}) };
   const path = join(dir, `plan-${Date.now()}.json`);
-  return import("node:fs/promises").then(({ writeFile }) => writeFile(path, JSON.stringify(plan))).then(() => python<StoreReport>("icechunk_read.py", [path], { ...process.env, ...awsEnv }));
+  return writeFile(path, JSON.stringify(plan)).then(() => python<StoreReport>("icechunk_read.py", [path], { ...process.env, ...awsEnv }));
 }
 
 /** Wait until the store's time axis is exactly the times of `expected`; then every step must read its file's values. */
@@ -316,6 +319,12 @@ describe("live arrivals on MinIO and the dev server", () => {
     assert.ok(final.counts.overwrites >= 1 && final.counts.duplicates >= 2, JSON.stringify(final.counts));
     // Its history stayed short: it continued as new (after 60 events here), its counts carried.
     assert.ok(final.runs > 1, `one run only: ${final.runs}`);
+    // The first run's history, arrivals, batches and its continue-as-new (test/fixtures/histories/v1-live.binpb was recorded so).
+    const runs: { runId: string; startTime: Date }[] = [];
+    for await (const run of client.workflow.list({ query: `WorkflowId = '${DATASET}/live'` })) runs.push(run);
+    const first = runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime())[0]!;
+    const history = await client.workflow.getHandle(`${DATASET}/live`, first.runId).fetchHistory();
+    await writeFile(join(dir, "live-history.binpb"), proto.temporal.api.history.v1.History.encode(history).finish());
   });
 });
 
@@ -356,5 +365,16 @@ describe("live arrivals: the store's rules, without Temporal (local files)", () 
     const far = await surveyLive(local, ["2022-03-10", "2022-02-20"], []);
     assert.deepEqual(far.deferred.map((d) => d.day).sort(), ["2022-02-20", "2022-03-10"]);
     assert.deepEqual(far.write, []);
+  });
+});
+
+describe("a liveV1 history recorded by this test (test/fixtures/histories/v1-live.binpb)", () => {
+  test("replays on this code: a change of the workflow's commands needs a new type or a patch", async () => {
+    const history = proto.temporal.api.history.v1.History.decode(await readFile(join(repositoryRoot, "test/fixtures/histories/v1-live.binpb")));
+    const events = history.events ?? [];
+    const kinds = new Set(events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : [])));
+    assert.deepEqual([...kinds].sort(), ["liveCommit", "liveExtract", "liveSurvey"], "the recorded run has each activity");
+    assert.ok(events.some((e) => e.workflowExecutionSignaledEventAttributes) && events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes), "arrivals and a continue-as-new");
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, "v1-live");
   });
 });
