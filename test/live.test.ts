@@ -329,7 +329,7 @@ describe("live arrivals on MinIO and the dev server", () => {
 });
 
 describe("live arrivals: the store's rules, without Temporal (local files)", () => {
-  test("the backfill refuses a day live has part of, finds one it has whole; unchanged days and retried commits write nothing; far days are deferred", async () => {
+  test("the backfill refuses a day live has part of, finds one it has whole; unchanged days and retried commits write nothing; far days are deferred; a backfilled day is rewritten on an event for its file", async () => {
     const libDir = join(dir, "library");
     const libArchive = join(libDir, "archive");
     await makeArchive(libArchive, "2022-03-01", 1, { hours: 4, grid: [30, 60] });
@@ -365,6 +365,17 @@ describe("live arrivals: the store's rules, without Temporal (local files)", () 
     const far = await surveyLive(local, ["2022-03-10", "2022-02-20"], []);
     assert.deepEqual(far.deferred.map((d) => d.day).sort(), ["2022-02-20", "2022-03-10"]);
     assert.deepEqual(far.write, []);
+
+    // A day the backfill committed (its record has no versions): unchanged as listed, but an event
+    // for one of its files (written since) rewrites it, with the versions recorded from then on.
+    const backfilled = resolveDatasetSpec({ ...testDataset("live-lib-2", local.source.storage, local.output.storage), output: { ...local.output, prefix: "refs2", format: "icechunk" } });
+    await extractLiveDay(backfilled, listed);
+    await commitDay(backfilled, day, { referenceFiles: listed.files.map((f) => join(libDir, "out", liveStagingKey(backfilled, day, f))) });
+    assert.deepEqual((await surveyLive(backfilled, [day], [])).unchanged, [day]);
+    const announced = await surveyLive(backfilled, [day], [{ key: listed.files[1]!.key, etag: "", day }]);
+    assert.deepEqual(announced.write.map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [[day, 0, 4]]);
+    assert.equal((await commitLiveDays(backfilled, announced.write)).storeLength, 4);
+    assert.deepEqual((await surveyLive(backfilled, [day], [{ key: listed.files[1]!.key, etag: "", day }])).unchanged, [day]);
   });
 });
 
