@@ -10,16 +10,16 @@ import { openStorage } from "../datasets/spec.js";
 import { aggregatePeriod } from "./aggregate.js";
 import { commitStagedDay, findStoreOutputs, tagStorePeriod } from "./commit.js";
 import { outputRules, type AggregateSummary, type CommitSummary, type FoundOutputs, type OutputFormat, type OutputRules } from "./model/index.js";
-import { outputKey } from "./names.js";
-import { findOutputs, type Tries } from "./sources.js";
+import { childOutputKeys, findOutputs, periodOutputKeys, type Tries } from "./sources.js";
 
 export interface DatasetOutput {
   readonly rules: OutputRules;
   /**
    * The day's output when it exists already. A store answers per year (`findOutputs`, before any
-   * day starts), so a day of a store has none to look up here.
+   * day starts), so a day of a store has none to look up here. Several URLs (in time order) for a
+   * day split by drift.
    */
-  dayOutput(day: string, options?: Tries): Promise<string | undefined>;
+  dayOutput(day: string, options?: Tries): Promise<string[] | undefined>;
   /** Every output of a year's periods (days, months, the year), by one listing. */
   findOutputs(year: string, options?: Tries): Promise<FoundOutputs>;
   /**
@@ -37,21 +37,14 @@ const outputs: Record<OutputFormat, (spec: ResolvedDatasetSpec) => Omit<DatasetO
     async dayOutput(day, options = {}) {
       const storage = openStorage(spec.output.storage, options.tries);
       try {
-        const key = outputKey(spec, day);
-        return (await storage.exists(key)) ? storage.url(key) : undefined;
+        return (await periodOutputKeys(spec, storage, day))?.map((key) => storage.url(key));
       } finally {
         await storage.close();
       }
     },
     findOutputs: (year, options) => findOutputs(spec, year, options),
     writeDay: (day, staged, options = {}) => aggregatePeriod(spec, day, staged, { removeInputs: true, ...options }),
-    rollup: (period, children, options = {}) =>
-      aggregatePeriod(
-        spec,
-        period,
-        children.map((child) => outputKey(spec, child)),
-        options,
-      ),
+    rollup: async (period, children, options = {}) => aggregatePeriod(spec, period, await childOutputKeys(spec, period, children, options), options),
   }),
   icechunk: (spec) => ({
     dayOutput: async () => undefined,

@@ -29,6 +29,7 @@ const storageSettings = tagged(
 
 export const aggregationLevels = ["day", "month", "year"] as const;
 export const outputFormats = ["kerchunk", "icechunk"] as const;
+export const driftPolicies = ["split", "fail"] as const;
 
 /**
  * Every dataset setting, its rule and its default, in one place. A key not listed here is rejected
@@ -71,6 +72,12 @@ export const datasetSettings = object({
   ),
   /** "day": one reference file per day; "month"/"year": also monthly/yearly rollups built from days. */
   aggregation: optional(oneOf(aggregationLevels), "day"),
+  /**
+   * Where the archive's layout drifts (issue 17): "split" (a period's inputs split into runs one
+   * array can hold, an output each; variables that appear or disappear are held as a union) or
+   * "fail" (the combine's error, e.g. CombineError mismatched-packing).
+   */
+  drift: optional(oneOf(driftPolicies), "split"),
 });
 
 /** A dataset as a user writes it (config file, plugin options): optional settings may be left out. */
