@@ -1,0 +1,259 @@
+/**
+ * Aggregation across drift for reference files (issue 17): an archive written by
+ * python/make_drift_archive.py whose layout changes at chosen files (packing, a variable appearing
+ * and disappearing, chunk shape, codecs, fill value, units, dtype; a descriptive change; two
+ * boundaries inside a day) backfilled to kerchunk JSON with `aggregation: "month"` (by the library
+ * and by the workflows on the dev server) and combined to Parquet: every day written, none failed
+ * by drift, the month split into one output per era, and the range, read the documented way
+ * (python/open_range.py), giving every time step once with netCDF4-python's decoded values (and
+ * the files' stored values within each era). `drift: "fail"` fails as before; an archive without
+ * drift gives the same bytes under both policies.
+ */
+import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import { backfillDirect } from "../lib/backfill/direct.js";
+import { completeOutputs, settledByOutputs, type PeriodResult } from "../lib/backfill/model/index.js";
+import { planBackfill } from "../lib/backfill/plan.js";
+import { outputOfKey, outputPartKey } from "../lib/backfill/names.js";
+import { censusDirect } from "../lib/census/census.js";
+import { writeCombinedReferencesAcrossDrift } from "../lib/combine/index.js";
+import { DatasetRegistry } from "../lib/datasets/config.js";
+import { resolveDatasetSpec, type DatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
+import { createWorker } from "../worker/worker.js";
+import { backfillV3 } from "../workflows/backfill.js";
+import { backfillOptions } from "../workflows/options.js";
+import { makeDriftArchive, testDataset, type DriftChange } from "./harness/archive.js";
+import { filesUnder } from "./harness/outputs.js";
+import { python } from "./harness/python.js";
+import { testDir } from "./harness/env.js";
+import { clientFor, workerConnection } from "./harness/temporal.js";
+
+/** 8 days of 4 hourly files from 2022-02-01 (file i: day i/4, hour i%4); the range is all of February, so the month rolls up. */
+const START = "2022-02-01";
+const END = "2022-02-28";
+const at = (i: number): string => `2022-02-0${1 + Math.floor(i / 4)}T0${i % 4}`;
+const drift: [file: number, change: DriftChange["set"]][] = [
+  [2, { scale_factor: 0.005 }], // packing, inside the first day (2022-02-01 02:00)
+  [4, { version: "ACSPO_V2.90" }], // descriptive only: no split
+  [6, { wind_speed: true }], // a variable appears (inside 2022-02-02): union, no split
+  [8, { chunks: [1, 3, 4] }], // chunk shape
+  [12, { zlib: false, shuffle: false }], // codecs
+  [16, { fill_value: -30000 }], // fill value
+  [20, { units: "K" }], // units
+  [24, { dtype: "i4" }], // dtype
+  [26, { wind_speed: false }], // the variable disappears (inside 2022-02-07): union, no split
+];
+/** The first file of each era one array can hold: every change but the descriptive one and the variable set. */
+const eraFirsts = [0, 2, 8, 12, 16, 20, 24];
+const FILES = 32;
+const stepsPerEra = eraFirsts.map((first, i) => (eraFirsts[i + 1] ?? FILES) - first);
+
+let dir: string;
+let sources: string[];
+
+const dataset = (name: string, archive: string, output: string, policy?: "split" | "fail"): DatasetSpec => ({
+  ...testDataset(name, { kind: "local", path: archive }, { kind: "local", path: output }, "month"),
+  ...(policy ? { drift: policy } : {}),
+});
+
+interface RangeCheck {
+  steps: number;
+  distinct: number;
+  increasing: boolean;
+  missing: string[];
+  extra: string[];
+  decoded: Record<string, number>;
+  nan_mismatch: Record<string, number>;
+  absent_not_nan: Record<string, number>;
+  raw_mismatch: Record<string, number>;
+  raw_compared: number;
+  per_output: number[];
+  naive_worst: number;
+}
+
+/** Read `outputs` the documented way and compare with netCDF4 reading every source file. */
+const readRange = (outputs: readonly string[]): Promise<RangeCheck> => python<RangeCheck>("drift_range.py", [JSON.stringify({ outputs, sources })]);
+
+/** Every time step once, in order; decoded values as netCDF4's (packed: to float32 rounding), raw values as stored. */
+function assertRangeReadsTheFiles(check: RangeCheck, label: string): void {
+  assert.deepEqual(
+    { steps: check.steps, distinct: check.distinct, increasing: check.increasing, missing: check.missing, extra: check.extra },
+    { steps: FILES, distinct: FILES, increasing: true, missing: [], extra: [] },
+    label,
+  );
+  assert.ok(check.decoded.sea_surface_temperature! < 1e-4, `${label}: decoded SST differs from netCDF4's by ${check.decoded.sea_surface_temperature}`);
+  assert.deepEqual({ quality_level: check.decoded.quality_level, wind_speed: check.decoded.wind_speed }, { quality_level: 0, wind_speed: 0 }, label);
+  assert.deepEqual(check.nan_mismatch, { sea_surface_temperature: 0, quality_level: 0, wind_speed: 0 }, `${label}: masked where netCDF4 masks`);
+  assert.deepEqual(check.absent_not_nan, { sea_surface_temperature: 0, quality_level: 0, wind_speed: 0 }, `${label}: an absent variable reads as NaN`);
+  assert.deepEqual(check.raw_mismatch, { sea_surface_temperature: 0, quality_level: 0, wind_speed: 0 }, `${label}: stored values within each era`);
+  // 32 steps of SST and quality, wind_speed where present (files 6..25): the raw check compared them all.
+  assert.equal(check.raw_compared, FILES * 2 + 20, label);
+  // The check has teeth: one array across the eras (the first era's packing for every value) is far off.
+  assert.ok(check.naive_worst > 1, `${label}: decoding every era with the first era's attributes should be wrong, worst ${check.naive_worst}`);
+}
+
+const outputsOf = (result: PeriodResult | undefined): string[] => {
+  assert.ok(result && (result.outcome === "written" || result.outcome === "existing"), `no output: ${JSON.stringify(result)}`);
+  return result.outputs ?? [result.output];
+};
+
+const driftSpec = (name: string, output: string, policy?: "split" | "fail"): ResolvedDatasetSpec => resolveDatasetSpec(dataset(name, join(dir, "archive"), join(dir, output), policy));
+
+before(async () => {
+  dir = await testDir("driftrefs");
+  const keys = await makeDriftArchive(join(dir, "archive"), START, 8, drift.map(([i, set]) => ({ at: at(i), set })), { hours: 4, grid: [6, 8] });
+  assert.equal(keys.length, FILES);
+  sources = keys.map((key) => join(dir, "archive", key));
+});
+
+describe("output names across drift", () => {
+  test("parts name their period, number and count; sorting names gives time order; a listing settles a period only with every part", () => {
+    const spec = resolveDatasetSpec({ ...testDataset("names", { kind: "local", path: "/a" }, { kind: "local", path: "/o" }), output: { storage: { kind: "local", path: "/o" }, prefix: "refs", suffix: "_sst" } });
+    const key = outputPartKey(spec, "2022-02-02", 1, 2);
+    assert.equal(key, "refs/AHI-L2-FLDK-SST/20220202_sst.era001of002.json");
+    assert.deepEqual(outputOfKey(spec, key), { period: "2022-02-02", part: { part: 1, parts: 2 } });
+    assert.deepEqual(outputOfKey(spec, "refs/AHI-L2-FLDK-SST/202202_sst.json"), { period: "2022-02" });
+    for (const bad of ["refs/AHI-L2-FLDK-SST/20220202_sst.era003of002.json", "refs/AHI-L2-FLDK-SST/20220202.era001of002.json", "refs/AHI-L2-FLDK-SST/20220202_sst.era1of2.json"]) {
+      assert.equal(outputOfKey(spec, bad), undefined, bad);
+    }
+    const names = [outputPartKey(spec, "2022-02-02", 2, 2), outputPartKey(spec, "2022-02-03", 1, 1 + 11), outputPartKey(spec, "2022-02-02", 1, 2), "refs/AHI-L2-FLDK-SST/20220201_sst.json"];
+    assert.deepEqual([...names].sort(), [names[3], names[2], names[0], names[1]]);
+
+    const listed = (parts: number[]) => parts.map((part) => ({ period: "2022-02-02", url: `u${part}`, part: { part, parts: 3 } }));
+    assert.deepEqual(completeOutputs(listed([3, 1, 2])), { "2022-02-02": ["u1", "u2", "u3"] });
+    assert.deepEqual(completeOutputs(listed([1, 3])), {}, "a part missing: the period is combined again");
+    const plan = planBackfill("names", "month", START, END, "kerchunk");
+    const settled = settledByOutputs(plan.years[0]!, plan.aggregation, { "2022-02-02": ["u1", "u2"], "2022-02-01": "d1" });
+    assert.deepEqual(settled["2022-02-02"], { outcome: "existing", output: "u1", outputs: ["u1", "u2"] });
+    assert.deepEqual(settled["2022-02-01"], { outcome: "existing", output: "d1" }, "one output: as before, no list");
+  });
+});
+
+describe("a drift archive backfilled to kerchunk JSON (aggregation month)", () => {
+  let monthOutputs: string[];
+
+  test("every day is written, none fails; the day with a boundary inside and the month get one output per era, named in time order", async () => {
+    const spec = driftSpec("drift-json", "out-json");
+    const summary = await backfillDirect(spec, START, END);
+    assert.equal(summary.status, "completed", JSON.stringify(summary.results));
+    assert.deepEqual(summary.days, { total: 28, written: 8, existing: 0, noFiles: 20, failed: 0 });
+    // The packing boundary inside 2022-02-01 splits it; a variable appearing or disappearing inside a day does not.
+    const dayParts = Object.fromEntries(Object.entries(summary.results).filter(([p]) => p.length === 10 && p <= "2022-02-08").map(([p, r]) => [p, outputsOf(r).length]));
+    assert.deepEqual(dayParts, { "2022-02-01": 2, "2022-02-02": 1, "2022-02-03": 1, "2022-02-04": 1, "2022-02-05": 1, "2022-02-06": 1, "2022-02-07": 1, "2022-02-08": 1 });
+    monthOutputs = outputsOf(summary.results["2022-02"]);
+    assert.deepEqual(
+      monthOutputs.map((o) => o.slice(o.lastIndexOf("/") + 1)),
+      eraFirsts.map((_, i) => `202202.era00${i + 1}of007.json`),
+    );
+    assert.deepEqual([...monthOutputs].sort(), monthOutputs);
+  });
+
+  test("the month's outputs, read the documented way, give every step once with netCDF4's decoded values, and the files' stored values within each era", async () => {
+    const check = await readRange(monthOutputs);
+    assertRangeReadsTheFiles(check, "month outputs");
+    assert.deepEqual(check.per_output, stepsPerEra);
+  });
+
+  test("so do the day outputs (sorted by name)", async () => {
+    const folder = join(dir, "out-json", "refs", "AHI-L2-FLDK-SST");
+    const days = (await readdir(folder)).filter((name) => /^\d{8}\./.test(name)).sort();
+    assert.deepEqual(days.slice(0, 3), ["20220201.era001of002.json", "20220201.era002of002.json", "20220202.json"]);
+    assertRangeReadsTheFiles(await readRange(days.map((name) => join(folder, name))), "day outputs");
+  });
+
+  test("the census's aggregates are these outputs: the same rule splits both", async () => {
+    const census = await censusDirect(driftSpec("drift-census", "out-census"), START, END, { exhaustive: true, reuseOutputs: false });
+    const aggregates = new Map<number, string>();
+    for (const era of census.eras) if (!aggregates.has(era.aggregate)) aggregates.set(era.aggregate, era.first);
+    assert.deepEqual([...aggregates.values()], eraFirsts.map((i) => sources[i]!.slice(join(dir, "archive").length + 1)));
+  });
+
+  test("a re-run finds every output, parts included, and writes nothing", async () => {
+    const before = await filesUnder(join(dir, "out-json"));
+    const summary = await backfillDirect(driftSpec("drift-json", "out-json"), START, END);
+    assert.deepEqual(summary.days, { total: 28, written: 0, existing: 8, noFiles: 20, failed: 0 });
+    assert.equal(summary.results["2022-02"]?.outcome, "existing");
+    assert.deepEqual(outputsOf(summary.results["2022-02"]), monthOutputs);
+    assert.deepEqual(outputsOf(summary.results["2022-02-01"]).length, 2);
+    assert.deepEqual(await filesUnder(join(dir, "out-json")), before);
+  });
+
+  test("the workflows on the dev server write the same outputs, byte for byte, with the same results", async () => {
+    const { client, connection } = await clientFor();
+    try {
+      const registry = new DatasetRegistry([dataset("drift-wf", join(dir, "archive"), join(dir, "out-wf"))]);
+      const worker = await createWorker({ connection: await workerConnection(), datasets: registry, taskQueue: "drift-wf" });
+      const input = { dataset: "drift-wf", start: START, end: END, smallDayFiles: 0 };
+      const summary = await worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue: "drift-wf" }));
+      assert.equal(summary.status, "completed", JSON.stringify(summary.results));
+      assert.deepEqual(summary.days, { total: 28, written: 8, existing: 0, noFiles: 20, failed: 0 });
+      const names = (outputs: string[]) => outputs.map((o) => o.slice(o.lastIndexOf("/") + 1));
+      assert.deepEqual(names(outputsOf(summary.results["2022-02"])), names(monthOutputs));
+      assert.deepEqual(names(outputsOf(summary.results["2022-02-01"])), ["20220201.era001of002.json", "20220201.era002of002.json"]);
+      assert.deepEqual(await filesUnder(join(dir, "out-wf", "refs")), await filesUnder(join(dir, "out-json", "refs")));
+    } finally {
+      await connection.close();
+    }
+  });
+});
+
+describe("a drift archive combined to Parquet", () => {
+  test("one Parquet output per era from the day outputs, read the documented way like the files", async () => {
+    const folder = join(dir, "out-json", "refs", "AHI-L2-FLDK-SST");
+    const days = (await readdir(folder)).filter((name) => /^\d{8}\./.test(name)).sort().map((name) => join(folder, name));
+    const spec = driftSpec("drift-json", "out-json");
+    const written = await writeCombinedReferencesAcrossDrift(days, join(dir, "feb.parq"), { ...spec.combine, drift: "split" });
+    assert.deepEqual(
+      written.map((w) => w.output.slice(dir.length + 1)),
+      eraFirsts.map((_, i) => `feb.era00${i + 1}of007.parq`),
+    );
+    assert.ok(written.every((w) => w.format === "parquet"));
+    const check = await readRange(written.map((w) => w.output));
+    assertRangeReadsTheFiles(check, "Parquet outputs");
+    assert.deepEqual(check.per_output, stepsPerEra);
+  });
+});
+
+describe("drift: \"fail\"", () => {
+  test("fails as before: the day with a packing change inside fails with CombineError naming scale_factor; the month is incomplete", async () => {
+    const summary = await backfillDirect(driftSpec("drift-fail", "out-fail", "fail"), START, END);
+    const day = summary.results["2022-02-01"];
+    assert.equal(day?.outcome, "failed");
+    assert.equal(day.kind, "CombineError");
+    assert.match(day.message, /sea_surface_temperature: attribute scale_factor = .* differs/);
+    // 2022-02-02 gains wind_speed at hour 2: refused as before (every input must have the same variables).
+    const appears = summary.results["2022-02-02"];
+    assert.equal(appears?.outcome, "failed");
+    assert.match(appears.message, /wind_speed: not in .*every input must have the same variables/);
+    assert.equal(summary.results["2022-02"]?.outcome, "failed");
+    const written = (await readdir(join(dir, "out-fail", "refs", "AHI-L2-FLDK-SST"))).filter((name) => name.endsWith(".json"));
+    assert.ok(written.every((name) => !name.includes(".era")), written.join(", "));
+  });
+
+  test("a setting other than split or fail is refused with one line naming it", () => {
+    assert.throws(() => resolveDatasetSpec({ ...dataset("bad", "/a", "/o"), drift: "merge" as "split" }), (error: Error) => {
+      assert.match(error.message, /datasets\.bad\.drift/);
+      assert.doesNotMatch(error.message, /\n/);
+      return true;
+    });
+  });
+});
+
+describe("an archive without drift", () => {
+  test("gives the same outputs, byte for byte, under split and fail (a descriptive change splits nothing)", async () => {
+    const archive = join(dir, "plain");
+    await makeDriftArchive(archive, START, 2, [{ at: "2022-02-01T01", set: { version: "ACSPO_V2.90" } }], { hours: 2, grid: [6, 8] });
+    const split = await backfillDirect(resolveDatasetSpec(dataset("plain-split", archive, join(dir, "plain-split"))), START, END);
+    const fail = await backfillDirect(resolveDatasetSpec(dataset("plain-fail", archive, join(dir, "plain-fail"), "fail")), START, END);
+    assert.equal(split.status, "completed");
+    assert.equal(fail.status, "completed");
+    const month = split.results["2022-02"];
+    assert.equal(month?.outcome, "written");
+    assert.equal("outputs" in month ? month.outputs : undefined, undefined, "one output: no list");
+    const a = await filesUnder(join(dir, "plain-split"));
+    assert.deepEqual(a, await filesUnder(join(dir, "plain-fail")));
+    assert.deepEqual([...a.keys()].sort(), ["refs/AHI-L2-FLDK-SST/202202.json", "refs/AHI-L2-FLDK-SST/20220201.json", "refs/AHI-L2-FLDK-SST/20220202.json"]);
+  });
+});
