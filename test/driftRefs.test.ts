@@ -10,7 +10,7 @@
  * drift gives the same bytes under both policies.
  */
 import assert from "node:assert/strict";
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { backfillDirect } from "../lib/backfill/direct.js";
@@ -177,6 +177,19 @@ describe("a drift archive backfilled to kerchunk JSON (aggregation month)", () =
     assert.equal(summary.results["2022-02"]?.outcome, "existing");
     assert.deepEqual(outputsOf(summary.results["2022-02"]), monthOutputs);
     assert.deepEqual(outputsOf(summary.results["2022-02-01"]).length, 2);
+    assert.deepEqual(await filesUnder(join(dir, "out-json")), before);
+  });
+
+  test("a run cut short between two parts' writes: the re-run writes the missing parts only, the same bytes", async () => {
+    const folder = join(dir, "out-json", "refs", "AHI-L2-FLDK-SST");
+    const before = await filesUnder(join(dir, "out-json"));
+    const removed = ["20220201.era002of002.json", "202202.era003of007.json"];
+    for (const name of removed) await rm(join(folder, name));
+    const summary = await backfillDirect(driftSpec("drift-json", "out-json"), START, END);
+    assert.equal(summary.status, "completed", JSON.stringify(summary.results));
+    assert.equal(summary.results["2022-02-01"]?.outcome, "written", "a day with a part missing is combined again");
+    assert.equal(summary.results["2022-02"]?.outcome, "written");
+    assert.deepEqual(summary.days, { total: 28, written: 1, existing: 7, noFiles: 20, failed: 0 });
     assert.deepEqual(await filesUnder(join(dir, "out-json")), before);
   });
 
