@@ -17,6 +17,8 @@ base parameters overlaid with every change whose `at` <= t, in order. Parameters
   units ("kelvin")        "kelvin", "K" or "celsius" (values then written in degrees Celsius)
   wind_speed (false)      whether the variable wind_speed (time, lat, lon) exists: appears/disappears
   version ("ACSPO_V2.80") the global product_version string: descriptive only
+  calendar ("Gregorian")  the time coordinate's calendar (e.g. "proleptic_gregorian": the same dates
+      after 1582, another calendar for CF and for the combine)
 Every file also gets its own `date_created` and `history` (descriptive: they change every file).
 
 Values are written consistently: the decoded sea surface temperature of a file is the same smooth
@@ -50,6 +52,7 @@ BASE = {
     "units": "kelvin",
     "wind_speed": False,
     "version": "ACSPO_V2.80",
+    "calendar": "Gregorian",
 }
 
 
@@ -101,7 +104,7 @@ def write_file(path, t, p, ny, nx):
     time = ds.createVariable("time", "i4", ("time",))
     time.standard_name = "time"
     time.units = "seconds since 1981-01-01 00:00:00"
-    time.calendar = "Gregorian"
+    time.calendar = p["calendar"]
     time[:] = [int((t - EPOCH).total_seconds())]
     lat = ds.createVariable("lat", "f4", ("lat",), zlib=True, shuffle=True)
     lat.units = "degrees_north"

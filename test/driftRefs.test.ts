@@ -74,7 +74,8 @@ interface RangeCheck {
 }
 
 /** Read `outputs` the documented way and compare with netCDF4 reading every source file. */
-const readRange = (outputs: readonly string[]): Promise<RangeCheck> => python<RangeCheck>("drift_range.py", [JSON.stringify({ outputs, sources })]);
+const readRange = (outputs: readonly string[], files: readonly string[] = sources): Promise<RangeCheck> =>
+  python<RangeCheck>("drift_range.py", [JSON.stringify({ outputs, sources: files })]);
 
 /** Every time step once, in order; decoded values as netCDF4's (packed: to float32 rounding), raw values as stored. */
 function assertRangeReadsTheFiles(check: RangeCheck, label: string): void {
@@ -193,6 +194,17 @@ describe("a drift archive backfilled to kerchunk JSON (aggregation month)", () =
     assert.deepEqual(await filesUnder(join(dir, "out-json")), before);
   });
 
+  test("a year rolls up from the month's parts: one output per era again, the same range", async () => {
+    const spec = resolveDatasetSpec({ ...dataset("drift-year", join(dir, "archive"), join(dir, "out-year")), aggregation: "year" });
+    const summary = await backfillDirect(spec, "2022-01-01", "2022-12-31");
+    assert.equal(summary.status, "completed", JSON.stringify(summary.results["2022"]));
+    const year = outputsOf(summary.results["2022"]);
+    assert.deepEqual(year.map((o) => o.slice(o.lastIndexOf("/") + 1)), eraFirsts.map((_, i) => `2022.era00${i + 1}of007.json`));
+    const check = await readRange(year);
+    assertRangeReadsTheFiles(check, "year outputs");
+    assert.deepEqual(check.per_output, stepsPerEra);
+  });
+
   test("the workflows on the dev server write the same outputs, byte for byte, with the same results", async () => {
     const { client, connection } = await clientFor();
     try {
@@ -268,5 +280,20 @@ describe("an archive without drift", () => {
     const a = await filesUnder(join(dir, "plain-split"));
     assert.deepEqual(a, await filesUnder(join(dir, "plain-fail")));
     assert.deepEqual([...a.keys()].sort(), ["refs/AHI-L2-FLDK-SST/202202.json", "refs/AHI-L2-FLDK-SST/20220201.json", "refs/AHI-L2-FLDK-SST/20220202.json"]);
+  });
+
+  test("a change of the time calendar splits too (mid-day), and the range still reads every step once", async () => {
+    const archive = join(dir, "calendar");
+    const keys = await makeDriftArchive(archive, START, 2, [{ at: "2022-02-01T01", set: { calendar: "proleptic_gregorian" } }], { hours: 2, grid: [6, 8] });
+    const summary = await backfillDirect(resolveDatasetSpec(dataset("calendar", archive, join(dir, "calendar-out"))), START, END);
+    assert.equal(summary.status, "completed", JSON.stringify(summary.results));
+    const names = (outputs: string[]) => outputs.map((o) => o.slice(o.lastIndexOf("/") + 1));
+    assert.deepEqual(names(outputsOf(summary.results["2022-02-01"])), ["20220201.era001of002.json", "20220201.era002of002.json"]);
+    const month = outputsOf(summary.results["2022-02"]);
+    assert.deepEqual(names(month), ["202202.era001of002.json", "202202.era002of002.json"]);
+    const check = await readRange(month, keys.map((key) => join(archive, key)));
+    assert.deepEqual({ steps: check.steps, distinct: check.distinct, increasing: check.increasing, missing: check.missing, per_output: check.per_output }, { steps: 4, distinct: 4, increasing: true, missing: [], per_output: [1, 3] });
+    assert.ok(check.decoded.sea_surface_temperature! < 1e-4);
+    assert.deepEqual(check.raw_mismatch, { sea_surface_temperature: 0, quality_level: 0, wind_speed: 0 });
   });
 });
