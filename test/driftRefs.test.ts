@@ -205,19 +205,21 @@ describe("a drift archive backfilled to kerchunk JSON (aggregation month)", () =
     assert.deepEqual(check.per_output, stepsPerEra);
   });
 
-  test("the workflows on the dev server write the same outputs, byte for byte, with the same results", async () => {
+  test("the workflows on the dev server (day workflows, and batches of small days) write the same outputs, byte for byte, with the same results", async () => {
     const { client, connection } = await clientFor();
     try {
-      const registry = new DatasetRegistry([dataset("drift-wf", join(dir, "archive"), join(dir, "out-wf"))]);
-      const worker = await createWorker({ connection: await workerConnection(), datasets: registry, taskQueue: "drift-wf" });
-      const input = { dataset: "drift-wf", start: START, end: END, smallDayFiles: 0 };
-      const summary = await worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue: "drift-wf" }));
-      assert.equal(summary.status, "completed", JSON.stringify(summary.results));
-      assert.deepEqual(summary.days, { total: 28, written: 8, existing: 0, noFiles: 20, failed: 0 });
-      const names = (outputs: string[]) => outputs.map((o) => o.slice(o.lastIndexOf("/") + 1));
-      assert.deepEqual(names(outputsOf(summary.results["2022-02"])), names(monthOutputs));
-      assert.deepEqual(names(outputsOf(summary.results["2022-02-01"])), ["20220201.era001of002.json", "20220201.era002of002.json"]);
-      assert.deepEqual(await filesUnder(join(dir, "out-wf", "refs")), await filesUnder(join(dir, "out-json", "refs")));
+      for (const [name, smallDayFiles] of [["drift-wf", 0], ["drift-wf-small", undefined]] as const) {
+        const registry = new DatasetRegistry([dataset(name, join(dir, "archive"), join(dir, `out-${name}`))]);
+        const worker = await createWorker({ connection: await workerConnection(), datasets: registry, taskQueue: name });
+        const input = { dataset: name, start: START, end: END, ...(smallDayFiles === undefined ? {} : { smallDayFiles }) };
+        const summary = await worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue: name }));
+        assert.equal(summary.status, "completed", JSON.stringify(summary.results));
+        assert.deepEqual(summary.days, { total: 28, written: 8, existing: 0, noFiles: 20, failed: 0 }, name);
+        const names = (outputs: string[]) => outputs.map((o) => o.slice(o.lastIndexOf("/") + 1));
+        assert.deepEqual(names(outputsOf(summary.results["2022-02"])), names(monthOutputs), name);
+        assert.deepEqual(names(outputsOf(summary.results["2022-02-01"])), ["20220201.era001of002.json", "20220201.era002of002.json"], name);
+        assert.deepEqual(await filesUnder(join(dir, `out-${name}`, "refs")), await filesUnder(join(dir, "out-json", "refs")), name);
+      }
     } finally {
       await connection.close();
     }
