@@ -127,7 +127,7 @@ export async function commitDay(dataset: IcechunkDataset, day: string, input: Da
             // The era group records where it starts and why (the first run wrote its attributes).
             const key = inGroup(placement.group, "zarr.json");
             const group = parseMetadata(new TextDecoder().decode((await session.store.get(key))!)) as V3GroupMetadata;
-            group.attributes = { ...group.attributes, [ERA_ATTRIBUTE]: eraAttribute(placement.era, day, appended.files[0] ?? run.firstFile, placement.changes) };
+            group.attributes = { ...group.attributes, [ERA_ATTRIBUTE]: eraAttribute(placement.era, day, run.firstFile ?? appended.files[0], placement.changes) };
             await session.store.set(key, Buffer.from(metadataText(group), "utf8"));
             newEras.push(placement.group);
           } else if (placement.kind === "new-era") newEras.push(placement.group);

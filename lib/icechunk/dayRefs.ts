@@ -23,7 +23,14 @@ import type { IcechunkDataset } from "./options.js";
  * e.g. the staged per-file references of a backfill day, or the day's combined output). Either
  * single-file references or already combined ones.
  */
-export type DayInput = { refs: KerchunkRefs[]; labels?: string[] } | { referenceFiles: string[]; s3?: S3ConnectionOptions };
+export type DayInput =
+  | {
+      refs: KerchunkRefs[];
+      labels?: string[];
+      /** The source file (URL) of each input, when known: names an era's first file where its chunks are all inline. */
+      sources?: (string | undefined)[];
+    }
+  | { referenceFiles: string[]; s3?: S3ConnectionOptions };
 
 export interface DayReferences {
   /** Names the day's input in errors. */
@@ -125,12 +132,16 @@ export function structureRuns(sets: readonly ReferenceSet[], dim: string): numbe
  * combine made it one structure).
  */
 export async function loadDayRuns(dataset: IcechunkDataset, day: string, input: DayInput, split: boolean): Promise<DayReferences[]> {
-  if (!split || !("refs" in input) || input.refs.length < 2) return [await loadDayReferences(dataset, day, input)];
+  const named = (run: DayReferences, first: number): DayReferences => ("refs" in input && input.sources?.[first] ? { ...run, firstFile: input.sources[first] } : run);
+  if (!split || !("refs" in input) || input.refs.length < 2) return [named(await loadDayReferences(dataset, day, input), 0)];
   const dim = concatDimension(dataset);
   const labels = input.refs.map((_, i) => input.labels?.[i] ?? `input ${i}`);
   const runs = structureRuns(input.refs.map((refs, i) => referenceSetOf(refs, labels[i]!)), dim);
-  if (runs.length === 1) return [await loadDayReferences(dataset, day, input)];
+  if (runs.length === 1) return [named(await loadDayReferences(dataset, day, input), 0)];
   const loaded: DayReferences[] = [];
-  for (const run of runs) loaded.push(await loadDayReferences(dataset, day, { refs: run.map((i) => input.refs[i]!), labels: run.map((i) => labels[i]!) }));
+  for (const run of runs) {
+    const part = await loadDayReferences(dataset, day, { refs: run.map((i) => input.refs[i]!), labels: run.map((i) => labels[i]!) });
+    loaded.push(named(part, run[0]!));
+  }
   return loaded;
 }

@@ -85,7 +85,8 @@ function changesAgainst(run: DayReferences, era: StoredEra): string[] {
     if (role.kind === "coordinate") continue;
     const stored = era.state.arrays.get(entry.path);
     const found = stored && incompatibility(stored, meta, role.kind === "along" ? role.axis : undefined);
-    if (found) changes.push(`${entry.path}: ${describeIncompatibility(found)}`);
+    // Floats as Python shows them (0.005, not the key's f0.005).
+    if (found) changes.push(`${entry.path}: ${describeIncompatibility(found).replace(/\bf(-?[\d.e+-]+)/g, "$1")}`);
   }
   return changes;
 }
