@@ -22,7 +22,10 @@ import type { Client, Connection } from "@temporalio/client";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
-import { containerPrefix, listDayCommits, repositoryLocation } from "../lib/icechunk/index.js";
+import { commitDay, containerPrefix, listDayCommits, repositoryLocation } from "../lib/icechunk/index.js";
+import type { KerchunkRefs } from "../lib/model/kerchunkRefs.js";
+import { translateHdf5 } from "../lib/refs/translate.js";
+import { openSource } from "../lib/source/open.js";
 import { createWorker } from "../worker/worker.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
@@ -79,6 +82,20 @@ after(async () => {
 function storeSpec(name: string, source: string, drift?: "split" | "fail"): DatasetSpec {
   const spec = testDataset(name, { kind: "local", path: source }, { kind: "local", path: join(dir, `${name}-out`) });
   return { ...spec, output: { ...spec.output, format: "icechunk" }, ...(drift ? { drift } : {}) };
+}
+
+/** Our kerchunk references of archive files (keys), in order. */
+async function refsOf(files: string[]): Promise<KerchunkRefs[]> {
+  const refs: KerchunkRefs[] = [];
+  for (const key of files) {
+    const opened = openSource(join(archive, key));
+    try {
+      refs.push((await translateHdf5(opened.source, { inlineThreshold: 100 })).refs);
+    } finally {
+      await opened.close();
+    }
+  }
+  return refs;
 }
 
 let reads = 0;
@@ -161,6 +178,18 @@ describe("an Icechunk backfill across drift of every class (dev server, local st
     const report = await readEras(direct, keys.map((k) => join(archive, k)));
     assert.deepEqual(eraProblems(report), []);
     assert.deepEqual([...report.time, ...report.decoded, ...report.raw], []);
+
+    // A retried commit of a day whose files span eras (2022-03-01: root and era002; 2022-03-04:
+    // era004 to era006) finds every part in its era and writes nothing.
+    const resolved = resolveDatasetSpec(direct);
+    const before = await listDayCommits(resolved);
+    for (const day of ["2022-03-01", "2022-03-04"]) {
+      const again = await commitDay(resolved, day, { refs: await refsOf(keys.filter((k) => k.includes(`/${day.replaceAll("-", "/")}/`))) });
+      assert.equal(again.alreadyCommitted, true, day);
+      assert.equal(again.snapshotId, before.find((c) => c.day === day)?.snapshotId, day);
+      assert.ok(again.eras.length >= 2, `${day} spans ${again.eras.join(", ")}`);
+    }
+    assert.equal((await listDayCommits(resolved)).length, before.length, "no commit added");
   });
 });
 
