@@ -22,7 +22,7 @@ import type { Client, Connection } from "@temporalio/client";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
-import { commitDay, containerPrefix, listDayCommits, repositoryLocation } from "../lib/icechunk/index.js";
+import { commitDay, containerPrefix, listDayCommits, repositoryLocation, tagPeriod } from "../lib/icechunk/index.js";
 import type { KerchunkRefs } from "../lib/model/kerchunkRefs.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
 import { openSource } from "../lib/source/open.js";
@@ -190,6 +190,10 @@ describe("an Icechunk backfill across drift of every class (dev server, local st
       assert.ok(again.eras.length >= 2, `${day} spans ${again.eras.join(", ")}`);
     }
     assert.equal((await listDayCommits(resolved)).length, before.length, "no commit added");
+
+    // The month's tag marks its last committed day, whatever era group that day went to.
+    const tag = await tagPeriod(resolved, "2022-03");
+    assert.deepEqual([tag.lastDay, tag.snapshotId], [END, before.find((c) => c.day === END)?.snapshotId]);
   });
 });
 
