@@ -114,10 +114,10 @@ export async function commitDay(dataset: IcechunkDataset, day: string, input: Da
         let storeLength = 0;
         for (const run of runs) {
           const eras = await readEras(session.store, store, dim, paths);
-          const placement = placeRun(eras, run, context, split);
+          const placement = await placeRun(eras, run, context, split);
           if (placement.kind === "committed") {
             committed++;
-            storeLength = eras.find((e) => e.group === placement.group)!.state.values.length;
+            storeLength = (await eras.era(eras.groups.indexOf(placement.group))).state.values.length;
             parts.push({ group: placement.group, steps: run.values.length, first: run.values[0]!, last: run.values[run.values.length - 1]! });
             continue;
           }

@@ -34,20 +34,41 @@ export interface StoredEra {
   state: StoreState;
 }
 
-/** The store's eras in time order: the root group's, then each `eraNNN` group's (none for an empty store). */
-export async function readEras(store: Store, description: string, dim: string, paths: readonly string[]): Promise<StoredEra[]> {
-  const root = await readStoreState(store, description, dim, paths);
-  if (root.empty) return [];
-  const groups = (await store.listDir(""))
+/** The store's eras: their groups in time order, each one's state read when first asked for. */
+export interface StoreEras {
+  /** "" (the root group), then "era002", ...; empty for an empty store. */
+  groups: string[];
+  /** The number of the last era's group (1 for the root): the next era is one more. */
+  last: number;
+  era(index: number): Promise<StoredEra>;
+}
+
+/**
+ * The store's eras in time order: the root group's, then each `eraNNN` group's. Only the group
+ * list is read here; an era's arrays and coordinate are read when placing a day needs them (the
+ * latest era for a day after the store's end, the usual case).
+ */
+export async function readEras(store: Store, description: string, dim: string, paths: readonly string[]): Promise<StoreEras> {
+  if (!(await store.get("zarr.json"))) return { groups: [], last: 0, era: () => Promise.reject(new Error("an empty store has no era")) };
+  const numbered = (await store.listDir(""))
     .map((name) => ({ name, n: Number(eraGroupPattern.exec(name)?.[1] ?? 0) }))
     .filter(({ n }) => n >= 2)
     .sort((a, b) => a.n - b.n);
-  const eras: StoredEra[] = [{ group: "", state: root }];
-  for (const { name } of groups) {
-    const state = await readStoreState(store, description, dim, paths, name);
-    if (!state.empty) eras.push({ group: name, state });
-  }
-  return eras;
+  const groups = ["", ...numbered.map(({ name }) => name)];
+  const read = new Map<number, Promise<StoredEra>>();
+  const era = (index: number): Promise<StoredEra> => {
+    let found = read.get(index);
+    if (!found) {
+      const group = groups[index]!;
+      found = readStoreState(store, description, dim, paths, group).then((state) => {
+        if (state.empty) throw new IcechunkError("not-our-store", description, `the era group '${group}' has no group metadata`, false);
+        return { group, state };
+      });
+      read.set(index, found);
+    }
+    return found;
+  };
+  return { groups, last: numbered.length > 0 ? numbered[numbered.length - 1]!.n : 1, era };
 }
 
 /** Where a run of the day goes. */
@@ -98,12 +119,12 @@ function changesAgainst(run: DayReferences, era: StoredEra): string[] {
  *  - after the latest era: appended to it when it can hold the run (or when `split` is off: then
  *    the append fails as before, "mismatched-array"), else the start of a new era.
  */
-export function placeRun(eras: readonly StoredEra[], run: DayReferences, context: Context, split: boolean): RunPlacement {
-  if (eras.length === 0) return { kind: "new-era", group: eraGroup(1), era: 1, state: emptyState(), values: run.values, changes: [] };
-  const latest = eras[eras.length - 1]!;
+export async function placeRun(eras: StoreEras, run: DayReferences, context: Context, split: boolean): Promise<RunPlacement> {
+  if (eras.groups.length === 0) return { kind: "new-era", group: eraGroup(1), era: 1, state: emptyState(), values: run.values, changes: [] };
+  const latest = await eras.era(eras.groups.length - 1);
   let laterComparable = false;
-  for (let e = eras.length - 1; e >= 0; e--) {
-    const era = eras[e]!;
+  for (let e = eras.groups.length - 1; e >= 0; e--) {
+    const era = await eras.era(e);
     const { values } = comparable(run, era, context);
     if (!values) continue;
     const stored = era.state.values;
@@ -130,7 +151,7 @@ export function placeRun(eras: readonly StoredEra[], run: DayReferences, context
   }
   const changes = values ? changesAgainst(run, latest) : [why!];
   if (changes.length === 0) return { kind: "append", group: latest.group, state: latest.state, values: values! };
-  const era = eras.length + 1;
+  const era = eras.last + 1;
   return { kind: "new-era", group: eraGroup(era), era, state: emptyState(), values: run.values, changes };
 }
 
