@@ -47,7 +47,7 @@ def main():
     args = parser.parse_args()
     archive = "file://" + args.archive.rstrip("/") + "/"
     repo = icechunk.Repository.open(icechunk.local_filesystem_storage(args.store),
-                                    authorize_virtual_chunk_access={archive: None})
+                                    authorize_virtual_chunk_access={archive: icechunk.credentials.LocalFileSystemAccess})
     print(open_eras(repo.readonly_session(branch=args.branch).store))
 
 
