@@ -29,6 +29,7 @@ const storageSettings = tagged(
 
 export const aggregationLevels = ["day", "month", "year"] as const;
 export const outputFormats = ["kerchunk", "icechunk"] as const;
+export const driftPolicies = ["split", "fail"] as const;
 
 /**
  * Every dataset setting, its rule and its default, in one place. A key not listed here is rejected
@@ -71,6 +72,12 @@ export const datasetSettings = object({
   ),
   /** "day": one reference file per day; "month"/"year": also monthly/yearly rollups built from days. */
   aggregation: optional(oneOf(aggregationLevels), "day"),
+  /**
+   * A change one aggregate cannot hold (packing, dtype, chunk shape, codecs, fill value, units,
+   * calendar: issue 17). "split" (default): aggregates never cross it, one output per era (an
+   * Icechunk store starts a group per era); "fail": the aggregate (the store's day) fails, as before.
+   */
+  drift: optional(oneOf(driftPolicies), "split"),
 });
 
 /** A dataset as a user writes it (config file, plugin options): optional settings may be left out. */
@@ -78,6 +85,7 @@ export type DatasetSpec = InputOf<typeof datasetSettings.shape>;
 export type StorageSpec = typeof storageSettings.inputType;
 export type AggregationLevel = (typeof aggregationLevels)[number];
 export type OutputFormat = (typeof outputFormats)[number];
+export type DriftPolicy = (typeof driftPolicies)[number];
 
 /** A spec with every default filled in. */
 export type ResolvedDatasetSpec = OutputOf<typeof datasetSettings.shape> & {
