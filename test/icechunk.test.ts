@@ -391,9 +391,10 @@ test("broken stores fail the read-back checks: swapped chunks, a changed attribu
   const problems = historyProblems(committedDays(report.stores.broken!.history.map((h) => h.message)), [day]);
   t.diagnostic(`history: ${problems.join("; ")} (committed ${summary.snapshotId})`);
   assert.ok(problems.length > 0, "a day committed twice");
-  // A day whose metadata differs from the store's (here: the store lacks quality_level's _FillValue) is refused.
+  // A day whose metadata differs from the store's (here: the store lacks quality_level's _FillValue) is refused
+  // with drift "fail" (with "split", the default, it starts an era group: test/driftIcechunk.test.ts).
   const dayInput = (d: string): DayInput => ({ refs: filesOf(d).map((f) => localRefs.get(f)!) });
-  await assert.rejects(commitDay(dataset, "2022-01-31", dayInput("2022-01-31")), (e: unknown) => e instanceof IcechunkError && e.problem === "mismatched-array" && /quality_level/.test(e.message));
+  await assert.rejects(commitDay({ ...dataset, drift: "fail" }, "2022-01-31", dayInput("2022-01-31")), (e: unknown) => e instanceof IcechunkError && e.problem === "mismatched-array" && /quality_level/.test(e.message));
   // References outside the repository's virtual chunk container: Icechunk returns their indices
   // instead of throwing, and the commit fails naming them.
   const elsewhere = await mkdtemp(join(dir, "elsewhere-"));

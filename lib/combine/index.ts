@@ -22,6 +22,7 @@ import { compatibleGroups, partName } from "./drift.js";
 import { fileInputs, memoryInputs } from "./inputs.js";
 import { JsonRefSink } from "./jsonOutput.js";
 import { resolveCombineOptions, type CombineOptions } from "./options.js";
+import type { DriftPolicy } from "../datasets/spec.js";
 import { ParquetRefSink, type ParquetOutputOptions } from "./parquetOutput.js";
 
 export type { CombineOptions, CoordinateSelector } from "./options.js";
@@ -123,14 +124,12 @@ export async function writeCombinedReferences(inputUrls: string[], output: strin
   }
 }
 
-/**
- * What to do where the inputs' layout drifts: "split" (one output per run of inputs one array can
- * hold, each with the union of the run's variables) or "fail" (the combine's error, as before).
- */
-export type DriftPolicy = "split" | "fail";
-
 export interface DriftOptions {
-  /** Default "split". */
+  /**
+   * What to do where the inputs' layout drifts (the dataset setting `drift`): "split" (the default:
+   * one output per run of inputs one array can hold, each with the union of the run's variables)
+   * or "fail" (the combine's error, as before).
+   */
   drift?: DriftPolicy;
 }
 

@@ -73,9 +73,10 @@ export const datasetSettings = object({
   /** "day": one reference file per day; "month"/"year": also monthly/yearly rollups built from days. */
   aggregation: optional(oneOf(aggregationLevels), "day"),
   /**
-   * Where the archive's layout drifts (issue 17): "split" (a period's inputs split into runs one
-   * array can hold, an output each; variables that appear or disappear are held as a union) or
-   * "fail" (the combine's error, e.g. CombineError mismatched-packing).
+   * A change one aggregate cannot hold (packing, dtype, chunk shape, codecs, fill value, units,
+   * calendar: issue 17). "split" (default): aggregates never cross it, one output per era
+   * (reference files: `<period>.era001of002.json`, ...; variables that appear or disappear are held
+   * as a union; an Icechunk store starts a group per era); "fail": the aggregate (the store's day) fails, as before.
    */
   drift: optional(oneOf(driftPolicies), "split"),
 });
@@ -85,6 +86,7 @@ export type DatasetSpec = InputOf<typeof datasetSettings.shape>;
 export type StorageSpec = typeof storageSettings.inputType;
 export type AggregationLevel = (typeof aggregationLevels)[number];
 export type OutputFormat = (typeof outputFormats)[number];
+export type DriftPolicy = (typeof driftPolicies)[number];
 
 /** A spec with every default filled in. */
 export type ResolvedDatasetSpec = OutputOf<typeof datasetSettings.shape> & {

@@ -7,8 +7,10 @@
 import { combineReferenceFiles, combineRefs, type CombineSummary } from "../combine/index.js";
 import { readArrayNumbers } from "../model/arrayValues.js";
 import { ReferenceReader } from "../model/chunkBytes.js";
-import type { ReferenceSet } from "../model/referenceSet.js";
+import { referenceSetOf, type ReferenceSet } from "../model/referenceSet.js";
 import { arrayMetadata } from "../model/arrayMetadata.js";
+import { decodingAttributes, zarrayFields } from "../model/zarrMeta.js";
+import { pyJsonKey } from "../json/pyJsonParse.js";
 import { CombineError } from "../errors.js";
 import type { PyJsonValue } from "../json/pyJson.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
@@ -21,7 +23,14 @@ import type { IcechunkDataset } from "./options.js";
  * e.g. the staged per-file references of a backfill day, or the day's combined output). Either
  * single-file references or already combined ones.
  */
-export type DayInput = { refs: KerchunkRefs[]; labels?: string[] } | { referenceFiles: string[]; s3?: S3ConnectionOptions };
+export type DayInput =
+  | {
+      refs: KerchunkRefs[];
+      labels?: string[];
+      /** The source file (URL) of each input, when known: names an era's first file where its chunks are all inline. */
+      sources?: (string | undefined)[];
+    }
+  | { referenceFiles: string[]; s3?: S3ConnectionOptions };
 
 export interface DayReferences {
   /** Names the day's input in errors. */
@@ -33,6 +42,8 @@ export interface DayReferences {
   dim: string;
   values: number[];
   coordinateAttrs: Record<string, PyJsonValue>;
+  /** The URL of the first source file a chunk reference of the day points at (names an era's start). */
+  firstFile: string | undefined;
 }
 
 export async function loadDayReferences(dataset: IcechunkDataset, day: string, input: DayInput): Promise<DayReferences> {
@@ -54,8 +65,83 @@ export async function loadDayReferences(dataset: IcechunkDataset, day: string, i
   const reader = new ReferenceReader();
   try {
     const values = await readArrayNumbers(coordinate, reader, label, `cooMap.${dim}`);
-    return { label, references, summary: combined.summary, dim, values, coordinateAttrs: arrayMetadata(coordinate).attributes };
+    return { label, references, summary: combined.summary, dim, values, coordinateAttrs: arrayMetadata(coordinate).attributes, firstFile: firstFileOf(references, dim) };
   } finally {
     await reader.close();
   }
+}
+
+/** The source URL of the first chunk along `dim` (the day's first file), if any chunk is a byte range. */
+function firstFileOf(references: ReferenceSet, dim: string): string | undefined {
+  for (const entry of references.arrays.values()) {
+    const axis = arrayMetadata(entry).dimensionNames?.indexOf(dim) ?? -1;
+    if (entry.path === dim || axis < 0) continue;
+    let first: { at: number; url: string } | undefined;
+    entry.chunkKeys.forEach((key, i) => {
+      const ref = entry.chunkRefs[i];
+      if (!Array.isArray(ref)) return;
+      const at = Number(key.slice(entry.path.length + 1).split(/[./]/)[axis]);
+      if (!first || at < first.at) first = { at, url: ref[0] };
+    });
+    if (first) return first.url;
+  }
+  return undefined;
+}
+
+/**
+ * A file's structure as one aggregate must keep it: per array, the `.zarray` fields, the shape
+ * apart from the concat dimension, the dimensions and the decoding attributes (the combine's rule,
+ * `zarrayFields` and `decodingAttributes`); for the concat coordinate only its calendar (the
+ * combine re-encodes other time units).
+ */
+function structureKey(set: ReferenceSet, dim: string): string {
+  const parts: string[] = [];
+  for (const path of [...set.arrays.keys()].sort()) {
+    const metadata = arrayMetadata(set.arrays.get(path)!);
+    const attrs = metadata.attributes;
+    if (path === dim) {
+      parts.push(`${path}:calendar=${pyJsonKey(attrs.calendar ?? null)}`);
+      continue;
+    }
+    const dims = metadata.dimensionNames ?? [];
+    const shape = metadata.shape.map((n, i) => (dims[i] === dim ? "*" : String(n)));
+    const fields = zarrayFields.map((f) => pyJsonKey(metadata.zarray[f] as PyJsonValue));
+    const decoding = decodingAttributes.map((name) => pyJsonKey(attrs[name] ?? null));
+    parts.push(`${path}:${dims.join(",")}:${shape.join(",")}:${fields.join("|")}:${decoding.join("|")}`);
+  }
+  return parts.join("\n");
+}
+
+/** The day's files (in order) as runs of consecutive files with one structure: index lists. */
+export function structureRuns(sets: readonly ReferenceSet[], dim: string): number[][] {
+  const runs: number[][] = [];
+  let last: string | undefined;
+  sets.forEach((set, i) => {
+    const key = structureKey(set, dim);
+    if (key === last) runs[runs.length - 1]!.push(i);
+    else runs.push([i]);
+    last = key;
+  });
+  return runs;
+}
+
+/**
+ * The day as runs of consecutive files with one structure (drift inside the day: issue 17), each
+ * combined on its own; one run (the day combined as before) when its files agree, when `split` is
+ * off (the combine then refuses a drift as before), or for reference files (a day output: the
+ * combine made it one structure).
+ */
+export async function loadDayRuns(dataset: IcechunkDataset, day: string, input: DayInput, split: boolean): Promise<DayReferences[]> {
+  const named = (run: DayReferences, first: number): DayReferences => ("refs" in input && input.sources?.[first] ? { ...run, firstFile: input.sources[first] } : run);
+  if (!split || !("refs" in input) || input.refs.length < 2) return [named(await loadDayReferences(dataset, day, input), 0)];
+  const dim = concatDimension(dataset);
+  const labels = input.refs.map((_, i) => input.labels?.[i] ?? `input ${i}`);
+  const runs = structureRuns(input.refs.map((refs, i) => referenceSetOf(refs, labels[i]!)), dim);
+  if (runs.length === 1) return [named(await loadDayReferences(dataset, day, input), 0)];
+  const loaded: DayReferences[] = [];
+  for (const run of runs) {
+    const part = await loadDayReferences(dataset, day, { refs: run.map((i) => input.refs[i]!), labels: run.map((i) => labels[i]!) });
+    loaded.push(named(part, run[0]!));
+  }
+  return loaded;
 }

@@ -160,6 +160,9 @@ export function parseMetadata(text: string): V3ArrayMetadata | V3GroupMetadata {
   return parsePyJson(text) as unknown as V3ArrayMetadata | V3GroupMetadata;
 }
 
+/** A path inside an era's group ("" is the root group: the first era; see eras.ts). */
+export const inGroup = (group: string, path: string): string => (group === "" ? path : path === "" ? group : `${group}/${path}`);
+
 /** The key of a chunk in the default v3 encoding: "sst/c/0/1/2"; a 0-d array's only chunk is "crs/c". */
 export function chunkKey(path: string, index: readonly number[]): string {
   return [path, "c", ...index.map(String)].filter((p) => p !== "").join("/");
