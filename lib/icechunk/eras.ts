@@ -16,7 +16,7 @@ import type { Store } from "@earthmover/icechunk";
 import { IcechunkError } from "../errors.js";
 import type { PyJsonValue } from "../json/pyJson.js";
 import { pyJsonKey } from "../json/pyJsonParse.js";
-import { dayArrays, describeIncompatibility, incompatibility } from "./append.js";
+import { dayArrays, eraDifference } from "./append.js";
 import type { DayReferences } from "./dayRefs.js";
 import { placeDay, valuesInStoreUnits } from "./placement.js";
 import { readStoreState, type StoreState } from "./storeState.js";
@@ -99,15 +99,14 @@ function comparable(run: DayReferences, era: StoredEra, context: Context): { val
   }
 }
 
-/** What keeps the run out of the era: each array (and the calendar) one array of the era cannot hold with it. */
+/** What keeps the run out of the era: each array one array of the era cannot hold with it (`eraDifference`: the combine's rule). */
 function changesAgainst(run: DayReferences, era: StoredEra): string[] {
   const changes: string[] = [];
   for (const { entry, meta, role } of dayArrays(run)) {
-    if (role.kind === "coordinate") continue;
+    if (role.kind === "coordinate") continue; // its calendar: `comparable`
     const stored = era.state.arrays.get(entry.path);
-    const found = stored && incompatibility(stored, meta, role.kind === "along" ? role.axis : undefined);
-    // Floats as Python shows them (0.005, not the key's f0.005).
-    if (found) changes.push(`${entry.path}: ${describeIncompatibility(found).replace(/\bf(-?[\d.e+-]+)/g, "$1")}`);
+    const found = stored && eraDifference(stored, meta, entry.path, run, era.group);
+    if (found) changes.push(`${entry.path}: ${found}`);
   }
   return changes;
 }
