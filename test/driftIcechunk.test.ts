@@ -266,4 +266,17 @@ describe("a variable that appears where the era ends inside one of its chunks al
     assert.deepEqual(report.eras.map((e) => [e.group, e.steps, e.era?.first_day ?? null]), [["", 3, null], ["era002", 6, "2022-05-02"]]);
     assert.match(report.eras[1]!.era!.changes.join("; "), /^wind_speed: .*3 steps.*chunk/);
   });
+
+  test("inside a day too: the day's files split where the variable's chunks cannot follow, the rest starts an era", async () => {
+    // One day: a file of one step, then files of two steps with wind_speed chunked by 2 (before:
+    // the day's combine failed misaligned-chunks).
+    const source = join(dir, "misaligned-day");
+    const files = await makeDriftArchive(source, "2022-05-01", 1, [{ at: "2022-05-01T01", set: { steps: 2, wind_speed: true, wind_chunks: [2, 6, 8] } }], { hours: 4, grid: [6, 8] });
+    const spec = storeSpec("ic-drift-misaligned-day", source);
+    const summary = await backfillDirect(resolveDatasetSpec(spec), "2022-05-01", "2022-05-01");
+    assert.deepEqual(summary.days, { total: 1, written: 1, existing: 0, noFiles: 0, failed: 0 }, JSON.stringify(summary.results["2022-05-01"]));
+    const report = await readEras(spec, files.map((k) => join(source, k)));
+    assert.deepEqual(report.eras.map((e) => [e.group, e.steps]), [["", 1], ["era002", 6]]);
+    assert.ok(report.eras[1]!.era!.first_file.endsWith(files[1]!), report.eras[1]!.era!.first_file);
+  });
 });

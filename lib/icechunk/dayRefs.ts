@@ -128,11 +128,52 @@ export async function loadDayRuns(dataset: IcechunkDataset, day: string, input: 
   const named = (run: DayReferences, first: number): DayReferences => ("refs" in input && input.sources?.[first] ? { ...run, firstFile: input.sources[first] } : run);
   if (!split || !("refs" in input)) return [named(await loadDayReferences(dataset, day, input), 0)];
   const labels = input.refs.map((_, i) => input.labels?.[i] ?? `input ${i}`);
-  const runs = compatibleSetGroups(input.refs.map((refs, i) => referenceSetOf(refs, labels[i]!)), combineSettings(dataset));
+  const sets = input.refs.map((refs, i) => referenceSetOf(refs, labels[i]!));
+  const runs = compatibleSetGroups(sets, combineSettings(dataset)).flatMap((group) => alignedRuns(sets, group, concatDimension(dataset)));
   const loaded: DayReferences[] = [];
   for (const run of runs) {
     const part = await loadDayReferences(dataset, day, { refs: run.map((i) => input.refs[i]!), labels: run.map((i) => labels[i]!) }, true);
     loaded.push(named(part, run[0]!));
   }
   return loaded;
+}
+
+/**
+ * A run of compatible files split where an array's chunks along `dim` could not begin with a file
+ * (the combine refuses a file that starts inside a chunk of any of the run's arrays: a variable
+ * that appears or comes back chunked by several steps, after files of an odd number of steps). The
+ * store places each part in turn, and a part whose chunks cannot follow its era's steps starts an
+ * era (`placeRun`), so no day fails for it. One part when every start is aligned (the usual case).
+ */
+function alignedRuns(sets: readonly ReferenceSet[], group: readonly number[], dim: string): number[][] {
+  const runs: number[][] = [];
+  let run: number[] = [];
+  let starts: number[] = [];
+  let chunks = new Set<number>();
+  let offset = 0;
+  for (const i of group) {
+    const own = chunksAlong(sets[i]!, dim);
+    const fits = [...chunks, ...own].every((c) => offset % c === 0) && own.every((c) => starts.every((s) => s % c === 0));
+    if (run.length > 0 && !fits) {
+      runs.push(run);
+      [run, starts, chunks, offset] = [[], [], new Set(), 0];
+    }
+    run.push(i);
+    starts.push(offset);
+    for (const c of own) chunks.add(c);
+    offset += sets[i]!.arrays.has(dim) ? (arrayMetadata(sets[i]!.arrays.get(dim)!).shape[0] ?? 0) : 0;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/** The chunk sizes along `dim` (above 1) of a file's arrays that have it. */
+function chunksAlong(set: ReferenceSet, dim: string): number[] {
+  return [...set.arrays.values()].flatMap((entry) => {
+    if (entry.path === dim) return [];
+    const metadata = arrayMetadata(entry);
+    const axis = metadata.dimensionNames?.indexOf(dim) ?? -1;
+    const chunk = axis >= 0 ? metadata.zarray.chunks[axis] : undefined;
+    return chunk !== undefined && chunk > 1 ? [chunk] : [];
+  });
 }
