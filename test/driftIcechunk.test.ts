@@ -20,6 +20,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Client, Connection } from "@temporalio/client";
 import { backfillDirect } from "../lib/backfill/direct.js";
+import { censusDirect } from "../lib/census/census.js";
+import { combineRefsAcrossDrift } from "../lib/combine/index.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
 import { commitDay, containerPrefix, listDayCommits, repositoryLocation, tagPeriod } from "../lib/icechunk/index.js";
@@ -112,6 +114,23 @@ async function runBackfill(spec: DatasetSpec, input: BackfillInput): Promise<Bac
   return worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue: spec.name }));
 }
 
+/** Consecutive runs of files as [first file, files]: one per era, part or aggregate. */
+type Runs = [string, number][];
+const runsOf = (files: readonly string[], sizes: readonly number[]): Runs => sizes.map((n, r) => [files[sizes.slice(0, r).reduce((a, b) => a + b, 0)]!, n]);
+
+/**
+ * The same archive's splits three ways: the store's eras (one step per file), the reference-file
+ * parts of a combine across drift (the backfill's outputs), and the census's aggregates.
+ */
+async function splits(spec: DatasetSpec, report: ErasReport, files: string[]): Promise<{ store: Runs; parts: Runs; census: Runs }> {
+  const resolved = resolveDatasetSpec(spec);
+  const parts = await combineRefsAcrossDrift(await refsOf(files), { ...resolved.combine, labels: files });
+  const census = await censusDirect({ ...resolved, name: `${resolved.name}-census` }, START, END, { exhaustive: true, reuseOutputs: false });
+  const aggregates: number[] = [];
+  for (const era of census.eras) aggregates[era.aggregate - 1] = (aggregates[era.aggregate - 1] ?? 0) + era.files;
+  return { store: runsOf(files, report.eras.map((e) => e.steps)), parts: runsOf(files, parts.map((p) => p.summary.inputs)), census: runsOf(files, aggregates) };
+}
+
 /** The eras' groups, first files and lengths as the drift table says they must be. */
 function eraProblems(report: ErasReport): string[] {
   const problems: string[] = [];
@@ -179,6 +198,15 @@ describe("an Icechunk backfill across drift of every class (dev server, local st
     assert.deepEqual(eraProblems(report), []);
     assert.deepEqual([...report.time, ...report.decoded, ...report.raw], []);
 
+    // One rule of where an aggregate splits: the store's eras are the reference-file parts and the census's aggregates.
+    const split = await splits(direct, report, keys);
+    assert.deepEqual(split.store, split.parts, "store eras = reference-file parts");
+    assert.deepEqual(split.store, split.census, "store eras = census aggregates");
+    assert.equal(split.store.length, eraStarts.length);
+    // Broken input: the parts of an archive missing an era's first file split elsewhere.
+    const short = await splits(direct, report, keys.filter((_, i) => i !== eraStarts[2]));
+    assert.notDeepEqual(short.parts, short.store);
+
     // A retried commit of a day whose files span eras (2022-03-01: root and era002; 2022-03-04:
     // era004 to era006) finds every part in its era and writes nothing.
     const resolved = resolveDatasetSpec(direct);
@@ -220,5 +248,35 @@ describe("drift at a day boundary: split (the default) and fail", () => {
     const report = await readEras(spec, smallKeys.map((k) => join(small, k)));
     assert.deepEqual(report.eras.map((e) => [e.group, e.steps, e.era?.first_day ?? null]), [["", 2, null], ["era002", 4, "2022-04-02"]]);
     assert.deepEqual([...report.time, ...report.decoded, ...report.raw], []);
+  });
+});
+
+describe("a variable that appears where the era ends inside one of its chunks along time", () => {
+  // Day 1: three files of one step (the era holds 3 steps); day 2: files of two steps that gain
+  // wind_speed chunked by 2 along time. Its chunks cannot follow 3 steps: the day starts an era
+  // (before: the day failed misaligned-chunks, and every later day was blocked).
+  test("the day starts a new era naming the variable; every day committed", async () => {
+    const source = join(dir, "misaligned");
+    const files = await makeDriftArchive(source, "2022-05-01", 2, [{ at: "2022-05-02T00", set: { steps: 2, wind_speed: true, wind_chunks: [2, 6, 8] } }], { hours: 3, grid: [6, 8] });
+    const spec = storeSpec("ic-drift-misaligned", source);
+    const summary = await backfillDirect(resolveDatasetSpec(spec), "2022-05-01", "2022-05-02");
+    const failed = summary.results["2022-05-02"];
+    assert.deepEqual(summary.days, { total: 2, written: 2, existing: 0, noFiles: 0, failed: 0 }, JSON.stringify(failed));
+    const report = await readEras(spec, files.map((k) => join(source, k)));
+    assert.deepEqual(report.eras.map((e) => [e.group, e.steps, e.era?.first_day ?? null]), [["", 3, null], ["era002", 6, "2022-05-02"]]);
+    assert.match(report.eras[1]!.era!.changes.join("; "), /^wind_speed: .*3 steps.*chunk/);
+  });
+
+  test("inside a day too: the day's files split where the variable's chunks cannot follow, the rest starts an era", async () => {
+    // One day: a file of one step, then files of two steps with wind_speed chunked by 2 (before:
+    // the day's combine failed misaligned-chunks).
+    const source = join(dir, "misaligned-day");
+    const files = await makeDriftArchive(source, "2022-05-01", 1, [{ at: "2022-05-01T01", set: { steps: 2, wind_speed: true, wind_chunks: [2, 6, 8] } }], { hours: 4, grid: [6, 8] });
+    const spec = storeSpec("ic-drift-misaligned-day", source);
+    const summary = await backfillDirect(resolveDatasetSpec(spec), "2022-05-01", "2022-05-01");
+    assert.deepEqual(summary.days, { total: 1, written: 1, existing: 0, noFiles: 0, failed: 0 }, JSON.stringify(summary.results["2022-05-01"]));
+    const report = await readEras(spec, files.map((k) => join(source, k)));
+    assert.deepEqual(report.eras.map((e) => [e.group, e.steps]), [["", 1], ["era002", 6]]);
+    assert.ok(report.eras[1]!.era!.first_file.endsWith(files[1]!), report.eras[1]!.era!.first_file);
   });
 });

@@ -7,8 +7,9 @@
  * combine refuse inputs, so a run is exactly what one combine accepts.
  */
 import { boundedAll } from "../concurrency.js";
+import { CombineError } from "../errors.js";
 import { calendarKindOf } from "../model/cfTime.js";
-import type { ArrayReferences } from "../model/referenceSet.js";
+import type { ArrayReferences, ReferenceSet } from "../model/referenceSet.js";
 import type { InputSet } from "./combine.js";
 import { arrayDifference, arrayLayoutOf, type ArrayLayout } from "./layout.js";
 import type { ResolvedCombineOptions } from "./options.js";
@@ -32,17 +33,56 @@ export function compatibleRuns<V>(items: readonly (readonly (readonly [name: str
   return runs;
 }
 
-interface InputArray {
+/** An input's array as `structureDifference` compares it. */
+export interface StructuredArray {
   label: string;
   layout: ArrayLayout;
   entry: ArrayReferences;
 }
 
-/** Two inputs' arrays can be one: by `arrayDifference`; the concat coordinate by its calendar only (the combine re-encodes its units). */
-function sameStructure(earlier: InputArray, later: InputArray): boolean {
-  if (earlier.layout.role === "carried") return true; // copied from the first input, never compared (layout.ts)
-  if (earlier.layout.role === "coordinate") return calendarKindOf(earlier.layout.attrs.calendar) === calendarKindOf(later.layout.attrs.calendar);
-  return arrayDifference(earlier.layout, later.entry, later.label, earlier.label) === undefined;
+export const structuredArray = (entry: ArrayReferences, label: string, settings: Pick<ResolvedCombineOptions, "concatDims" | "identicalDims">): StructuredArray => ({
+  label,
+  layout: arrayLayoutOf(entry, label, settings),
+  entry,
+});
+
+/**
+ * Why two inputs' arrays cannot be one (undefined: they can): by `arrayDifference`; the concat
+ * coordinate by its calendar only (the combine re-encodes its units); an array without a concat
+ * dimension never (copied from the first input, never compared: layout.ts). The rule of where an
+ * aggregate splits, for reference files and for Icechunk's eras (lib/icechunk/eras.ts).
+ */
+export function structureDifference(earlier: StructuredArray, later: StructuredArray): CombineError | undefined {
+  if (earlier.layout.role === "carried") return undefined;
+  if (earlier.layout.role === "coordinate") {
+    const [before, after] = [earlier.layout.attrs.calendar, later.layout.attrs.calendar];
+    if (calendarKindOf(before) === calendarKindOf(after)) return undefined;
+    return new CombineError("mismatched-calendar", later.label, later.entry.path, `calendar ${String(after ?? "standard")} differs from ${String(before ?? "standard")} in ${earlier.label}`);
+  }
+  return arrayDifference(earlier.layout, later.entry, later.label, earlier.label);
+}
+
+const sameStructure = (earlier: StructuredArray, later: StructuredArray): boolean => structureDifference(earlier, later) === undefined;
+
+/** The positions of items numbered by `compatibleRuns`, as consecutive groups. */
+function groupsOf(runs: readonly number[]): number[][] {
+  const groups: number[][] = [];
+  runs.forEach((run, position) => (groups[run - 1] ??= []).push(position));
+  return groups;
+}
+
+/** A reference set's arrays as `sameStructure` compares them. */
+function inputArrays(set: ReferenceSet, settings: Pick<ResolvedCombineOptions, "concatDims" | "identicalDims">): (readonly [string, StructuredArray])[] {
+  return [...set.arrays.values()].map((entry) => [entry.path, structuredArray(entry, set.label, settings)] as const);
+}
+
+/**
+ * Reference sets (in time order) split into consecutive compatible groups of positions: one group
+ * when nothing drifts. Icechunk splits a day's files with it, so a store's eras begin where the
+ * reference-file parts do.
+ */
+export function compatibleSetGroups(sets: readonly ReferenceSet[], settings: Pick<ResolvedCombineOptions, "concatDims" | "identicalDims">): number[][] {
+  return groupsOf(compatibleRuns(sets.map((set) => inputArrays(set, settings)), sameStructure));
 }
 
 /**
@@ -52,14 +92,8 @@ function sameStructure(earlier: InputArray, later: InputArray): boolean {
  */
 export async function compatibleGroups(inputs: InputSet, settings: Pick<ResolvedCombineOptions, "concatDims" | "identicalDims">, loadConcurrency = 16): Promise<number[][]> {
   const positions = Array.from({ length: inputs.count }, (_, i) => i);
-  const variables = await boundedAll(positions, loadConcurrency, async (position) => {
-    const input = await inputs.load(position);
-    return [...input.arrays.values()].map((entry) => [entry.path, { label: input.label, layout: arrayLayoutOf(entry, input.label, settings), entry }] as const);
-  });
-  const runs = compatibleRuns(variables, sameStructure);
-  const groups: number[][] = [];
-  runs.forEach((run, position) => (groups[run - 1] ??= []).push(position));
-  return groups;
+  const variables = await boundedAll(positions, loadConcurrency, async (position) => inputArrays(await inputs.load(position), settings));
+  return groupsOf(compatibleRuns(variables, sameStructure));
 }
 
 /**

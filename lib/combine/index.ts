@@ -149,7 +149,20 @@ function subset(set: InputSet, positions: number[]): InputSet {
  * input (time) order; one result, the same as `combineRefs`'s, when nothing drifts.
  */
 export async function combineRefsAcrossDrift(inputs: KerchunkRefs[], options: CombineOptions & DriftOptions & { labels?: string[] }): Promise<CombineResult[]> {
-  const set = memoryInputs(inputs.map((refs, i) => ({ refs, label: options.labels?.[i] ?? `input ${i}` })));
+  return combineSetAcrossDrift(memoryInputs(inputs.map((refs, i) => ({ refs, label: options.labels?.[i] ?? `input ${i}` }))), options);
+}
+
+/** `combineReferenceFiles` across drift: one result per run of compatible inputs (the CLI's standard output). */
+export async function combineReferenceFilesAcrossDrift(inputUrls: string[], options: CombineOptions & DriftOptions): Promise<CombineResult[]> {
+  const set = fileInputs(inputUrls, options.s3);
+  try {
+    return await combineSetAcrossDrift(set, options);
+  } finally {
+    await set.close();
+  }
+}
+
+async function combineSetAcrossDrift(set: InputSet, options: CombineOptions & DriftOptions): Promise<CombineResult[]> {
   const groups = await driftGroups(set, options);
   const variables = (options.drift ?? "split") === "split" ? "union" : "same";
   const results: CombineResult[] = [];

@@ -10,16 +10,17 @@
  */
 import type { Store, VirtualChunkSpec } from "@earthmover/icechunk";
 import { boundedAll } from "../concurrency.js";
+import { structuredArray, structureDifference } from "../combine/drift.js";
 import { inlineBytes } from "../model/chunkBytes.js";
 import { chunkIndexAt, chunkManifestOf } from "../model/chunkManifest.js";
 import type { ArrayReferences } from "../model/referenceSet.js";
-import { decodingAttributes, parseZattrs, writeNumbers } from "../model/zarrMeta.js";
+import { parseZattrs, writeNumbers } from "../model/zarrMeta.js";
 import { IcechunkError, UnsupportedFeatureError } from "../errors.js";
 import { PyFloat, type PyJsonValue } from "../json/pyJson.js";
 import type { DayReferences } from "./dayRefs.js";
 import { lastModifiedOf, type SourceVersion } from "./sourceVersions.js";
 import type { StoreState } from "./storeState.js";
-import { chunkKey, inGroup, metadataKey, metadataText, numericOfV3, v3ArrayMetadataOf, v3GroupMetadata, type V3ArrayMetadata } from "./zarrV3.js";
+import { chunkKey, inGroup, metadataKey, metadataText, numericOfV3, v2Spelling, v3ArrayMetadataOf, v3GroupMetadata, type V3ArrayMetadata } from "./zarrV3.js";
 
 export interface AppendContext {
   store: string;
@@ -59,40 +60,22 @@ export function referencedUrls(day: DayReferences): string[] {
   return [...urls];
 }
 
-/** A metadata field of an array on which the store and a day disagree. */
-export interface Incompatibility {
-  what: string;
-  ours: PyJsonValue | undefined;
-  theirs: PyJsonValue | undefined;
-}
-
 /**
- * The first metadata field on which a day's array differs from the store's (its shape along the
- * concat axis aside), or undefined when one array holds both: what the store cannot hold in one
- * array (issue 17's drift: dtype, chunks, codecs, fill value, dimensions, the decoding attributes).
+ * Why the day's array cannot join the era's array stored at `path` (undefined: one array holds
+ * both): the combine's rule (`structureDifference`), so a store's eras split where reference-file
+ * parts and the census's aggregates do. Both `zarr.json` are spelled alike (`v2Spelling`).
  */
-export function incompatibility(stored: V3ArrayMetadata, day: V3ArrayMetadata, axis: number | undefined): Incompatibility | undefined {
-  const fields = ["data_type", "chunk_grid", "fill_value", "codecs", "dimension_names"] as const;
-  for (const field of fields) {
-    const ours = day[field] as PyJsonValue | undefined;
-    const theirs = stored[field] as PyJsonValue | undefined;
-    if (metadataKey(ours) !== metadataKey(theirs)) return { what: field, ours, theirs };
-  }
-  const shapeOk = day.shape.length === stored.shape.length && day.shape.every((n, i) => i === axis || n === stored.shape[i]);
-  if (!shapeOk) return { what: "shape", ours: day.shape, theirs: stored.shape };
-  for (const name of decodingAttributes) {
-    if (metadataKey(day.attributes[name]) !== metadataKey(stored.attributes[name])) return { what: `attribute ${name}`, ours: day.attributes[name], theirs: stored.attributes[name] };
-  }
-  return undefined;
+export function eraDifference(stored: V3ArrayMetadata, day: V3ArrayMetadata, path: string, run: DayReferences, group: string): string | undefined {
+  const settings = { concatDims: [run.dim], identicalDims: run.identicalDims };
+  const difference = structureDifference(structuredArray(v2Spelling(path, stored), `the store's era '${group || "/"}'`, settings), structuredArray(v2Spelling(path, day), run.label, settings));
+  // The detail without the CombineError's "<label>: variable <path>: " (the caller names both).
+  return difference?.message.slice(`${difference.file}: ${difference.variable === undefined ? "" : `variable ${difference.variable}: `}`.length);
 }
 
-/** "attribute scale_factor 0.005 differs from the store's 0.01" */
-export const describeIncompatibility = ({ what, ours, theirs }: Incompatibility): string => `${what} ${metadataKey(ours)} differs from the store's ${metadataKey(theirs)}`;
-
-function checkCompatible(stored: V3ArrayMetadata, day: V3ArrayMetadata, axis: number | undefined, path: string, context: AppendContext): void {
-  const found = incompatibility(stored, day, axis);
+function checkCompatible(stored: V3ArrayMetadata, day: V3ArrayMetadata, path: string, run: DayReferences, context: AppendContext & { group?: string }): void {
+  const found = eraDifference(stored, day, path, run, context.group ?? "");
   if (found) {
-    throw new IcechunkError("mismatched-array", context.store, `${describeIncompatibility(found)}: the store holds every day as the first day was`, false, { day: context.day, variable: path });
+    throw new IcechunkError("mismatched-array", context.store, `${found}: the store holds every day as the first day was`, false, { day: context.day, variable: path });
   }
 }
 
@@ -188,7 +171,7 @@ export async function appendDay(
     }
     if (role.kind === "fixed") {
       if (stored) {
-        checkCompatible(stored, meta, undefined, entry.path, context);
+        checkCompatible(stored, meta, entry.path, day, context);
         continue; // written by the era's first day
       }
       await setJson(store, `${path}/zarr.json`, metadataText(meta));
@@ -199,7 +182,7 @@ export async function appendDay(
     const chunkAlong = meta.chunk_grid.configuration.chunk_shape[axis]!;
     let shift = 0;
     if (stored) {
-      checkCompatible(stored, meta, axis, entry.path, context);
+      checkCompatible(stored, meta, entry.path, day, context);
       shift = followOn(entry.path, stored.shape[axis]!, chunkAlong);
     } else if (!state.empty) {
       // A variable that appears: no chunks before this day (it reads as its fill value there).

@@ -4,13 +4,12 @@
  * a kerchunk day output holds, with the same checks (metadata agreement, ordering, duplicates,
  * chunk alignment), handed over as the reference model (no object of every key is built).
  */
-import { combineReferenceFiles, combineRefs, type CombineSummary } from "../combine/index.js";
+import { compatibleSetGroups } from "../combine/drift.js";
+import { combineReferenceFiles, combineRefs, combineRefsAcrossDrift, type CombineOptions, type CombineResult, type CombineSummary } from "../combine/index.js";
 import { readArrayNumbers } from "../model/arrayValues.js";
 import { ReferenceReader } from "../model/chunkBytes.js";
 import { referenceSetOf, type ReferenceSet } from "../model/referenceSet.js";
 import { arrayMetadata } from "../model/arrayMetadata.js";
-import { decodingAttributes, zarrayFields } from "../model/zarrMeta.js";
-import { pyJsonKey } from "../json/pyJsonParse.js";
 import { CombineError } from "../errors.js";
 import type { PyJsonValue } from "../json/pyJson.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
@@ -44,19 +43,33 @@ export interface DayReferences {
   coordinateAttrs: Record<string, PyJsonValue>;
   /** The URL of the first source file a chunk reference of the day points at (names an era's start). */
   firstFile: string | undefined;
+  /** The dataset's identicalDims (the combine's rule of what one array holds takes them). */
+  identicalDims: string[];
 }
 
-export async function loadDayReferences(dataset: IcechunkDataset, day: string, input: DayInput): Promise<DayReferences> {
+/** The combine's settings for the dataset's days. */
+function combineSettings(dataset: IcechunkDataset): CombineOptions & { concatDims: string[]; identicalDims: string[] } {
   const dim = concatDimension(dataset);
-  const options = {
+  return {
     concatDims: [dim],
     ...(dataset.combine?.cooMap ? { cooMap: dataset.combine.cooMap } : {}),
-    ...(dataset.combine?.identicalDims ? { identicalDims: dataset.combine.identicalDims } : {}),
+    identicalDims: dataset.combine?.identicalDims ?? [],
   };
+}
+
+/**
+ * The day (or a run of its files) combined; with `union` (drift "split"), the union of the files'
+ * variables: a variable absent from some files reads as its fill value there.
+ */
+export async function loadDayReferences(dataset: IcechunkDataset, day: string, input: DayInput, union = false): Promise<DayReferences> {
+  const dim = concatDimension(dataset);
+  const options = combineSettings(dataset);
   const label = `${dataset.name} ${day}`;
   const combined =
     "refs" in input
-      ? await combineRefs(input.refs, { ...options, ...(input.labels ? { labels: input.labels } : {}) })
+      ? union
+        ? await onlyRun(label, combineRefsAcrossDrift(input.refs, { ...options, drift: "split", ...(input.labels ? { labels: input.labels } : {}) }))
+        : await combineRefs(input.refs, { ...options, ...(input.labels ? { labels: input.labels } : {}) })
       : await combineReferenceFiles(input.referenceFiles, { ...options, ...(input.s3 ? { s3: input.s3 } : {}) });
   const references = combined.references(label);
   const coordinate = references.arrays.get(dim);
@@ -65,10 +78,26 @@ export async function loadDayReferences(dataset: IcechunkDataset, day: string, i
   const reader = new ReferenceReader();
   try {
     const values = await readArrayNumbers(coordinate, reader, label, `cooMap.${dim}`);
-    return { label, references, summary: combined.summary, dim, values, coordinateAttrs: arrayMetadata(coordinate).attributes, firstFile: firstFileOf(references, dim) };
+    return {
+      label,
+      references,
+      summary: combined.summary,
+      dim,
+      values,
+      coordinateAttrs: arrayMetadata(coordinate).attributes,
+      firstFile: firstFileOf(references, dim),
+      identicalDims: options.identicalDims,
+    };
   } finally {
     await reader.close();
   }
+}
+
+/** The one result of combining a run of files one array each can hold (`compatibleSetGroups` made it). */
+async function onlyRun(label: string, results: Promise<CombineResult[]>): Promise<CombineResult> {
+  const [only, ...more] = await results;
+  if (!only || more.length > 0) throw new CombineError("internal", label, undefined, `a run of compatible files combined into ${more.length + 1} parts`);
+  return only;
 }
 
 /** The source URL of the first chunk along `dim` (the day's first file), if any chunk is a byte range. */
@@ -89,59 +118,62 @@ function firstFileOf(references: ReferenceSet, dim: string): string | undefined 
 }
 
 /**
- * A file's structure as one aggregate must keep it: per array, the `.zarray` fields, the shape
- * apart from the concat dimension, the dimensions and the decoding attributes (the combine's rule,
- * `zarrayFields` and `decodingAttributes`); for the concat coordinate only its calendar (the
- * combine re-encodes other time units).
- */
-function structureKey(set: ReferenceSet, dim: string): string {
-  const parts: string[] = [];
-  for (const path of [...set.arrays.keys()].sort()) {
-    const metadata = arrayMetadata(set.arrays.get(path)!);
-    const attrs = metadata.attributes;
-    if (path === dim) {
-      parts.push(`${path}:calendar=${pyJsonKey(attrs.calendar ?? null)}`);
-      continue;
-    }
-    const dims = metadata.dimensionNames ?? [];
-    const shape = metadata.shape.map((n, i) => (dims[i] === dim ? "*" : String(n)));
-    const fields = zarrayFields.map((f) => pyJsonKey(metadata.zarray[f] as PyJsonValue));
-    const decoding = decodingAttributes.map((name) => pyJsonKey(attrs[name] ?? null));
-    parts.push(`${path}:${dims.join(",")}:${shape.join(",")}:${fields.join("|")}:${decoding.join("|")}`);
-  }
-  return parts.join("\n");
-}
-
-/** The day's files (in order) as runs of consecutive files with one structure: index lists. */
-export function structureRuns(sets: readonly ReferenceSet[], dim: string): number[][] {
-  const runs: number[][] = [];
-  let last: string | undefined;
-  sets.forEach((set, i) => {
-    const key = structureKey(set, dim);
-    if (key === last) runs[runs.length - 1]!.push(i);
-    else runs.push([i]);
-    last = key;
-  });
-  return runs;
-}
-
-/**
- * The day as runs of consecutive files with one structure (drift inside the day: issue 17), each
- * combined on its own; one run (the day combined as before) when its files agree, when `split` is
- * off (the combine then refuses a drift as before), or for reference files (a day output: the
- * combine made it one structure).
+ * The day as runs of consecutive files one array each can hold (drift inside the day: issue 17;
+ * `compatibleSetGroups`, the rule that splits reference-file parts), each combined on its own with
+ * the union of its variables; one run (the day combined as before) when its files agree, when
+ * `split` is off (the combine then refuses a drift as before), or for reference files (a day
+ * output: the combine made it one structure).
  */
 export async function loadDayRuns(dataset: IcechunkDataset, day: string, input: DayInput, split: boolean): Promise<DayReferences[]> {
   const named = (run: DayReferences, first: number): DayReferences => ("refs" in input && input.sources?.[first] ? { ...run, firstFile: input.sources[first] } : run);
-  if (!split || !("refs" in input) || input.refs.length < 2) return [named(await loadDayReferences(dataset, day, input), 0)];
-  const dim = concatDimension(dataset);
+  if (!split || !("refs" in input)) return [named(await loadDayReferences(dataset, day, input), 0)];
   const labels = input.refs.map((_, i) => input.labels?.[i] ?? `input ${i}`);
-  const runs = structureRuns(input.refs.map((refs, i) => referenceSetOf(refs, labels[i]!)), dim);
-  if (runs.length === 1) return [named(await loadDayReferences(dataset, day, input), 0)];
+  const sets = input.refs.map((refs, i) => referenceSetOf(refs, labels[i]!));
+  const runs = compatibleSetGroups(sets, combineSettings(dataset)).flatMap((group) => alignedRuns(sets, group, concatDimension(dataset)));
   const loaded: DayReferences[] = [];
   for (const run of runs) {
-    const part = await loadDayReferences(dataset, day, { refs: run.map((i) => input.refs[i]!), labels: run.map((i) => labels[i]!) });
+    const part = await loadDayReferences(dataset, day, { refs: run.map((i) => input.refs[i]!), labels: run.map((i) => labels[i]!) }, true);
     loaded.push(named(part, run[0]!));
   }
   return loaded;
+}
+
+/**
+ * A run of compatible files split where an array's chunks along `dim` could not begin with a file
+ * (the combine refuses a file that starts inside a chunk of any of the run's arrays: a variable
+ * that appears or comes back chunked by several steps, after files of an odd number of steps). The
+ * store places each part in turn, and a part whose chunks cannot follow its era's steps starts an
+ * era (`placeRun`), so no day fails for it. One part when every start is aligned (the usual case).
+ */
+function alignedRuns(sets: readonly ReferenceSet[], group: readonly number[], dim: string): number[][] {
+  const runs: number[][] = [];
+  let run: number[] = [];
+  let starts: number[] = [];
+  let chunks = new Set<number>();
+  let offset = 0;
+  for (const i of group) {
+    const own = chunksAlong(sets[i]!, dim);
+    const fits = [...chunks, ...own].every((c) => offset % c === 0) && own.every((c) => starts.every((s) => s % c === 0));
+    if (run.length > 0 && !fits) {
+      runs.push(run);
+      [run, starts, chunks, offset] = [[], [], new Set(), 0];
+    }
+    run.push(i);
+    starts.push(offset);
+    for (const c of own) chunks.add(c);
+    offset += sets[i]!.arrays.has(dim) ? (arrayMetadata(sets[i]!.arrays.get(dim)!).shape[0] ?? 0) : 0;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/** The chunk sizes along `dim` (above 1) of a file's arrays that have it. */
+function chunksAlong(set: ReferenceSet, dim: string): number[] {
+  return [...set.arrays.values()].flatMap((entry) => {
+    if (entry.path === dim) return [];
+    const metadata = arrayMetadata(entry);
+    const axis = metadata.dimensionNames?.indexOf(dim) ?? -1;
+    const chunk = axis >= 0 ? metadata.zarray.chunks[axis] : undefined;
+    return chunk !== undefined && chunk > 1 ? [chunk] : [];
+  });
 }

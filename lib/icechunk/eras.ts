@@ -7,16 +7,19 @@
  * store stays byte-identical); each later era is a group `era002`, `era003`, ... beside the root's
  * arrays, with its own arrays and its own concat coordinate, and group attributes recording where
  * it starts (`temporal_kerchunk_era`: its number, first day, first file, what changed). Later days
- * go to the latest era. Within an era variables may come and go (the group holds the union).
+ * go to the latest era. Within an era variables may come and go (the group holds the union). What
+ * one array can hold is the combine's rule (`structureDifference`, lib/combine/drift.ts), so a
+ * store's eras begin where reference-file parts and the census's aggregates do; one more start is
+ * the store's own: a variable whose chunks along time cannot follow the era's steps.
  *
- * A day whose files span two eras is split into runs of consecutive files with one structure, each
+ * A day whose files span two eras is split into runs of consecutive files one array each can hold, each
  * combined on its own and placed in its era: one commit, every time step exactly once.
  */
 import type { Store } from "@earthmover/icechunk";
 import { IcechunkError } from "../errors.js";
 import type { PyJsonValue } from "../json/pyJson.js";
 import { pyJsonKey } from "../json/pyJsonParse.js";
-import { dayArrays, describeIncompatibility, incompatibility } from "./append.js";
+import { dayArrays, eraDifference } from "./append.js";
 import type { DayReferences } from "./dayRefs.js";
 import { placeDay, valuesInStoreUnits } from "./placement.js";
 import { readStoreState, type StoreState } from "./storeState.js";
@@ -99,25 +102,42 @@ function comparable(run: DayReferences, era: StoredEra, context: Context): { val
   }
 }
 
-/** What keeps the run out of the era: each array (and the calendar) one array of the era cannot hold with it. */
+/** What keeps the run out of the era: each array one array of the era cannot hold with it (`eraDifference`: the combine's rule). */
 function changesAgainst(run: DayReferences, era: StoredEra): string[] {
   const changes: string[] = [];
   for (const { entry, meta, role } of dayArrays(run)) {
-    if (role.kind === "coordinate") continue;
+    if (role.kind === "coordinate") continue; // its calendar: `comparable`
     const stored = era.state.arrays.get(entry.path);
-    const found = stored && incompatibility(stored, meta, role.kind === "along" ? role.axis : undefined);
-    // Floats as Python shows them (0.005, not the key's f0.005).
-    if (found) changes.push(`${entry.path}: ${describeIncompatibility(found).replace(/\bf(-?[\d.e+-]+)/g, "$1")}`);
+    const found = stored && eraDifference(stored, meta, entry.path, run, era.group);
+    if (found) changes.push(`${entry.path}: ${found}`);
   }
   return changes;
+}
+
+/**
+ * Arrays of the run whose chunks along the concat dimension cannot follow the era's steps (the era
+ * ends inside one of their chunks): a variable that appears (or comes back) chunked by more than
+ * one step. An Icechunk-only rule (a store grows arrays in place; reference-file parts start anew):
+ * such a run starts a new era, where its chunks begin at 0, rather than failing the day.
+ */
+function misalignedAgainst(run: DayReferences, era: StoredEra): string[] {
+  const length = era.state.values.length;
+  return dayArrays(run).flatMap(({ entry, meta, role }) => {
+    if (role.kind !== "along") return [];
+    const chunk = meta.chunk_grid.configuration.chunk_shape[role.axis]!;
+    if (length % chunk === 0) return [];
+    const how = era.state.arrays.has(entry.path) ? "comes back" : "appears";
+    return [`${entry.path}: ${how} after the era's ${length} steps along ${run.dim}, inside one of its chunks (chunk size ${chunk} along ${run.dim}): its chunks cannot follow them`];
+  });
 }
 
 /**
  * Place a run of the day among the store's eras (newest first):
  *  - inside an era's range: committed before (exactly a stored run) or refused (`placeDay`);
  *  - between two eras, not stored: refused as out of order;
- *  - after the latest era: appended to it when it can hold the run (or when `split` is off: then
- *    the append fails as before, "mismatched-array"), else the start of a new era.
+ *  - after the latest era: appended to it when it can hold the run and the run's chunks along the
+ *    concat dimension can follow its steps (or when `split` is off: then the append fails as
+ *    before, "mismatched-array" or "misaligned-chunks"), else the start of a new era.
  */
 export async function placeRun(eras: StoreEras, run: DayReferences, context: Context, split: boolean): Promise<RunPlacement> {
   if (eras.groups.length === 0) return { kind: "new-era", group: eraGroup(1), era: 1, state: emptyState(), values: run.values, changes: [] };
@@ -149,7 +169,8 @@ export async function placeRun(eras: StoreEras, run: DayReferences, context: Con
     // As before eras existed: the append's own checks fail the day (valuesInStoreUnits, mismatched-array, ...).
     return { kind: "append", group: latest.group, state: latest.state, values: values ?? valuesInStoreUnits(run, latest.state.arrays.get(run.dim)!, context) };
   }
-  const changes = values ? changesAgainst(run, latest) : [why!];
+  const structural = values ? changesAgainst(run, latest) : [why!];
+  const changes = structural.length > 0 ? structural : misalignedAgainst(run, latest);
   if (changes.length === 0) return { kind: "append", group: latest.group, state: latest.state, values: values! };
   const era = eras.last + 1;
   return { kind: "new-era", group: eraGroup(era), era, state: emptyState(), values: run.values, changes };
