@@ -1,3 +1,4 @@
+import type { WorkerDeploymentVersion } from "@temporalio/common";
 import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker";
 import type { DatasetRegistry } from "../lib/datasets/config.js";
 import { workflowBundle } from "./bundle.js";
@@ -12,6 +13,12 @@ export interface CreateWorkerOptions {
   datasets: DatasetRegistry;
   namespace?: string;
   taskQueue?: string;
+  /**
+   * Run as this Worker Deployment Version (Worker Versioning): the worker gets tasks once its
+   * version is the deployment's current (or ramping) one, and each workflow type moves between
+   * versions as workflows/versioning.ts says. Unversioned when omitted.
+   */
+  deployment?: WorkerDeploymentVersion;
   /** Any other Worker options (concurrency limits, more plugins, ...). */
   workerOptions?: Partial<WorkerOptions>;
 }
@@ -34,7 +41,16 @@ export async function createWorker(options: CreateWorkerOptions & { onNote?: (no
     connection: options.connection,
     namespace,
     taskQueue: options.taskQueue ?? defaultTaskQueue,
+    ...(options.deployment ? { workerDeploymentOptions: versionedWorker(options.deployment) } : {}),
     ...workerOptions,
     plugins: [new TemporalKerchunkPlugin({ datasets: options.datasets, checkNamespace: false }), ...plugins],
   });
+}
+
+/**
+ * Worker options for a Worker Deployment Version. Every workflow type of ours names its behavior
+ * (workflows/versioning.ts); the default covers a workflow of yours on the same worker.
+ */
+export function versionedWorker(version: WorkerDeploymentVersion): NonNullable<WorkerOptions["workerDeploymentOptions"]> {
+  return { useWorkerVersioning: true, version, defaultVersioningBehavior: "AUTO_UPGRADE" };
 }
