@@ -8,13 +8,16 @@
  * with our workflows plus the change (test/fixtures/versioning/patchedChange.ts). Checked: every
  * day ends exactly once, written, the outputs equal the bare library's; each day ran wholly on
  * one version (pinned), days ran on both; the backfill, its years and months moved from A to B
- * (auto-upgrade); no workflow is left running; every history replays on B's code.
+ * (auto-upgrade); no workflow is left running; every history replays on B's code. `setup
+ * --deployment-name` and the versioned worker say where the deployment stands, and a namespace
+ * that refuses versions is one line from both.
  */
 import type { Client } from "@temporalio/client";
 import proto from "@temporalio/proto";
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from "@temporalio/worker";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { createActivities } from "../activities/index.js";
@@ -23,13 +26,16 @@ import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec } from "../lib/datasets/spec.js";
 import { repositoryRoot, sleep } from "../lib/servers/process.js";
 import { workflowsPath } from "../worker/bundle.js";
+import { TemporalDevServer } from "../worker/devServer.js";
 import { activityMetrics } from "../worker/metrics.js";
 import { versionedWorker } from "../worker/worker.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
+import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
 import { versioningBehaviors } from "../workflows/versioning.js";
 import { VERSION_B_PATCH } from "./fixtures/versioning/patchedChange.js";
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
+import { runCli } from "./harness/cli.js";
 import { testDir } from "./harness/env.js";
 import { datasetHistories, filesUnder, type History } from "./harness/outputs.js";
 import { ToxiproxyServer } from "./harness/servers/toxiproxy.js";
@@ -144,10 +150,19 @@ test("a backfill begun on version A ends right when version B (a patched workflo
     logger: new DefaultLogger("WARN"),
   });
 
+  const setup = async (): Promise<string> => {
+    const result = await runCli(["setup", "--address", server.server.address, "--deployment-name", DEPLOYMENT]);
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout.trim().split("\n")[1] ?? "";
+  };
+  assert.equal(await setup(), `worker deployment ${DEPLOYMENT}: no version yet; current none (unversioned workers get the tasks)`);
   const workerA = await startWorkerProcess({ address: server.server.address, taskQueue, config, logFile: join(dir, "worker-a.log"), args: ["--deployment-name", DEPLOYMENT, "--build-id", "A", "--max-activities", "2"] });
   let workerB: Worker | undefined;
   let runningB: Promise<void> | undefined;
   try {
+    // The versioned worker says it waits to be made current, and how.
+    await workerA.waitUntil(async () => /set-current-version/.test(await readFile(join(dir, "worker-a.log"), "utf8")), 60_000);
+    assert.match(await readFile(join(dir, "worker-a.log"), "utf8"), new RegExp(`this worker \\(A\\) gets tasks once 'temporal worker deployment set-current-version --deployment-name ${DEPLOYMENT} --build-id A' makes it current`));
     await setCurrentVersion(client, "A");
     const end = new Date(Date.parse(`${START}T00:00:00Z`) + (DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
     const handle = await client.workflow.start(backfillV3, {
@@ -228,6 +243,7 @@ test("a backfill begun on version A ends right when version B (a patched workflo
     assert.ok(begunOn("B").length >= 1 && begunOn("B").every((h) => hasMarker(h, VERSION_B_PATCH)), "a run begun on B without B's patch marker");
     assert.ok(begunOn("A").length >= 1 && !begunOn("A").some((h) => hasMarker(h, VERSION_B_PATCH)), "a run begun on A with B's patch marker");
     // Every history replays on B's code: the runs begun on A (no marker) and those begun on B.
+    assert.equal(await setup(), `worker deployment ${DEPLOYMENT}: versions A, B; current B`);
     const replays = Worker.runReplayHistories({ workflowBundle: { code }, replayName: "versioning" }, [...histories].map(([id, history]) => ({ workflowId: id, history })));
     let replayed = 0;
     for await (const result of replays) {
@@ -241,5 +257,25 @@ test("a backfill begun on version A ends right when version B (a patched workflo
     await workerA.stop();
     await server.stop();
     await toxiproxy.stop();
+  }
+});
+
+test("a namespace that does not allow Worker Deployment Versions: setup --deployment-name and a versioned worker say so in one line", async () => {
+  const dir = await testDir("versioning-off");
+  const server = await new TemporalDevServer({ searchAttributes: searchAttributeRegistrations, dbFile: join(dir, "temporal.db"), logFile: join(dir, "temporal.log"), dynamicConfig: { "system.enableDeploymentVersions": false } }).start();
+  try {
+    const line = `invalid namespace default: Worker Deployment Versions are disabled on it: set the server's dynamic config system.enableDeploymentVersions to true for it, or run workers without --deployment-name`;
+    const setup = await runCli(["setup", "--address", server.address, "--deployment-name", DEPLOYMENT]);
+    assert.equal(setup.code, 1, setup.stdout);
+    assert.equal(setup.stderr.trim(), `error: ${line}`);
+    const worker = await runCli(["worker", "--address", server.address, "--deployment-name", DEPLOYMENT, "--build-id", "A"], { TK_LOG_LEVEL: "WARN" });
+    assert.equal(worker.code, 1, worker.stderr);
+    assert.deepEqual(worker.stderr.split("\n").filter((l) => l.trim() !== ""), [`error: ${line}`]);
+    // Half a version is refused before anything connects.
+    const half = await runCli(["worker", "--address", server.address, "--build-id", "A"]);
+    assert.equal(half.code, 1);
+    assert.match(half.stderr, /--deployment-name.*a build id needs its deployment name/);
+  } finally {
+    await server.stop();
   }
 });
