@@ -16,15 +16,17 @@ import type { Client } from "@temporalio/client";
 import proto from "@temporalio/proto";
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from "@temporalio/worker";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { test } from "node:test";
 import { createActivities } from "../activities/index.js";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec } from "../lib/datasets/spec.js";
-import { repositoryRoot, sleep } from "../lib/servers/process.js";
+import { repositoryRoot, sleep, toolPath } from "../lib/servers/process.js";
 import { workflowsPath } from "../worker/bundle.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { activityMetrics } from "../worker/metrics.js";
@@ -69,21 +71,31 @@ async function describeVersion(client: Client, buildId: string) {
   }
 }
 
+const run = promisify(execFile);
+
+/** The Temporal CLI against the test's server, as the docs tell an operator to run it. */
+async function temporalCli(address: string, args: string[]): Promise<{ code: number; output: string }> {
+  return run(toolPath("temporal", "TEMPORAL_CLI_PATH"), [...args, "--address", address, "--namespace", "default"], { timeout: 60_000 }).then(
+    (r) => ({ code: 0, output: r.stdout }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` }),
+  );
+}
+
 /**
- * What `temporal worker deployment set-current-version --deployment-name ... --build-id ...` does,
- * once the server knows the version's workers poll every task queue of the current one (the
- * workflow and the activity queue: until then it refuses, FAILED_PRECONDITION).
+ * `temporal worker deployment set-current-version --deployment-name ... --build-id ...` (docs/deploy.md),
+ * tried until the server knows the version's workers poll every task queue of the current one (the
+ * workflow and the activity queue: until then it refuses).
  */
-async function setCurrentVersion(client: Client, buildId: string): Promise<void> {
+async function setCurrentVersion(address: string, buildId: string): Promise<void> {
+  let last = "";
   await until(`version ${buildId} to become current (its workers poll every task queue)`, async () => {
-    try {
-      await client.workflowService.setWorkerDeploymentCurrentVersion({ namespace: "default", deploymentName: DEPLOYMENT, buildId, identity: "versioning test" });
-      return true;
-    } catch (error) {
-      const code = (error as { code?: number }).code;
-      if (code === 5 || code === 9) return undefined; // NOT_FOUND, FAILED_PRECONDITION: not all its pollers seen yet
-      throw error;
-    }
+    const result = await temporalCli(address, ["worker", "deployment", "set-current-version", "--deployment-name", DEPLOYMENT, "--build-id", buildId, "--yes"]);
+    last = result.output;
+    if (result.code === 0) return true;
+    if (/not found|missing active task queues|no pollers/i.test(result.output)) return undefined;
+    throw new Error(`set-current-version ${buildId}: ${result.output}`);
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}; last: ${last}`);
   });
 }
 
@@ -163,7 +175,7 @@ test("a backfill begun on version A ends right when version B (a patched workflo
     // The versioned worker says it waits to be made current, and how.
     await workerA.waitUntil(async () => /set-current-version/.test(await readFile(join(dir, "worker-a.log"), "utf8")), 60_000);
     assert.match(await readFile(join(dir, "worker-a.log"), "utf8"), new RegExp(`this worker \\(A\\) gets tasks once 'temporal worker deployment set-current-version --deployment-name ${DEPLOYMENT} --build-id A' makes it current`));
-    await setCurrentVersion(client, "A");
+    await setCurrentVersion(server.server.address, "A");
     const end = new Date(Date.parse(`${START}T00:00:00Z`) + (DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
     const handle = await client.workflow.start(backfillV3, {
       ...backfillOptions({ dataset: DATASET, start: START, end, maxConcurrentDays: 2, maxConcurrentFiles: 1, smallDayFiles: 0 }),
@@ -184,7 +196,7 @@ test("a backfill begun on version A ends right when version B (a patched workflo
       identity: `version-b-${randomUUID().slice(0, 8)}`,
     });
     runningB = workerB.run();
-    await setCurrentVersion(client, "B");
+    await setCurrentVersion(server.server.address, "B");
     await store.enable();
     assert.ok(writtenOnA < DAYS - 2, `${writtenOnA} days written when the store went down: too few left for version B`);
     // A is stopped only once the server says no pinned workflow (a day) runs on it any more.
@@ -193,6 +205,8 @@ test("a backfill begun on version A ends right when version B (a patched workflo
       return info?.status === WorkerDeploymentVersionStatus.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINED ? info : undefined;
     });
     assert.equal(drained.drainageInfo?.status, VersionDrainageStatus.VERSION_DRAINAGE_STATUS_DRAINED);
+    const described = await temporalCli(server.server.address, ["worker", "deployment", "describe-version", "--deployment-name", DEPLOYMENT, "--build-id", "A"]);
+    assert.match(described.output, /drained/i, "what the docs tell an operator to look for");
     await workerA.stop();
 
     const summary = await resultWithin(client, handle.result(), 120_000);
