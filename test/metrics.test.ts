@@ -30,15 +30,35 @@ function sum(metrics: string, name: string, labels: Record<string, string> = {})
   return total;
 }
 
-test("a worker's /metrics after a small backfill: the SDK's and ours, with the right counts", async () => {
-  const dir = await testDir("metrics");
+/**
+ * A test archive of `days` days of 3 files each, the second file of day 2 corrupt, as dataset
+ * `dataset`, and a worker process on `taskQueue` serving metrics on a port of its own.
+ */
+async function archiveAndWorker(label: string, dataset: string, taskQueue: string, start: string, days: number) {
+  const dir = await testDir(label);
   const archive = join(dir, "archive");
-  const keys = await makeArchive(archive, "2022-10-01", 2, { hours: 3, grid: [10, 20] });
+  const keys = await makeArchive(archive, start, days, { hours: 3, grid: [10, 20] });
   await writeFile(join(archive, keys[4]!), "garbage, not HDF5"); // day 2's second file
-  const config = await writeConfig(dir, [testDataset("metrics-ds", { kind: "local", path: archive }, { kind: "local", path: join(dir, "out") })]);
+  const config = await writeConfig(dir, [testDataset(dataset, { kind: "local", path: archive }, { kind: "local", path: join(dir, "out") })]);
   const port = await pickPort();
   const logFile = join(dir, "worker.log");
-  const worker = await startWorkerProcess({ address: temporalAddress(), taskQueue: "metrics", config, logFile, args: ["--metrics-port", String(port), "--metrics-host", "127.0.0.1"] });
+  const worker = await startWorkerProcess({ address: temporalAddress(), taskQueue, config, logFile, args: ["--metrics-port", String(port), "--metrics-host", "127.0.0.1"] });
+  return { dir, archive, keys, port, logFile, worker };
+}
+
+/** The worker's /metrics (kept beside the test's files for a failure's reader). */
+async function scrape(port: number, dir: string): Promise<string> {
+  // The exporter reads the meter as it is scraped; a moment for the last activity's records.
+  await sleep(500);
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  assert.equal(response.status, 200);
+  const metrics = await response.text();
+  await writeFile(join(dir, "metrics.txt"), metrics);
+  return metrics;
+}
+
+test("a worker's /metrics after a small backfill: the SDK's and ours, with the right counts", async () => {
+  const { dir, archive, keys, port, logFile, worker } = await archiveAndWorker("metrics", "metrics-ds", "metrics", "2022-10-01", 2);
   const { client, connection } = await clientFor();
   let metrics: string;
   let translated: number;
@@ -50,12 +70,7 @@ test("a worker's /metrics after a small backfill: the SDK's and ours, with the r
     assert.equal(summary.days.written, 1);
     assert.equal(summary.days.failed, 1);
     assert.match(await readFile(logFile, "utf8"), new RegExp(`metrics on http://127\\.0\\.0\\.1:${port}/metrics`));
-    // The exporter reads the meter as it is scraped; a moment for the last activity's records.
-    await sleep(500);
-    const response = await fetch(`http://127.0.0.1:${port}/metrics`);
-    assert.equal(response.status, 200);
-    metrics = await response.text();
-    await writeFile(join(dir, "metrics.txt"), metrics); // for a failure's reader
+    metrics = await scrape(port, dir);
     // The day with the corrupt file may stop its other extractions: count what the histories say ran.
     translated = completedExtractions(await datasetHistories(client, "metrics-ds")).filter((e) => !e.reused).length;
   } finally {
@@ -85,13 +100,7 @@ test("a worker's /metrics after a small backfill: the SDK's and ours, with the r
 });
 
 test("files extracted inside a batch of small days count one by one: files, bytes, a latency each, a failure by kind", async () => {
-  const dir = await testDir("metrics-batch");
-  const archive = join(dir, "archive");
-  const keys = await makeArchive(archive, "2022-11-01", 3, { hours: 3, grid: [10, 20] });
-  await writeFile(join(archive, keys[4]!), "garbage, not HDF5"); // day 2's second file
-  const config = await writeConfig(dir, [testDataset("metrics-batch", { kind: "local", path: archive }, { kind: "local", path: join(dir, "out") })]);
-  const port = await pickPort();
-  const worker = await startWorkerProcess({ address: temporalAddress(), taskQueue: "metrics-batch", config, logFile: join(dir, "worker.log"), args: ["--metrics-port", String(port), "--metrics-host", "127.0.0.1"] });
+  const { dir, archive, keys, port, worker } = await archiveAndWorker("metrics-batch", "metrics-batch", "metrics-batch", "2022-11-01", 3);
   const { client, connection } = await clientFor();
   let metrics: string;
   try {
@@ -104,9 +113,7 @@ test("files extracted inside a batch of small days count one by one: files, byte
     assert.deepEqual([summary.days.written, summary.days.failed], [2, 1]);
     const batches = [...(await datasetHistories(client, "metrics-batch")).values()].flatMap((h) => (h.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === "runSmallDays"));
     assert.ok(batches.length >= 1, "no batch of small days ran");
-    await sleep(500);
-    metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    await writeFile(join(dir, "metrics.txt"), metrics);
+    metrics = await scrape(port, dir);
   } finally {
     await connection.close();
     await worker.stop();
