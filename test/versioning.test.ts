@@ -30,7 +30,7 @@ import { repositoryRoot, sleep, toolPath } from "../lib/servers/process.js";
 import { workflowsPath } from "../worker/bundle.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { activityMetrics } from "../worker/metrics.js";
-import { versionedWorker } from "../worker/worker.js";
+import { versionedWorker } from "../worker/plugin.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";

@@ -8,7 +8,7 @@
  * refuses versions fails at once in one line rather than in every poll.
  */
 import type { WorkerDeploymentVersion } from "@temporalio/common";
-import type { NativeConnection } from "@temporalio/worker";
+import type { NativeConnection, WorkerOptions } from "@temporalio/worker";
 import { ConfigError } from "../lib/errors.js";
 
 /** Either connection (a client's or a worker's) has the workflow service. */
@@ -75,4 +75,14 @@ export function describeDeployment(deploymentName: string, status: DeploymentSta
     parts.join("; ") +
     (next ? `; this worker (${next}) gets tasks once 'temporal worker deployment set-current-version --deployment-name ${deploymentName} --build-id ${next}' makes it current` : "")
   );
+}
+
+/**
+ * Worker options for a Worker Deployment Version (createWorker's `deployment`; for a worker of your
+ * own with the plugin: `workerDeploymentOptions: versionedWorker({ deploymentName, buildId })`).
+ * Every workflow type of ours names its behavior (workflows/versioning.ts); the default covers a
+ * workflow of yours on the same worker.
+ */
+export function versionedWorker(version: WorkerDeploymentVersion): NonNullable<WorkerOptions["workerDeploymentOptions"]> {
+  return { useWorkerVersioning: true, version, defaultVersioningBehavior: "AUTO_UPGRADE" };
 }

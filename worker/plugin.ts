@@ -17,6 +17,14 @@ import { checkNamespaceReady } from "./namespace.js";
  */
 export { temporalConnectConfig, type ConnectionOverrides, type TemporalConnectConfig } from "./connection.js";
 
+/**
+ * Worker Versioning for the worker you create (docs/deploy.md, "Worker Versioning"):
+ *
+ *   Worker.create({ ..., workerDeploymentOptions: versionedWorker({ deploymentName: "archives", buildId: "1.3.0" }),
+ *     plugins: [new TemporalKerchunkPlugin()] });
+ */
+export { versionedWorker } from "./deployment.js";
+
 export interface TemporalKerchunkPluginOptions {
   /** Datasets the worker can build; the presets (himawari8-sst) when omitted. */
   datasets?: DatasetSpec[] | DatasetRegistry;

@@ -2,7 +2,7 @@ import type { WorkerDeploymentVersion } from "@temporalio/common";
 import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker";
 import type { DatasetRegistry } from "../lib/datasets/config.js";
 import { workflowBundle } from "./bundle.js";
-import { deploymentStatus, describeDeployment } from "./deployment.js";
+import { deploymentStatus, describeDeployment, versionedWorker } from "./deployment.js";
 import { checkNamespaceReady } from "./namespace.js";
 import { TemporalKerchunkPlugin } from "./plugin.js";
 
@@ -49,12 +49,4 @@ export async function createWorker(options: CreateWorkerOptions & { onNote?: (no
     ...workerOptions,
     plugins: [new TemporalKerchunkPlugin({ datasets: options.datasets, checkNamespace: false }), ...plugins],
   });
-}
-
-/**
- * Worker options for a Worker Deployment Version. Every workflow type of ours names its behavior
- * (workflows/versioning.ts); the default covers a workflow of yours on the same worker.
- */
-export function versionedWorker(version: WorkerDeploymentVersion): NonNullable<WorkerOptions["workerDeploymentOptions"]> {
-  return { useWorkerVersioning: true, version, defaultVersioningBehavior: "AUTO_UPGRADE" };
 }
