@@ -4,8 +4,9 @@
  * version A's workers are stopped once the server says A is drained. "Mid-run" is made certain,
  * not raced: once a few days are written the source store (MinIO behind Toxiproxy) goes down, so
  * the days in flight retry their reads on A while B is deployed, and comes back once B is current. Version A is a
- * `temporal-kerchunk worker --deployment-name --build-id` process; B is a worker in this process
- * with our workflows plus the change (test/fixtures/versioning/patchedChange.ts). Checked: every
+ * `temporal-kerchunk worker --deployment-name --build-id` process; B is a worker of its own in this
+ * process with the plugin given a bundle of our workflows plus the change
+ * (test/fixtures/versioning/patchedChange.ts). Checked: every
  * day ends exactly once, written, the outputs equal the bare library's; each day ran wholly on
  * one version (pinned), days ran on both; the backfill, its years and months moved from A to B
  * (auto-upgrade); no workflow is left running; every history replays on B's code. `setup
@@ -22,15 +23,12 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { test } from "node:test";
-import { createActivities } from "../activities/index.js";
 import { backfillDirect } from "../lib/backfill/direct.js";
-import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec } from "../lib/datasets/spec.js";
 import { repositoryRoot, sleep, toolPath } from "../lib/servers/process.js";
 import { workflowsPath } from "../worker/bundle.js";
 import { TemporalDevServer } from "../worker/devServer.js";
-import { activityMetrics } from "../worker/metrics.js";
-import { versionedWorker } from "../worker/plugin.js";
+import { TemporalKerchunkPlugin, versionedWorker } from "../worker/plugin.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
@@ -189,11 +187,10 @@ test("a backfill begun on version A ends right when version B (a patched workflo
     workerB = await Worker.create({
       connection: await server.workerConnection(),
       taskQueue,
-      workflowBundle: { code },
-      activities: createActivities(new DatasetRegistry([spec])),
-      interceptors: { activity: [activityMetrics] },
       workerDeploymentOptions: versionedWorker({ deploymentName: DEPLOYMENT, buildId: "B" }),
       identity: `version-b-${randomUUID().slice(0, 8)}`,
+      // A worker of one's own, with B's bundle given to the plugin (its `workflowBundle` option).
+      plugins: [new TemporalKerchunkPlugin({ datasets: [spec], workflowBundle: { code } })],
     });
     runningB = workerB.run();
     await setCurrentVersion(server.server.address, "B");
