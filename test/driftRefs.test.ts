@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { before, describe, test } from "node:test";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { completeOutputs, settledByOutputs, type PeriodResult } from "../lib/backfill/model/index.js";
 import { planBackfill } from "../lib/backfill/plan.js";
@@ -24,7 +25,8 @@ import { findOutputs } from "../lib/backfill/sources.js";
 import { censusDirect } from "../lib/census/census.js";
 import { writeCombinedReferencesAcrossDrift } from "../lib/combine/index.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
-import { resolveDatasetSpec, type DatasetSpec, type OutputFormat, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
+import { openStorage, resolveDatasetSpec, type DatasetSpec, type OutputFormat, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
+import { joinKey } from "../lib/storage/storage.js";
 import { readKerchunkJson, serializeReferenceSet } from "../lib/model/kerchunkJson.js";
 import { readKerchunkParquet } from "../lib/model/kerchunkParquet.js";
 import { createWorker } from "../worker/worker.js";
@@ -33,7 +35,7 @@ import { backfillOptions } from "../workflows/options.js";
 import { makeDriftArchive, testDataset, type DriftChange } from "./harness/archive.js";
 import { filesUnder } from "./harness/outputs.js";
 import { python } from "./harness/python.js";
-import { testDir } from "./harness/env.js";
+import { s3, testDir, uniqueBucket } from "./harness/env.js";
 import { clientFor, workerConnection } from "./harness/temporal.js";
 
 /** 8 days of 4 hourly files from 2022-02-01 (file i: day i/4, hour i%4); the range is all of February, so the month rolls up. */
@@ -417,6 +419,32 @@ describe("an archive without drift", () => {
     const names = (await readdir(parquet)).sort();
     assert.deepEqual(names, ["202202.parq", "20220201.parq", "20220202.parq"]);
     for (const name of names) await sameReferences(join(json, name.replace(/\.parq$/, ".json")), join(parquet, name));
+  });
+
+  test("to Parquet on S3 (MinIO): the same references as on a local folder; the rollup reads its days from S3; a re-run writes nothing", async () => {
+    const bucket = uniqueBucket("parq-out");
+    const client = s3();
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    const spec = resolveDatasetSpec(byReference({ ...dataset("plain-parq-s3", join(dir, "plain"), "/unused", undefined, "parquet"), output: { storage: { kind: "s3", bucket }, prefix: "refs", suffix: "", format: "parquet" } }));
+    const first = await backfillDirect(spec, START, END);
+    assert.equal(first.status, "completed", JSON.stringify(first.results));
+    assert.deepEqual([first.days.written, first.results["2022-02"]?.outcome], [2, "written"]);
+    const storage = openStorage(spec.output.storage);
+    try {
+      for (const period of ["2022-02-01", "2022-02-02", "2022-02"]) {
+        const key = outputKey(spec, period);
+        const onS3 = await readKerchunkParquet(key, key, (path) => storage.read(joinKey(key, path)));
+        const local = await readKerchunkParquet(join(dir, "plain-parq", outputKey(spec, period)));
+        assert.equal(serializeReferenceSet(onS3), serializeReferenceSet(local), period);
+      }
+      const listed = async () => { const keys: string[] = []; for await (const o of storage.list("")) keys.push(`${o.key}:${o.size}`); return keys; };
+      const before = await listed();
+      const again = await backfillDirect(spec, START, END);
+      assert.deepEqual([again.days.written, again.days.existing, again.results["2022-02"]?.outcome], [0, 2, "existing"]);
+      assert.deepEqual(await listed(), before);
+    } finally {
+      await storage.close();
+    }
   });
 
   test("a change of the time calendar splits too (mid-day), and the range still reads every step once", async () => {
