@@ -339,6 +339,17 @@ describe("a drift archive backfilled to Parquet (output.format \"parquet\", aggr
     assert.deepEqual(await bytesUnder(join(dir, out)), before);
   });
 
+  test("a year rolls up from the month's Parquet parts: one folder per era again, the same range", async () => {
+    const year = resolveDatasetSpec(byReference({ ...dataset("drift-year-parq", join(dir, "archive"), join(dir, "out-year-parq"), undefined, "parquet"), aggregation: "year" }));
+    const summary = await backfillDirect(year, "2022-01-01", "2022-12-31");
+    assert.equal(summary.status, "completed", JSON.stringify(summary.results["2022"]));
+    const outputs = outputsOf(summary.results["2022"]);
+    assert.deepEqual(names(outputs), eraFirsts.map((_, i) => `2022.era00${i + 1}of007.parq`));
+    const check = await readRange(outputs);
+    assertRangeReadsTheFiles(check, "Parquet year outputs");
+    assert.deepEqual(check.per_output, stepsPerEra);
+  });
+
   test("the census reads the days' files (not their Parquet folders) and finds the same eras", async () => {
     const census = await censusDirect(spec(), START, END, { exhaustive: true });
     const aggregates = new Map<number, string>();
@@ -346,22 +357,23 @@ describe("a drift archive backfilled to Parquet (output.format \"parquet\", aggr
     assert.deepEqual([...aggregates.values()], eraFirsts.map((i) => sources[i]!.slice(join(dir, "archive").length + 1)));
   });
 
-  test("the workflows on the dev server write the same folders, byte for byte, with the same results", async () => {
+  test("the workflows on the dev server (day workflows, and batches of small days) write the same folders, byte for byte, with the same results", async () => {
     const { client, connection } = await clientFor();
     try {
-      const name = "drift-wf-parq";
-      const registry = new DatasetRegistry([byReference(dataset(name, join(dir, "archive"), join(dir, `out-${name}`), undefined, "parquet"))]);
-      const worker = await createWorker({ connection: await workerConnection(), datasets: registry, taskQueue: name });
-      const input = { dataset: name, start: START, end: END };
-      const summary = await worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue: name }));
-      assert.equal(summary.status, "completed", JSON.stringify(summary.results));
-      assert.deepEqual(summary.days, { total: 28, written: 8, existing: 0, noFiles: 20, failed: 0 });
-      assert.deepEqual(names(outputsOf(summary.results["2022-02"])), names(monthOutputs));
       // (The census above wrote its report beside the library's outputs: only the folders are compared.)
       const folders = async (root: string) => new Map([...(await bytesUnder(root))].filter(([path]) => path.includes(".parq/")));
       const library = await folders(join(dir, out, "refs"));
       assert.ok(library.size > 100, `${library.size} files`);
-      assert.deepEqual(await folders(join(dir, `out-${name}`, "refs")), library);
+      for (const [name, smallDayFiles] of [["drift-wf-parq", 0], ["drift-wf-parq-small", undefined]] as const) {
+        const registry = new DatasetRegistry([byReference(dataset(name, join(dir, "archive"), join(dir, `out-${name}`), undefined, "parquet"))]);
+        const worker = await createWorker({ connection: await workerConnection(), datasets: registry, taskQueue: name });
+        const input = { dataset: name, start: START, end: END, ...(smallDayFiles === undefined ? {} : { smallDayFiles }) };
+        const summary = await worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue: name }));
+        assert.equal(summary.status, "completed", JSON.stringify(summary.results));
+        assert.deepEqual(summary.days, { total: 28, written: 8, existing: 0, noFiles: 20, failed: 0 }, name);
+        assert.deepEqual(names(outputsOf(summary.results["2022-02"])), names(monthOutputs), name);
+        assert.deepEqual(await folders(join(dir, `out-${name}`, "refs")), library, name);
+      }
     } finally {
       await connection.close();
     }
