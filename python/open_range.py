@@ -8,8 +8,8 @@ datasets along time gives the whole range:
 
     import glob
     from open_range import open_range
-    ds = open_range(sorted(glob.glob("refs/AHI-L2-FLDK-SST/202203[0-3][0-9]*.json")))  # March's days
-    ds = open_range(sorted(glob.glob("refs/AHI-L2-FLDK-SST/202203.*json")))  # or its month output(s)
+    ds = open_range(sorted(glob.glob("refs/AHI-L2-FLDK-SST/202203??.*json")))  # March's days (20220301.json, 20220302.era001of002.json, ...)
+    ds = open_range(sorted(glob.glob("refs/AHI-L2-FLDK-SST/202203.*json")))    # or March's month output(s); never both: each hour once
 
 Variables that appear or disappear are NaN (their fill value) where absent. A change of `units`
 (kelvin -> celsius) is decoded as written: check `ds[v].attrs` per era (`open_range(..., parts=True)`)
