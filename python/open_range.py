@@ -13,7 +13,8 @@ datasets along time gives the whole range:
 
 Variables that appear or disappear are NaN (their fill value) where absent. A change of `units`
 (kelvin -> celsius) is decoded as written: check `ds[v].attrs` per era (`open_range(..., parts=True)`)
-before mixing them. Parquet outputs (`*.parq` folders) open the same way.
+before mixing them. Parquet outputs (`*.parq` folders: output.format "parquet", or the library's
+combine) open the same way: `open_range(sorted(glob.glob("refs/AHI-L2-FLDK-SST/202203.*parq")))`.
 
 usage: open_range.py OUTPUT...   -> JSON {dims, time: [first, last], steps, variables}
 """

@@ -6,28 +6,36 @@
  * and by the workflows on the dev server) and combined to Parquet: every day written, none failed
  * by drift, the month split into one output per era, and the range, read the documented way
  * (python/open_range.py), giving every time step once with netCDF4-python's decoded values (and
- * the files' stored values within each era). `drift: "fail"` fails as before; an archive without
- * drift gives the same bytes under both policies.
+ * the files' stored values within each era). The same archive backfilled to Parquet folders
+ * (`output.format: "parquet"`): the same outputs as folders, each holding the JSON output's
+ * references, read the same way; a re-run writes nothing; a folder without its `.zmetadata` (a run
+ * cut short) is no output. `drift: "fail"` fails as before; an archive without drift gives the same
+ * bytes under both policies, and the same references in Parquet.
  */
 import assert from "node:assert/strict";
-import { readdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { before, describe, test } from "node:test";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { completeOutputs, settledByOutputs, type PeriodResult } from "../lib/backfill/model/index.js";
 import { planBackfill } from "../lib/backfill/plan.js";
-import { outputOfKey, outputPartKey } from "../lib/backfill/names.js";
+import { outputKey, outputOfCompleteKey, outputOfKey, outputPartKey } from "../lib/backfill/names.js";
+import { findOutputs } from "../lib/backfill/sources.js";
 import { censusDirect } from "../lib/census/census.js";
 import { writeCombinedReferencesAcrossDrift } from "../lib/combine/index.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
-import { resolveDatasetSpec, type DatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
+import { openStorage, resolveDatasetSpec, type DatasetSpec, type OutputFormat, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
+import { joinKey } from "../lib/storage/storage.js";
+import { readKerchunkJson, serializeReferenceSet } from "../lib/model/kerchunkJson.js";
+import { readKerchunkParquet } from "../lib/model/kerchunkParquet.js";
 import { createWorker } from "../worker/worker.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
 import { makeDriftArchive, testDataset, type DriftChange } from "./harness/archive.js";
 import { filesUnder } from "./harness/outputs.js";
 import { python } from "./harness/python.js";
-import { testDir } from "./harness/env.js";
+import { s3, testDir, uniqueBucket } from "./harness/env.js";
 import { clientFor, workerConnection } from "./harness/temporal.js";
 
 /** 8 days of 4 hourly files from 2022-02-01 (file i: day i/4, hour i%4); the range is all of February, so the month rolls up. */
@@ -53,10 +61,10 @@ const stepsPerEra = eraFirsts.map((first, i) => (eraFirsts[i + 1] ?? FILES) - fi
 let dir: string;
 let sources: string[];
 
-const dataset = (name: string, archive: string, output: string, policy?: "split" | "fail"): DatasetSpec => ({
-  ...testDataset(name, { kind: "local", path: archive }, { kind: "local", path: output }, "month"),
-  ...(policy ? { drift: policy } : {}),
-});
+const dataset = (name: string, archive: string, output: string, policy?: "split" | "fail", format?: OutputFormat): DatasetSpec => {
+  const spec = testDataset(name, { kind: "local", path: archive }, { kind: "local", path: output }, "month");
+  return { ...spec, ...(format ? { output: { ...spec.output, format } } : {}), ...(policy ? { drift: policy } : {}) };
+};
 
 interface RangeCheck {
   steps: number;
@@ -100,7 +108,28 @@ const outputsOf = (result: PeriodResult | undefined): string[] => {
   return result.outputs ?? [result.output];
 };
 
-const driftSpec = (name: string, output: string, policy?: "split" | "fail"): ResolvedDatasetSpec => resolveDatasetSpec(dataset(name, join(dir, "archive"), join(dir, output), policy));
+const driftSpec = (name: string, output: string, policy?: "split" | "fail", format?: OutputFormat): ResolvedDatasetSpec => resolveDatasetSpec(dataset(name, join(dir, "archive"), join(dir, output), policy, format));
+
+/** No chunk inline (this fixture's chunks are small enough to be, at the default threshold): every chunk a [url, offset, size] row. */
+const byReference = (spec: DatasetSpec): DatasetSpec => ({ ...spec, refs: { inlineThreshold: 0 } });
+
+/** Every file under a folder, relative path → bytes (Parquet files are binary: compared as bytes). */
+async function bytesUnder(root: string): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) found.set(relative(root, join(entry.parentPath, entry.name)), await readFile(join(entry.parentPath, entry.name)));
+  }
+  assert.ok(found.size > 0, `no file under ${root}`);
+  return found;
+}
+
+/** The references of a JSON output and of the Parquet output of the same period (and part), through the model. */
+async function sameReferences(jsonOutput: string, parquetOutput: string): Promise<void> {
+  const fromJson = serializeReferenceSet(readKerchunkJson(await readFile(jsonOutput, "utf8"), jsonOutput));
+  const fromParquet = serializeReferenceSet(await readKerchunkParquet(parquetOutput));
+  assert.match(fromJson, /"sea_surface_temperature\/0\.0\.0":\["[^"]+\.nc",\d+,\d+\]/, `${jsonOutput}: chunks by reference`);
+  assert.equal(fromParquet, fromJson, `${parquetOutput} holds ${jsonOutput}'s references`);
+}
 
 before(async () => {
   dir = await testDir("driftrefs");
@@ -243,6 +272,114 @@ describe("a drift archive combined to Parquet", () => {
   });
 });
 
+describe("a drift archive backfilled to Parquet (output.format \"parquet\", aggregation month)", () => {
+  const out = "out-parq";
+  const folder = () => join(dir, out, "refs", "AHI-L2-FLDK-SST");
+  const spec = () => resolveDatasetSpec(byReference(dataset("drift-parq", join(dir, "archive"), join(dir, out), undefined, "parquet")));
+  const names = (outputs: string[]) => outputs.map((o) => o.slice(o.lastIndexOf("/") + 1));
+  let monthOutputs: string[];
+
+  test("names: a folder <period>.parq, parts .era001of002.parq; only its .zmetadata makes it an output", () => {
+    const parq = spec();
+    assert.equal(outputKey(parq, "2022-02-02"), "refs/AHI-L2-FLDK-SST/20220202.parq");
+    assert.equal(outputPartKey(parq, "2022-02", 2, 7), "refs/AHI-L2-FLDK-SST/202202.era002of007.parq");
+    assert.deepEqual(outputOfKey(parq, "refs/AHI-L2-FLDK-SST/202202.era002of007.parq"), { period: "2022-02", part: { part: 2, parts: 7 } });
+    assert.equal(outputOfKey(parq, "refs/AHI-L2-FLDK-SST/202202.json"), undefined);
+    assert.equal(outputOfCompleteKey(parq, "refs/AHI-L2-FLDK-SST/202202.parq/.zmetadata"), "refs/AHI-L2-FLDK-SST/202202.parq");
+    assert.equal(outputOfCompleteKey(parq, "refs/AHI-L2-FLDK-SST/202202.parq/sea_surface_temperature/refs.0.parq"), undefined);
+  });
+
+  test("every day is written, none fails; the split day and the month get one folder per era, each with its .zmetadata", async () => {
+    const summary = await backfillDirect(spec(), START, END);
+    assert.equal(summary.status, "completed", JSON.stringify(summary.results));
+    assert.deepEqual(summary.days, { total: 28, written: 8, existing: 0, noFiles: 20, failed: 0 });
+    assert.deepEqual(names(outputsOf(summary.results["2022-02-01"])), ["20220201.era001of002.parq", "20220201.era002of002.parq"]);
+    monthOutputs = outputsOf(summary.results["2022-02"]);
+    assert.deepEqual(names(monthOutputs), eraFirsts.map((_, i) => `202202.era00${i + 1}of007.parq`));
+    const outputs = (await readdir(folder())).sort();
+    assert.deepEqual(outputs, [...(await readdir(join(dir, "out-json", "refs", "AHI-L2-FLDK-SST")))].sort().map((name) => name.replace(/\.json$/, ".parq")), "the JSON backfill's outputs, as folders");
+    for (const name of outputs) assert.ok((await readdir(join(folder(), name))).includes(".zmetadata"), name);
+  });
+
+  test("the month's folders and the day folders, read the documented way, give every step once with netCDF4's decoded values", async () => {
+    const check = await readRange(monthOutputs);
+    assertRangeReadsTheFiles(check, "Parquet month outputs");
+    assert.deepEqual(check.per_output, stepsPerEra);
+    const days = (await readdir(folder())).filter((name) => /^\d{8}\./.test(name)).sort();
+    assertRangeReadsTheFiles(await readRange(days.map((name) => join(folder(), name))), "Parquet day outputs");
+  });
+
+  test("every folder holds the references of the JSON backfill's output of the same period and part (read through the model)", async () => {
+    const json = await backfillDirect(resolveDatasetSpec(byReference(dataset("drift-json0", join(dir, "archive"), join(dir, "out-json0")))), START, END);
+    assert.equal(json.status, "completed");
+    const jsonFolder = join(dir, "out-json0", "refs", "AHI-L2-FLDK-SST");
+    const outputs = await readdir(folder());
+    for (const name of outputs) await sameReferences(join(jsonFolder, name.replace(/\.parq$/, ".json")), join(folder(), name));
+  });
+
+  test("a re-run finds every folder, parts included, and writes nothing", async () => {
+    const before = await bytesUnder(join(dir, out));
+    const summary = await backfillDirect(spec(), START, END);
+    assert.deepEqual(summary.days, { total: 28, written: 0, existing: 8, noFiles: 20, failed: 0 });
+    assert.equal(summary.results["2022-02"]?.outcome, "existing");
+    assert.deepEqual(outputsOf(summary.results["2022-02"]), monthOutputs);
+    assert.deepEqual(await bytesUnder(join(dir, out)), before);
+  });
+
+  test("a run cut short before a folder's .zmetadata: the folder is no output; the re-run finishes it, the same bytes", async () => {
+    const before = await bytesUnder(join(dir, out));
+    const cut = ["20220203.parq", "20220201.era002of002.parq", "202202.era003of007.parq"];
+    for (const name of cut) await rm(join(folder(), name, ".zmetadata"));
+    const found = await findOutputs(spec(), "2022");
+    assert.deepEqual([found["2022-02-03"], found["2022-02-01"], found["2022-02"]], [undefined, undefined, undefined], "data files alone are no output");
+    const summary = await backfillDirect(spec(), START, END);
+    assert.equal(summary.status, "completed", JSON.stringify(summary.results));
+    assert.deepEqual(summary.days, { total: 28, written: 2, existing: 6, noFiles: 20, failed: 0 });
+    assert.equal(summary.results["2022-02"]?.outcome, "written");
+    assert.deepEqual(await bytesUnder(join(dir, out)), before);
+  });
+
+  test("a year rolls up from the month's Parquet parts: one folder per era again, the same range", async () => {
+    const year = resolveDatasetSpec(byReference({ ...dataset("drift-year-parq", join(dir, "archive"), join(dir, "out-year-parq"), undefined, "parquet"), aggregation: "year" }));
+    const summary = await backfillDirect(year, "2022-01-01", "2022-12-31");
+    assert.equal(summary.status, "completed", JSON.stringify(summary.results["2022"]));
+    const outputs = outputsOf(summary.results["2022"]);
+    assert.deepEqual(names(outputs), eraFirsts.map((_, i) => `2022.era00${i + 1}of007.parq`));
+    const check = await readRange(outputs);
+    assertRangeReadsTheFiles(check, "Parquet year outputs");
+    assert.deepEqual(check.per_output, stepsPerEra);
+  });
+
+  test("the census reads the days' files (not their Parquet folders) and finds the same eras", async () => {
+    const census = await censusDirect(spec(), START, END, { exhaustive: true });
+    const aggregates = new Map<number, string>();
+    for (const era of census.eras) if (!aggregates.has(era.aggregate)) aggregates.set(era.aggregate, era.first);
+    assert.deepEqual([...aggregates.values()], eraFirsts.map((i) => sources[i]!.slice(join(dir, "archive").length + 1)));
+  });
+
+  test("the workflows on the dev server (day workflows, and batches of small days) write the same folders, byte for byte, with the same results", async () => {
+    const { client, connection } = await clientFor();
+    try {
+      // (The census above wrote its report beside the library's outputs: only the folders are compared.)
+      const folders = async (root: string) => new Map([...(await bytesUnder(root))].filter(([path]) => path.includes(".parq/")));
+      const library = await folders(join(dir, out, "refs"));
+      assert.ok(library.size > 100, `${library.size} files`);
+      for (const [name, smallDayFiles] of [["drift-wf-parq", 0], ["drift-wf-parq-small", undefined]] as const) {
+        const registry = new DatasetRegistry([byReference(dataset(name, join(dir, "archive"), join(dir, `out-${name}`), undefined, "parquet"))]);
+        const worker = await createWorker({ connection: await workerConnection(), datasets: registry, taskQueue: name });
+        const input = { dataset: name, start: START, end: END, ...(smallDayFiles === undefined ? {} : { smallDayFiles }) };
+        const summary = await worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue: name }));
+        assert.equal(summary.status, "completed", JSON.stringify(summary.results));
+        assert.deepEqual(summary.days, { total: 28, written: 8, existing: 0, noFiles: 20, failed: 0 }, name);
+        assert.deepEqual(names(outputsOf(summary.results["2022-02"])), names(monthOutputs), name);
+        assert.deepEqual(await folders(join(dir, `out-${name}`, "refs")), library, name);
+      }
+    } finally {
+      await connection.close();
+    }
+  });
+});
+
 describe("drift: \"fail\"", () => {
   test("fails as before: the day with a packing change inside fails with CombineError naming scale_factor; the month is incomplete", async () => {
     const summary = await backfillDirect(driftSpec("drift-fail", "out-fail", "fail"), START, END);
@@ -282,6 +419,44 @@ describe("an archive without drift", () => {
     const a = await filesUnder(join(dir, "plain-split"));
     assert.deepEqual(a, await filesUnder(join(dir, "plain-fail")));
     assert.deepEqual([...a.keys()].sort(), ["refs/AHI-L2-FLDK-SST/202202.json", "refs/AHI-L2-FLDK-SST/20220201.json", "refs/AHI-L2-FLDK-SST/20220202.json"]);
+  });
+
+  test("a Parquet backfill gives the JSON backfill's references, output for output (read back through the model)", async () => {
+    const backfill = async (name: string, format?: OutputFormat) => {
+      const summary = await backfillDirect(resolveDatasetSpec(byReference(dataset(name, join(dir, "plain"), join(dir, name), undefined, format))), START, END);
+      assert.equal(summary.status, "completed", JSON.stringify(summary.results));
+      return join(dir, name, "refs", "AHI-L2-FLDK-SST");
+    };
+    const [json, parquet] = [await backfill("plain-json0"), await backfill("plain-parq", "parquet")];
+    const names = (await readdir(parquet)).sort();
+    assert.deepEqual(names, ["202202.parq", "20220201.parq", "20220202.parq"]);
+    for (const name of names) await sameReferences(join(json, name.replace(/\.parq$/, ".json")), join(parquet, name));
+  });
+
+  test("to Parquet on S3 (MinIO): the same references as on a local folder; the rollup reads its days from S3; a re-run writes nothing", async () => {
+    const bucket = uniqueBucket("parq-out");
+    const client = s3();
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    const spec = resolveDatasetSpec(byReference({ ...dataset("plain-parq-s3", join(dir, "plain"), "/unused", undefined, "parquet"), output: { storage: { kind: "s3", bucket }, prefix: "refs", suffix: "", format: "parquet" } }));
+    const first = await backfillDirect(spec, START, END);
+    assert.equal(first.status, "completed", JSON.stringify(first.results));
+    assert.deepEqual([first.days.written, first.results["2022-02"]?.outcome], [2, "written"]);
+    const storage = openStorage(spec.output.storage);
+    try {
+      for (const period of ["2022-02-01", "2022-02-02", "2022-02"]) {
+        const key = outputKey(spec, period);
+        const onS3 = await readKerchunkParquet(key, key, (path) => storage.read(joinKey(key, path)));
+        const local = await readKerchunkParquet(join(dir, "plain-parq", outputKey(spec, period)));
+        assert.equal(serializeReferenceSet(onS3), serializeReferenceSet(local), period);
+      }
+      const listed = async () => { const keys: string[] = []; for await (const o of storage.list("")) keys.push(`${o.key}:${o.size}`); return keys; };
+      const before = await listed();
+      const again = await backfillDirect(spec, START, END);
+      assert.deepEqual([again.days.written, again.days.existing, again.results["2022-02"]?.outcome], [0, 2, "existing"]);
+      assert.deepEqual(await listed(), before);
+    } finally {
+      await storage.close();
+    }
   });
 
   test("a change of the time calendar splits too (mid-day), and the range still reads every step once", async () => {

@@ -1,7 +1,8 @@
 /**
  * Where a dataset's backfill writes, chosen once per dataset (`outputFor`) from its
- * `output.format` by the rules in lib/backfill/model/output.ts: reference files (kerchunk JSON: a
- * file per day, combined from its files' staged references, and rollup files built from the days')
+ * `output.format` by the rules in lib/backfill/model/output.ts: reference files (kerchunk JSON, or
+ * kerchunk Parquet folders: an output per day, combined from its files' staged references, and
+ * rollups built from the days')
  * or an Icechunk store (a commit per day, a tag per month and year). The day's steps, the rollups,
  * `backfillDirect` and the activities ask this object; none compares the format again.
  */
@@ -32,20 +33,24 @@ export interface DatasetOutput {
   rollup(period: string, children: string[], options?: Tries): Promise<AggregateSummary>;
 }
 
+/** Reference files, a JSON file or a Parquet folder per period (`aggregatePeriod` writes and reads either, by the rules' `files`). */
+const referenceFiles = (spec: ResolvedDatasetSpec): Omit<DatasetOutput, "rules"> => ({
+  async dayOutput(day, options = {}) {
+    const storage = openStorage(spec.output.storage, options.tries);
+    try {
+      return (await periodOutputKeys(spec, storage, day))?.map((key) => storage.url(key));
+    } finally {
+      await storage.close();
+    }
+  },
+  findOutputs: (year, options) => findOutputs(spec, year, options),
+  writeDay: (day, staged, options = {}) => aggregatePeriod(spec, day, staged, { removeInputs: true, ...options }),
+  rollup: async (period, children, options = {}) => aggregatePeriod(spec, period, await childOutputKeys(spec, period, children, options), { childOutputs: true, ...options }),
+});
+
 const outputs: Record<OutputFormat, (spec: ResolvedDatasetSpec) => Omit<DatasetOutput, "rules">> = {
-  kerchunk: (spec) => ({
-    async dayOutput(day, options = {}) {
-      const storage = openStorage(spec.output.storage, options.tries);
-      try {
-        return (await periodOutputKeys(spec, storage, day))?.map((key) => storage.url(key));
-      } finally {
-        await storage.close();
-      }
-    },
-    findOutputs: (year, options) => findOutputs(spec, year, options),
-    writeDay: (day, staged, options = {}) => aggregatePeriod(spec, day, staged, { removeInputs: true, ...options }),
-    rollup: async (period, children, options = {}) => aggregatePeriod(spec, period, await childOutputKeys(spec, period, children, options), options),
-  }),
+  kerchunk: referenceFiles,
+  parquet: referenceFiles,
   icechunk: (spec) => ({
     dayOutput: async () => undefined,
     findOutputs: (year) => findStoreOutputs(spec, year),

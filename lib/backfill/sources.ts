@@ -3,7 +3,7 @@ import type { ObjectInfo } from "../storage/storage.js";
 import type { Storage } from "../storage/storage.js";
 import { completeOutputs, type FoundOutputs, type ListedOutput } from "./model/outputs.js";
 import type { DaySurvey } from "./model/steps.js";
-import { daySourceGlob, outputKey, outputOfKey, periodOutputsPrefix, yearOutputsPrefix } from "./names.js";
+import { completeKey, daySourceGlob, outputKey, outputOfCompleteKey, outputOfKey, periodOutputsPrefix, yearOutputsPrefix } from "./names.js";
 
 /** How many times an S3 request may be made (the SDK's retries); a local activity's single try passes 1. */
 export interface Tries {
@@ -25,13 +25,16 @@ export async function listDaySources(spec: ResolvedDatasetSpec, dayId: string, o
 
 /**
  * The outputs (single, or every part of a period split by drift) under `prefix` whose period is
- * `wanted`, by one listing; each named by `name` (its URL, or its key).
+ * `wanted`, by one listing; each named by `name` (its URL, or its key). Only whole outputs count
+ * (a Parquet folder by its `.zmetadata`, written last).
  */
 async function listOutputs(spec: ResolvedDatasetSpec, storage: Storage, prefix: string, wanted: (period: string) => boolean, name: (key: string) => string): Promise<FoundOutputs> {
   const listed: ListedOutput[] = [];
   for await (const object of storage.list(prefix)) {
-    const output = outputOfKey(spec, object.key);
-    if (output !== undefined && wanted(output.period)) listed.push({ ...output, url: name(object.key) });
+    const key = outputOfCompleteKey(spec, object.key);
+    if (key === undefined) continue;
+    const output = outputOfKey(spec, key);
+    if (output !== undefined && wanted(output.period)) listed.push({ ...output, url: name(key) });
   }
   return completeOutputs(listed);
 }
@@ -58,7 +61,7 @@ export async function findOutputs(spec: ResolvedDatasetSpec, year: string, optio
  */
 export async function periodOutputKeys(spec: ResolvedDatasetSpec, storage: Storage, period: string): Promise<string[] | undefined> {
   const key = outputKey(spec, period);
-  if (await storage.exists(key)) return [key];
+  if (await storage.exists(completeKey(spec, key))) return [key];
   if (spec.drift !== "split") return undefined;
   return asList((await listOutputs(spec, storage, periodOutputsPrefix(spec, period), (p) => p === period, (k) => k))[period]);
 }

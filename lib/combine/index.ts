@@ -26,7 +26,7 @@ import type { DriftPolicy } from "../datasets/spec.js";
 import { ParquetRefSink, type ParquetOutputOptions } from "./parquetOutput.js";
 
 export type { CombineOptions, CoordinateSelector } from "./options.js";
-export type { CombineSummary } from "./combine.js";
+export type { CombineSummary, RefSink } from "./combine.js";
 export { compatibleRuns, partName, parsePartTail } from "./drift.js";
 
 /**
@@ -99,7 +99,12 @@ const referenceFileWriters: Record<"json" | "parquet", (output: string, options:
   parquet: async (output, options) => {
     const sink = new ParquetRefSink(output, options.parquet);
     await sink.open();
-    return { sink, finish: () => sink.close() };
+    return {
+      sink,
+      finish: async () => {
+        await sink.close();
+      },
+    };
   },
 };
 
@@ -172,6 +177,28 @@ async function combineSetAcrossDrift(set: InputSet, options: CombineOptions & Dr
     results.push(new CombineResult(sink, summary));
   }
   return results;
+}
+
+/**
+ * Reference sets already read combined across drift, each run of compatible inputs (in time order)
+ * streamed into a sink of the caller's: `writePart(part, parts, combine)` makes the sink, fills it
+ * by `combine(sink)` (or does not, when that part stands already) and finishes it. The backfill
+ * writes a period's JSON file or Parquet folder(s) so; `combineRefsAcrossDrift` gives the same
+ * references.
+ */
+export async function combineSetsAcrossDrift<T>(
+  sets: ReferenceSet[],
+  options: CombineOptions & DriftOptions,
+  writePart: (part: number, parts: number, combine: (sink: RefSink) => Promise<CombineSummary>) => Promise<T>,
+): Promise<T[]> {
+  const set: InputSet = { count: sets.length, label: (p) => sets[p]!.label, load: async (p) => sets[p]! };
+  const groups = await driftGroups(set, options);
+  const variables = (options.drift ?? "split") === "split" ? "union" : "same";
+  const written: T[] = [];
+  for (const [i, group] of groups.entries()) {
+    written.push(await writePart(i + 1, groups.length, (sink) => combineInto(subset(set, group), options, sink, undefined, variables)));
+  }
+  return written;
 }
 
 /**

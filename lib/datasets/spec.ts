@@ -28,7 +28,7 @@ const storageSettings = tagged(
 );
 
 export const aggregationLevels = ["day", "month", "year"] as const;
-export const outputFormats = ["kerchunk", "icechunk"] as const;
+export const outputFormats = ["kerchunk", "parquet", "icechunk"] as const;
 export const driftPolicies = ["split", "fail"] as const;
 
 /**
@@ -55,7 +55,8 @@ export const datasetSettings = object({
     /** Appended to the period name: <dest>/<root>/<YYYYMMDD><suffix>.json. */
     suffix: optional(fileNamePart(), ""),
     /**
-     * "kerchunk": a reference file per day (and rollups); "icechunk": one Icechunk repository,
+     * "kerchunk": a reference file per day (and rollups); "parquet": the same in kerchunk's Parquet
+     * layout, a folder <YYYYMMDD><suffix>.parq/ per period; "icechunk": one Icechunk repository,
      * <dest>/<root>.icechunk, a commit per day in calendar order, a tag per completed month and year.
      */
     format: optional(oneOf(outputFormats), "kerchunk"),
