@@ -72,6 +72,26 @@ test("S3 source on MinIO: ranged reads, size from the first GET, typed errors", 
   assert.equal(changed.retryable, false);
   assert.match(changed.message, /changed while it was being read/);
 
+  // Reads without a HEAD first (the combine reads a chunk or two per object): one request each,
+  // and a range past the end fails as a known size would have made it fail.
+  const direct = new S3Source(createS3Client(), bucket, "a/other.bin");
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: "a/other.bin", Body: content }));
+  assert.deepEqual(Buffer.from(await direct.read(1000, 200)), content.subarray(1000, 1200));
+  assert.equal(direct.stats.requests, 1, "no HEAD before the first ranged GET");
+  for (const [offset, length] of [[content.length - 2, 3], [content.length + 10, 5]] as const) {
+    const fresh = new S3Source(createS3Client(), bucket, "a/other.bin");
+    const past = await fresh.read(offset, length).then(() => undefined, (e: unknown) => e);
+    assert.ok(past instanceof SourceReadError && !past.retryable, `read ${offset}+${length}: ${String(past)}`);
+    assert.match(past.message, /outside the file/);
+  }
+  // The first round's spans: the tail by a suffix range, a span clamped at the end, one past it.
+  const spans = new S3Source(createS3Client(), bucket, "a/other.bin");
+  const tail = await spans.readSpan({ suffix: 1000 });
+  assert.deepEqual([tail.offset, tail.size, Buffer.from(tail.bytes)], [content.length - 1000, content.length, content.subarray(content.length - 1000)]);
+  const clamped = await spans.readSpan({ offset: content.length - 10, length: 100 });
+  assert.deepEqual(Buffer.from(clamped.bytes), content.subarray(content.length - 10));
+  assert.equal((await spans.readSpan({ offset: content.length + 5, length: 100 })).bytes.length, 0);
+
   const missing = new BlockCache(new S3Source(createS3Client(), bucket, "a/none.bin"));
   const error = await missing.size().then(
     () => undefined,

@@ -3,7 +3,7 @@
  * every real read delayed by a simulated latency, and prints the reads wave by wave together with
  * the parser functions that asked for the bytes (from async stack traces).
  *
- * usage: npx tsx bench/refs/readPattern.ts FILE [--latency 20] [--head-size BYTES] [--max-gap BYTES] [--block-size BYTES]
+ * usage: npx tsx bench/refs/readPattern.ts FILE [--latency 20] [--head-size BYTES] [--max-gap BYTES] [--block-size BYTES] [--tail-size BYTES]
  */
 import { parseArgs } from "node:util";
 import { translateHdf5 } from "../../lib/refs/translate.js";
@@ -20,6 +20,7 @@ const { values, positionals } = parseArgs({
     "head-size": { type: "string" },
     "max-gap": { type: "string" },
     "block-size": { type: "string" },
+    "tail-size": { type: "string" },
     concurrency: { type: "string" },
     quiet: { type: "boolean", default: false },
   },
@@ -83,6 +84,7 @@ const cacheOptions: BlockCacheOptions = {};
 if (values["head-size"]) cacheOptions.headSize = Number(values["head-size"]);
 if (values["max-gap"]) cacheOptions.maxGap = Number(values["max-gap"]);
 if (values["block-size"]) cacheOptions.blockSize = Number(values["block-size"]);
+if (values["tail-size"]) cacheOptions.tailSize = Number(values["tail-size"]);
 if (values.concurrency) cacheOptions.concurrency = Number(values.concurrency);
 
 const local = new LocalFileSource(positionals[0]!);

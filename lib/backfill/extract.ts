@@ -2,6 +2,7 @@ import { Hdf5FormatError } from "../errors.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
 import { BlockCache } from "../source/blockCache.js";
+import { LayoutHints } from "../source/layoutHints.js";
 import { referenceUrl } from "../source/localFile.js";
 import { translateFile } from "../translateFile.js";
 import type { ExtractSummary } from "./model/steps.js";
@@ -21,6 +22,12 @@ export function checkRangesWithin(refs: KerchunkRefs, url: string, size: number)
 }
 
 /**
+ * Where the previous file of each dataset needed metadata, for this process (a worker): the next
+ * file's first round of reads fetches those ranges beside its head (lib/source/layoutHints.ts).
+ */
+const layoutHints = new LayoutHints();
+
+/**
  * Translate one source file and stage its references. Idempotent: when the staged refs exist
  * (an earlier attempt finished), nothing is read again. An aborted `signal` (the activity was
  * cancelled) stops it before the translation and before the write.
@@ -36,13 +43,14 @@ export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string,
     }
     signal?.throwIfAborted();
     const origin = sourceStorage.source(sourceKey);
-    const cached = new BlockCache(origin);
+    const cached = new BlockCache(origin, { prefetch: layoutHints.get(spec.name) });
     let result;
     let version;
     try {
       result = await translateFile(cached, { inlineThreshold: spec.refs.inlineThreshold, url });
       checkRangesWithin(result.refs, url, await cached.size());
       version = origin.version?.();
+      layoutHints.learn(spec.name, cached.learnedRanges());
     } finally {
       await origin.close?.();
     }
