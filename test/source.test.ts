@@ -84,6 +84,23 @@ test("S3 source on MinIO: ranged reads, size from the first GET, typed errors", 
     assert.ok(past instanceof SourceReadError && !past.retryable, `read ${offset}+${length}: ${String(past)}`);
     assert.match(past.message, /outside the file/);
   }
+  // Ranged GETs after a bucket's first go by the lighter path (lib/source/s3Get.ts): the SDK's
+  // middleware sees only the first, and every answer is the object's bytes.
+  const light = createS3Client();
+  let sdkGets = 0;
+  light.middlewareStack.add((next, context) => (args) => {
+    if (context.commandName === "GetObjectCommand") sdkGets++;
+    return next(args);
+  }, { step: "initialize", name: "countSdkGets" });
+  const lightSource = new S3Source(light, bucket, "a/other.bin");
+  for (const [offset, length] of ranges) assert.deepEqual(Buffer.from(await lightSource.read(offset, length)), content.subarray(offset, offset + length));
+  assert.equal(lightSource.stats.requests, ranges.length);
+  assert.equal(sdkGets, 1, "one GetObject through the SDK, the others by the lighter path");
+  const lightMissing = await new S3Source(light, bucket, "a/none.bin").read(0, 10).then(() => undefined, (e: unknown) => e);
+  assert.ok(lightMissing instanceof SourceReadError && !lightMissing.retryable && /no such object/.test(lightMissing.message), String(lightMissing));
+  assert.equal(sdkGets, 1);
+  light.destroy();
+
   // The first round's spans: the tail by a suffix range, a span clamped at the end, one past it.
   const spans = new S3Source(createS3Client(), bucket, "a/other.bin");
   const tail = await spans.readSpan({ suffix: 1000 });

@@ -2,26 +2,10 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/cli
 import { checkRange, type ByteSource, type ByteSpan, type ReadStats, type SourceVersion } from "./byteSource.js";
 import { SourceReadError } from "../errors.js";
 import { countS3BodyFailure } from "./s3Client.js";
+import { isTransientS3Error, type AwsLikeError } from "./s3Errors.js";
+import { lightGet } from "./s3Get.js";
 
-interface AwsLikeError {
-  name?: string;
-  $metadata?: { httpStatusCode?: number };
-  $retryable?: unknown;
-  code?: string;
-}
-
-/** Which S3 failures are worth retrying: throttling, 5xx, timeouts and dropped connections. */
-export function isTransientS3Error(error: unknown): boolean {
-  const e = error as AwsLikeError;
-  const status = e?.$metadata?.httpStatusCode;
-  if (status !== undefined && (status >= 500 || status === 429 || status === 408)) return true;
-  if (e?.$retryable) return true;
-  const name = e?.name ?? "";
-  if (/SlowDown|Throttl|Timeout|RequestTimeTooSkewed|InternalError|ServiceUnavailable/.test(name)) return true;
-  return /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|socket hang up|aborted/i.test(
-    `${e?.code ?? ""} ${(error as Error)?.message ?? ""}`,
-  );
-}
+export { isTransientS3Error };
 
 /**
  * One S3 object read with ranged GETs. The first response's ETag is sent as If-Match on every later
@@ -117,15 +101,11 @@ export class S3Source implements ByteSource {
   private async get(from: number | ByteSpan, size?: number): Promise<{ bytes: Uint8Array; total: number; start: number }> {
     const span: ByteSpan = typeof from === "number" ? { offset: from, length: size! } : from;
     const range = "suffix" in span ? `bytes=-${span.suffix}` : `bytes=${span.offset}-${span.offset + span.length - 1}`;
-    const response = await this.call(() =>
-      this.client.send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key,
-          Range: range,
-          IfMatch: this.etag,
-        }),
-      ),
+    const ifMatch = this.etag;
+    const response = await this.call(
+      () =>
+        lightGet(this.client, this.bucket, this.key, range, ifMatch) ??
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: range, IfMatch: ifMatch })),
     );
     const bytes = await this.call(() => response.Body!.transformToByteArray()).catch((error: unknown) => {
       throw this.bodyFailure(error);
