@@ -157,7 +157,11 @@ async function main(): Promise<void> {
       await worker.start();
       workers.push(worker);
     }
-    await sleep(4000); // worker start-up is not part of the backfill
+    // Worker start-up is not part of the backfill: wait until each polls (its log says so), then a
+    // second more (under load a fixed 4 s wait let start-up CPU into the measured run).
+    const logFile = (i: number): string => join(runDir, `worker-${i + 1}.log`);
+    await Promise.all(workers.map((w, i) => w.waitUntil(async () => /polling \d+ ms after start/.test(readFileSync(logFile(i), "utf8")), 120_000)));
+    await sleep(1000);
     connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
     const input: BackfillInput = {
