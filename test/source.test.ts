@@ -1,6 +1,6 @@
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -10,6 +10,8 @@ import type { ByteSource } from "../lib/source/byteSource.js";
 import { LocalFileSource } from "../lib/source/localFile.js";
 import { S3Source } from "../lib/source/s3.js";
 import { createS3Client } from "../lib/source/s3Client.js";
+import { signS3Get } from "../lib/source/sigv4.js";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { s3, testDir, uniqueBucket } from "./harness/env.js";
 
 const content = randomBytes(5 * 1024 * 1024 + 123);
@@ -135,4 +137,39 @@ test("a local source's version is never earlier than the file's modification tim
   await source.close();
   assert.ok(version && "lastModified" in version);
   assert.ok(version.lastModified.getTime() >= mtimeMs, `version ${version.lastModified.getTime()} before mtime ${mtimeMs}`);
+});
+
+test("our SigV4 signature of a ranged S3 GET is the SDK signer's, with and without a session token", async () => {
+  class NodeSha256 {
+    private readonly hash;
+    constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+      const key = secret === undefined || typeof secret === "string" ? secret : ArrayBuffer.isView(secret) ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength) : Buffer.from(secret);
+      this.hash = key === undefined ? createHash("sha256") : createHmac("sha256", key);
+    }
+    update(data: Uint8Array | string): void {
+      this.hash.update(data);
+    }
+    async digest(): Promise<Uint8Array> {
+      return new Uint8Array(this.hash.digest());
+    }
+  }
+  const when = new Date("2026-12-05T10:31:07.123Z");
+  const path = "/bucket/AHI-L2-FLDK-SST/2022/01/01/0000/a%20b%2Bc.nc";
+  for (const credentials of [
+    { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" },
+    { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token/with+chars=" },
+  ]) {
+    for (const region of ["us-east-1", "ap-northeast-1"]) {
+      const headers = { host: "s3.example.com:9000", range: "bytes=0-262143", "if-match": '"0123abcd"' };
+      const sdk = new SignatureV4({ credentials, region, service: "s3", sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+      const expected = await sdk.sign(
+        { method: "GET", protocol: "http:", hostname: "s3.example.com", port: 9000, path, query: {}, headers: { ...headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } },
+        { signingDate: when },
+      );
+      const ours = signS3Get(credentials, region, path, headers, when);
+      for (const name of ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]) {
+        assert.equal(ours[name], expected.headers[name], `${name} (${region}, ${credentials.accessKeyId})`);
+      }
+    }
+  }
 });

@@ -6,15 +6,15 @@
  * two reads, the SDK was most of the worker's CPU. This sends the same request: to the endpoint
  * the SDK resolved for the bucket (captured from the client's first GetObject of it, so virtual
  * hosts, FIPS and dual-stack endpoints, path style and custom endpoints stay the SDK's), signed
- * with SigV4 (@smithy/signature-v4, the SDK's signer) with the client's own credential chain,
+ * with SigV4 (sigv4.ts, checked against the SDK's signer) with the client's own credential chain,
  * with the client's timeouts, attempts and retry rule (transient failures, exponential backoff
  * with jitter), counted per endpoint with the SDK's attempts (s3Attempts).
  */
-import { SignatureV4 } from "@smithy/signature-v4";
 import type { S3Client } from "@aws-sdk/client-s3";
 import http from "node:http";
 import https from "node:https";
 import { isTransientS3Error } from "./s3Errors.js";
+import { signS3Get, type SigningCredentials } from "./sigv4.js";
 
 /** What the lighter path needs to know about a client, recorded when createS3Client made it. */
 export interface LightClientSettings {
@@ -37,7 +37,8 @@ interface BucketBase {
 
 interface LightClient {
   settings: LightClientSettings;
-  signer: SignatureV4 | undefined;
+  /** The client's credential provider (memoized by the SDK, refreshed before expiry) and region. */
+  signing: { credentials(): Promise<SigningCredentials>; region(): Promise<string> } | undefined;
   agents: { http: http.Agent; https: https.Agent };
   bases: Map<string, BucketBase>;
 }
@@ -60,9 +61,7 @@ export function enableLightGets(client: S3Client, settings: LightClientSettings)
   const config = client.config;
   const light: LightClient = {
     settings,
-    signer: settings.anonymous
-      ? undefined
-      : new SignatureV4({ credentials: config.credentials, region: config.region, service: "s3", sha256: config.sha256, uriEscapePath: false, applyChecksum: false }),
+    signing: settings.anonymous ? undefined : { credentials: () => config.credentials(), region: () => config.region() },
     agents: {
       http: new http.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
       https: new https.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
@@ -142,10 +141,10 @@ async function withRetries(light: LightClient, attempt: () => Promise<LightGetOu
 async function send(light: LightClient, base: BucketBase, key: string, range: string, ifMatch: string | undefined): Promise<LightGetOutput> {
   const path = `${base.prefix}${escapeKey(key)}`;
   const host = base.port === undefined ? base.hostname : `${base.hostname}:${base.port}`;
-  const headers: Record<string, string> = { host, range, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
+  const headers: Record<string, string> = { host, range };
   if (ifMatch !== undefined) headers["if-match"] = ifMatch;
-  const signed = light.signer
-    ? (await light.signer.sign({ method: "GET", protocol: base.protocol, hostname: base.hostname, port: base.port, path, query: {}, headers })).headers
+  const signed = light.signing
+    ? signS3Get(await light.signing.credentials(), await light.signing.region(), path, headers)
     : headers;
   const transport = base.protocol === "https:" ? https : http;
   const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
