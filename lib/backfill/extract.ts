@@ -26,6 +26,8 @@ export function checkRangesWithin(refs: KerchunkRefs, url: string, size: number)
  * file's first round of reads fetches those ranges beside its head (lib/source/layoutHints.ts).
  */
 const layoutHints = new LayoutHints();
+/** The head a file read with a layout hint starts from: one block (the superblock and root group's start). */
+const HINTED_HEAD_SIZE = 8 * 1024;
 
 /**
  * Translate one source file and stage its references. Idempotent: when the staged refs exist
@@ -43,7 +45,10 @@ export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string,
     }
     signal?.throwIfAborted();
     const origin = sourceStorage.source(sourceKey);
-    const cached = new BlockCache(origin, { prefetch: layoutHints.get(spec.name) });
+    // With a hint, the first round reads the first block and the hinted ranges only (not the
+    // default 256 KiB head): less to receive, copy and collect for a file that needs 50 KB.
+    const hint = layoutHints.get(spec.name);
+    const cached = new BlockCache(origin, hint.length > 0 ? { prefetch: hint, headSize: HINTED_HEAD_SIZE } : {});
     let result;
     let version;
     try {

@@ -116,16 +116,16 @@ export class BlockCache implements ByteSource {
   }
 
   /**
-   * The ranges of the file the reader asked for beyond the head and the tail, as whole blocks
-   * (runs closer than the merge gap joined): what a file of the same layout is likely to need at
-   * about the same offsets (the tail covers what moves with the file's size).
+   * The ranges of the file the reader asked for beyond its first block and the tail, as whole
+   * blocks (runs closer than the merge gap joined): what a file of the same layout is likely to
+   * need at about the same offsets. Parts of the head count too, so that a cache given these as
+   * `prefetch` can read a small head and no more than was needed.
    */
   learnedRanges(): ByteSpan[] {
     const size = this.fileSize;
     if (size === undefined) return [];
-    const headBlocks = Math.ceil(this.headSize / this.blockSize);
     const tailStart = size - Math.min(this.tailSize, size);
-    const indexes = [...this.touched].filter((i) => i >= headBlocks && (i + 1) * this.blockSize <= tailStart).sort((a, b) => a - b);
+    const indexes = [...this.touched].filter((i) => i >= 1 && (i + 1) * this.blockSize <= tailStart).sort((a, b) => a - b);
     const spans: ByteSpan[] = [];
     let runStart = -1;
     let runEnd = -1;
