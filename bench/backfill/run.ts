@@ -9,14 +9,16 @@
  *       [--source local|s3] [--latency-ms 20] [--workers 1] [--aggregation day|month|year]
  *       [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--eager]
  *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
- *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...]
+ *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...] [--compiled]
  *
  * --source s3 serves the archive from MinIO behind Toxiproxy (every response delayed by
  * --latency-ms), for the anchor and the workers alike; local reads the folder. The archive is
  * written once per (start, days, hours, grid) under .work/bench/backfill/ and reused. --eager
  * starts the dev server with eager activity execution (system.enableActivityEagerExecution);
  * --rollback-journal with the dev server's own SQLite default (a rollback journal synced at every
- * commit) instead of our TemporalDevServer's default, WAL with synchronous=NORMAL.
+ * commit) instead of our TemporalDevServer's default, WAL with synchronous=NORMAL. --compiled runs
+ * the workers as deployed (`node dist/cli/main.js worker`, after `npm run build`) instead of from
+ * source through tsx.
  */
 import { Client, Connection } from "@temporalio/client";
 import { execFile } from "node:child_process";
@@ -39,7 +41,7 @@ import { progressQuery } from "../../workflows/messages.js";
 import { backfillOptions } from "../../workflows/options.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
 import type { BackfillInput, BackfillSummary } from "../../workflows/types.js";
-import { benchArchive, benchDir, cpuSeconds } from "../archive.js";
+import { benchArchive, benchDir, cpuSeconds, threadCpuSeconds } from "../archive.js";
 import { historyStats, workShare } from "./histories.js";
 
 const run = promisify(execFile);
@@ -66,6 +68,7 @@ const { values } = parseArgs({
     json: { type: "string" },
     "worker-node-arg": { type: "string", multiple: true },
     "worker-arg": { type: "string", multiple: true },
+    compiled: { type: "boolean", default: false },
   },
 });
 const days = Number(values.days);
@@ -150,7 +153,7 @@ async function main(): Promise<void> {
       const worker = new ManagedProcess(
         `worker-${i + 1}`,
         process.execPath,
-        [...(values["worker-node-arg"] ?? []), "--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "worker", "--address", server.address, "--task-queue", "bench", "--config", config, ...(values["worker-arg"] ?? [])],
+        [...(values["worker-node-arg"] ?? []), ...(values.compiled ? [resolve(repositoryRoot, "dist/cli/main.js")] : ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts")]), "worker", "--address", server.address, "--task-queue", "bench", "--config", config, ...(values["worker-arg"] ?? [])],
         join(runDir, `worker-${i + 1}.log`),
         { ...process.env, TK_LOG_LEVEL: "WARN" },
       );
@@ -174,6 +177,7 @@ async function main(): Promise<void> {
       ...(values["small-day-files"] !== undefined ? { smallDayFiles: Number(values["small-day-files"]) } : {}),
     };
     const cpuBefore = { server: cpuSeconds(serverPid), workers: workers.map((w) => cpuSeconds(w.pid)) };
+    const threadsBefore = workers.map((w) => threadCpuSeconds(w.pid));
     const t = performance.now();
     const handle = await client.workflow.start(backfillV3, { ...backfillOptions(input, "bench/backfill"), taskQueue: "bench" });
     const sampler = setInterval(() => load.push(loadavg()[0]!), 5000);
@@ -181,6 +185,11 @@ async function main(): Promise<void> {
     const temporalMs = performance.now() - t;
     clearInterval(sampler);
     const cpu = { server: cpuSeconds(serverPid) - cpuBefore.server, workers: workers.map((w, i) => cpuSeconds(w.pid) - cpuBefore.workers[i]!) };
+    // Where a worker's CPU went, by thread (threads that ended during the run are not counted).
+    const workerThreads = workers.map((w, i) => {
+      const after = threadCpuSeconds(w.pid);
+      return Object.fromEntries(Object.entries(after).map(([name, s]) => [name, +(s - (threadsBefore[i]![name] ?? 0)).toFixed(2)]).filter(([, s]) => (s as number) > 0));
+    });
     const progress = await handle.query(progressQuery);
     log(`temporal: ${seconds(temporalMs)} s, ${summary.days.written} days written`);
     if (!values["skip-direct"]) await runDirect("after");
@@ -222,6 +231,8 @@ async function main(): Promise<void> {
       overhead: direct ? +(temporalMs / directMs).toFixed(2) : undefined,
       filesPerSecond: { temporal: +(files / (temporalMs / 1000)).toFixed(1), direct: direct ? +(files / (directMs / 1000)).toFixed(1) : undefined },
       cpuSeconds: { server: +cpu.server.toFixed(1), workers: cpu.workers.map((c) => +c.toFixed(1)) },
+      workerCpuMsPerFile: cpu.workers.map((c) => +((1000 * c) / files).toFixed(2)),
+      workerThreadCpuSeconds: workerThreads,
       workerPeakRssMiB: workers.map((w) => Math.round(peakRssMiB(w.pid!))),
       summary: { status: summary.status, days: summary.days, rollups: summary.rollups, files: summary.files },
       progressExact:
