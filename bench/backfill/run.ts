@@ -10,6 +10,7 @@
  *       [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--eager]
  *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
  *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...] [--compiled]
+ *       [--kerchunk] [--kerchunk-threads 8]
  *
  * --source s3 serves the archive from MinIO behind Toxiproxy (every response delayed by
  * --latency-ms), for the anchor and the workers alike; local reads the folder. The archive is
@@ -18,7 +19,9 @@
  * --rollback-journal with the dev server's own SQLite default (a rollback journal synced at every
  * commit) instead of our TemporalDevServer's default, WAL with synchronous=NORMAL. --compiled runs
  * the workers as deployed (`node dist/cli/main.js worker`, after `npm run build`) instead of from
- * source through tsx.
+ * source through tsx. --kerchunk (with --source s3) also builds the month with kerchunk + s3fs
+ * (bench/backfill/kerchunk_month.py: SingleHdf5ToZarr per file, --kerchunk-threads at once, then
+ * MultiZarrToZarr per day) from the same store in the same run, after the Temporal run.
  */
 import { Client, Connection } from "@temporalio/client";
 import { execFile } from "node:child_process";
@@ -69,6 +72,8 @@ const { values } = parseArgs({
     "worker-node-arg": { type: "string", multiple: true },
     "worker-arg": { type: "string", multiple: true },
     compiled: { type: "boolean", default: false },
+    kerchunk: { type: "boolean", default: false },
+    "kerchunk-threads": { type: "string", default: "8" },
   },
 });
 const days = Number(values.days);
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
 
   // The source: the folder, or MinIO behind Toxiproxy (every response `latency-ms` late).
   let source: DatasetSpec["source"]["storage"] = { kind: "local", path: archive };
+  let s3Bucket = "";
   const minio = s3 ? new MinioServer({ dataDir: join(runDir, "minio-data"), logFile: join(runDir, "minio.log") }) : undefined;
   const toxiproxy = s3 ? new ToxiproxyServer({ logFile: join(runDir, "toxiproxy.log") }) : undefined;
   const server = new TemporalDevServer({
@@ -125,6 +131,7 @@ async function main(): Promise<void> {
       const proxy = await toxiproxy.createProxy("bench", minio.endpoint);
       await proxy.latency(Number(values["latency-ms"]));
       source = { kind: "s3", bucket, endpoint: proxy.url };
+      s3Bucket = bucket;
       log(`archive on MinIO (${bucket}) behind Toxiproxy +${values["latency-ms"]} ms`);
     }
 
@@ -195,6 +202,18 @@ async function main(): Promise<void> {
     if (!values["skip-direct"]) await runDirect("after");
     const directMs = directRuns.length > 0 ? directRuns.reduce((a, b) => a + b, 0) / directRuns.length : 0;
 
+    // The kerchunk + s3fs anchor: the same month from the same store, after the Temporal run.
+    let kerchunk: Record<string, unknown> | undefined;
+    if (values.kerchunk && s3) {
+      const { stdout } = await run(
+        resolve(repositoryRoot, ".venv/bin/python"),
+        [resolve(repositoryRoot, "bench/backfill/kerchunk_month.py"), join(archive, ".keys.json"), join(runDir, "out-kerchunk"), "--bucket", s3Bucket, "--endpoint", (source as { endpoint: string }).endpoint, "--threads", values["kerchunk-threads"]!],
+        { maxBuffer: 64 * 1024 * 1024, timeout: 60 * 60_000 },
+      );
+      kerchunk = JSON.parse(stdout) as Record<string, unknown>;
+      log(`kerchunk + s3fs: ${kerchunk.wall_s} s, ${kerchunk.files_per_s} files/s, ${kerchunk.cpu_s} s CPU`);
+    }
+
     // The re-run of the finished range: what it takes, and what it visits.
     let rerun: Record<string, unknown> | undefined;
     if (values.rerun) {
@@ -245,6 +264,7 @@ async function main(): Promise<void> {
       histories,
       share,
       outputsIdentical: identical,
+      kerchunk,
       rerun,
     };
     console.log(JSON.stringify(result, null, 2));
