@@ -23,7 +23,7 @@ interface Profile {
   endTime: number;
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: "string", default: "40" }, callers: { type: "string" }, "skip-ms": { type: "string", default: "0" } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: "string", default: "40" }, callers: { type: "string" }, "skip-ms": { type: "string", default: "0" }, other: { type: "boolean", default: false } } });
 const profile = JSON.parse(readFileSync(positionals[0]!, "utf8")) as Profile;
 
 /** The area a frame belongs to. */
@@ -76,9 +76,52 @@ for (const [id, t] of self) {
   }
   for (const s of seen) inclusiveArea.set(s, (inclusiveArea.get(s) ?? 0) + t);
 }
+/**
+ * The step of the worker's path a sample belongs to: the innermost frame of ours (or of a library
+ * we call) on its stack names it, so time in node's internals, natives and GC under, say, the S3
+ * reads counts for the S3 reads. GC and idle stand alone.
+ */
+function step(id: number): string {
+  const leaf = byId.get(id)!.callFrame;
+  if (leaf.functionName === "(garbage collector)") return "GC";
+  if (leaf.functionName === "(program)") return "native, unattributed";
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const { url } = byId.get(cur)!.callFrame;
+    if (/lib\/source\/(s3Get|sigv4|s3|s3Client)\.ts|@smithy|@aws-sdk|@aws-crypto/.test(url)) return "S3 requests (SDK, light GETs, signing)";
+    if (/lib\/source\//.test(url)) return "byte cache";
+    if (/lib\/hdf5\//.test(url)) return "HDF5 parse";
+    if (/lib\/(refs|netcdf3)\/|lib\/translateFile/.test(url)) return "refs (translation)";
+    if (/lib\/(combine|model|json)\//.test(url)) return "refs model, JSON, combine";
+    if (/lib\/storage\//.test(url)) return "staging and outputs (storage)";
+    if (/lib\/backfill\/|activities\//.test(url)) return "backfill steps (extract, day, staging)";
+    if (/@temporalio|rxjs|protobufjs|long\.js|proto3-json/.test(url)) return "Temporal SDK (activity dispatch, workflows, payloads)";
+  }
+  return "other (node internals, module loading, ...)";
+}
+const bySteps = new Map<string, number>();
+const otherRoots = new Map<string, number>();
+for (const [id, t] of self) {
+  if (byId.get(id)!.callFrame.functionName === "(idle)") continue;
+  const k = step(id);
+  bySteps.set(k, (bySteps.get(k) ?? 0) + t);
+  if (k.startsWith("other")) {
+    // The outermost frames below the root say what kind of work it was (a timer, an I/O callback, ...).
+    const frames: string[] = [];
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) frames.push(byId.get(cur)!.callFrame.functionName || "(anon)");
+    const key = `${frames.at(-2) ?? ""} > ${frames.at(-3) ?? ""} ... ${frames[0]}`;
+    otherRoots.set(key, (otherRoots.get(key) ?? 0) + t);
+  }
+}
+
 const ms = (us: number): string => (us / 1000).toFixed(0).padStart(7);
 const pct = (us: number): string => `${((100 * us) / busy).toFixed(1).padStart(5)} %`;
 console.log(`profile: ${ms(total)} ms sampled, ${ms(busy)} ms busy (not idle)`);
+console.log("\nby step (the innermost of our steps on the stack; share of busy):");
+for (const [k, t] of [...bySteps].sort((x, y) => y[1] - x[1])) console.log(`${ms(t)} ms ${pct(t)}  ${k}`);
+if (values.other) {
+  console.log("\n'other', by outermost frames ... leaf:");
+  for (const [k, t] of [...otherRoots].sort((x, y) => y[1] - x[1]).slice(0, 25)) console.log(`${ms(t)} ms  ${k}`);
+}
 console.log("\nself time by area (share of busy):");
 for (const [a, t] of [...byArea].filter(([a]) => a !== "idle").sort((x, y) => y[1] - x[1]).slice(0, 30)) console.log(`${ms(t)} ms ${pct(t)}  ${a}`);
 console.log("\ninclusive time by area (share of busy; a sample counts for every area on its stack):");
