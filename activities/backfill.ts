@@ -12,6 +12,7 @@ import { checkOutputWritable } from "../lib/backfill/writable.js";
 import { boundedAll } from "../lib/concurrency.js";
 import type { DatasetRegistry } from "../lib/datasets/config.js";
 import { withTypedFailures } from "./failures.js";
+import { reportFile } from "./fileEvents.js";
 import { withHeartbeats } from "./heartbeat.js";
 
 /**
@@ -80,6 +81,7 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
             runSmallDays(registry.get(dataset), days, limits, {
               done: latest,
               signal,
+              onFile: reportFile,
               onDay: (done) => {
                 latest = [...done];
                 context.heartbeat(latest);

@@ -51,3 +51,26 @@ export function cpuSeconds(pid: number | undefined, withChildren = false): numbe
   }
   return ticks / 100;
 }
+
+/**
+ * CPU seconds a process's threads have used so far, by thread name (/proc/PID/task/*): "main" is
+ * the main thread, "tokio-runtime-w" Temporal's core; other threads named "node" are worker_threads
+ * (Temporal's workflow threads) and V8's helpers.
+ */
+export function threadCpuSeconds(pid: number | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!pid || !existsSync(`/proc/${pid}/task`)) return out;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      // The main thread apart from the other threads named like it (worker_threads, V8's helpers).
+      const name = tid === String(pid) ? "main" : comm;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}

@@ -7,14 +7,15 @@ import { connectClient, temporalOptions, temporalSettings } from "./connection.j
 import { followBackfill, printSummary, startOrFollow } from "./progress.js";
 
 const help = `usage: temporal-kerchunk backfill --dataset NAME --start YYYY-MM-DD --end YYYY-MM-DD
-         [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--fail-fast] [--id WORKFLOW_ID] [--no-wait]
+         [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--fail-fast] [--census] [--id WORKFLOW_ID] [--no-wait]
          [--address host:port] [--namespace ns] [--task-queue q]
 
 Starts the backfill workflow (a worker must be running: 'temporal-kerchunk worker'), then follows
 its progress and prints the result per period, as 'temporal workflow start --type backfillV3' would
 without the progress bar, and the status (exit code 1 unless completed). Re-running a range skips
 every day whose output exists; a range whose backfill is running already is followed, not started
-again (a line says so).`;
+again (a line says so). --census takes a census of the range once the days are done (the
+census command's sampled search, reading the day outputs just written) and prints its eras.`;
 
 export const backfillCommand = {
   summary: "start (and follow) a backfill over a date range",
@@ -29,6 +30,7 @@ export const backfillCommand = {
       "files-per-activity": optional(whole({ min: 1 })),
       "small-day-files": optional(whole({ min: 0 })),
       "fail-fast": onOff(),
+      census: onOff(),
       id: optional(text({ nonEmpty: true })),
       "no-wait": onOff(),
     });
@@ -47,6 +49,7 @@ export const backfillCommand = {
       ...(values["files-per-activity"] ? { filesPerActivity: values["files-per-activity"] } : {}),
       ...(values["small-day-files"] !== undefined ? { smallDayFiles: values["small-day-files"] } : {}),
       failFast: values["fail-fast"],
+      ...(values.census ? { census: true } : {}),
     };
     const settings = temporalSettings(values);
     const { client, close } = await connectClient(settings);

@@ -2,7 +2,8 @@ import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle,
 import { summaryLines } from "../lib/backfill/model/summary.js";
 import { backfillV3 } from "../workflows/backfill.js";
 import { progressQuery } from "../workflows/messages.js";
-import type { BackfillProgress, BackfillSummary } from "../workflows/types.js";
+import type { BackfillProgress, BackfillResult } from "../workflows/types.js";
+import { censusLines } from "./census.js";
 
 /** One line: a bar of days done, then the counts (the same counts the summary gives at the end). */
 export function progressLine(p: BackfillProgress, width = 30): string {
@@ -51,7 +52,7 @@ export interface FollowOptions {
 }
 
 /** Wait for a backfill, redrawing its progress (from the `progress` query) on stderr. */
-export async function followBackfill(handle: WorkflowHandle<typeof backfillV3>, options: FollowOptions = {}): Promise<BackfillSummary> {
+export async function followBackfill(handle: WorkflowHandle<typeof backfillV3>, options: FollowOptions = {}): Promise<BackfillResult> {
   const { intervalMs = 500, signal } = options;
   const tty = process.stderr.isTTY;
   let last = "";
@@ -86,7 +87,11 @@ export async function followBackfill(handle: WorkflowHandle<typeof backfillV3>, 
   return result;
 }
 
-/** The result per period as the seed notebook printed it, then the totals and the status. */
-export function printSummary(summary: BackfillSummary): void {
+/** The result per period as the seed notebook printed it, then the totals and the status; then the census, if one was taken. */
+export function printSummary(summary: BackfillResult): void {
   for (const line of summaryLines(summary)) console.log(line);
+  const { census } = summary;
+  if (!census) return;
+  if ("error" in census) console.log(census.error);
+  else for (const line of censusLines(census)) console.log(line);
 }

@@ -1,4 +1,6 @@
+import type { WorkerDeploymentVersion } from "@temporalio/common";
 import { DefaultLogger, NativeConnection, Runtime, type WorkerOptions } from "@temporalio/worker";
+import { ConfigError } from "../lib/errors.js";
 import { loadDatasetRegistry } from "../lib/datasets/config.js";
 import { optional, text, whole } from "../lib/settings/schema.js";
 import { createWorker } from "../worker/worker.js";
@@ -10,6 +12,7 @@ const help = `usage: temporal-kerchunk worker [--config datasets.json] [--addres
                                 [--tls-cert-path F] [--tls-key-path F] [--tls-server-name NAME]
                                 [--max-activities N] [--max-local-activities N] [--max-workflow-tasks N]
                                 [--max-cached-workflows N] [--metrics-port N] [--metrics-host H]
+                                [--deployment-name NAME --build-id ID]
 
 Runs a worker for the backfill workflows until SIGINT or SIGTERM, then drains and stops gracefully.
 Settings: flags, else TEMPORAL_TASK_QUEUE, TK_CONFIG (the datasets config file; the built-in
@@ -21,7 +24,12 @@ day combines, default 100), --max-workflow-tasks (default 40), --max-cached-work
 workflows kept in memory; default from the heap size).
 --metrics-port N serves Prometheus metrics on http://<--metrics-host, default 0.0.0.0>:N/metrics (else
 TK_METRICS_PORT): the SDK's (temporal_*) and ours (temporal_kerchunk_*: files extracted, bytes read,
-seconds per file, failures by error kind, retries, outputs committed; docs/deploy.md).`;
+seconds per file, failures by error kind, retries, outputs committed; docs/deploy.md).
+--deployment-name NAME --build-id ID (else TEMPORAL_DEPLOYMENT_NAME, TEMPORAL_WORKER_BUILD_ID) run the
+worker as that Worker Deployment Version (Worker Versioning): it gets tasks once the version is made
+current ('temporal worker deployment set-current-version --deployment-name NAME --build-id ID');
+days stay on the version they started on, backfills, years and months move to the current one
+(README, "Upgrading workers"; docs/deploy.md). Without them the worker is unversioned.`;
 
 /** The flags that size a worker for a cluster, and the worker option each one sets. */
 const sizingFlags = {
@@ -31,6 +39,16 @@ const sizingFlags = {
   "max-cached-workflows": "maxCachedWorkflows",
 } as const;
 type SizingFlag = keyof typeof sizingFlags;
+
+/** The Worker Deployment Version from the flags, else the environment (as Temporal's worker controller sets it); both or neither. */
+function deploymentVersion(values: { "deployment-name"?: string | undefined; "build-id"?: string | undefined }, env: NodeJS.ProcessEnv): WorkerDeploymentVersion | undefined {
+  const deploymentName = values["deployment-name"] ?? (env.TEMPORAL_DEPLOYMENT_NAME || undefined);
+  const buildId = values["build-id"] ?? (env.TEMPORAL_WORKER_BUILD_ID || undefined);
+  if (deploymentName === undefined && buildId === undefined) return undefined;
+  if (deploymentName === undefined) throw new ConfigError("--deployment-name", "a build id needs its deployment name (--deployment-name or TEMPORAL_DEPLOYMENT_NAME)");
+  if (buildId === undefined) throw new ConfigError("--build-id", "a deployment name needs a build id (--build-id or TEMPORAL_WORKER_BUILD_ID)");
+  return { deploymentName, buildId };
+}
 
 /** The worker options given by sizing flags (the worker's defaults fill in the rest). */
 function workerSizing(values: Partial<Record<SizingFlag, number>>): Partial<WorkerOptions> {
@@ -54,6 +72,8 @@ export const workerCommand = {
       "max-cached-workflows": optional(whole({ min: 1 })),
       "metrics-port": optional(whole({ min: 1, max: 65_535 })),
       "metrics-host": optional(text({ nonEmpty: true })),
+      "deployment-name": optional(text({ nonEmpty: true })),
+      "build-id": optional(text({ nonEmpty: true })),
     });
     if (line.help) {
       console.log(help);
@@ -61,6 +81,7 @@ export const workerCommand = {
     }
     const { values } = line;
     const settings = temporalSettings(values);
+    const deployment = deploymentVersion(values, process.env);
     const datasets = await loadDatasetRegistry(values.config ?? process.env.TK_CONFIG);
     const metricsPort = values["metrics-port"] ?? (process.env.TK_METRICS_PORT ? whole({ min: 1, max: 65_535 }).fromText(process.env.TK_METRICS_PORT, "TK_METRICS_PORT") : undefined);
     const metricsAddress = metricsPort === undefined ? undefined : `${values["metrics-host"] ?? "0.0.0.0"}:${metricsPort}`;
@@ -75,11 +96,13 @@ export const workerCommand = {
       datasets,
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
+      ...(deployment ? { deployment } : {}),
       workerOptions: workerSizing(values),
     });
     // performance.now() counts from the process's start: the figure docs/benchmarks.md records.
     console.error(
-      `worker on ${settings.describe()} task queue ${settings.taskQueue}; datasets: ${datasets.names().join(", ")}; ` +
+      `worker on ${settings.describe()} task queue ${settings.taskQueue}; ` +
+        `${deployment ? `deployment version ${deployment.deploymentName}.${deployment.buildId}; ` : ""}datasets: ${datasets.names().join(", ")}; ` +
         `${metricsAddress ? `metrics on http://${metricsAddress}/metrics; ` : ""}polling ${Math.round(performance.now())} ms after start`,
     );
     // The SDK's Runtime turns SIGINT/SIGTERM into a graceful shutdown: running activities finish first.

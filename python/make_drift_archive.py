@@ -16,7 +16,12 @@ base parameters overlaid with every change whose `at` <= t, in order. Parameters
   fill_value (-32768)     its _FillValue (in the packed dtype)
   units ("kelvin")        "kelvin", "K" or "celsius" (values then written in degrees Celsius)
   wind_speed (false)      whether the variable wind_speed (time, lat, lon) exists: appears/disappears
+  wind_chunks (null: as sea_surface_temperature's)  wind_speed's chunk shape (time, lat, lon)
+  steps (1)               time steps in the file, spread evenly over its hour (a chunk along time
+      longer than 1 needs files of several steps)
   version ("ACSPO_V2.80") the global product_version string: descriptive only
+  calendar ("Gregorian")  the time coordinate's calendar (e.g. "proleptic_gregorian": the same dates
+      after 1582, another calendar for CF and for the combine)
 Every file also gets its own `date_created` and `history` (descriptive: they change every file).
 
 Values are written consistently: the decoded sea surface temperature of a file is the same smooth
@@ -50,6 +55,9 @@ BASE = {
     "units": "kelvin",
     "wind_speed": False,
     "version": "ACSPO_V2.80",
+    "calendar": "Gregorian",
+    "wind_chunks": None,
+    "steps": 1,
 }
 
 
@@ -78,6 +86,15 @@ def parameters_at(t, changes):
     return p
 
 
+def true_sst_kelvin_steps(t, steps, ny, nx):
+    """The field at each of the file's steps (one file: `steps` times spread over its hour)."""
+    return np.concatenate([true_sst_kelvin(step_time(t, k, steps), ny, nx) for k in range(steps)])
+
+
+def step_time(t, k, steps):
+    return t + dt.timedelta(seconds=k * 3600 // steps)
+
+
 def true_sst_kelvin(t, ny, nx):
     """The physical field every file samples: smooth in space and time, plus reproducible noise."""
     hours = (t - EPOCH).total_seconds() / 3600
@@ -101,8 +118,9 @@ def write_file(path, t, p, ny, nx):
     time = ds.createVariable("time", "i4", ("time",))
     time.standard_name = "time"
     time.units = "seconds since 1981-01-01 00:00:00"
-    time.calendar = "Gregorian"
-    time[:] = [int((t - EPOCH).total_seconds())]
+    time.calendar = p["calendar"]
+    steps = int(p["steps"])
+    time[:] = [int((step_time(t, k, steps) - EPOCH).total_seconds()) for k in range(steps)]
     lat = ds.createVariable("lat", "f4", ("lat",), zlib=True, shuffle=True)
     lat.units = "degrees_north"
     lat[:] = np.linspace(59.98, -59.98, ny, dtype="f4")
@@ -121,11 +139,11 @@ def write_file(path, t, p, ny, nx):
     sst.long_name = "sea surface sub-skin temperature"
     sst.units = p["units"]
     sst.coordinates = "time lat lon"
-    value = true_sst_kelvin(t, ny, nx)
+    value = true_sst_kelvin_steps(t, steps, ny, nx)
     if p["units"] == "celsius":
         value = value - 273.15
     missing = np.zeros(value.shape, dtype=bool)
-    missing[0, : max(ny // 10, 1), : max(nx // 10, 1)] = True
+    missing[:, : max(ny // 10, 1), : max(nx // 10, 1)] = True
     if packed:
         scale, offset = np.float32(p["scale_factor"]), np.float32(p["add_offset"])
         sst.scale_factor = scale
@@ -149,11 +167,12 @@ def write_file(path, t, p, ny, nx):
 
     quality = ds.createVariable("quality_level", "i1", ("time", "lat", "lon"), zlib=True, shuffle=True, chunksizes=chunks, fill_value=np.int8(-128))
     quality.long_name = "quality level"
-    quality[:] = np.random.default_rng(int(time[0])).integers(0, 6, size=(1, ny, nx)).astype("i1")
+    quality[:] = np.random.default_rng(int(time[0])).integers(0, 6, size=(steps, ny, nx)).astype("i1")
     if p["wind_speed"]:
-        wind = ds.createVariable("wind_speed", "f4", ("time", "lat", "lon"), zlib=True, shuffle=True, chunksizes=chunks, fill_value=np.float32(np.nan))
+        wind_chunks = tuple(p["wind_chunks"]) if p["wind_chunks"] else chunks
+        wind = ds.createVariable("wind_speed", "f4", ("time", "lat", "lon"), zlib=True, shuffle=True, chunksizes=wind_chunks, fill_value=np.float32(np.nan))
         wind.units = "m s-1"
-        wind[:] = np.full((1, ny, nx), 5.0, dtype="f4") + np.float32(t.hour) / 10
+        wind[:] = np.full((steps, ny, nx), 5.0, dtype="f4") + np.float32(t.hour) / 10
     crs = ds.createVariable("crs", "i4")
     crs.grid_mapping_name = "latitude_longitude"
     ds.close()

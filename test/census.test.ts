@@ -21,7 +21,9 @@ import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { createWorker } from "../worker/worker.js";
+import { backfillV3 } from "../workflows/backfill.js";
 import { censusOptions, censusV1, type CensusSummary } from "../workflows/census.js";
+import { backfillOptions } from "../workflows/options.js";
 import { describeFailure } from "../workflows/failures.js";
 import { makeArchive, makeDriftArchive, testDataset, uploadArchive, writeConfig, type DriftChange } from "./harness/archive.js";
 import { runCli } from "./harness/cli.js";
@@ -157,12 +159,17 @@ print(json.dumps(worst))`;
   });
 
   test("a backfill's day outputs stand for their days' files: the same eras, fewer source files read", async () => {
-    // Days 6-8 (files 40..63) have one structure each and get day outputs; the others fail their
-    // combine (drift inside the day) and have none. The boundary at file 48 lies between two output days.
+    // Days 6-8 (files 40..63) have one structure each and get one day output; the others have
+    // drift inside the day and get one output per era (drift "split"), which the census does not
+    // reuse (a split day is not one structure). The boundary at file 48 lies between two output days.
     const reused = spec("census-reuse", "out-reuse");
     const backfill = await backfillDirect(reused, START, END);
-    assert.deepEqual(["2022-03-06", "2022-03-07", "2022-03-08"].map((d) => backfill.results[d]?.outcome), ["written", "written", "written"]);
-    assert.equal(backfill.results["2022-03-01"]?.outcome, "failed");
+    const parts = (day: string): number | undefined => {
+      const result = backfill.results[day];
+      return result?.outcome === "written" ? (result.outputs?.length ?? 1) : undefined;
+    };
+    assert.deepEqual(["2022-03-06", "2022-03-07", "2022-03-08"].map(parts), [1, 1, 1]);
+    assert.equal(parts("2022-03-01"), 2);
     const withOutputs = await censusDirect(reused, START, END, { stride: 5 });
     const withoutOutputs = await censusDirect(reused, START, END, { stride: 5, reuseOutputs: false });
     assert.ok(withOutputs.counts.outputsRead > 0, "day outputs were read");
@@ -195,6 +202,32 @@ describe("censusV1 on the dev server", () => {
       assert.match(cli.stdout, new RegExp(`^census of census-wf ${START}\\.\\.${END}: 64 files, ${boundaries.length + 1} eras \\(sampled, stride 5\\)\n`));
       assert.match(cli.stdout, /\nera 2 \(aggregate 2\): 8 files from 20220301030000-NCCF\S+ to 20220302020000-NCCF\S+\n  sea_surface_temperature scale_factor 0\.01 → 0\.005\n/);
       assert.match(cli.stdout, /\nreport: \S+\/census\.md\n$/);
+    } finally {
+      await connection.close();
+    }
+  });
+});
+
+describe("a census asked of a backfill (dev server)", () => {
+  test("runs as the backfill's child after the days, reads their outputs, and its eras are in the result and the CLI's summary", async () => {
+    const { client, connection } = await clientFor();
+    try {
+      const registry = new DatasetRegistry([testDataset("census-bf", { kind: "local", path: join(dir, "archive") }, { kind: "local", path: join(dir, "out-bf") })]);
+      const worker = await createWorker({ connection: await workerConnection(), datasets: registry, taskQueue: "census-bf" });
+      const input = { dataset: "census-bf", start: START, end: END, census: { stride: 5 } };
+      const options = backfillOptions(input, "census-bf-backfill");
+      const result = await worker.runUntil(client.workflow.execute(backfillV3, { ...options, taskQueue: "census-bf" }));
+      assert.ok(result.census && !("error" in result.census), `a census in the result: ${JSON.stringify(result.census)}`);
+      const direct = await censusDirect(spec("census-bf", "out-bf-direct"), START, END, { stride: 5, reuseOutputs: false });
+      assert.deepEqual(shape(result.census), shape(direct));
+      const written = Object.values(result.results).filter((r) => r.outcome === "written").length;
+      assert.ok(written > 0 && result.census.counts.outputsRead > 0, `day outputs were read (${written} written, ${result.census.counts.outputsRead} read)`);
+      assert.equal((await client.workflow.getHandle("census-bf-backfill/census").describe()).status.name, "COMPLETED");
+
+      // From the CLI: --census, the eras after the per-period results (a new worker: a Worker runs once).
+      const cliWorker = await createWorker({ connection: await workerConnection(), datasets: registry, taskQueue: "census-bf" });
+      const cli = await cliWorker.runUntil(runCli(["backfill", "--dataset", "census-bf", "--start", START, "--end", END, "--census", "--id", "census-bf-cli", "--address", temporalAddress(), "--task-queue", "census-bf"]));
+      assert.match(cli.stdout, new RegExp(`\ncensus of census-bf ${START}\\.\\.${END}: 64 files, \\d+ eras \\(sampled, stride 24\\)\n`), cli.stdout + cli.stderr);
     } finally {
       await connection.close();
     }

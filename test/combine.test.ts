@@ -1,11 +1,12 @@
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import { before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { combineRefs, writeCombinedReferences, type CombineOptions } from "../lib/combine/index.js";
+import { combineRefs, combineRefsAcrossDrift, writeCombinedReferences, type CombineOptions } from "../lib/combine/index.js";
 import { CombineError } from "../lib/errors.js";
 import { readKerchunkJson, serializeReferenceSet, serializeRefs } from "../lib/model/kerchunkJson.js";
 import { readKerchunkParquet } from "../lib/model/kerchunkParquet.js";
@@ -16,6 +17,8 @@ import { BlockCache } from "../lib/source/blockCache.js";
 import { LocalFileSource } from "../lib/source/localFile.js";
 import { S3Source } from "../lib/source/s3.js";
 import { createS3Client } from "../lib/source/s3Client.js";
+import { makeDriftArchive } from "./harness/archive.js";
+import { runCli } from "./harness/cli.js";
 import { s3, testDir, uniqueBucket } from "./harness/env.js";
 import { python } from "./harness/python.js";
 
@@ -323,6 +326,46 @@ test("CLI: temporal-kerchunk combine writes what the library writes", async () =
   const library = serializeRefs((await combineSet("multistep")).refs, { keysInOrder: true });
   // The CLI was given relative paths; the refs inside point at the .nc files by absolute path either way.
   assert.equal(await readFile(out, "utf8"), library);
+});
+
+test("CLI: combine --drift split writes one output per era (named .era001of002), --drift fail fails as before, a bad value is one line", async () => {
+  // Four hourly files; the third halves sea_surface_temperature's scale_factor (a new era).
+  const archive = join(dir, "drift-cli");
+  const keys = await makeDriftArchive(archive, "2022-06-01", 1, [{ at: "2022-06-01T02", set: { scale_factor: 0.005 } }], { hours: 4, grid: [6, 8] });
+  const refs: KerchunkRefs[] = [];
+  const files: string[] = [];
+  for (const key of keys) {
+    const source = new LocalFileSource(join(archive, key));
+    refs.push((await translateHdf5(new BlockCache(source), { inlineThreshold: INLINE })).refs);
+    await source.close();
+    files.push(await saveJson(`drift-cli-${files.length}.json`, refs[refs.length - 1]!));
+  }
+  const flags = ["--concat-dims", "time", "--coo-map", "time=data:time", "--identical-dims", "lat,lon"];
+  const out = join(dir, "drift-cli-out.json");
+  const split = await runCli(["combine", ...files, ...flags, "-o", out]);
+  assert.equal(split.code, 0, split.stderr);
+  const parts = [join(dir, "drift-cli-out.era001of002.json"), join(dir, "drift-cli-out.era002of002.json")];
+  assert.deepEqual(split.stdout.trim().split("\n"), parts, "the outputs, listed");
+  assert.ok(!existsSync(out), "no unsplit output");
+  const library = await combineRefsAcrossDrift(refs, { ...TIME, labels: files });
+  assert.equal(library.length, 2);
+  for (const [i, part] of parts.entries()) assert.equal(await readFile(part, "utf8"), serializeRefs(library[i]!.refs, { keysInOrder: true }), part);
+  // Without -o, inputs that span eras are one line naming the way out.
+  const stdout = await runCli(["combine", ...files, ...flags]);
+  assert.equal(stdout.code, 1);
+  assert.match(stdout.stderr, /^error: .*the inputs span 2 eras .*give -o out\.json .*or --drift fail\n$/);
+  // One era (the first two files): exactly as without the flag, to the name given.
+  const one = join(dir, "drift-cli-one.json");
+  assert.equal((await runCli(["combine", ...files.slice(0, 2), ...flags, "-o", one])).stdout, "");
+  assert.equal(await readFile(one, "utf8"), serializeRefs((await combineRefs(refs.slice(0, 2), { ...TIME, labels: files.slice(0, 2) })).refs, { keysInOrder: true }));
+
+  const fail = await runCli(["combine", ...files, ...flags, "--drift", "fail", "-o", join(dir, "drift-cli-fail.json")]);
+  assert.equal(fail.code, 1);
+  assert.match(fail.stderr, /^error: .*mismatched-packing|^error: .*variable sea_surface_temperature: attribute scale_factor/);
+  assert.equal(fail.stderr.trim().split("\n").length, 1, fail.stderr);
+  const bad = await runCli(["combine", ...files, ...flags, "--drift", "eras"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^error: invalid --drift: expected split or fail, got 'eras'\n$/);
 });
 
 test("a compound (structured) variable combines along time like any other, and reads back field by field", async (t) => {

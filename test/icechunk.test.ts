@@ -391,9 +391,18 @@ test("broken stores fail the read-back checks: swapped chunks, a changed attribu
   const problems = historyProblems(committedDays(report.stores.broken!.history.map((h) => h.message)), [day]);
   t.diagnostic(`history: ${problems.join("; ")} (committed ${summary.snapshotId})`);
   assert.ok(problems.length > 0, "a day committed twice");
-  // A day whose metadata differs from the store's (here: the store lacks quality_level's _FillValue) is refused.
+  // A day whose metadata differs from the store's is refused with drift "fail" (with "split", the
+  // default, it starts an era group: test/driftIcechunk.test.ts), by the combine's rule: here
+  // quality_level gains a units attribute (decoding). The store's missing _FillValue beside an equal
+  // fill value is no difference (the combine's rule too: older references lack the attribute).
   const dayInput = (d: string): DayInput => ({ refs: filesOf(d).map((f) => localRefs.get(f)!) });
-  await assert.rejects(commitDay(dataset, "2022-01-31", dayInput("2022-01-31")), (e: unknown) => e instanceof IcechunkError && e.problem === "mismatched-array" && /quality_level/.test(e.message));
+  const withUnits: DayInput = {
+    refs: filesOf("2022-01-31").map((f): KerchunkRefs => {
+      const r = localRefs.get(f)!;
+      return { ...r, refs: { ...r.refs, "quality_level/.zattrs": (r.refs["quality_level/.zattrs"] as string).replace(/^\{/, '{"units":"1",') } };
+    }),
+  };
+  await assert.rejects(commitDay({ ...dataset, drift: "fail" }, "2022-01-31", withUnits), (e: unknown) => e instanceof IcechunkError && e.problem === "mismatched-array" && /quality_level: attribute units/.test(e.message));
   // References outside the repository's virtual chunk container: Icechunk returns their indices
   // instead of throwing, and the commit fails naming them.
   const elsewhere = await mkdtemp(join(dir, "elsewhere-"));

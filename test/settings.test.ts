@@ -57,7 +57,7 @@ describe("config file: unknown keys are rejected at every level", () => {
     ["source.storage", (d) => (d.source.storage.bucke = "b"), /datasets\.x\.source\.storage\.bucke: unknown setting; did you mean bucket\?/],
     ["output", (d) => (d.output.sufix = ".v1"), /datasets\.x\.output\.sufix: unknown setting; did you mean suffix\?/],
     ["output.format (a misspelt key)", (d) => (d.output.fromat = "icechunk"), /datasets\.x\.output\.fromat: unknown setting; did you mean format\?/],
-    ["output.format (a misspelt value)", (d) => (d.output.format = "icechunck"), /datasets\.x\.output\.format: expected kerchunk or icechunk, got 'icechunck'/],
+    ["output.format (a misspelt value)", (d) => (d.output.format = "icechunck"), /datasets\.x\.output\.format: expected kerchunk, parquet or icechunk, got 'icechunck'/],
     ["output.format icechunk with month rollups", (d) => (d.output.format = "icechunk"), /datasets\.x\.aggregation: 'month' with output\.format "icechunk"/],
     ["output.format icechunk with two concat dims", (d) => ((d.output.format = "icechunk"), (d.aggregation = "day"), (d.combine.concatDims = ["time", "band"])), /datasets\.x\.combine\.concatDims: an Icechunk store grows along exactly one dimension/],
     ["output.storage", (d) => (d.output.storage.paht = "elsewhere"), /datasets\.x\.output\.storage\.paht: unknown setting; did you mean path\?/],

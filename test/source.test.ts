@@ -1,6 +1,6 @@
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -10,6 +10,8 @@ import type { ByteSource } from "../lib/source/byteSource.js";
 import { LocalFileSource } from "../lib/source/localFile.js";
 import { S3Source } from "../lib/source/s3.js";
 import { createS3Client } from "../lib/source/s3Client.js";
+import { signS3Get } from "../lib/source/sigv4.js";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { s3, testDir, uniqueBucket } from "./harness/env.js";
 
 const content = randomBytes(5 * 1024 * 1024 + 123);
@@ -72,6 +74,43 @@ test("S3 source on MinIO: ranged reads, size from the first GET, typed errors", 
   assert.equal(changed.retryable, false);
   assert.match(changed.message, /changed while it was being read/);
 
+  // Reads without a HEAD first (the combine reads a chunk or two per object): one request each,
+  // and a range past the end fails as a known size would have made it fail.
+  const direct = new S3Source(createS3Client(), bucket, "a/other.bin");
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: "a/other.bin", Body: content }));
+  assert.deepEqual(Buffer.from(await direct.read(1000, 200)), content.subarray(1000, 1200));
+  assert.equal(direct.stats.requests, 1, "no HEAD before the first ranged GET");
+  for (const [offset, length] of [[content.length - 2, 3], [content.length + 10, 5]] as const) {
+    const fresh = new S3Source(createS3Client(), bucket, "a/other.bin");
+    const past = await fresh.read(offset, length).then(() => undefined, (e: unknown) => e);
+    assert.ok(past instanceof SourceReadError && !past.retryable, `read ${offset}+${length}: ${String(past)}`);
+    assert.match(past.message, /outside the file/);
+  }
+  // Ranged GETs after a bucket's first go by the lighter path (lib/source/s3Get.ts): the SDK's
+  // middleware sees only the first, and every answer is the object's bytes.
+  const light = createS3Client();
+  let sdkGets = 0;
+  light.middlewareStack.add((next, context) => (args) => {
+    if (context.commandName === "GetObjectCommand") sdkGets++;
+    return next(args);
+  }, { step: "initialize", name: "countSdkGets" });
+  const lightSource = new S3Source(light, bucket, "a/other.bin");
+  for (const [offset, length] of ranges) assert.deepEqual(Buffer.from(await lightSource.read(offset, length)), content.subarray(offset, offset + length));
+  assert.equal(lightSource.stats.requests, ranges.length);
+  assert.equal(sdkGets, 1, "one GetObject through the SDK, the others by the lighter path");
+  const lightMissing = await new S3Source(light, bucket, "a/none.bin").read(0, 10).then(() => undefined, (e: unknown) => e);
+  assert.ok(lightMissing instanceof SourceReadError && !lightMissing.retryable && /no such object/.test(lightMissing.message), String(lightMissing));
+  assert.equal(sdkGets, 1);
+  light.destroy();
+
+  // The first round's spans: the tail by a suffix range, a span clamped at the end, one past it.
+  const spans = new S3Source(createS3Client(), bucket, "a/other.bin");
+  const tail = await spans.readSpan({ suffix: 1000 });
+  assert.deepEqual([tail.offset, tail.size, Buffer.from(tail.bytes)], [content.length - 1000, content.length, content.subarray(content.length - 1000)]);
+  const clamped = await spans.readSpan({ offset: content.length - 10, length: 100 });
+  assert.deepEqual(Buffer.from(clamped.bytes), content.subarray(content.length - 10));
+  assert.equal((await spans.readSpan({ offset: content.length + 5, length: 100 })).bytes.length, 0);
+
   const missing = new BlockCache(new S3Source(createS3Client(), bucket, "a/none.bin"));
   const error = await missing.size().then(
     () => undefined,
@@ -98,4 +137,39 @@ test("a local source's version is never earlier than the file's modification tim
   await source.close();
   assert.ok(version && "lastModified" in version);
   assert.ok(version.lastModified.getTime() >= mtimeMs, `version ${version.lastModified.getTime()} before mtime ${mtimeMs}`);
+});
+
+test("our SigV4 signature of a ranged S3 GET is the SDK signer's, with and without a session token", async () => {
+  class NodeSha256 {
+    private readonly hash;
+    constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+      const key = secret === undefined || typeof secret === "string" ? secret : ArrayBuffer.isView(secret) ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength) : Buffer.from(secret);
+      this.hash = key === undefined ? createHash("sha256") : createHmac("sha256", key);
+    }
+    update(data: Uint8Array | string): void {
+      this.hash.update(data);
+    }
+    async digest(): Promise<Uint8Array> {
+      return new Uint8Array(this.hash.digest());
+    }
+  }
+  const when = new Date("2026-12-05T10:31:07.123Z");
+  const path = "/bucket/AHI-L2-FLDK-SST/2022/01/01/0000/a%20b%2Bc.nc";
+  for (const credentials of [
+    { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" },
+    { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token/with+chars=" },
+  ]) {
+    for (const region of ["us-east-1", "ap-northeast-1"]) {
+      const headers = { host: "s3.example.com:9000", range: "bytes=0-262143", "if-match": '"0123abcd"' };
+      const sdk = new SignatureV4({ credentials, region, service: "s3", sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+      const expected = await sdk.sign(
+        { method: "GET", protocol: "http:", hostname: "s3.example.com", port: 9000, path, query: {}, headers: { ...headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } },
+        { signingDate: when },
+      );
+      const ours = signS3Get(credentials, region, path, headers, when);
+      for (const name of ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]) {
+        assert.equal(ours[name], expected.headers[name], `${name} (${region}, ${credentials.accessKeyId})`);
+      }
+    }
+  }
 });

@@ -17,9 +17,27 @@ import { checkNamespaceReady } from "./namespace.js";
  */
 export { temporalConnectConfig, type ConnectionOverrides, type TemporalConnectConfig } from "./connection.js";
 
+/**
+ * Worker Versioning for the worker you create (docs/deploy.md, "Worker Versioning"):
+ *
+ *   Worker.create({ ..., workerDeploymentOptions: versionedWorker({ deploymentName: "archives", buildId: "1.3.0" }),
+ *     plugins: [new TemporalKerchunkPlugin()] });
+ */
+export { versionedWorker } from "./deployment.js";
+
+/** The entry module of our workflows, to bundle them yourself (the plugin's `workflowBundle` option). */
+export { workflowsPath } from "./bundle.js";
+
 export interface TemporalKerchunkPluginOptions {
   /** Datasets the worker can build; the presets (himawari8-sst) when omitted. */
   datasets?: DatasetSpec[] | DatasetRegistry;
+  /**
+   * Our workflows bundled by you, e.g. with workflow interceptor modules of yours (OpenTelemetry
+   * tracing: `bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: [...] })`, with this
+   * package's `workflowsPath`). Default: the prebuilt bundle. A worker with a plugin of ours takes
+   * its workflows from the plugin, so interceptor modules given to the worker itself are not bundled.
+   */
+  workflowBundle?: { code: string } | { codePath: string };
   /**
    * Check at the worker's start that the namespace has our search attributes (default true);
    * createWorker checks before it creates the worker, and turns this off.
@@ -43,7 +61,7 @@ export class TemporalKerchunkPlugin extends SimplePlugin {
   constructor(options: TemporalKerchunkPluginOptions = {}) {
     const registry = options.datasets instanceof DatasetRegistry ? options.datasets : new DatasetRegistry(options.datasets ?? presets);
     const ours = createActivities(registry);
-    const prebuilt = prebuiltWorkflowBundle();
+    const prebuilt = options.workflowBundle ?? prebuiltWorkflowBundle();
     super({
       name: "temporal-kerchunk",
       activities: (existing) => ({ ...(existing ?? {}), ...ours }),

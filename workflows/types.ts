@@ -3,7 +3,8 @@
  * clients. The results, the plan and the rules behind them are the backfill's domain model
  * (lib/backfill/model), which the workflows share with `backfillDirect` and the CLI.
  */
-import type { Aggregation, FileCounts, Lanes, MonthPlan, OutputFormat, PeriodResult, PeriodResults, ProgressState, YearPlan } from "../lib/backfill/model/index.js";
+import type { Aggregation, BackfillSummary, FileCounts, Lanes, MonthPlan, OutputFormat, PeriodResult, PeriodResults, ProgressState, YearPlan } from "../lib/backfill/model/index.js";
+import type { CensusSummary } from "../lib/census/model/index.js";
 
 export type {
   BackfillProgress,
@@ -45,8 +46,20 @@ export interface BackfillInput {
    * `min(files, maxConcurrentFiles)` activities (`extractionPlan`); 1 makes one activity per file.
    */
   filesPerActivity?: number;
+  /**
+   * After the days are done, take a census of the range (`censusV1` as a child, with these
+   * options; `true`: sampled, stride 24). It reads the day outputs just written instead of their
+   * files, so it costs little; the eras are in the result (`census`), census.json beside the outputs.
+   */
+  census?: boolean | { exhaustive?: boolean; stride?: number };
   /** Internal: the backfill's progress, carried across continue-as-new. */
   carried?: ProgressState;
+}
+
+/** What a backfill returns: its summary, and its census when it was asked for one. */
+export interface BackfillResult extends BackfillSummary {
+  /** The census's eras; or, when the census failed (the days stay as they are), its error in one line. */
+  census?: CensusSummary | { error: string };
 }
 
 /** Settings every level passes down (and nothing of its own plan or results). */

@@ -9,14 +9,19 @@
  *       [--source local|s3] [--latency-ms 20] [--workers 1] [--aggregation day|month|year]
  *       [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--eager]
  *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
- *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...]
+ *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...] [--compiled]
+ *       [--kerchunk] [--kerchunk-threads 8]
  *
  * --source s3 serves the archive from MinIO behind Toxiproxy (every response delayed by
  * --latency-ms), for the anchor and the workers alike; local reads the folder. The archive is
  * written once per (start, days, hours, grid) under .work/bench/backfill/ and reused. --eager
  * starts the dev server with eager activity execution (system.enableActivityEagerExecution);
  * --rollback-journal with the dev server's own SQLite default (a rollback journal synced at every
- * commit) instead of our TemporalDevServer's default, WAL with synchronous=NORMAL.
+ * commit) instead of our TemporalDevServer's default, WAL with synchronous=NORMAL. --compiled runs
+ * the workers as deployed (`node dist/cli/main.js worker`, after `npm run build`) instead of from
+ * source through tsx. --kerchunk (with --source s3) also builds the month with kerchunk + s3fs
+ * (bench/backfill/kerchunk_month.py: SingleHdf5ToZarr per file, --kerchunk-threads at once, then
+ * MultiZarrToZarr per day) from the same store in the same run, after the Temporal run.
  */
 import { Client, Connection } from "@temporalio/client";
 import { execFile } from "node:child_process";
@@ -39,7 +44,7 @@ import { progressQuery } from "../../workflows/messages.js";
 import { backfillOptions } from "../../workflows/options.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
 import type { BackfillInput, BackfillSummary } from "../../workflows/types.js";
-import { benchArchive, benchDir, cpuSeconds } from "../archive.js";
+import { benchArchive, benchDir, cpuSeconds, threadCpuSeconds } from "../archive.js";
 import { historyStats, workShare } from "./histories.js";
 
 const run = promisify(execFile);
@@ -66,6 +71,9 @@ const { values } = parseArgs({
     json: { type: "string" },
     "worker-node-arg": { type: "string", multiple: true },
     "worker-arg": { type: "string", multiple: true },
+    compiled: { type: "boolean", default: false },
+    kerchunk: { type: "boolean", default: false },
+    "kerchunk-threads": { type: "string", default: "8" },
   },
 });
 const days = Number(values.days);
@@ -103,6 +111,7 @@ async function main(): Promise<void> {
 
   // The source: the folder, or MinIO behind Toxiproxy (every response `latency-ms` late).
   let source: DatasetSpec["source"]["storage"] = { kind: "local", path: archive };
+  let s3Bucket = "";
   const minio = s3 ? new MinioServer({ dataDir: join(runDir, "minio-data"), logFile: join(runDir, "minio.log") }) : undefined;
   const toxiproxy = s3 ? new ToxiproxyServer({ logFile: join(runDir, "toxiproxy.log") }) : undefined;
   const server = new TemporalDevServer({
@@ -122,6 +131,7 @@ async function main(): Promise<void> {
       const proxy = await toxiproxy.createProxy("bench", minio.endpoint);
       await proxy.latency(Number(values["latency-ms"]));
       source = { kind: "s3", bucket, endpoint: proxy.url };
+      s3Bucket = bucket;
       log(`archive on MinIO (${bucket}) behind Toxiproxy +${values["latency-ms"]} ms`);
     }
 
@@ -150,14 +160,18 @@ async function main(): Promise<void> {
       const worker = new ManagedProcess(
         `worker-${i + 1}`,
         process.execPath,
-        [...(values["worker-node-arg"] ?? []), "--import", "tsx", resolve(repositoryRoot, "cli/main.ts"), "worker", "--address", server.address, "--task-queue", "bench", "--config", config, ...(values["worker-arg"] ?? [])],
+        [...(values["worker-node-arg"] ?? []), ...(values.compiled ? [resolve(repositoryRoot, "dist/cli/main.js")] : ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts")]), "worker", "--address", server.address, "--task-queue", "bench", "--config", config, ...(values["worker-arg"] ?? [])],
         join(runDir, `worker-${i + 1}.log`),
         { ...process.env, TK_LOG_LEVEL: "WARN" },
       );
       await worker.start();
       workers.push(worker);
     }
-    await sleep(4000); // worker start-up is not part of the backfill
+    // Worker start-up is not part of the backfill: wait until each polls (its log says so), then a
+    // second more (under load a fixed 4 s wait let start-up CPU into the measured run).
+    const logFile = (i: number): string => join(runDir, `worker-${i + 1}.log`);
+    await Promise.all(workers.map((w, i) => w.waitUntil(async () => /polling \d+ ms after start/.test(readFileSync(logFile(i), "utf8")), 120_000)));
+    await sleep(1000);
     connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
     const input: BackfillInput = {
@@ -170,6 +184,7 @@ async function main(): Promise<void> {
       ...(values["small-day-files"] !== undefined ? { smallDayFiles: Number(values["small-day-files"]) } : {}),
     };
     const cpuBefore = { server: cpuSeconds(serverPid), workers: workers.map((w) => cpuSeconds(w.pid)) };
+    const threadsBefore = workers.map((w) => threadCpuSeconds(w.pid));
     const t = performance.now();
     const handle = await client.workflow.start(backfillV3, { ...backfillOptions(input, "bench/backfill"), taskQueue: "bench" });
     const sampler = setInterval(() => load.push(loadavg()[0]!), 5000);
@@ -177,10 +192,27 @@ async function main(): Promise<void> {
     const temporalMs = performance.now() - t;
     clearInterval(sampler);
     const cpu = { server: cpuSeconds(serverPid) - cpuBefore.server, workers: workers.map((w, i) => cpuSeconds(w.pid) - cpuBefore.workers[i]!) };
+    // Where a worker's CPU went, by thread (threads that ended during the run are not counted).
+    const workerThreads = workers.map((w, i) => {
+      const after = threadCpuSeconds(w.pid);
+      return Object.fromEntries(Object.entries(after).map(([name, s]) => [name, +(s - (threadsBefore[i]![name] ?? 0)).toFixed(2)]).filter(([, s]) => (s as number) > 0));
+    });
     const progress = await handle.query(progressQuery);
     log(`temporal: ${seconds(temporalMs)} s, ${summary.days.written} days written`);
     if (!values["skip-direct"]) await runDirect("after");
     const directMs = directRuns.length > 0 ? directRuns.reduce((a, b) => a + b, 0) / directRuns.length : 0;
+
+    // The kerchunk + s3fs anchor: the same month from the same store, after the Temporal run.
+    let kerchunk: Record<string, unknown> | undefined;
+    if (values.kerchunk && s3) {
+      const { stdout } = await run(
+        resolve(repositoryRoot, ".venv/bin/python"),
+        [resolve(repositoryRoot, "bench/backfill/kerchunk_month.py"), join(archive, ".keys.json"), join(runDir, "out-kerchunk"), "--bucket", s3Bucket, "--endpoint", (source as { endpoint: string }).endpoint, "--threads", values["kerchunk-threads"]!],
+        { maxBuffer: 64 * 1024 * 1024, timeout: 60 * 60_000 },
+      );
+      kerchunk = JSON.parse(stdout) as Record<string, unknown>;
+      log(`kerchunk + s3fs: ${kerchunk.wall_s} s, ${kerchunk.files_per_s} files/s, ${kerchunk.cpu_s} s CPU`);
+    }
 
     // The re-run of the finished range: what it takes, and what it visits.
     let rerun: Record<string, unknown> | undefined;
@@ -218,6 +250,8 @@ async function main(): Promise<void> {
       overhead: direct ? +(temporalMs / directMs).toFixed(2) : undefined,
       filesPerSecond: { temporal: +(files / (temporalMs / 1000)).toFixed(1), direct: direct ? +(files / (directMs / 1000)).toFixed(1) : undefined },
       cpuSeconds: { server: +cpu.server.toFixed(1), workers: cpu.workers.map((c) => +c.toFixed(1)) },
+      workerCpuMsPerFile: cpu.workers.map((c) => +((1000 * c) / files).toFixed(2)),
+      workerThreadCpuSeconds: workerThreads,
       workerPeakRssMiB: workers.map((w) => Math.round(peakRssMiB(w.pid!))),
       summary: { status: summary.status, days: summary.days, rollups: summary.rollups, files: summary.files },
       progressExact:
@@ -230,6 +264,7 @@ async function main(): Promise<void> {
       histories,
       share,
       outputsIdentical: identical,
+      kerchunk,
       rerun,
     };
     console.log(JSON.stringify(result, null, 2));

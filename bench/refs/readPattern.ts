@@ -3,7 +3,11 @@
  * every real read delayed by a simulated latency, and prints the reads wave by wave together with
  * the parser functions that asked for the bytes (from async stack traces).
  *
- * usage: npx tsx bench/refs/readPattern.ts FILE [--latency 20] [--head-size BYTES] [--max-gap BYTES] [--block-size BYTES]
+ * usage: npx tsx bench/refs/readPattern.ts FILE [--latency 20] [--head-size BYTES] [--max-gap BYTES] [--block-size BYTES] [--tail-size BYTES] [--hint-from OTHER_FILE]
+ *
+ * --hint-from first translates OTHER_FILE (a file of the same layout) and prefetches, in the first
+ * round, the ranges it needed beyond its head, as the backfill does with the previous file of a
+ * dataset (lib/source/layoutHints.ts)
  */
 import { parseArgs } from "node:util";
 import { translateHdf5 } from "../../lib/refs/translate.js";
@@ -20,6 +24,8 @@ const { values, positionals } = parseArgs({
     "head-size": { type: "string" },
     "max-gap": { type: "string" },
     "block-size": { type: "string" },
+    "tail-size": { type: "string" },
+    "hint-from": { type: "string" },
     concurrency: { type: "string" },
     quiet: { type: "boolean", default: false },
   },
@@ -83,7 +89,16 @@ const cacheOptions: BlockCacheOptions = {};
 if (values["head-size"]) cacheOptions.headSize = Number(values["head-size"]);
 if (values["max-gap"]) cacheOptions.maxGap = Number(values["max-gap"]);
 if (values["block-size"]) cacheOptions.blockSize = Number(values["block-size"]);
+if (values["tail-size"]) cacheOptions.tailSize = Number(values["tail-size"]);
 if (values.concurrency) cacheOptions.concurrency = Number(values.concurrency);
+
+if (values["hint-from"]) {
+  const other = new LocalFileSource(values["hint-from"]);
+  const otherCache = new BlockCache(other, cacheOptions);
+  await translateHdf5(otherCache, { inlineThreshold: 100 });
+  await other.close();
+  cacheOptions.prefetch = otherCache.learnedRanges();
+}
 
 const local = new LocalFileSource(positionals[0]!);
 const slow = new SlowSource(local);

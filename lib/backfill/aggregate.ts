@@ -1,62 +1,130 @@
-import { combineRefs } from "../combine/index.js";
-import { parseRefsJson } from "../model/kerchunkJson.js";
+import { combineSetsAcrossDrift, type CombineSummary, type RefSink } from "../combine/index.js";
+import { JsonRefSink } from "../combine/jsonOutput.js";
+import { ParquetRefSink, type ParquetFolder } from "../combine/parquetOutput.js";
+import { readKerchunkJson } from "../model/kerchunkJson.js";
+import { readKerchunkParquet } from "../model/kerchunkParquet.js";
+import type { ReferenceSet } from "../model/referenceSet.js";
 import { openStorage, s3ConnectionOf, type ResolvedDatasetSpec } from "../datasets/spec.js";
+import { joinKey, type Storage } from "../storage/storage.js";
+import { outputRules, type ReferenceFileLayout } from "./model/output.js";
 import type { AggregateSummary } from "./model/steps.js";
-import { outputKey } from "./names.js";
-import type { Tries } from "./sources.js";
+import { completeKey, outputKey, outputPartKey } from "./names.js";
+import { periodOutputKeys, type Tries } from "./sources.js";
+
+/** A reference-file layout's reader and writer on the output storage. */
+interface ReferenceFileFormat {
+  /** The output at `key`, as a reference set named `label`. */
+  read(storage: Storage, key: string, label: string): Promise<ReferenceSet>;
+  /**
+   * Write the output at `key` (complete once `complete` is there) exactly once: a sink filled by
+   * `combine`, then written; `wrote` false when another run's output stood (nothing overwritten).
+   */
+  write(storage: Storage, key: string, complete: string, combine: (sink: RefSink) => Promise<CombineSummary>): Promise<{ wrote: boolean; chunkRefs: number }>;
+}
+
+/** A kerchunk JSON file, the staged files' layout too (the combine library's parser: checks the version, rejects templates, names the file). */
+const json: ReferenceFileFormat = {
+  read: async (storage, key, label) => readKerchunkJson(new TextDecoder().decode(await storage.read(key)), label),
+  async write(storage, key, _complete, combine) {
+    const sink = new JsonRefSink();
+    const { chunkRefs } = await combine(sink);
+    // toJsonBuffer() writes the per-array lists straight out: no object of a million keys is built.
+    return { wrote: await storage.write(key, sink.toJsonBuffer(), { ifAbsent: true }), chunkRefs };
+  },
+};
 
 /**
- * Combine reference files (a day's staged per-file refs, or a month's day outputs, or a year's
- * month outputs) into the period's output, written once and atomically: when another run wrote
- * it first, that output stands and this one reports "existing".
+ * A folder of the output storage as a Parquet reference folder: data files written (over any a run
+ * cut short left: no reader trusts a folder without `.zmetadata`), then `.zmetadata` once.
+ */
+function storageFolder(storage: Storage, key: string): ParquetFolder {
+  return {
+    description: storage.url(key),
+    // Files a cut-short run wrote that this one does not are read by no one: .zmetadata names the arrays and their sizes.
+    open: async () => undefined,
+    write: async (path, bytes) => void (await storage.write(joinKey(key, path), bytes)),
+    publish: (zmetadata) => storage.write(joinKey(key, ".zmetadata"), zmetadata, { ifAbsent: true }),
+  };
+}
+
+const formats: Record<ReferenceFileLayout["kind"], ReferenceFileFormat> = {
+  json,
+  parquet: {
+    read: (storage, key, label) => readKerchunkParquet(key, label, (path) => storage.read(joinKey(key, path))),
+    async write(storage, key, complete, combine) {
+      // A part another run finished stands: its data files are not rewritten under its .zmetadata.
+      if (await storage.exists(complete)) return { wrote: false, chunkRefs: 0 };
+      const sink = new ParquetRefSink(storageFolder(storage, key));
+      await sink.open();
+      const { chunkRefs } = await combine(sink);
+      return { wrote: await sink.close(), chunkRefs };
+    },
+  },
+};
+
+/**
+ * Combine reference sets (a day's staged per-file refs, or a month's day outputs, or a year's
+ * month outputs, in time order) into the period's output, written once and atomically: when
+ * another run wrote it first, that output stands and this one reports "existing". The output is a
+ * kerchunk JSON file, or a Parquet folder whose `.zmetadata` is written last (output.format, by
+ * `outputRules(format).files`); `childOutputs`: the inputs are outputs in that layout (a rollup's),
+ * not staged JSON.
+ *
+ * Where the inputs' layout drifts (issue 17) and the dataset's `drift` is "split" (the default),
+ * the period gets one output per run of inputs one array can hold (`outputPartKey`:
+ * "<period>.era001of002.json", ...), each written once; variables that appear or disappear are
+ * held as a union. Without drift it writes the one output it always wrote, byte for byte.
  */
 export async function aggregatePeriod(
   spec: ResolvedDatasetSpec,
   period: string,
   inputKeys: string[],
-  options: { removeInputs?: boolean } & Tries = {},
+  options: { removeInputs?: boolean; childOutputs?: boolean } & Tries = {},
 ): Promise<AggregateSummary> {
   const storage = openStorage(spec.output.storage, options.tries);
-  const key = outputKey(spec, period);
+  const output = formats[outputRules(spec.output.format).files.kind];
+  const input = options.childOutputs ? output : json;
   try {
-    const existing = async (): Promise<AggregateSummary> => {
+    const summary = (keys: string[], existing: boolean, chunkRefs: number, inputs: number): AggregateSummary => {
+      const urls = keys.map((k) => storage.url(k));
+      return { output: urls[0]!, ...(urls.length > 1 ? { outputs: urls } : {}), existing, inputs, chunkRefs };
+    };
+    const existing = async (keys: string[]): Promise<AggregateSummary> => {
       // Inputs of a finished period are not needed any more (another run may have staged them too).
       if (options.removeInputs) await Promise.all(inputKeys.map((k) => storage.delete(k)));
-      return { output: storage.url(key), existing: true, inputs: inputKeys.length, chunkRefs: 0 };
+      return summary(keys, true, 0, inputKeys.length);
     };
-    if (await storage.exists(key)) return existing();
+    const found = await periodOutputKeys(spec, storage, period);
+    if (found) return existing(found);
     const inputs = await Promise.all(
       inputKeys.map(async (inputKey) => {
-        const label = storage.url(inputKey);
-        let bytes: Uint8Array;
         try {
-          bytes = await storage.read(inputKey);
+          return await input.read(storage, inputKey, storage.url(inputKey));
         } catch (error) {
           // A concurrent run over the same period may have written it and removed the staging.
-          if (await storage.exists(key)) return undefined;
+          if (await periodOutputKeys(spec, storage, period)) return undefined;
           throw error;
         }
-        // The combine library's own parser: checks the version and rejects templates, naming the file.
-        return { label, refs: parseRefsJson(new TextDecoder().decode(bytes), label) };
       }),
     );
-    if (inputs.some((i) => i === undefined)) return existing();
-    const present = inputs.filter((i): i is NonNullable<typeof i> => i !== undefined);
+    if (inputs.some((i) => i === undefined)) return existing((await periodOutputKeys(spec, storage, period))!);
+    const present = inputs.filter((i): i is ReferenceSet => i !== undefined);
     // Coordinates that are not inline are read from the sources, with the source storage's settings.
     const source = spec.source.storage;
-    const combined = await combineRefs(
-      present.map((i) => i.refs),
-      {
-        ...spec.combine,
-        labels: present.map((i) => i.label),
-        ...(source.kind === "s3" ? { s3: { ...s3ConnectionOf(source), ...(options.tries ? { maxAttempts: options.tries } : {}) } } : {}),
-      },
-    );
-    // json() writes the per-array lists straight out: no object of a million keys is built.
-    const written = await storage.write(key, combined.json(), { ifAbsent: true });
-    if (!written) return existing();
+    const combineOptions = {
+      ...spec.combine,
+      drift: spec.drift,
+      ...(source.kind === "s3" ? { s3: { ...s3ConnectionOf(source), ...(options.tries ? { maxAttempts: options.tries } : {}) } } : {}),
+    };
+    // Parts in time order, each once: a part another run wrote first stands.
+    const written = await combineSetsAcrossDrift(present, combineOptions, (part, parts, combine) => {
+      const key = parts === 1 ? outputKey(spec, period) : outputPartKey(spec, period, part, parts);
+      return output.write(storage, key, completeKey(spec, key), combine).then((result) => ({ ...result, key }));
+    });
+    const keys = written.map((w) => w.key);
+    if (!written.some((w) => w.wrote)) return existing(keys);
     if (options.removeInputs) await Promise.all(inputKeys.map((k) => storage.delete(k)));
-    return { output: storage.url(key), existing: false, inputs: present.length, chunkRefs: combined.summary.chunkRefs };
+    return summary(keys, false, written.reduce((n, w) => n + w.chunkRefs, 0), present.length);
   } finally {
     await storage.close();
   }

@@ -30,12 +30,14 @@ export async function commitStagedDay(spec: ResolvedDatasetSpec, day: string, st
   try {
     const inputs: KerchunkRefs[] = [];
     const sourceVersions = new Map<string, SourceVersion>();
+    const sources: (string | undefined)[] = [];
     let missing = false;
     for (const key of stagedKeys) {
       try {
         const refs = parseRefsJson(new TextDecoder().decode(await storage.read(key)), storage.url(key));
         const recorded = stagedSourceVersion(refs);
         if (recorded) sourceVersions.set(...recorded);
+        sources.push(recorded?.[0]);
         inputs.push(refs);
       } catch (error) {
         if (await storage.exists(key)) throw error;
@@ -53,7 +55,7 @@ export async function commitStagedDay(spec: ResolvedDatasetSpec, day: string, st
       summary = { snapshotId: commit.snapshotId, alreadyCommitted: true, steps: commit.steps, files: commit.files.length, attempts: 0, commitMs: 0 };
     } else {
       // Pinned to the versions read at extraction; a file staged without one is looked up now.
-      summary = await commitDay(spec, day, { refs: inputs, labels: stagedKeys.map((k) => storage.url(k)) }, { sourceVersions });
+      summary = await commitDay(spec, day, { refs: inputs, labels: stagedKeys.map((k) => storage.url(k)), sources }, { sourceVersions });
     }
     // The day is in the store: its staging is not needed any more.
     await Promise.all(stagedKeys.map((k) => storage.delete(k)));

@@ -9,7 +9,7 @@ import { listDaySources, type Tries } from "./sources.js";
  * listing per year), so only the sources are listed.
  */
 export async function surveyDay(spec: ResolvedDatasetSpec, dayId: string, options: Tries = {}): Promise<DaySurvey> {
-  const output = await outputFor(spec).dayOutput(dayId, options);
-  if (output !== undefined) return { output };
+  const outputs = await outputFor(spec).dayOutput(dayId, options);
+  if (outputs !== undefined) return { output: outputs[0]!, ...(outputs.length > 1 ? { outputs } : {}) };
   return { sources: (await listDaySources(spec, dayId, options)).map((o) => o.key) };
 }

@@ -2,6 +2,7 @@ import { Hdf5FormatError } from "../errors.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
 import { BlockCache } from "../source/blockCache.js";
+import { LayoutHints } from "../source/layoutHints.js";
 import { referenceUrl } from "../source/localFile.js";
 import { translateFile } from "../translateFile.js";
 import type { ExtractSummary } from "./model/steps.js";
@@ -21,6 +22,14 @@ export function checkRangesWithin(refs: KerchunkRefs, url: string, size: number)
 }
 
 /**
+ * Where the previous file of each dataset needed metadata, for this process (a worker): the next
+ * file's first round of reads fetches those ranges beside its head (lib/source/layoutHints.ts).
+ */
+const layoutHints = new LayoutHints();
+/** The head a file read with a layout hint starts from: one block (the superblock and root group's start). */
+const HINTED_HEAD_SIZE = 8 * 1024;
+
+/**
  * Translate one source file and stage its references. Idempotent: when the staged refs exist
  * (an earlier attempt finished), nothing is read again. An aborted `signal` (the activity was
  * cancelled) stops it before the translation and before the write.
@@ -36,13 +45,17 @@ export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string,
     }
     signal?.throwIfAborted();
     const origin = sourceStorage.source(sourceKey);
-    const cached = new BlockCache(origin);
+    // With a hint, the first round reads the first block and the hinted ranges only (not the
+    // default 256 KiB head): less to receive, copy and collect for a file that needs 50 KB.
+    const hint = layoutHints.get(spec.name);
+    const cached = new BlockCache(origin, hint.length > 0 ? { prefetch: hint, headSize: HINTED_HEAD_SIZE } : {});
     let result;
     let version;
     try {
       result = await translateFile(cached, { inlineThreshold: spec.refs.inlineThreshold, url });
       checkRangesWithin(result.refs, url, await cached.size());
       version = origin.version?.();
+      layoutHints.learn(spec.name, cached.learnedRanges());
     } finally {
       await origin.close?.();
     }

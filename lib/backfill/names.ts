@@ -4,29 +4,77 @@ import { parsePeriod, type Period } from "../calendar/periods.js";
 import { DateTime } from "luxon";
 import { joinKey } from "../storage/storage.js";
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
+import { partName, parsePartTail } from "../combine/index.js";
+import type { ListedOutput } from "./model/outputs.js";
+import { outputRules, type ReferenceFileLayout } from "./model/output.js";
 
 /** "2022-01-13" → "20220113", "2022-01" → "202201", "2022" → "2022": the seed's file naming. */
 export function compactPeriod(period: Period): string {
   return period.id.replace(/-/g, "");
 }
 
-/** Where a period's reference file goes: <dest>/<root>/<YYYYMMDD><suffix>.json. */
+const layoutOf = (spec: ResolvedDatasetSpec): ReferenceFileLayout => outputRules(spec.output.format).files;
+
+/**
+ * Where a period's reference file goes: <dest>/<root>/<YYYYMMDD><suffix>.json, or the Parquet
+ * folder <YYYYMMDD><suffix>.parq (output.format "parquet").
+ */
 export function outputKey(spec: ResolvedDatasetSpec, periodId: string): string {
-  return joinKey(spec.output.prefix, spec.source.root, `${compactPeriod(parsePeriod(periodId))}${spec.output.suffix}.json`);
+  return joinKey(spec.output.prefix, spec.source.root, `${compactPeriod(parsePeriod(periodId))}${spec.output.suffix}${layoutOf(spec).extension}`);
 }
 
 /**
- * The period whose output a key is, if it is one (the inverse of `outputKey`): "<...>/20220113.json"
- * → "2022-01-13", "202201.json" → "2022-01", "2022.json" → "2022"; anything else → undefined.
+ * The key whose presence means the output at `key` is there, whole: the JSON file itself, or the
+ * Parquet folder's `.zmetadata` (written last).
  */
-export function periodOfOutputKey(spec: ResolvedDatasetSpec, key: string): string | undefined {
+export function completeKey(spec: ResolvedDatasetSpec, key: string): string {
+  return `${key}${layoutOf(spec).completeMarker}`;
+}
+
+/** The output a listed key completes (`completeKey`'s inverse): a folder's data files complete none. */
+export function outputOfCompleteKey(spec: ResolvedDatasetSpec, key: string): string | undefined {
+  const marker = layoutOf(spec).completeMarker;
+  return key.endsWith(marker) ? key.slice(0, key.length - marker.length) : undefined;
+}
+
+/**
+ * Where one part of a period's output goes when drift splits the period (issue 17): the part's
+ * number and the count before the extension, "<YYYYMMDD><suffix>.era001of002.json", so that sorting
+ * the names gives time order and a listing tells whether every part is there.
+ */
+export function outputPartKey(spec: ResolvedDatasetSpec, periodId: string, part: number, parts: number): string {
+  return partName(outputKey(spec, periodId), part, parts);
+}
+
+/** The key prefix of every output of one period (its single output, or its parts): "<...>/20220113<suffix>.". */
+export function periodOutputsPrefix(spec: ResolvedDatasetSpec, periodId: string): string {
+  return joinKey(spec.output.prefix, spec.source.root, `${compactPeriod(parsePeriod(periodId))}${spec.output.suffix}.`);
+}
+
+/**
+ * The period (and part) whose output a key is, if it is one (the inverse of `outputKey` and
+ * `outputPartKey`): "<...>/20220113.json" → 2022-01-13, "202201.era002of003.json" → 2022-01 part 2
+ * of 3, "2022.json" → 2022 (".parq" with output.format "parquet"); anything else → undefined.
+ */
+export function outputOfKey(spec: ResolvedDatasetSpec, key: string): Omit<ListedOutput, "url"> | undefined {
   const folder = joinKey(spec.output.prefix, spec.source.root);
-  const ending = `${spec.output.suffix}.json`;
   const name = folder ? (key.startsWith(`${folder}/`) ? key.slice(folder.length + 1) : undefined) : key;
-  if (name === undefined || !name.endsWith(ending)) return undefined;
-  const compact = /^(\d{4})(\d{2})?(\d{2})?$/.exec(name.slice(0, name.length - ending.length));
+  if (name === undefined) return undefined;
+  const extension = layoutOf(spec).extension;
+  const split = name.endsWith(extension) ? /^(.*)(\.era\d{3,}of\d{3,})$/.exec(name.slice(0, -extension.length)) : null;
+  const part = split ? parsePartTail(split[2]!) : undefined;
+  if (split && !part) return undefined;
+  const stem = split ? split[1]! : name.endsWith(extension) ? name.slice(0, -extension.length) : undefined;
+  if (stem === undefined || !stem.endsWith(spec.output.suffix)) return undefined;
+  const compact = /^(\d{4})(\d{2})?(\d{2})?$/.exec(stem.slice(0, stem.length - spec.output.suffix.length));
   if (!compact) return undefined;
-  return compact.slice(1).filter((part) => part !== undefined).join("-");
+  const period = compact.slice(1).filter((p) => p !== undefined).join("-");
+  return part ? { period, part } : { period };
+}
+
+/** The period whose output (or output part) a key is, if it is one. */
+export function periodOfOutputKey(spec: ResolvedDatasetSpec, key: string): string | undefined {
+  return outputOfKey(spec, key)?.period;
 }
 
 /** The key prefix every output of a year's periods starts with (one listing finds them all). */

@@ -2,11 +2,16 @@ import { boundedAll } from "../concurrency.js";
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { TemporalKerchunkError } from "../errors.js";
 import { extractToStaging } from "./extract.js";
-import { failureOf, isFailed, noFileCounts, runDaySteps, type SmallDayLimits, type SmallDayOutcome } from "./model/index.js";
+import { failureOf, isFailed, noFileCounts, runDaySteps, type ExtractSummary, type SmallDayLimits, type SmallDayOutcome } from "./model/index.js";
 import { outputFor } from "./output.js";
 import { surveyDay } from "./day.js";
 
+/** One file's extraction in a batch, as it ended: staged (its summary) or failed (not when the day stopped it). */
+export type SmallDayFileEvent = { day: string; key: string; seconds: number } & ({ summary: ExtractSummary } | { error: unknown });
+
 export interface SmallDaysOptions {
+  /** Told after each file's extraction (the worker's per-file metrics: worker/metrics.ts). */
+  onFile?: (event: SmallDayFileEvent) => void;
   /** Outcomes of days a previous attempt finished (its last heartbeat): not run again. */
   done?: readonly SmallDayOutcome[];
   /** Told after each day, with every outcome so far (the activity heartbeats them). */
@@ -30,7 +35,7 @@ export async function runSmallDays(spec: ResolvedDatasetSpec, days: readonly str
   for (const day of days) {
     if (done.some((outcome) => outcome.day === day)) continue;
     options.signal?.throwIfAborted();
-    const outcome = await smallDay(spec, day, limits, options.signal);
+    const outcome = await smallDay(spec, day, limits, options.signal, options.onFile);
     done.push(outcome);
     options.onDay?.(done);
     if (limits.failFast && "result" in outcome && isFailed(outcome.result)) break;
@@ -38,7 +43,7 @@ export async function runSmallDays(spec: ResolvedDatasetSpec, days: readonly str
   return done;
 }
 
-async function smallDay(spec: ResolvedDatasetSpec, day: string, limits: SmallDayLimits, signal?: AbortSignal): Promise<SmallDayOutcome> {
+async function smallDay(spec: ResolvedDatasetSpec, day: string, limits: SmallDayLimits, signal?: AbortSignal, onFile?: SmallDaysOptions["onFile"]): Promise<SmallDayOutcome> {
   const files = noFileCounts();
   let translated = 0;
   // A day that failed stops its other files' extractions (as its day workflow's end cancels them).
@@ -51,7 +56,16 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, limits: SmallDay
         survey: () => surveyDay(spec, day),
         extract: (sources) =>
           boundedAll(sources, limits.maxConcurrentFiles, async (key) => {
-            const summary = await extractToStaging(spec, day, key, stop);
+            const started = performance.now();
+            const seconds = (): number => (performance.now() - started) / 1000;
+            let summary: ExtractSummary;
+            try {
+              summary = await extractToStaging(spec, day, key, stop);
+            } catch (error) {
+              if (!stop.aborted) onFile?.({ day, key, seconds: seconds(), error });
+              throw error;
+            }
+            onFile?.({ day, key, seconds: seconds(), summary });
             if (!summary.reused) translated++;
             return summary;
           }),

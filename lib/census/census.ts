@@ -26,7 +26,7 @@ export { listCensusFiles } from "./listing.js";
 
 /** Reads files' metadata for one step, a day output once for all its files. */
 class MetadataReader {
-  private readonly days = new Map<string, Promise<FileMetadataResult>>();
+  private readonly days = new Map<string, Promise<FileMetadataResult & { standsForFiles: boolean }>>();
   counts: ReadCounts = noReads();
 
   constructor(
@@ -36,20 +36,19 @@ class MetadataReader {
 
   async read(index: number): Promise<FileMetadata> {
     const { day, key } = this.listing.file(index);
-    let pending: Promise<FileMetadataResult>;
     if (day.output) {
-      pending = this.days.get(day.day) ?? dayOutputMetadata(this.spec, day.output);
-      if (!this.days.has(day.day)) {
+      let pending = this.days.get(day.day);
+      if (!pending) {
+        pending = dayOutputMetadata(this.spec, day.output);
         this.days.set(day.day, pending);
-        const { counts } = await pending;
-        this.counts = addReads(this.counts, counts);
+        this.counts = addReads(this.counts, (await pending).counts);
       }
-    } else {
-      pending = fileMetadata(this.spec, key);
-      const { counts } = await pending;
-      this.counts = addReads(this.counts, counts);
+      const output = await pending;
+      if (output.standsForFiles) return output.metadata;
     }
-    return (await pending).metadata;
+    const file = await fileMetadata(this.spec, key);
+    this.counts = addReads(this.counts, file.counts);
+    return file.metadata;
   }
 }
 

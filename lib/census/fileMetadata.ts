@@ -5,7 +5,9 @@
  * census's view is made from the references the reader produces.
  */
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
+import { arrayMetadata } from "../model/arrayMetadata.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
+import { referenceSetOf } from "../model/referenceSet.js";
 import { BlockCache } from "../source/blockCache.js";
 import { referenceUrl } from "../source/localFile.js";
 import { translateFile } from "../translateFile.js";
@@ -15,6 +17,28 @@ import type { ReadCounts } from "./model/types.js";
 export interface FileMetadataResult {
   metadata: FileMetadata;
   counts: ReadCounts;
+}
+
+/**
+ * Whether every variable along a concat dimension has chunk references at every step of it. Not
+ * so where the combine held a union (drift "split": a variable absent from some of the day's files
+ * has no references there), and then the day output does not stand for each of its files. (A
+ * file with every chunk of a step unwritten looks the same: its day's files are read, which costs
+ * reads, never a wrong era.)
+ */
+function everyStepReferenced(refs: KerchunkRefs, concatDims: readonly string[]): boolean {
+  for (const entry of referenceSetOf(refs, "").arrays.values()) {
+    if (concatDims.includes(entry.path)) continue;
+    const { zarray, dimensionNames } = arrayMetadata(entry);
+    const leaf = entry.path.length + 1;
+    for (const dim of concatDims) {
+      const axis = dimensionNames?.indexOf(dim) ?? -1;
+      if (axis < 0) continue;
+      const steps = new Set(entry.chunkKeys.map((key) => key.slice(leaf).split(".")[axis]));
+      if (steps.size < Math.ceil(zarray.shape[axis]! / zarray.chunks[axis]!)) return false;
+    }
+  }
+  return true;
 }
 
 /** One source file's metadata, and what reading it cost. Errors name the file. */
@@ -37,9 +61,10 @@ export async function fileMetadata(spec: ResolvedDatasetSpec, key: string): Prom
  * day had the same arrays, dtypes, shapes apart from time, chunks, codecs, fill values and
  * decoding attributes (lib/combine/layout.ts), so its metadata is every file's. (Variables without
  * a time axis that are not `identicalDims`, like `crs`, are carried from the day's first file
- * unchecked: a change of those inside such a day is not seen.)
+ * unchecked: a change of those inside such a day is not seen.) A day whose output holds a union
+ * of variables (`standsForFiles` false) is read file by file.
  */
-export async function dayOutputMetadata(spec: ResolvedDatasetSpec, outputKey: string): Promise<FileMetadataResult> {
+export async function dayOutputMetadata(spec: ResolvedDatasetSpec, outputKey: string): Promise<FileMetadataResult & { standsForFiles: boolean }> {
   const storage = openStorage(spec.output.storage);
   try {
     const bytes = await storage.read(outputKey);
@@ -47,6 +72,7 @@ export async function dayOutputMetadata(spec: ResolvedDatasetSpec, outputKey: st
     return {
       metadata: metadataOfRefs(refs, spec.combine.concatDims, storage.url(outputKey)),
       counts: { filesRead: 0, outputsRead: 1, bytesRead: bytes.length, requests: 1 },
+      standsForFiles: everyStepReferenced(refs, spec.combine.concatDims),
     };
   } finally {
     await storage.close();

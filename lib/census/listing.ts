@@ -51,9 +51,10 @@ export async function listCensusFiles(
 ): Promise<ListingSummary> {
   const range = dayRange(start, end);
   const outputs = new Set<string>();
-  // Day outputs stand for their files only when they are reference files (not a store's commits).
-  if ((options.reuseOutputs ?? true) && !outputRules(spec.output.format).store) {
-    for (const year of yearsIn(range)) for (const period of Object.keys(await findOutputs(spec, year.id))) outputs.add(period);
+  // Day outputs stand for their files only when they are kerchunk JSON (not a store's commits, nor Parquet folders).
+  if ((options.reuseOutputs ?? true) && outputRules(spec.output.format).censusReadsDayOutputs) {
+    // A day split by drift into several outputs (issue 17) is not one structure: its files are read.
+    for (const year of yearsIn(range)) for (const [period, found] of Object.entries(await findOutputs(spec, year.id))) if (typeof found === "string") outputs.add(period);
   }
   const dayIds = yearsIn(range).flatMap((year) => daysIn(year, range).map((d) => d.id));
   const days = await boundedAll(dayIds, options.concurrency ?? 16, async (day): Promise<CensusDay> => {

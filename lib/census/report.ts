@@ -3,6 +3,7 @@
  * `Census` below), census.md (for people: the eras, what changed at each boundary, a timeline per
  * variable) and census.svg (the timeline as a picture).
  */
+import { compatibleRuns } from "../combine/drift.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import { joinKey } from "../storage/storage.js";
 import { censusFolder, type IndexedListing } from "./listing.js";
@@ -55,18 +56,17 @@ export interface Census {
 
 const fileName = (key: string): string => key.slice(key.lastIndexOf("/") + 1);
 
-/** The `aggregate` of each era (see CensusEra): a new one where a variable present before comes back with another structure. */
+/**
+ * The `aggregate` of each era (see CensusEra): a new one where a variable present before comes back
+ * with another structure. The combine's rule (`compatibleRuns`), so the census's aggregates are the
+ * backfill's outputs across drift.
+ */
 export function aggregateGroups(eras: readonly { variables: Record<string, VariableMetadata> }[]): number[] {
   const key = (v: VariableMetadata): string => JSON.stringify(Object.entries(v.structure).sort(([a], [b]) => a.localeCompare(b)));
-  const groups: number[] = [];
-  let seen = new Map<string, string>();
-  for (const era of eras) {
-    const conflict = Object.entries(era.variables).some(([name, v]) => seen.has(name) && seen.get(name) !== key(v));
-    if (conflict || groups.length === 0) seen = new Map();
-    for (const [name, v] of Object.entries(era.variables)) seen.set(name, key(v));
-    groups.push(conflict || groups.length === 0 ? (groups[groups.length - 1] ?? 0) + 1 : groups[groups.length - 1]!);
-  }
-  return groups;
+  return compatibleRuns(
+    eras.map((era) => Object.entries(era.variables).map(([name, v]) => [name, key(v)] as const)),
+    (a, b) => a === b,
+  );
 }
 
 export function buildCensus(spec: ResolvedDatasetSpec, listing: IndexedListing, facts: CensusFacts, firsts: FileMetadata[]): Census {

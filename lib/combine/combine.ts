@@ -61,6 +61,25 @@ export interface CombineSummary {
   elapsedMs: number;
 }
 
+/**
+ * "same": every input has the variables of the first (today's combine, and kerchunk's); "union":
+ * the output holds every variable of any input, and where an input lacks one there are no chunk
+ * references, so it reads as its fill value (variables that appear or disappear, issue 17).
+ */
+export type VariableSet = "same" | "union";
+
+/**
+ * The reference input with the arrays it lacks added from the first input (in input order) that
+ * has them, so the layout holds every input's arrays. Without such arrays it is the reference itself.
+ */
+async function unionOf(inputs: InputSet, reference: ReferenceSet, loadConcurrency: number): Promise<ReferenceSet> {
+  const positions = Array.from({ length: inputs.count - 1 }, (_, i) => i + 1);
+  const others = await boundedAll(positions, loadConcurrency, async (position) => [...(await inputs.load(position)).arrays.values()]);
+  const arrays = new Map(reference.arrays);
+  for (const entries of others) for (const entry of entries) if (!arrays.has(entry.path)) arrays.set(entry.path, entry);
+  return arrays.size === reference.arrays.size ? reference : { ...reference, arrays };
+}
+
 interface Survey extends SurveyedInput {
   coordinates: Record<string, InputCoordinate>;
 }
@@ -69,14 +88,15 @@ interface Survey extends SurveyedInput {
  * Combine `inputs` into `sink`: survey every input (coordinates, metadata checks), order them, then
  * emit the first input's metadata, the combined coordinates and every input's renumbered chunks.
  */
-export async function combineInto(inputs: InputSet, options: CombineOptions, sink: RefSink, loadConcurrency = 64): Promise<CombineSummary> {
+export async function combineInto(inputs: InputSet, options: CombineOptions, sink: RefSink, loadConcurrency = 64, variables: VariableSet = "same"): Promise<CombineSummary> {
   const started = performance.now();
   const settings = resolveCombineOptions(options);
   if (inputs.count === 0) throw new CombineError("no-inputs", "(none)", undefined, "nothing to combine");
   const reader = new ReferenceReader(settings.s3, settings.readConcurrency);
+  const union = variables === "union";
   try {
     const reference = await inputs.load(0);
-    const layout = await buildLayout(reference, settings, reader);
+    const layout = await buildLayout(union ? await unionOf(inputs, reference, loadConcurrency) : reference, settings, reader);
     const positions = Array.from({ length: inputs.count }, (_, i) => i);
     const surveys = await boundedAll(positions, loadConcurrency, async (position): Promise<Survey> => {
       const input = position === 0 ? reference : await inputs.load(position);
@@ -86,7 +106,7 @@ export async function combineInto(inputs: InputSet, options: CombineOptions, sin
         coordinates[dim] = await readCoordinate(input, position, dim, settings.cooMap[dim]!, reader);
         steps[dim] = coordinates[dim]!.values.length;
       }
-      checkInput(layout, input, steps);
+      checkInput(layout, input, steps, union);
       if (position !== 0) await checkIdenticalValues(layout, input, reader);
       const values = Object.fromEntries(Object.entries(coordinates).map(([dim, c]) => [dim, c.values]));
       return { position, label: input.label, values, coordinates };
@@ -292,7 +312,8 @@ function emitFirst(
   }
   for (const layoutArray of layout.arrays.values()) {
     if (layoutArray.role === "coordinate") continue;
-    const entry = first.arrays.get(layoutArray.path);
+    // A variable the first input lacks (one that appears later: "union") takes its metadata from the layout.
+    const entry = first.arrays.get(layoutArray.path) ?? (layoutArray.role === "concatenated" ? layoutArray : undefined);
     if (!entry) continue; // a carried array the first input lacks (carried arrays are not checked)
     let zarray = entry.zarray;
     let shape = layoutArray.meta.shape;
@@ -367,7 +388,8 @@ function emitUnchanged(first: ReferenceSet, array: CombinedArray, sink: RefSink)
 
 /** One input's chunks of a concatenated array, moved along the concat axes to the input's place. */
 function emitRenumbered(input: ReferenceSet, layoutArray: ArrayLayout, array: CombinedArray, placed: OrderedInput, sink: RefSink): number {
-  const entry = input.arrays.get(array.path)!;
+  const entry = input.arrays.get(array.path);
+  if (!entry) return 0; // "union": this input lacks the variable, which reads as its fill value here
   const rank = array.grid.length;
   const parts = new Array<number>(rank).fill(0);
   const shift = new Array<number>(rank).fill(0);

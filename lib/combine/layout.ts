@@ -44,19 +44,9 @@ export async function buildLayout(reference: ReferenceSet, options: ResolvedComb
   const arrays = new Map<string, ArrayLayout>();
   const concatDimsFound = new Set<string>();
   for (const entry of reference.arrays.values()) {
-    const meta = parseArrayMeta(reference.label, entry);
-    const { attributes: attrs, dimensionNames: dims } = arrayMetadata(entry);
-    const concatAxes = options.concatDims.flatMap((dim) => {
-      const axis = dims?.indexOf(dim) ?? -1;
-      return axis >= 0 && axis < meta.shape.length ? [{ dim, axis }] : [];
-    });
-    let role: ArrayRole;
-    if (options.concatDims.includes(entry.path)) role = "coordinate";
-    else if (options.identicalDims.includes(entry.path)) role = "identical";
-    else if (concatAxes.length > 0) role = "concatenated";
-    else role = "carried";
-    if (role === "concatenated") for (const { dim } of concatAxes) concatDimsFound.add(dim);
-    arrays.set(entry.path, { path: entry.path, role, zarray: entry.zarray, zattrs: entry.zattrs, meta, attrs, dims, concatAxes });
+    const array = arrayLayoutOf(entry, reference.label, options);
+    if (array.role === "concatenated") for (const { dim } of array.concatAxes) concatDimsFound.add(dim);
+    arrays.set(entry.path, array);
   }
   for (const dim of options.concatDims) {
     if (!concatDimsFound.has(dim)) {
@@ -103,48 +93,75 @@ function show(value: PyJsonValue | undefined): string {
   return pyJsonKey(value).replace(/\bf(-?[\d.e+-]+)/g, "$1");
 }
 
+/** One array of a reference set, as the layout keeps it (its role decided by the options). */
+export function arrayLayoutOf(entry: ArrayReferences, label: string, options: Pick<ResolvedCombineOptions, "concatDims" | "identicalDims">): ArrayLayout {
+  const meta = parseArrayMeta(label, entry);
+  const { attributes: attrs, dimensionNames: dims } = arrayMetadata(entry);
+  const concatAxes = options.concatDims.flatMap((dim) => {
+    const axis = dims?.indexOf(dim) ?? -1;
+    return axis >= 0 && axis < meta.shape.length ? [{ dim, axis }] : [];
+  });
+  let role: ArrayRole;
+  if (options.concatDims.includes(entry.path)) role = "coordinate";
+  else if (options.identicalDims.includes(entry.path)) role = "identical";
+  else if (concatAxes.length > 0) role = "concatenated";
+  else role = "carried";
+  return { path: entry.path, role, zarray: entry.zarray, zattrs: entry.zattrs, meta, attrs, dims, concatAxes };
+}
+
+/**
+ * Whether `entry` (an input's array) can be one array with the layout's `array`: the same dtype,
+ * chunks, fill value, codecs, order, shape apart from the concat axes, dimensions and decoding
+ * attributes (every attribute for an identical array). The one rule of what an aggregate can hold:
+ * `checkInput` throws the difference, `compatibleRuns` starts a new aggregate at it. Identical
+ * texts (the usual case: files written by the same program) are accepted without parsing.
+ */
+export function arrayDifference(array: ArrayLayout, entry: ArrayReferences, label: string, against: string): CombineError | undefined {
+  if (entry.zarray !== array.zarray) {
+    const meta = parseArrayMeta(label, entry);
+    for (const field of zarrayFields) {
+      if (pyJsonKey(meta[field] as PyJsonValue) !== pyJsonKey(array.meta[field] as PyJsonValue)) {
+        return new CombineError(
+          `mismatched-${field === "filters" || field === "compressor" ? "codecs" : field === "chunks" ? "chunking" : field === "fill_value" ? "fill-value" : field}`,
+          label,
+          array.path,
+          `${fieldWords[field]} ${show(meta[field] as PyJsonValue)} differs from ${show(array.meta[field] as PyJsonValue)} in ${against}`,
+        );
+      }
+    }
+    const concatAxis = new Map(array.concatAxes.map(({ dim, axis }) => [axis, dim]));
+    const sameShape = meta.shape.length === array.meta.shape.length && meta.shape.every((n, axis) => concatAxis.has(axis) || n === array.meta.shape[axis]);
+    if (!sameShape) {
+      return new CombineError(
+        "mismatched-shape",
+        label,
+        array.path,
+        `shape [${meta.shape.join(", ")}] differs from [${array.meta.shape.join(", ")}] in ${against}` +
+          (array.concatAxes.length > 0 ? ` (only ${array.concatAxes.map((c) => c.dim).join(", ")} may differ)` : ""),
+      );
+    }
+  }
+  return entry.zattrs === array.zattrs ? undefined : attributeDifference(array, label, against, arrayMetadata(entry).attributes);
+}
+
 /**
  * Check one input against the reference layout; `steps` is the input's number of coordinate values
- * per concat dimension. Identical texts (the usual case: files written by the same program) are
- * accepted without parsing.
+ * per concat dimension. With `union` (the layout holds every input's arrays), a concatenated array
+ * this input lacks is no error: it has no chunks there, so it reads as its fill value.
  */
-export function checkInput(layout: ReferenceLayout, input: ReferenceSet, steps: Record<string, number>): void {
+export function checkInput(layout: ReferenceLayout, input: ReferenceSet, steps: Record<string, number>, union = false): void {
   const against = layout.label;
   for (const array of layout.arrays.values()) {
     if (array.role === "carried" || array.role === "coordinate") continue;
     const entry = input.arrays.get(array.path);
     if (!entry) {
+      if (union && array.role === "concatenated") continue;
       throw new CombineError("missing-variable", input.label, array.path, `not in this input but in ${against}`, array.role === "identical" ? "identicalDims" : undefined);
     }
-    if (entry.zarray === array.zarray) {
-      for (const { dim, axis } of array.concatAxes) checkSteps(input.label, array, dim, array.meta.shape[axis]!, steps[dim]!);
-    } else {
-      const meta = parseArrayMeta(input.label, entry);
-      for (const field of zarrayFields) {
-        if (pyJsonKey(meta[field] as PyJsonValue) !== pyJsonKey(array.meta[field] as PyJsonValue)) {
-          throw new CombineError(
-            `mismatched-${field === "filters" || field === "compressor" ? "codecs" : field === "chunks" ? "chunking" : field === "fill_value" ? "fill-value" : field}`,
-            input.label,
-            array.path,
-            `${fieldWords[field]} ${show(meta[field] as PyJsonValue)} differs from ${show(array.meta[field] as PyJsonValue)} in ${against}`,
-          );
-        }
-      }
-      const concatAxis = new Map(array.concatAxes.map(({ dim, axis }) => [axis, dim]));
-      const sameShape =
-        meta.shape.length === array.meta.shape.length && meta.shape.every((n, axis) => concatAxis.has(axis) || n === array.meta.shape[axis]);
-      if (!sameShape) {
-        throw new CombineError(
-          "mismatched-shape",
-          input.label,
-          array.path,
-          `shape [${meta.shape.join(", ")}] differs from [${array.meta.shape.join(", ")}] in ${against}` +
-            (array.concatAxes.length > 0 ? ` (only ${array.concatAxes.map((c) => c.dim).join(", ")} may differ)` : ""),
-        );
-      }
-      for (const [axis, dim] of concatAxis) checkSteps(input.label, array, dim, meta.shape[axis]!, steps[dim]!);
-    }
-    if (entry.zattrs !== array.zattrs) checkAttributes(layout, array, input.label, arrayMetadata(entry).attributes);
+    const difference = arrayDifference(array, entry, input.label, against);
+    if (difference) throw difference;
+    const shape = entry.zarray === array.zarray ? array.meta.shape : parseArrayMeta(input.label, entry).shape;
+    for (const { dim, axis } of array.concatAxes) checkSteps(input.label, array, dim, shape[axis]!, steps[dim]!);
   }
   // Arrays along a concat dimension that the reference lacks would silently vanish.
   for (const entry of input.arrays.values()) {
@@ -168,10 +185,10 @@ function checkSteps(label: string, array: ArrayLayout, dim: string, length: numb
   }
 }
 
-function checkAttributes(layout: ReferenceLayout, array: ArrayLayout, label: string, attrs: Record<string, PyJsonValue>): void {
+function attributeDifference(array: ArrayLayout, label: string, against: string, attrs: Record<string, PyJsonValue>): CombineError | undefined {
   const dims = arrayDimensions(attrs);
   if (pyJsonKey(dims) !== pyJsonKey(array.dims)) {
-    throw new CombineError("mismatched-dimensions", label, array.path, `dimensions ${show(dims)} differ from ${show(array.dims)} in ${layout.label}`);
+    return new CombineError("mismatched-dimensions", label, array.path, `dimensions ${show(dims)} differ from ${show(array.dims)} in ${against}`);
   }
   // Identical arrays must agree in every attribute; concatenated ones in those that change decoding.
   const names = array.role === "identical" ? [...new Set([...Object.keys(attrs), ...Object.keys(array.attrs)])] : decodingAttributes;
@@ -181,16 +198,17 @@ function checkAttributes(layout: ReferenceLayout, array: ArrayLayout, label: str
     if (name === "_FillValue" && (attrs[name] === undefined || array.attrs[name] === undefined)) continue;
     if (pyJsonKey(attrs[name]) !== pyJsonKey(array.attrs[name])) {
       const problem = name === "scale_factor" || name === "add_offset" ? "mismatched-packing" : "mismatched-attribute";
-      throw new CombineError(
+      return new CombineError(
         problem,
         label,
         array.path,
-        `attribute ${name} = ${show(attrs[name])} differs from ${show(array.attrs[name])} in ${layout.label}` +
+        `attribute ${name} = ${show(attrs[name])} differs from ${show(array.attrs[name])} in ${against}` +
           (array.role === "identical" ? "" : ": xarray would decode this file's values with the other file's attribute"),
         array.role === "identical" ? "identicalDims" : undefined,
       );
     }
   }
+  return undefined;
 }
 
 /** Compare an input's decoded identical arrays with the reference's. */

@@ -1,5 +1,5 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { compareRefKeys } from "../model/kerchunkJson.js";
 import type { Reference } from "../model/kerchunkRefs.js";
@@ -14,6 +14,42 @@ export interface ParquetOutputOptions {
    * issue 9, which fastparquet misreads: only for the consumer tests that show it.
    */
   columnStatistics?: boolean;
+}
+
+/**
+ * Where a Parquet reference folder's files go: a local folder (`localParquetFolder`), or the
+ * backfill's output storage. Data files first, `.zmetadata` last: a folder is a reference set
+ * once its `.zmetadata` is there.
+ */
+export interface ParquetFolder {
+  /** For messages and `written`: the folder's path or URL. */
+  readonly description: string;
+  /** Ready the folder for a new set of files. */
+  open(): Promise<void>;
+  /** Write one data file, by its path inside the folder ("sst/refs.0.parq"). */
+  write(path: string, bytes: Uint8Array): Promise<void>;
+  /** Write `.zmetadata`, last: false when the folder had one already (another writer's output stands). */
+  publish(zmetadata: Uint8Array): Promise<boolean>;
+}
+
+/** A local folder, emptied first (as LazyReferenceMapper.create does); `.zmetadata` overwritten. */
+export function localParquetFolder(root: string): ParquetFolder {
+  return {
+    description: root,
+    open: async () => {
+      await rm(root, { recursive: true, force: true });
+      await mkdir(root, { recursive: true });
+    },
+    write: async (path, bytes) => {
+      const file = join(root, ...path.split("/"));
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, bytes);
+    },
+    publish: async (zmetadata) => {
+      await writeFile(join(root, ".zmetadata"), zmetadata);
+      return true;
+    },
+  };
 }
 
 /** One Parquet file's rows while it fills: kerchunk's columns path, offset, size, raw. */
@@ -42,22 +78,21 @@ export class ParquetRefSink implements RefSink {
   private readonly pending = new Map<string, Map<number, RecordBuffer>>();
   private readonly arrays = new Map<string, CombinedArray>();
   private readonly writtenRecords = new Map<string, Set<number>>();
+  private readonly folder: ParquetFolder;
   /** Files written, for summaries and tests. */
   readonly written: string[] = [];
 
-  constructor(
-    readonly root: string,
-    options: ParquetOutputOptions = {},
-  ) {
+  /** `root`: a local folder's path, or a folder of the caller's. */
+  constructor(root: string | ParquetFolder, options: ParquetOutputOptions = {}) {
+    this.folder = typeof root === "string" ? localParquetFolder(root) : root;
     this.recordSize = options.recordSize ?? 100_000;
     this.columnStatistics = options.columnStatistics ?? true;
     if (!Number.isInteger(this.recordSize) || this.recordSize < 1) throw new RangeError("recordSize must be a whole number ≥ 1");
   }
 
-  /** Start from an empty folder, as LazyReferenceMapper.create does. */
+  /** Start the folder (a local one from empty, as LazyReferenceMapper.create does). */
   async open(): Promise<void> {
-    await rm(this.root, { recursive: true, force: true });
-    await mkdir(this.root, { recursive: true });
+    await this.folder.open();
   }
 
   declareArray(array: CombinedArray): void {
@@ -125,15 +160,13 @@ export class ParquetRefSink implements RefSink {
       statistics: false,
       rowGroupSize: this.recordSize,
     });
-    const folder = join(this.root, ...array.path.split("/"));
-    await mkdir(folder, { recursive: true });
-    const file = join(folder, `refs.${record}.parq`);
-    await writeFile(file, new Uint8Array(bytes));
-    this.written.push(file);
+    const file = `${array.path}/refs.${record}.parq`;
+    await this.folder.write(file, new Uint8Array(bytes));
+    this.written.push(`${this.folder.description}/${file}`);
   }
 
-  /** Write what is left and `.zmetadata`. */
-  async close(): Promise<void> {
+  /** Write what is left and `.zmetadata`, last: false when the folder had one already (`ParquetFolder.publish`). */
+  async close(): Promise<boolean> {
     // Every record file exists, even one whose chunks are all missing (a never-written scalar such
     // as crs): LazyReferenceMapper lists an array by reading all its records and fails on an absent
     // file (which kerchunk's own writer leaves out: opening such a set then fails or not depending
@@ -151,6 +184,6 @@ export class ParquetRefSink implements RefSink {
     // they are, in canonical key order so re-runs write the same bytes.
     const keys = [...this.metadataTexts.keys()].sort(compareRefKeys);
     const body = keys.map((key) => `${JSON.stringify(key)}:${this.metadataTexts.get(key)!}`).join(",");
-    await writeFile(join(this.root, ".zmetadata"), `{"metadata":{${body}},"record_size":${this.recordSize}}`);
+    return this.folder.publish(new TextEncoder().encode(`{"metadata":{${body}},"record_size":${this.recordSize}}`));
   }
 }

@@ -28,7 +28,8 @@ const storageSettings = tagged(
 );
 
 export const aggregationLevels = ["day", "month", "year"] as const;
-export const outputFormats = ["kerchunk", "icechunk"] as const;
+export const outputFormats = ["kerchunk", "parquet", "icechunk"] as const;
+export const driftPolicies = ["split", "fail"] as const;
 
 /**
  * Every dataset setting, its rule and its default, in one place. A key not listed here is rejected
@@ -54,7 +55,8 @@ export const datasetSettings = object({
     /** Appended to the period name: <dest>/<root>/<YYYYMMDD><suffix>.json. */
     suffix: optional(fileNamePart(), ""),
     /**
-     * "kerchunk": a reference file per day (and rollups); "icechunk": one Icechunk repository,
+     * "kerchunk": a reference file per day (and rollups); "parquet": the same in kerchunk's Parquet
+     * layout, a folder <YYYYMMDD><suffix>.parq/ per period; "icechunk": one Icechunk repository,
      * <dest>/<root>.icechunk, a commit per day in calendar order, a tag per completed month and year.
      */
     format: optional(oneOf(outputFormats), "kerchunk"),
@@ -71,6 +73,13 @@ export const datasetSettings = object({
   ),
   /** "day": one reference file per day; "month"/"year": also monthly/yearly rollups built from days. */
   aggregation: optional(oneOf(aggregationLevels), "day"),
+  /**
+   * A change one aggregate cannot hold (packing, dtype, chunk shape, codecs, fill value, units,
+   * calendar: issue 17). "split" (default): aggregates never cross it, one output per era
+   * (reference files: `<period>.era001of002.json`, ...; variables that appear or disappear are held
+   * as a union; an Icechunk store starts a group per era); "fail": the aggregate (the store's day) fails, as before.
+   */
+  drift: optional(oneOf(driftPolicies), "split"),
 });
 
 /** A dataset as a user writes it (config file, plugin options): optional settings may be left out. */
@@ -78,6 +87,7 @@ export type DatasetSpec = InputOf<typeof datasetSettings.shape>;
 export type StorageSpec = typeof storageSettings.inputType;
 export type AggregationLevel = (typeof aggregationLevels)[number];
 export type OutputFormat = (typeof outputFormats)[number];
+export type DriftPolicy = (typeof driftPolicies)[number];
 
 /** A spec with every default filled in. */
 export type ResolvedDatasetSpec = OutputOf<typeof datasetSettings.shape> & {

@@ -10,16 +10,17 @@
  */
 import type { Store, VirtualChunkSpec } from "@earthmover/icechunk";
 import { boundedAll } from "../concurrency.js";
+import { structuredArray, structureDifference } from "../combine/drift.js";
 import { inlineBytes } from "../model/chunkBytes.js";
 import { chunkIndexAt, chunkManifestOf } from "../model/chunkManifest.js";
 import type { ArrayReferences } from "../model/referenceSet.js";
-import { decodingAttributes, parseZattrs, writeNumbers } from "../model/zarrMeta.js";
+import { parseZattrs, writeNumbers } from "../model/zarrMeta.js";
 import { IcechunkError, UnsupportedFeatureError } from "../errors.js";
 import { PyFloat, type PyJsonValue } from "../json/pyJson.js";
 import type { DayReferences } from "./dayRefs.js";
 import { lastModifiedOf, type SourceVersion } from "./sourceVersions.js";
 import type { StoreState } from "./storeState.js";
-import { chunkKey, metadataKey, metadataText, numericOfV3, v3ArrayMetadataOf, v3GroupMetadata, type V3ArrayMetadata } from "./zarrV3.js";
+import { chunkKey, inGroup, metadataKey, metadataText, numericOfV3, v2Spelling, v3ArrayMetadataOf, v3GroupMetadata, type V3ArrayMetadata } from "./zarrV3.js";
 
 export interface AppendContext {
   store: string;
@@ -43,7 +44,7 @@ interface DayArray {
   role: Role;
 }
 
-function dayArrays(day: DayReferences): DayArray[] {
+export function dayArrays(day: DayReferences): DayArray[] {
   return [...day.references.arrays.values()].map((entry) => {
     const meta = v3ArrayMetadataOf(day.label, entry);
     const axis = meta.dimension_names?.indexOf(day.dim) ?? -1;
@@ -59,27 +60,22 @@ export function referencedUrls(day: DayReferences): string[] {
   return [...urls];
 }
 
-/** The metadata fields that must agree between the store and a day (shape along the concat axis aside). */
-function checkCompatible(stored: V3ArrayMetadata, day: V3ArrayMetadata, axis: number | undefined, path: string, context: AppendContext): void {
-  const fail = (what: string, ours: PyJsonValue | undefined, theirs: PyJsonValue | undefined): never => {
-    throw new IcechunkError(
-      "mismatched-array",
-      context.store,
-      `${what} ${metadataKey(ours)} differs from the store's ${metadataKey(theirs)}: the store holds every day as the first day was`,
-      false,
-      { day: context.day, variable: path },
-    );
-  };
-  const fields = ["data_type", "chunk_grid", "fill_value", "codecs", "dimension_names"] as const;
-  for (const field of fields) {
-    const a = day[field] as PyJsonValue | undefined;
-    const b = stored[field] as PyJsonValue | undefined;
-    if (metadataKey(a) !== metadataKey(b)) fail(field, a, b);
-  }
-  const shapeOk = day.shape.length === stored.shape.length && day.shape.every((n, i) => i === axis || n === stored.shape[i]);
-  if (!shapeOk) fail("shape", day.shape, stored.shape);
-  for (const name of decodingAttributes) {
-    if (metadataKey(day.attributes[name]) !== metadataKey(stored.attributes[name])) fail(`attribute ${name}`, day.attributes[name], stored.attributes[name]);
+/**
+ * Why the day's array cannot join the era's array stored at `path` (undefined: one array holds
+ * both): the combine's rule (`structureDifference`), so a store's eras split where reference-file
+ * parts and the census's aggregates do. Both `zarr.json` are spelled alike (`v2Spelling`).
+ */
+export function eraDifference(stored: V3ArrayMetadata, day: V3ArrayMetadata, path: string, run: DayReferences, group: string): string | undefined {
+  const settings = { concatDims: [run.dim], identicalDims: run.identicalDims };
+  const difference = structureDifference(structuredArray(v2Spelling(path, stored), `the store's era '${group || "/"}'`, settings), structuredArray(v2Spelling(path, day), run.label, settings));
+  // The detail without the CombineError's "<label>: variable <path>: " (the caller names both).
+  return difference?.message.slice(`${difference.file}: ${difference.variable === undefined ? "" : `variable ${difference.variable}: `}`.length);
+}
+
+function checkCompatible(stored: V3ArrayMetadata, day: V3ArrayMetadata, path: string, run: DayReferences, context: AppendContext & { group?: string }): void {
+  const found = eraDifference(stored, day, path, run, context.group ?? "");
+  if (found) {
+    throw new IcechunkError("mismatched-array", context.store, `${found}: the store holds every day as the first day was`, false, { day: context.day, variable: path });
   }
 }
 
@@ -100,8 +96,14 @@ async function writeCoordinate(store: Store, path: string, meta: V3ArrayMetadata
 }
 
 /**
- * Write the day at `offset` (the store's current length along the concat dimension). `values` are
- * the day's coordinate values in the store's units; `versions` pins each source URL.
+ * Write the day at `offset` (the era group's current length along the concat dimension). `values`
+ * are the day's coordinate values in the group's units; `versions` pins each source URL.
+ *
+ * `context.group` is the era's group ("" for the root, the first era); `context.union` lets the
+ * group's variables come and go (drift "split"): a variable the day lacks grows with the others
+ * and gets no chunks (reads as its fill value), a variable the group lacks is created with the
+ * group's length along the concat dimension and the day's chunks only. Without it (drift "fail"),
+ * both fail the day as before.
  */
 export async function appendDay(
   store: Store,
@@ -109,34 +111,48 @@ export async function appendDay(
   state: StoreState,
   values: readonly number[],
   versions: ReadonlyMap<string, SourceVersion>,
-  context: AppendContext,
+  context: AppendContext & { group?: string; union?: boolean },
 ): Promise<AppendResult> {
+  const group = context.group ?? "";
+  const at = (path: string): string => inGroup(group, path);
   const arrays = dayArrays(day);
   const result: AppendResult = { virtualRefs: 0, inlineChunks: 0, files: [] };
   const files = new Set<string>();
   const offset = state.values.length;
+  const steps = values.length;
   const fail = (problem: string, path: string, detail: string): never => {
     throw new IcechunkError(problem, context.store, detail, false, { day: context.day, variable: path });
   };
+  /** The array's steps along the concat dimension must follow the coordinate's, on a chunk boundary. */
+  const followOn = (path: string, length: number, chunkAlong: number): number => {
+    if (length !== offset) fail("inconsistent-store", path, `has ${length} steps along ${day.dim} but the ${day.dim} coordinate has ${offset}`);
+    if (length % chunkAlong !== 0) {
+      fail("misaligned-chunks", path, `the store ends inside a chunk along ${day.dim} (${length} steps, chunk size ${chunkAlong}): the day's chunks cannot follow it`);
+    }
+    return length / chunkAlong;
+  };
 
   if (state.empty) {
-    // Groups first (the root's attributes are the first day's, i.e. its first file's).
-    await setJson(store, "zarr.json", metadataText(v3GroupMetadata(parseZattrs(day.references.groups.get("")?.zattrs))));
-    for (const group of day.references.groups.values()) {
-      if (group.path !== "") await setJson(store, `${group.path}/zarr.json`, metadataText(v3GroupMetadata(parseZattrs(group.zattrs))));
+    // Groups first (the era group's attributes are the day's, i.e. its first file's).
+    await setJson(store, at("zarr.json"), metadataText(v3GroupMetadata(parseZattrs(day.references.groups.get("")?.zattrs))));
+    for (const sub of day.references.groups.values()) {
+      if (sub.path !== "") await setJson(store, at(`${sub.path}/zarr.json`), metadataText(v3GroupMetadata(parseZattrs(sub.zattrs))));
     }
   } else {
-    // Every array of the store along the concat dimension must get this day's steps, or it would
-    // fall behind the coordinate.
+    // Every array of the group along the concat dimension must get this day's steps, or it would
+    // fall behind the coordinate: with the day's chunks, or (union) with none.
     for (const [path, stored] of state.arrays) {
-      if (path !== day.dim && stored.dimension_names?.includes(day.dim) && !day.references.arrays.has(path)) {
-        fail("missing-variable", path, `the store has this variable along ${day.dim} but the day does not`);
-      }
+      const axis = stored.dimension_names?.indexOf(day.dim) ?? -1;
+      if (path === day.dim || axis < 0 || day.references.arrays.has(path)) continue;
+      if (!context.union) fail("missing-variable", path, `the store has this variable along ${day.dim} but the day does not`);
+      followOn(path, stored.shape[axis]!, stored.chunk_grid.configuration.chunk_shape[axis]!);
+      await setJson(store, at(`${path}/zarr.json`), metadataText({ ...stored, shape: stored.shape.map((n, i) => (i === axis ? offset + steps : n)) }));
     }
   }
 
   for (const { entry, meta, role } of arrays) {
     const stored = state.arrays.get(entry.path);
+    const path = at(entry.path);
     if (role.kind === "coordinate") {
       const coordinate: V3ArrayMetadata = stored ?? {
         ...meta,
@@ -146,37 +162,35 @@ export async function appendDay(
         fail("unsupported-coordinate", entry.path, `a store's ${day.dim} coordinate must be a raw numeric 1-d array (got ${metadataKey(meta.data_type as PyJsonValue)})`);
       }
       const all = [...state.values, ...values];
-      await setJson(store, `${entry.path}/zarr.json`, metadataText({ ...coordinate, shape: [all.length] }));
-      await writeCoordinate(store, entry.path, coordinate, all, offset);
+      await setJson(store, `${path}/zarr.json`, metadataText({ ...coordinate, shape: [all.length] }));
+      await writeCoordinate(store, path, coordinate, all, offset);
       continue;
     }
-    if (!state.empty && !stored) {
+    if (!state.empty && !stored && !context.union) {
       fail("new-variable", entry.path, "the day has a variable the store does not (the store's variables are the first day's)");
     }
     if (role.kind === "fixed") {
       if (stored) {
-        checkCompatible(stored, meta, undefined, entry.path, context);
-        continue; // written by the first day
+        checkCompatible(stored, meta, entry.path, day, context);
+        continue; // written by the era's first day
       }
-      await setJson(store, `${entry.path}/zarr.json`, metadataText(meta));
-      await writeChunks(store, entry, meta, undefined, 0, versions, result, context, undefined);
+      await setJson(store, `${path}/zarr.json`, metadataText(meta));
+      await writeChunks(store, entry, path, meta, undefined, 0, versions, result, context, undefined);
       continue;
     }
     const axis = role.axis;
     const chunkAlong = meta.chunk_grid.configuration.chunk_shape[axis]!;
     let shift = 0;
     if (stored) {
-      checkCompatible(stored, meta, axis, entry.path, context);
-      const length = stored.shape[axis]!;
-      if (length !== offset) fail("inconsistent-store", entry.path, `has ${length} steps along ${day.dim} but the ${day.dim} coordinate has ${offset}`);
-      if (length % chunkAlong !== 0) {
-        fail("misaligned-chunks", entry.path, `the store ends inside a chunk along ${day.dim} (${length} steps, chunk size ${chunkAlong}): the day's chunks cannot follow it`);
-      }
-      shift = length / chunkAlong;
+      checkCompatible(stored, meta, entry.path, day, context);
+      shift = followOn(entry.path, stored.shape[axis]!, chunkAlong);
+    } else if (!state.empty) {
+      // A variable that appears: no chunks before this day (it reads as its fill value there).
+      shift = followOn(entry.path, offset, chunkAlong);
     }
     const shape = meta.shape.map((n, i) => (i === axis ? offset + n : n));
-    await setJson(store, `${entry.path}/zarr.json`, metadataText({ ...(stored ?? meta), shape }));
-    await writeChunks(store, entry, meta, files, shift, versions, result, context, axis);
+    await setJson(store, `${path}/zarr.json`, metadataText({ ...(stored ?? meta), shape }));
+    await writeChunks(store, entry, path, meta, files, shift, versions, result, context, axis);
   }
   result.files = [...files];
   return result;
@@ -185,6 +199,8 @@ export async function appendDay(
 async function writeChunks(
   store: Store,
   entry: ArrayReferences,
+  /** The array's path in the store (inside its era's group). */
+  path: string,
   meta: V3ArrayMetadata,
   /** Collects the source URLs of an array along the concat dimension (the day's files). */
   files: Set<string> | undefined,
@@ -202,7 +218,7 @@ async function writeChunks(
     if (axis !== undefined) index[axis] = index[axis]! + shift;
     const content = manifest.inline.get(k);
     if (content !== undefined) {
-      inline.push({ key: chunkKey(entry.path, index), bytes: inlineBytes(content) });
+      inline.push({ key: chunkKey(path, index), bytes: inlineBytes(content) });
       continue;
     }
     const location = manifest.paths[manifest.pathIds[k]!]!;
@@ -215,7 +231,7 @@ async function writeChunks(
     files?.add(location);
   }
   if (virtual.length > 0) {
-    const failed = await store.setVirtualRefs(entry.path, virtual, true);
+    const failed = await store.setVirtualRefs(path, virtual, true);
     if (failed && failed.length > 0) {
       const first = virtual.find((v) => v.index.join() === failed[0]!.join());
       throw new IcechunkError(

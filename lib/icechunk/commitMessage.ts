@@ -17,6 +17,20 @@ export interface DayCommitFacts {
   source: string;
   /** The files, relative to `source`, in time order. */
   files: string[];
+  /**
+   * Where the day went when not all into the root group (issue 17's eras; absent otherwise, so a
+   * store without drift keeps the messages it always had): each run's group, steps and first and
+   * last value (in that group's units).
+   */
+  eras?: EraPart[];
+}
+
+export interface EraPart {
+  /** "" (the root group, the first era), "era002", ... */
+  group: string;
+  steps: number;
+  first: number;
+  last: number;
 }
 
 const MARKER = "temporal-kerchunk-day ";
@@ -28,9 +42,10 @@ function commonFolder(urls: readonly string[]): string {
   return prefix.slice(0, prefix.lastIndexOf("/") + 1);
 }
 
-export function dayCommitFacts(base: Omit<DayCommitFacts, "source" | "files">, fileUrls: readonly string[]): DayCommitFacts {
+export function dayCommitFacts(base: Omit<DayCommitFacts, "source" | "files" | "eras">, fileUrls: readonly string[], parts: readonly EraPart[] = []): DayCommitFacts {
   const source = commonFolder(fileUrls);
-  return { ...base, source, files: fileUrls.map((url) => url.slice(source.length)) };
+  const eras = parts.length > 1 || parts.some((p) => p.group !== "") ? { eras: [...parts] } : {};
+  return { ...base, source, files: fileUrls.map((url) => url.slice(source.length)), ...eras };
 }
 
 export function commitMessage(facts: DayCommitFacts): string {

@@ -8,6 +8,7 @@
  *  - `loadIcechunk()`: the native bindings (with the glibc shim where the system needs it);
  *  - `repositoryLocation`, `containerPrefix`, `readerAuthorization`: where the store is and what a
  *    reader must authorize.
+ * An archive whose layout drifts gets an era group per change one array cannot hold (`eras.ts`).
  * Layout and durability rules: docs/design.md ("Icechunk output").
  */
 import { openRepository } from "./repository.js";
@@ -22,7 +23,8 @@ export { containerPrefix, readerAuthorization, sourceContainer } from "./contain
 export { openRepository, repositoryConfig, type OpenedRepository } from "./repository.js";
 export { withWriterLock, writerLockPath, type WriterLockOptions } from "./localWriterLock.js";
 export { lookupSourceVersions, lastModifiedOf, type SourceVersion } from "./sourceVersions.js";
-export { parseCommitMessage, type DayCommitFacts } from "./commitMessage.js";
+export { parseCommitMessage, type DayCommitFacts, type EraPart } from "./commitMessage.js";
+export { ERA_ATTRIBUTE, eraGroup } from "./eras.js";
 export type { DayInput } from "./dayRefs.js";
 export type { DayCommit } from "./history.js";
 export type { IcechunkDataset, IcechunkOptions } from "./options.js";

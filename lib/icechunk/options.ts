@@ -28,6 +28,11 @@ export interface IcechunkDataset {
     cooMap?: Record<string, CoordinateSelector>;
     identicalDims?: string[];
   };
+  /**
+   * A change one array cannot hold (issue 17): "split" (the default) starts a new era group,
+   * "fail" fails the day ("mismatched-array") as before eras existed.
+   */
+  drift?: "split" | "fail";
 }
 
 /** The store's tuning, declared with the setting rules (defaults here, once). */

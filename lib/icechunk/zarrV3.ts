@@ -141,6 +141,18 @@ function v3ArrayMetadata(label: string, path: string, metadata: ArrayMetadata): 
   };
 }
 
+/**
+ * An array's `zarr.json` spelled as Zarr v2 reference texts (without chunks), so the combine's rule
+ * of what one array can hold (`structureDifference`, lib/combine/drift.ts) compares a store's array
+ * with a day's: both spelled here, they differ exactly where their `zarr.json` differ (the v3 data
+ * type as the dtype, the whole codec pipeline as the filters).
+ */
+export function v2Spelling(path: string, meta: V3ArrayMetadata): ArrayReferences {
+  const zarray = { zarr_format: 2, shape: meta.shape, chunks: meta.chunk_grid.configuration.chunk_shape, dtype: typeof meta.data_type === "string" ? meta.data_type : pyJson(meta.data_type as unknown as PyJsonValue), fill_value: meta.fill_value, filters: meta.codecs, compressor: null, order: "C" };
+  const zattrs = { ...meta.attributes, ...(meta.dimension_names ? { _ARRAY_DIMENSIONS: meta.dimension_names } : {}) };
+  return { path, zarray: pyJson(zarray as PyJsonValue), zattrs: pyJson(zattrs), chunkKeys: [], chunkRefs: [] };
+}
+
 /** `zarr.json` of an array of the reference model; `label` names its input in errors. */
 export function v3ArrayMetadataOf(label: string, array: ArrayReferences): V3ArrayMetadata {
   return v3ArrayMetadata(label, array.path, arrayMetadata(array));
@@ -159,6 +171,9 @@ export function metadataText(meta: V3ArrayMetadata | V3GroupMetadata): string {
 export function parseMetadata(text: string): V3ArrayMetadata | V3GroupMetadata {
   return parsePyJson(text) as unknown as V3ArrayMetadata | V3GroupMetadata;
 }
+
+/** A path inside an era's group ("" is the root group: the first era; see eras.ts). */
+export const inGroup = (group: string, path: string): string => (group === "" ? path : path === "" ? group : `${group}/${path}`);
 
 /** The key of a chunk in the default v3 encoding: "sst/c/0/1/2"; a 0-d array's only chunk is "crs/c". */
 export function chunkKey(path: string, index: readonly number[]): string {

@@ -27,6 +27,7 @@ import { icechunkFailure, isCommitConflict } from "../icechunk/failures.js";
 import { resolveIcechunkOptions } from "../icechunk/options.js";
 import { valuesInStoreUnits } from "../icechunk/placement.js";
 import { readStoreState, type StoreState } from "../icechunk/storeState.js";
+import { readEras } from "../icechunk/eras.js";
 import { liveStagingKey } from "./extract.js";
 import type { LiveCommitSummary, LiveDay } from "./model/steps.js";
 import { liveCommitMessage, storeRecords, type LiveDayFacts } from "./records.js";
@@ -92,6 +93,12 @@ export async function commitLiveDays(spec: ResolvedDatasetSpec, days: LiveDay[])
     for (let attempt = 1; attempt <= settings.maxCommitAttempts; attempt++) {
       try {
         const session = await repository.writableSession(settings.branch);
+        // A store whose archive drifted keeps later days in era groups (lib/icechunk/eras.ts): live
+        // writes the root era only, so it leaves such a store to the backfill and the Schedule.
+        const eras = await readEras(session.store, store, dim, []);
+        if (eras.groups.length > 1) {
+          throw new IcechunkError("live-eras", store, `the store has ${eras.groups.length} eras (${eras.groups.slice(1).join(", ")}): live arrivals commit only to a store of one era; the Schedule's backfill commits these days`, false, { day: loaded[0]!.day });
+        }
         const before = await readStoreState(session.store, store, dim, []);
         const coordinate = before.arrays.get(dim);
         const values = loaded.map((d) => (coordinate ? valuesInStoreUnits(d.refs, coordinate, { store, day: d.day }) : d.refs.values));

@@ -26,6 +26,12 @@ const calendarKinds: Record<string, CalendarKind> = {
   "360_day": "360_day",
 };
 
+/** The calendar a `calendar` attribute names ("Gregorian" and "standard" are one), as written when it names none CF knows. */
+export function calendarKindOf(attribute: unknown): string {
+  const name = typeof attribute === "string" ? attribute.trim().toLowerCase() : "standard";
+  return calendarKinds[name] ?? name;
+}
+
 /** A parsed `units`/`calendar` pair. */
 export interface CfTimeUnits {
   /** As written in the file, for messages. */

@@ -63,9 +63,15 @@ function rawMembers(text: string, from: number, label: string): [string, string]
   return members;
 }
 
-/** Read the Parquet reference folder `root` (a local path) into a reference set named `label`. */
-export async function readKerchunkParquet(root: string, label = root): Promise<ReferenceSet> {
-  const text = await readFile(join(root, ".zmetadata"), "utf8");
+/** Reads one file of a Parquet reference folder by its path inside it (".zmetadata", "sst/refs.0.parq"). */
+export type ParquetFolderReader = (path: string) => Promise<Uint8Array>;
+
+/**
+ * Read the Parquet reference folder `root` (a local path, or any folder `read` reads: an output
+ * storage's, say) into a reference set named `label`.
+ */
+export async function readKerchunkParquet(root: string, label = root, read: ParquetFolderReader = (path) => readFile(join(root, ...path.split("/")))): Promise<ReferenceSet> {
+  const text = new TextDecoder().decode(await read(".zmetadata"));
   const top = new Map(rawMembers(text, 0, label));
   const recordSize = Number(top.get("record_size"));
   const metadata = top.get("metadata");
@@ -92,8 +98,8 @@ export async function readKerchunkParquet(root: string, label = root): Promise<R
     const grid = shape.length === 0 ? [1] : shape.map((n, i) => Math.max(1, Math.ceil(n / chunks[i]!)));
     const count = product(grid);
     for (let record = 0; record * recordSize < count; record++) {
-      const bytes = await readFile(join(root, ...path.split("/"), `refs.${record}.parq`));
-      const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+      const bytes = await read(`${path}/refs.${record}.parq`);
+      const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
       const rows = (await parquetReadObjects({ file, columns: ["path", "offset", "size", "raw"], utf8: false })) as {
         path: string | null;
         offset: bigint | number;

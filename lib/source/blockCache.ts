@@ -1,6 +1,5 @@
 import { Semaphore } from "../concurrency.js";
-import { checkRange, type ByteSource, type ReadStats } from "./byteSource.js";
-import { SourceReadError } from "../errors.js";
+import { checkRange, type ByteSource, type ByteSpan, type ReadStats } from "./byteSource.js";
 
 export interface BlockCacheOptions {
   /**
@@ -19,6 +18,18 @@ export interface BlockCacheOptions {
    * trips: a small gap keeps the request count down without reading much that nobody asked for.
    */
   maxGap?: number;
+  /**
+   * The first round also fetches this much of the file's end, beside the head. netCDF-C (HDF5)
+   * appends object header continuation blocks, dense attribute storage and late chunk indexes
+   * after the data when it closes a file: with the tail in hand, their reads cost no round trip.
+   */
+  tailSize?: number;
+  /**
+   * Ranges worth reading in the first round too, beside the head and the tail: usually where a
+   * file of the same layout needed metadata (`learnedRanges` of its cache). A guess: ranges past
+   * the end, or that hold nothing the reader asks for, cost bytes, never a wrong answer.
+   */
+  prefetch?: readonly ByteSpan[];
   /** Upper bound for one coalesced request. */
   maxRequestSize?: number;
   /** Requests in flight at once. */
@@ -48,6 +59,10 @@ export class BlockCache implements ByteSource {
   /** Requests to the origin in flight at once. */
   private readonly slots: Semaphore;
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
+  private readonly tailSize: number;
+  private readonly prefetch: readonly ByteSpan[];
+  /** Blocks the reader asked for, by index (what a file of the same layout will likely need). */
+  private readonly touched = new Set<number>();
   private pending: PendingBlock[] = [];
   private flushScheduled = false;
   private head: Promise<void> | undefined;
@@ -63,6 +78,8 @@ export class BlockCache implements ByteSource {
     this.maxGap = options.maxGap ?? 64 * 1024;
     this.maxRequestSize = Math.max(this.blockSize, options.maxRequestSize ?? 16 * 1024 * 1024);
     this.slots = new Semaphore(options.concurrency ?? 16);
+    this.tailSize = Math.max(0, options.tailSize ?? 0);
+    this.prefetch = options.prefetch ?? [];
   }
 
   async size(): Promise<number> {
@@ -79,7 +96,10 @@ export class BlockCache implements ByteSource {
     const first = Math.floor(offset / this.blockSize);
     const last = Math.floor((offset + length - 1) / this.blockSize);
     const parts: Promise<Uint8Array>[] = [];
-    for (let index = first; index <= last; index++) parts.push(this.block(index));
+    for (let index = first; index <= last; index++) {
+      this.touched.add(index);
+      parts.push(this.block(index));
+    }
     const blocks = await Promise.all(parts);
     const start = offset - first * this.blockSize;
     if (blocks.length === 1) return blocks[0]!.subarray(start, start + length);
@@ -95,19 +115,82 @@ export class BlockCache implements ByteSource {
     return out;
   }
 
-  /** One larger first read: learns the size and caches the head without a separate HEAD request. */
+  /**
+   * The ranges of the file the reader asked for beyond its first block and the tail, as whole
+   * blocks (runs closer than the merge gap joined): what a file of the same layout is likely to
+   * need at about the same offsets. Parts of the head count too, so that a cache given these as
+   * `prefetch` can read a small head and no more than was needed.
+   */
+  learnedRanges(): ByteSpan[] {
+    const size = this.fileSize;
+    if (size === undefined) return [];
+    const tailStart = size - Math.min(this.tailSize, size);
+    const indexes = [...this.touched].filter((i) => i >= 1 && (i + 1) * this.blockSize <= tailStart).sort((a, b) => a - b);
+    const spans: ByteSpan[] = [];
+    let runStart = -1;
+    let runEnd = -1;
+    const flush = (): void => {
+      if (runStart < 0) return;
+      const offset = runStart * this.blockSize;
+      const end = Math.min(size, (runEnd + 1) * this.blockSize);
+      spans.push({ offset, length: end - offset });
+    };
+    for (const index of indexes) {
+      if (runStart >= 0 && (index - runEnd - 1) * this.blockSize <= this.maxGap) {
+        runEnd = index;
+        continue;
+      }
+      flush();
+      runStart = runEnd = index;
+    }
+    flush();
+    return spans;
+  }
+
+  /**
+   * The first round: the head, the tail and the guessed ranges at once, which also gives the size
+   * without a separate HEAD request. Only the head must succeed; a failed or wrong guess costs the
+   * reads that would have come anyway.
+   */
   private readFileHead(): Promise<void> {
     this.head ??= (async () => {
-      let bytes: Uint8Array;
-      if (this.inner.readHead) {
+      // Guesses within the merge gap of the head (or of each other) join it: fewer requests.
+      let headLength = this.headSize;
+      const ranges: { offset: number; length: number }[] = [];
+      for (const span of [...this.prefetch].filter((s): s is { offset: number; length: number } => "offset" in s).sort((a, b) => a.offset - b.offset)) {
+        const start = Math.floor(span.offset / this.blockSize) * this.blockSize;
+        const end = span.offset + span.length;
+        const last = ranges[ranges.length - 1];
+        if (!last && start - headLength <= this.maxGap && end <= this.maxRequestSize) headLength = Math.max(headLength, end);
+        else if (last && start - (last.offset + last.length) <= this.maxGap && end - last.offset <= this.maxRequestSize) last.length = Math.max(last.length, end - last.offset);
+        else if (end > headLength) ranges.push({ offset: start, length: end - start });
+      }
+      const guesses: ByteSpan[] = [...(this.tailSize > 0 ? [{ suffix: this.tailSize }] : []), ...this.prefetch.filter((s) => "suffix" in s), ...ranges];
+      if (this.inner.readSpan) {
+        const readSpan = this.inner.readSpan.bind(this.inner);
+        const extra = guesses.map((span) => readSpan(span).catch(() => undefined));
+        const head = await readSpan({ offset: 0, length: headLength });
+        this.fileSize = head.size;
+        this.store(0, head.bytes);
+        for (const got of await Promise.all(extra)) if (got && got.size === head.size) this.storeSpan(got.offset, got.bytes);
+        return;
+      }
+      if (this.inner.readHead && guesses.length === 0) {
         const head = await this.inner.readHead(this.headSize);
         this.fileSize = head.size;
-        bytes = head.bytes;
-      } else {
-        this.fileSize = await this.inner.size();
-        bytes = await this.inner.read(0, Math.min(this.headSize, this.fileSize));
+        this.store(0, head.bytes);
+        return;
       }
-      this.store(0, bytes);
+      // A source that knows its size without a request (a local file): every read at once.
+      const size = await this.inner.size();
+      this.fileSize = size;
+      const extra = guesses.map(async (span) => {
+        const offset = "suffix" in span ? Math.max(0, size - span.suffix) : span.offset;
+        const end = "suffix" in span ? size : Math.min(size, span.offset + span.length);
+        return offset < end ? { offset, bytes: await this.inner.read(offset, end - offset) } : undefined;
+      });
+      this.store(0, await this.inner.read(0, Math.min(headLength, size)));
+      for (const got of await Promise.all(extra.map((p) => p.catch(() => undefined)))) if (got) this.storeSpan(got.offset, got.bytes);
     })();
     this.head.catch(() => {
       this.head = undefined; // a failed head read may be retried by the next call
@@ -121,6 +204,18 @@ export class BlockCache implements ByteSource {
       if (!this.blocks.has(index)) {
         this.blocks.set(index, Promise.resolve(bytes.subarray(i * this.blockSize, (i + 1) * this.blockSize)));
       }
+    }
+  }
+
+  /** Keep the whole blocks of `bytes` read at `offset` (the last block of the file may be short). */
+  private storeSpan(offset: number, bytes: Uint8Array): void {
+    const size = this.fileSize!;
+    const first = Math.ceil(offset / this.blockSize);
+    for (let index = first; index * this.blockSize < offset + bytes.length; index++) {
+      const start = index * this.blockSize;
+      const end = Math.min(start + this.blockSize, size);
+      if (end > offset + bytes.length) break;
+      if (!this.blocks.has(index)) this.blocks.set(index, Promise.resolve(bytes.subarray(start - offset, end - offset)));
     }
   }
 

@@ -20,6 +20,13 @@ export interface ByteSource {
    * for a separate HEAD round trip.
    */
   readHead?(length: number): Promise<{ bytes: Uint8Array; size: number }>;
+  /**
+   * Optional: the bytes of `span` that exist, together with where they start and the total size,
+   * in one request: `{ offset, length }` clamped at the end of the file (empty past it), or the
+   * last `suffix` bytes. S3 answers both kinds of ranged GET with the object size, so a reader can
+   * ask for the head, the tail and other guesses at once before it knows the size.
+   */
+  readSpan?(span: ByteSpan): Promise<{ bytes: Uint8Array; offset: number; size: number }>;
   /** Requests and bytes that really went to the origin (sources that talk to one keep these). */
   readonly stats?: ReadStats;
   /**
@@ -36,6 +43,9 @@ export interface ByteSource {
  * file's modification time.
  */
 export type SourceVersion = { etag: string } | { lastModified: Date };
+
+/** A range of a file to read: from an offset, or the last `suffix` bytes. */
+export type ByteSpan = { offset: number; length: number } | { suffix: number };
 
 /** Counters every source keeps, so tests and benchmarks can see what a translation cost. */
 export interface ReadStats {

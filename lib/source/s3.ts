@@ -1,27 +1,11 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { checkRange, type ByteSource, type ReadStats, type SourceVersion } from "./byteSource.js";
+import { checkRange, type ByteSource, type ByteSpan, type ReadStats, type SourceVersion } from "./byteSource.js";
 import { SourceReadError } from "../errors.js";
 import { countS3BodyFailure } from "./s3Client.js";
+import { isTransientS3Error, type AwsLikeError } from "./s3Errors.js";
+import { lightGet } from "./s3Get.js";
 
-interface AwsLikeError {
-  name?: string;
-  $metadata?: { httpStatusCode?: number };
-  $retryable?: unknown;
-  code?: string;
-}
-
-/** Which S3 failures are worth retrying: throttling, 5xx, timeouts and dropped connections. */
-export function isTransientS3Error(error: unknown): boolean {
-  const e = error as AwsLikeError;
-  const status = e?.$metadata?.httpStatusCode;
-  if (status !== undefined && (status >= 500 || status === 429 || status === 408)) return true;
-  if (e?.$retryable) return true;
-  const name = e?.name ?? "";
-  if (/SlowDown|Throttl|Timeout|RequestTimeTooSkewed|InternalError|ServiceUnavailable/.test(name)) return true;
-  return /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|socket hang up|aborted/i.test(
-    `${e?.code ?? ""} ${(error as Error)?.message ?? ""}`,
-  );
-}
+export { isTransientS3Error };
 
 /**
  * One S3 object read with ranged GETs. The first response's ETag is sent as If-Match on every later
@@ -64,11 +48,43 @@ export class S3Source implements ByteSource {
     return { bytes, size: total };
   }
 
+  async readSpan(span: ByteSpan): Promise<{ bytes: Uint8Array; offset: number; size: number }> {
+    if ("offset" in span && this.knownSize !== undefined && span.offset >= this.knownSize) return { bytes: new Uint8Array(0), offset: span.offset, size: this.knownSize };
+    const answer = await this.get("suffix" in span ? { suffix: span.suffix } : span).catch((error: unknown) => {
+      // A span that starts past the end: nothing of it exists.
+      if ("offset" in span && error instanceof SourceReadError && /not satisfiable/.test(error.message)) return undefined;
+      throw error;
+    });
+    if (!answer) return { bytes: new Uint8Array(0), offset: (span as { offset: number }).offset, size: await this.size() };
+    const { bytes, total, start } = answer;
+    const expected = "suffix" in span ? Math.min(span.suffix, total) : Math.max(0, Math.min(span.length, total - span.offset));
+    if (bytes.length !== expected || start + bytes.length > total) {
+      throw this.bodyFailure(
+        new SourceReadError(this.url, `asked for ${expected} bytes at ${start}, got ${bytes.length}`, true, { offset: start, length: expected }),
+      );
+    }
+    return { bytes, offset: start, size: total };
+  }
+
+  /**
+   * A ranged GET, without a HEAD first when the size is not known yet (a reader of a few chunks,
+   * such as the combine's coordinate reads, would otherwise pay a second request per object): the
+   * answer names the object's size, and a range past it fails as checkRange would have.
+   */
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (length === 0) return new Uint8Array(0);
-    const size = await this.size();
-    checkRange(this.url, offset, length, size);
-    const { bytes } = await this.get(offset, length);
+    if (this.knownSize !== undefined || offset < 0 || length < 0) checkRange(this.url, offset, length, this.knownSize ?? Infinity);
+    const { bytes, total } = await this.get(offset, length).catch((error: unknown) => {
+      // A range that starts past the end: the same answer as a known size would have given.
+      if (this.knownSize === undefined && error instanceof SourceReadError && /not satisfiable/.test(error.message)) {
+        return this.size().then((size) => {
+          checkRange(this.url, offset, length, size);
+          throw error;
+        });
+      }
+      throw error;
+    });
+    checkRange(this.url, offset, length, total);
     if (bytes.length !== length) {
       throw this.bodyFailure(
         new SourceReadError(this.url, `asked for ${length} bytes at ${offset}, got ${bytes.length}`, true, {
@@ -80,25 +96,31 @@ export class S3Source implements ByteSource {
     return bytes;
   }
 
-  private async get(offset: number, length: number): Promise<{ bytes: Uint8Array; total: number }> {
-    const response = await this.call(() =>
-      this.client.send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key,
-          Range: `bytes=${offset}-${offset + length - 1}`,
-          IfMatch: this.etag,
-        }),
-      ),
+  private async get(offset: number, length: number): Promise<{ bytes: Uint8Array; total: number; start: number }>;
+  private async get(span: ByteSpan): Promise<{ bytes: Uint8Array; total: number; start: number }>;
+  private async get(from: number | ByteSpan, size?: number): Promise<{ bytes: Uint8Array; total: number; start: number }> {
+    const span: ByteSpan = typeof from === "number" ? { offset: from, length: size! } : from;
+    const range = "suffix" in span ? `bytes=-${span.suffix}` : `bytes=${span.offset}-${span.offset + span.length - 1}`;
+    const ifMatch = this.etag;
+    const response = await this.call(
+      () =>
+        lightGet(this.client, this.bucket, this.key, range, ifMatch) ??
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: range, IfMatch: ifMatch })),
     );
     const bytes = await this.call(() => response.Body!.transformToByteArray()).catch((error: unknown) => {
       throw this.bodyFailure(error);
     });
     this.stats.requests++;
     this.stats.bytes += bytes.length;
-    const total = Number(/\/(\d+)$/.exec(response.ContentRange ?? "")?.[1] ?? response.ContentLength);
+    // Requests sent together before any answer named the version (the first round's head and
+    // guesses) went without If-Match: an answer from another version must not be mixed in.
+    if (this.etag !== undefined && response.ETag !== undefined && response.ETag !== this.etag) {
+      throw new SourceReadError(this.url, "the object changed while it was being read (ETag no longer matches)", false);
+    }
+    const contentRange = /^bytes (\d+)-\d+\/(\d+)$/.exec(response.ContentRange ?? "");
+    const total = Number(contentRange?.[2] ?? response.ContentLength);
     this.remember(total, response.ETag);
-    return { bytes, total };
+    return { bytes, total, start: contentRange ? Number(contentRange[1]) : 0 };
   }
 
   /** A body that broke off or came short, counted for the client's endpoint (s3Attempts); returned to be thrown. */

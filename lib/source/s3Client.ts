@@ -1,4 +1,5 @@
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { enableLightGets } from "./s3Get.js";
 
 export interface S3Location {
   bucket: string;
@@ -110,21 +111,38 @@ export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
   endpointOf.set(client, endpoint);
   client.middlewareStack.add(
     (next) => async (args) => {
-      const counts = attemptsByEndpoint.get(endpoint) ?? { attempts: 0, failed: {} };
-      attemptsByEndpoint.set(endpoint, counts);
-      counts.attempts++;
       try {
-        return await next(args);
+        const output = await next(args);
+        countAttempt(endpoint);
+        return output;
       } catch (error) {
-        const e = error as { code?: unknown; name?: unknown };
-        const name = String(e?.code || e?.name || "Error");
-        counts.failed[name] = (counts.failed[name] ?? 0) + 1;
+        countAttempt(endpoint, error);
         throw error;
       }
     },
     { step: "deserialize", priority: "high", name: "tkCountAttempts" },
   );
+  enableLightGets(client, {
+    anonymous: connection.anonymous,
+    endpointLabel: endpoint,
+    maxAttempts: connection.maxAttempts,
+    connectionTimeoutMs: S3_CONNECTION_TIMEOUT_MS,
+    socketTimeoutMs: connection.socketTimeoutMs,
+    maxSockets: connection.maxSockets,
+    countAttempt: (failed) => countAttempt(endpoint, failed),
+  });
   return client;
+}
+
+/** One attempt to `endpoint`, and its failure (by error code or name) if it failed. */
+function countAttempt(endpoint: string, failed?: unknown): void {
+  const counts = attemptsByEndpoint.get(endpoint) ?? { attempts: 0, failed: {} };
+  attemptsByEndpoint.set(endpoint, counts);
+  counts.attempts++;
+  if (failed === undefined) return;
+  const e = failed as { code?: unknown; name?: unknown };
+  const name = String(e?.code || e?.name || "Error");
+  counts.failed[name] = (counts.failed[name] ?? 0) + 1;
 }
 
 /** Requests an endpoint was sent in this process (each SDK attempt counted) and how many failed, by error code or name. */

@@ -13,7 +13,7 @@ export interface DaySteps {
   /** Extract (stage) the day's files; staged files of an earlier attempt are reused. */
   extract(sources: string[]): Promise<ExtractSummary[]>;
   /** Write the day's output from its staged references, exactly once. */
-  write(staged: string[]): Promise<{ output: string; existing: boolean }>;
+  write(staged: string[]): Promise<{ output: string; outputs?: string[]; existing: boolean }>;
 }
 
 export interface DayStepOptions {
@@ -41,7 +41,7 @@ export function runDaySteps(steps: DaySteps, options: DayStepOptions & { maxFile
 export function runDaySteps(steps: DaySteps, options: DayStepOptions, files: FileCounts): Promise<DayEnd>;
 export async function runDaySteps(steps: DaySteps, options: DayStepOptions, files: FileCounts): Promise<DayEnd> {
   const survey = await steps.survey();
-  if ("output" in survey) return { result: existing(survey.output) };
+  if ("output" in survey) return { result: existing(survey.outputs ?? survey.output) };
   const sources = survey.sources;
   if (options.maxFiles !== undefined && sources.length > options.maxFiles) return { tooManyFiles: sources.length };
   files.listed = sources.length;

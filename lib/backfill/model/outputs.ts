@@ -1,10 +1,45 @@
 import type { Aggregation, MonthPlan, YearPlan } from "./plan.js";
 import { periodsOfMonth, rollsUp } from "./plan.js";
-import { existing, noFiles, type PeriodResult, type PeriodResults } from "./result.js";
+import { existing, noFiles, type PeriodOutputs, type PeriodResult, type PeriodResults } from "./result.js";
 import { rollupRule } from "./rollup.js";
 
-/** The outputs a listing found for a year's periods: period id ("2022-01-13", "2022-01", "2022") → its URL. */
-export type FoundOutputs = Record<string, string>;
+/**
+ * The outputs a listing found for a year's periods: period id ("2022-01-13", "2022-01", "2022") → its
+ * URL, or its URLs in time order when drift split it (every part present: see `completeOutputs`).
+ */
+export type FoundOutputs = Record<string, PeriodOutputs>;
+
+/** One listed output: its period, and which part of how many when drift split the period. */
+export interface ListedOutput {
+  period: string;
+  url: string;
+  part?: { part: number; parts: number };
+}
+
+/**
+ * The periods a listing of outputs settles: a period's single output, or all the parts of a period
+ * split by drift (in part order, which is time order). A period with some parts missing (a run cut
+ * short between two parts' writes) is not found: it is combined again, and the parts already
+ * written stand (each is written once).
+ */
+export function completeOutputs(listed: Iterable<ListedOutput>): FoundOutputs {
+  const single: Record<string, string> = {};
+  const parts: Record<string, { count: number; urls: string[] }> = {};
+  for (const { period, url, part } of listed) {
+    if (!part) {
+      single[period] = url;
+      continue;
+    }
+    const entry = (parts[period] ??= { count: part.parts, urls: [] });
+    if (entry.count !== part.parts) entry.count = -1; // parts of two different splits: not one set
+    entry.urls[part.part - 1] = url;
+  }
+  const found: FoundOutputs = {};
+  for (const [period, { count, urls }] of Object.entries(parts)) {
+    if (count > 0 && urls.length === count && Array.from(urls).every((u) => u !== undefined)) found[period] = urls;
+  }
+  return Object.assign(found, single);
+}
 
 /**
  * What a year's existing outputs settle without visiting anything: skip finished periods from the

@@ -7,10 +7,11 @@ import type { PeriodResult, PeriodResults } from "./result.js";
 export type Aggregation = "day" | "month" | "year";
 
 /**
- * Where a backfill's days go: "kerchunk", a reference file each (and rollups); "icechunk", a
- * commit each to one store, in calendar order, with a tag per completed month and year.
+ * Where a backfill's days go: "kerchunk", a reference file each (and rollups); "parquet", the same
+ * as kerchunk Parquet folders; "icechunk", a commit each to one store, in calendar order, with a
+ * tag per completed month and year.
  */
-export type OutputFormat = "kerchunk" | "icechunk";
+export type OutputFormat = "kerchunk" | "parquet" | "icechunk";
 
 /**
  * The calendar tree of a backfill: years, their months, their days (ids like "2022", "2022-01",

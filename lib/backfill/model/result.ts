@@ -8,10 +8,14 @@
  * functions, importing nothing outside itself (test/workflowCode.test.ts checks it).
  */
 export type PeriodResult =
-  /** The output was written now. */
-  | { outcome: "written"; output: string }
+  /**
+   * The output was written now. A period split by drift (its inputs span layouts one array cannot
+   * hold, issue 17) has several outputs, one per run of compatible inputs in time order: `outputs`
+   * lists them all and `output` is the first; a period with one output has no `outputs`.
+   */
+  | { outcome: "written"; output: string; outputs?: string[] }
   /** The output was there already (an earlier run, or another backfill over the same period). */
-  | { outcome: "existing"; output: string }
+  | { outcome: "existing"; output: string; outputs?: string[] }
   /** A day without source files (a gap in the archive), or a rollup whose every child had none. */
   | { outcome: "noFiles" }
   /** The period failed: `kind` is the error's kind (e.g. "Hdf5FormatError", "Incomplete"). */
@@ -25,15 +29,21 @@ export type FailedResult = Extract<PeriodResult, { outcome: "failed" }>;
 /** Results by period id ("2022-01-13", "2022-01", "2022"). */
 export type PeriodResults = Record<string, PeriodResult>;
 
-export const written = (output: string): PeriodResult => ({ outcome: "written", output });
-export const existing = (output: string): PeriodResult => ({ outcome: "existing", output });
+/** A period's outputs: one URL, or several (split by drift, in time order). */
+export type PeriodOutputs = string | readonly string[];
+
+const withOutputs = (outputs: PeriodOutputs): { output: string; outputs?: string[] } =>
+  typeof outputs === "string" ? { output: outputs } : outputs.length === 1 ? { output: outputs[0]! } : { output: outputs[0]!, outputs: [...outputs] };
+
+export const written = (output: PeriodOutputs): PeriodResult => ({ outcome: "written", ...withOutputs(output) });
+export const existing = (output: PeriodOutputs): PeriodResult => ({ outcome: "existing", ...withOutputs(output) });
 export const noFiles = (): PeriodResult => ({ outcome: "noFiles" });
 export const failed = (kind: string, message: string): FailedResult => ({ outcome: "failed", kind, message });
 export const partial = (): PeriodResult => ({ outcome: "partial" });
 
-/** What an aggregation reports (the period's output URL, and whether it was there already) as a result. */
-export const outputResult = (summary: { output: string; existing: boolean }): PeriodResult =>
-  summary.existing ? existing(summary.output) : written(summary.output);
+/** What an aggregation reports (the period's output URL, or URLs, and whether it was there already) as a result. */
+export const outputResult = (summary: { output: string; outputs?: string[]; existing: boolean }): PeriodResult =>
+  summary.existing ? existing(summary.outputs ?? summary.output) : written(summary.outputs ?? summary.output);
 
 export const isFailed = (result: PeriodResult | undefined): result is FailedResult => result?.outcome === "failed";
 
@@ -54,7 +64,7 @@ export function failureOf(error: unknown): FailedResult {
 export function resultText(result: PeriodResult): string {
   switch (result.outcome) {
     case "written":
-      return result.output;
+      return result.outputs ? result.outputs.join(" ") : result.output;
     case "existing":
       return "existing";
     case "noFiles":

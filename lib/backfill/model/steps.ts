@@ -17,8 +17,10 @@ export interface ExtractSummary {
 
 /** What an aggregation (a day's combine, or a rollup) reports. */
 export interface AggregateSummary {
-  /** URL of the period's reference file. */
+  /** URL of the period's reference file (the first, when drift split it). */
   output: string;
+  /** Every output, in time order, when drift split the period into several (issue 17); absent for one. */
+  outputs?: string[];
   /** True when it existed already (nothing combined, nothing written). */
   existing: boolean;
   inputs: number;
@@ -42,7 +44,7 @@ export interface CommitSummary {
 }
 
 /** What a day's first step finds: its output, if it exists already, else its source files in time order. */
-export type DaySurvey = { output: string } | { sources: string[] };
+export type DaySurvey = { output: string; outputs?: string[] } | { sources: string[] };
 
 /** What a batch of small days needs besides the days: the threshold, the files at once, whether to stop at a failed day. */
 export interface SmallDayLimits {

@@ -1,0 +1,182 @@
+/**
+ * Eras in a store (issue 17): real archives drift, and a change one Zarr array cannot hold (packing
+ * `scale_factor`/`add_offset`, dtype, chunk shape, codecs, fill value, units, the time calendar)
+ * starts a new era instead of failing the day and blocking every later one.
+ *
+ * Layout: the root group is the first era, exactly as a store without drift holds it (so such a
+ * store stays byte-identical); each later era is a group `era002`, `era003`, ... beside the root's
+ * arrays, with its own arrays and its own concat coordinate, and group attributes recording where
+ * it starts (`temporal_kerchunk_era`: its number, first day, first file, what changed). Later days
+ * go to the latest era. Within an era variables may come and go (the group holds the union). What
+ * one array can hold is the combine's rule (`structureDifference`, lib/combine/drift.ts), so a
+ * store's eras begin where reference-file parts and the census's aggregates do; one more start is
+ * the store's own: a variable whose chunks along time cannot follow the era's steps.
+ *
+ * A day whose files span two eras is split into runs of consecutive files one array each can hold, each
+ * combined on its own and placed in its era: one commit, every time step exactly once.
+ */
+import type { Store } from "@earthmover/icechunk";
+import { IcechunkError } from "../errors.js";
+import type { PyJsonValue } from "../json/pyJson.js";
+import { pyJsonKey } from "../json/pyJsonParse.js";
+import { dayArrays, eraDifference } from "./append.js";
+import type { DayReferences } from "./dayRefs.js";
+import { placeDay, valuesInStoreUnits } from "./placement.js";
+import { readStoreState, type StoreState } from "./storeState.js";
+
+/** The group attribute naming an era's start. */
+export const ERA_ATTRIBUTE = "temporal_kerchunk_era";
+
+/** The group of era `n` (1-based): "" (the root) for the first, then "era002", "era003", ... */
+export const eraGroup = (n: number): string => (n === 1 ? "" : `era${String(n).padStart(3, "0")}`);
+
+const eraGroupPattern = /^era(\d{3,})$/;
+
+export interface StoredEra {
+  group: string;
+  state: StoreState;
+}
+
+/** The store's eras: their groups in time order, each one's state read when first asked for. */
+export interface StoreEras {
+  /** "" (the root group), then "era002", ...; empty for an empty store. */
+  groups: string[];
+  /** The number of the last era's group (1 for the root): the next era is one more. */
+  last: number;
+  era(index: number): Promise<StoredEra>;
+}
+
+/**
+ * The store's eras in time order: the root group's, then each `eraNNN` group's. Only the group
+ * list is read here; an era's arrays and coordinate are read when placing a day needs them (the
+ * latest era for a day after the store's end, the usual case).
+ */
+export async function readEras(store: Store, description: string, dim: string, paths: readonly string[]): Promise<StoreEras> {
+  if (!(await store.get("zarr.json"))) return { groups: [], last: 0, era: () => Promise.reject(new Error("an empty store has no era")) };
+  const numbered = (await store.listDir(""))
+    .map((name) => ({ name, n: Number(eraGroupPattern.exec(name)?.[1] ?? 0) }))
+    .filter(({ n }) => n >= 2)
+    .sort((a, b) => a.n - b.n);
+  const groups = ["", ...numbered.map(({ name }) => name)];
+  const read = new Map<number, Promise<StoredEra>>();
+  const era = (index: number): Promise<StoredEra> => {
+    let found = read.get(index);
+    if (!found) {
+      const group = groups[index]!;
+      found = readStoreState(store, description, dim, paths, group).then((state) => {
+        if (state.empty) throw new IcechunkError("not-our-store", description, `the era group '${group}' has no group metadata`, false);
+        return { group, state };
+      });
+      read.set(index, found);
+    }
+    return found;
+  };
+  return { groups, last: numbered.length > 0 ? numbered[numbered.length - 1]!.n : 1, era };
+}
+
+/** Where a run of the day goes. */
+export type RunPlacement =
+  | { kind: "committed"; group: string }
+  | { kind: "append"; group: string; state: StoreState; values: number[] }
+  | { kind: "new-era"; group: string; era: number; state: StoreState; values: number[]; changes: string[] };
+
+interface Context {
+  store: string;
+  day: string;
+  dim: string;
+}
+
+const emptyState = (): StoreState => ({ empty: true, arrays: new Map(), values: [] });
+
+/** The run's values in the era's units, or undefined when they cannot be compared (another calendar). */
+function comparable(run: DayReferences, era: StoredEra, context: Context): { values?: number[]; why?: string } {
+  try {
+    return { values: valuesInStoreUnits(run, era.state.arrays.get(run.dim)!, context) };
+  } catch (error) {
+    if (error instanceof IcechunkError && (error.problem === "mismatched-calendar" || error.problem === "mismatched-time-units")) {
+      const stored = era.state.arrays.get(run.dim)!.attributes;
+      const show = (attrs: Record<string, PyJsonValue>): string => `units ${pyJsonKey(attrs.units ?? null)}, calendar ${pyJsonKey(attrs.calendar ?? null)}`;
+      return { why: `${run.dim}: ${error.problem}: ${show(run.coordinateAttrs)} against the store's ${show(stored)}` };
+    }
+    throw error;
+  }
+}
+
+/** What keeps the run out of the era: each array one array of the era cannot hold with it (`eraDifference`: the combine's rule). */
+function changesAgainst(run: DayReferences, era: StoredEra): string[] {
+  const changes: string[] = [];
+  for (const { entry, meta, role } of dayArrays(run)) {
+    if (role.kind === "coordinate") continue; // its calendar: `comparable`
+    const stored = era.state.arrays.get(entry.path);
+    const found = stored && eraDifference(stored, meta, entry.path, run, era.group);
+    if (found) changes.push(`${entry.path}: ${found}`);
+  }
+  return changes;
+}
+
+/**
+ * Arrays of the run whose chunks along the concat dimension cannot follow the era's steps (the era
+ * ends inside one of their chunks): a variable that appears (or comes back) chunked by more than
+ * one step. An Icechunk-only rule (a store grows arrays in place; reference-file parts start anew):
+ * such a run starts a new era, where its chunks begin at 0, rather than failing the day.
+ */
+function misalignedAgainst(run: DayReferences, era: StoredEra): string[] {
+  const length = era.state.values.length;
+  return dayArrays(run).flatMap(({ entry, meta, role }) => {
+    if (role.kind !== "along") return [];
+    const chunk = meta.chunk_grid.configuration.chunk_shape[role.axis]!;
+    if (length % chunk === 0) return [];
+    const how = era.state.arrays.has(entry.path) ? "comes back" : "appears";
+    return [`${entry.path}: ${how} after the era's ${length} steps along ${run.dim}, inside one of its chunks (chunk size ${chunk} along ${run.dim}): its chunks cannot follow them`];
+  });
+}
+
+/**
+ * Place a run of the day among the store's eras (newest first):
+ *  - inside an era's range: committed before (exactly a stored run) or refused (`placeDay`);
+ *  - between two eras, not stored: refused as out of order;
+ *  - after the latest era: appended to it when it can hold the run and the run's chunks along the
+ *    concat dimension can follow its steps (or when `split` is off: then the append fails as
+ *    before, "mismatched-array" or "misaligned-chunks"), else the start of a new era.
+ */
+export async function placeRun(eras: StoreEras, run: DayReferences, context: Context, split: boolean): Promise<RunPlacement> {
+  if (eras.groups.length === 0) return { kind: "new-era", group: eraGroup(1), era: 1, state: emptyState(), values: run.values, changes: [] };
+  const latest = await eras.era(eras.groups.length - 1);
+  let laterComparable = false;
+  for (let e = eras.groups.length - 1; e >= 0; e--) {
+    const era = await eras.era(e);
+    const { values } = comparable(run, era, context);
+    if (!values) continue;
+    const stored = era.state.values;
+    if (values[0]! > stored[stored.length - 1]!) {
+      if (!laterComparable) break; // after the store's end
+      throw new IcechunkError(
+        "out-of-order",
+        context.store,
+        `the day's ${context.dim} values (${values[0]} to ${values[values.length - 1]}) fall between era '${era.group || "/"}' and the next one: ` +
+          `a store grows only at its end, so days must be committed in calendar order`,
+        false,
+        { day: context.day, variable: context.dim },
+      );
+    }
+    laterComparable = true;
+    if (values[0]! < stored[0]! && e > 0) continue; // an earlier era's
+    placeDay(stored, values, context); // committed, or an IcechunkError (out-of-order, partial-overlap)
+    return { kind: "committed", group: era.group };
+  }
+  const { values, why } = comparable(run, latest, context);
+  if (!split) {
+    // As before eras existed: the append's own checks fail the day (valuesInStoreUnits, mismatched-array, ...).
+    return { kind: "append", group: latest.group, state: latest.state, values: values ?? valuesInStoreUnits(run, latest.state.arrays.get(run.dim)!, context) };
+  }
+  const structural = values ? changesAgainst(run, latest) : [why!];
+  const changes = structural.length > 0 ? structural : misalignedAgainst(run, latest);
+  if (changes.length === 0) return { kind: "append", group: latest.group, state: latest.state, values: values! };
+  const era = eras.last + 1;
+  return { kind: "new-era", group: eraGroup(era), era, state: emptyState(), values: run.values, changes };
+}
+
+/** The era group's attribute: where it starts and why. */
+export function eraAttribute(era: number, day: string, firstFile: string | undefined, changes: readonly string[]): PyJsonValue {
+  return { era, first_day: day, first_file: firstFile ?? null, changes: [...changes] };
+}

@@ -1,0 +1,211 @@
+/**
+ * Ranged GETs of S3 objects without the SDK's per-request machinery. A profile of a worker's
+ * extractions (docs/benchmarks.md, issue 20) put about 1 ms of CPU on each GetObject sent through
+ * the AWS SDK (its middleware stack, endpoint rules, schema serde and checksum handling around the
+ * request), four times what the request itself costs: for files whose translation takes one or
+ * two reads, the SDK was most of the worker's CPU. This sends the same request: to the endpoint
+ * the SDK resolved for the bucket (captured from the client's first GetObject of it, so virtual
+ * hosts, FIPS and dual-stack endpoints, path style and custom endpoints stay the SDK's), signed
+ * with SigV4 (sigv4.ts, checked against the SDK's signer) with the client's own credential chain,
+ * with the client's timeouts, attempts and retry rule (transient failures, exponential backoff
+ * with jitter), counted per endpoint with the SDK's attempts (s3Attempts).
+ */
+import type { S3Client } from "@aws-sdk/client-s3";
+import http from "node:http";
+import https from "node:https";
+import { isTransientS3Error } from "./s3Errors.js";
+import { signS3Get, type SigningCredentials } from "./sigv4.js";
+
+/** What the lighter path needs to know about a client, recorded when createS3Client made it. */
+export interface LightClientSettings {
+  anonymous: boolean;
+  endpointLabel: string;
+  maxAttempts: number;
+  connectionTimeoutMs: number;
+  socketTimeoutMs: number;
+  maxSockets: number;
+  countAttempt(failed?: unknown): void;
+}
+
+interface BucketBase {
+  protocol: "http:" | "https:";
+  hostname: string;
+  port: number | undefined;
+  /** The path before the key, with its trailing "/" ("/bucket/" path style, "/" virtual-hosted). */
+  prefix: string;
+}
+
+interface LightClient {
+  settings: LightClientSettings;
+  /** The client's credential provider (memoized by the SDK, refreshed before expiry) and region. */
+  signing: { credentials(): Promise<SigningCredentials>; region(): Promise<string> } | undefined;
+  agents: { http: http.Agent; https: https.Agent };
+  bases: Map<string, BucketBase>;
+}
+
+const clients = new WeakMap<S3Client, LightClient>();
+
+/** The SDK's escaping of a key in a request path (each segment, RFC 3986 reserved characters too). */
+export function escapeKey(key: string): string {
+  return key
+    .split("/")
+    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join("/");
+}
+
+/**
+ * Give a client the lighter GET path: its first GetObject of each bucket goes through the SDK as
+ * always, and tells where that bucket's requests go; later ranged GETs of the bucket skip the SDK.
+ */
+export function enableLightGets(client: S3Client, settings: LightClientSettings): void {
+  const config = client.config;
+  const light: LightClient = {
+    settings,
+    signing: settings.anonymous ? undefined : { credentials: () => config.credentials(), region: () => config.region() },
+    agents: {
+      http: new http.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
+      https: new https.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
+    },
+    bases: new Map(),
+  };
+  clients.set(client, light);
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Bucket?: string; Key?: string };
+      const request = args.request as { protocol?: string; hostname?: string; port?: number; path?: string; method?: string; headers?: Record<string, string> } | undefined;
+      if (context.commandName === "GetObjectCommand" && input.Bucket && input.Key !== undefined && request?.hostname && !light.bases.has(input.Bucket)) {
+        const escaped = escapeKey(input.Key);
+        const signed = settings.anonymous || /^AWS4-HMAC-SHA256 /.test(request.headers?.authorization ?? request.headers?.Authorization ?? "");
+        const protocol = request.protocol === "http:" || request.protocol === "https:" ? request.protocol : undefined;
+        // Only a request this path can make alike: plain SigV4 (not SigV4a or S3 Express), the key last in the path.
+        if (signed && protocol && request.path?.endsWith(`/${escaped}`)) {
+          light.bases.set(input.Bucket, { protocol, hostname: request.hostname, port: request.port, prefix: request.path.slice(0, request.path.length - escaped.length) });
+        }
+      }
+      return next(args);
+    },
+    { step: "finalizeRequest", priority: "low", name: "tkLightGetEndpoint" },
+  );
+  const destroy = client.destroy.bind(client);
+  client.destroy = () => {
+    light.agents.http.destroy();
+    light.agents.https.destroy();
+    destroy();
+  };
+}
+
+/** The parts of a GetObject answer S3Source uses. */
+export interface LightGetOutput {
+  ContentRange?: string;
+  ContentLength?: number;
+  ETag?: string;
+  Body?: { transformToByteArray(): Promise<Uint8Array> };
+}
+
+/** An S3 error answer, shaped as the SDK's errors are (name = S3's error code; $metadata.httpStatusCode). */
+class S3ErrorAnswer extends Error {
+  readonly $metadata: { httpStatusCode: number };
+  constructor(name: string, message: string, status: number) {
+    super(message);
+    this.name = name;
+    this.$metadata = { httpStatusCode: status };
+  }
+}
+
+/**
+ * A ranged GET by the lighter path, or undefined when this client or bucket has none yet (the
+ * caller sends it through the SDK, which also teaches the bucket's endpoint).
+ */
+export function lightGet(client: S3Client, bucket: string, key: string, range: string, ifMatch: string | undefined): Promise<LightGetOutput> | undefined {
+  const light = clients.get(client);
+  const base = light?.bases.get(bucket);
+  if (!light || !base) return undefined;
+  return withRetries(light, () => send(light, base, key, range, ifMatch));
+}
+
+async function withRetries(light: LightClient, attempt: () => Promise<LightGetOutput>): Promise<LightGetOutput> {
+  for (let n = 1; ; n++) {
+    try {
+      const output = await attempt();
+      light.settings.countAttempt();
+      return output;
+    } catch (error) {
+      light.settings.countAttempt(error);
+      if (n >= light.settings.maxAttempts || !isTransientS3Error(error)) throw error;
+      // The SDK's standard retry delay: full jitter on an exponential base of 100 ms, at most 20 s.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20_000, 100 * 2 ** (n - 1))));
+    }
+  }
+}
+
+async function send(light: LightClient, base: BucketBase, key: string, range: string, ifMatch: string | undefined): Promise<LightGetOutput> {
+  const path = `${base.prefix}${escapeKey(key)}`;
+  const host = base.port === undefined ? base.hostname : `${base.hostname}:${base.port}`;
+  const headers: Record<string, string> = { host, range };
+  if (ifMatch !== undefined) headers["if-match"] = ifMatch;
+  const signed = light.signing
+    ? signS3Get(await light.signing.credentials(), await light.signing.region(), path, headers)
+    : headers;
+  const transport = base.protocol === "https:" ? https : http;
+  const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const request = transport.request(
+      { method: "GET", protocol: base.protocol, hostname: base.hostname, port: base.port, path, headers: signed, agent: base.protocol === "https:" ? light.agents.https : light.agents.http },
+      resolve,
+    );
+    const timeout = (what: string, ms: number): void => {
+      const error = new Error(`${what} after ${ms} ms`);
+      error.name = "TimeoutError";
+      request.destroy(error);
+    };
+    request.on("socket", (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => timeout("connection timed out", light.settings.connectionTimeoutMs), light.settings.connectionTimeoutMs);
+      socket.once("connect", () => clearTimeout(timer));
+      socket.once("close", () => clearTimeout(timer));
+    });
+    request.setTimeout(light.settings.socketTimeoutMs, () => timeout("socket timed out", light.settings.socketTimeoutMs));
+    request.on("error", reject);
+    request.end();
+  });
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
+    const text = await readBody(response).then((b) => Buffer.from(b).toString("utf8"), () => "");
+    const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+    const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `HTTP ${status}`;
+    throw new S3ErrorAnswer(code ?? (status === 404 ? "NotFound" : "Unknown"), message, status);
+  }
+  const header = (name: string): string | undefined => {
+    const value = response.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const length = header("content-length");
+  return {
+    ContentRange: header("content-range"),
+    ContentLength: length === undefined ? undefined : Number(length),
+    ETag: header("etag"),
+    Body: { transformToByteArray: () => readBody(response) },
+  };
+}
+
+/** The whole body; a body that breaks off or ends short of its Content-Length fails. */
+function readBody(response: http.IncomingMessage): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let received = 0;
+    response.on("data", (part: Buffer) => {
+      parts.push(part);
+      received += part.length;
+    });
+    response.on("error", reject);
+    response.on("aborted", () => reject(Object.assign(new Error("aborted"), { code: "ECONNRESET" })));
+    response.on("end", () => {
+      const expected = Number(response.headers["content-length"]);
+      if (response.complete === false || (Number.isFinite(expected) && received !== expected)) {
+        reject(Object.assign(new Error(`premature close: ${received} of ${expected} bytes`), { code: "ECONNRESET" }));
+        return;
+      }
+      const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, received);
+      resolve(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+    });
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Round trips of one extraction (issue 20), counted, never timed: files written by netCDF-C in the
+ * Himawari layout (python/himawari_like.py) translated through the block cache in front of a
+ * MemorySource, which counts requests and the longest chain of reads each issued after the one
+ * before it had answered.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { before, test } from "node:test";
+import { promisify } from "node:util";
+import { repositoryRoot } from "../lib/servers/process.js";
+import { BlockCache, type BlockCacheOptions } from "../lib/source/blockCache.js";
+import { MemorySource } from "../lib/source/memory.js";
+import { translateHdf5 } from "../lib/refs/translate.js";
+import { testDir, venvPython } from "./harness/env.js";
+
+const run = promisify(execFile);
+
+/** Two hours of one archive: the same variables and chunking, other values (the data of netCDF-C's layout sit between the metadata). */
+let files: Uint8Array[] = [];
+
+before(async () => {
+  const dir = await testDir("round-trips");
+  const script = [
+    "import sys",
+    `sys.path.insert(0, ${JSON.stringify(resolve(repositoryRoot, "python"))})`,
+    "from himawari_like import himawari_like",
+    "for hour in (0, 1):",
+    `    himawari_like(${JSON.stringify(dir)} + f"/h{hour}.nc", hour=hour, ny=1000, nx=2000)`,
+  ].join("\n");
+  await run(venvPython, ["-c", script]);
+  files = await Promise.all([0, 1].map((hour) => readFile(join(dir, `h${hour}.nc`)).then((b) => new Uint8Array(b))));
+});
+
+async function translate(bytes: Uint8Array, options: BlockCacheOptions = {}) {
+  const source = new MemorySource(bytes, "memory://h.nc");
+  const cache = new BlockCache(source, options);
+  const result = await translateHdf5(cache, { inlineThreshold: 100, url: "s3://bucket/h.nc" });
+  return { refs: result.refs, roundTrips: source.roundTrips, requests: source.stats.requests, bytes: source.stats.bytes, learned: cache.learnedRanges() };
+}
+
+test("a netCDF-C Himawari-layout file: at most 3 sequential round trips cold, 1 with its neighbour's layout, the same references", async () => {
+  const [first, second] = files as [Uint8Array, Uint8Array];
+  const cold = await translate(first);
+  assert.ok(cold.roundTrips <= 3, `cold: ${cold.roundTrips} round trips`);
+  // Metadata lies beyond the 256 KiB head (the file's later variables follow the earlier ones' data):
+  // the cold read needs more than one round, and what it needed is learned.
+  assert.ok(cold.roundTrips > 1 && cold.learned.length > 0, `cold: ${cold.roundTrips} round trips, learned ${JSON.stringify(cold.learned)}`);
+
+  // The next hour, read with what the first taught: everything in the first round, with the
+  // default head and with the one-block head extractToStaging uses then (fewer bytes).
+  const alone = await translate(second);
+  for (const headSize of [undefined, 8192]) {
+    const hinted = await translate(second, { prefetch: cold.learned, ...(headSize ? { headSize } : {}) });
+    assert.equal(hinted.roundTrips, 1, `with the first file's layout (head ${headSize ?? "default"}): ${hinted.roundTrips} round trips (${hinted.requests} requests)`);
+    assert.deepEqual(hinted.refs, alone.refs);
+    if (headSize) assert.ok(hinted.bytes < alone.bytes / 2, `read ${hinted.bytes} bytes with the hint and a small head, ${alone.bytes} without`);
+  }
+});
+
+test("a wrong layout guess costs reads, never a wrong reference or an extra round trip", async () => {
+  const [first, second] = files as [Uint8Array, Uint8Array];
+  const alone = await translate(second);
+  const learned = (await translate(first)).learned;
+  const wrong = [
+    ...learned.map((span) => ("offset" in span ? { offset: span.offset + 1_000_000, length: span.length } : span)),
+    { offset: second.length + 100_000, length: 8192 }, // past the end of the file
+    { suffix: 64 * 1024 },
+  ];
+  const guessed = await translate(second, { prefetch: wrong });
+  assert.deepEqual(guessed.refs, alone.refs);
+  assert.ok(guessed.roundTrips <= alone.roundTrips, `${guessed.roundTrips} round trips with wrong guesses, ${alone.roundTrips} without`);
+  assert.ok(guessed.requests > alone.requests, "the wrong guesses were read (the check would pass without them)");
+});
