@@ -45,7 +45,7 @@ import { parseLiveCommitMessage } from "../lib/live/records.js";
 import { pickPort } from "../lib/servers/ports.js";
 import { ManagedProcess, canConnect, repositoryRoot, sleep } from "../lib/servers/process.js";
 import { arriveSignal, liveStatusQuery, liveV1, type LiveStatus } from "../workflows/live.js";
-import { makeArchive, startWorkerProcess, testDataset, writeConfig } from "./harness/archive.js";
+import { makeArchive, makeDriftArchive, startWorkerProcess, testDataset, writeConfig } from "./harness/archive.js";
 import { temporalAddress, testDir, uniqueBucket } from "./harness/env.js";
 import { python } from "./harness/python.js";
 import { MinioServer } from "./harness/servers/minio.js";
@@ -387,5 +387,23 @@ describe("a liveV1 history recorded by this test (test/fixtures/histories/v1-liv
     assert.deepEqual([...kinds].sort(), ["liveCommit", "liveExtract", "liveSurvey"], "the recorded run has each activity");
     assert.ok(events.some((e) => e.workflowExecutionSignaledEventAttributes) && events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes), "arrivals and a continue-as-new");
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, "v1-live");
+  });
+});
+
+describe("live arrivals: a store with eras", () => {
+  test("is left to the backfill: a live commit is refused with live-eras", async () => {
+    const eraDir = join(dir, "eras");
+    const archive2 = join(eraDir, "archive");
+    await makeDriftArchive(archive2, "2022-04-01", 2, [{ at: "2022-04-02T00", set: { scale_factor: 0.005 } }], { hours: 2, grid: [12, 24] });
+    const drifted = resolveDatasetSpec({
+      ...testDataset("live-eras", { kind: "local", path: archive2 }, { kind: "local", path: join(eraDir, "out") }),
+      output: { storage: { kind: "local", path: join(eraDir, "out") }, prefix: "refs", suffix: "", format: "icechunk" },
+    });
+    const days = await Promise.all(["2022-04-01", "2022-04-02"].map((d) => listLiveDay(drifted, d)));
+    for (const day of days) {
+      await extractLiveDay(drifted, day);
+      await commitDay(drifted, day.day, { referenceFiles: day.files.map((f) => join(eraDir, "out", liveStagingKey(drifted, day.day, f))) });
+    }
+    await assert.rejects(commitLiveDays(drifted, [days[1]!]), (e: unknown) => e instanceof IcechunkError && e.problem === "live-eras" && /era002/.test(e.message));
   });
 });
