@@ -1,3 +1,4 @@
+import { outputRules } from "../lib/backfill/model/index.js";
 import { loadDatasetRegistry } from "../lib/datasets/config.js";
 import { startListener } from "../lib/live/listener.js";
 import { optional, text, whole } from "../lib/settings/schema.js";
@@ -41,7 +42,7 @@ export const listenCommand = {
     }
     const { values } = line;
     const spec = (await loadDatasetRegistry(values.config ?? process.env.TK_CONFIG)).get(values.dataset);
-    if (spec.output.format !== "icechunk" || spec.source.storage.kind !== "s3") {
+    if (!outputRules(spec.output.format).store || spec.source.storage.kind !== "s3") {
       console.error(`error: dataset ${spec.name}: live arrivals need an S3 source and output.format "icechunk" (its source is ${spec.source.storage.kind}, its output.format "${spec.output.format}")`);
       return 1;
     }
