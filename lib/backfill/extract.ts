@@ -16,7 +16,8 @@ import { serializeStaged } from "./staged.js";
  * replaced file) would read garbage or fail later, far from the cause.
  */
 export function checkRangesWithin(refs: KerchunkRefs, url: string, size: number): void {
-  for (const [key, value] of Object.entries(refs.refs)) {
+  for (const key in refs.refs) {
+    const value = refs.refs[key];
     if (Array.isArray(value) && value.length === 3 && value[0] === url && value[1] + value[2] > size) {
       throw new Hdf5FormatError(url, `chunk ${key}`, `references bytes ${value[1]}..${value[1] + value[2]} past the end of the object (${size} bytes)`);
     }
@@ -39,15 +40,20 @@ const MAX_CARRIED_BYTES = 64 * 1024;
 async function chunkBytesOf(source: ByteSource, refs: KerchunkRefs, url: string, arrays: readonly string[]): Promise<Map<string, Uint8Array>> {
   const wanted: [string, number, number][] = [];
   let total = 0;
-  for (const name of arrays) {
-    const prefix = `${name}/`;
-    for (const [key, value] of Object.entries(refs.refs)) {
-      if (!key.startsWith(prefix) || key.charCodeAt(prefix.length) === 46 /* "." metadata */ || key.indexOf("/", prefix.length) >= 0) continue;
-      if (!Array.isArray(value) || value.length !== 3 || value[0] !== url) continue;
-      total += value[2];
-      if (total > MAX_CARRIED_BYTES) return new Map();
-      wanted.push([key, value[1], value[2]]);
-    }
+  if (arrays.length === 0) return new Map();
+  const ofArrays = (key: string, slash: number): boolean => {
+    for (let i = 0; i < arrays.length; i++) if (arrays[i]!.length === slash && key.startsWith(arrays[i]!)) return true;
+    return false;
+  };
+  for (const key in refs.refs) {
+    // A chunk of one of `arrays`: "<name>/<leaf>", the leaf not metadata (".zarray").
+    const slash = key.lastIndexOf("/");
+    if (slash < 0 || key.charCodeAt(slash + 1) === 46 || !ofArrays(key, slash)) continue;
+    const value = refs.refs[key];
+    if (!Array.isArray(value) || value.length !== 3 || value[0] !== url) continue;
+    total += value[2];
+    if (total > MAX_CARRIED_BYTES) return new Map();
+    wanted.push([key, value[1], value[2]]);
   }
   return new Map(await Promise.all(wanted.map(async ([key, offset, length]) => [key, await source.read(offset, length)] as const)));
 }
