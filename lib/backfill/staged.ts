@@ -2,8 +2,9 @@
  * A staged extraction: one source file's kerchunk references, plus the version of the file they
  * were read from (S3 ETag or local modification time), which an Icechunk commit pins every virtual
  * reference to. Recorded at extraction, so a file replaced between its extraction and its day's
- * commit fails at read time instead of being pinned to the newer file. Readers of plain kerchunk
- * JSON (the combine) ignore the extra `source` key.
+ * commit fails at read time instead of being pinned to the newer file. Also the stored bytes of
+ * the chunks the day's combine reads from every file (`chunkBytes`), so it reads none from the
+ * source. Readers of plain kerchunk JSON ignore both extra keys.
  */
 import type { SourceVersion } from "../source/byteSource.js";
 import { rangeKey, type KnownBytes } from "../model/chunkBytes.js";
