@@ -4,10 +4,12 @@
  * worker's default concurrency (every day of the month at once, one file at a time in each).
  * Reports process CPU per file (process.cpuUsage, robust to other load on the machine), S3
  * requests per file, and wall time. `--profile FILE` writes a V8 CPU profile of the second run
- * (bench/profileSummary.ts sums it up by area and function).
+ * (bench/profileSummary.ts sums it up by area and function); `--heap-profile FILE` a sampling heap
+ * profile of it that keeps the objects the GC collected too: where the GC's work comes from.
  *
  *   npx tsx bench/backfill/cpu.ts [--days 31] [--use-days 8] [--hours 24] [--grid 300x600]
  *       [--latency-ms 20] [--days-at-once 31] [--files 1] [--runs 2] [--source s3|local] [--profile FILE.cpuprofile] [--als]
+ *       [--heap-profile FILE.heapprofile]
  *
  * The first run warms up the process (module loading, JIT, the S3 client); the later ones are
  * the figures, each into a new output folder.
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "2" },
     source: { type: "string", default: "s3" },
     profile: { type: "string" },
+    "heap-profile": { type: "string" },
     als: { type: "boolean", default: false },
   },
 });
@@ -76,12 +79,18 @@ try {
       aggregation: "day",
     });
     // The profile (--profile FILE) covers the runs after the warm-up only.
-    const session = values.profile && run === 1 ? new Session() : undefined;
+    const session = (values.profile || values["heap-profile"]) && run === 1 ? new Session() : undefined;
     if (session) {
       session.connect();
-      await session.post("Profiler.enable");
-      await session.post("Profiler.setSamplingInterval", { interval: 500 });
-      await session.post("Profiler.start");
+      if (values.profile) {
+        await session.post("Profiler.enable");
+        await session.post("Profiler.setSamplingInterval", { interval: 500 });
+        await session.post("Profiler.start");
+      }
+      if (values["heap-profile"]) {
+        await session.post("HeapProfiler.enable");
+        await session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      }
     }
     const attempts = s3Attempts(endpoint).attempts;
     const cpu = process.cpuUsage();
@@ -93,8 +102,8 @@ try {
     const wall = performance.now() - t;
     const used = process.cpuUsage(cpu);
     if (session) {
-      const { profile } = await session.post("Profiler.stop");
-      await writeFile(values.profile!, JSON.stringify(profile));
+      if (values.profile) await writeFile(values.profile, JSON.stringify((await session.post("Profiler.stop")).profile));
+      if (values["heap-profile"]) await writeFile(values["heap-profile"], JSON.stringify((await session.post("HeapProfiler.stopSampling")).profile));
       session.disconnect();
     }
     const files = summary.files.listed;

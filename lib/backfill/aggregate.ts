@@ -10,6 +10,7 @@ import { outputRules, type ReferenceFileLayout } from "./model/output.js";
 import type { AggregateSummary } from "./model/steps.js";
 import { completeKey, outputKey, outputPartKey } from "./names.js";
 import { periodOutputKeys, type Tries } from "./sources.js";
+import { readStaged } from "./staged.js";
 
 /** A reference-file layout's reader and writer on the output storage. */
 interface ReferenceFileFormat {
@@ -22,7 +23,7 @@ interface ReferenceFileFormat {
   write(storage: Storage, key: string, complete: string, combine: (sink: RefSink) => Promise<CombineSummary>): Promise<{ wrote: boolean; chunkRefs: number }>;
 }
 
-/** A kerchunk JSON file, the staged files' layout too (the combine library's parser: checks the version, rejects templates, names the file). */
+/** A kerchunk JSON file (the combine library's parser: checks the version, rejects templates, names the file). */
 const json: ReferenceFileFormat = {
   read: async (storage, key, label) => readKerchunkJson(new TextDecoder().decode(await storage.read(key)), label),
   async write(storage, key, _complete, combine) {
@@ -46,6 +47,12 @@ function storageFolder(storage: Storage, key: string): ParquetFolder {
     publish: (zmetadata) => storage.write(joinKey(key, ".zmetadata"), zmetadata, { ifAbsent: true }),
   };
 }
+
+/** The staged per-file references: kerchunk JSON with the coordinate chunk bytes they carry (lib/backfill/staged.ts). */
+const staged: ReferenceFileFormat = {
+  ...json,
+  read: async (storage, key, label) => readStaged(new TextDecoder().decode(await storage.read(key)), label),
+};
 
 const formats: Record<ReferenceFileLayout["kind"], ReferenceFileFormat> = {
   json,
@@ -83,7 +90,7 @@ export async function aggregatePeriod(
 ): Promise<AggregateSummary> {
   const storage = openStorage(spec.output.storage, options.tries);
   const output = formats[outputRules(spec.output.format).files.kind];
-  const input = options.childOutputs ? output : json;
+  const input = options.childOutputs ? output : staged;
   try {
     const summary = (keys: string[], existing: boolean, chunkRefs: number, inputs: number): AggregateSummary => {
       const urls = keys.map((k) => storage.url(k));

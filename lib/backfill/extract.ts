@@ -1,4 +1,6 @@
+import { arraysReadByCombine } from "../combine/coordinates.js";
 import { Hdf5FormatError } from "../errors.js";
+import type { ByteSource } from "../source/byteSource.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
 import { BlockCache } from "../source/blockCache.js";
@@ -14,11 +16,46 @@ import { serializeStaged } from "./staged.js";
  * replaced file) would read garbage or fail later, far from the cause.
  */
 export function checkRangesWithin(refs: KerchunkRefs, url: string, size: number): void {
-  for (const [key, value] of Object.entries(refs.refs)) {
+  for (const key in refs.refs) {
+    const value = refs.refs[key];
     if (Array.isArray(value) && value.length === 3 && value[0] === url && value[1] + value[2] > size) {
       throw new Hdf5FormatError(url, `chunk ${key}`, `references bytes ${value[1]}..${value[1] + value[2]} past the end of the object (${size} bytes)`);
     }
   }
+}
+
+/**
+ * The most chunk bytes a staged file carries: a few coordinate chunks (a time value, latitudes
+ * and longitudes: 6.5 kB in the Himawari-like month). Beyond it the combine reads them from the
+ * source, as without carrying.
+ */
+const MAX_CARRIED_BYTES = 64 * 1024;
+
+/**
+ * The stored bytes of the chunks of `arrays` (the ones the day's combine reads from every file),
+ * read through the extraction's cache, which usually holds them already (they sit among the
+ * metadata the translation read, or in the ranges the previous file taught): nothing, or one
+ * more read of this round. By chunk key; none when they add up to more than MAX_CARRIED_BYTES.
+ */
+async function chunkBytesOf(source: ByteSource, refs: KerchunkRefs, url: string, arrays: readonly string[]): Promise<Map<string, Uint8Array>> {
+  const wanted: [string, number, number][] = [];
+  let total = 0;
+  if (arrays.length === 0) return new Map();
+  const ofArrays = (key: string, slash: number): boolean => {
+    for (let i = 0; i < arrays.length; i++) if (arrays[i]!.length === slash && key.startsWith(arrays[i]!)) return true;
+    return false;
+  };
+  for (const key in refs.refs) {
+    // A chunk of one of `arrays`: "<name>/<leaf>", the leaf not metadata (".zarray").
+    const slash = key.lastIndexOf("/");
+    if (slash < 0 || key.charCodeAt(slash + 1) === 46 || !ofArrays(key, slash)) continue;
+    const value = refs.refs[key];
+    if (!Array.isArray(value) || value.length !== 3 || value[0] !== url) continue;
+    total += value[2];
+    if (total > MAX_CARRIED_BYTES) return new Map();
+    wanted.push([key, value[1], value[2]]);
+  }
+  return new Map(await Promise.all(wanted.map(async ([key, offset, length]) => [key, await source.read(offset, length)] as const)));
 }
 
 /**
@@ -51,16 +88,19 @@ export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string,
     const cached = new BlockCache(origin, hint.length > 0 ? { prefetch: hint, headSize: HINTED_HEAD_SIZE } : {});
     let result;
     let version;
+    let carried;
     try {
       result = await translateFile(cached, { inlineThreshold: spec.refs.inlineThreshold, url });
       checkRangesWithin(result.refs, url, await cached.size());
+      // Before learning the layout: the next file's first round then fetches these chunks too.
+      carried = await chunkBytesOf(cached, result.refs, url, arraysReadByCombine(spec.combine));
       version = origin.version?.();
       layoutHints.learn(spec.name, cached.learnedRanges());
     } finally {
       await origin.close?.();
     }
     signal?.throwIfAborted();
-    await outputStorage.write(staged, new TextEncoder().encode(serializeStaged(result.refs, url, version)));
+    await outputStorage.write(staged, new TextEncoder().encode(serializeStaged(result.refs, url, version, carried)));
     return {
       source: url,
       staged,

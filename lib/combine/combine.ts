@@ -96,10 +96,12 @@ export async function combineInto(inputs: InputSet, options: CombineOptions, sin
   const union = variables === "union";
   try {
     const reference = await inputs.load(0);
+    reader.learn(reference.knownBytes);
     const layout = await buildLayout(union ? await unionOf(inputs, reference, loadConcurrency) : reference, settings, reader);
     const positions = Array.from({ length: inputs.count }, (_, i) => i);
     const surveys = await boundedAll(positions, loadConcurrency, async (position): Promise<Survey> => {
       const input = position === 0 ? reference : await inputs.load(position);
+      reader.learn(input.knownBytes);
       const coordinates: Record<string, InputCoordinate> = {};
       const steps: Record<string, number> = {};
       for (const dim of settings.concatDims) {

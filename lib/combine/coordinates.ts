@@ -31,6 +31,27 @@ function attributeValue(value: PyJsonValue | undefined): CoordinateValue[] | und
   return single === undefined ? undefined : [single];
 }
 
+/**
+ * The arrays whose chunks a combine with these settings reads from every input: the data:/cf:
+ * coordinates of its concat dimensions, and the identical dimensions whose values it compares.
+ * An extraction that carries these chunks' bytes (lib/backfill/staged.ts) spares the combine
+ * every read from the source.
+ */
+export function arraysReadByCombine(settings: {
+  concatDims: readonly string[];
+  cooMap: Record<string, CoordinateSelector>;
+  identicalDims?: readonly string[] | undefined;
+  identicalCheck?: string | undefined;
+}): string[] {
+  const names = new Set<string>();
+  for (const dim of settings.concatDims) {
+    const selector = settings.cooMap[dim];
+    if (typeof selector === "string" && (selector.startsWith("data:") || selector.startsWith("cf:"))) names.add(selector.slice(selector.indexOf(":") + 1));
+  }
+  if ((settings.identicalCheck ?? "values") === "values") for (const name of settings.identicalDims ?? []) names.add(name);
+  return [...names];
+}
+
 /** Read one input's coordinate values for `dim` as its selector says. */
 export async function readCoordinate(
   input: ReferenceSet,

@@ -30,6 +30,16 @@ export function inlineBytes(value: string): Uint8Array {
 }
 
 /**
+ * Bytes behind some of a reference set's byte-range references, read when the references were
+ * made: a staged extraction carries its coordinate chunks (lib/backfill/staged.ts), so the day's
+ * combine reads none of them from the source again. Keyed by `rangeKey`.
+ */
+export type KnownBytes = Map<string, Uint8Array>;
+
+/** The key of the bytes `length` bytes at `offset` of `url` in `KnownBytes`. */
+export const rangeKey = (url: string, offset: number, length: number): string => `${offset}+${length}@${url}`;
+
+/**
  * Reads the bytes behind references through the project's byte sources (local files and s3://
  * objects), one source per URL and the process's shared S3 client for them all
  * (lib/source/s3Client.ts), so neither thousands of inputs nor a worker combining day after day
@@ -41,6 +51,9 @@ export class ReferenceReader {
   private client: S3Client | undefined;
   /** Reads in flight at once (S3 latency is hidden by concurrency, not by one big request). */
   private readonly slots: Semaphore;
+
+  /** Bytes the reader was given (`learn`): a read of exactly such a range needs no request. */
+  private readonly known: KnownBytes = new Map();
 
   constructor(
     private readonly s3Options: S3ConnectionOptions = {},
@@ -76,10 +89,20 @@ export class ReferenceReader {
     }
   }
 
+  /**
+   * Take the bytes an input carries (`ReferenceSet.knownBytes`): read before, from the version of
+   * the source its references were made from, so they are the bytes the source would answer.
+   */
+  learn(bytes: KnownBytes | undefined): void {
+    if (bytes) for (const [key, value] of bytes) this.known.set(key, value);
+  }
+
   /** The bytes a reference points at (inline content, a byte range, or a whole file). */
   async read(ref: Reference): Promise<Uint8Array> {
     if (typeof ref === "string") return inlineBytes(ref);
     const [url, offset, length] = ref;
+    const known = offset === undefined || length === undefined ? undefined : this.known.get(rangeKey(url, offset, length));
+    if (known) return known;
     try {
       return await this.slots.run(() => this.readFrom(url, offset, length));
     } catch (error) {

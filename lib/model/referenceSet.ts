@@ -36,6 +36,12 @@ export interface ReferenceSet {
   label: string;
   arrays: Map<string, ArrayReferences>;
   groups: Map<string, GroupReferences>;
+  /**
+   * Bytes behind some of its byte-range references, read when they were made (a staged
+   * extraction's coordinate chunks), by `rangeKey` (lib/model/chunkBytes.ts): the combine reads
+   * them from here instead of the source.
+   */
+  knownBytes?: Map<string, Uint8Array>;
 }
 
 /** Metadata values are strings in kerchunk JSON; some writers store them as JSON objects. */
