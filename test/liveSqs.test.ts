@@ -7,9 +7,10 @@
  * was not delivered. The live workflow's own handling of arrivals is test/live.test.ts's.
  *
  * Shown failing: with the SNS envelope not unwrapped (every body given to parseS3Event as it is)
- * the wait for keys[1] timed out and the envelope stayed in the queue; with the messages deleted
- * before `deliver` (delete, then route) the failing delivery's message never came back (poller B
- * timed out); with the garbage message deleted like the others, the queue came back empty.
+ * the wait for keys[1]'s signal timed out; with a batch deleted before `deliver` (delete, then
+ * route) the failing poller had deleted its message; with the garbage message deleted when it
+ * would not parse, the queue came back empty; with nothing deleted, the queue handed out all
+ * four messages again and the second test's message never counted as deleted.
  */
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Client, Connection } from "@temporalio/client";
@@ -129,6 +130,8 @@ describe("live arrivals from SQS: listen --sqs-queue-url on goaws", () => {
     } finally {
       await listen.stop();
     }
+    // Only the garbage is left: the delivered messages were deleted.
+    assert.deepEqual(await drain(10), ["not json at all"]);
     const log = await readFile(logFile, "utf8");
     assert.deepEqual(
       arrivals.map((a) => [a.key, a.etag, a.day]).sort(),
@@ -138,8 +141,6 @@ describe("live arrivals from SQS: listen --sqs-queue-url on goaws", () => {
     assert.match(log, /listen: message \S+ (\(received \d+ times\) )?left in the queue for its redrive policy: .*the SQS message body: not JSON/);
     assert.match(log, /listen stopped: .*3 arrivals handed on, .*[1-9]\d* unparseable, 0 failed deliveries, 3 deleted/);
     assert.doesNotMatch(log, /tk-goaws-secret/);
-    // Only the garbage is left: the delivered messages were deleted.
-    assert.deepEqual(await drain(10), ["not json at all"]);
   });
 
   test("a message whose delivery fails is not deleted and comes back to the next poller", async () => {
