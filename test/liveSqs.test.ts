@@ -47,7 +47,7 @@ const keys = [0, 1, 2].map((h) => `AHI-L2-FLDK-SST/2022/03/01/0${h}00/202203010$
 const s3Event = (key: string, etag: string): string =>
   JSON.stringify({ Records: [{ eventName: "ObjectCreated:Put", eventTime: "2022-03-01T00:10:00.000Z", s3: { bucket: { name: sourceBucket }, object: { key, eTag: etag } } }] });
 const snsEnvelope = (message: string): string =>
-  JSON.stringify({ Type: "Notification", MessageId: "m-1", TopicArn: "arn:aws:sns:us-east-1:123901341784:NewHimawariObject", Message: message, Timestamp: "2022-03-01T00:10:01.000Z" });
+  JSON.stringify({ Type: "Notification", MessageId: "m-1", TopicArn: "arn:aws:sns:us-east-1:123901341784:NewHimawari8Object", Message: message, Timestamp: "2022-03-01T00:10:01.000Z" });
 const send = (body: string) => sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
 
 /** The arrivals in the `arrive` signals of a workflow's history, in order. */
