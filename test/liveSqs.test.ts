@@ -10,7 +10,8 @@
  * the wait for keys[1]'s signal timed out; with a batch deleted before `deliver` (delete, then
  * route) the failing poller had deleted its message; with the garbage message deleted when it
  * would not parse, the queue came back empty; with nothing deleted, the queue handed out all
- * four messages again and the second test's message never counted as deleted.
+ * four messages again and the second test's message never counted as deleted; with a refused
+ * first receive retried like a failed one (no ConfigError), "Missing expected rejection" after 30 s.
  */
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Client, Connection } from "@temporalio/client";
@@ -21,7 +22,8 @@ import { after, before, describe, test } from "node:test";
 import { resolveDatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
 import { dayOfKey } from "../lib/live/keys.js";
 import type { Arrival } from "../lib/live/model/steps.js";
-import { createSqsClient, startSqsPoller, type SqsPoller } from "../lib/live/sqs.js";
+import { createSqsClient, parseSqsMessage, startSqsPoller, type SqsPoller } from "../lib/live/sqs.js";
+import { ConfigError } from "../lib/errors.js";
 import { ManagedProcess, repositoryRoot, sleep } from "../lib/servers/process.js";
 import { arriveSignal, liveV1 } from "../workflows/live.js";
 import { testDataset, writeConfig } from "./harness/archive.js";
@@ -172,5 +174,19 @@ describe("live arrivals from SQS: listen --sqs-queue-url on goaws", () => {
     }
     assert.deepEqual((await signalled(workflowId)).map((a) => [a.key, a.etag]), [[keys[2], "e2"]]);
     assert.equal(working.counts.delivered, 1);
+  });
+
+  test("a message that is not an S3 event says what it is; a queue that refuses to be read is a one-line ConfigError naming --sqs-queue-url", async () => {
+    assert.throws(() => parseSqsMessage(JSON.stringify({ Type: "SubscriptionConfirmation", SubscribeURL: "https://sns.example/" })), /an SNS SubscriptionConfirmation message, not a Notification/);
+    assert.throws(() => parseSqsMessage(snsEnvelope("not json")), /the SNS Notification's Message: not JSON/);
+    assert.deepEqual(parseSqsMessage(snsEnvelope(JSON.stringify({ Event: "s3:TestEvent" }))), { created: [], other: 1 });
+    const missing = goaws.queueUrl("no-such-queue");
+    const poller = startSqsPoller({ spec, client: sqs, queueUrl: missing, deliver: async () => assert.fail("nothing to deliver"), waitTimeSeconds: 1 });
+    try {
+      // A poller that retries instead would never settle: 30 s decide.
+      await assert.rejects(Promise.race([poller.done, sleep(30_000)]), (e: unknown) => e instanceof ConfigError && e.message.includes("--sqs-queue-url") && e.message.includes(missing) && !e.message.includes("\n"));
+    } finally {
+      await poller.stop();
+    }
   });
 });
