@@ -1,13 +1,15 @@
 import { outputRules } from "../lib/backfill/model/index.js";
 import { loadDatasetRegistry } from "../lib/datasets/config.js";
-import { startListener } from "../lib/live/listener.js";
-import { optional, text, whole } from "../lib/settings/schema.js";
+import { startListener, type DeliverArrivals } from "../lib/live/listener.js";
+import { createSqsClient, startSqsPoller } from "../lib/live/sqs.js";
+import { oneOf, optional, text, url, whole } from "../lib/settings/schema.js";
 import { arriveSignal, liveV1, type LiveInput } from "../workflows/live.js";
 import { searchAttributesOf } from "../workflows/searchAttributes.js";
 import { parseCommandLine } from "./args.js";
 import { connectClient, temporalOptions, temporalOptionsHelp, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk listen --dataset NAME [--config datasets.json] [--port 9380] [--host 127.0.0.1]
+         [--sqs-queue-url URL [--sqs-region r] [--sqs-protocol json|query]]
          [--window-ms 2000] [--sweep-every-ms 600000] [--sweep-days 2] [--max-history-events 5000]
          [--address host:port] [--namespace ns] [--task-queue q]
 
@@ -18,6 +20,12 @@ seconds. An object seen before with the same ETag is a duplicate; with a new ETa
 again. Other keys are counted and dropped. A request is answered 200 only once its arrivals are
 recorded in Temporal (else 503: the sender keeps the event and retries). Runs until SIGINT/SIGTERM.
 With TK_LISTEN_TOKEN set, requests must carry 'Authorization: Bearer <token>' (MinIO's auth_token).
+With --sqs-queue-url, it long-polls that SQS queue instead of listening on HTTP (S3 → SQS, or
+S3 → SNS → SQS: NOAA's buckets): a message is the S3 event JSON or SNS's envelope of it, and is
+deleted once its arrivals are recorded in Temporal. Credentials come from the AWS SDK's usual chain
+(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance role); the region from the queue
+URL (else --sqs-region, AWS_REGION); AWS_ENDPOINT_URL_SQS overrides the queue URL's host;
+--sqs-protocol query for SQS servers that speak only the Query protocol (goaws).
 --window-ms, --sweep-*, --max-history-events are the live workflow's settings when this starts it
 (README "Live arrivals").
 ${temporalOptionsHelp}`;
@@ -35,6 +43,9 @@ export const listenCommand = {
       "sweep-every-ms": optional(whole({ min: 1000 }), 600_000),
       "sweep-days": optional(whole({ min: 0 }), 2),
       "max-history-events": optional(whole({ min: 50 }), 5000),
+      "sqs-queue-url": optional(url()),
+      "sqs-region": optional(text({ nonEmpty: true })),
+      "sqs-protocol": optional(oneOf(["json", "query"] as const), "json"),
     });
     if (line.help) {
       console.log(help);
@@ -50,30 +61,51 @@ export const listenCommand = {
     const { client, close } = await connectClient(settings);
     const workflowId = `${spec.name}/live`;
     const input: LiveInput = { dataset: spec.name, windowMs: values["window-ms"], sweepEveryMs: values["sweep-every-ms"], sweepDays: values["sweep-days"], maxHistoryEvents: values["max-history-events"] };
+    // A signal is recorded by the server whether or not a worker runs; the workflow starts if it is not running.
+    const deliver: DeliverArrivals = async (arrivals) => {
+      await client.workflow.signalWithStart(liveV1, {
+        workflowId,
+        taskQueue: settings.taskQueue,
+        args: [input],
+        signal: arriveSignal,
+        signalArgs: [arrivals],
+        staticSummary: `live arrivals of ${spec.name}`,
+        typedSearchAttributes: searchAttributesOf(spec.name, "live", "live"),
+      });
+    };
+    const log = (message: string): void => console.error(`listen: ${message}`);
+    const stopped = new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    const queueUrl = values["sqs-queue-url"];
+    if (queueUrl !== undefined) {
+      const sqs = createSqsClient({ queueUrl, protocol: values["sqs-protocol"], ...(values["sqs-region"] ? { region: values["sqs-region"] } : {}) });
+      const poller = startSqsPoller({ spec, client: sqs, queueUrl, deliver, log });
+      console.error(`polling ${queueUrl} for ${spec.name} (s3://${spec.source.storage.bucket}/): arrivals go to workflow ${workflowId} on ${settings.describe()}`);
+      let failure: Error | undefined;
+      await Promise.race([stopped, poller.done.catch((error: Error) => void (failure = error))]);
+      await poller.stop();
+      sqs.destroy();
+      await close();
+      const c = poller.counts;
+      console.error(`listen stopped: ${c.receives} receives, ${c.messages} messages, ${c.delivered} arrivals handed on, ${c.outsideTemplate} outside the template, ${c.ignored} other records, ${c.unparseable} unparseable, ${c.failedDeliveries} failed deliveries, ${c.deleted} deleted`);
+      if (failure) {
+        console.error(`error: ${failure.message}`);
+        return 1;
+      }
+      return 0;
+    }
     const listener = await startListener({
       spec,
       host: values.host,
       port: values.port,
       ...(process.env.TK_LISTEN_TOKEN ? { authToken: process.env.TK_LISTEN_TOKEN } : {}),
-      log: (message) => console.error(`listen: ${message}`),
-      // A signal is recorded by the server whether or not a worker runs; the workflow starts if it is not running.
-      deliver: async (arrivals) => {
-        await client.workflow.signalWithStart(liveV1, {
-          workflowId,
-          taskQueue: settings.taskQueue,
-          args: [input],
-          signal: arriveSignal,
-          signalArgs: [arrivals],
-          staticSummary: `live arrivals of ${spec.name}`,
-          typedSearchAttributes: searchAttributesOf(spec.name, "live", "live"),
-        });
-      },
+      log,
+      deliver,
     });
     console.error(`listening on ${listener.url} for ${spec.name} (s3://${spec.source.storage.bucket}/): arrivals go to workflow ${workflowId} on ${settings.describe()}`);
-    await new Promise<void>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
-    });
+    await stopped;
     await listener.close();
     await close();
     const c = listener.counts;

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds (or reuses) everything the demo and the tests need that npm does not bring:
 #   temporal (dev server + Web UI), minio (S3 server), toxiproxy-server (fault injection),
+#   goaws (an SQS server, for `listen --sqs-queue-url`),
 #   and a Python virtualenv with kerchunk/xarray/h5py/netCDF4 (the reference implementation).
 # Nothing is downloaded as a prebuilt binary: Go tools come from the Go module proxy and are
 # compiled here; Python packages come from PyPI. Results are cached per version in
 # $TK_CACHE_DIR (default ~/.cache/temporal-kerchunk) and linked into .tools/ and .venv, so a
 # fresh clone on a machine that built them before is ready in seconds.
 #
-# Usage: scripts/provision.sh [node|temporal|temporal-server|minio|toxiproxy|venv ...]   (default: all)
-# Overrides: TEMPORAL_CLI_PATH, TEMPORAL_SERVER_PATH, TEMPORAL_SQL_TOOL_PATH, MINIO_PATH, TOXIPROXY_PATH
+# Usage: scripts/provision.sh [node|temporal|temporal-server|minio|toxiproxy|goaws|venv ...]   (default: all)
+# Overrides: TEMPORAL_CLI_PATH, TEMPORAL_SERVER_PATH, TEMPORAL_SQL_TOOL_PATH, MINIO_PATH, TOXIPROXY_PATH, GOAWS_PATH
 # point at existing binaries.
 set -euo pipefail
 
@@ -22,6 +23,8 @@ mkdir -p "$BIN" "$CACHE"
 TEMPORAL_MODULE=github.com/temporalio/cli/cmd/temporal@v1.5.1
 MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 TOXIPROXY_MODULE=github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0
+# v0.4.5 is the newest tag on the module proxy; it speaks SQS's Query protocol only (the SDK is told so in tests).
+GOAWS_MODULE=github.com/Admiral-Piett/goaws/app/cmd@v0.4.5
 # The production-shaped cluster (test/harness/servers/temporalCluster.ts): the Temporal server itself and its SQL
 # schema tool. v1.29.1 is the server the CLI above embeds (its modules are already in the cache
 # after the CLI build); later tags need a newer Go than 1.25.
@@ -91,6 +94,7 @@ provision_temporal() {
 
 provision_minio() { go_tool minio "$MINIO_MODULE" minio MINIO_PATH; }
 provision_toxiproxy() { go_tool toxiproxy "$TOXIPROXY_MODULE" toxiproxy-server TOXIPROXY_PATH; }
+provision_goaws() { go_tool goaws "$GOAWS_MODULE" goaws GOAWS_PATH; }
 # One after the other: the schema tool reuses most of the server's compiled packages. Without Go
 # the production-shaped cluster test (test/cluster.test.ts) is skipped, saying why.
 provision_temporal_server() {
@@ -167,7 +171,7 @@ provision_node() {
 
 main() {
   local targets=("$@")
-  [[ ${#targets[@]} -gt 0 ]] || targets=(node temporal temporal-server minio toxiproxy venv)
+  [[ ${#targets[@]} -gt 0 ]] || targets=(node temporal temporal-server minio toxiproxy goaws venv)
   local start=$(date +%s)
   # Go builds are independent and each takes minutes cold: run them side by side. The server
   # comes after the CLI, which embeds the same server version: its compiled packages are reused.
@@ -181,10 +185,10 @@ main() {
           provision_temporal &
         fi
         pids+=($!) ;;
-      minio | toxiproxy) "provision_$target" & pids+=($!) ;;
+      minio | toxiproxy | goaws) "provision_$target" & pids+=($!) ;;
       temporal-server) [[ $all == *" temporal "* ]] || { provision_temporal_server & pids+=($!); } ;;
       node | venv) "provision_$target" ;;
-      *) log "unknown target '$target' (expected node, temporal, temporal-server, minio, toxiproxy, venv)"; exit 2 ;;
+      *) log "unknown target '$target' (expected node, temporal, temporal-server, minio, toxiproxy, goaws, venv)"; exit 2 ;;
     esac
   done
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done

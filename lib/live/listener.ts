@@ -15,22 +15,70 @@ import { parseS3Event } from "./events.js";
 import { dayOfKey, sourceKeyOf, templatePattern } from "./keys.js";
 import type { Arrival } from "./model/steps.js";
 
-export interface ListenerCounts {
-  requests: number;
+/** An S3 event notification's records as `parseS3Event` sorts them. */
+export type ParsedS3Event = ReturnType<typeof parseS3Event>;
+
+/** What became of the records of the S3 events a receiver (HTTP here, SQS in `sqs.ts`) took. */
+export interface ArrivalCounts {
   /** Object-created records of the dataset, handed to `deliver`. */
   delivered: number;
   /** Object-created records outside the dataset (another bucket or prefix, a key the template does not match). */
   outsideTemplate: number;
   /** Other records (deletions, test events). */
   ignored: number;
+}
+
+export interface ListenerCounts extends ArrivalCounts {
+  requests: number;
   /** Requests refused: not an S3 event, a wrong token, or `deliver` failed (the sender retries those). */
   refused: number;
+}
+
+/** Hands arrivals on durably (`listen`: one signal to the live workflow); rejects when it could not. */
+export type DeliverArrivals = (arrivals: Arrival[]) => Promise<void>;
+
+/** `deliver` rejected: the events stay with their sender (an HTTP 503, an SQS message left in the queue). */
+export class DeliveryError extends Error {
+  constructor(count: number, cause: unknown) {
+    super(`could not hand ${count} arrivals on: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = "DeliveryError";
+  }
+}
+
+/**
+ * The one path from parsed S3 events to the live workflow, for every receiver: each object-created
+ * record whose bucket and key are the dataset's (its template, `keys.ts`) becomes an Arrival, the
+ * others are counted; the arrivals of all `events` go to `deliver` in one call. Resolves with how
+ * many were handed on; rejects with a DeliveryError (counts of delivered unchanged) when `deliver` does.
+ */
+export function arrivalRouter(spec: ResolvedDatasetSpec, deliver: DeliverArrivals, counts: ArrivalCounts): (events: ParsedS3Event[]) => Promise<number> {
+  const pattern = templatePattern(joinKey(spec.source.root, `${spec.source.template}${spec.source.extension}`));
+  return async (events) => {
+    const arrivals: Arrival[] = [];
+    for (const event of events) {
+      counts.ignored += event.other;
+      for (const created of event.created) {
+        const key = sourceKeyOf(spec, created.bucket, created.key);
+        const day = key === undefined ? undefined : dayOfKey(spec, key, pattern);
+        if (key === undefined || day === undefined) counts.outsideTemplate++;
+        else arrivals.push({ key, etag: created.etag, day });
+      }
+    }
+    if (arrivals.length === 0) return 0;
+    try {
+      await deliver(arrivals);
+    } catch (error) {
+      throw new DeliveryError(arrivals.length, error);
+    }
+    counts.delivered += arrivals.length;
+    return arrivals.length;
+  };
 }
 
 export interface ListenerOptions {
   spec: ResolvedDatasetSpec;
   /** Hands a request's arrivals on; the request is answered 200 only when this resolves. */
-  deliver(arrivals: Arrival[]): Promise<void>;
+  deliver: DeliverArrivals;
   host?: string;
   port?: number;
   /** When set, requests must carry `Authorization: Bearer <token>` (MinIO's webhook auth_token). */
@@ -68,9 +116,8 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
 }
 
 export async function startListener(options: ListenerOptions): Promise<Listener> {
-  const { spec } = options;
-  const pattern = templatePattern(joinKey(spec.source.root, `${spec.source.template}${spec.source.extension}`));
   const counts: ListenerCounts = { requests: 0, delivered: 0, outsideTemplate: 0, ignored: 0, refused: 0 };
+  const route = arrivalRouter(options.spec, options.deliver, counts);
   const limit = options.maxBodyBytes ?? 4 * 1024 * 1024;
 
   const handle = async (request: IncomingMessage): Promise<string> => {
@@ -90,23 +137,11 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     } catch (error) {
       throw new RequestError(400, (error as Error).message);
     }
-    counts.ignored += event.other;
-    const arrivals: Arrival[] = [];
-    for (const created of event.created) {
-      const key = sourceKeyOf(spec, created.bucket, created.key);
-      const day = key === undefined ? undefined : dayOfKey(spec, key, pattern);
-      if (key === undefined || day === undefined) counts.outsideTemplate++;
-      else arrivals.push({ key, etag: created.etag, day });
+    try {
+      return `${await route([event])} arrivals`;
+    } catch (error) {
+      throw new RequestError(503, (error as Error).message);
     }
-    if (arrivals.length > 0) {
-      try {
-        await options.deliver(arrivals);
-      } catch (error) {
-        throw new RequestError(503, `could not hand ${arrivals.length} arrivals on: ${(error as Error).message}`);
-      }
-      counts.delivered += arrivals.length;
-    }
-    return `${arrivals.length} arrivals`;
   };
 
   const server: Server = createServer((request, response) => {
