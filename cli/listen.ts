@@ -2,14 +2,14 @@ import { outputRules } from "../lib/backfill/model/index.js";
 import { loadDatasetRegistry } from "../lib/datasets/config.js";
 import { startListener, type DeliverArrivals } from "../lib/live/listener.js";
 import { createSqsClient, startSqsPoller } from "../lib/live/sqs.js";
-import { oneOf, optional, text, url, whole } from "../lib/settings/schema.js";
+import { oneOf, optional, repeated, text, url, whole } from "../lib/settings/schema.js";
 import { arriveSignal, liveV1, type LiveInput } from "../workflows/live.js";
 import { searchAttributesOf } from "../workflows/searchAttributes.js";
 import { parseCommandLine } from "./args.js";
 import { connectClient, temporalOptions, temporalOptionsHelp, temporalSettings } from "./connection.js";
 
 const help = `usage: temporal-kerchunk listen --dataset NAME [--config datasets.json] [--port 9380] [--host 127.0.0.1]
-         [--sqs-queue-url URL [--sqs-region r] [--sqs-protocol json|query]]
+         [--sqs-queue-url URL [--sqs-region r] [--sqs-protocol json|query]] [--sns-topic-arn ARN ...]
          [--window-ms 2000] [--sweep-every-ms 600000] [--sweep-days 2] [--max-history-events 5000]
          [--address host:port] [--namespace ns] [--task-queue q]
 
@@ -26,6 +26,9 @@ deleted once its arrivals are recorded in Temporal. Credentials come from the AW
 (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance role); the region from the queue
 URL (else --sqs-region, AWS_REGION); AWS_ENDPOINT_URL_SQS overrides the queue URL's host;
 --sqs-protocol query for SQS servers that speak only the Query protocol (goaws).
+With --sns-topic-arn (once per topic), the HTTP receiver also takes SNS HTTP(S) deliveries from
+those topics: it checks each message's signature against SNS's certificate, confirms the
+subscription, and takes a Notification's Message as the S3 event; other topics are refused (403).
 --window-ms, --sweep-*, --max-history-events are the live workflow's settings when this starts it
 (README "Live arrivals").
 ${temporalOptionsHelp}`;
@@ -46,6 +49,7 @@ export const listenCommand = {
       "sqs-queue-url": optional(url()),
       "sqs-region": optional(text({ nonEmpty: true })),
       "sqs-protocol": optional(oneOf(["json", "query"] as const), "json"),
+      "sns-topic-arn": optional(repeated(text({ pattern: /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, expected: "an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)" })), []),
     });
     if (line.help) {
       console.log(help);
@@ -55,6 +59,12 @@ export const listenCommand = {
     const spec = (await loadDatasetRegistry(values.config ?? process.env.TK_CONFIG)).get(values.dataset);
     if (!outputRules(spec.output.format).store || spec.source.storage.kind !== "s3") {
       console.error(`error: dataset ${spec.name}: live arrivals need an S3 source and output.format "icechunk" (its source is ${spec.source.storage.kind}, its output.format "${spec.output.format}")`);
+      return 1;
+    }
+    const queueUrl = values["sqs-queue-url"];
+    const topicArns = values["sns-topic-arn"];
+    if (queueUrl !== undefined && topicArns.length > 0) {
+      console.error("error: --sns-topic-arn is for the HTTP receiver and --sqs-queue-url replaces it: give one of them (an SQS queue takes SNS messages without it)");
       return 1;
     }
     const settings = temporalSettings(values);
@@ -78,7 +88,6 @@ export const listenCommand = {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
     });
-    const queueUrl = values["sqs-queue-url"];
     if (queueUrl !== undefined) {
       const sqs = createSqsClient({ queueUrl, protocol: values["sqs-protocol"], ...(values["sqs-region"] ? { region: values["sqs-region"] } : {}) });
       const poller = startSqsPoller({ spec, client: sqs, queueUrl, deliver, log });
@@ -101,6 +110,7 @@ export const listenCommand = {
       host: values.host,
       port: values.port,
       ...(process.env.TK_LISTEN_TOKEN ? { authToken: process.env.TK_LISTEN_TOKEN } : {}),
+      ...(topicArns.length > 0 ? { sns: { topicArns } } : {}),
       log,
       deliver,
     });

@@ -13,6 +13,7 @@ import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { joinKey } from "../storage/storage.js";
 import { parseS3Event } from "./events.js";
 import { dayOfKey, sourceKeyOf, templatePattern } from "./keys.js";
+import { createSnsReceiver, SnsRefusal, type SnsOptions } from "./sns.js";
 import type { Arrival } from "./model/steps.js";
 
 /** An S3 event notification's records as `parseS3Event` sorts them. */
@@ -85,6 +86,8 @@ export interface ListenerOptions {
   authToken?: string;
   /** Bodies larger than this are refused (default 4 MiB: an S3 event is a few KB). */
   maxBodyBytes?: number;
+  /** When set, SNS HTTP(S) deliveries from these topics are accepted too (`sns.ts`); without it SNS messages are refused. */
+  sns?: SnsOptions;
   /** One line per refused request (default: nothing). */
   log?: (line: string) => void;
 }
@@ -119,6 +122,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   const counts: ListenerCounts = { requests: 0, delivered: 0, outsideTemplate: 0, ignored: 0, refused: 0 };
   const route = arrivalRouter(options.spec, options.deliver, counts);
   const limit = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  const sns = options.sns ? createSnsReceiver(options.sns) : undefined;
 
   const handle = async (request: IncomingMessage): Promise<string> => {
     // MinIO checks that a webhook endpoint answers before it sends events to it; a GET shows the counts.
@@ -128,14 +132,25 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       throw new RequestError(401, "missing or wrong Authorization token");
     }
     const body = await readBody(request, limit);
-    if (/"Type"\s*:\s*"(SubscriptionConfirmation|Notification)"/.test(body)) {
-      throw new RequestError(400, "an SNS message: SNS delivery (subscription confirmation, signature check) is not supported yet; see README 'Live arrivals'");
-    }
-    let event;
-    try {
-      event = parseS3Event(body);
-    } catch (error) {
-      throw new RequestError(400, (error as Error).message);
+    let event: ParsedS3Event;
+    const snsType = request.headers["x-amz-sns-message-type"];
+    if (typeof snsType === "string") {
+      // SNS HTTP(S) delivery: the signature and topic are checked, a subscription confirmed (sns.ts).
+      if (!sns) throw new RequestError(403, `an SNS ${snsType}: listen accepts SNS only from the topics --sns-topic-arn names`);
+      const outcome = await sns.receive(snsType, body).catch((error: unknown) => {
+        throw error instanceof SnsRefusal ? new RequestError(error.status, error.message) : error;
+      });
+      if (outcome.type !== "Notification") return `${outcome.type} of ${outcome.topicArn} done`;
+      event = outcome.event;
+    } else {
+      if (/"Type"\s*:\s*"(SubscriptionConfirmation|Notification)"/.test(body)) {
+        throw new RequestError(400, "an SNS message without its x-amz-sns-message-type header");
+      }
+      try {
+        event = parseS3Event(body);
+      } catch (error) {
+        throw new RequestError(400, (error as Error).message);
+      }
     }
     try {
       return `${await route([event])} arrivals`;
