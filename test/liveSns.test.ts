@@ -158,6 +158,15 @@ describe("live arrivals by SNS HTTP(S) delivery", () => {
       assert.equal(isSnsUrl(url), false, url);
     }
     assert.throws(() => createSnsReceiver({ topicArns: [TOPIC], unsafeTestOnlySigningOrigin: "https://evil.example" }), /loopback origin/);
+    // TK_LISTEN_TOKEN (MinIO's bearer token) does not shut SNS out: SNS sends none, its signature is the proof.
+    const tokened = await startListener({ spec: resolveDatasetSpec(testDataset("live-sns-token", { kind: "s3", bucket: BUCKET }, { kind: "s3", bucket: "live-sns-out" })), authToken: "s3cret", sns: { topicArns: [TOPIC], unsafeTestOnlySigningOrigin: origin }, deliver: async () => undefined });
+    try {
+      const answer = await post(signed("Notification", { Message: s3Event(keys[0]!, "e0") }), tokened.url);
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal((await fetch(tokened.url, { method: "POST", body: s3Event(keys[0]!, "e0") })).status, 401);
+    } finally {
+      await tokened.close();
+    }
     const plain = await startListener({ spec: resolveDatasetSpec(testDataset("live-sns-plain", { kind: "s3", bucket: BUCKET }, { kind: "s3", bucket: "live-sns-out" })), deliver: async () => undefined });
     try {
       const answer = await post(signed("Notification", { Message: s3Event(keys[0]!, "e0") }), plain.url);

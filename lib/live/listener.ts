@@ -128,7 +128,9 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     // MinIO checks that a webhook endpoint answers before it sends events to it; a GET shows the counts.
     if (request.method === "GET" || request.method === "HEAD") return JSON.stringify(counts);
     if (request.method !== "POST") throw new RequestError(405, `method ${request.method} not allowed`);
-    if (options.authToken && request.headers.authorization !== `Bearer ${options.authToken}` && request.headers.authorization !== options.authToken) {
+    // SNS sends no bearer token: a signed SNS message is checked by its signature instead (sns.ts).
+    const signedBySns = sns !== undefined && request.headers["x-amz-sns-message-type"] !== undefined;
+    if (options.authToken && !signedBySns && request.headers.authorization !== `Bearer ${options.authToken}` && request.headers.authorization !== options.authToken) {
       throw new RequestError(401, "missing or wrong Authorization token");
     }
     const body = await readBody(request, limit);
