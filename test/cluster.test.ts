@@ -114,7 +114,11 @@ describe("a backfill on a production-shaped cluster (Temporal server, PostgreSQL
       const summary = await result;
       assert.ok(doneAtWorkerKill < DAYS && doneAtServerKill < DAYS, `the faults came mid-run (days done: ${doneAtWorkerKill}, ${doneAtServerKill} of ${DAYS})`);
       assert.equal(summary.days.failed, 0, JSON.stringify(summary.days));
-      assert.equal(summary.days.written, DAYS);
+      // A day whose output was written just before a fault, before its workflow heard, is found by
+      // the retry: "existing" (one day runs at a time: at most one per fault; seen 15 + 1 on a fresh
+      // clone); every other day is written by this backfill.
+      assert.equal(summary.days.written + summary.days.existing, DAYS, JSON.stringify(summary.days));
+      assert.ok(summary.days.existing <= 2, `${summary.days.existing} days existing`);
 
       await backfillDirect(resolveDatasetSpec(spec("out-direct")), START, END);
       const outputs = await filesUnder(outputFolder);
