@@ -28,6 +28,7 @@ import { ManagedProcess, repositoryRoot, sleep } from "../lib/servers/process.js
 import { arriveSignal, liveV1 } from "../workflows/live.js";
 import { testDataset, writeConfig } from "./harness/archive.js";
 import { temporalAddress, testDir, uniqueBucket } from "./harness/env.js";
+import { until } from "./harness/wait.js";
 import { GoawsServer } from "./harness/servers/goaws.js";
 import { clientFor } from "./harness/temporal.js";
 
@@ -61,16 +62,6 @@ async function signalled(workflowId: string): Promise<Arrival[]> {
     if (payload) arrivals.push(...(JSON.parse(Buffer.from(payload).toString("utf8")) as Arrival[]));
   }
   return arrivals;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}`);
-    await sleep(300);
-  }
 }
 
 /** Every message the queue hands out within `seconds` (its visibility timeout is 2 s: what was received and not deleted is back by then). */
@@ -125,7 +116,7 @@ describe("live arrivals from SQS: listen --sqs-queue-url on goaws", () => {
     await listen.start();
     let arrivals: Arrival[];
     try {
-      arrivals = await waitFor("both keys in the workflow's signals", async () => {
+      arrivals = await until("both keys in the workflow's signals", async () => {
         const seen = await signalled(`${DATASET}/live`);
         return seen.length >= 3 && (await readFile(logFile, "utf8")).includes("left in the queue for its redrive policy") ? seen : undefined;
       });
@@ -158,7 +149,7 @@ describe("live arrivals from SQS: listen --sqs-queue-url on goaws", () => {
     await closedConnection.close();
     let failing: SqsPoller | undefined = startSqsPoller({ spec, client: sqs, queueUrl, deliver: deliverWith(closed), waitTimeSeconds: 1, log: (line) => lines.push(line) });
     try {
-      await waitFor("a failed delivery", async () => (failing!.counts.failedDeliveries > 0 ? true : undefined));
+      await until("a failed delivery", async () => (failing!.counts.failedDeliveries > 0 ? true : undefined));
     } finally {
       await failing.stop();
     }
@@ -168,7 +159,7 @@ describe("live arrivals from SQS: listen --sqs-queue-url on goaws", () => {
     failing = undefined;
     const working = startSqsPoller({ spec, client: sqs, queueUrl, deliver: deliverWith(client), waitTimeSeconds: 1 });
     try {
-      await waitFor("the message back and delivered", async () => (working.counts.deleted >= 1 ? true : undefined));
+      await until("the message back and delivered", async () => (working.counts.deleted >= 1 ? true : undefined));
     } finally {
       await working.stop();
     }

@@ -30,6 +30,7 @@ import { statusKey } from "../workflows/searchAttributes.js";
 import { SECOND_LOOK_MS, WATCH_INTERVAL_MS } from "../workflows/watch.js";
 import { makeArchive, testDataset, uploadArchive } from "./harness/archive.js";
 import { testDir } from "./harness/env.js";
+import { until } from "./harness/wait.js";
 import { datasetHistories } from "./harness/outputs.js";
 import { ToxiproxyServer, type ProxyHandle } from "./harness/servers/toxiproxy.js";
 import { clientFor, ownDevServer, workerConnection } from "./harness/temporal.js";
@@ -74,16 +75,6 @@ after(async () => {
   await connection?.close();
   await toxiproxy.stop();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 /** Reset a workflow to its first workflow task, as `temporal workflow reset --type FirstWorkflowTask` does. */
 async function resetToFirstTask(workflowId: string): Promise<void> {

@@ -25,7 +25,7 @@ import { promisify } from "node:util";
 import { test } from "node:test";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { resolveDatasetSpec } from "../lib/datasets/spec.js";
-import { repositoryRoot, sleep, toolPath } from "../lib/servers/process.js";
+import { repositoryRoot, toolPath } from "../lib/servers/process.js";
 import { workflowsPath } from "../worker/bundle.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { TemporalKerchunkPlugin, versionedWorker } from "../worker/plugin.js";
@@ -37,6 +37,7 @@ import { VERSION_B_PATCH } from "./fixtures/versioning/patchedChange.js";
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
 import { runCli } from "./harness/cli.js";
 import { testDir } from "./harness/env.js";
+import { until as waitUntil } from "./harness/wait.js";
 import { datasetHistories, filesUnder, type History } from "./harness/outputs.js";
 import { ToxiproxyServer } from "./harness/servers/toxiproxy.js";
 import { ownDevServer } from "./harness/temporal.js";
@@ -48,16 +49,8 @@ const taskQueue = "versioning";
 const START = "2021-12-25";
 const DAYS = 14; // 2021-12-25 .. 2022-01-07: two years, two months, fourteen days
 
-/** Until `probe` gives a value; fails naming what it waited for. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}`);
-    await sleep(200);
-  }
-}
+/** The shared wait (test/harness/wait.ts), with this test's longer bound: a rollout waits on pollers and drainage. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => waitUntil(what, probe, 120_000);
 
 async function describeVersion(client: Client, buildId: string) {
   try {
