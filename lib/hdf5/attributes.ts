@@ -117,20 +117,23 @@ export async function readAttributes(services: AttributeServices, header: Object
 async function readDenseAttributes(services: AttributeServices, heapAddress: number, nameIndexAddress: number): Promise<OrderedRaw[]> {
   const ctx = services.context;
   const { heap, records } = await openDenseStorage(ctx, heapAddress, nameIndexAddress, { btreeType: 8, name: "dense attribute name index" });
-  return Promise.all(
-    records.map(async (record) => {
+  const creationOrders: number[] = [];
+  const bodies = await Promise.all(
+    records.map((record) => {
       const c = new ByteCursor(record, nameIndexAddress, ctx.url, "dense attribute record");
       const id = c.take(8);
       const flags = c.u8();
-      const creationOrder = c.u32();
+      creationOrders.push(c.u32());
       // A shared attribute's id is its heap id in the SOHM table's heap, not in this object's heap.
-      const body =
-        flags & MessageFlag.SHARED
-          ? await services.sharedBody({ kind: "sohm", heapId: id.slice() }, MessageType.ATTRIBUTE, `dense attribute in heap ${heapAddress}`)
-          : new ByteCursor(await heap.object(id), heapAddress, ctx.url, "dense attribute message");
-      return { raw: parseAttributeMessage(ctx, body), creationOrder };
+      return flags & MessageFlag.SHARED
+        ? services.sharedBody({ kind: "sohm", heapId: id.slice() }, MessageType.ATTRIBUTE, `dense attribute in heap ${heapAddress}`)
+        : heap.object(id);
     }),
   );
+  return bodies.map((body, i) => ({
+    raw: parseAttributeMessage(ctx, body instanceof ByteCursor ? body : new ByteCursor(body, heapAddress, ctx.url, "dense attribute message")),
+    creationOrder: creationOrders[i],
+  }));
 }
 
 /**
