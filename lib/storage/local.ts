@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { link, mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, readdir, rename, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { StorageError } from "../errors.js";
 import { LocalFileSource } from "../source/localFile.js";
@@ -80,6 +80,8 @@ export class LocalStorage implements Storage {
   async write(key: string, bytes: Uint8Array, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
     const target = this.path(key);
     const temporary = `${target}.tmp-${randomBytes(6).toString("hex")}`;
+    // Renamed into place, the temporary name is gone: no unlink (a failing system call and error) after.
+    let renamed = false;
     try {
       await writeCreatingFolders(temporary, bytes);
       if (options.ifAbsent) {
@@ -93,11 +95,12 @@ export class LocalStorage implements Storage {
         return true;
       }
       await rename(temporary, target);
+      renamed = true;
       return true;
     } catch (error) {
       throw new StorageError(this.description, key, `cannot write: ${(error as Error).message}`, false);
     } finally {
-      await unlink(temporary).catch(() => undefined);
+      if (!renamed) await unlink(temporary).catch(() => undefined);
     }
   }
 
@@ -107,7 +110,10 @@ export class LocalStorage implements Storage {
    */
   async delete(key: string): Promise<void> {
     const path = this.path(key);
-    await rm(path, { force: true });
+    // unlink, not rm: a key is a file, and rm looks at it (lstat) before unlinking it.
+    await unlink(path).catch((error: unknown) => {
+      if (errorCode(error) !== "ENOENT") throw error;
+    });
     for (let dir = dirname(path); dir.startsWith(this.root + sep); dir = dirname(dir)) {
       try {
         await rmdir(dir);
@@ -125,13 +131,14 @@ export class LocalStorage implements Storage {
 }
 
 /**
- * Write a file, making its folders first. Another writer's `delete` may remove a folder it found
+ * Write a file, making its folders when they are missing (ENOENT; usually they are there: a day's
+ * staging folder gets file after file). Another writer's `delete` may remove a folder it found
  * empty while we make its subfolders or write into it (ENOENT): make the folders again, a few times.
  */
 async function writeCreatingFolders(path: string, bytes: Uint8Array): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await mkdir(dirname(path), { recursive: true });
+      if (attempt > 1) await mkdir(dirname(path), { recursive: true });
       await writeFile(path, bytes);
       return;
     } catch (error) {
