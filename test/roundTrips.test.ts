@@ -28,6 +28,8 @@ let files: Uint8Array[] = [];
  * moves with the compressed sizes, which differ from hour to hour.
  */
 let movingFiles: Uint8Array[] = [];
+/** A group of 300 links (dense storage whose name index is two levels deep), written by h5py. */
+let manyLinks: Uint8Array = new Uint8Array(0);
 
 before(async () => {
   const dir = await testDir("round-trips");
@@ -41,7 +43,7 @@ before(async () => {
   await run(venvPython, ["-c", script]);
   files = await Promise.all([0, 1].map((hour) => readFile(join(dir, `h${hour}.nc`)).then((b) => new Uint8Array(b))));
   const moving = [
-    "import netCDF4, numpy as np",
+    "import netCDF4, numpy as np, h5py",
     "for seed in (1, 2, 3):",
     "    rng = np.random.default_rng(seed)",
     `    ds = netCDF4.Dataset(${JSON.stringify(dir)} + f"/moving{seed}.nc", "w", format="NETCDF4")`,
@@ -54,9 +56,12 @@ before(async () => {
     "        data[:noisy] = rng.integers(0, 1000, (noisy, 800), dtype='i2')",
     "        v[0] = data",
     "    ds.close()",
+    `with h5py.File(${JSON.stringify(dir)} + "/many.h5", "w", libver="latest") as f:`,
+    "    for i in range(300): f.create_dataset(f'member_with_a_long_name_{i:04d}', data=np.arange(10, dtype='i4'))",
   ].join("\n");
   await run(venvPython, ["-c", moving]);
   movingFiles = await Promise.all([1, 2, 3].map((seed) => readFile(join(dir, `moving${seed}.nc`)).then((b) => new Uint8Array(b))));
+  manyLinks = new Uint8Array(await readFile(join(dir, "many.h5")));
 });
 
 async function translate(bytes: Uint8Array, options: BlockCacheOptions = {}) {
@@ -119,3 +124,11 @@ test("dense root links after the variables' data: hints learned from two hours o
   assert.ok(fromTwo.roundTrips <= alone.roundTrips, `with two hours' layout: ${fromTwo.roundTrips} round trips, ${alone.roundTrips} without a guess`);
 });
 
+test("dense links: the heap's root block is read beside the name index's nodes, not after them", async () => {
+  // Nothing merged, nothing in the head beyond the superblock's block: every structure is a read.
+  const read = await translate(manyLinks, { headSize: 8192, maxGap: 0 });
+  assert.equal(read.refs.refs["member_with_a_long_name_0299/.zarray"] !== undefined, true);
+  // Head; heap header and name index header; index root and heap root block; index leaves and
+  // the heap's direct blocks; the datasets' headers.
+  assert.ok(read.roundTrips <= 5, `${read.roundTrips} round trips (${read.requests} requests)`);
+});

@@ -66,6 +66,19 @@ export class FractalHeap {
     return new FractalHeap(ctx, header);
   }
 
+  /**
+   * Start reading the root block (a direct block, or an indirect block's child table) before any
+   * heap id is known: dense storage reads its name index concurrently, so the heap block then
+   * arrives in the round of the index's root instead of the round after it. Cached: the objects
+   * read later use it; a failure surfaces (if ever) when an object is read.
+   */
+  prefetchRoot(): void {
+    const { rootBlockAddress, currentRootRows, startingBlockSize, filterInfoLength } = this.header;
+    if (rootBlockAddress === undefined || filterInfoLength > 0) return;
+    const p = currentRootRows === 0 ? this.directBlock(rootBlockAddress, 0, startingBlockSize) : this.indirectBlock(rootBlockAddress, 0, currentRootRows);
+    p.catch(() => undefined);
+  }
+
   private fail(detail: string, address = this.header.address): never {
     throw new Hdf5FormatError(this.ctx.url, "fractal heap", detail, address);
   }
