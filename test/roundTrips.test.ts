@@ -30,6 +30,8 @@ let files: Uint8Array[] = [];
 let movingFiles: Uint8Array[] = [];
 /** A group of 300 links (dense storage whose name index is two levels deep), written by h5py. */
 let manyLinks: Uint8Array = new Uint8Array(0);
+/** Two h5py files whose last object (and its attributes) is created after data of varying size: at the end. */
+let lateFiles: Uint8Array[] = [];
 
 before(async () => {
   const dir = await testDir("round-trips");
@@ -58,10 +60,18 @@ before(async () => {
     "    ds.close()",
     `with h5py.File(${JSON.stringify(dir)} + "/many.h5", "w", libver="latest") as f:`,
     "    for i in range(300): f.create_dataset(f'member_with_a_long_name_{i:04d}', data=np.arange(10, dtype='i4'))",
+    "for seed in (1, 2):",
+    "    rng = np.random.default_rng(seed)",
+    `    with h5py.File(${JSON.stringify(dir)} + f"/late{seed}.h5", "w") as f:`,
+    "        n = int(300000 * (0.5 + rng.random()))",
+    "        f.create_dataset('a', data=rng.integers(0, 1000, n, dtype='i4'), chunks=(50000,), compression='gzip')",
+    "        b = f.create_dataset('b', data=np.arange(100, dtype='f4'))",
+    "        for i in range(12): b.attrs[f'attr{i}'] = 'x' * 20",
   ].join("\n");
   await run(venvPython, ["-c", moving]);
   movingFiles = await Promise.all([1, 2, 3].map((seed) => readFile(join(dir, `moving${seed}.nc`)).then((b) => new Uint8Array(b))));
   manyLinks = new Uint8Array(await readFile(join(dir, "many.h5")));
+  lateFiles = await Promise.all([1, 2].map((seed) => readFile(join(dir, `late${seed}.h5`)).then((b) => new Uint8Array(b))));
 });
 
 async function translate(bytes: Uint8Array, options: BlockCacheOptions = {}) {
@@ -131,4 +141,15 @@ test("dense links: the heap's root block is read beside the name index's nodes, 
   // Head; heap header and name index header; index root and heap root block; index leaves and
   // the heap's direct blocks; the datasets' headers.
   assert.ok(read.roundTrips <= 5, `${read.roundTrips} round trips (${read.requests} requests)`);
+});
+
+test("metadata written after the data is learned from the end of the file: the next file of other data sizes is read in one round", async () => {
+  const [first, second] = lateFiles as [Uint8Array, Uint8Array];
+  assert.notEqual(first.length, second.length, "the fixture's data sizes differ");
+  const cold = await translate(first);
+  assert.ok(cold.roundTrips > 1, `cold: ${cold.roundTrips} round trips`);
+  const alone = await translate(second);
+  const hinted = await translate(second, { prefetch: cold.learned, headSize: 8192 });
+  assert.deepEqual(hinted.refs, alone.refs);
+  assert.equal(hinted.roundTrips, 1, `with the first file's layout: ${hinted.roundTrips} round trips, learned ${JSON.stringify(cold.learned)}`);
 });
