@@ -41,12 +41,17 @@ export class LayoutHints {
   learn(archive: string, spans: readonly ByteSpan[]): void {
     const previous = this.learned.get(archive)?.spans;
     this.learned.delete(archive);
-    const bytes = spans.reduce((n, s) => n + ("suffix" in s ? s.suffix : s.length), 0);
-    if (spans.length === 0 || spans.length > MAX_HINT_SPANS || bytes > MAX_HINT_BYTES) return;
-    const hint = previous === undefined ? [...spans] : stableSpans(spans, previous);
+    if (spans.length === 0 || spans.length > MAX_HINT_SPANS || spanBytes(spans) > MAX_HINT_BYTES) return;
+    const stable = previous === undefined ? [...spans] : stableSpans(spans, previous);
+    // Widened spans may outgrow the bound: then nothing is guessed until the files agree again.
+    const hint = spanBytes(stable) > MAX_HINT_BYTES ? [] : stable;
     this.learned.set(archive, { spans: [...spans], hint });
     if (this.learned.size > MAX_HINTS) this.learned.delete(this.learned.keys().next().value!);
   }
+}
+
+function spanBytes(spans: readonly ByteSpan[]): number {
+  return spans.reduce((n, s) => n + ("suffix" in s ? s.suffix : s.length), 0);
 }
 
 /**
