@@ -22,6 +22,10 @@ base parameters overlaid with every change whose `at` <= t, in order. Parameters
   version ("ACSPO_V2.80") the global product_version string: descriptive only
   calendar ("Gregorian")  the time coordinate's calendar (e.g. "proleptic_gregorian": the same dates
       after 1582, another calendar for CF and for the combine)
+  lat_long_name (null: none)  a long_name attribute on lat (an identicalDims array: every attribute
+      of it counts for the combine)
+  crs_dtype ("i4")        the dtype of the scalar crs (no time dimension: the combine carries the
+      first file's and compares nothing)
 Every file also gets its own `date_created` and `history` (descriptive: they change every file).
 
 Values are written consistently: the decoded sea surface temperature of a file is the same smooth
@@ -58,6 +62,8 @@ BASE = {
     "calendar": "Gregorian",
     "wind_chunks": None,
     "steps": 1,
+    "lat_long_name": None,
+    "crs_dtype": "i4",
 }
 
 
@@ -123,6 +129,8 @@ def write_file(path, t, p, ny, nx):
     time[:] = [int((step_time(t, k, steps) - EPOCH).total_seconds()) for k in range(steps)]
     lat = ds.createVariable("lat", "f4", ("lat",), zlib=True, shuffle=True)
     lat.units = "degrees_north"
+    if p["lat_long_name"] is not None:
+        lat.long_name = p["lat_long_name"]
     lat[:] = np.linspace(59.98, -59.98, ny, dtype="f4")
     lon = ds.createVariable("lon", "f4", ("lon",), zlib=True, shuffle=True)
     lon.units = "degrees_east"
@@ -173,7 +181,7 @@ def write_file(path, t, p, ny, nx):
         wind = ds.createVariable("wind_speed", "f4", ("time", "lat", "lon"), zlib=True, shuffle=True, chunksizes=wind_chunks, fill_value=np.float32(np.nan))
         wind.units = "m s-1"
         wind[:] = np.full((steps, ny, nx), 5.0, dtype="f4") + np.float32(t.hour) / 10
-    crs = ds.createVariable("crs", "i4")
+    crs = ds.createVariable("crs", p["crs_dtype"])
     crs.grid_mapping_name = "latitude_longitude"
     ds.close()
 
