@@ -17,9 +17,8 @@ base parameters overlaid with every change whose `at` <= t, in order. Parameters
   units ("kelvin")        "kelvin", "K" or "celsius" (values then written in degrees Celsius)
   wind_speed (false)      whether the variable wind_speed (time, lat, lon) exists: appears/disappears
   wind_chunks (null: as sea_surface_temperature's)  wind_speed's chunk shape (time, lat, lon)
-  wind_dtype ("f4")       wind_speed's dtype (an integer dtype: the values are 50 + hour)
-  wind_fill (true)        whether wind_speed has a _FillValue (NaN, or -999 for an integer dtype);
-      false: none, as netCDF4 writes a variable created without fill_value (netCDF's default fill)
+  wind_fill (true)        whether wind_speed has a _FillValue (NaN); false: none, as netCDF4 writes
+      a variable created without fill_value (netCDF's default fill)
   steps (1)               time steps in the file, spread evenly over its hour (a chunk along time
       longer than 1 needs files of several steps)
   version ("ACSPO_V2.80") the global product_version string: descriptive only
@@ -64,7 +63,6 @@ BASE = {
     "version": "ACSPO_V2.80",
     "calendar": "Gregorian",
     "wind_chunks": None,
-    "wind_dtype": "f4",
     "wind_fill": True,
     "steps": 1,
     "lat_long_name": None,
@@ -183,14 +181,10 @@ def write_file(path, t, p, ny, nx):
     quality[:] = np.random.default_rng(int(time[0])).integers(0, 6, size=(steps, ny, nx)).astype("i1")
     if p["wind_speed"]:
         wind_chunks = tuple(p["wind_chunks"]) if p["wind_chunks"] else chunks
-        wind_dtype = np.dtype(p["wind_dtype"])
-        wind_fill = (np.float32(np.nan) if wind_dtype.kind == "f" else wind_dtype.type(-999)) if p["wind_fill"] else None
-        wind = ds.createVariable("wind_speed", wind_dtype, ("time", "lat", "lon"), zlib=True, shuffle=True, chunksizes=wind_chunks, fill_value=wind_fill)
+        wind_fill = np.float32(np.nan) if p["wind_fill"] else None
+        wind = ds.createVariable("wind_speed", "f4", ("time", "lat", "lon"), zlib=True, shuffle=True, chunksizes=wind_chunks, fill_value=wind_fill)
         wind.units = "m s-1"
-        if wind_dtype.kind == "f":
-            wind[:] = np.full((steps, ny, nx), 5.0, dtype="f4") + np.float32(t.hour) / 10
-        else:
-            wind[:] = np.full((steps, ny, nx), 50 + t.hour, dtype=wind_dtype)
+        wind[:] = np.full((steps, ny, nx), 5.0, dtype="f4") + np.float32(t.hour) / 10
     crs = ds.createVariable("crs", p["crs_dtype"])
     crs.grid_mapping_name = "latitude_longitude"
     ds.close()

@@ -160,13 +160,12 @@ describe("an array without a fill value (every chunk stored, no _FillValue)", ()
   });
   const spelled = (meta: V3ArrayMetadata) => structuredArray(v2Spelling("v", meta), "v", { concatDims: ["time"], identicalDims: [] });
 
-  test("reads where the store has no chunk as netCDF reads missing data: NaN for floats, netCDF's default fill declared for wider integers", () => {
+  test("reads where the store has no chunk as netCDF reads missing data: NaN for floats, netCDF's default fill for integers (not declared)", () => {
     const written = (dtype: string) => JSON.parse(metadataText(v3ArrayMetadataOf("f.nc", array(dtype, null)))) as { fill_value: unknown; attributes: Record<string, unknown> };
-    assert.deepEqual([written("<f4").fill_value, written("<f4").attributes._FillValue], ["NaN", undefined]);
-    assert.deepEqual([written("<i2").fill_value, written("<i2").attributes._FillValue], [-32767, -32767]);
-    assert.deepEqual([written("<u4").fill_value, written("<u4").attributes._FillValue], [4294967295, 4294967295]);
-    // netCDF4-python does not mask a 1-byte integer's default fill (flags use every value): not declared.
-    assert.deepEqual([written("|u1").fill_value, written("|u1").attributes._FillValue], [255, undefined]);
+    assert.deepEqual([written("<f4").fill_value, written("<f8").fill_value], ["NaN", "NaN"]);
+    assert.deepEqual(["<i2", "<u4", "|i1", "|u1"].map((dtype) => written(dtype).fill_value), [-32767, 4294967295, -127, 255]);
+    // Not declared: the written values of an integer variable without _FillValue (flags, time) are never masked.
+    assert.deepEqual(["<f4", "<i2"].map((dtype) => written(dtype).attributes._FillValue), [undefined, undefined]);
     // A fill value the file gives is kept.
     assert.equal((JSON.parse(metadataText(v3ArrayMetadataOf("f.nc", array("<i2", -999, { _FillValue: -999 })))) as { fill_value: unknown }).fill_value, -999);
   });

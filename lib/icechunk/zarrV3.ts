@@ -13,8 +13,10 @@
  *  - a null fill_value (every chunk stored, no `_FillValue`) → what a netCDF reader reads where a
  *    variable has no data (v3 has no "undefined" fill; a store's chunks can be missing where the
  *    file had them all: the steps before a variable appears): NaN for floats; netCDF's default
- *    fill for integers, declared as `_FillValue` so xarray masks it as netCDF4-python does, except
- *    for 1-byte integers, which netCDF4-python does not mask (flags use every value).
+ *    fill for integers (NC_FILL_*), which is what netCDF-C returns for never-written data and what
+ *    xarray shows reading such a netCDF variable. It is not declared as `_FillValue`: that would
+ *    mask (and turn into floats) the written values of every integer variable without one, flags
+ *    and the time coordinate included, which xarray reading the files never does.
  */
 import { UnsupportedFeatureError } from "../errors.js";
 import { parsePyJson, pyJsonKey } from "../json/pyJsonParse.js";
@@ -105,17 +107,14 @@ const netcdfDefaultFill: Record<"int" | "uint", Record<number, number | bigint>>
   uint: { 1: 255, 2: 65535, 4: 4294967295, 8: 18446744073709551614n },
 };
 
-/** The v3 fill value, and the `_FillValue` to declare when the v2 metadata had none (see the module comment). */
-function v3FillValue(fill: PyJsonValue, type: ReturnType<typeof dataType>): { fill: PyJsonValue; declare?: PyJsonValue } {
-  if (fill !== null) return { fill };
+/** The v3 fill value of v2 metadata's (see the module comment for a null one). */
+function v3FillValue(fill: PyJsonValue, type: Pick<ReturnType<typeof dataType>, "numeric">): PyJsonValue {
+  if (fill !== null) return fill;
   const numeric = type.numeric;
-  if (numeric?.kind === "bool") return { fill: false };
-  if (numeric?.kind === "float") return { fill: new PyFloat(NaN) };
-  if (numeric) {
-    const netcdf = netcdfDefaultFill[numeric.kind][numeric.size]!;
-    return numeric.size === 1 ? { fill: netcdf } : { fill: netcdf, declare: netcdf };
-  }
-  return { fill: "" };
+  if (numeric?.kind === "bool") return false;
+  if (numeric?.kind === "float") return new PyFloat(NaN);
+  if (numeric) return netcdfDefaultFill[numeric.kind][numeric.size]!;
+  return "";
 }
 
 /** `zarr.json` of an array from its v2 metadata; `label` names the input in errors. */
@@ -141,8 +140,6 @@ function v3ArrayMetadata(label: string, path: string, metadata: ArrayMetadata): 
       ? { name: "bytes", configuration: { endian: littleEndian ? "little" : "big" } }
       : { name: "bytes" };
   const { _ARRAY_DIMENSIONS: _, ...attributes } = metadata.attributes;
-  const fill = v3FillValue(meta.fill_value, type);
-  if (fill.declare !== undefined && attributes._FillValue === undefined) attributes._FillValue = fill.declare;
   const dims = metadata.dimensionNames;
   return {
     zarr_format: 3,
@@ -151,7 +148,7 @@ function v3ArrayMetadata(label: string, path: string, metadata: ArrayMetadata): 
     data_type: type.dataType,
     chunk_grid: { name: "regular", configuration: { chunk_shape: [...meta.chunks] } },
     chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
-    fill_value: fill.fill,
+    fill_value: v3FillValue(meta.fill_value, type),
     codecs: [serializer, ...after],
     attributes,
     ...(dims && dims.length === meta.shape.length && dims.length > 0 ? { dimension_names: dims } : {}),
@@ -170,8 +167,7 @@ function withoutLegacyFill(meta: V3ArrayMetadata): V3ArrayMetadata {
   const numeric = numericOfV3(meta);
   const zero = meta.fill_value === 0 || (meta.fill_value instanceof PyFloat && meta.fill_value.value === 0);
   if (!zero || !numeric || numeric.kind === "bool" || meta.attributes._FillValue !== undefined) return meta;
-  const { fill, declare } = v3FillValue(null, { dataType: meta.data_type, numeric, vlen: false });
-  return { ...meta, fill_value: fill, attributes: declare === undefined ? meta.attributes : { ...meta.attributes, _FillValue: declare } };
+  return { ...meta, fill_value: v3FillValue(null, { numeric }) };
 }
 
 /**
