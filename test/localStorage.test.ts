@@ -1,8 +1,8 @@
 /**
  * Local storage's temporary files (lib/storage/local.ts): a writer SIGKILLed mid-write leaves
  * `<key>.tmp-*`, which a later listing removes; a live writer's (a real process stopped mid-write)
- * is never removed, and its write completes when it resumes. Names from another host, or in the
- * earlier format, wait for the age bound.
+ * is never removed, and its write completes when it resumes. Names from another host wait for the
+ * age bound; names in the earlier format, or not ours, are never removed.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -42,6 +42,16 @@ after(() => {
   for (const writer of writers) if (writer.exitCode === null && writer.signalCode === null) writer.kill("SIGKILL");
 });
 
+/** Wait for the writer's temporary file in `folder`, then stop the writer there (SIGSTOP), mid-write. */
+async function stopMidWrite(writer: ChildProcess, folder: string): Promise<string> {
+  let temporary: string | undefined;
+  while (!temporary && writer.exitCode === null) temporary = (await temporaries(folder))[0];
+  writer.kill("SIGSTOP");
+  assert.ok(temporary, "the writer made its temporary file");
+  assert.ok((await stat(join(folder, temporary))).size < BYTES, "stopped mid-write");
+  return temporary;
+}
+
 const exited = (child: ChildProcess): Promise<NodeJS.Signals | number | null> =>
   new Promise((done) => (child.exitCode !== null || child.signalCode !== null ? done(child.signalCode ?? child.exitCode) : child.once("exit", (code, signal) => done(signal ?? code))));
 
@@ -54,11 +64,7 @@ describe("temporary files of local storage", () => {
 
     // 1. A writer stopped mid-write: alive, so its temporary file stays, and it finishes on SIGCONT.
     const live = await startWriter(root, "p/live.json");
-    let liveTemporary: string | undefined;
-    while (!liveTemporary && live.exitCode === null) liveTemporary = (await temporaries(folder))[0];
-    live.kill("SIGSTOP");
-    assert.ok(liveTemporary, "the writer made its temporary file");
-    assert.ok((await stat(join(folder, liveTemporary))).size < BYTES, "stopped mid-write");
+    const liveTemporary = await stopMidWrite(live, folder);
     assert.deepEqual(await keysOf(storage, "p/"), [], "a temporary file is never listed");
     assert.deepEqual(await temporaries(folder), [liveTemporary], "a live writer's temporary file is kept");
     live.kill("SIGCONT");
@@ -68,11 +74,7 @@ describe("temporary files of local storage", () => {
 
     // 2. A writer killed mid-write (SIGKILL: no cleanup of its own runs).
     const killed = await startWriter(root, "p/killed.json");
-    let killedTemporary: string | undefined;
-    while (!killedTemporary && killed.exitCode === null) killedTemporary = (await temporaries(folder))[0];
-    killed.kill("SIGSTOP");
-    assert.ok(killedTemporary, "the writer made its temporary file");
-    assert.ok((await stat(join(folder, killedTemporary))).size < BYTES, "the kill comes mid-write");
+    const killedTemporary = await stopMidWrite(killed, folder); // the kill comes mid-write
     killed.kill("SIGKILL");
     assert.equal(await exited(killed), "SIGKILL", "the fault fired");
     assert.deepEqual(await temporaries(folder), [killedTemporary], "the killed writer left its temporary file");
@@ -83,7 +85,8 @@ describe("temporary files of local storage", () => {
     assert.equal(await storage.write("p/killed.json", new TextEncoder().encode("{}")), true);
     assert.deepEqual(await keysOf(storage, "p/"), ["p/killed.json", "p/live.json"]);
 
-    // 3. Names this process cannot judge by pid wait for the age bound; a name not ours is never touched.
+    // 3. Names this process cannot judge by pid wait for the age bound; names it did not write (the
+    // earlier format included: a listing may be of a user's folder) are never touched.
     const pattern = /^killed\.json\.tmp-(\d+)-([0-9a-f]{8})-(\d*)-([0-9a-f]{12})-(.+)$/;
     const [, , , namespace, random, host] = pattern.exec(killedTemporary) ?? assert.fail(`temporary name ${killedTemporary}`);
     const now = Date.now();
@@ -102,7 +105,7 @@ describe("temporary files of local storage", () => {
     assert.equal(isStaleTemporary(names.anotherHostOld, now - 2 * day, now), true);
     assert.equal(isStaleTemporary(names.anotherHostOld, now - day / 2, now), false);
     assert.deepEqual(await keysOf(storage, "q/"), []);
-    assert.deepEqual((await temporaries(join(root, "q"))).sort(), [names.anotherHostFresh, names.earlierFormatFresh, names.notOurs].sort());
+    assert.deepEqual((await temporaries(join(root, "q"))).sort(), [names.anotherHostFresh, names.earlierFormatFresh, names.earlierFormatOld, names.notOurs].sort());
     assert.equal(await readFile(join(root, "q", names.notOurs), "utf8"), "{\"half");
   });
 });

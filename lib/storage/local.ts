@@ -23,9 +23,11 @@ const errorCode = (error: unknown): string | undefined => (error as NodeJS.Errno
  *    says ESRCH). The namespace is in the name because containers sharing a hostname (host
  *    networking) have separate pid spaces, where our kill(pid, 0) says nothing of their writer.
  * A live pid is never judged stale (it may be the writer, or a reused pid: the file then waits for
- * the age bound). Files from another host or namespace, or in the format before this one
- * (`.tmp-<12 hex>`), are stale only when untouched for STALE_TEMPORARY_MS: a write takes seconds,
- * so a day is far past any live write (a writer paused that long fails its rename and is retried).
+ * the age bound). Files from another host or namespace are stale only when untouched for
+ * STALE_TEMPORARY_MS: a write takes seconds, so a day is far past any live write (a writer paused
+ * that long fails its rename and is retried). Names in the format before this one (`.tmp-<12 hex>`)
+ * are left alone: a listing may be of a user's source folder, where only a name no other program
+ * writes may be removed.
  */
 const STALE_TEMPORARY_MS = 24 * 3600 * 1000;
 const processToken = randomBytes(4).toString("hex");
@@ -37,7 +39,7 @@ const pidNamespace = ((): string => {
   }
 })();
 const hostName = hostname().replace(/[^A-Za-z0-9.-]/g, "_");
-const temporaryPattern = /\.tmp-(?:(\d+)-([0-9a-f]{8})-(\d*)-[0-9a-f]{12}-([A-Za-z0-9._-]+)|[0-9a-f]{12})$/;
+const temporaryPattern = /\.tmp-(\d+)-([0-9a-f]{8})-(\d*)-[0-9a-f]{12}-([A-Za-z0-9._-]+)$/;
 
 const temporaryName = (target: string): string => `${target}.tmp-${process.pid}-${processToken}-${pidNamespace}-${randomBytes(6).toString("hex")}-${hostName}`;
 
@@ -55,7 +57,7 @@ export function isStaleTemporary(name: string, mtimeMs: number, now = Date.now()
   const match = temporaryPattern.exec(name);
   if (!match) return false;
   const [, pidText, token, namespace, host] = match;
-  if (pidText !== undefined && host === hostName && namespace === pidNamespace) {
+  if (host === hostName && namespace === pidNamespace) {
     const pid = Number(pidText);
     if (pid === process.pid) return token !== processToken; // ours, or our pid's dead predecessor's
     if (pidNamespace !== "" && !processExists(pid)) return true;
