@@ -158,7 +158,7 @@ describe("a Parquet output folder written over", () => {
     const b = run(new LocalStorage(root), changed);
     await b.combined; // b's data files land over a's before a publishes
     await assert.rejects(a.sink.close(), (error: Error & { retryable?: boolean }) => {
-      assert.match(error.message, /another run of this output wrote \d+ of its data files at the same time; retried/);
+      assert.match(error.message, /another run of this output wrote \d+ of its data files at the same time: not published \(a retry finds that output or writes this one again\)/);
       assert.equal(error.retryable, true);
       return true;
     });
@@ -190,7 +190,7 @@ describe("a Parquet output folder written over", () => {
       gate.release();
       await landed;
     });
-    await assert.rejects(a.sink.close(), /another run of this output wrote 1 of its data files at the same time; retried/);
+    await assert.rejects(a.sink.close(), /another run of this output wrote 1 of its data files at the same time: not published \(a retry finds that output or writes this one again\)/);
     assert.deepEqual(order, ["a published", "b wrote a data file"], "the fault fired: b's write landed after a's publication");
     assert.equal((await filesIn(join(root, OUTPUT))).includes(".zmetadata"), false, "a took its publication back");
     await b.combined;

@@ -273,7 +273,7 @@ export class ParquetRefSink implements RefSink {
     if (this.standing) return false;
     const shared = this.folder.shared;
     const busy = (files: string[]): StorageError =>
-      new StorageError(this.folder.description, files[0]!, `another run of this output wrote ${files.length} of its data files at the same time; retried`, true);
+      new StorageError(this.folder.description, files[0]!, `another run of this output wrote ${files.length} of its data files at the same time: not published (a retry finds that output or writes this one again)`, true);
     if (shared) {
       const changed = await this.changedFiles(shared);
       if (changed.length > 0) {
