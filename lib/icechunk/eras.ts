@@ -19,10 +19,13 @@ import type { Store } from "@earthmover/icechunk";
 import { IcechunkError } from "../errors.js";
 import type { PyJsonValue } from "../json/pyJson.js";
 import { pyJsonKey } from "../json/pyJsonParse.js";
-import { dayArrays, eraDifference } from "./append.js";
+import { appendDay, dayArrays, eraDifference, type AppendContext, type AppendResult } from "./append.js";
+import type { EraPart } from "./commitMessage.js";
 import type { DayReferences } from "./dayRefs.js";
 import { placeDay, valuesInStoreUnits } from "./placement.js";
+import type { SourceVersion } from "./sourceVersions.js";
 import { readStoreState, type StoreState } from "./storeState.js";
+import { inGroup, metadataText, parseMetadata, type V3GroupMetadata } from "./zarrV3.js";
 
 /** The group attribute naming an era's start. */
 export const ERA_ATTRIBUTE = "temporal_kerchunk_era";
@@ -179,4 +182,29 @@ export async function placeRun(eras: StoreEras, run: DayReferences, context: Con
 /** The era group's attribute: where it starts and why. */
 export function eraAttribute(era: number, day: string, firstFile: string | undefined, changes: readonly string[]): PyJsonValue {
   return { era, first_day: day, first_file: firstFile ?? null, changes: [...changes] };
+}
+
+/**
+ * Write a run where `placeRun` put it (appended to its era, or the first run of a new one, whose
+ * group then records where it starts and why): the one way a run is written, by the backfill's
+ * `commitDay` and by live arrivals (lib/live/commit.ts), so both lay a store out alike.
+ */
+export async function writeRun(
+  store: Store,
+  run: DayReferences,
+  placement: Exclude<RunPlacement, { kind: "committed" }>,
+  versions: ReadonlyMap<string, SourceVersion>,
+  context: AppendContext,
+  split: boolean,
+): Promise<{ appended: AppendResult; part: EraPart; storeLength: number }> {
+  const appended = await appendDay(store, run, placement.state, placement.values, versions, { ...context, group: placement.group, union: split });
+  if (placement.kind === "new-era" && placement.era > 1) {
+    // The era group records where it starts and why (the first run wrote its attributes).
+    const key = inGroup(placement.group, "zarr.json");
+    const group = parseMetadata(new TextDecoder().decode((await store.get(key))!)) as V3GroupMetadata;
+    group.attributes = { ...group.attributes, [ERA_ATTRIBUTE]: eraAttribute(placement.era, context.day, run.firstFile ?? appended.files[0], placement.changes) };
+    await store.set(key, Buffer.from(metadataText(group), "utf8"));
+  }
+  const values = placement.values;
+  return { appended, part: { group: placement.group, steps: values.length, first: values[0]!, last: values[values.length - 1]! }, storeLength: placement.state.values.length + values.length };
 }
