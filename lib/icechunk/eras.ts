@@ -208,3 +208,62 @@ export async function writeRun(
   const values = placement.values;
   return { appended, part: { group: placement.group, steps: values.length, first: values[0]!, last: values[values.length - 1]! }, storeLength: placement.state.values.length + values.length };
 }
+
+/**
+ * Where a rewrite from `first` (the first run to write again) begins among the store's eras: the
+ * era holding the first stored step at or after the run's first value, and how many of its steps
+ * stay; every later era goes. `stepsAfter`: the stored steps from there to the store's end; `moved`:
+ * whether any is after `last`'s last value (a writer appended since the rewrite was planned).
+ * Undefined: the run is after the store's end (nothing to cut). Eras are read from the newest back
+ * to the cut (usually only the newest). An era whose calendar the run cannot be compared with
+ * cannot be placed around: `live-calendar`, left to a backfill.
+ */
+export interface StoreTail {
+  era: number;
+  keep: number;
+  stepsAfter: number;
+  moved: boolean;
+}
+
+export async function findTail(eras: StoreEras, first: DayReferences, last: DayReferences, context: Context): Promise<StoreTail | undefined> {
+  let tail: StoreTail | undefined;
+  let stepsAfter = 0;
+  let moved = false;
+  for (let e = eras.groups.length - 1; e >= 0; e--) {
+    const era = await eras.era(e);
+    const from = comparable(first, era, context).values?.[0];
+    if (from === undefined) {
+      throw new IcechunkError("live-calendar", context.store, `the era '${era.group || "/"}' has another calendar than the files from ${context.day}: a rewrite across it is a backfill's work (a new store)`, false, { day: context.day, variable: first.dim });
+    }
+    const stored = era.state.values;
+    const keep = stored.filter((v) => v < from).length;
+    if (keep === stored.length) break;
+    const until = comparable(last, era, context).values;
+    if (until && stored[stored.length - 1]! > until[until.length - 1]!) moved = true;
+    stepsAfter += stored.length - keep;
+    tail = { era: e, keep, stepsAfter, moved };
+    if (keep > 0) break;
+  }
+  return tail;
+}
+
+/**
+ * Cut the store back to `tail` in the session: the eras after its era deleted, its era's arrays
+ * along the concat dimension shortened to the steps that stay (or the era deleted when none stays;
+ * the whole store when that is the first era). What is left is the store as committing the days
+ * before the cut left it, so the days from there are placed and written as a backfill would.
+ */
+export async function cutTail(store: Store, eras: StoreEras, tail: StoreTail, dim: string): Promise<void> {
+  for (let e = eras.groups.length - 1; e > tail.era; e--) await store.deleteDir(eras.groups[e]!);
+  if (tail.keep === 0) {
+    if (tail.era === 0) await store.clear();
+    else await store.deleteDir(eras.groups[tail.era]!);
+    return;
+  }
+  const { group, state } = await eras.era(tail.era);
+  for (const [path, meta] of state.arrays) {
+    const axis = meta.dimension_names?.indexOf(dim) ?? -1;
+    if (axis < 0) continue;
+    await store.set(inGroup(group, `${path}/zarr.json`), Buffer.from(metadataText({ ...meta, shape: meta.shape.map((n, i) => (i === axis ? tail.keep : n)) }), "utf8"));
+  }
+}
