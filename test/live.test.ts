@@ -31,16 +31,19 @@
  * day that spans two eras (rewrites across eras). Read through python/open_icechunk.py every hour
  * is there once, in time order, decoded as netCDF4-python reads each file; the store's eras
  * (groups, lengths, attributes) and every key's bytes equal a backfill's of the same files; each
- * retried commit writes nothing. Shown failing: with the later eras left in place by the cut, the
+ * batch's staging is there before its commit and gone after; a retried commit whose staging was
+ * removed writes nothing. Shown failing: with the later eras left in place by the cut, the
  * rewrite failed out-of-order; with the files' URLs not handed to the era split, era002's
- * first_file was null where the backfill's names the file. The checks on the read fail on a file left out and on a naive read, the comparison on
+ * first_file was null where the backfill's names the file; without the removal the staging
+ * check listed the batch's files; without staging a removed file again the retried commit failed
+ * ENOENT. The checks on the read fail on a file left out and on a naive read, the comparison on
  * another set of files.
  */
 import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Client, Connection } from "@temporalio/client";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { appendFile, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import proto from "@temporalio/proto";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -371,6 +374,9 @@ describe("live arrivals: the store's rules, without Temporal (local files)", () 
     const written = await commitLiveDays(local, plan.write);
     assert.equal(written.written, true);
     assert.equal(written.storeLength, 4);
+    // The live commit removed its staged references (a backfill's commit of them needs them again).
+    await assert.rejects(commitDay(local, day, whole), /ENOENT/);
+    await extractLiveDay(local, listed);
     assert.equal((await commitDay(local, day, whole)).alreadyCommitted, true);
 
     const again = await surveyLive(local, [day], []);
@@ -413,7 +419,7 @@ describe("live arrivals: a store with eras (library, local files)", () => {
    * in batches, each batch committed as liveV1 does it (survey, extraction, commit), some out of
    * order: one into a day of the first era (a rewrite across eras), one into a day that spans two.
    */
-  test("arrivals across era boundaries and out of order into an earlier era: every hour once in time order, netCDF4's values, the eras and references of a backfill of the same files; a retried commit writes nothing", async (t) => {
+  test("arrivals across era boundaries and out of order into an earlier era: every hour once in time order, netCDF4's values, the eras and references of a backfill of the same files; the staging emptied, a retried commit still right", async (t) => {
     const eraDir = join(dir, "eras");
     const all = join(eraDir, "archive");
     const source = join(eraDir, "source");
@@ -429,6 +435,7 @@ describe("live arrivals: a store with eras (library, local files)", () => {
     });
     const liveSpec = specOf("live-eras");
     const live = resolveDatasetSpec(liveSpec);
+    const staged = (): Promise<string[]> => filesUnder(join(eraDir, "live-eras-out", "refs", ".live"));
     const landed: string[] = [];
 
     /** Files land; the batch goes as liveV1 takes it: the survey of their days, the extraction, one commit. */
@@ -442,8 +449,10 @@ describe("live arrivals: a store with eras (library, local files)", () => {
       const plan = await surveyLive(live, arrivals.map((a) => a.day), arrivals);
       assert.deepEqual(plan.deferred, []);
       for (const day of plan.write) await extractLiveDay(live, day);
+      assert.ok((await staged()).length > 0, "the batch's references are staged before its commit");
       lastPlan = plan.write;
       const summary = await commitLiveDays(live, plan.write);
+      assert.deepEqual(await staged(), [], "the batch's staging is removed once its commit is durable");
       return summary;
     };
     let lastPlan: LiveDay[] = [];
@@ -480,12 +489,20 @@ describe("live arrivals: a store with eras (library, local files)", () => {
     // Broken input: the store as it was three batches before is not the backfill of every file.
     assert.notDeepEqual(middle, final, "the comparison fails against another set of files");
 
-    // A retried commit of the last batch finds the store holding exactly its files and writes nothing.
+    // A retried commit of the last batch, its staging removed by the first: staged again, it finds
+    // the store holding exactly its files and writes nothing.
     const retried = await commitLiveDays(live, lastPlan);
     assert.deepEqual([retried.written, retried.snapshotId], [false, last.snapshotId]);
+    assert.deepEqual(await staged(), []);
     assert.deepEqual(await storeContents(live), final.contents, "the retried commit left the store as it was");
   });
 });
+
+/** Every file under a folder, relative to it (none when it does not exist). */
+async function filesUnder(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(folder.length + 1)).sort();
+}
 
 /** Every key of the store's main branch with a digest of its bytes (metadata and chunks, virtual chunks read from their files). */
 async function storeContents(spec: ResolvedDatasetSpec): Promise<Map<string, string>> {

@@ -17,7 +17,8 @@
  * update on S3 (another writer's commit makes this one start again from the new tip). A store that
  * holds steps after the given days (a backfill committed a later day since the survey) is not cut:
  * `store-moved`, and the next batch surveys again. A commit whose files are already exactly the
- * store's (a retried activity whose commit landed) writes nothing.
+ * store's (a retried activity whose commit landed) writes nothing. Once the commit is durable the
+ * batch's staged references are removed; a retry or a later batch stages again what it needs.
  */
 import { IcechunkError } from "../errors.js";
 import { parseRefsJson } from "../model/kerchunkJson.js";
@@ -31,7 +32,7 @@ import { cutTail, findTail, placeRun, readEras, writeRun } from "../icechunk/era
 import { icechunkFailure, isCommitConflict } from "../icechunk/failures.js";
 import { resolveIcechunkOptions } from "../icechunk/options.js";
 import type { Storage } from "../storage/storage.js";
-import { liveStagingKey } from "./extract.js";
+import { extractLiveFile, liveStagingKey } from "./extract.js";
 import type { LiveCommitSummary, LiveDay, LiveFile } from "./model/steps.js";
 import { liveCommitMessage, storeRecords, type LiveDayFacts } from "./records.js";
 import { versionText } from "./survey.js";
@@ -47,9 +48,15 @@ interface LoadedDay {
   kept: [string, string][];
 }
 
-/** A file's staged references (`extract.ts`). */
+/** A file's staged references; staged again when gone (removed after an earlier commit of the same version: `removeStaging`). */
 async function readStaged(spec: ResolvedDatasetSpec, storage: Storage, day: string, file: LiveFile): Promise<KerchunkRefs> {
   const key = liveStagingKey(spec, day, file);
+  try {
+    return parseRefsJson(new TextDecoder().decode(await storage.read(key)), storage.url(key));
+  } catch (error) {
+    if (await storage.exists(key)) throw error;
+  }
+  await extractLiveFile(spec, day, file);
   return parseRefsJson(new TextDecoder().decode(await storage.read(key)), storage.url(key));
 }
 
@@ -79,7 +86,27 @@ async function loadDay(spec: ResolvedDatasetSpec, day: LiveDay): Promise<LoadedD
   }
 }
 
+/**
+ * The batch's staged references, once its commit is durable (or found already in the store): a
+ * retry of this commit, or a later batch with the same file versions, stages what it needs again
+ * (`readStaged`), so nothing depends on them any more. Removing a key already gone is no error.
+ */
+async function removeStaging(spec: ResolvedDatasetSpec, days: readonly LiveDay[]): Promise<void> {
+  const storage = openStorage(spec.output.storage);
+  try {
+    await Promise.all(days.flatMap((day) => day.files.map((file) => storage.delete(liveStagingKey(spec, day.day, file)))));
+  } finally {
+    await storage.close();
+  }
+}
+
 export async function commitLiveDays(spec: ResolvedDatasetSpec, days: LiveDay[]): Promise<LiveCommitSummary> {
+  const summary = await commitStaged(spec, days);
+  await removeStaging(spec, days);
+  return summary;
+}
+
+async function commitStaged(spec: ResolvedDatasetSpec, days: LiveDay[]): Promise<LiveCommitSummary> {
   if (days.length === 0) throw new IcechunkError("empty-commit", repositoryLocation(spec).description, "no day to commit", false);
   const settings = resolveIcechunkOptions();
   const location = repositoryLocation(spec);
