@@ -39,7 +39,7 @@
  * ENOENT. The checks on the read fail on a file left out and on a naive read, the comparison on
  * another set of files.
  */
-import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Client, Connection } from "@temporalio/client";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -67,6 +67,7 @@ import { arriveSignal, liveStatusQuery, liveV1, type LiveStatus } from "../workf
 import { makeArchive, makeDriftArchive, startWorkerProcess, testDataset, writeConfig } from "./harness/archive.js";
 import { temporalAddress, testDir, uniqueBucket } from "./harness/env.js";
 import { python } from "./harness/python.js";
+import { until } from "./harness/wait.js";
 import { MinioServer } from "./harness/servers/minio.js";
 import { clientFor, pollQuery } from "./harness/temporal.js";
 import { Worker } from "@temporalio/worker";
@@ -334,6 +335,12 @@ describe("live arrivals on MinIO and the dev server", () => {
     const records = liveRecords(report);
     const recorded = [...records.get("2022-03-01")!.keys(), ...records.get("2022-03-02")!.keys()].map((u) => u.slice(u.indexOf("AHI-L2")));
     assert.deepEqual(recorded, [f0, f1, f2, f3, f4, f5, f6, f7]);
+    // Each batch's staged references (in the output bucket, under .live/) were removed after its commit.
+    const stagedPrefix = `${liveStagingKey(resolveDatasetSpec(spec), "2022-03-01", { key: f0, url: "", version: "v" }).split("/.live/")[0]}/.live/`;
+    const stagedLeft = async (): Promise<string[]> => ((await s3.send(new ListObjectsV2Command({ Bucket: outputBucket, Prefix: stagedPrefix }))).Contents ?? []).map((o) => o.Key!);
+    await until(`s3://${outputBucket}/${stagedPrefix} emptied`, async () => ((await stagedLeft()).length === 0 ? true : undefined)).catch(async (error: Error) => {
+      throw new Error(`${error.message}: left ${JSON.stringify(await stagedLeft())}`);
+    });
     const final = await status();
     assert.ok(final.counts.overwrites >= 1 && final.counts.duplicates >= 2, JSON.stringify(final.counts));
     // Its history stayed short: it continued as new (after 60 events here), its counts carried.
