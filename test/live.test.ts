@@ -32,12 +32,15 @@
  * is there once, in time order, decoded as netCDF4-python reads each file; the store's eras
  * (groups, lengths, attributes) and every key's bytes equal a backfill's of the same files; each
  * batch's staging is there before its commit and gone after; a retried commit whose staging was
- * removed writes nothing. Shown failing: with the later eras left in place by the cut, the
+ * removed writes nothing. A change of time calendar (noleap: not comparable by value) arriving
+ * after the store's end starts an era, with the backfill's eras and bytes; a retried commit of it
+ * writes nothing; a late file before it is refused `live-calendar`. Shown failing: with the later eras left in place by the cut, the
  * rewrite failed out-of-order; with the files' URLs not handed to the era split, era002's
  * first_file was null where the backfill's names the file; without the removal the staging
  * check listed the batch's files; without staging a removed file again the retried commit failed
- * ENOENT. The checks on the read fail on a file left out and on a naive read, the comparison on
- * another set of files.
+ * ENOENT; without the records' "after the store's end", the noleap file's arrival failed
+ * live-calendar; without passing an era the retried run begins, its retry did. The checks on the
+ * read fail on a file left out and on a naive read, the comparison on another set of files.
  */
 import { CreateBucketCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Client, Connection } from "@temporalio/client";
@@ -436,61 +439,32 @@ describe("live arrivals: a store with eras (library, local files)", () => {
     ], { hours: 4, grid: [6, 8] });
     assert.equal(files.length, 16);
     const file = (day: number, hour: number): string => files[(day - 1) * 4 + hour]!;
-    const specOf = (name: string): DatasetSpec => ({
-      ...testDataset(name, { kind: "local", path: source }, { kind: "local", path: join(eraDir, `${name}-out`) }),
-      output: { storage: { kind: "local", path: join(eraDir, `${name}-out`) }, prefix: "refs", suffix: "", format: "icechunk" },
-    });
-    const liveSpec = specOf("live-eras");
-    const live = resolveDatasetSpec(liveSpec);
-    const staged = (): Promise<string[]> => filesUnder(join(eraDir, "live-eras-out", "refs", ".live"));
-    const landed: string[] = [];
-
-    /** Files land; the batch goes as liveV1 takes it: the survey of their days, the extraction, one commit. */
-    const arrive = async (...keys: string[]): Promise<LiveCommitSummary> => {
-      for (const key of keys) {
-        await mkdir(join(source, key, ".."), { recursive: true });
-        await copyFile(join(all, key), join(source, key));
-        landed.push(key);
-      }
-      const arrivals = keys.map((key) => ({ key, etag: "", day: dayOfKey(live, key)! }));
-      const plan = await surveyLive(live, arrivals.map((a) => a.day), arrivals);
-      assert.deepEqual(plan.deferred, []);
-      for (const day of plan.write) await extractLiveDay(live, day);
-      assert.ok((await staged()).length > 0, "the batch's references are staged before its commit");
-      lastPlan = plan.write;
-      const summary = await commitLiveDays(live, plan.write);
-      assert.deepEqual(await staged(), [], "the batch's staging is removed once its commit is durable");
-      return summary;
-    };
-    let lastPlan: LiveDay[] = [];
+    const { specOf, liveSpec, live, staged, arrive, lastPlan: plan, landed, eraLengths } = follower(eraDir, all, source);
+    const lastPlan = (): LiveDay[] => plan();
     const inTimeOrder = (): string[] => files.filter((f) => landed.includes(f));
-    const eraLengths = async (): Promise<[string, number][]> => {
-      const { repository } = await openRepository(live, resolveIcechunkOptions(), { create: false });
-      const eras = await readStoreEras((await repository.readonlySession({ branch: "main" })).store, "live", "time", []);
-      return Promise.all(eras.groups.map(async (group, e) => [group, (await eras.era(e)).state.values.length] as [string, number]));
-    };
 
     await arrive(file(1, 0), file(1, 1), file(1, 2), file(1, 3), file(2, 0), file(2, 1));
     await arrive(file(2, 3));
     const split = await arrive(file(3, 0), file(3, 2)); // 3:00 (02 h) starts era002
     assert.equal(split.written, true);
     // An arrival the latest era can hold is appended to it (the day's first two files kept).
-    assert.deepEqual(lastPlan.map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-04-03", 0, 2]]);
+    assert.deepEqual(lastPlan().map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-04-03", 0, 2]]);
     await arrive(file(3, 3));
-    assert.deepEqual(lastPlan.map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-04-03", 2, 1]]);
+    assert.deepEqual(lastPlan().map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-04-03", 2, 1]]);
     assert.deepEqual(await eraLengths(), [["", 8], ["era002", 2]]);
 
     // Out of order into a day of the first era: days 2 and 3 rewritten, era002 with them.
     await arrive(file(2, 2));
-    assert.deepEqual(lastPlan.map((d) => d.day), ["2022-04-02", "2022-04-03"]);
+    assert.deepEqual(lastPlan().map((d) => d.day), ["2022-04-02", "2022-04-03"]);
     assert.deepEqual(await eraLengths(), [["", 9], ["era002", 2]]);
     const middle = await compareWithBackfill(t, liveSpec, specOf("backfill-eras-1"), inTimeOrder(), "2022-04-01", "2022-04-03");
 
     await arrive(file(4, 0), file(4, 1)); // era003
     // Out of order into a day that spans two eras, with a third after it.
     await arrive(file(3, 1));
-    assert.deepEqual(lastPlan.map((d) => d.day), ["2022-04-03", "2022-04-04"]);
+    assert.deepEqual(lastPlan().map((d) => d.day), ["2022-04-03", "2022-04-04"]);
     const last = await arrive(file(4, 2), file(4, 3));
+    assert.deepEqual(lastPlan().map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-04-04", 2, 2]]);
     assert.deepEqual(await eraLengths(), [["", 10], ["era002", 2], ["era003", 4]]);
     const final = await compareWithBackfill(t, liveSpec, specOf("backfill-eras-2"), files, "2022-04-01", "2022-04-04", true);
     // Broken input: the store as it was three batches before is not the backfill of every file.
@@ -498,12 +472,73 @@ describe("live arrivals: a store with eras (library, local files)", () => {
 
     // A retried commit of the last batch, its staging removed by the first: staged again, it finds
     // the store holding exactly its files and writes nothing.
-    const retried = await commitLiveDays(live, lastPlan);
+    const retried = await commitLiveDays(live, lastPlan());
     assert.deepEqual([retried.written, retried.snapshotId], [false, last.snapshotId]);
     assert.deepEqual(await staged(), []);
     assert.deepEqual(await storeContents(live), final.contents, "the retried commit left the store as it was");
   });
+  test("a change of time calendar: arriving after the store's end it starts an era, as in a backfill; a retried commit finds it; a late file before it is refused live-calendar", async () => {
+    // 2 days of 2 hourly files; from 2022-05-02 01:00 the time calendar is noleap (not comparable by value with the standard one).
+    const folder = join(dir, "eras-calendar");
+    const all = join(folder, "archive");
+    const files = await makeDriftArchive(all, "2022-05-01", 2, [{ at: "2022-05-02T01", set: { calendar: "noleap" } }], { hours: 2, grid: [6, 8] });
+    const { specOf, live, arrive, lastPlan, eraLengths: lengths } = follower(folder, all, join(folder, "source"));
+    await arrive(files[0]!);
+    await arrive(files[2]!);
+    const last = await arrive(files[3]!); // after the day's first file, kept: the store's end by its records
+    assert.deepEqual(lastPlan().map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-05-02", 1, 1]]);
+    assert.deepEqual(await lengths(), [["", 2], ["era002", 1]]);
+    const backfill = resolveDatasetSpec(specOf("backfill-calendar"));
+    assert.equal((await backfillDirect(backfill, "2022-05-01", "2022-05-02")).days.written, 2);
+    assert.deepEqual(await eraLengths(backfill), await lengths(), "the backfill's eras");
+    assert.deepEqual(await storeContents(live), await storeContents(backfill), "the backfill's keys and bytes");
+    const retried = await commitLiveDays(live, lastPlan());
+    assert.deepEqual([retried.written, retried.snapshotId], [false, last.snapshotId], "the retry passes the calendar era: era002 begins with its first file");
+    // The late file of 2022-05-01 would be placed before era002, whose times cannot be compared with it.
+    await assert.rejects(arrive(files[1]!), (e: unknown) => e instanceof IcechunkError && e.problem === "live-calendar" && /era002/.test(e.message));
+  });
 });
+
+/**
+ * A live store following a source folder on local files, batch by batch as liveV1 takes arrivals:
+ * files copied from `all` into `source`, then the survey of their days, the extraction, one commit;
+ * the batch's staging is there before its commit and gone after it.
+ */
+function follower(folder: string, all: string, source: string) {
+  const specOf = (name: string): DatasetSpec => ({
+    ...testDataset(name, { kind: "local", path: source }, { kind: "local", path: join(folder, `${name}-out`) }),
+    output: { storage: { kind: "local", path: join(folder, `${name}-out`) }, prefix: "refs", suffix: "", format: "icechunk" },
+  });
+  const liveSpec = specOf("live-eras");
+  const live = resolveDatasetSpec(liveSpec);
+  const staged = (): Promise<string[]> => filesUnder(join(folder, "live-eras-out", "refs", ".live"));
+  const landed: string[] = [];
+  let lastPlan: LiveDay[] = [];
+  const arrive = async (...keys: string[]): Promise<LiveCommitSummary> => {
+    for (const key of keys) {
+      await mkdir(join(source, key, ".."), { recursive: true });
+      await copyFile(join(all, key), join(source, key));
+      landed.push(key);
+    }
+    const arrivals = keys.map((key) => ({ key, etag: "", day: dayOfKey(live, key)! }));
+    const plan = await surveyLive(live, arrivals.map((a) => a.day), arrivals);
+    assert.deepEqual(plan.deferred, []);
+    for (const day of plan.write) await extractLiveDay(live, day);
+    assert.ok((await staged()).length > 0, "the batch's references are staged before its commit");
+    lastPlan = plan.write;
+    const summary = await commitLiveDays(live, plan.write);
+    assert.deepEqual(await staged(), [], "the batch's staging is removed once its commit is durable");
+    return summary;
+  };
+  return { specOf, liveSpec, live, staged, arrive, landed, lastPlan: () => lastPlan, eraLengths: () => eraLengths(live) };
+}
+
+/** The store's era groups and their lengths along time. */
+async function eraLengths(spec: ResolvedDatasetSpec): Promise<[string, number][]> {
+  const { repository } = await openRepository(spec, resolveIcechunkOptions(), { create: false });
+  const eras = await readStoreEras((await repository.readonlySession({ branch: "main" })).store, spec.name, "time", []);
+  return Promise.all(eras.groups.map(async (group, e) => [group, (await eras.era(e)).state.values.length] as [string, number]));
+}
 
 /** Every file under a folder, relative to it (none when it does not exist). */
 async function filesUnder(folder: string): Promise<string[]> {

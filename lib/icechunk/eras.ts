@@ -215,8 +215,10 @@ export async function writeRun(
  * stay; every later era goes. `stepsAfter`: the stored steps from there to the store's end; `moved`:
  * whether any is after `last`'s last value (a writer appended since the rewrite was planned).
  * Undefined: the run is after the store's end (nothing to cut). Eras are read from the newest back
- * to the cut (usually only the newest). An era whose calendar the run cannot be compared with
- * cannot be placed around: `live-calendar`, left to a backfill.
+ * to the cut (usually only the newest). An era whose calendar the run cannot be compared with (a
+ * change of calendar) is passed when the era after it begins with the run's first file (a retry of
+ * the commit that began it); otherwise the cut cannot be found: `live-calendar`, a backfill's work.
+ * (A run after the store's end needs no cut: the caller knows that from the store's records.)
  */
 export interface StoreTail {
   era: number;
@@ -225,7 +227,7 @@ export interface StoreTail {
   moved: boolean;
 }
 
-export async function findTail(eras: StoreEras, first: DayReferences, last: DayReferences, context: Context): Promise<StoreTail | undefined> {
+export async function findTail(store: Store, eras: StoreEras, first: DayReferences, last: DayReferences, context: Context): Promise<StoreTail | undefined> {
   let tail: StoreTail | undefined;
   let stepsAfter = 0;
   let moved = false;
@@ -233,6 +235,7 @@ export async function findTail(eras: StoreEras, first: DayReferences, last: DayR
     const era = await eras.era(e);
     const from = comparable(first, era, context).values?.[0];
     if (from === undefined) {
+      if (tail && first.firstFile !== undefined && (await eraStart(store, eras.groups[e + 1]!))?.first_file === first.firstFile) break;
       throw new IcechunkError("live-calendar", context.store, `the era '${era.group || "/"}' has another calendar than the files from ${context.day}: a rewrite across it is a backfill's work (a new store)`, false, { day: context.day, variable: first.dim });
     }
     const stored = era.state.values;
@@ -245,6 +248,13 @@ export async function findTail(eras: StoreEras, first: DayReferences, last: DayR
     if (keep > 0) break;
   }
   return tail;
+}
+
+/** An era group's `temporal_kerchunk_era` attribute (where it starts), if it has one. */
+async function eraStart(store: Store, group: string): Promise<{ first_file?: string } | undefined> {
+  const bytes = await store.get(inGroup(group, "zarr.json"));
+  const attributes = bytes ? (parseMetadata(new TextDecoder().decode(bytes)) as V3GroupMetadata).attributes : {};
+  return attributes[ERA_ATTRIBUTE] as { first_file?: string } | undefined;
 }
 
 /**

@@ -20,6 +20,7 @@
  * store's (a retried activity whose commit landed) writes nothing. Once the commit is durable the
  * batch's staged references are removed; a retry or a later batch stages again what it needs.
  */
+import type { Repository } from "@earthmover/icechunk";
 import { IcechunkError } from "../errors.js";
 import { parseRefsJson } from "../model/kerchunkJson.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
@@ -100,6 +101,19 @@ async function removeStaging(spec: ResolvedDatasetSpec, days: readonly LiveDay[]
   }
 }
 
+/**
+ * Whether the batch begins after the store's end, by the store's records: its first day is after
+ * the store's last day, or is that day with exactly the recorded files kept (the new ones follow
+ * them). Then nothing is cut, whatever the eras' time encodings (a change of calendar cannot be
+ * compared by value: `findTail`).
+ */
+async function afterStoreEnd(repository: Repository, branch: string, dataset: string, first: LoadedDay): Promise<boolean> {
+  const records = await storeRecords(repository, branch, dataset, [first.day]);
+  if (records.lastDay === undefined || records.lastDay < first.day) return true;
+  const record = records.days.get(first.day);
+  return records.lastDay === first.day && first.kept.length > 0 && record?.files.size === first.kept.length && first.kept.every(([url, version]) => record.files.get(url) === version);
+}
+
 export async function commitLiveDays(spec: ResolvedDatasetSpec, days: LiveDay[]): Promise<LiveCommitSummary> {
   const summary = await commitStaged(spec, days);
   await removeStaging(spec, days);
@@ -127,7 +141,7 @@ async function commitStaged(spec: ResolvedDatasetSpec, days: LiveDay[]): Promise
       try {
         const session = await repository.writableSession(settings.branch);
         const before = await readEras(session.store, store, dim, paths);
-        const tail = await findTail(before, runs[0]!, runs[runs.length - 1]!, context);
+        const tail = (await afterStoreEnd(repository, settings.branch, spec.name, loaded[0]!)) ? undefined : await findTail(session.store, before, runs[0]!, runs[runs.length - 1]!, context);
         if (tail?.moved) {
           throw new IcechunkError("store-moved", store, `the store holds ${dim} steps after ${loaded[loaded.length - 1]!.day} (committed since the arrivals were surveyed): survey again`, false);
         }
