@@ -34,19 +34,23 @@
  * batch's staging is there before its commit and gone after; a retried commit whose staging was
  * removed writes nothing. A change of time calendar (noleap: not comparable by value) arriving
  * after the store's end starts an era, with the backfill's eras and bytes; a retried commit of it
- * writes nothing; a late file before it is refused `live-calendar`. Shown failing: with the later eras left in place by the cut, the
+ * writes nothing; a late file before it is refused `live-calendar`. A file overwritten by a version
+ * without a variable it had: after the rewrite that variable reads NaN at its step, and the store
+ * equals a backfill's. Shown failing: with the later eras left in place by the cut, the
  * rewrite failed out-of-order; with the files' URLs not handed to the era split, era002's
  * first_file was null where the backfill's names the file; without the removal the staging
  * check listed the batch's files; without staging a removed file again the retried commit failed
  * ENOENT; without the records' "after the store's end", the noleap file's arrival failed
- * live-calendar; without passing an era the retried run begins, its retry did. The checks on the
+ * live-calendar; without passing an era the retried run begins, its retry did; without removing
+ * the old chunks past the cut, wind_speed read the old file's 48 values where the new file has
+ * none ("absent from the file but 48 values are not NaN"). The checks on the
  * read fail on a file left out and on a naive read, the comparison on another set of files.
  */
 import { CreateBucketCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Client, Connection } from "@temporalio/client";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { appendFile, copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import proto from "@temporalio/proto";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -497,6 +501,23 @@ describe("live arrivals: a store with eras (library, local files)", () => {
     // The late file of 2022-05-01 would be placed before era002, whose times cannot be compared with it.
     await assert.rejects(arrive(files[1]!), (e: unknown) => e instanceof IcechunkError && e.problem === "live-calendar" && /era002/.test(e.message));
   });
+  test("a file overwritten without a variable it had: the rewrite leaves no chunk of the old file, it reads as NaN there as in a backfill", async () => {
+    const folder = join(dir, "eras-overwrite");
+    const all = join(folder, "archive");
+    const without = join(folder, "archive-without-wind");
+    const wind = { at: "2022-06-01T00", set: { wind_speed: true } };
+    const files = await makeDriftArchive(all, "2022-06-01", 2, [wind], { hours: 2, grid: [6, 8] });
+    await makeDriftArchive(without, "2022-06-01", 2, [wind, { at: "2022-06-02T01", set: { wind_speed: false } }], { hours: 2, grid: [6, 8] });
+    const { specOf, liveSpec, live, arrive, overwrite, lastPlan } = follower(folder, all, join(folder, "source"));
+    await arrive(...files);
+    await overwrite(without, files[3]!);
+    assert.deepEqual(lastPlan().map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-06-02", 0, 2]]);
+    const report = await readErasReport(liveSpec, files);
+    assert.deepEqual([...report.time, ...report.decoded, ...report.raw], [], "wind_speed is NaN where the file lacks it");
+    const backfill = specOf("backfill-overwrite");
+    assert.equal((await backfillDirect(resolveDatasetSpec(backfill), "2022-06-01", "2022-06-02")).days.written, 2);
+    assert.deepEqual(await storeContents(live), await storeContents(resolveDatasetSpec(backfill)), "the backfill's keys and bytes");
+  });
 });
 
 /**
@@ -520,6 +541,16 @@ function follower(folder: string, all: string, source: string) {
       await copyFile(join(all, key), join(source, key));
       landed.push(key);
     }
+    return batch(keys);
+  };
+  /** The file replaced by another archive's version of it (its mtime, the local version, moved on). */
+  const overwrite = async (from: string, key: string): Promise<LiveCommitSummary> => {
+    await copyFile(join(from, key), join(source, key));
+    const later = new Date(Date.now() + 60_000);
+    await utimes(join(source, key), later, later);
+    return batch([key]);
+  };
+  const batch = async (keys: string[]): Promise<LiveCommitSummary> => {
     const arrivals = keys.map((key) => ({ key, etag: "", day: dayOfKey(live, key)! }));
     const plan = await surveyLive(live, arrivals.map((a) => a.day), arrivals);
     assert.deepEqual(plan.deferred, []);
@@ -530,7 +561,7 @@ function follower(folder: string, all: string, source: string) {
     assert.deepEqual(await staged(), [], "the batch's staging is removed once its commit is durable");
     return summary;
   };
-  return { specOf, liveSpec, live, staged, arrive, landed, lastPlan: () => lastPlan, eraLengths: () => eraLengths(live) };
+  return { specOf, liveSpec, live, staged, arrive, overwrite, landed, lastPlan: () => lastPlan, eraLengths: () => eraLengths(live) };
 }
 
 /** The store's era groups and their lengths along time. */
@@ -562,19 +593,22 @@ interface ErasReport {
   raw: string[];
 }
 
+/** The store read the documented way (python/open_icechunk.py, through the drift tests' reader) against netCDF4-python reading its source `keys`. */
+async function readErasReport(spec: DatasetSpec, keys: string[], naive = false): Promise<ErasReport> {
+  const resolved = resolveDatasetSpec(spec);
+  const plan = join(dir, `eras-plan-${resolved.name}-${keys.length}-${naive}-${Date.now()}.json`);
+  const root = (resolved.source.storage as { path: string }).path;
+  await writeFile(plan, JSON.stringify({ store: repositoryLocation(resolved).description, container: containerPrefix(resolved.source.storage), files: keys.map((k) => join(root, k)), naive }));
+  return python<ErasReport>("icechunk_eras_read.py", [plan]);
+}
+
 /**
  * The live store read the documented way (python/open_icechunk.py, through the drift tests'
  * reader) against netCDF4-python reading `files`, and beside a backfill of the same source
  * folder: the same eras (groups, lengths, attributes) and the same keys with the same bytes.
  */
 async function compareWithBackfill(t: { diagnostic(message: string): void }, liveSpec: DatasetSpec, backfillSpec: DatasetSpec, files: string[], start: string, end: string, brokenInputs = false): Promise<{ eras: ErasReport["eras"]; contents: Map<string, string> }> {
-  const read = async (spec: DatasetSpec, keys: string[], naive = false): Promise<ErasReport> => {
-    const resolved = resolveDatasetSpec(spec);
-    const plan = join(dir, `eras-plan-${resolved.name}-${keys.length}-${naive}.json`);
-    const root = (resolved.source.storage as { path: string }).path;
-    await writeFile(plan, JSON.stringify({ store: repositoryLocation(resolved).description, container: containerPrefix(resolved.source.storage), files: keys.map((k) => join(root, k)), naive }));
-    return python<ErasReport>("icechunk_eras_read.py", [plan]);
-  };
+  const read = readErasReport;
   const report = await read(liveSpec, files);
   t.diagnostic(`live eras: ${report.eras.map((e) => `${e.group || "/"} ${e.steps}`).join(" | ")}`);
   assert.deepEqual([...report.time, ...report.decoded, ...report.raw], [], "every hour once, in time order, decoded as netCDF4 reads each file");

@@ -16,6 +16,7 @@
  * combined on its own and placed in its era: one commit, every time step exactly once.
  */
 import type { Store } from "@earthmover/icechunk";
+import { boundedAll } from "../concurrency.js";
 import { IcechunkError } from "../errors.js";
 import type { PyJsonValue } from "../json/pyJson.js";
 import { pyJsonKey } from "../json/pyJsonParse.js";
@@ -25,7 +26,7 @@ import type { DayReferences } from "./dayRefs.js";
 import { placeDay, valuesInStoreUnits } from "./placement.js";
 import type { SourceVersion } from "./sourceVersions.js";
 import { readStoreState, type StoreState } from "./storeState.js";
-import { inGroup, metadataText, parseMetadata, type V3GroupMetadata } from "./zarrV3.js";
+import { chunkKey, inGroup, metadataText, parseMetadata, type V3GroupMetadata } from "./zarrV3.js";
 
 /** The group attribute naming an era's start. */
 export const ERA_ATTRIBUTE = "temporal_kerchunk_era";
@@ -259,21 +260,40 @@ async function eraStart(store: Store, group: string): Promise<{ first_file?: str
 
 /**
  * Cut the store back to `tail` in the session: the eras after its era deleted, its era's arrays
- * along the concat dimension shortened to the steps that stay (or the era deleted when none stays;
- * the whole store when that is the first era). What is left is the store as committing the days
+ * along the concat dimension shortened to the steps that stay
+ * (or the era deleted when none stays; the whole store when that is the first era). Returns the
+ * keys of the chunks past the cut in the era it shortened, for `removeStale`. What is left is the store as committing the days
  * before the cut left it, so the days from there are placed and written as a backfill would.
  */
-export async function cutTail(store: Store, eras: StoreEras, tail: StoreTail, dim: string): Promise<void> {
+export async function cutTail(store: Store, eras: StoreEras, tail: StoreTail, dim: string): Promise<string[]> {
+  const stale: string[] = [];
   for (let e = eras.groups.length - 1; e > tail.era; e--) await store.deleteDir(eras.groups[e]!);
   if (tail.keep === 0) {
     if (tail.era === 0) await store.clear();
     else await store.deleteDir(eras.groups[tail.era]!);
-    return;
+    return stale;
   }
   const { group, state } = await eras.era(tail.era);
   for (const [path, meta] of state.arrays) {
     const axis = meta.dimension_names?.indexOf(dim) ?? -1;
     if (axis < 0) continue;
     await store.set(inGroup(group, `${path}/zarr.json`), Buffer.from(metadataText({ ...meta, shape: meta.shape.map((n, i) => (i === axis ? tail.keep : n)) }), "utf8"));
+    // The chunks past the cut: a rewritten step whose file lacks a chunk (a variable it no longer
+    // has) must read as the fill value, not as the old file's chunk. Removed once the rewritten
+    // days are written (`removeStale`): a removal before the array grows again does not hold.
+    const chunks = meta.chunk_grid.configuration.chunk_shape;
+    const grid = meta.shape.map((n, i) => Math.ceil(n / chunks[i]!));
+    const visit = (index: number[]): void => {
+      if (index.length === grid.length) return void stale.push(chunkKey(inGroup(group, path), index));
+      const i = index.length;
+      for (let k = i === axis ? Math.ceil(tail.keep / chunks[axis]!) : 0; k < grid[i]!; k++) visit([...index, k]);
+    };
+    visit([]);
   }
+  return stale;
+}
+
+/** The chunks past a cut (`cutTail`) that the rewritten days did not write again. */
+export async function removeStale(store: Store, stale: readonly string[], written: ReadonlySet<string>): Promise<void> {
+  await boundedAll(stale.filter((key) => !written.has(key)), 16, (key) => store.delete(key));
 }

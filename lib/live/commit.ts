@@ -29,7 +29,7 @@ import { stagedSourceVersion } from "../backfill/staged.js";
 import { openRepository, repositoryLocation, withWriterLock, type EraPart, type SourceVersion } from "../icechunk/index.js";
 import { dayCommitFacts } from "../icechunk/commitMessage.js";
 import { loadDayRuns, type DayReferences } from "../icechunk/dayRefs.js";
-import { cutTail, findTail, placeRun, readEras, writeRun } from "../icechunk/eras.js";
+import { cutTail, findTail, placeRun, readEras, removeStale, writeRun } from "../icechunk/eras.js";
 import { icechunkFailure, isCommitConflict } from "../icechunk/failures.js";
 import { resolveIcechunkOptions } from "../icechunk/options.js";
 import type { Storage } from "../storage/storage.js";
@@ -160,20 +160,22 @@ async function commitStaged(spec: ResolvedDatasetSpec, days: LiveDay[]): Promise
         }
         // The store from the first rewritten step on goes; the days are then placed and written as
         // the backfill's commitDay writes them: each run after the store's end, in its era or a new one.
-        if (tail) await cutTail(session.store, before, tail, dim);
+        const stale = tail ? await cutTail(session.store, before, tail, dim) : [];
+        // Every chunk the days write: the old ones past the cut that none replaced go (`removeStale`).
+        const written = new Set<string>();
         const facts: LiveDayFacts[] = [];
         let storeLength = 0;
         for (const day of loaded) {
           const parts: EraPart[] = [];
           for (const run of day.runs) {
-            const dayContext = { ...context, day: day.day };
+            const dayContext = { ...context, day: day.day, written };
             const placement = await placeRun(await readEras(session.store, store, dim, paths), run, dayContext, split);
             if (placement.kind === "committed") {
               throw new IcechunkError("partial-overlap", store, `the store holds ${dim} values of the day's new files before the steps being rewritten`, false, { day: day.day, variable: dim });
             }
-            const written = await writeRun(session.store, run, placement, versions, dayContext, split);
-            parts.push(written.part);
-            storeLength = written.storeLength;
+            const done = await writeRun(session.store, run, placement, versions, dayContext, split);
+            parts.push(done.part);
+            storeLength = done.storeLength;
           }
           // The record names the whole day (kept files too): it is the day's record from now on.
           const all = [...day.kept, ...day.files];
@@ -185,6 +187,7 @@ async function commitStaged(spec: ResolvedDatasetSpec, days: LiveDay[]): Promise
           );
           facts.push({ day: day.day, dim, steps: daySteps, first: parts[0]!.first, last: parts[parts.length - 1]!.last, source, files: files.map((file, k) => [file, all[k]![1]]), ...(eras ? { eras } : {}) });
         }
+        await removeStale(session.store, stale, written);
         try {
           const snapshotId = await session.commit(liveCommitMessage({ dataset: spec.name, days: facts }));
           return { snapshotId, written: true, days: loaded.map((d) => d.day), files: loaded.reduce((n, d) => n + d.files.length, 0), steps, storeLength, attempts: attempt };
