@@ -14,7 +14,7 @@
  * sweep, every 20 s here, finds it). Each fault is asserted to have fired. The workflow continues as new
  * after 60 history events, so the scenario crosses runs. No timing assertions.
  *
- * The library's rules without Temporal (last suite, local files): the backfill's `commitDay` of a
+ * The library's rules without Temporal (the fourth suite, local files): the backfill's `commitDay` of a
  * day the live workflow has part of is refused (`partial-overlap`), of a day it has whole is
  * `existing`; a day that grew after the store's end gets only its new files written; a survey of an unchanged day writes nothing, a retried commit neither; days far after
  * the store's end, or far before it, are deferred.
