@@ -8,6 +8,8 @@
  * The files' bytes are one small netCDF-4 file copied under the day's keys: the survey lists and
  * versions them, it does not read them.
  *
+ * That the listing's ETags keep an overwrite detected is test/live.test.ts's (its overwrite on MinIO).
+ *
  * usage: npx tsx bench/live/survey.ts [--files 144] [--repeat 5]
  */
 import { CopyObjectCommand, CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
