@@ -17,11 +17,17 @@ base parameters overlaid with every change whose `at` <= t, in order. Parameters
   units ("kelvin")        "kelvin", "K" or "celsius" (values then written in degrees Celsius)
   wind_speed (false)      whether the variable wind_speed (time, lat, lon) exists: appears/disappears
   wind_chunks (null: as sea_surface_temperature's)  wind_speed's chunk shape (time, lat, lon)
+  wind_fill (true)        whether wind_speed has a _FillValue (NaN); false: none, as netCDF4 writes
+      a variable created without fill_value (netCDF's default fill)
   steps (1)               time steps in the file, spread evenly over its hour (a chunk along time
       longer than 1 needs files of several steps)
   version ("ACSPO_V2.80") the global product_version string: descriptive only
   calendar ("Gregorian")  the time coordinate's calendar (e.g. "proleptic_gregorian": the same dates
       after 1582, another calendar for CF and for the combine)
+  lat_long_name (null: none)  a long_name attribute on lat (an identicalDims array: every attribute
+      of it counts for the combine)
+  crs_dtype ("i4")        the dtype of the scalar crs (no time dimension: the combine carries the
+      first file's and compares nothing)
 Every file also gets its own `date_created` and `history` (descriptive: they change every file).
 
 Values are written consistently: the decoded sea surface temperature of a file is the same smooth
@@ -57,7 +63,10 @@ BASE = {
     "version": "ACSPO_V2.80",
     "calendar": "Gregorian",
     "wind_chunks": None,
+    "wind_fill": True,
     "steps": 1,
+    "lat_long_name": None,
+    "crs_dtype": "i4",
 }
 
 
@@ -123,6 +132,8 @@ def write_file(path, t, p, ny, nx):
     time[:] = [int((step_time(t, k, steps) - EPOCH).total_seconds()) for k in range(steps)]
     lat = ds.createVariable("lat", "f4", ("lat",), zlib=True, shuffle=True)
     lat.units = "degrees_north"
+    if p["lat_long_name"] is not None:
+        lat.long_name = p["lat_long_name"]
     lat[:] = np.linspace(59.98, -59.98, ny, dtype="f4")
     lon = ds.createVariable("lon", "f4", ("lon",), zlib=True, shuffle=True)
     lon.units = "degrees_east"
@@ -170,10 +181,11 @@ def write_file(path, t, p, ny, nx):
     quality[:] = np.random.default_rng(int(time[0])).integers(0, 6, size=(steps, ny, nx)).astype("i1")
     if p["wind_speed"]:
         wind_chunks = tuple(p["wind_chunks"]) if p["wind_chunks"] else chunks
-        wind = ds.createVariable("wind_speed", "f4", ("time", "lat", "lon"), zlib=True, shuffle=True, chunksizes=wind_chunks, fill_value=np.float32(np.nan))
+        wind_fill = np.float32(np.nan) if p["wind_fill"] else None
+        wind = ds.createVariable("wind_speed", "f4", ("time", "lat", "lon"), zlib=True, shuffle=True, chunksizes=wind_chunks, fill_value=wind_fill)
         wind.units = "m s-1"
         wind[:] = np.full((steps, ny, nx), 5.0, dtype="f4") + np.float32(t.hour) / 10
-    crs = ds.createVariable("crs", "i4")
+    crs = ds.createVariable("crs", p["crs_dtype"])
     crs.grid_mapping_name = "latitude_longitude"
     ds.close()
 

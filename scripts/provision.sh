@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Builds (or reuses) everything the demo and the tests need that npm does not bring:
 #   temporal (dev server + Web UI), minio (S3 server), toxiproxy-server (fault injection),
-#   goaws (an SQS server, for `listen --sqs-queue-url`),
+#   goaws (an SQS server, for `listen --sqs-queue-url`; Query protocol), moto's server (an SQS server
+#   speaking AWS's JSON protocol, from PyPI into a virtualenv of its own),
 #   and a Python virtualenv with kerchunk/xarray/h5py/netCDF4 (the reference implementation).
 # Nothing is downloaded as a prebuilt binary: Go tools come from the Go module proxy and are
 # compiled here; Python packages come from PyPI. Results are cached per version in
 # $TK_CACHE_DIR (default ~/.cache/temporal-kerchunk) and linked into .tools/ and .venv, so a
 # fresh clone on a machine that built them before is ready in seconds.
 #
-# Usage: scripts/provision.sh [node|temporal|temporal-server|minio|toxiproxy|goaws|venv ...]   (default: all)
-# Overrides: TEMPORAL_CLI_PATH, TEMPORAL_SERVER_PATH, TEMPORAL_SQL_TOOL_PATH, MINIO_PATH, TOXIPROXY_PATH, GOAWS_PATH
+# Usage: scripts/provision.sh [node|temporal|temporal-server|minio|toxiproxy|goaws|moto|venv ...]   (default: all)
+# Overrides: TEMPORAL_CLI_PATH, TEMPORAL_SERVER_PATH, TEMPORAL_SQL_TOOL_PATH, MINIO_PATH, TOXIPROXY_PATH, GOAWS_PATH,
+# MOTO_SERVER_PATH
 # point at existing binaries.
 set -euo pipefail
 
@@ -159,6 +161,33 @@ provision_venv() {
   fi
 }
 
+# moto's server in a virtualenv of its own (python/requirements-moto.txt), cached like .venv by the
+# interpreter and the pins; linked as .tools/bin/moto_server.
+provision_moto() {
+  if [[ -n ${MOTO_SERVER_PATH:-} ]]; then
+    [[ -x $MOTO_SERVER_PATH ]] || { log "ERROR: MOTO_SERVER_PATH=$MOTO_SERVER_PATH is not an executable file"; return 1; }
+    ln -sf "$MOTO_SERVER_PATH" "$BIN/moto_server"
+    log "moto: using MOTO_SERVER_PATH=$MOTO_SERVER_PATH"
+    return 0
+  fi
+  local python
+  python=$(pick_python) || return 1
+  local requirements="$ROOT/python/requirements-moto.txt"
+  local key
+  key=$( { "$python" --version 2>&1; cat "$requirements"; } | sha256sum | cut -c1-16)
+  local venv="$CACHE/moto-venv-$key"
+  if [[ ! -f $venv/.complete ]]; then
+    log "moto: creating $venv with $python from python/requirements-moto.txt (first time: under a minute)"
+    rm -rf "$venv"
+    timed moto bash -c "'$python' -m venv '$venv' && '$venv/bin/pip' install --quiet --disable-pip-version-check -r '$requirements'"
+    [[ -x $venv/bin/moto_server ]] || { log "ERROR: moto installed no moto_server in $venv"; return 1; }
+    touch "$venv/.complete"
+  else
+    log "moto: reusing $venv"
+  fi
+  ln -sf "$venv/bin/moto_server" "$BIN/moto_server"
+}
+
 provision_node() {
   local stamp="$ROOT/node_modules/.package-lock.json"
   if [[ -f $stamp && $stamp -nt $ROOT/package-lock.json ]]; then
@@ -171,7 +200,7 @@ provision_node() {
 
 main() {
   local targets=("$@")
-  [[ ${#targets[@]} -gt 0 ]] || targets=(node temporal temporal-server minio toxiproxy goaws venv)
+  [[ ${#targets[@]} -gt 0 ]] || targets=(node temporal temporal-server minio toxiproxy goaws moto venv)
   local start=$(date +%s)
   # Go builds are independent and each takes minutes cold: run them side by side. The server
   # comes after the CLI, which embeds the same server version: its compiled packages are reused.
@@ -187,8 +216,8 @@ main() {
         pids+=($!) ;;
       minio | toxiproxy | goaws) "provision_$target" & pids+=($!) ;;
       temporal-server) [[ $all == *" temporal "* ]] || { provision_temporal_server & pids+=($!); } ;;
-      node | venv) "provision_$target" ;;
-      *) log "unknown target '$target' (expected node, temporal, temporal-server, minio, toxiproxy, goaws, venv)"; exit 2 ;;
+      node | venv | moto) "provision_$target" ;;
+      *) log "unknown target '$target' (expected node, temporal, temporal-server, minio, toxiproxy, goaws, moto, venv)"; exit 2 ;;
     esac
   done
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done

@@ -16,7 +16,7 @@ import { backfillDirect } from "../lib/backfill/direct.js";
 import { censusDirect, readCensusSignatures } from "../lib/census/census.js";
 import { noReads, runsOf, searchEras } from "../lib/census/model/index.js";
 import { aggregateGroups, type Census } from "../lib/census/report.js";
-import type { VariableMetadata } from "../lib/census/signature.js";
+import { metadataOfRefs } from "../lib/census/signature.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
 import { repositoryRoot } from "../lib/servers/process.js";
@@ -275,12 +275,58 @@ describe("the search (lib/census/model), on made-up digests", () => {
   });
 });
 
+describe("the census's aggregates are the combine's parts (one rule)", () => {
+  test("a carried array's change and a calendar spelled another way begin eras but no aggregate; an identicalDims attribute splits both", async () => {
+    // Files 0..7 (two days of 4 hours): crs (no time dimension: the combine carries the first file's)
+    // changes dtype at file 1; the calendar is spelled "standard" (the same calendar as "Gregorian")
+    // from file 2; lat (identicalDims: the combine compares every attribute) gets a long_name at file 5.
+    const ruleDir = join(dir, "rule");
+    const ruleKeys = await makeDriftArchive(
+      ruleDir,
+      "2022-09-01",
+      2,
+      [
+        { at: "2022-09-01T01", set: { crs_dtype: "i2" } },
+        { at: "2022-09-01T02", set: { calendar: "standard" } },
+        { at: "2022-09-02T01", set: { lat_long_name: "latitude" } },
+      ],
+      { hours: 4 },
+    );
+    const ruleSpec = resolveDatasetSpec(testDataset("census-rule", { kind: "local", path: ruleDir }, { kind: "local", path: join(dir, "out-rule") }, "month"));
+    const backfill = await backfillDirect(ruleSpec, "2022-09-01", "2022-09-30");
+    const month = backfill.results["2022-09"];
+    assert.ok(month?.outcome === "written", JSON.stringify(month));
+    const monthOutputs = month.outputs ?? [month.output];
+    // Each part's time steps (one per file), in name order, which is time order.
+    const partSteps = await Promise.all(
+      [...monthOutputs].sort().map(async (output) => {
+        const refs = JSON.parse(await readFile(output, "utf8")) as { refs: Record<string, string> };
+        return (JSON.parse(refs.refs["time/.zarray"]!) as { shape: number[] }).shape[0]!;
+      }),
+    );
+    assert.deepEqual(partSteps, [5, 3], "the combine splits at lat's long_name only");
+    const census = await censusDirect(ruleSpec, "2022-09-01", "2022-09-30", { exhaustive: true, reuseOutputs: false });
+    assert.deepEqual(census.eras.map((e) => e.first), [0, 1, 2, 5].map((i) => ruleKeys[i]), "every structural change begins an era");
+    const aggregateFiles: number[] = [];
+    for (const era of census.eras) aggregateFiles[era.aggregate - 1] = (aggregateFiles[era.aggregate - 1] ?? 0) + era.files;
+    assert.deepEqual(aggregateFiles, partSteps, `census aggregates ${census.eras.map((e) => e.aggregate).join(", ")}`);
+  });
+});
+
 describe("aggregateGroups", () => {
+  /** An era's first file with arrays (time, x) of these dtypes. */
+  const era = (dtypes: Record<string, string>) => {
+    const refs: Record<string, string> = {};
+    for (const [name, dtype] of Object.entries(dtypes)) {
+      refs[`${name}/.zarray`] = JSON.stringify({ zarr_format: 2, shape: [1, 4], chunks: [1, 4], dtype, compressor: null, fill_value: null, filters: null, order: "C" });
+      refs[`${name}/.zattrs`] = JSON.stringify({ _ARRAY_DIMENSIONS: ["time", "x"] });
+    }
+    return metadataOfRefs({ version: 1, refs }, { concatDims: ["time"], identicalDims: [] }, "f.nc");
+  };
   test("a variable that goes away and comes back keeps its aggregate only with the same structure", () => {
-    const v = (dtype: string): VariableMetadata => ({ structure: { dtype }, descriptive: {} });
-    assert.deepEqual(aggregateGroups([{ variables: { a: v("<i2"), w: v("<f4") } }, { variables: { a: v("<i2") } }, { variables: { a: v("<i2"), w: v("<f4") } }]), [1, 1, 1]);
-    assert.deepEqual(aggregateGroups([{ variables: { a: v("<i2"), w: v("<f4") } }, { variables: { a: v("<i2") } }, { variables: { a: v("<i2"), w: v("<f8") } }]), [1, 1, 2]);
-    assert.deepEqual(aggregateGroups([{ variables: { a: v("<i2") } }, { variables: { a: v("<i4") } }, { variables: { a: v("<i2") } }]), [1, 2, 3]);
+    assert.deepEqual(aggregateGroups([era({ a: "<i2", w: "<f4" }), era({ a: "<i2" }), era({ a: "<i2", w: "<f4" })]), [1, 1, 1]);
+    assert.deepEqual(aggregateGroups([era({ a: "<i2", w: "<f4" }), era({ a: "<i2" }), era({ a: "<i2", w: "<f8" })]), [1, 1, 2]);
+    assert.deepEqual(aggregateGroups([era({ a: "<i2" }), era({ a: "<i4" }), era({ a: "<i2" })]), [1, 2, 3]);
   });
 });
 

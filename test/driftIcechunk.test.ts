@@ -280,3 +280,21 @@ describe("a variable that appears where the era ends inside one of its chunks al
     assert.ok(report.eras[1]!.era!.first_file.endsWith(files[1]!), report.eras[1]!.era!.first_file);
   });
 });
+
+describe("a variable without _FillValue, before it appears", () => {
+  // wind_speed (float32) appears at the third file with no _FillValue (netCDF's default fill).
+  // Zarr v3 has no undefined fill value: before, the steps without it read 0. They must read as
+  // missing (NaN), as a variable absent from a file reads in the JSON and Parquet outputs.
+  // (An integer variable reads netCDF's default fill there, undeclared: test/icechunkZarrV3.test.ts.)
+  test("the steps before it appears read NaN; its own steps are the files' values", async () => {
+    const source = join(dir, "no-fill");
+    const files = await makeDriftArchive(source, "2022-06-01", 1, [{ at: "2022-06-01T02", set: { wind_speed: true, wind_fill: false } }], { hours: 4, grid: [6, 8] });
+    const spec = storeSpec("ic-no-fill", source);
+    const summary = await backfillDirect(resolveDatasetSpec(spec), "2022-06-01", "2022-06-01");
+    assert.deepEqual(summary.days, { total: 1, written: 1, existing: 0, noFiles: 0, failed: 0 }, JSON.stringify(summary.results));
+    const report = await readEras(spec, files.map((k) => join(source, k)));
+    assert.deepEqual(report.eras.map((e) => [e.group, e.steps]), [["", 4]], "one era: the variable appearing splits nothing");
+    assert.ok(report.variables.includes("wind_speed"), report.variables.join(", "));
+    assert.deepEqual([...report.time, ...report.decoded, ...report.raw], []);
+  });
+});

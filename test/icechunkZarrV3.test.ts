@@ -16,7 +16,9 @@ import { mkdir, open, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { before, describe, test } from "node:test";
 import { UnsupportedFeatureError } from "../lib/errors.js";
-import { chunkKey, metadataText, v3ArrayMetadataOf, v3GroupMetadata } from "../lib/icechunk/zarrV3.js";
+import { structuredArray, structureDifference } from "../lib/combine/drift.js";
+import { PyFloat } from "../lib/json/pyJson.js";
+import { chunkKey, metadataText, v2Spelling, v3ArrayMetadataOf, v3GroupMetadata, type V3ArrayMetadata } from "../lib/icechunk/zarrV3.js";
 import { translateHdf5, type TranslateResult } from "../lib/refs/translate.js";
 import { BlockCache } from "../lib/source/blockCache.js";
 import { LocalFileSource } from "../lib/source/localFile.js";
@@ -145,5 +147,37 @@ describe("Icechunk store metadata (Zarr v3) for every codec our references write
     const compounds = await storeAndRead("compounds.h5");
     assert.equal(compounds.mapped.size, 0, `compounds in the v3 store: ${[...compounds.mapped.keys()].join(", ")}`);
     assert.match(compounds.refused.get("padded")!.message, /variable padded: unsupported compound dtype/);
+  });
+});
+
+describe("an array without a fill value (every chunk stored, no _FillValue)", () => {
+  const array = (dtype: string, fill: number | null, attributes: Record<string, unknown> = {}) => ({
+    path: "v",
+    zarray: JSON.stringify({ zarr_format: 2, shape: [4, 6], chunks: [1, 6], dtype, fill_value: fill, filters: null, compressor: null, order: "C" }),
+    zattrs: JSON.stringify({ _ARRAY_DIMENSIONS: ["time", "x"], ...attributes }),
+    chunkKeys: [],
+    chunkRefs: [],
+  });
+  const spelled = (meta: V3ArrayMetadata) => structuredArray(v2Spelling("v", meta), "v", { concatDims: ["time"], identicalDims: [] });
+
+  test("reads where the store has no chunk as netCDF reads missing data: NaN for floats, netCDF's default fill for integers (not declared)", () => {
+    const written = (dtype: string) => JSON.parse(metadataText(v3ArrayMetadataOf("f.nc", array(dtype, null)))) as { fill_value: unknown; attributes: Record<string, unknown> };
+    assert.deepEqual([written("<f4").fill_value, written("<f8").fill_value], ["NaN", "NaN"]);
+    assert.deepEqual(["<i2", "<u4", "|i1", "|u1"].map((dtype) => written(dtype).fill_value), [-32767, 4294967295, -127, 255]);
+    // Not declared: the written values of an integer variable without _FillValue (flags, time) are never masked.
+    assert.deepEqual(["<f4", "<i2"].map((dtype) => written(dtype).attributes._FillValue), [undefined, undefined]);
+    // A fill value the file gives is kept.
+    assert.equal((JSON.parse(metadataText(v3ArrayMetadataOf("f.nc", array("<i2", -999, { _FillValue: -999 })))) as { fill_value: unknown }).fill_value, -999);
+  });
+
+  test("a store written before (the type's zero, no _FillValue) goes on in the same era; a real fill value change still splits", () => {
+    for (const dtype of ["<f4", "<i2", "|i1"]) {
+      const today = v3ArrayMetadataOf("f.nc", array(dtype, null));
+      const { _FillValue: _, ...attributes } = today.attributes;
+      const before: V3ArrayMetadata = { ...today, fill_value: dtype.includes("f") ? new PyFloat(0) : 0, attributes };
+      assert.equal(structureDifference(spelled(before), spelled(today))?.message, undefined, dtype);
+    }
+    const filled = v3ArrayMetadataOf("f.nc", array("<i2", -999, { _FillValue: -999 }));
+    assert.match(structureDifference(spelled(filled), spelled(v3ArrayMetadataOf("f.nc", array("<i2", null))))?.message ?? "", /fill value/);
   });
 });

@@ -14,7 +14,7 @@
  * sweep, every 20 s here, finds it). Each fault is asserted to have fired. The workflow continues as new
  * after 60 history events, so the scenario crosses runs. No timing assertions.
  *
- * The library's rules without Temporal (last suite, local files): the backfill's `commitDay` of a
+ * The library's rules without Temporal (the fourth suite, local files): the backfill's `commitDay` of a
  * day the live workflow has part of is refused (`partial-overlap`), of a day it has whole is
  * `existing`; a day that grew after the store's end gets only its new files written; a survey of an unchanged day writes nothing, a retried commit neither; days far after
  * the store's end, or far before it, are deferred.
@@ -24,16 +24,42 @@
  * (the old staging reused) the store kept the old version ("the overwrite was never committed",
  * and the step did not read: "checksum of the object owning the virtual chunk has changed"); with
  * the sweep turned off (a sweep period of hours) the file without an event never appeared.
+ *
+ * A store with eras (last suite, the library on local files, as liveV1's batches call it): a
+ * drifting archive (python/make_drift_archive.py) lands in batches across two era boundaries, an
+ * arrival the latest era holds appended to it, late files into a day of the first era and into a
+ * day that spans two eras (rewrites across eras). Read through python/open_icechunk.py every hour
+ * is there once, in time order, decoded as netCDF4-python reads each file; the store's eras
+ * (groups, lengths, attributes) and every key's bytes equal a backfill's of the same files; each
+ * batch's staging is there before its commit and gone after; a retried commit whose staging was
+ * removed writes nothing. A change of time calendar (noleap: not comparable by value) arriving
+ * after the store's end starts an era, with the backfill's eras and bytes; a retried commit of it
+ * writes nothing; a late file before it is refused `live-calendar`. A file overwritten by a version
+ * without a variable it had: after the rewrite that variable reads NaN at its step, and the store
+ * equals a backfill's. Shown failing: with the later eras left in place by the cut, the
+ * rewrite failed out-of-order; with the files' URLs not handed to the era split, era002's
+ * first_file was null where the backfill's names the file; without the removal the staging
+ * check listed the batch's files; without staging a removed file again the retried commit failed
+ * ENOENT; without the records' "after the store's end", the noleap file's arrival failed
+ * live-calendar; without passing an era the retried run begins, its retry did; without removing
+ * the old chunks past the cut, wind_speed read the old file's 48 values where the new file has
+ * none ("absent from the file but 48 values are not NaN"). The checks on the
+ * read fail on a file left out and on a naive read, the comparison on another set of files.
  */
-import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Client, Connection } from "@temporalio/client";
 import assert from "node:assert/strict";
-import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { appendFile, copyFile, mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import proto from "@temporalio/proto";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
-import { commitDay, repositoryKey } from "../lib/icechunk/index.js";
+import { resolveDatasetSpec, type DatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
+import { backfillDirect } from "../lib/backfill/direct.js";
+import { commitDay, containerPrefix, openRepository, repositoryKey, repositoryLocation } from "../lib/icechunk/index.js";
+import { readEras as readStoreEras } from "../lib/icechunk/eras.js";
+import { resolveIcechunkOptions } from "../lib/icechunk/options.js";
+import type { LiveCommitSummary, LiveDay } from "../lib/live/model/steps.js";
 import { IcechunkError } from "../lib/errors.js";
 import { commitLiveDays } from "../lib/live/commit.js";
 import { extractLiveDay, liveStagingKey } from "../lib/live/extract.js";
@@ -48,6 +74,7 @@ import { arriveSignal, liveStatusQuery, liveV1, type LiveStatus } from "../workf
 import { makeArchive, makeDriftArchive, startWorkerProcess, testDataset, writeConfig } from "./harness/archive.js";
 import { temporalAddress, testDir, uniqueBucket } from "./harness/env.js";
 import { python } from "./harness/python.js";
+import { until } from "./harness/wait.js";
 import { MinioServer } from "./harness/servers/minio.js";
 import { clientFor, pollQuery } from "./harness/temporal.js";
 import { Worker } from "@temporalio/worker";
@@ -300,8 +327,11 @@ describe("live arrivals on MinIO and the dev server", () => {
     await sleep(2000);
     listen = await startListen("2");
     await waitReadable([f0, f1, f2, f3, f4, f5, f6], "the files PUT while listen was down");
-    const counts = (await (await fetch(`http://127.0.0.1:${listenPort}/`)).json()) as { delivered: number; outsideTemplate: number };
-    assert.ok(counts.delivered >= 2, `the restarted listen handed on the files PUT while it was down: ${JSON.stringify(counts)}`);
+    // The sweep (every 20 s) may commit them before MinIO's queue delivers their events: wait for those.
+    const counts = await until("the restarted listen to hand on the events queued while it was down", async () => {
+      const seen = (await (await fetch(`http://127.0.0.1:${listenPort}/`)).json()) as { delivered: number; outsideTemplate: number };
+      return seen.delivered >= 2 && seen.outsideTemplate >= 1 ? seen : undefined;
+    }, 120_000);
     assert.equal(counts.outsideTemplate, 1, "the key outside the template was counted and dropped");
 
     // An event that never comes (the bucket's notifications switched off): the workflow's sweep finds the file.
@@ -315,6 +345,12 @@ describe("live arrivals on MinIO and the dev server", () => {
     const records = liveRecords(report);
     const recorded = [...records.get("2022-03-01")!.keys(), ...records.get("2022-03-02")!.keys()].map((u) => u.slice(u.indexOf("AHI-L2")));
     assert.deepEqual(recorded, [f0, f1, f2, f3, f4, f5, f6, f7]);
+    // Each batch's staged references (in the output bucket, under .live/) were removed after its commit.
+    const stagedPrefix = `${liveStagingKey(resolveDatasetSpec(spec), "2022-03-01", { key: f0, url: "", version: "v" }).split("/.live/")[0]}/.live/`;
+    const stagedLeft = async (): Promise<string[]> => ((await s3.send(new ListObjectsV2Command({ Bucket: outputBucket, Prefix: stagedPrefix }))).Contents ?? []).map((o) => o.Key!);
+    await until(`s3://${outputBucket}/${stagedPrefix} emptied`, async () => ((await stagedLeft()).length === 0 ? true : undefined)).catch(async (error: Error) => {
+      throw new Error(`${error.message}: left ${JSON.stringify(await stagedLeft())}`);
+    });
     const final = await status();
     assert.ok(final.counts.overwrites >= 1 && final.counts.duplicates >= 2, JSON.stringify(final.counts));
     // Its history stayed short: it continued as new (after 60 events here), its counts carried.
@@ -355,6 +391,9 @@ describe("live arrivals: the store's rules, without Temporal (local files)", () 
     const written = await commitLiveDays(local, plan.write);
     assert.equal(written.written, true);
     assert.equal(written.storeLength, 4);
+    // The live commit removed its staged references (a backfill's commit of them needs them again).
+    await assert.rejects(commitDay(local, day, whole), /ENOENT/);
+    await extractLiveDay(local, listed);
     assert.equal((await commitDay(local, day, whole)).alreadyCommitted, true);
 
     const again = await surveyLive(local, [day], []);
@@ -390,20 +429,205 @@ describe("a liveV1 history recorded by this test (test/fixtures/histories/v1-liv
   });
 });
 
-describe("live arrivals: a store with eras", () => {
-  test("is left to the backfill: a live commit is refused with live-eras", async () => {
+describe("live arrivals: a store with eras (library, local files)", () => {
+  /**
+   * A drifting archive of 4 days of 4 hourly files: 2022-04-03 02:00 halves the scale_factor
+   * (era002, mid-day), 2022-04-04 00:00 drops compression (era003). Files land in the source folder
+   * in batches, each batch committed as liveV1 does it (survey, extraction, commit), some out of
+   * order: one into a day of the first era (a rewrite across eras), one into a day that spans two.
+   */
+  test("arrivals across era boundaries and out of order into an earlier era: every hour once in time order, netCDF4's values, the eras and references of a backfill of the same files; the staging emptied, a retried commit still right", async (t) => {
     const eraDir = join(dir, "eras");
-    const archive2 = join(eraDir, "archive");
-    await makeDriftArchive(archive2, "2022-04-01", 2, [{ at: "2022-04-02T00", set: { scale_factor: 0.005 } }], { hours: 2, grid: [12, 24] });
-    const drifted = resolveDatasetSpec({
-      ...testDataset("live-eras", { kind: "local", path: archive2 }, { kind: "local", path: join(eraDir, "out") }),
-      output: { storage: { kind: "local", path: join(eraDir, "out") }, prefix: "refs", suffix: "", format: "icechunk" },
-    });
-    const days = await Promise.all(["2022-04-01", "2022-04-02"].map((d) => listLiveDay(drifted, d)));
-    for (const day of days) {
-      await extractLiveDay(drifted, day);
-      await commitDay(drifted, day.day, { referenceFiles: day.files.map((f) => join(eraDir, "out", liveStagingKey(drifted, day.day, f))) });
-    }
-    await assert.rejects(commitLiveDays(drifted, [days[1]!]), (e: unknown) => e instanceof IcechunkError && e.problem === "live-eras" && /era002/.test(e.message));
+    const all = join(eraDir, "archive");
+    const source = join(eraDir, "source");
+    const files = await makeDriftArchive(all, "2022-04-01", 4, [
+      { at: "2022-04-03T02", set: { scale_factor: 0.005 } },
+      { at: "2022-04-04T00", set: { zlib: false, shuffle: false } },
+    ], { hours: 4, grid: [6, 8] });
+    assert.equal(files.length, 16);
+    const file = (day: number, hour: number): string => files[(day - 1) * 4 + hour]!;
+    const { specOf, liveSpec, live, staged, arrive, lastPlan: plan, landed, eraLengths } = follower(eraDir, all, source);
+    const lastPlan = (): LiveDay[] => plan();
+    const inTimeOrder = (): string[] => files.filter((f) => landed.includes(f));
+
+    await arrive(file(1, 0), file(1, 1), file(1, 2), file(1, 3), file(2, 0), file(2, 1));
+    await arrive(file(2, 3));
+    const split = await arrive(file(3, 0), file(3, 2)); // 3:00 (02 h) starts era002
+    assert.equal(split.written, true);
+    // An arrival the latest era can hold is appended to it (the day's first two files kept).
+    assert.deepEqual(lastPlan().map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-04-03", 0, 2]]);
+    await arrive(file(3, 3));
+    assert.deepEqual(lastPlan().map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-04-03", 2, 1]]);
+    assert.deepEqual(await eraLengths(), [["", 8], ["era002", 2]]);
+
+    // Out of order into a day of the first era: days 2 and 3 rewritten, era002 with them.
+    await arrive(file(2, 2));
+    assert.deepEqual(lastPlan().map((d) => d.day), ["2022-04-02", "2022-04-03"]);
+    assert.deepEqual(await eraLengths(), [["", 9], ["era002", 2]]);
+    const middle = await compareWithBackfill(t, liveSpec, specOf("backfill-eras-1"), inTimeOrder(), "2022-04-01", "2022-04-03");
+
+    await arrive(file(4, 0), file(4, 1)); // era003
+    // Out of order into a day that spans two eras, with a third after it.
+    await arrive(file(3, 1));
+    assert.deepEqual(lastPlan().map((d) => d.day), ["2022-04-03", "2022-04-04"]);
+    const last = await arrive(file(4, 2), file(4, 3));
+    assert.deepEqual(lastPlan().map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-04-04", 2, 2]]);
+    assert.deepEqual(await eraLengths(), [["", 10], ["era002", 2], ["era003", 4]]);
+    const final = await compareWithBackfill(t, liveSpec, specOf("backfill-eras-2"), files, "2022-04-01", "2022-04-04", true);
+    // Broken input: the store as it was three batches before is not the backfill of every file.
+    assert.notDeepEqual(middle, final, "the comparison fails against another set of files");
+
+    // A retried commit of the last batch, its staging removed by the first: staged again, it finds
+    // the store holding exactly its files and writes nothing.
+    const retried = await commitLiveDays(live, lastPlan());
+    assert.deepEqual([retried.written, retried.snapshotId], [false, last.snapshotId]);
+    assert.deepEqual(await staged(), []);
+    assert.deepEqual(await storeContents(live), final.contents, "the retried commit left the store as it was");
+  });
+  test("a change of time calendar: arriving after the store's end it starts an era, as in a backfill; a retried commit finds it; a late file before it is refused live-calendar", async () => {
+    // 2 days of 2 hourly files; from 2022-05-02 01:00 the time calendar is noleap (not comparable by value with the standard one).
+    const folder = join(dir, "eras-calendar");
+    const all = join(folder, "archive");
+    const files = await makeDriftArchive(all, "2022-05-01", 2, [{ at: "2022-05-02T01", set: { calendar: "noleap" } }], { hours: 2, grid: [6, 8] });
+    const { specOf, live, arrive, lastPlan, eraLengths: lengths } = follower(folder, all, join(folder, "source"));
+    await arrive(files[0]!);
+    await arrive(files[2]!);
+    const last = await arrive(files[3]!); // after the day's first file, kept: the store's end by its records
+    assert.deepEqual(lastPlan().map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-05-02", 1, 1]]);
+    assert.deepEqual(await lengths(), [["", 2], ["era002", 1]]);
+    const backfill = resolveDatasetSpec(specOf("backfill-calendar"));
+    assert.equal((await backfillDirect(backfill, "2022-05-01", "2022-05-02")).days.written, 2);
+    assert.deepEqual(await eraLengths(backfill), await lengths(), "the backfill's eras");
+    assert.deepEqual(await storeContents(live), await storeContents(backfill), "the backfill's keys and bytes");
+    const retried = await commitLiveDays(live, lastPlan());
+    assert.deepEqual([retried.written, retried.snapshotId], [false, last.snapshotId], "the retry passes the calendar era: era002 begins with its first file");
+    // The late file of 2022-05-01 would be placed before era002, whose times cannot be compared with it.
+    await assert.rejects(arrive(files[1]!), (e: unknown) => e instanceof IcechunkError && e.problem === "live-calendar" && /era002/.test(e.message));
+  });
+  test("a file overwritten without a variable it had: the rewrite leaves no chunk of the old file, it reads as NaN there as in a backfill", async () => {
+    const folder = join(dir, "eras-overwrite");
+    const all = join(folder, "archive");
+    const without = join(folder, "archive-without-wind");
+    const wind = { at: "2022-06-01T00", set: { wind_speed: true } };
+    const files = await makeDriftArchive(all, "2022-06-01", 2, [wind], { hours: 2, grid: [6, 8] });
+    await makeDriftArchive(without, "2022-06-01", 2, [wind, { at: "2022-06-02T01", set: { wind_speed: false } }], { hours: 2, grid: [6, 8] });
+    const { specOf, liveSpec, live, arrive, overwrite, lastPlan } = follower(folder, all, join(folder, "source"));
+    await arrive(...files);
+    await overwrite(without, files[3]!);
+    assert.deepEqual(lastPlan().map((d) => [d.day, d.kept?.length ?? 0, d.files.length]), [["2022-06-02", 0, 2]]);
+    const report = await readErasReport(liveSpec, files);
+    assert.deepEqual([...report.time, ...report.decoded, ...report.raw], [], "wind_speed is NaN where the file lacks it");
+    const backfill = specOf("backfill-overwrite");
+    assert.equal((await backfillDirect(resolveDatasetSpec(backfill), "2022-06-01", "2022-06-02")).days.written, 2);
+    assert.deepEqual(await storeContents(live), await storeContents(resolveDatasetSpec(backfill)), "the backfill's keys and bytes");
   });
 });
+
+/**
+ * A live store following a source folder on local files, batch by batch as liveV1 takes arrivals:
+ * files copied from `all` into `source`, then the survey of their days, the extraction, one commit;
+ * the batch's staging is there before its commit and gone after it.
+ */
+function follower(folder: string, all: string, source: string) {
+  const specOf = (name: string): DatasetSpec => ({
+    ...testDataset(name, { kind: "local", path: source }, { kind: "local", path: join(folder, `${name}-out`) }),
+    output: { storage: { kind: "local", path: join(folder, `${name}-out`) }, prefix: "refs", suffix: "", format: "icechunk" },
+  });
+  const liveSpec = specOf("live-eras");
+  const live = resolveDatasetSpec(liveSpec);
+  const staged = (): Promise<string[]> => filesUnder(join(folder, "live-eras-out", "refs", ".live"));
+  const landed: string[] = [];
+  let lastPlan: LiveDay[] = [];
+  const arrive = async (...keys: string[]): Promise<LiveCommitSummary> => {
+    for (const key of keys) {
+      await mkdir(join(source, key, ".."), { recursive: true });
+      await copyFile(join(all, key), join(source, key));
+      landed.push(key);
+    }
+    return batch(keys);
+  };
+  /** The file replaced by another archive's version of it (its mtime, the local version, moved on). */
+  const overwrite = async (from: string, key: string): Promise<LiveCommitSummary> => {
+    await copyFile(join(from, key), join(source, key));
+    const later = new Date(Date.now() + 60_000);
+    await utimes(join(source, key), later, later);
+    return batch([key]);
+  };
+  const batch = async (keys: string[]): Promise<LiveCommitSummary> => {
+    const arrivals = keys.map((key) => ({ key, etag: "", day: dayOfKey(live, key)! }));
+    const plan = await surveyLive(live, arrivals.map((a) => a.day), arrivals);
+    assert.deepEqual(plan.deferred, []);
+    for (const day of plan.write) await extractLiveDay(live, day);
+    assert.ok((await staged()).length > 0, "the batch's references are staged before its commit");
+    lastPlan = plan.write;
+    const summary = await commitLiveDays(live, plan.write);
+    assert.deepEqual(await staged(), [], "the batch's staging is removed once its commit is durable");
+    return summary;
+  };
+  return { specOf, liveSpec, live, staged, arrive, overwrite, landed, lastPlan: () => lastPlan, eraLengths: () => eraLengths(live) };
+}
+
+/** The store's era groups and their lengths along time. */
+async function eraLengths(spec: ResolvedDatasetSpec): Promise<[string, number][]> {
+  const { repository } = await openRepository(spec, resolveIcechunkOptions(), { create: false });
+  const eras = await readStoreEras((await repository.readonlySession({ branch: "main" })).store, spec.name, "time", []);
+  return Promise.all(eras.groups.map(async (group, e) => [group, (await eras.era(e)).state.values.length] as [string, number]));
+}
+
+/** Every file under a folder, relative to it (none when it does not exist). */
+async function filesUnder(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(folder.length + 1)).sort();
+}
+
+/** Every key of the store's main branch with a digest of its bytes (metadata and chunks, virtual chunks read from their files). */
+async function storeContents(spec: ResolvedDatasetSpec): Promise<Map<string, string>> {
+  const { repository } = await openRepository(spec, resolveIcechunkOptions(), { create: false });
+  const store = (await repository.readonlySession({ branch: "main" })).store;
+  const contents = new Map<string, string>();
+  for (const key of (await store.list()).sort()) contents.set(key, createHash("sha256").update((await store.get(key)) ?? new Uint8Array()).digest("hex"));
+  return contents;
+}
+
+interface ErasReport {
+  eras: { group: string; steps: number; era: unknown }[];
+  time: string[];
+  decoded: string[];
+  raw: string[];
+}
+
+/** The store read the documented way (python/open_icechunk.py, through the drift tests' reader) against netCDF4-python reading its source `keys`. */
+async function readErasReport(spec: DatasetSpec, keys: string[], naive = false): Promise<ErasReport> {
+  const resolved = resolveDatasetSpec(spec);
+  const plan = join(dir, `eras-plan-${resolved.name}-${keys.length}-${naive}-${Date.now()}.json`);
+  const root = (resolved.source.storage as { path: string }).path;
+  await writeFile(plan, JSON.stringify({ store: repositoryLocation(resolved).description, container: containerPrefix(resolved.source.storage), files: keys.map((k) => join(root, k)), naive }));
+  return python<ErasReport>("icechunk_eras_read.py", [plan]);
+}
+
+/**
+ * The live store read the documented way (python/open_icechunk.py, through the drift tests'
+ * reader) against netCDF4-python reading `files`, and beside a backfill of the same source
+ * folder: the same eras (groups, lengths, attributes) and the same keys with the same bytes.
+ */
+async function compareWithBackfill(t: { diagnostic(message: string): void }, liveSpec: DatasetSpec, backfillSpec: DatasetSpec, files: string[], start: string, end: string, brokenInputs = false): Promise<{ eras: ErasReport["eras"]; contents: Map<string, string> }> {
+  const read = readErasReport;
+  const report = await read(liveSpec, files);
+  t.diagnostic(`live eras: ${report.eras.map((e) => `${e.group || "/"} ${e.steps}`).join(" | ")}`);
+  assert.deepEqual([...report.time, ...report.decoded, ...report.raw], [], "every hour once, in time order, decoded as netCDF4 reads each file");
+  if (brokenInputs) {
+    // An hour left out of the expected files fails the time check; the eras read naively (one decoding) the decoded one.
+    assert.ok((await read(liveSpec, files.slice(1))).time.length > 0, "the time check fails without the first file");
+    assert.ok((await read(liveSpec, files, true)).decoded.length > 0, "the decoded check fails on a naive read");
+  }
+
+  const summary = await backfillDirect(resolveDatasetSpec(backfillSpec), start, end);
+  assert.equal(summary.days.failed, 0, JSON.stringify(summary.results));
+  const backfilled = await read(backfillSpec, files);
+  assert.deepEqual([...backfilled.time, ...backfilled.decoded, ...backfilled.raw], []);
+  assert.deepEqual(report.eras, backfilled.eras, "the live store's eras are the backfill's (groups, lengths, first day and file, changes)");
+  const contents = await storeContents(resolveDatasetSpec(liveSpec));
+  assert.ok([...contents.keys()].filter((k) => k.includes("/c/")).length >= files.length, "chunks are among the keys compared");
+  assert.deepEqual(contents, await storeContents(resolveDatasetSpec(backfillSpec)), "the live store holds the backfill's keys with the same bytes");
+  return { eras: report.eras, contents };
+}

@@ -12,6 +12,7 @@ import { before, test } from "node:test";
 import { promisify } from "node:util";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { BlockCache, type BlockCacheOptions } from "../lib/source/blockCache.js";
+import { LayoutHints } from "../lib/source/layoutHints.js";
 import { MemorySource } from "../lib/source/memory.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
 import { testDir, venvPython } from "./harness/env.js";
@@ -20,6 +21,17 @@ const run = promisify(execFile);
 
 /** Two hours of one archive: the same variables and chunking, other values (the data of netCDF-C's layout sit between the metadata). */
 let files: Uint8Array[] = [];
+/**
+ * Three hours of an archive like the Himawari-sized one (bench/refs/make_himawari.py), small: ten
+ * variables, each defined and written before the next, so the root group's links turn dense after
+ * the eighth, in the middle of the file, and every structure after the first variable's data
+ * moves with the compressed sizes, which differ from hour to hour.
+ */
+let movingFiles: Uint8Array[] = [];
+/** A group of 300 links (dense storage whose name index is two levels deep), written by h5py. */
+let manyLinks: Uint8Array = new Uint8Array(0);
+/** Two h5py files whose last object (and its attributes) is created after data of varying size: at the end. */
+let lateFiles: Uint8Array[] = [];
 
 before(async () => {
   const dir = await testDir("round-trips");
@@ -32,6 +44,34 @@ before(async () => {
   ].join("\n");
   await run(venvPython, ["-c", script]);
   files = await Promise.all([0, 1].map((hour) => readFile(join(dir, `h${hour}.nc`)).then((b) => new Uint8Array(b))));
+  const moving = [
+    "import netCDF4, numpy as np, h5py",
+    "for seed in (1, 2, 3):",
+    "    rng = np.random.default_rng(seed)",
+    `    ds = netCDF4.Dataset(${JSON.stringify(dir)} + f"/moving{seed}.nc", "w", format="NETCDF4")`,
+    "    for name, n in (('time', None), ('lat', 400), ('lon', 800)): ds.createDimension(name, n)",
+    "    for i in range(10):",
+    "        v = ds.createVariable(f'v{i}', 'i2', ('time', 'lat', 'lon'), zlib=True, chunksizes=(1, 200, 400), fill_value=np.int16(-1))",
+    "        v.units = '1'",
+    "        data = np.full((400, 800), -1, dtype='i2')",
+    "        noisy = int(400 * (0.3 + 0.4 * rng.random()))  # rows of noise: the compressed size varies",
+    "        data[:noisy] = rng.integers(0, 1000, (noisy, 800), dtype='i2')",
+    "        v[0] = data",
+    "    ds.close()",
+    `with h5py.File(${JSON.stringify(dir)} + "/many.h5", "w", libver="latest") as f:`,
+    "    for i in range(300): f.create_dataset(f'member_with_a_long_name_{i:04d}', data=np.arange(10, dtype='i4'))",
+    "for seed in (1, 2):",
+    "    rng = np.random.default_rng(seed)",
+    `    with h5py.File(${JSON.stringify(dir)} + f"/late{seed}.h5", "w") as f:`,
+    "        n = int(300000 * (0.5 + rng.random()))",
+    "        f.create_dataset('a', data=rng.integers(0, 1000, n, dtype='i4'), chunks=(50000,), compression='gzip')",
+    "        b = f.create_dataset('b', data=np.arange(100, dtype='f4'))",
+    "        for i in range(12): b.attrs[f'attr{i}'] = 'x' * 20",
+  ].join("\n");
+  await run(venvPython, ["-c", moving]);
+  movingFiles = await Promise.all([1, 2, 3].map((seed) => readFile(join(dir, `moving${seed}.nc`)).then((b) => new Uint8Array(b))));
+  manyLinks = new Uint8Array(await readFile(join(dir, "many.h5")));
+  lateFiles = await Promise.all([1, 2].map((seed) => readFile(join(dir, `late${seed}.h5`)).then((b) => new Uint8Array(b))));
 });
 
 async function translate(bytes: Uint8Array, options: BlockCacheOptions = {}) {
@@ -73,4 +113,43 @@ test("a wrong layout guess costs reads, never a wrong reference or an extra roun
   assert.deepEqual(guessed.refs, alone.refs);
   assert.ok(guessed.roundTrips <= alone.roundTrips, `${guessed.roundTrips} round trips with wrong guesses, ${alone.roundTrips} without`);
   assert.ok(guessed.requests > alone.requests, "the wrong guesses were read (the check would pass without them)");
+});
+
+test("dense root links after the variables' data: hints learned from two hours of other sizes guess no range that moves", async () => {
+  const [first, second, third] = movingFiles as [Uint8Array, Uint8Array, Uint8Array];
+  const small = { headSize: 8192 }; // the head a hinted file starts from (extractToStaging)
+  const alone = await translate(third, small);
+  const hints = new LayoutHints();
+  hints.learn("archive", (await translate(first)).learned);
+  // One file taught: its ranges are guessed as they were, and those after the first variable's
+  // data miss in the next hour (the fixture's property: its offsets move).
+  const fromOne = await translate(third, { ...small, prefetch: hints.get("archive") });
+  assert.ok(fromOne.bytes > alone.bytes, `guessing one hour's ranges read ${fromOne.bytes} bytes, ${alone.bytes} without a guess`);
+  assert.deepEqual(fromOne.refs, alone.refs);
+  hints.learn("archive", (await translate(second, { ...small, prefetch: hints.get("archive") })).learned);
+  // Two files taught: only the ranges both needed are guessed.
+  const fromTwo = await translate(third, { ...small, prefetch: hints.get("archive") });
+  assert.deepEqual(fromTwo.refs, alone.refs);
+  assert.ok(fromTwo.bytes <= alone.bytes, `with two hours' layout: ${fromTwo.bytes} bytes, ${alone.bytes} without a guess`);
+  assert.ok(fromTwo.roundTrips <= alone.roundTrips, `with two hours' layout: ${fromTwo.roundTrips} round trips, ${alone.roundTrips} without a guess`);
+});
+
+test("dense links: the heap's root block is read beside the name index's nodes, not after them", async () => {
+  // Nothing merged, nothing in the head beyond the superblock's block: every structure is a read.
+  const read = await translate(manyLinks, { headSize: 8192, maxGap: 0 });
+  assert.equal(read.refs.refs["member_with_a_long_name_0299/.zarray"] !== undefined, true);
+  // Head; heap header and name index header; index root and heap root block; index leaves and
+  // the heap's direct blocks; the datasets' headers.
+  assert.ok(read.roundTrips <= 5, `${read.roundTrips} round trips (${read.requests} requests)`);
+});
+
+test("metadata written after the data is learned from the end of the file: the next file of other data sizes is read in one round", async () => {
+  const [first, second] = lateFiles as [Uint8Array, Uint8Array];
+  assert.notEqual(first.length, second.length, "the fixture's data sizes differ");
+  const cold = await translate(first);
+  assert.ok(cold.roundTrips > 1, `cold: ${cold.roundTrips} round trips`);
+  const alone = await translate(second);
+  const hinted = await translate(second, { prefetch: cold.learned, headSize: 8192 });
+  assert.deepEqual(hinted.refs, alone.refs);
+  assert.equal(hinted.roundTrips, 1, `with the first file's layout: ${hinted.roundTrips} round trips, learned ${JSON.stringify(cold.learned)}`);
 });

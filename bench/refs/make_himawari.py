@@ -1,6 +1,6 @@
 """Write a Himawari-sized NOAA ACSPO L3C SST granule with netCDF4-python (the benchmark's input).
 
-usage: make_himawari.py OUT.nc
+usage: make_himawari.py OUT.nc [SEED]
 
 Shape and variable set of the hourly AHI L3C product on s3://noaa-himawari8 (AHI-L2-FLDK-SST):
 a 0.02-degree lat/lon grid of 9000 x 18000 (60N..60S, 80E..160W), `time` unlimited with one step,
@@ -11,7 +11,8 @@ The data are smooth fields with pixel noise, and the fill value wherever the pro
 outside the full disk (view zenith angle above 68 degrees), over land, and under clouds. The
 compressed size therefore lands in the range of the real granules (tens of MB), which is what the
 "bytes read as a share of the file" aim is measured against.
-Deterministic: the same script writes the same values (a fixed seed).
+Deterministic: the same script writes the same values (a fixed seed; another SEED writes the same
+layout with other values and compressed sizes, as the next hour of an archive would).
 """
 import sys
 
@@ -20,7 +21,7 @@ import numpy as np
 
 NY, NX = 9000, 18000
 CHUNK = (1, 1000, 1000)
-SEED = 20220113
+SEED = int(sys.argv[2]) if len(sys.argv) > 2 else 20220113
 rng = np.random.default_rng(SEED)
 
 

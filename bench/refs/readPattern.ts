@@ -3,16 +3,18 @@
  * every real read delayed by a simulated latency, and prints the reads wave by wave together with
  * the parser functions that asked for the bytes (from async stack traces).
  *
- * usage: npx tsx bench/refs/readPattern.ts FILE [--latency 20] [--head-size BYTES] [--max-gap BYTES] [--block-size BYTES] [--tail-size BYTES] [--hint-from OTHER_FILE]
+ * usage: npx tsx bench/refs/readPattern.ts FILE [--latency 20] [--head-size BYTES] [--max-gap BYTES] [--block-size BYTES] [--tail-size BYTES] [--hint-from OTHER_FILE ...]
  *
  * --hint-from first translates OTHER_FILE (a file of the same layout) and prefetches, in the first
- * round, the ranges it needed beyond its head, as the backfill does with the previous file of a
- * dataset (lib/source/layoutHints.ts)
+ * round, the ranges it needed beyond its head, as the backfill does with the previous files of a
+ * dataset (lib/source/layoutHints.ts). Given twice or more, the files are read in that order and
+ * the hint is what LayoutHints learned from them all (the ranges the last two both needed).
  */
 import { parseArgs } from "node:util";
 import { translateHdf5 } from "../../lib/refs/translate.js";
 import type { ByteSource } from "../../lib/source/byteSource.js";
 import { BlockCache, type BlockCacheOptions } from "../../lib/source/blockCache.js";
+import { LayoutHints } from "../../lib/source/layoutHints.js";
 import { LocalFileSource } from "../../lib/source/localFile.js";
 import { sleep } from "../../lib/servers/process.js";
 import { sequentialRoundTrips } from "./countingProxy.js";
@@ -25,7 +27,7 @@ const { values, positionals } = parseArgs({
     "max-gap": { type: "string" },
     "block-size": { type: "string" },
     "tail-size": { type: "string" },
-    "hint-from": { type: "string" },
+    "hint-from": { type: "string", multiple: true },
     concurrency: { type: "string" },
     quiet: { type: "boolean", default: false },
   },
@@ -93,11 +95,16 @@ if (values["tail-size"]) cacheOptions.tailSize = Number(values["tail-size"]);
 if (values.concurrency) cacheOptions.concurrency = Number(values.concurrency);
 
 if (values["hint-from"]) {
-  const other = new LocalFileSource(values["hint-from"]);
-  const otherCache = new BlockCache(other, cacheOptions);
-  await translateHdf5(otherCache, { inlineThreshold: 100 });
-  await other.close();
-  cacheOptions.prefetch = otherCache.learnedRanges();
+  const hints = new LayoutHints();
+  for (const file of values["hint-from"]) {
+    const other = new LocalFileSource(file);
+    const prefetch = hints.get("bench");
+    const otherCache = new BlockCache(other, { ...cacheOptions, ...(prefetch.length > 0 ? { prefetch } : {}) });
+    await translateHdf5(otherCache, { inlineThreshold: 100 });
+    await other.close();
+    hints.learn("bench", otherCache.learnedRanges());
+  }
+  cacheOptions.prefetch = hints.get("bench");
 }
 
 const local = new LocalFileSource(positionals[0]!);

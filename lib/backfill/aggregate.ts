@@ -1,6 +1,6 @@
 import { combineSetsAcrossDrift, type CombineSummary, type RefSink } from "../combine/index.js";
 import { JsonRefSink } from "../combine/jsonOutput.js";
-import { ParquetRefSink, type ParquetFolder } from "../combine/parquetOutput.js";
+import { ParquetRefSink, storageParquetFolder } from "../combine/parquetOutput.js";
 import { readKerchunkJson } from "../model/kerchunkJson.js";
 import { readKerchunkParquet } from "../model/kerchunkParquet.js";
 import type { ReferenceSet } from "../model/referenceSet.js";
@@ -34,20 +34,6 @@ const json: ReferenceFileFormat = {
   },
 };
 
-/**
- * A folder of the output storage as a Parquet reference folder: data files written (over any a run
- * cut short left: no reader trusts a folder without `.zmetadata`), then `.zmetadata` once.
- */
-function storageFolder(storage: Storage, key: string): ParquetFolder {
-  return {
-    description: storage.url(key),
-    // Files a cut-short run wrote that this one does not are read by no one: .zmetadata names the arrays and their sizes.
-    open: async () => undefined,
-    write: async (path, bytes) => void (await storage.write(joinKey(key, path), bytes)),
-    publish: (zmetadata) => storage.write(joinKey(key, ".zmetadata"), zmetadata, { ifAbsent: true }),
-  };
-}
-
 /** The staged per-file references: kerchunk JSON with the coordinate chunk bytes they carry (lib/backfill/staged.ts). */
 const staged: ReferenceFileFormat = {
   ...json,
@@ -61,7 +47,7 @@ const formats: Record<ReferenceFileLayout["kind"], ReferenceFileFormat> = {
     async write(storage, key, complete, combine) {
       // A part another run finished stands: its data files are not rewritten under its .zmetadata.
       if (await storage.exists(complete)) return { wrote: false, chunkRefs: 0 };
-      const sink = new ParquetRefSink(storageFolder(storage, key));
+      const sink = new ParquetRefSink(storageParquetFolder(storage, key));
       await sink.open();
       const { chunkRefs } = await combine(sink);
       return { wrote: await sink.close(), chunkRefs };

@@ -49,7 +49,7 @@ export async function fileMetadata(spec: ResolvedDatasetSpec, key: string): Prom
   try {
     const { refs } = await translateFile(new BlockCache(origin), { inlineThreshold: 0, url });
     const stats = origin.stats ?? { requests: 0, bytes: 0 };
-    return { metadata: metadataOfRefs(refs, spec.combine.concatDims, url), counts: { filesRead: 1, outputsRead: 0, bytesRead: stats.bytes, requests: stats.requests } };
+    return { metadata: metadataOfRefs(refs, spec.combine, url), counts: { filesRead: 1, outputsRead: 0, bytesRead: stats.bytes, requests: stats.requests } };
   } finally {
     await origin.close?.();
     await storage.close();
@@ -70,7 +70,7 @@ export async function dayOutputMetadata(spec: ResolvedDatasetSpec, outputKey: st
     const bytes = await storage.read(outputKey);
     const refs = JSON.parse(new TextDecoder().decode(bytes)) as KerchunkRefs;
     return {
-      metadata: metadataOfRefs(refs, spec.combine.concatDims, storage.url(outputKey)),
+      metadata: metadataOfRefs(refs, spec.combine, storage.url(outputKey)),
       counts: { filesRead: 0, outputsRead: 1, bytesRead: bytes.length, requests: 1 },
       standsForFiles: everyStepReferenced(refs, spec.combine.concatDims),
     };

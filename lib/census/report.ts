@@ -3,7 +3,7 @@
  * `Census` below), census.md (for people: the eras, what changed at each boundary, a timeline per
  * variable) and census.svg (the timeline as a picture).
  */
-import { compatibleRuns } from "../combine/drift.js";
+import { compatibleRuns, structureDifference } from "../combine/drift.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import { joinKey } from "../storage/storage.js";
 import { censusFolder, type IndexedListing } from "./listing.js";
@@ -57,15 +57,16 @@ export interface Census {
 const fileName = (key: string): string => key.slice(key.lastIndexOf("/") + 1);
 
 /**
- * The `aggregate` of each era (see CensusEra): a new one where a variable present before comes back
- * with another structure. The combine's rule (`compatibleRuns`), so the census's aggregates are the
- * backfill's outputs across drift.
+ * The `aggregate` of each era (see CensusEra), from each era's first file: a new one where a
+ * variable present before comes back with a structure one array cannot hold. The combine's rule
+ * (`compatibleRuns` with `structureDifference`), applied to the arrays as the combine sees them, so
+ * the census's aggregates are the backfill's outputs across drift. (Files of one era have one
+ * digest, which is at least as fine as that rule: signature.ts.)
  */
-export function aggregateGroups(eras: readonly { variables: Record<string, VariableMetadata> }[]): number[] {
-  const key = (v: VariableMetadata): string => JSON.stringify(Object.entries(v.structure).sort(([a], [b]) => a.localeCompare(b)));
+export function aggregateGroups(eras: readonly Pick<FileMetadata, "arrays">[]): number[] {
   return compatibleRuns(
-    eras.map((era) => Object.entries(era.variables).map(([name, v]) => [name, key(v)] as const)),
-    (a, b) => a === b,
+    eras.map((era) => era.arrays),
+    (earlier, later) => structureDifference(earlier, later) === undefined,
   );
 }
 
@@ -87,7 +88,7 @@ export function buildCensus(spec: ResolvedDatasetSpec, listing: IndexedListing, 
       aggregate: 0,
     };
   });
-  aggregateGroups(eras).forEach((group, i) => (eras[i]!.aggregate = group));
+  aggregateGroups(firsts).forEach((group, i) => (eras[i]!.aggregate = group));
   return {
     version: CENSUS_VERSION,
     dataset: spec.name,
@@ -138,7 +139,7 @@ export function censusMarkdown(census: Census): string {
     `# Census of ${census.dataset}, ${census.start} .. ${census.end}`,
     "",
     `${census.files} files over ${census.days} days: **${census.eras.length} era${census.eras.length === 1 ? "" : "s"}**. ` +
-      `An era is a run of consecutive files with the same structure (per variable: presence, ${census.structuralFields.join(", ")}); ` +
+      `An era is a run of consecutive files with the same structure (per variable: presence, ${census.structuralFields.join(", ")}; every attribute of an identicalDims array); ` +
       "other attributes (history, date_created, version strings, valid ranges) are descriptive and never split an era.",
     "",
     `Mode: ${census.mode}${census.mode === "sampled" ? ` (every ${census.stride}th file, the first and the last, then bisection to each boundary)` : ""}. ` +
@@ -149,8 +150,8 @@ export function censusMarkdown(census: Census): string {
     "",
     "## Eras",
     "",
-    "The aggregate column: eras with the same number can be one aggregate (every variable keeps one structure wherever it is present; " +
-      "variables that appear or disappear make a union); a new number is where an aggregate must split.",
+    "The aggregate column: eras with the same number can be one aggregate (by the combine's rule: every variable keeps one structure wherever it is present; " +
+      "variables that appear or disappear make a union; an array without a concat dimension is the first era's); a new number is where an aggregate must split.",
     "",
     "| era | aggregate | first file | last file | files | what changed at its first file |",
     "| --- | --- | --- | --- | --- | --- |",

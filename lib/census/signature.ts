@@ -3,10 +3,18 @@
  * arrays can be one array (its structure), and the attributes that only describe. Made from a
  * file's kerchunk references (what every format reader produces), so a day's combined output and a
  * single file's references give the same answer for the same layout.
+ *
+ * Two questions, two answers that must fit: an era (files with one structure digest) is what the
+ * census reports, and is at least as fine as the combine's rule (equal digests, one aggregate);
+ * whether eras can be one aggregate is the combine's own rule (`structureDifference`, through
+ * `arrays`), never a field list of ours.
  */
 import { createHash } from "node:crypto";
+import { structuredArray, type StructuredArray } from "../combine/drift.js";
+import type { ResolvedCombineOptions } from "../combine/options.js";
 import { decodingAttributes } from "../model/zarrMeta.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
+import { referenceSetOf } from "../model/referenceSet.js";
 
 /** Per variable: structural fields (text, comparable) and descriptive attributes (listed, never compared). */
 export interface VariableMetadata {
@@ -18,7 +26,15 @@ export interface FileMetadata {
   variables: Record<string, VariableMetadata>;
   /** Global attributes: descriptive (history, date_created, version strings). */
   attributes: Record<string, string>;
+  /**
+   * Each array as the combine compares it (metadata only, no chunk references), for
+   * `aggregateGroups`. Kept in memory for the report; never written to census.json.
+   */
+  arrays: [name: string, array: StructuredArray][];
 }
+
+/** What decides an array's role in the combine, and so what the census compares of it. */
+export type CensusCombineSettings = Pick<ResolvedCombineOptions, "concatDims" | "identicalDims">;
 
 /** One difference between two eras: `from`/`to` undefined means absent. */
 export interface StructureChange {
@@ -30,8 +46,11 @@ export interface StructureChange {
 
 /**
  * The structural fields, in the order reports show them. The attributes are the ones the combine
- * refuses to mix (`decodingAttributes`: packing, _Unsigned, fill values, units, calendar), so an era
- * is exactly what one aggregate can hold.
+ * refuses to mix (`decodingAttributes`: packing, _Unsigned, fill values, units, calendar); an
+ * `identicalDims` array's every attribute is structural too (the combine compares them all), so
+ * equal digests are always one aggregate. Fields the combine does not compare (an array without a
+ * concat dimension is carried from the first input; a calendar spelled two ways) still begin an
+ * era, shown to people, but no aggregate.
  */
 export const structuralFields = ["dimensions", "dtype", "shape", "chunks", "codecs", "fill_value", "order", ...decodingAttributes] as const;
 
@@ -76,7 +95,8 @@ function parseJson(value: unknown, key: string, url: string): Record<string, unk
 }
 
 /** The census's view of one file's (or one day output's) references; `concatDims` are left out of shapes. */
-export function metadataOfRefs(refs: KerchunkRefs, concatDims: readonly string[], url: string): FileMetadata {
+export function metadataOfRefs(refs: KerchunkRefs, settings: CensusCombineSettings, url: string): FileMetadata {
+  const { concatDims, identicalDims } = settings;
   const variables: Record<string, VariableMetadata> = {};
   const all = refs.refs;
   for (const key of Object.keys(all)) {
@@ -102,7 +122,12 @@ export function metadataOfRefs(refs: KerchunkRefs, concatDims: readonly string[]
       candidate._FillValue = numberText(Buffer.from(zattrs._FillValue, "base64").readDoubleLE(0));
     }
     const descriptive: Record<string, string> = {};
-    for (const [name, value] of Object.entries(zattrs)) if (name !== "_ARRAY_DIMENSIONS" && !(decodingAttributes as readonly string[]).includes(name)) descriptive[name] = text(value);
+    const identical = identicalDims.includes(path);
+    for (const [name, value] of Object.entries(zattrs)) {
+      if (name === "_ARRAY_DIMENSIONS" || (decodingAttributes as readonly string[]).includes(name)) continue;
+      if (identical) candidate[name] = text(value);
+      else descriptive[name] = text(value);
+    }
     const coordinate = concatDims.includes(path);
     const structure: Record<string, string> = {};
     for (const [field, value] of Object.entries(candidate)) {
@@ -114,7 +139,10 @@ export function metadataOfRefs(refs: KerchunkRefs, concatDims: readonly string[]
   }
   const root = all[".zattrs"] !== undefined ? parseJson(all[".zattrs"], ".zattrs", url) : {};
   const attributes = Object.fromEntries(Object.entries(root).map(([k, v]) => [k, text(v)]));
-  return { variables, attributes };
+  const arrays = [...referenceSetOf(refs, url).arrays.values()].map(
+    (entry) => [entry.path, structuredArray({ ...entry, chunkKeys: [], chunkRefs: [] }, url, settings)] as [string, StructuredArray],
+  );
+  return { variables, attributes, arrays };
 }
 
 /** A short digest of a file's structure: equal digests, one era. Descriptive attributes are not in it. */

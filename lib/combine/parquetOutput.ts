@@ -1,8 +1,11 @@
+import { createHash } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
+import { StorageError } from "../errors.js";
 import { compareRefKeys } from "../model/kerchunkJson.js";
 import type { Reference } from "../model/kerchunkRefs.js";
+import { joinKey, type Storage } from "../storage/storage.js";
 import type { CombinedArray, RefSink } from "./combine.js";
 import { inlineBytes } from "../model/chunkBytes.js";
 
@@ -17,9 +20,9 @@ export interface ParquetOutputOptions {
 }
 
 /**
- * Where a Parquet reference folder's files go: a local folder (`localParquetFolder`), or the
- * backfill's output storage. Data files first, `.zmetadata` last: a folder is a reference set
- * once its `.zmetadata` is there.
+ * Where a Parquet reference folder's files go: a local folder (`localParquetFolder`), or a folder
+ * of an output storage (`storageParquetFolder`). Data files first, `.zmetadata` last: a folder is a
+ * reference set once its `.zmetadata` is there.
  */
 export interface ParquetFolder {
   /** For messages and `written`: the folder's path or URL. */
@@ -30,6 +33,22 @@ export interface ParquetFolder {
   write(path: string, bytes: Uint8Array): Promise<void>;
   /** Write `.zmetadata`, last: false when the folder had one already (another writer's output stands). */
   publish(zmetadata: Uint8Array): Promise<boolean>;
+  /**
+   * With these, the folder may have other writers (two runs of one period), and `ParquetRefSink`
+   * publishes only data files it has read back as its own (see `close`). Without them the folder
+   * is the writer's alone (a local folder emptied at `open`).
+   */
+  shared?: {
+    /** Whether `.zmetadata` is there (some writer published). */
+    published(): Promise<boolean>;
+    /** A data file's bytes, undefined when there is none. */
+    read(path: string): Promise<Uint8Array | undefined>;
+    /** Every file in the folder but `.zmetadata`, by path inside it. */
+    files(): Promise<string[]>;
+    remove(path: string): Promise<void>;
+    /** Remove `.zmetadata` (a publication found pointing at another writer's data files). */
+    unpublish(): Promise<void>;
+  };
 }
 
 /** A local folder, emptied first (as LazyReferenceMapper.create does); `.zmetadata` overwritten. */
@@ -51,6 +70,35 @@ export function localParquetFolder(root: string): ParquetFolder {
     },
   };
 }
+
+/**
+ * A folder of an output storage (the backfill's outputs), which two runs of one period may write
+ * at once: `.zmetadata` is created once (the first publisher's stands); data files are written
+ * over whatever a run cut short left there, and the ones the published `.zmetadata` does not use
+ * are removed after publishing.
+ */
+export function storageParquetFolder(storage: Storage, key: string): ParquetFolder {
+  const zmetadata = joinKey(key, ".zmetadata");
+  return {
+    description: storage.url(key),
+    open: async () => undefined,
+    write: async (path, bytes) => void (await storage.write(joinKey(key, path), bytes)),
+    publish: (bytes) => storage.write(zmetadata, bytes, { ifAbsent: true }),
+    shared: {
+      published: () => storage.exists(zmetadata),
+      read: async (path) => ((await storage.exists(joinKey(key, path))) ? storage.read(joinKey(key, path)) : undefined),
+      files: async () => {
+        const files: string[] = [];
+        for await (const object of storage.list(`${key}/`)) if (object.key !== zmetadata) files.push(object.key.slice(key.length + 1));
+        return files;
+      },
+      remove: (path) => storage.delete(joinKey(key, path)),
+      unpublish: () => storage.delete(zmetadata),
+    },
+  };
+}
+
+const digest = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
 /** One Parquet file's rows while it fills: kerchunk's columns path, offset, size, raw. */
 interface RecordBuffer {
@@ -79,6 +127,10 @@ export class ParquetRefSink implements RefSink {
   private readonly arrays = new Map<string, CombinedArray>();
   private readonly writtenRecords = new Map<string, Set<number>>();
   private readonly folder: ParquetFolder;
+  /** The digest of each data file written, by path in the folder: what `close` checks the folder holds. */
+  private readonly digests = new Map<string, string>();
+  /** Another writer published this folder meanwhile: its output stands, nothing more is written. */
+  private standing = false;
   /** Files written, for summaries and tests. */
   readonly written: string[] = [];
 
@@ -161,11 +213,49 @@ export class ParquetRefSink implements RefSink {
       rowGroupSize: this.recordSize,
     });
     const file = `${array.path}/refs.${record}.parq`;
-    await this.folder.write(file, new Uint8Array(bytes));
+    // A published folder's data files are never written over (another run's output stands).
+    if (this.standing || (await this.folder.shared?.published())) {
+      this.standing = true;
+      return;
+    }
+    const data = new Uint8Array(bytes);
+    await this.folder.write(file, data);
+    if (this.folder.shared) this.digests.set(file, digest(data));
     this.written.push(`${this.folder.description}/${file}`);
   }
 
-  /** Write what is left and `.zmetadata`, last: false when the folder had one already (`ParquetFolder.publish`). */
+  /**
+   * The data files this sink wrote that the folder no longer holds as written (another run of the
+   * period wrote over them), by path.
+   */
+  private async changedFiles(shared: NonNullable<ParquetFolder["shared"]>): Promise<string[]> {
+    const changed: string[] = [];
+    for (const [file, expected] of this.digests) {
+      const bytes = await shared.read(file);
+      if (!bytes || digest(bytes) !== expected) changed.push(file);
+    }
+    return changed;
+  }
+
+  /**
+   * Write what is left and `.zmetadata`, last: false when the folder had one already
+   * (`ParquetFolder.publish`: another writer's output stands).
+   *
+   * A shared folder (two runs of one period with changed sources may write it at once; fsspec's
+   * LazyReferenceMapper reads data files only at `<folder>/<array>/refs.<n>.parq`, so a run cannot
+   * name its data files apart from another's) is published only with its own data files:
+   *  1. no data file is written once a `.zmetadata` is there (checked before each write);
+   *  2. before publishing, every data file is read back: one another run wrote over means a
+   *     writer is at work here now, so nothing is published and a retryable error says so (the
+   *     retry finds the other run's output, or writes the folder again);
+   *  3. `.zmetadata` is created once; after publishing, the data files are read back again: a
+   *     write another run began before it saw our `.zmetadata` (step 1) and finished after step 2
+   *     is found here, `.zmetadata` is removed again and the error is retryable.
+   * What is left: a write of another run that stays in flight from before our publication until
+   * after step 3's read-back (a data-file PUT taking longer than our publish and read-back) is not
+   * seen. Data files `.zmetadata` does not use (a run cut short wrote more arrays or records) are
+   * removed after publishing.
+   */
   async close(): Promise<boolean> {
     // Every record file exists, even one whose chunks are all missing (a never-written scalar such
     // as crs): LazyReferenceMapper lists an array by reading all its records and fails on an absent
@@ -180,10 +270,30 @@ export class ParquetRefSink implements RefSink {
         records.delete(record);
       }
     }
+    if (this.standing) return false;
+    const shared = this.folder.shared;
+    const busy = (files: string[]): StorageError =>
+      new StorageError(this.folder.description, files[0]!, `another run of this output wrote ${files.length} of its data files at the same time: not published (a retry finds that output or writes this one again)`, true);
+    if (shared) {
+      const changed = await this.changedFiles(shared);
+      if (changed.length > 0) {
+        if (await shared.published()) return false;
+        throw busy(changed);
+      }
+    }
     // Metadata texts are strict JSON objects already (the combine writes them so): embed them as
     // they are, in canonical key order so re-runs write the same bytes.
     const keys = [...this.metadataTexts.keys()].sort(compareRefKeys);
     const body = keys.map((key) => `${JSON.stringify(key)}:${this.metadataTexts.get(key)!}`).join(",");
-    return this.folder.publish(new TextEncoder().encode(`{"metadata":{${body}},"record_size":${this.recordSize}}`));
+    if (!(await this.folder.publish(new TextEncoder().encode(`{"metadata":{${body}},"record_size":${this.recordSize}}`)))) return false;
+    if (shared) {
+      const changed = await this.changedFiles(shared);
+      if (changed.length > 0) {
+        await shared.unpublish();
+        throw busy(changed);
+      }
+      for (const file of await shared.files()) if (!this.digests.has(file)) await shared.remove(file);
+    }
+    return true;
   }
 }

@@ -14,7 +14,11 @@ export async function openDenseStorage(
   nameIndexAddress: number,
   what: { btreeType: 5 | 8; name: string },
 ): Promise<{ heap: FractalHeap; records: Uint8Array[] }> {
-  const [heap, { header, records }] = await Promise.all([FractalHeap.open(ctx, heapAddress), readBTreeV2Records(ctx, nameIndexAddress, what.name)]);
+  const heapPromise = FractalHeap.open(ctx, heapAddress).then((heap) => {
+    heap.prefetchRoot(); // beside the name index's nodes, not after them
+    return heap;
+  });
+  const [heap, { header, records }] = await Promise.all([heapPromise, readBTreeV2Records(ctx, nameIndexAddress, what.name)]);
   if (header.type !== what.btreeType) {
     throw new Hdf5FormatError(ctx.url, what.name, `v2 B-tree type ${header.type}, expected ${what.btreeType}`, nameIndexAddress);
   }

@@ -26,6 +26,9 @@ export interface FractalHeapHeader {
   filteredRootDirectBlockSize?: number;
 }
 
+/** The largest heap root block read before an object of it is asked for (prefetchRoot). */
+const MAX_PREFETCHED_ROOT = 64 * 1024;
+
 /** Bits needed for `n` (a power of two): log2. */
 const log2 = (n: number): number => Math.round(Math.log2(n));
 
@@ -64,6 +67,23 @@ export class FractalHeap {
     const c = await ctx.cursorUpTo(address, 512, "fractal heap header");
     const header = parseHeader(ctx, c, address);
     return new FractalHeap(ctx, header);
+  }
+
+  /**
+   * Start reading the root block (a direct block, or an indirect block's child table) before any
+   * heap id is known: dense storage reads its name index concurrently, so the heap block then
+   * arrives in the round of the index's root instead of the round after it. Cached: the objects
+   * read later use it; a failure surfaces (if ever) when an object is read.
+   */
+  prefetchRoot(): void {
+    const { rootBlockAddress, currentRootRows, startingBlockSize, filterInfoLength, tableWidth } = this.header;
+    if (rootBlockAddress === undefined || filterInfoLength > 0) return;
+    // A guess must stay cheap: a header that claims a huge root (damage, or a heap nobody reads
+    // a managed object of) is left to the reads that need it.
+    const rootSize = currentRootRows === 0 ? startingBlockSize : currentRootRows * tableWidth * this.ctx.sizeOfOffsets;
+    if (rootSize > MAX_PREFETCHED_ROOT) return;
+    const p = currentRootRows === 0 ? this.directBlock(rootBlockAddress, 0, startingBlockSize) : this.indirectBlock(rootBlockAddress, 0, currentRootRows);
+    p.catch(() => undefined);
   }
 
   private fail(detail: string, address = this.header.address): never {

@@ -26,6 +26,8 @@ export interface AppendContext {
   store: string;
   day: string;
   coordinateChunk: number;
+  /** Collects the keys of every chunk written (a rewrite removes the old chunks no new file wrote). */
+  written?: Set<string>;
 }
 
 export interface AppendResult {
@@ -84,7 +86,7 @@ async function setJson(store: Store, key: string, text: string): Promise<void> {
 }
 
 /** The coordinate's chunks from the one holding `from` to the end, padded with the fill value. */
-async function writeCoordinate(store: Store, path: string, meta: V3ArrayMetadata, values: readonly number[], from: number): Promise<void> {
+async function writeCoordinate(store: Store, path: string, meta: V3ArrayMetadata, values: readonly number[], from: number, written?: Set<string>): Promise<void> {
   const numeric = numericOfV3(meta)!;
   const chunk = meta.chunk_grid.configuration.chunk_shape[0]!;
   const fill = meta.fill_value instanceof PyFloat ? meta.fill_value.value : typeof meta.fill_value === "number" ? meta.fill_value : 0;
@@ -92,6 +94,7 @@ async function writeCoordinate(store: Store, path: string, meta: V3ArrayMetadata
     const part = values.slice(i * chunk, (i + 1) * chunk);
     while (part.length < chunk) part.push(fill);
     await store.set(chunkKey(path, [i]), Buffer.from(writeNumbers(part, numeric)));
+    written?.add(chunkKey(path, [i]));
   }
 }
 
@@ -163,7 +166,7 @@ export async function appendDay(
       }
       const all = [...state.values, ...values];
       await setJson(store, `${path}/zarr.json`, metadataText({ ...coordinate, shape: [all.length] }));
-      await writeCoordinate(store, path, coordinate, all, offset);
+      await writeCoordinate(store, path, coordinate, all, offset, context.written);
       continue;
     }
     if (!state.empty && !stored && !context.union) {
@@ -217,6 +220,7 @@ async function writeChunks(
     const index = chunkIndexAt(manifest, k);
     if (axis !== undefined) index[axis] = index[axis]! + shift;
     const content = manifest.inline.get(k);
+    context.written?.add(chunkKey(path, index));
     if (content !== undefined) {
       inline.push({ key: chunkKey(path, index), bytes: inlineBytes(content) });
       continue;

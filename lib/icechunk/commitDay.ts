@@ -16,10 +16,10 @@
  */
 import { parseDay } from "../calendar/periods.js";
 import { IcechunkError } from "../errors.js";
-import { appendDay, referencedUrls, type AppendResult } from "./append.js";
+import { referencedUrls, type AppendResult } from "./append.js";
 import { commitMessage, dayCommitFacts, type EraPart } from "./commitMessage.js";
 import { loadDayRuns, type DayInput } from "./dayRefs.js";
-import { ERA_ATTRIBUTE, eraAttribute, placeRun, readEras } from "./eras.js";
+import { placeRun, readEras, writeRun } from "./eras.js";
 import { icechunkFailure, isCommitConflict } from "./failures.js";
 import { findDayCommit } from "./history.js";
 import { resolveIcechunkOptions, type IcechunkDataset, type IcechunkOptions } from "./options.js";
@@ -27,7 +27,6 @@ import { repositoryLocation } from "./location.js";
 import { withWriterLock, type WriterLockOptions } from "./localWriterLock.js";
 import { openRepository } from "./repository.js";
 import { lookupSourceVersions, type SourceVersion } from "./sourceVersions.js";
-import { inGroup, metadataText, parseMetadata, type V3GroupMetadata } from "./zarrV3.js";
 
 export interface CommitDayOptions extends IcechunkOptions {
   /**
@@ -122,20 +121,13 @@ export async function commitDay(dataset: IcechunkDataset, day: string, input: Da
             continue;
           }
           if (committed > 0) partialDay(store, day, dim);
-          const appended = await appendDay(session.store, run, placement.state, placement.values, versions, { ...context, group: placement.group, union: split });
-          if (placement.kind === "new-era" && placement.era > 1) {
-            // The era group records where it starts and why (the first run wrote its attributes).
-            const key = inGroup(placement.group, "zarr.json");
-            const group = parseMetadata(new TextDecoder().decode((await session.store.get(key))!)) as V3GroupMetadata;
-            group.attributes = { ...group.attributes, [ERA_ATTRIBUTE]: eraAttribute(placement.era, day, run.firstFile ?? appended.files[0], placement.changes) };
-            await session.store.set(key, Buffer.from(metadataText(group), "utf8"));
-            newEras.push(placement.group);
-          } else if (placement.kind === "new-era") newEras.push(placement.group);
+          const { appended, part, storeLength: length } = await writeRun(session.store, run, placement, versions, context, split);
+          if (placement.kind === "new-era") newEras.push(placement.group);
           written.virtualRefs += appended.virtualRefs;
           written.inlineChunks += appended.inlineChunks;
           written.files.push(...appended.files.filter((f) => !written.files.includes(f)));
-          storeLength = placement.state.values.length + placement.values.length;
-          parts.push({ group: placement.group, steps: placement.values.length, first: placement.values[0]!, last: placement.values[placement.values.length - 1]! });
+          storeLength = length;
+          parts.push(part);
         }
         if (committed === runs.length) {
           const earlier = await findDayCommit(repository, settings.branch, dataset.name, day);

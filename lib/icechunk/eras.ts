@@ -16,13 +16,17 @@
  * combined on its own and placed in its era: one commit, every time step exactly once.
  */
 import type { Store } from "@earthmover/icechunk";
+import { boundedAll } from "../concurrency.js";
 import { IcechunkError } from "../errors.js";
 import type { PyJsonValue } from "../json/pyJson.js";
 import { pyJsonKey } from "../json/pyJsonParse.js";
-import { dayArrays, eraDifference } from "./append.js";
+import { appendDay, dayArrays, eraDifference, type AppendContext, type AppendResult } from "./append.js";
+import type { EraPart } from "./commitMessage.js";
 import type { DayReferences } from "./dayRefs.js";
 import { placeDay, valuesInStoreUnits } from "./placement.js";
+import type { SourceVersion } from "./sourceVersions.js";
 import { readStoreState, type StoreState } from "./storeState.js";
+import { chunkKey, inGroup, metadataText, parseMetadata, type V3GroupMetadata } from "./zarrV3.js";
 
 /** The group attribute naming an era's start. */
 export const ERA_ATTRIBUTE = "temporal_kerchunk_era";
@@ -179,4 +183,117 @@ export async function placeRun(eras: StoreEras, run: DayReferences, context: Con
 /** The era group's attribute: where it starts and why. */
 export function eraAttribute(era: number, day: string, firstFile: string | undefined, changes: readonly string[]): PyJsonValue {
   return { era, first_day: day, first_file: firstFile ?? null, changes: [...changes] };
+}
+
+/**
+ * Write a run where `placeRun` put it (appended to its era, or the first run of a new one, whose
+ * group then records where it starts and why): the one way a run is written, by the backfill's
+ * `commitDay` and by live arrivals (lib/live/commit.ts), so both lay a store out alike.
+ */
+export async function writeRun(
+  store: Store,
+  run: DayReferences,
+  placement: Exclude<RunPlacement, { kind: "committed" }>,
+  versions: ReadonlyMap<string, SourceVersion>,
+  context: AppendContext,
+  split: boolean,
+): Promise<{ appended: AppendResult; part: EraPart; storeLength: number }> {
+  const appended = await appendDay(store, run, placement.state, placement.values, versions, { ...context, group: placement.group, union: split });
+  if (placement.kind === "new-era" && placement.era > 1) {
+    // The era group records where it starts and why (the first run wrote its attributes).
+    const key = inGroup(placement.group, "zarr.json");
+    const group = parseMetadata(new TextDecoder().decode((await store.get(key))!)) as V3GroupMetadata;
+    group.attributes = { ...group.attributes, [ERA_ATTRIBUTE]: eraAttribute(placement.era, context.day, run.firstFile ?? appended.files[0], placement.changes) };
+    await store.set(key, Buffer.from(metadataText(group), "utf8"));
+  }
+  const values = placement.values;
+  return { appended, part: { group: placement.group, steps: values.length, first: values[0]!, last: values[values.length - 1]! }, storeLength: placement.state.values.length + values.length };
+}
+
+/**
+ * Where a rewrite from `first` (the first run to write again) begins among the store's eras: the
+ * era holding the first stored step at or after the run's first value, and how many of its steps
+ * stay; every later era goes. `stepsAfter`: the stored steps from there to the store's end; `moved`:
+ * whether any is after `last`'s last value (a writer appended since the rewrite was planned).
+ * Undefined: the run is after the store's end (nothing to cut). Eras are read from the newest back
+ * to the cut (usually only the newest). An era whose calendar the run cannot be compared with (a
+ * change of calendar) is passed when the era after it begins with the run's first file (a retry of
+ * the commit that began it); otherwise the cut cannot be found: `live-calendar`, a backfill's work.
+ * (A run after the store's end needs no cut: the caller knows that from the store's records.)
+ */
+export interface StoreTail {
+  era: number;
+  keep: number;
+  stepsAfter: number;
+  moved: boolean;
+}
+
+export async function findTail(store: Store, eras: StoreEras, first: DayReferences, last: DayReferences, context: Context): Promise<StoreTail | undefined> {
+  let tail: StoreTail | undefined;
+  let stepsAfter = 0;
+  let moved = false;
+  for (let e = eras.groups.length - 1; e >= 0; e--) {
+    const era = await eras.era(e);
+    const from = comparable(first, era, context).values?.[0];
+    if (from === undefined) {
+      if (tail && first.firstFile !== undefined && (await eraStart(store, eras.groups[e + 1]!))?.first_file === first.firstFile) break;
+      throw new IcechunkError("live-calendar", context.store, `the era '${era.group || "/"}' has another calendar than the files from ${context.day}: a rewrite across it is a backfill's work (a new store)`, false, { day: context.day, variable: first.dim });
+    }
+    const stored = era.state.values;
+    const keep = stored.filter((v) => v < from).length;
+    if (keep === stored.length) break;
+    const until = comparable(last, era, context).values;
+    if (until && stored[stored.length - 1]! > until[until.length - 1]!) moved = true;
+    stepsAfter += stored.length - keep;
+    tail = { era: e, keep, stepsAfter, moved };
+    if (keep > 0) break;
+  }
+  return tail;
+}
+
+/** An era group's `temporal_kerchunk_era` attribute (where it starts), if it has one. */
+async function eraStart(store: Store, group: string): Promise<{ first_file?: string } | undefined> {
+  const bytes = await store.get(inGroup(group, "zarr.json"));
+  const attributes = bytes ? (parseMetadata(new TextDecoder().decode(bytes)) as V3GroupMetadata).attributes : {};
+  return attributes[ERA_ATTRIBUTE] as { first_file?: string } | undefined;
+}
+
+/**
+ * Cut the store back to `tail` in the session: the eras after its era deleted, its era's arrays
+ * along the concat dimension shortened to the steps that stay
+ * (or the era deleted when none stays; the whole store when that is the first era). Returns the
+ * keys of the chunks past the cut in the era it shortened, for `removeStale`. What is left is the store as committing the days
+ * before the cut left it, so the days from there are placed and written as a backfill would.
+ */
+export async function cutTail(store: Store, eras: StoreEras, tail: StoreTail, dim: string): Promise<string[]> {
+  const stale: string[] = [];
+  for (let e = eras.groups.length - 1; e > tail.era; e--) await store.deleteDir(eras.groups[e]!);
+  if (tail.keep === 0) {
+    if (tail.era === 0) await store.clear();
+    else await store.deleteDir(eras.groups[tail.era]!);
+    return stale;
+  }
+  const { group, state } = await eras.era(tail.era);
+  for (const [path, meta] of state.arrays) {
+    const axis = meta.dimension_names?.indexOf(dim) ?? -1;
+    if (axis < 0) continue;
+    await store.set(inGroup(group, `${path}/zarr.json`), Buffer.from(metadataText({ ...meta, shape: meta.shape.map((n, i) => (i === axis ? tail.keep : n)) }), "utf8"));
+    // The chunks past the cut: a rewritten step whose file lacks a chunk (a variable it no longer
+    // has) must read as the fill value, not as the old file's chunk. Removed once the rewritten
+    // days are written (`removeStale`): a removal before the array grows again does not hold.
+    const chunks = meta.chunk_grid.configuration.chunk_shape;
+    const grid = meta.shape.map((n, i) => Math.ceil(n / chunks[i]!));
+    const visit = (index: number[]): void => {
+      if (index.length === grid.length) return void stale.push(chunkKey(inGroup(group, path), index));
+      const i = index.length;
+      for (let k = i === axis ? Math.ceil(tail.keep / chunks[axis]!) : 0; k < grid[i]!; k++) visit([...index, k]);
+    };
+    visit([]);
+  }
+  return stale;
+}
+
+/** The chunks past a cut (`cutTail`) that the rewritten days did not write again. */
+export async function removeStale(store: Store, stale: readonly string[], written: ReadonlySet<string>): Promise<void> {
+  await boundedAll(stale.filter((key) => !written.has(key)), 16, (key) => store.delete(key));
 }

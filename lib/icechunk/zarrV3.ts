@@ -10,7 +10,13 @@
  *    after `bytes`, in the v2 encode order, for the ids a test reads back through zarr-python 3;
  *    any other codec (imagecodecs' ids, `astype`, ...) and any dtype v3 has no name for refuse the
  *    variable with a typed error naming it and the codec: never a store that reads wrong;
- *  - a null fill_value (every chunk stored) → the type's zero: v3 has no "undefined" fill.
+ *  - a null fill_value (every chunk stored, no `_FillValue`) → what a netCDF reader reads where a
+ *    variable has no data (v3 has no "undefined" fill; a store's chunks can be missing where the
+ *    file had them all: the steps before a variable appears): NaN for floats; netCDF's default
+ *    fill for integers (NC_FILL_*), which is what netCDF-C returns for never-written data and what
+ *    xarray shows reading such a netCDF variable. It is not declared as `_FillValue`: that would
+ *    mask (and turn into floats) the written values of every integer variable without one, flags
+ *    and the time coordinate included, which xarray reading the files never does.
  */
 import { UnsupportedFeatureError } from "../errors.js";
 import { parsePyJson, pyJsonKey } from "../json/pyJsonParse.js";
@@ -95,11 +101,19 @@ function numcodecsV3(label: string, path: string, codec: PyJsonValue): PyJsonVal
   return { name: `numcodecs.${id}`, configuration };
 }
 
-function v3FillValue(fill: PyJsonValue, type: ReturnType<typeof dataType>): PyJsonValue {
+/** netCDF's default fill values (netcdf.h NC_FILL_*) by integer kind and size. */
+const netcdfDefaultFill: Record<"int" | "uint", Record<number, number | bigint>> = {
+  int: { 1: -127, 2: -32767, 4: -2147483647, 8: -9223372036854775806n },
+  uint: { 1: 255, 2: 65535, 4: 4294967295, 8: 18446744073709551614n },
+};
+
+/** The v3 fill value of v2 metadata's (see the module comment for a null one). */
+function v3FillValue(fill: PyJsonValue, type: Pick<ReturnType<typeof dataType>, "numeric">): PyJsonValue {
   if (fill !== null) return fill;
-  if (type.numeric?.kind === "bool") return false;
-  if (type.numeric?.kind === "float") return new PyFloat(0);
-  if (type.numeric) return 0;
+  const numeric = type.numeric;
+  if (numeric?.kind === "bool") return false;
+  if (numeric?.kind === "float") return new PyFloat(NaN);
+  if (numeric) return netcdfDefaultFill[numeric.kind][numeric.size]!;
   return "";
 }
 
@@ -142,12 +156,28 @@ function v3ArrayMetadata(label: string, path: string, metadata: ArrayMetadata): 
 }
 
 /**
+ * Stores written before a missing fill value followed netCDF spelled it as the type's zero, with
+ * no `_FillValue`: compared as today's spelling, so such a store goes on in the same era after an
+ * upgrade (its arrays keep their `zarr.json`: the steps before a variable appears there still read
+ * 0). The one other array spelled so, fill value 0 with no `_FillValue` (never-written chunks of a
+ * dataset whose HDF5 fill value is 0, with no attribute: not netCDF's way), compares as one era
+ * with an array without a fill value too: its missing chunks read 0 as before.
+ */
+function withoutLegacyFill(meta: V3ArrayMetadata): V3ArrayMetadata {
+  const numeric = numericOfV3(meta);
+  const zero = meta.fill_value === 0 || (meta.fill_value instanceof PyFloat && meta.fill_value.value === 0);
+  if (!zero || !numeric || numeric.kind === "bool" || meta.attributes._FillValue !== undefined) return meta;
+  return { ...meta, fill_value: v3FillValue(null, { numeric }) };
+}
+
+/**
  * An array's `zarr.json` spelled as Zarr v2 reference texts (without chunks), so the combine's rule
  * of what one array can hold (`structureDifference`, lib/combine/drift.ts) compares a store's array
  * with a day's: both spelled here, they differ exactly where their `zarr.json` differ (the v3 data
  * type as the dtype, the whole codec pipeline as the filters).
  */
-export function v2Spelling(path: string, meta: V3ArrayMetadata): ArrayReferences {
+export function v2Spelling(path: string, stored: V3ArrayMetadata): ArrayReferences {
+  const meta = withoutLegacyFill(stored);
   const zarray = { zarr_format: 2, shape: meta.shape, chunks: meta.chunk_grid.configuration.chunk_shape, dtype: typeof meta.data_type === "string" ? meta.data_type : pyJson(meta.data_type as unknown as PyJsonValue), fill_value: meta.fill_value, filters: meta.codecs, compressor: null, order: "C" };
   const zattrs = { ...meta.attributes, ...(meta.dimension_names ? { _ARRAY_DIMENSIONS: meta.dimension_names } : {}) };
   return { path, zarray: pyJson(zarray as PyJsonValue), zattrs: pyJson(zattrs), chunkKeys: [], chunkRefs: [] };

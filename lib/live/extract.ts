@@ -2,7 +2,8 @@
  * Extraction of arrived files: the backfill's `extractToStaging`, staged under the file's version
  * (`<output prefix>/.live/<version>/<root>/.staging/<YYYYMMDD>/<file>.json`), so an overwritten
  * object (a new ETag) is extracted again instead of reusing the references of its old bytes, and
- * a retried extraction of the same version reads nothing again.
+ * a retried extraction of the same version reads nothing again. The commit removes a batch's
+ * staged files once it is durable, and stages a file again when it finds it gone (`commit.ts`).
  */
 import { extractToStaging } from "../backfill/extract.js";
 import { stagingKey } from "../backfill/names.js";
@@ -20,8 +21,11 @@ function stagingSpec(spec: ResolvedDatasetSpec, file: LiveFile): ResolvedDataset
 /** Where one version of an arrived file's references are staged, in the output storage. */
 export const liveStagingKey = (spec: ResolvedDatasetSpec, day: string, file: LiveFile): string => stagingKey(stagingSpec(spec, file), day, file.key);
 
+/** Stage one version of an arrived file (nothing is read when it is staged already). */
+export const extractLiveFile = (spec: ResolvedDatasetSpec, day: string, file: LiveFile, signal?: AbortSignal) => extractToStaging(stagingSpec(spec, file), day, file.key, signal);
+
 export async function extractLiveDay(spec: ResolvedDatasetSpec, day: LiveDay, signal?: AbortSignal, filesAtOnce = 4): Promise<LiveExtractSummary> {
-  const done = await boundedAll(day.files, filesAtOnce, (file) => extractToStaging(stagingSpec(spec, file), day.day, file.key, signal));
+  const done = await boundedAll(day.files, filesAtOnce, (file) => extractLiveFile(spec, day.day, file, signal));
   const reused = done.filter((d) => d.reused).length;
   return { day: day.day, extracted: done.length - reused, reused };
 }

@@ -17,7 +17,7 @@ export const repositoryRoot: string = (() => {
  * Locate a tool binary: the environment override first, then what scripts/provision.sh linked into
  * .tools/bin. Throws a ConfigError telling the user how to get it.
  */
-export function toolPath(name: "temporal" | "temporal-server" | "temporal-sql-tool" | "minio" | "toxiproxy-server" | "goaws", overrideVariable: string): string {
+export function toolPath(name: "temporal" | "temporal-server" | "temporal-sql-tool" | "minio" | "toxiproxy-server" | "goaws" | "moto_server", overrideVariable: string): string {
   const override = process.env[overrideVariable];
   if (override) {
     if (!existsSync(override)) throw new ConfigError(overrideVariable, `${override} does not exist`);

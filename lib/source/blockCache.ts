@@ -128,13 +128,17 @@ export class BlockCache implements ByteSource {
    * The ranges of the file the reader asked for beyond its first block and the tail, as whole
    * blocks (runs closer than the merge gap joined): what a file of the same layout is likely to
    * need at about the same offsets. Parts of the head count too, so that a cache given these as
-   * `prefetch` can read a small head and no more than was needed.
+   * `prefetch` can read a small head and no more than was needed. A run that reaches the file's
+   * last block is given from the end (a suffix, one block wider): what a writer put after the
+   * data (objects created last, attributes added at the end) stays that far from the end of a
+   * file whose data have other sizes.
    */
   learnedRanges(): ByteSpan[] {
     const size = this.fileSize;
     if (size === undefined) return [];
     const tailStart = size - Math.min(this.tailSize, size);
-    const indexes = [...this.touched].filter((i) => i >= 1 && (i + 1) * this.blockSize <= tailStart).sort((a, b) => a - b);
+    const lastBlock = Math.floor((size - 1) / this.blockSize);
+    const indexes = [...this.touched].filter((i) => i >= 1 && (i === lastBlock ? size : (i + 1) * this.blockSize) <= tailStart).sort((a, b) => a - b);
     const spans: ByteSpan[] = [];
     let runStart = -1;
     let runEnd = -1;
@@ -142,7 +146,7 @@ export class BlockCache implements ByteSource {
       if (runStart < 0) return;
       const offset = runStart * this.blockSize;
       const end = Math.min(size, (runEnd + 1) * this.blockSize);
-      spans.push({ offset, length: end - offset });
+      spans.push(runEnd === lastBlock ? { suffix: Math.min(size, end - offset + this.blockSize) } : { offset, length: end - offset });
     };
     for (const index of indexes) {
       if (runStart >= 0 && (index - runEnd - 1) * this.blockSize <= this.maxGap) {

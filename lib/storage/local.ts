@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { readlinkSync } from "node:fs";
 import { link, mkdir, readFile, readdir, rename, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { StorageError } from "../errors.js";
 import { LocalFileSource } from "../source/localFile.js";
@@ -7,6 +9,61 @@ import type { ByteSource } from "../source/byteSource.js";
 import type { ObjectInfo, Storage } from "./storage.js";
 
 const errorCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException)?.code;
+
+/**
+ * Temporary files (`<key>.tmp-<pid>-<process token>-<pid namespace>-<random>-<host>`) and when one is
+ * stale. A writer killed between writing its temporary file and renaming it (SIGKILL, OOM, power)
+ * leaves the file behind; `list` removes such files, and must never remove a live writer's: that
+ * writer's rename would then fail (an error and a retry, never a wrong output, but a failed write).
+ *
+ * A temporary file is stale when its writer is known dead:
+ *  - written on this host, in this pid namespace, by our own pid but another process token: our
+ *    pid was the writer's, so that writer is gone (a restarted container often gets the same pid);
+ *  - written on this host, in this pid namespace, by a pid that no longer exists (kill(pid, 0)
+ *    says ESRCH). The namespace is in the name because containers sharing a hostname (host
+ *    networking) have separate pid spaces, where our kill(pid, 0) says nothing of their writer.
+ * A live pid is never judged stale (it may be the writer, or a reused pid: the file then waits for
+ * the age bound). Files from another host or namespace are stale only when untouched for
+ * STALE_TEMPORARY_MS: a write takes seconds, so a day is far past any live write (a writer paused
+ * that long fails its rename and is retried). Names in the format before this one (`.tmp-<12 hex>`)
+ * are left alone: a listing may be of a user's source folder, where only a name no other program
+ * writes may be removed.
+ */
+const STALE_TEMPORARY_MS = 24 * 3600 * 1000;
+const processToken = randomBytes(4).toString("hex");
+const pidNamespace = ((): string => {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? "";
+  } catch {
+    return ""; // not Linux: no namespace to tell, so only our own pid and the age bound apply
+  }
+})();
+const hostName = hostname().replace(/[^A-Za-z0-9.-]/g, "_");
+const temporaryPattern = /\.tmp-(\d+)-([0-9a-f]{8})-(\d*)-[0-9a-f]{12}-([A-Za-z0-9._-]+)$/;
+
+const temporaryName = (target: string): string => `${target}.tmp-${process.pid}-${processToken}-${pidNamespace}-${randomBytes(6).toString("hex")}-${hostName}`;
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errorCode(error) !== "ESRCH"; // EPERM: it exists, owned by someone else
+  }
+}
+
+/** Whether a file named `name`, last modified at `mtimeMs`, is a temporary file whose writer is gone (see above). */
+export function isStaleTemporary(name: string, mtimeMs: number, now = Date.now()): boolean {
+  const match = temporaryPattern.exec(name);
+  if (!match) return false;
+  const [, pidText, token, namespace, host] = match;
+  if (host === hostName && namespace === pidNamespace) {
+    const pid = Number(pidText);
+    if (pid === process.pid) return token !== processToken; // ours, or our pid's dead predecessor's
+    if (pidNamespace !== "" && !processExists(pid)) return true;
+  }
+  return now - mtimeMs > STALE_TEMPORARY_MS;
+}
 
 /** A local folder as storage. Atomic writes: a temporary file, then rename (or link, to create once). */
 export class LocalStorage implements Storage {
@@ -32,6 +89,10 @@ export class LocalStorage implements Storage {
     return this.path(key);
   }
 
+  /**
+   * Every object under `prefix`, in key order. Temporary files are never listed; those of a writer
+   * that is gone (`isStaleTemporary`) are removed on the way, so a run after a crash tidies up.
+   */
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     // Walk from the deepest folder the prefix names, then filter by the full prefix.
     const slash = prefix.lastIndexOf("/");
@@ -50,14 +111,24 @@ export class LocalStorage implements Storage {
         const key = relative(this.root, path).split(sep).join("/");
         if (entry.isDirectory()) {
           if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(path);
-        } else if (entry.isFile() && key.startsWith(prefix) && !entry.name.includes(".tmp-")) {
-          found.push({ key, size: (await stat(path)).size });
+        } else if (entry.isFile() && key.startsWith(prefix)) {
+          if (!entry.name.includes(".tmp-")) found.push({ key, size: (await stat(path)).size });
+          else await this.removeIfStale(path, entry.name);
         }
       }
     };
     await walk(start);
     found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     yield* found;
+  }
+
+  private async removeIfStale(path: string, name: string): Promise<void> {
+    try {
+      if (isStaleTemporary(name, (await stat(path)).mtimeMs)) await unlink(path);
+    } catch {
+      // Gone already (its writer renamed it, or another lister removed it), or not ours to remove
+      // (a read-only folder): listing goes on.
+    }
   }
 
   async exists(key: string): Promise<boolean> {
@@ -79,7 +150,7 @@ export class LocalStorage implements Storage {
 
   async write(key: string, bytes: Uint8Array, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
     const target = this.path(key);
-    const temporary = `${target}.tmp-${randomBytes(6).toString("hex")}`;
+    const temporary = temporaryName(target);
     // Renamed into place, the temporary name is gone: no unlink (a failing system call and error) after.
     let renamed = false;
     try {

@@ -4,6 +4,8 @@ export interface ObjectInfo {
   /** Key relative to the storage root, "/"-separated. */
   key: string;
   size: number;
+  /** The object's ETag as S3 lists it (quotes included); absent for local files. */
+  etag?: string;
 }
 
 /**

@@ -54,7 +54,7 @@ export interface LiveCommitSummary {
   written: boolean;
   days: string[];
   files: number;
-  /** Steps along the concat dimension from the first rewritten one, and the store's length after. */
+  /** Steps along the concat dimension from the first rewritten one, and the length of the store's last era after (the store's, without eras). */
   steps: number;
   storeLength: number;
   attempts: number;
