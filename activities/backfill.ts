@@ -81,7 +81,7 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
             runSmallDays(registry.get(dataset), days, limits, {
               done: latest,
               signal,
-              onFile: reportFile,
+              onFile: (event) => reportFile(context, event),
               onDay: (done) => {
                 latest = [...done];
                 context.heartbeat(latest);

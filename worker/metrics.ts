@@ -51,7 +51,7 @@ export const activityMetrics: ActivityInterceptorsFactory = (context) => ({
       const started = performance.now();
       let result: unknown;
       try {
-        result = activityType === "runSmallDays" ? await listenToFiles((event) => countBatchFile(count, event), () => next(input)) : await next(input);
+        result = activityType === "runSmallDays" ? await listenToFiles(context, (event) => countBatchFile(count, event), () => next(input)) : await next(input);
       } catch (error) {
         count.failure(error);
         throw error;

@@ -25,7 +25,7 @@ import { s3Attempts } from "../../lib/source/s3Client.js";
 import { uploadArchive } from "../../test/harness/archive.js";
 import { MinioServer } from "../../test/harness/servers/minio.js";
 import { ToxiproxyServer } from "../../test/harness/servers/toxiproxy.js";
-import { benchArchive, benchDir } from "../archive.js";
+import { benchArchive, benchDir, threadCpuSeconds } from "../archive.js";
 import { useMinio } from "../servers.js";
 
 const { values } = parseArgs({
@@ -94,6 +94,7 @@ try {
     }
     const attempts = s3Attempts(endpoint).attempts;
     const cpu = process.cpuUsage();
+    const threads = threadCpuSeconds(process.pid);
     const t = performance.now();
     // --als: inside an AsyncLocalStorage context, as an activity runs in a worker (Temporal's
     // activity Context): Node 20 then runs its promise hooks on every promise.
@@ -101,6 +102,10 @@ try {
     const summary = values.als ? await new AsyncLocalStorage<number>().run(run, direct) : await direct();
     const wall = performance.now() - t;
     const used = process.cpuUsage(cpu);
+    // The main thread apart from the others (V8's helpers: GC, compilation; libuv's pool: file I/O).
+    const threadsAfter = threadCpuSeconds(process.pid);
+    const mainMs = ((threadsAfter.main ?? 0) - (threads.main ?? 0)) * 1000;
+    const otherMs = Object.entries(threadsAfter).reduce((sum, [name, s]) => (name === "main" ? sum : sum + s - (threads[name] ?? 0)), 0) * 1000;
     if (session) {
       if (values.profile) await writeFile(values.profile, JSON.stringify((await session.post("Profiler.stop")).profile));
       if (values["heap-profile"]) await writeFile(values["heap-profile"], JSON.stringify((await session.post("HeapProfiler.stopSampling")).profile));
@@ -110,7 +115,8 @@ try {
     const requests = s3Attempts(endpoint).attempts - attempts;
     log(
       `run ${run + 1}${run === 0 ? " (warm-up)" : ""}: ${files} files, ${summary.days.written} days written, ` +
-        `${((used.user + used.system) / 1000 / files).toFixed(2)} ms CPU/file (user ${(used.user / 1000 / files).toFixed(2)}, system ${(used.system / 1000 / files).toFixed(2)}), ` +
+        `${((used.user + used.system) / 1000 / files).toFixed(2)} ms CPU/file (user ${(used.user / 1000 / files).toFixed(2)}, system ${(used.system / 1000 / files).toFixed(2)}; ` +
+        `main thread ${(mainMs / files).toFixed(2)}, other threads ${(otherMs / files).toFixed(2)}), ` +
         `${(requests / files).toFixed(2)} S3 requests/file, ${(wall / 1000).toFixed(1)} s wall, ${(files / (wall / 1000)).toFixed(1)} files/s`,
     );
   }

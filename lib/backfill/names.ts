@@ -82,9 +82,21 @@ export function yearOutputsPrefix(spec: ResolvedDatasetSpec, year: string): stri
   return joinKey(spec.output.prefix, spec.source.root, compactPeriod(parsePeriod(year)));
 }
 
+/**
+ * Compact ids of the days named lately: a day's files each name it, and parsing it (a calendar
+ * check) cost more than the rest of their staging key. Bounded: a long-running worker sees many days.
+ */
+const compactDays = new Map<string, string>();
+
 /** Per-file references of a day waiting to be combined: <dest>/<root>/.staging/<YYYYMMDD>/<file>.json. */
 export function stagingKey(spec: ResolvedDatasetSpec, dayId: string, sourceKey: string): string {
-  return joinKey(spec.output.prefix, spec.source.root, ".staging", compactPeriod(parsePeriod(dayId)), `${basename(sourceKey)}.json`);
+  let day = compactDays.get(dayId);
+  if (day === undefined) {
+    day = compactPeriod(parsePeriod(dayId));
+    if (compactDays.size >= 1024) compactDays.clear();
+    compactDays.set(dayId, day);
+  }
+  return joinKey(spec.output.prefix, spec.source.root, ".staging", day, `${basename(sourceKey)}.json`);
 }
 
 /** The glob that finds one day's source files: <root>/<template for the day><extension>. */

@@ -47,11 +47,16 @@ interface OrderedRaw {
 export async function readAttributes(services: AttributeServices, header: ObjectHeader): Promise<ObjectAttributes> {
   const ctx = services.context;
   const where = `object at ${header.address}`;
-  const found: Promise<OrderedRaw>[] = [];
+  // Compact attributes are parsed at once; only shared ones (a body elsewhere) wait for a read.
+  // Promises are few on purpose: under an AsyncLocalStorage (a Temporal activity) each one runs
+  // node's promise hooks, and attributes are most of a small file's header messages.
+  const found: (OrderedRaw | Promise<OrderedRaw>)[] = [];
+  let waiting = false;
   for (const m of header.messages) {
     if (m.type !== MessageType.ATTRIBUTE) continue;
     if (m.flags & MessageFlag.SHARED) {
       const location = parseSharedMessage(ctx, bodyCursor(m));
+      waiting = true;
       found.push(
         services.sharedBody(location, MessageType.ATTRIBUTE, `shared attribute of ${where}`).then((body) => ({
           raw: parseAttributeMessage(ctx, body),
@@ -59,10 +64,10 @@ export async function readAttributes(services: AttributeServices, header: Object
         })),
       );
     } else {
-      found.push(Promise.resolve({ raw: parseAttributeMessage(ctx, bodyCursor(m)), creationOrder: m.creationOrder }));
+      found.push({ raw: parseAttributeMessage(ctx, bodyCursor(m)), creationOrder: m.creationOrder });
     }
   }
-  const all = await Promise.all(found);
+  const all = waiting ? await Promise.all(found) : (found as OrderedRaw[]);
   for (const m of header.messages) {
     if (m.type !== MessageType.ATTRIBUTE_INFO) continue;
     const info = parseAttributeInfo(ctx, bodyCursor(m));
@@ -77,19 +82,32 @@ export async function readAttributes(services: AttributeServices, header: Object
   } else {
     all.sort((a, b) => compareNames(a.raw.name, b.raw.name));
   }
-  const resolved = await Promise.all(
-    all.map(async (f): Promise<Hdf5Attribute | SkippedPart> => {
-      try {
-        return await resolveAttribute(services, f.raw);
-      } catch (error) {
-        if (error instanceof UnsupportedFeatureError) return { attribute: f.raw.name, reason: error.feature };
+  // Each attribute decoded here when its parts are at hand (no shared datatype or dataspace, its
+  // global heap collections read); the others wait for their reads, side by side.
+  const resolved: (Hdf5Attribute | SkippedPart | Promise<Hdf5Attribute | SkippedPart>)[] = new Array(all.length);
+  waiting = false;
+  for (let i = 0; i < all.length; i++) {
+    const raw = all[i]!.raw;
+    let now: Hdf5Attribute | SkippedPart | undefined;
+    try {
+      now = resolveNow(services, raw);
+    } catch (error) {
+      if (!(error instanceof UnsupportedFeatureError)) throw error;
+      now = { attribute: raw.name, reason: error.feature };
+    }
+    if (now === undefined) {
+      waiting = true;
+      resolved[i] = resolveAttribute(services, raw).catch((error: unknown) => {
+        if (error instanceof UnsupportedFeatureError) return { attribute: raw.name, reason: error.feature };
         throw error;
-      }
-    }),
-  );
+      });
+    } else {
+      resolved[i] = now;
+    }
+  }
   const attributes: Hdf5Attribute[] = [];
   const skipped: SkippedPart[] = [];
-  for (const r of resolved) {
+  for (const r of waiting ? await Promise.all(resolved) : (resolved as (Hdf5Attribute | SkippedPart)[])) {
     if ("reason" in r) skipped.push(r);
     else attributes.push(r);
   }
@@ -99,29 +117,51 @@ export async function readAttributes(services: AttributeServices, header: Object
 async function readDenseAttributes(services: AttributeServices, heapAddress: number, nameIndexAddress: number): Promise<OrderedRaw[]> {
   const ctx = services.context;
   const { heap, records } = await openDenseStorage(ctx, heapAddress, nameIndexAddress, { btreeType: 8, name: "dense attribute name index" });
-  return Promise.all(
-    records.map(async (record) => {
+  const creationOrders: number[] = [];
+  const bodies = await Promise.all(
+    records.map((record) => {
       const c = new ByteCursor(record, nameIndexAddress, ctx.url, "dense attribute record");
       const id = c.take(8);
       const flags = c.u8();
-      const creationOrder = c.u32();
+      creationOrders.push(c.u32());
       // A shared attribute's id is its heap id in the SOHM table's heap, not in this object's heap.
-      const body =
-        flags & MessageFlag.SHARED
-          ? await services.sharedBody({ kind: "sohm", heapId: id.slice() }, MessageType.ATTRIBUTE, `dense attribute in heap ${heapAddress}`)
-          : new ByteCursor(await heap.object(id), heapAddress, ctx.url, "dense attribute message");
-      return { raw: parseAttributeMessage(ctx, body), creationOrder };
+      return flags & MessageFlag.SHARED
+        ? services.sharedBody({ kind: "sohm", heapId: id.slice() }, MessageType.ATTRIBUTE, `dense attribute in heap ${heapAddress}`)
+        : heap.object(id);
     }),
   );
+  return bodies.map((body, i) => ({
+    raw: parseAttributeMessage(ctx, body instanceof ByteCursor ? body : new ByteCursor(body, heapAddress, ctx.url, "dense attribute message")),
+    creationOrder: creationOrders[i],
+  }));
+}
+
+/**
+ * An attribute decoded without waiting: undefined when its datatype or dataspace is a shared
+ * message, or its values are in a global heap collection not read yet (resolveAttribute then).
+ */
+function resolveNow(services: AttributeServices, raw: RawAttribute): Hdf5Attribute | undefined {
+  if ("unsupported" in raw.datatype) throw new UnsupportedFeatureError(services.context.url, `attribute ${raw.name}`, raw.datatype.unsupported);
+  if ("shared" in raw.datatype || "shared" in raw.dataspace) return undefined;
+  const values = decodeAttributeValues(services, raw, raw.datatype, raw.dataspace);
+  return values instanceof CollectionNeeded ? undefined : { name: raw.name, datatype: raw.datatype, dataspace: raw.dataspace, values };
 }
 
 async function resolveAttribute(services: AttributeServices, raw: RawAttribute): Promise<Hdf5Attribute> {
   const where = `attribute ${raw.name}`;
   if ("unsupported" in raw.datatype) throw new UnsupportedFeatureError(services.context.url, where, raw.datatype.unsupported);
   const [datatype, dataspace] = await Promise.all([
-    "shared" in raw.datatype ? services.sharedDatatype(raw.datatype.shared, where) : Promise.resolve(raw.datatype),
-    "shared" in raw.dataspace ? services.sharedDataspace(raw.dataspace.shared, where) : Promise.resolve(raw.dataspace),
+    "shared" in raw.datatype ? services.sharedDatatype(raw.datatype.shared, where) : raw.datatype,
+    "shared" in raw.dataspace ? services.sharedDataspace(raw.dataspace.shared, where) : raw.dataspace,
   ]);
+  for (;;) {
+    const values = decodeAttributeValues(services, raw, datatype, dataspace);
+    if (!(values instanceof CollectionNeeded)) return { name: raw.name, datatype, dataspace, values };
+    await services.globalHeap.collection(values.address);
+  }
+}
+
+function decodeAttributeValues(services: AttributeServices, raw: RawAttribute, datatype: Hdf5Datatype, dataspace: Hdf5Dataspace): AttributeElement[] | CollectionNeeded {
   const count = elementCount(dataspace);
   const needed = count * datatype.size;
   if (!Number.isSafeInteger(needed) || needed > raw.data.length) {
@@ -132,8 +172,7 @@ async function resolveAttribute(services: AttributeServices, raw: RawAttribute):
       raw.dataAddress,
     );
   }
-  const values = await decodeElements(services.context, services.globalHeap, datatype, raw.data, count);
-  return { name: raw.name, datatype, dataspace, values };
+  return decodeElementsNow(services.context, services.globalHeap, datatype, raw.data, count);
 }
 
 /**
@@ -149,46 +188,62 @@ export async function decodeElements(
   bytes: Uint8Array,
   count: number,
 ): Promise<AttributeElement[]> {
+  for (;;) {
+    const values = decodeElementsNow(ctx, heap, type, bytes, count);
+    if (!(values instanceof CollectionNeeded)) return values;
+    await heap.collection(values.address);
+  }
+}
+
+/**
+ * A global heap collection that is not read yet: decoding stops at the first element that needs
+ * one, and starts again once it is read (a file's vlen values share one or two collections).
+ */
+class CollectionNeeded {
+  constructor(readonly address: number) {}
+}
+
+function decodeElementsNow(ctx: Hdf5Context, heap: GlobalHeapCache, type: Hdf5Datatype, bytes: Uint8Array, count: number): AttributeElement[] | CollectionNeeded {
   if (count * type.size > bytes.length) {
     throw new Hdf5FormatError(ctx.url, "data", `${count} elements of ${type.size} bytes do not fit in ${bytes.length} bytes`);
   }
-  const out: Promise<AttributeElement>[] = [];
-  for (let i = 0; i < count; i++) {
-    out.push(decodeElement(ctx, heap, type, bytes.subarray(i * type.size, (i + 1) * type.size), 0));
+  const out: AttributeElement[] = new Array(count);
+  try {
+    for (let i = 0; i < count; i++) {
+      out[i] = decodeElement(ctx, heap, type, bytes.subarray(i * type.size, (i + 1) * type.size), 0);
+    }
+  } catch (error) {
+    if (error instanceof CollectionNeeded) return error;
+    throw error;
   }
-  return Promise.all(out);
+  return out;
 }
 
 const MAX_DEPTH = 32;
 
-async function decodeElement(
-  ctx: Hdf5Context,
-  heap: GlobalHeapCache,
-  type: Hdf5Datatype,
-  bytes: Uint8Array,
-  depth: number,
-): Promise<AttributeElement> {
+/** One element; throws CollectionNeeded when its values live in a collection not read yet. */
+function decodeElement(ctx: Hdf5Context, heap: GlobalHeapCache, type: Hdf5Datatype, bytes: Uint8Array, depth: number): AttributeElement {
   if (depth > MAX_DEPTH) throw new Hdf5FormatError(ctx.url, "data", "values nested too deeply");
   if (bytes.length < type.size) {
     throw new Hdf5FormatError(ctx.url, "data", `${type.class} element of ${type.size} bytes has only ${bytes.length}`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (type.class) {
     case "fixed":
       if (!isFullPrecisionInteger(type)) return decodePartialInteger(bytes, type);
-      return decodeFixed(view, bytes, type.size, type.order === "<", type.signed);
+      return decodeFixed(bytes, type.size, type.order === "<", type.signed);
     case "bitfield":
-      return decodeFixed(view, bytes, type.size, type.order === "<", false);
+      return decodeFixed(bytes, type.size, type.order === "<", false);
     case "enum": {
       const base = type.base;
       if (base.class !== "fixed" || base.size > bytes.length) {
         throw new Hdf5FormatError(ctx.url, "enum datatype", `base type ${base.class} of ${base.size} bytes does not fit the enum`);
       }
-      return decodeFixed(view, bytes, base.size, base.order === "<", base.signed);
+      return decodeFixed(bytes, base.size, base.order === "<", base.signed);
     }
     case "float": {
       const little = type.order === "<";
       if (isIeeeFloat(type)) {
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         if (type.size === 4) return view.getFloat32(0, little);
         if (type.size === 8) return view.getFloat64(0, little);
         return halfToNumber(view.getUint16(0, little));
@@ -211,17 +266,14 @@ async function decodeElement(
     }
     case "compound": {
       const record: { [field: string]: AttributeElement } = {};
-      const values = await Promise.all(
-        type.members.map((m) => {
-          if (m.offset + m.type.size > bytes.length) {
-            throw new Hdf5FormatError(ctx.url, "compound datatype", `member ${m.name} lies outside the ${type.size}-byte element`);
-          }
-          return decodeElement(ctx, heap, m.type, bytes.subarray(m.offset, m.offset + m.type.size), depth + 1);
-        }),
-      );
-      type.members.forEach((m, i) => {
-        record[m.name] = values[i]!;
-      });
+      for (const m of type.members) {
+        if (m.offset + m.type.size > bytes.length) {
+          throw new Hdf5FormatError(ctx.url, "compound datatype", `member ${m.name} lies outside the ${type.size}-byte element`);
+        }
+      }
+      for (const m of type.members) {
+        record[m.name] = decodeElement(ctx, heap, m.type, bytes.subarray(m.offset, m.offset + m.type.size), depth + 1);
+      }
       return record;
     }
     case "array": {
@@ -229,39 +281,43 @@ async function decodeElement(
       if (total * type.base.size > bytes.length) {
         throw new Hdf5FormatError(ctx.url, "array datatype", `${type.dims.join("x")} elements of ${type.base.size} bytes exceed ${bytes.length}`);
       }
-      const flat = await Promise.all(
-        Array.from({ length: total }, (_, i) =>
-          decodeElement(ctx, heap, type.base, bytes.subarray(i * type.base.size, (i + 1) * type.base.size), depth + 1),
-        ),
-      );
+      const flat: AttributeElement[] = new Array(total);
+      for (let i = 0; i < total; i++) {
+        flat[i] = decodeElement(ctx, heap, type.base, bytes.subarray(i * type.base.size, (i + 1) * type.base.size), depth + 1);
+      }
       return nest(flat, type.dims);
     }
     case "vlen-string": {
-      const data = await vlenBytes(ctx, heap, bytes, 1);
+      const data = vlenBytes(ctx, heap, bytes, 1);
       return data === undefined ? "" : decodeText(data, type.padding, true);
     }
     case "vlen-sequence": {
       const c = new ByteCursor(bytes, 0, ctx.url, "variable-length element");
       const length = c.u32();
-      const data = await vlenBytes(ctx, heap, bytes, type.base.size);
+      const data = vlenBytes(ctx, heap, bytes, type.base.size);
       if (data === undefined) return [];
-      const items: Promise<AttributeElement>[] = [];
+      const items: AttributeElement[] = new Array(length);
       for (let i = 0; i < length; i++) {
-        items.push(decodeElement(ctx, heap, type.base, data.subarray(i * type.base.size, (i + 1) * type.base.size), depth + 1));
+        items[i] = decodeElement(ctx, heap, type.base, data.subarray(i * type.base.size, (i + 1) * type.base.size), depth + 1);
       }
-      return Promise.all(items);
+      return items;
     }
   }
 }
 
-/** The heap bytes of a vlen element (4-byte count, collection address, object index). */
-async function vlenBytes(ctx: Hdf5Context, heap: GlobalHeapCache, bytes: Uint8Array, baseSize: number): Promise<Uint8Array | undefined> {
+/**
+ * The heap bytes of a vlen element (4-byte count, collection address, object index); throws
+ * CollectionNeeded when its collection is not read yet.
+ */
+function vlenBytes(ctx: Hdf5Context, heap: GlobalHeapCache, bytes: Uint8Array, baseSize: number): Uint8Array | undefined {
   const c = new ByteCursor(bytes, 0, ctx.url, "variable-length element");
   const length = c.u32();
   const collection = ctx.addr(c);
   const index = c.u32();
   if (length === 0 || collection === undefined || collection === 0) return undefined;
-  const object = await heap.object(collection, index);
+  const read = heap.readCollection(collection);
+  if (read === undefined) throw new CollectionNeeded(collection);
+  const object = read.object(index);
   const needed = length * baseSize;
   if (needed > object.length) {
     throw new Hdf5FormatError(ctx.url, "global heap object", `vlen element needs ${needed} bytes, object ${index} has ${object.length}`, collection);
@@ -269,14 +325,18 @@ async function vlenBytes(ctx: Hdf5Context, heap: GlobalHeapCache, bytes: Uint8Ar
   return object.subarray(0, needed);
 }
 
-function decodeFixed(view: DataView, bytes: Uint8Array, size: number, little: boolean, signed: boolean): number | bigint {
+function decodeFixed(bytes: Uint8Array, size: number, little: boolean, signed: boolean): number | bigint {
   switch (size) {
     case 1:
-      return signed ? view.getInt8(0) : view.getUint8(0);
-    case 2:
-      return signed ? view.getInt16(0, little) : view.getUint16(0, little);
-    case 4:
-      return signed ? view.getInt32(0, little) : view.getUint32(0, little);
+      return signed ? (bytes[0]! << 24) >> 24 : bytes[0]!;
+    case 2: {
+      const u = little ? bytes[0]! | (bytes[1]! << 8) : (bytes[0]! << 8) | bytes[1]!;
+      return signed ? (u << 16) >> 16 : u;
+    }
+    case 4: {
+      const i = little ? bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24) : (bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!;
+      return signed ? i : i >>> 0;
+    }
     default:
       return decodeInteger(bytes.subarray(0, size), little ? "<" : ">", signed);
   }

@@ -61,18 +61,28 @@ export async function readGlobalHeapCollection(ctx: Hdf5Context, address: number
 /** A file's global heap collections, each read once (many vlen values share a collection). */
 export class GlobalHeapCache {
   private readonly collections = new Map<number, Promise<GlobalHeapCollection>>();
+  /** The collections read so far, for decoders that go on without waiting when they can. */
+  private readonly read = new Map<number, GlobalHeapCollection>();
 
   constructor(private readonly ctx: Hdf5Context) {}
 
   collection(address: number): Promise<GlobalHeapCollection> {
     let p = this.collections.get(address);
     if (!p) {
-      p = readGlobalHeapCollection(this.ctx, address);
+      p = readGlobalHeapCollection(this.ctx, address).then((collection) => {
+        this.read.set(address, collection);
+        return collection;
+      });
       this.collections.set(address, p);
       // A failed read is not cached: the next caller gets a fresh attempt (and the same error).
       p.catch(() => this.collections.delete(address));
     }
     return p;
+  }
+
+  /** The collection at `address` if it has been read, else undefined (nothing is read). */
+  readCollection(address: number): GlobalHeapCollection | undefined {
+    return this.read.get(address);
   }
 
   async object(address: number, index: number): Promise<Uint8Array> {

@@ -96,15 +96,13 @@ export async function readObjectHeader(ctx: Hdf5Context, address: number): Promi
   // into the header itself is reported rather than re-parsed.
   const claimed: PendingChunk[] = [];
   let pending: PendingChunk[];
-  if (isV2) {
-    const { chunk, span } = await readFirstChunkV2(ctx, first, address, header);
-    claimed.push(span);
-    pending = parseMessagesV2(ctx, chunk, header);
-  } else {
-    const { chunk, span } = await readFirstChunkV1(ctx, first, address);
-    claimed.push(span);
-    pending = parseMessagesV1(ctx, chunk, header);
-  }
+  // The first chunk (and its continuations) usually lie within the first read: parsed without
+  // waiting (fewer promises: node runs hooks on each inside an activity's AsyncLocalStorage).
+  const prefix = isV2 ? firstChunkPrefixV2(ctx, first, address, header) : firstChunkPrefixV1(ctx, first, address);
+  const whole = bytesWithin(ctx, first, address, prefix.total, prefix.structure) ?? (await ctx.cursor(address, prefix.total, prefix.structure));
+  const chunk = isV2 ? firstChunkV2(ctx, whole, address, prefix) : firstChunkV1(whole, prefix);
+  claimed.push({ address, length: prefix.total });
+  pending = isV2 ? parseMessagesV2(ctx, chunk, header) : parseMessagesV1(ctx, chunk, header);
 
   let chunkCount = 1;
   while (pending.length > 0) {
@@ -123,7 +121,11 @@ export async function readObjectHeader(ctx: Hdf5Context, address: number): Promi
         throw new Hdf5FormatError(ctx.url, "object header", `more than ${MAX_CHUNKS} continuation chunks`, address);
       }
     }
-    const chunks = await Promise.all(pending.map((p) => readContinuationChunk(ctx, first, p, header.version)));
+    const within = pending.map((p) => bytesWithin(ctx, first, p.address, p.length, "object header continuation"));
+    const wholes = within.every((w) => w !== undefined)
+      ? (within as ByteCursor[])
+      : await Promise.all(pending.map((p, i) => within[i] ?? ctx.cursor(p.address, p.length, "object header continuation")));
+    const chunks = wholes.map((whole, i) => continuationChunk(ctx, whole, pending[i]!, header.version));
     pending = [];
     for (const chunk of chunks) {
       pending.push(...(header.version === 2 ? parseMessagesV2(ctx, chunk, header) : parseMessagesV1(ctx, chunk, header)));
@@ -132,20 +134,31 @@ export async function readObjectHeader(ctx: Hdf5Context, address: number): Promi
   return header;
 }
 
-/** A sub-range of the first read when it covers [address, address+length), else a new read. */
-async function bytesAt(ctx: Hdf5Context, first: ByteCursor, address: number, length: number, structure: string): Promise<ByteCursor> {
+/** A cursor over [address, address+length) when the first read covers it, else undefined. */
+function bytesWithin(ctx: Hdf5Context, first: ByteCursor, address: number, length: number, structure: string): ByteCursor | undefined {
   const start = address - first.address;
   if (start >= 0 && start + length <= first.bytes.length) {
     return new ByteCursor(first.bytes.subarray(start, start + length), address, ctx.url, structure);
   }
-  return ctx.cursor(address, length, structure);
+  return undefined;
+}
+
+/** The first chunk's prefix, parsed from the first read: where its messages start, its whole size. */
+interface FirstChunkPrefix {
+  /** Bytes before the messages. */
+  prefix: number;
+  /** Bytes of messages (and gap). */
+  size: number;
+  /** The whole chunk: prefix, messages, and a v2 checksum. */
+  total: number;
+  structure: string;
 }
 
 /**
  * Version 1 prefix (format spec IV.A.1.a): version, reserved, message count, reference count,
  * header size, then padding to 8 bytes; messages follow, 8-byte aligned.
  */
-async function readFirstChunkV1(ctx: Hdf5Context, first: ByteCursor, address: number): Promise<{ chunk: ByteCursor; span: PendingChunk }> {
+function firstChunkPrefixV1(ctx: Hdf5Context, first: ByteCursor, address: number): FirstChunkPrefix {
   const version = first.u8();
   if (version !== 1) first.fail(`not an object header (version byte ${version}, no OHDR signature)`);
   first.u8(); // reserved
@@ -156,9 +169,12 @@ async function readFirstChunkV1(ctx: Hdf5Context, first: ByteCursor, address: nu
   if (address + total > ctx.fileSize - ctx.baseAddress) {
     first.fail(`header size ${size} runs past the end of the file`);
   }
-  const whole = await bytesAt(ctx, first, address, total, "object header v1");
-  whole.pos = V1_PREFIX_SIZE;
-  return { chunk: whole.sub(size, "object header v1"), span: { address, length: total } };
+  return { prefix: V1_PREFIX_SIZE, size, total, structure: "object header v1" };
+}
+
+function firstChunkV1(whole: ByteCursor, prefix: FirstChunkPrefix): ByteCursor {
+  whole.pos = prefix.prefix;
+  return whole.sub(prefix.size, prefix.structure);
 }
 
 function parseMessagesV1(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHeader): PendingChunk[] {
@@ -184,12 +200,7 @@ function parseMessagesV1(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHead
  * optional attribute phase change values (bit 4), chunk #0 size in 1/2/4/8 bytes (bits 0-1),
  * then messages, a gap, and a checksum of everything before it.
  */
-async function readFirstChunkV2(
-  ctx: Hdf5Context,
-  first: ByteCursor,
-  address: number,
-  header: ObjectHeader,
-): Promise<{ chunk: ByteCursor; span: PendingChunk }> {
+function firstChunkPrefixV2(ctx: Hdf5Context, first: ByteCursor, address: number, header: ObjectHeader): FirstChunkPrefix {
   first.skip(4);
   const version = first.u8();
   if (version !== 2) first.fail(`unsupported object header version ${version}`);
@@ -204,10 +215,13 @@ async function readFirstChunkV2(
   if (address + total > ctx.fileSize - ctx.baseAddress) {
     first.fail(`chunk #0 size ${size} runs past the end of the file`);
   }
-  const whole = await bytesAt(ctx, first, address, total, "object header v2");
-  verifyChecksum(whole.bytes.subarray(0, prefix + size), readU32(whole.bytes, prefix + size), ctx.url, "object header v2", address);
+  return { prefix, size, total, structure: "object header v2" };
+}
+
+function firstChunkV2(ctx: Hdf5Context, whole: ByteCursor, address: number, { prefix, size, structure }: FirstChunkPrefix): ByteCursor {
+  verifyChecksum(whole.bytes.subarray(0, prefix + size), readU32(whole.bytes, prefix + size), ctx.url, structure, address);
   whole.pos = prefix;
-  return { chunk: whole.sub(size, "object header v2"), span: { address, length: total } };
+  return whole.sub(size, structure);
 }
 
 function parseMessagesV2(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHeader): PendingChunk[] {
@@ -242,9 +256,8 @@ function addMessage(ctx: Hdf5Context, header: ObjectHeader, message: HeaderMessa
   header.messages.push(message);
 }
 
-/** Read one continuation chunk; v2 chunks are "OCHK", messages, gap, checksum (format spec IV.A.1.b). */
-async function readContinuationChunk(ctx: Hdf5Context, first: ByteCursor, chunk: PendingChunk, version: 1 | 2): Promise<ByteCursor> {
-  const whole = await bytesAt(ctx, first, chunk.address, chunk.length, "object header continuation");
+/** One continuation chunk's messages; v2 chunks are "OCHK", messages, gap, checksum (format spec IV.A.1.b). */
+function continuationChunk(ctx: Hdf5Context, whole: ByteCursor, chunk: PendingChunk, version: 1 | 2): ByteCursor {
   if (version === 1) return whole;
   if (whole.ascii(4) !== "OCHK") {
     throw new Hdf5FormatError(ctx.url, "object header continuation", "missing OCHK signature", chunk.address);

@@ -7,106 +7,176 @@ import { PyFloat, pyJson, type PyJsonValue } from "./pyJson.js";
  * (bigint), and the NaN/Infinity literals zarr-python writes are accepted.
  */
 export function parsePyJson(text: string): PyJsonValue {
-  let at = 0;
-  const fail = (what: string): never => {
+  const parser = new PyJsonParser(text);
+  const result = parser.value();
+  parser.space();
+  if (parser.at !== text.length) parser.fail("trailing characters");
+  return result;
+}
+
+/** Longest number text read (as the regular expression it replaced saw it). */
+const MAX_NUMBER_LENGTH = 400;
+
+/**
+ * The parser's state and steps, as methods rather than closures made anew for every text (the
+ * combine parses every .zarray and .zattrs of every file).
+ */
+class PyJsonParser {
+  at = 0;
+
+  constructor(private readonly text: string) {}
+
+  fail(what: string): never {
+    const { text, at } = this;
     throw new SyntaxError(`metadata JSON: ${what} at character ${at}: ${text.slice(Math.max(0, at - 20), at + 20)}`);
-  };
-  const space = (): void => {
-    while (at < text.length && " \t\n\r".includes(text[at]!)) at++;
-  };
-  const literal = (word: string, value: PyJsonValue): PyJsonValue => {
-    if (!text.startsWith(word, at)) fail(`expected ${word}`);
-    at += word.length;
+  }
+
+  space(): void {
+    const text = this.text;
+    let at = this.at;
+    for (;;) {
+      const c = text.charCodeAt(at);
+      // " ", "\t", "\n", "\r" (NaN past the end stops it)
+      if (c === 32 || c === 9 || c === 10 || c === 13) at++;
+      else break;
+    }
+    this.at = at;
+  }
+
+  private literal(word: string, value: PyJsonValue): PyJsonValue {
+    if (!this.text.startsWith(word, this.at)) this.fail(`expected ${word}`);
+    this.at += word.length;
     return value;
-  };
-  const string = (): string => {
-    const end = findStringEnd(text, at);
-    if (end < 0) fail("unterminated string");
-    const value = JSON.parse(text.slice(at, end + 1)) as string;
-    at = end + 1;
+  }
+
+  private string(): string {
+    const text = this.text;
+    const start = this.at;
+    const end = findStringEnd(text, start);
+    if (end < 0) this.fail("unterminated string");
+    // Without escapes or control characters the text between the quotes is the value; otherwise
+    // JSON.parse reads it (and rejects what JSON does).
+    let plain = true;
+    for (let i = start + 1; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 92 || c < 32) {
+        plain = false;
+        break;
+      }
+    }
+    const value = plain ? text.slice(start + 1, end) : (JSON.parse(text.slice(start, end + 1)) as string);
+    this.at = end + 1;
     return value;
-  };
-  const value = (): PyJsonValue => {
-    space();
-    const c = text[at];
+  }
+
+  /** -?\d+(\.\d+)?([eE][+-]?\d+)? at `at`, within MAX_NUMBER_LENGTH characters; its end, or -1. */
+  private numberEnd(): number {
+    const text = this.text;
+    const limit = Math.min(text.length, this.at + MAX_NUMBER_LENGTH);
+    let i = this.at;
+    if (i < limit && text.charCodeAt(i) === 45) i++;
+    if (!isDigitAt(text, i, limit)) return -1;
+    while (isDigitAt(text, i, limit)) i++;
+    if (i < limit && text.charCodeAt(i) === 46 && isDigitAt(text, i + 1, limit)) {
+      i++;
+      while (isDigitAt(text, i, limit)) i++;
+    }
+    if (i < limit && (text.charCodeAt(i) === 101 || text.charCodeAt(i) === 69)) {
+      let j = i + 1;
+      if (j < limit && (text.charCodeAt(j) === 43 || text.charCodeAt(j) === 45)) j++;
+      if (isDigitAt(text, j, limit)) {
+        while (isDigitAt(text, j, limit)) j++;
+        i = j;
+      }
+    }
+    return i;
+  }
+
+  value(): PyJsonValue {
+    this.space();
+    const text = this.text;
+    const c = text[this.at];
     switch (c) {
       case "{": {
-        at++;
+        this.at++;
         const out: Record<string, PyJsonValue> = {};
-        space();
-        if (text[at] === "}") {
-          at++;
+        this.space();
+        if (text[this.at] === "}") {
+          this.at++;
           return out;
         }
         for (;;) {
-          space();
-          if (text[at] !== '"') fail("expected a key");
-          const key = string();
-          space();
-          if (text[at] !== ":") fail("expected ':'");
-          at++;
-          out[key] = value();
-          space();
-          if (text[at] === ",") {
-            at++;
+          this.space();
+          if (text[this.at] !== '"') this.fail("expected a key");
+          const key = this.string();
+          this.space();
+          if (text[this.at] !== ":") this.fail("expected ':'");
+          this.at++;
+          out[key] = this.value();
+          this.space();
+          if (text[this.at] === ",") {
+            this.at++;
             continue;
           }
-          if (text[at] === "}") {
-            at++;
+          if (text[this.at] === "}") {
+            this.at++;
             return out;
           }
-          fail("expected ',' or '}'");
+          this.fail("expected ',' or '}'");
         }
       }
       case "[": {
-        at++;
+        this.at++;
         const out: PyJsonValue[] = [];
-        space();
-        if (text[at] === "]") {
-          at++;
+        this.space();
+        if (text[this.at] === "]") {
+          this.at++;
           return out;
         }
         for (;;) {
-          out.push(value());
-          space();
-          if (text[at] === ",") {
-            at++;
+          out.push(this.value());
+          this.space();
+          if (text[this.at] === ",") {
+            this.at++;
             continue;
           }
-          if (text[at] === "]") {
-            at++;
+          if (text[this.at] === "]") {
+            this.at++;
             return out;
           }
-          fail("expected ',' or ']'");
+          this.fail("expected ',' or ']'");
         }
       }
       case '"':
-        return string();
+        return this.string();
       case "t":
-        return literal("true", true);
+        return this.literal("true", true);
       case "f":
-        return literal("false", false);
+        return this.literal("false", false);
       case "n":
-        return literal("null", null);
+        return this.literal("null", null);
       case "N":
-        return literal("NaN", new PyFloat(NaN));
+        return this.literal("NaN", new PyFloat(NaN));
       case "I":
-        return literal("Infinity", new PyFloat(Infinity));
+        return this.literal("Infinity", new PyFloat(Infinity));
       default: {
-        if (text.startsWith("-Infinity", at)) return literal("-Infinity", new PyFloat(-Infinity));
-        const match = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(at, at + 400));
-        if (!match) return fail("unexpected character");
-        at += match[0].length;
-        if (match[1] !== undefined || match[2] !== undefined) return new PyFloat(Number(match[0]));
-        const n = Number(match[0]);
-        return Number.isSafeInteger(n) ? n : BigInt(match[0]);
+        if (text.startsWith("-Infinity", this.at)) return this.literal("-Infinity", new PyFloat(-Infinity));
+        const end = this.numberEnd();
+        if (end < 0) return this.fail("unexpected character");
+        const number = text.slice(this.at, end);
+        this.at = end;
+        const n = Number(number);
+        if (number.includes(".") || number.includes("e") || number.includes("E")) return new PyFloat(n);
+        return Number.isSafeInteger(n) ? n : BigInt(number);
       }
     }
-  };
-  const result = value();
-  space();
-  if (at !== text.length) fail("trailing characters");
-  return result;
+  }
+}
+
+function isDigitAt(text: string, i: number, limit: number): boolean {
+  if (i >= limit) return false;
+  const c = text.charCodeAt(i);
+  return c >= 48 && c <= 57;
 }
 
 function findStringEnd(text: string, start: number): number {

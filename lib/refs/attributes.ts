@@ -2,6 +2,9 @@ import type { AttributeElement, Hdf5Attribute, Hdf5Datatype } from "../hdf5/mode
 import { PyFloat, type PyJsonValue } from "../json/pyJson.js";
 import { isBoolEnum, numericKind } from "./zarrDtype.js";
 
+/** One decoder for the module (a new one per call allocates more than the text). */
+const utf8 = new TextDecoder();
+
 /** Attributes that describe HDF5/netCDF-4 plumbing, not data; kerchunk (after h5netcdf) drops them. */
 export const hiddenAttributes = new Set([
   "REFERENCE_LIST",
@@ -24,7 +27,7 @@ function elementJson(datatype: Hdf5Datatype, element: AttributeElement): PyJsonV
     if (isBoolEnum(datatype)) return element !== 0;
     return element;
   }
-  if (element instanceof Uint8Array) return new TextDecoder().decode(element);
+  if (element instanceof Uint8Array) return utf8.decode(element);
   if (Array.isArray(element)) {
     const base = "base" in datatype ? datatype.base : datatype;
     return element.map((e) => elementJson(base, e));

@@ -3,9 +3,12 @@ import { encodeNumber } from "../model/numeric.js";
 import { PyFloat, type PyJsonValue } from "../json/pyJson.js";
 import { numericKind } from "./zarrDtype.js";
 
+/** One encoder for the module (a new one per call allocates more than the text). */
+const utf8Encoder = new TextEncoder();
+
 /** numcodecs VLenUTF8 encoding: item count, then each item as (length, UTF-8 bytes), little-endian. */
 export function encodeVlenUtf8(values: string[]): Uint8Array {
-  const encoded = values.map((v) => new TextEncoder().encode(v));
+  const encoded = values.map((v) => utf8Encoder.encode(v));
   const out = new Uint8Array(4 + encoded.reduce((n, e) => n + 4 + e.length, 0));
   const view = new DataView(out.buffer);
   view.setUint32(0, values.length, true);

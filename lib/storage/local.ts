@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readlinkSync } from "node:fs";
-import { link, mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, readdir, rename, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { StorageError } from "../errors.js";
@@ -151,6 +151,8 @@ export class LocalStorage implements Storage {
   async write(key: string, bytes: Uint8Array, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
     const target = this.path(key);
     const temporary = temporaryName(target);
+    // Renamed into place, the temporary name is gone: no unlink (a failing system call and error) after.
+    let renamed = false;
     try {
       await writeCreatingFolders(temporary, bytes);
       if (options.ifAbsent) {
@@ -164,11 +166,12 @@ export class LocalStorage implements Storage {
         return true;
       }
       await rename(temporary, target);
+      renamed = true;
       return true;
     } catch (error) {
       throw new StorageError(this.description, key, `cannot write: ${(error as Error).message}`, false);
     } finally {
-      await unlink(temporary).catch(() => undefined);
+      if (!renamed) await unlink(temporary).catch(() => undefined);
     }
   }
 
@@ -178,7 +181,10 @@ export class LocalStorage implements Storage {
    */
   async delete(key: string): Promise<void> {
     const path = this.path(key);
-    await rm(path, { force: true });
+    // unlink, not rm: a key is a file, and rm looks at it (lstat) before unlinking it.
+    await unlink(path).catch((error: unknown) => {
+      if (errorCode(error) !== "ENOENT") throw error;
+    });
     for (let dir = dirname(path); dir.startsWith(this.root + sep); dir = dirname(dir)) {
       try {
         await rmdir(dir);
@@ -196,13 +202,14 @@ export class LocalStorage implements Storage {
 }
 
 /**
- * Write a file, making its folders first. Another writer's `delete` may remove a folder it found
+ * Write a file, making its folders when they are missing (ENOENT; usually they are there: a day's
+ * staging folder gets file after file). Another writer's `delete` may remove a folder it found
  * empty while we make its subfolders or write into it (ENOENT): make the folders again, a few times.
  */
 async function writeCreatingFolders(path: string, bytes: Uint8Array): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await mkdir(dirname(path), { recursive: true });
+      if (attempt > 1) await mkdir(dirname(path), { recursive: true });
       await writeFile(path, bytes);
       return;
     } catch (error) {

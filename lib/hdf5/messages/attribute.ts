@@ -6,6 +6,9 @@ import { parseDatatype } from "./datatype.js";
 import { parseDataspace } from "./dataspace.js";
 import { parseSharedMessage, type SharedMessageLocation } from "./shared.js";
 
+/** One decoder for the module (a new one per call allocates more than the text). */
+const utf8 = new TextDecoder();
+
 /** An attribute message before shared parts are resolved and values decoded. */
 export interface RawAttribute {
   name: string;
@@ -35,7 +38,7 @@ export function parseAttributeMessage(ctx: Hdf5Context, c: ByteCursor): RawAttri
   const pad = (n: number): number => (version === 1 ? Math.ceil(n / 8) * 8 : n);
   const nameBytes = c.take(pad(nameSize)).subarray(0, nameSize);
   const end = nameBytes.indexOf(0);
-  const name = new TextDecoder().decode(end < 0 ? nameBytes : nameBytes.subarray(0, end));
+  const name = utf8.decode(end < 0 ? nameBytes : nameBytes.subarray(0, end));
   const datatypeCursor = c.sub(pad(datatypeSize), "attribute datatype");
   const dataspaceCursor = c.sub(pad(dataspaceSize), "attribute dataspace");
   const shared = version >= 2 ? flags : 0;

@@ -3,6 +3,9 @@ import type { ByteCursor } from "../cursor.js";
 import type { ByteOrder, CharacterSet, FloatLayout, Hdf5Datatype, StringPadding } from "../model.js";
 import { product } from "../../shape.js";
 
+/** One decoder for the module (a new one per call allocates more than the text). */
+const utf8 = new TextDecoder();
+
 /** Datatype classes (format spec IV.A.2.d, "Class and Version"). */
 export const DatatypeClass = {
   FIXED: 0,
@@ -93,7 +96,7 @@ export function parseDatatype(c: ByteCursor, depth = 0): Hdf5Datatype {
       // The tag length (bits 0-7) already includes the NUL padding to a multiple of 8.
       const tagBytes = c.take(bits0);
       const end = tagBytes.indexOf(0);
-      const tag = new TextDecoder().decode(end < 0 ? tagBytes : tagBytes.subarray(0, end));
+      const tag = utf8.decode(end < 0 ? tagBytes : tagBytes.subarray(0, end));
       return { class: "opaque", size, tag };
     }
     case DatatypeClass.COMPOUND:

@@ -1,6 +1,9 @@
 import type { ByteCursor } from "../cursor.js";
 import type { Hdf5Filter } from "../model.js";
 
+/** One decoder for the module (a new one per call allocates more than the text). */
+const utf8 = new TextDecoder();
+
 /** More filters than this in one pipeline is a damaged message (H5Z_MAX_NFILTERS is 32). */
 const MAX_FILTERS = 32;
 
@@ -26,7 +29,7 @@ export function parseFilterPipeline(c: ByteCursor): Hdf5Filter[] {
     if (nameLength > 0) {
       const bytes = c.take(nameLength);
       const end = bytes.indexOf(0);
-      name = new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
+      name = utf8.decode(end < 0 ? bytes : bytes.subarray(0, end));
       if (version === 1 && nameLength % 8 !== 0) c.skip(8 - (nameLength % 8));
     }
     c.need(valueCount * 4);

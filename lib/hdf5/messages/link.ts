@@ -2,6 +2,9 @@ import type { Hdf5Context } from "../context.js";
 import type { ByteCursor } from "../cursor.js";
 import type { Hdf5Link } from "../model.js";
 
+/** One decoder for the module (a new one per call allocates more than the text). */
+const utf8 = new TextDecoder();
+
 export interface LinkMessage {
   link: Hdf5Link;
   creationOrder?: number;
@@ -24,7 +27,7 @@ export function parseLinkMessage(ctx: Hdf5Context, c: ByteCursor): LinkMessage {
   if (flags & 0x10) c.u8(); // character set of the name; UTF-8 decoding covers ASCII too
   const nameLength = c.uint(1 << (flags & 0x03));
   if (nameLength === 0) c.fail("link name is empty");
-  const name = new TextDecoder().decode(c.take(nameLength));
+  const name = utf8.decode(c.take(nameLength));
   if (linkType === 0) {
     const address = ctx.addr(c);
     if (address === undefined) c.fail(`hard link ${name} has an undefined address`);
@@ -32,7 +35,7 @@ export function parseLinkMessage(ctx: Hdf5Context, c: ByteCursor): LinkMessage {
   }
   if (linkType === 1) {
     const length = c.u16();
-    return { link: { name, kind: "soft", target: new TextDecoder().decode(c.take(length)) }, creationOrder };
+    return { link: { name, kind: "soft", target: utf8.decode(c.take(length)) }, creationOrder };
   }
   if (linkType === 64) {
     const length = c.u16();
