@@ -238,9 +238,11 @@ describe("a backfill ends and tells the truth whatever an operator does to its p
     const summary = await endsWithin(handle, ENDS_WITHIN_MS);
     t.diagnostic(`${summary.status}: ${JSON.stringify(summary.report)}`);
     assert.equal(summary.status, "completed");
-    // A day the batch finished before it failed is found by its day workflow: "existing".
-    assert.ok(["written", "existing"].includes(outcome(summary.results[START])), outcome(summary.results[START]));
-    for (const day of [TARGET_DAY, END]) assert.equal(outcome(summary.results[day]), "written", day);
+    // A day the batch finished before it failed is found by its day workflow: "existing". So may
+    // be one it finishes after: a failed activity runs on in the worker until its next heartbeat
+    // hears of the failure, and the sources are fast again by then (seen once for 2021-12-31).
+    for (const day of [START, TARGET_DAY]) assert.ok(["written", "existing"].includes(outcome(summary.results[day])), `${day}: ${outcome(summary.results[day])}`);
+    assert.equal(outcome(summary.results[END]), "written", END);
     // The failure landed: the month recorded its batch failed, and gave both of its days their day workflows.
     const histories = await datasetHistories(client, dataset);
     const monthHistory = [...histories.entries()].find(([id]) => id.startsWith(`${month}#`))?.[1];
