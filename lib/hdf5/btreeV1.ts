@@ -111,7 +111,7 @@ async function readNode(
   const prefix = nodePrefixSize(o);
   const sizeFor = (entries: number): number => prefix + entries * o + (entries + 1) * keySize;
 
-  let cursor: ByteCursor = await ctx.cursorUpTo(node.address, sizeFor(expectedEntries), what);
+  let cursor: ByteCursor = ctx.cursorUpToNow(node.address, sizeFor(expectedEntries), what) ?? (await ctx.cursorUpTo(node.address, sizeFor(expectedEntries), what));
   if (cursor.remaining < prefix) cursor.fail(`node header needs ${prefix} bytes, the file has ${cursor.remaining}`);
   const signature = cursor.ascii(4);
   if (signature !== "TREE") cursor.fail(`bad signature ${JSON.stringify(signature)}, expected "TREE"`);
@@ -129,7 +129,7 @@ async function readNode(
     cursor.fail(`node claims ${entries} entries (${needed} bytes) but only ${available} bytes remain in the file`);
   }
   if (needed > cursor.bytes.length) {
-    cursor = await ctx.cursor(node.address, needed, what);
+    cursor = ctx.cursorNow(node.address, needed, what) ?? (await ctx.cursor(node.address, needed, what));
   }
   cursor.pos = prefix;
 

@@ -28,7 +28,7 @@ const FIRST_READ_SIZE = 4096;
  * the free space, which ends the list.
  */
 export async function readGlobalHeapCollection(ctx: Hdf5Context, address: number): Promise<GlobalHeapCollection> {
-  const first = await ctx.cursorUpTo(address, FIRST_READ_SIZE, "global heap collection");
+  const first = ctx.cursorUpToNow(address, FIRST_READ_SIZE, "global heap collection") ?? (await ctx.cursorUpTo(address, FIRST_READ_SIZE, "global heap collection"));
   if (first.ascii(4) !== "GCOL") first.fail("missing GCOL signature");
   const version = first.u8();
   if (version !== 1) first.fail(`unsupported global heap version ${version}`);

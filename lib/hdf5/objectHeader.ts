@@ -87,7 +87,7 @@ interface PendingChunk {
  * is an error, not a loop), and all sizes are checked against the file size before reading.
  */
 export async function readObjectHeader(ctx: Hdf5Context, address: number): Promise<ObjectHeader> {
-  const first = await ctx.cursorUpTo(address, FIRST_READ_SIZE, "object header");
+  const first = ctx.cursorUpToNow(address, FIRST_READ_SIZE, "object header") ?? (await ctx.cursorUpTo(address, FIRST_READ_SIZE, "object header"));
   const isV2 = first.remaining >= 4 && first.ascii(4) === "OHDR";
   first.pos = 0;
   const header: ObjectHeader = { address, version: isV2 ? 2 : 1, flags: 0, attributeCreationOrderTracked: false, messages: [] };
@@ -99,7 +99,7 @@ export async function readObjectHeader(ctx: Hdf5Context, address: number): Promi
   // The first chunk (and its continuations) usually lie within the first read: parsed without
   // waiting (fewer promises: node runs hooks on each inside an activity's AsyncLocalStorage).
   const prefix = isV2 ? firstChunkPrefixV2(ctx, first, address, header) : firstChunkPrefixV1(ctx, first, address);
-  const whole = bytesWithin(ctx, first, address, prefix.total, prefix.structure) ?? (await ctx.cursor(address, prefix.total, prefix.structure));
+  const whole = bytesWithin(ctx, first, address, prefix.total, prefix.structure) ?? (ctx.cursorNow(address, prefix.total, prefix.structure) ?? (await ctx.cursor(address, prefix.total, prefix.structure)));
   const chunk = isV2 ? firstChunkV2(ctx, whole, address, prefix) : firstChunkV1(whole, prefix);
   claimed.push({ address, length: prefix.total });
   pending = isV2 ? parseMessagesV2(ctx, chunk, header) : parseMessagesV1(ctx, chunk, header);
