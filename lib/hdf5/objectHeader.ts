@@ -46,14 +46,24 @@ export const MessageFlag = {
   FAIL_IF_UNKNOWN_ALWAYS: 0x80,
 } as const;
 
-/** One raw header message: its type, flags and a cursor over exactly its body bytes. */
+/** One raw header message: its type, flags and exactly its body bytes. */
 export interface HeaderMessage {
   type: number;
   flags: number;
   /** v2 object headers that track attribute creation order store it per message. */
   creationOrder?: number;
-  /** Cursor over the message body; `body.address` is the body's file address. */
-  body: ByteCursor;
+  /** The message body and its file address (`bodyCursor` reads it). */
+  body: MessageBody;
+}
+
+/**
+ * A message body as stored: its bytes, where they are, and the file (for errors). Not a cursor:
+ * a file has hundreds of messages, most never parsed; a cursor (and its DataView) is made when one is.
+ */
+export interface MessageBody {
+  readonly bytes: Uint8Array;
+  readonly address: number;
+  readonly url: string;
 }
 
 export interface ObjectHeader {
@@ -185,8 +195,8 @@ function parseMessagesV1(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHead
     const flags = chunk.u8();
     chunk.skip(3);
     if (size > chunk.remaining) chunk.fail(`message of type ${type} claims ${size} bytes but the chunk has ${chunk.remaining} left`);
-    const body = chunk.sub(size, messageStructure(type));
-    addMessage(ctx, header, { type, flags, body }, continuations);
+    const address = chunk.fileAddress;
+    addMessage(ctx, header, { type, flags, body: { bytes: chunk.take(size), address, url: ctx.url } }, continuations);
     // Messages are padded to multiples of 8 (the size field already includes the padding in files
     // HDF5 writes); realign defensively, relative to the chunk start which is 8-aligned.
     const rem = chunk.pos % 8;
@@ -235,8 +245,8 @@ function parseMessagesV2(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHead
     const flags = chunk.u8();
     const creationOrder = tracked ? chunk.u16() : undefined;
     if (size > chunk.remaining) chunk.fail(`message of type ${type} claims ${size} bytes but the chunk has ${chunk.remaining} left`);
-    const body = chunk.sub(size, messageStructure(type));
-    addMessage(ctx, header, { type, flags, creationOrder, body }, continuations);
+    const address = chunk.fileAddress;
+    addMessage(ctx, header, { type, flags, creationOrder, body: { bytes: chunk.take(size), address, url: ctx.url } }, continuations);
   }
   return continuations;
 }
@@ -246,7 +256,7 @@ function addMessage(ctx: Hdf5Context, header: ObjectHeader, message: HeaderMessa
   if (message.type === MessageType.CONTINUATION) {
     const { address, length } = parseContinuationMessage(ctx, bodyCursor(message));
     const minimum = header.version === 2 ? 8 : 0;
-    if (length < minimum) message.body.fail(`continuation chunk length ${length} is too small`);
+    if (length < minimum) bodyCursor(message).fail(`continuation chunk length ${length} is too small`);
     if (address + length > ctx.fileSize - ctx.baseAddress) {
       throw new Hdf5FormatError(ctx.url, "object header continuation", `chunk ${address}+${length} runs past the end of the file`, address);
     }
@@ -266,13 +276,21 @@ function continuationChunk(ctx: Hdf5Context, whole: ByteCursor, chunk: PendingCh
   return whole.sub(chunk.length - 8, "object header continuation");
 }
 
+/** The structure name of each message type seen (errors name it), made once per type. */
+const structureNames = new Map<number, string>();
+
 function messageStructure(type: number): string {
-  return `header message 0x${type.toString(16).padStart(4, "0")}`;
+  let name = structureNames.get(type);
+  if (name === undefined) {
+    name = `header message 0x${type.toString(16).padStart(4, "0")}`;
+    if (type <= 0xff) structureNames.set(type, name); // the defined types; a damaged file's others are not kept
+  }
+  return name;
 }
 
-/** A fresh cursor over a message body (parsers advance cursors; the stored one stays at 0). */
+/** A fresh cursor over a message body (parsers advance cursors; the stored body has none). */
 export function bodyCursor(message: HeaderMessage): ByteCursor {
-  return new ByteCursor(message.body.bytes, message.body.address, message.body.url, message.body.structure);
+  return new ByteCursor(message.body.bytes, message.body.address, message.body.url, messageStructure(message.type));
 }
 
 /** First message of a type, if any. */
