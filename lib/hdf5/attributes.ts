@@ -118,18 +118,28 @@ async function readDenseAttributes(services: AttributeServices, heapAddress: num
   const ctx = services.context;
   const { heap, records } = await openDenseStorage(ctx, heapAddress, nameIndexAddress, { btreeType: 8, name: "dense attribute name index" });
   const creationOrders: number[] = [];
-  const bodies = await Promise.all(
-    records.map((record) => {
-      const c = new ByteCursor(record, nameIndexAddress, ctx.url, "dense attribute record");
-      const id = c.take(8);
-      const flags = c.u8();
-      creationOrders.push(c.u32());
-      // A shared attribute's id is its heap id in the SOHM table's heap, not in this object's heap.
-      return flags & MessageFlag.SHARED
+  // Bodies at once when their heap block is parsed already (no promise each); the others wait.
+  const found: (Uint8Array | ByteCursor | Promise<Uint8Array | ByteCursor>)[] = [];
+  let waiting = false;
+  for (const record of records) {
+    const c = new ByteCursor(record, nameIndexAddress, ctx.url, "dense attribute record");
+    const id = c.take(8);
+    const flags = c.u8();
+    creationOrders.push(c.u32());
+    // A shared attribute's id is its heap id in the SOHM table's heap, not in this object's heap.
+    const now = flags & MessageFlag.SHARED ? undefined : heap.objectNow(id);
+    if (now !== undefined) {
+      found.push(now);
+      continue;
+    }
+    waiting = true;
+    found.push(
+      flags & MessageFlag.SHARED
         ? services.sharedBody({ kind: "sohm", heapId: id.slice() }, MessageType.ATTRIBUTE, `dense attribute in heap ${heapAddress}`)
-        : heap.object(id);
-    }),
-  );
+        : heap.object(id),
+    );
+  }
+  const bodies = waiting ? await Promise.all(found) : (found as (Uint8Array | ByteCursor)[]);
   return bodies.map((body, i) => ({
     raw: parseAttributeMessage(ctx, body instanceof ByteCursor ? body : new ByteCursor(body, heapAddress, ctx.url, "dense attribute message")),
     creationOrder: creationOrders[i],

@@ -74,9 +74,11 @@ export async function readBTreeV1Leaves(
       }
       visited.add(node.address);
     }
-    const parsed = await Promise.all(
-      level.map((node) => readNode(ctx, node, nodeType, keySize, expectedEntries, what)),
-    );
+    // Nodes whose bytes are cached are parsed at once; a round with any other waits for all.
+    const now = level.map((node) => readNodeNow(ctx, node, nodeType, keySize, expectedEntries, what));
+    const parsed = now.every((n) => n !== undefined)
+      ? (now as ParsedNode[])
+      : await Promise.all(level.map((node, i) => now[i] ?? readNode(ctx, node, nodeType, keySize, expectedEntries, what)));
     const next: PendingNode[] = [];
     const leaves: BTreeV1Entry[] = [];
     let levelOfThisRound: number | undefined;
@@ -99,6 +101,15 @@ export async function readBTreeV1Leaves(
   return result;
 }
 
+/** `readNode` at once when the node's bytes are cached, else undefined. */
+function readNodeNow(ctx: Hdf5Context, node: PendingNode, nodeType: 0 | 1, keySize: number, expectedEntries: number, what: string): ParsedNode | undefined {
+  const first = ctx.cursorUpToNow(node.address, nodeSize(ctx, keySize, expectedEntries), what);
+  if (first === undefined) return undefined;
+  const needed = checkNodeHeader(ctx, first, node, nodeType, keySize);
+  const cursor = needed > first.bytes.length ? ctx.cursorNow(node.address, needed, what) : first;
+  return cursor === undefined ? undefined : parseNodeEntries(ctx, cursor, keySize);
+}
+
 async function readNode(
   ctx: Hdf5Context,
   node: PendingNode,
@@ -107,11 +118,22 @@ async function readNode(
   expectedEntries: number,
   what: string,
 ): Promise<ParsedNode> {
-  const o = ctx.sizeOfOffsets;
-  const prefix = nodePrefixSize(o);
-  const sizeFor = (entries: number): number => prefix + entries * o + (entries + 1) * keySize;
+  const size = nodeSize(ctx, keySize, expectedEntries);
+  const first = ctx.cursorUpToNow(node.address, size, what) ?? (await ctx.cursorUpTo(node.address, size, what));
+  const needed = checkNodeHeader(ctx, first, node, nodeType, keySize);
+  const cursor = needed > first.bytes.length ? (ctx.cursorNow(node.address, needed, what) ?? (await ctx.cursor(node.address, needed, what))) : first;
+  return parseNodeEntries(ctx, cursor, keySize);
+}
 
-  let cursor: ByteCursor = await ctx.cursorUpTo(node.address, sizeFor(expectedEntries), what);
+/** Bytes of a node with `entries` entries. */
+function nodeSize(ctx: Hdf5Context, keySize: number, entries: number): number {
+  const o = ctx.sizeOfOffsets;
+  return nodePrefixSize(o) + entries * o + (entries + 1) * keySize;
+}
+
+/** Check a node's header (signature, type, level, entry count against the file): its whole size. */
+function checkNodeHeader(ctx: Hdf5Context, cursor: ByteCursor, node: PendingNode, nodeType: 0 | 1, keySize: number): number {
+  const prefix = nodePrefixSize(ctx.sizeOfOffsets);
   if (cursor.remaining < prefix) cursor.fail(`node header needs ${prefix} bytes, the file has ${cursor.remaining}`);
   const signature = cursor.ascii(4);
   if (signature !== "TREE") cursor.fail(`bad signature ${JSON.stringify(signature)}, expected "TREE"`);
@@ -122,17 +144,21 @@ async function readNode(
     cursor.fail(`node level ${level}, but its parent is at level ${node.expectedLevel + 1}`);
   }
   const entries = cursor.u16();
-  const needed = sizeFor(entries);
+  const needed = nodeSize(ctx, keySize, entries);
   // Checked against the file size before any allocation: an absurd count is a typed error.
   const available = ctx.fileSize - ctx.baseAddress - node.address;
   if (needed > available) {
     cursor.fail(`node claims ${entries} entries (${needed} bytes) but only ${available} bytes remain in the file`);
   }
-  if (needed > cursor.bytes.length) {
-    cursor = await ctx.cursor(node.address, needed, what);
-  }
-  cursor.pos = prefix;
+  return needed;
+}
 
+/** A checked node's level, keys and children (its header read again from the start). */
+function parseNodeEntries(ctx: Hdf5Context, cursor: ByteCursor, keySize: number): ParsedNode {
+  cursor.pos = 5;
+  const level = cursor.u8();
+  const entries = cursor.u16();
+  cursor.pos = nodePrefixSize(ctx.sizeOfOffsets);
   const keys: Uint8Array[] = new Array<Uint8Array>(entries + 1);
   const children: number[] = new Array<number>(entries);
   for (let e = 0; e < entries; e++) {

@@ -44,7 +44,7 @@ function limitEncodedSize(n: number): number {
 export async function readBTreeV2Header(ctx: Hdf5Context, headerAddress: number, structure: string): Promise<BTreeV2Header> {
   const what = `${structure} (v2 B-tree header)`;
   const size = 4 + 1 + 1 + 4 + 2 + 2 + 1 + 1 + ctx.sizeOfOffsets + 2 + ctx.sizeOfLengths + 4;
-  const c = await ctx.cursor(headerAddress, size, what);
+  const c = ctx.cursorNow(headerAddress, size, what) ?? (await ctx.cursor(headerAddress, size, what));
   const signature = c.ascii(4);
   if (signature !== "BTHD") c.fail(`bad signature ${JSON.stringify(signature)}, expected "BTHD"`);
   const version = c.u8();
@@ -188,7 +188,7 @@ async function readNode(
   // children are leaves, whose total is their own record count.
   const pointerSize = leaf ? 0 : ctx.sizeOfOffsets + maxRecordsSize + (node.depth > 1 ? info[node.depth - 1]!.cumulativeMaxRecordsSize : 0);
   const used = 6 + node.records * header.recordSize + (leaf ? 0 : (node.records + 1) * pointerSize) + 4;
-  const c: ByteCursor = await ctx.cursor(node.address, used, structure);
+  const c: ByteCursor = ctx.cursorNow(node.address, used, structure) ?? (await ctx.cursor(node.address, used, structure));
   const signature = c.ascii(4);
   const expected = leaf ? "BTLF" : "BTIN";
   if (signature !== expected) c.fail(`bad signature ${JSON.stringify(signature)}, expected "${expected}"`);

@@ -31,7 +31,7 @@ const MAX_ENTRIES = 1_000_000;
  * image is not a hint: its entries are the file's metadata, and reads are served from them first.
  */
 export async function readCacheImage(ctx: Hdf5Context, address: number, length: number): Promise<CacheImageEntry[]> {
-  const c: ByteCursor = await ctx.cursor(address, length, "metadata cache image");
+  const c: ByteCursor = ctx.cursorNow(address, length, "metadata cache image") ?? (await ctx.cursor(address, length, "metadata cache image"));
   if (length < 4 + 2 + ctx.sizeOfLengths + 4 + 4) c.fail(`image of ${length} bytes is too small`);
   if (c.ascii(4) !== "MDCI") c.fail("missing MDCI signature");
   verifyChecksum(c.bytes.subarray(0, length - 4), new DataView(c.bytes.buffer, c.bytes.byteOffset + length - 4, 4).getUint32(0, true), ctx.url, "metadata cache image", address);

@@ -45,11 +45,40 @@ export class Hdf5Context {
         address,
       );
     }
-    const bytes = await this.source.read(absolute, length);
+    const bytes = this.source.readNow?.(absolute, length) ?? (await this.source.read(absolute, length));
     return this.overlay ? this.overlay.apply(address, bytes) : bytes;
   }
 
+  /**
+   * The bytes of `read` at once when the source holds them already, else undefined (then `read`,
+   * which also reports a bad range). Parsers take this path first: under an activity's
+   * AsyncLocalStorage node runs promise hooks on every promise, and most metadata reads of a file
+   * hit blocks its first round fetched.
+   */
+  readNow(address: number, length: number): Uint8Array | undefined {
+    const absolute = this.baseAddress + address;
+    if (this.source.readNow === undefined || !Number.isSafeInteger(address) || address < 0 || !Number.isSafeInteger(length) || length < 0) return undefined;
+    if (absolute + length > this.fileSize) return undefined;
+    const bytes = this.source.readNow(absolute, length);
+    if (bytes === undefined) return undefined;
+    return this.overlay ? this.overlay.apply(address, bytes) : bytes;
+  }
+
+  /** A cursor over `readNow`'s bytes, or undefined. */
+  cursorNow(address: number, length: number, structure: string): ByteCursor | undefined {
+    const bytes = this.readNow(address, length);
+    return bytes === undefined ? undefined : new ByteCursor(bytes, address, this.url, structure);
+  }
+
+  /** `cursorUpTo` at once when the source holds the bytes, else undefined. */
+  cursorUpToNow(address: number, length: number, structure: string): ByteCursor | undefined {
+    const available = this.fileSize - this.baseAddress - address;
+    return available <= 0 ? undefined : this.cursorNow(address, Math.min(length, available), structure);
+  }
+
   async cursor(address: number, length: number, structure: string): Promise<ByteCursor> {
+    const now = this.cursorNow(address, length, structure);
+    if (now !== undefined) return now;
     const bytes = await this.read(address, length, structure);
     return new ByteCursor(bytes, address, this.url, structure);
   }

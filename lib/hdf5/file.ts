@@ -39,6 +39,8 @@ import { product, rowMajorStrides } from "../shape.js";
 const PREFETCH_LIMIT = 100_000;
 /** Deeper group nesting than this is treated as damage (HDF5 paths this deep do not occur). */
 const MAX_WALK_DEPTH = 1024;
+/** The messages a dataset is parsed from besides its layout: `datasetNow` needs them unshared. */
+const NOW_TYPES = new Set<number>([MessageType.DATATYPE, MessageType.DATASPACE, MessageType.FILTER_PIPELINE, MessageType.FILL_VALUE, MessageType.FILL_VALUE_OLD]);
 
 /**
  * An HDF5 file read through a ByteSource, metadata only. Every structure is read on demand with
@@ -163,6 +165,12 @@ export class Hdf5File {
     }
     try {
       if (has(MessageType.DATA_LAYOUT)) {
+        // Parsed at once when none of its messages is shared or needs a read (the usual case).
+        const now = this.datasetNow(header, path);
+        if (now !== undefined) {
+          if (this.options.prefetchChunkIndexes) this.prefetchChunks({ ...now, attributes: [], skippedAttributes: [] });
+          return { ...now, ...(await base()) };
+        }
         const datasetPromise = this.dataset(header, path);
         if (this.options.prefetchChunkIndexes) {
           void datasetPromise.then((dataset) => this.prefetchChunks({ ...dataset, attributes: [], skippedAttributes: [] }), () => undefined);
@@ -302,6 +310,30 @@ export class Hdf5File {
     return parseDatatype(await this.messageBody(message, path));
   }
 
+  /**
+   * `dataset` without a promise when its datatype, dataspace, filter pipeline and fill value
+   * messages are in the header itself (not shared) and it names no external files; else undefined.
+   */
+  private datasetNow(header: ObjectHeader, path: string): Omit<Hdf5Dataset, "attributes" | "skippedAttributes"> | undefined {
+    for (const m of header.messages) {
+      if (m.type === MessageType.EXTERNAL_FILES) return undefined;
+      if (m.flags & MessageFlag.SHARED && NOW_TYPES.has(m.type)) return undefined;
+    }
+    const ctx = this.context;
+    // In `dataset`'s order, so that a damaged header fails with the same message.
+    const dataspaceMessage = this.required(header, MessageType.DATASPACE, "dataspace", path);
+    const datatype = parseDatatype(bodyCursor(this.required(header, MessageType.DATATYPE, "datatype", path)));
+    const dataspace = parseDataspace(ctx, bodyCursor(dataspaceMessage));
+    const pipeline = header.messages.find((m) => m.type === MessageType.FILTER_PIPELINE);
+    const filters: Hdf5Filter[] = pipeline ? parseFilterPipeline(bodyCursor(pipeline)) : [];
+    const layoutMessage = this.required(header, MessageType.DATA_LAYOUT, "data layout", path);
+    const layout = parseDataLayout(ctx, bodyCursor(layoutMessage), {
+      contiguousSize: elementCount(dataspace) * datatype.size,
+    });
+    const fillValue = this.fillValueOf(header, layout, bodyCursor);
+    return { kind: "dataset", address: header.address, path, datatype, dataspace, fillValue, filters, layout, external: [] };
+  }
+
   private async dataset(header: ObjectHeader, path: string): Promise<Omit<Hdf5Dataset, "attributes" | "skippedAttributes">> {
     const ctx = this.context;
     const dataspaceMessage = this.required(header, MessageType.DATASPACE, "dataspace", path);
@@ -336,12 +368,20 @@ export class Hdf5File {
    * incremental for chunked; fill written at allocation only if set).
    */
   private async fillValue(header: ObjectHeader, layout: Hdf5Layout, path: string): Promise<Hdf5FillValue> {
+    // The new message when present, else the old one: the only body fillValueOf asks for.
+    const used = header.messages.find((m) => m.type === MessageType.FILL_VALUE) ?? header.messages.find((m) => m.type === MessageType.FILL_VALUE_OLD);
+    const body = used === undefined ? undefined : await this.messageBody(used, path);
+    return this.fillValueOf(header, layout, () => body!);
+  }
+
+  /** The fill value, from the bodies of its messages (`body`: at hand, or read before). */
+  private fillValueOf(header: ObjectHeader, layout: Hdf5Layout, body: (message: HeaderMessage) => ByteCursor): Hdf5FillValue {
     const fresh = header.messages.find((m) => m.type === MessageType.FILL_VALUE);
-    if (fresh) return parseFillValue(await this.messageBody(fresh, path));
+    if (fresh) return parseFillValue(body(fresh));
     const allocationTime = layout.kind === "compact" ? "early" : layout.kind === "contiguous" ? "late" : "incremental";
     const old = header.messages.find((m) => m.type === MessageType.FILL_VALUE_OLD);
     if (old) {
-      const value = parseOldFillValue(await this.messageBody(old, path));
+      const value = parseOldFillValue(body(old));
       if (value.length > 0) return { state: "user", value, allocationTime, writeTime: "if-set" };
     }
     return { state: "default", allocationTime, writeTime: "if-set" };

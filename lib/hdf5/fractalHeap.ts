@@ -41,6 +41,9 @@ const log2 = (n: number): number => Math.round(Math.log2(n));
 export class FractalHeap {
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
   private readonly indirectBlocks = new Map<number, Promise<number[]>>();
+  /** Blocks parsed already, by address (what `objectNow` answers from). */
+  private readonly parsedDirect = new Map<number, Uint8Array>();
+  private readonly parsedIndirect = new Map<number, number[]>();
   private hugeRecords: Promise<Map<number, { address: number; length: number }>> | undefined;
   /** Bytes of a heap offset (block offsets and managed ids). */
   readonly offsetSize: number;
@@ -64,7 +67,7 @@ export class FractalHeap {
   }
 
   static async open(ctx: Hdf5Context, address: number): Promise<FractalHeap> {
-    const c = await ctx.cursorUpTo(address, 512, "fractal heap header");
+    const c = ctx.cursorUpToNow(address, 512, "fractal heap header") ?? (await ctx.cursorUpTo(address, 512, "fractal heap header"));
     const header = parseHeader(ctx, c, address);
     return new FractalHeap(ctx, header);
   }
@@ -171,59 +174,103 @@ export class FractalHeap {
   }
 
   /**
+   * The object with this heap id at once, without a promise, when the blocks on its path are
+   * parsed already (usually: the root block is read beside the name index); undefined otherwise
+   * (then `object`, which also reports damage). Under an activity's AsyncLocalStorage node runs
+   * promise hooks on every promise, and a file's dense attributes are read one object each.
+   */
+  objectNow(id: Uint8Array): Uint8Array | undefined {
+    if (id.length < 1 || (id[0]! & 0xc0) !== 0) return undefined;
+    const type = (id[0]! & 0x30) >> 4;
+    if (type === 2) return this.tinyObject(id);
+    if (type !== 0) return undefined;
+    const c = new ByteCursor(id, this.header.address, this.ctx.url, "fractal heap id");
+    c.skip(1);
+    const offset = c.uint(this.offsetSize);
+    const length = c.uint(this.lengthSize);
+    const block = this.directBlockOf(offset, (address) => this.parsedIndirect.get(address));
+    if (block === undefined) return undefined;
+    const bytes = this.parsedDirect.get(block.address);
+    return bytes === undefined ? undefined : this.objectIn(bytes, block, offset, length);
+  }
+
+  /**
    * A managed object: descend from the root through indirect blocks, each time picking the
    * row and column that cover `offset`, down to the direct block holding it. Offsets within a
    * direct block count from the block's start (its header included).
    */
   private async managedObject(offset: number, length: number): Promise<Uint8Array> {
+    if (this.header.rootBlockAddress === undefined) this.fail("managed object in an empty heap");
+    const pending: { address: number; offset: number; rows: number }[] = [];
+    let block = this.directBlockOf(offset, (address, iblockOffset, rows) => {
+      pending.push({ address, offset: iblockOffset, rows });
+      return undefined;
+    });
+    while (block === undefined) {
+      const wanted = pending.pop()!;
+      const children = await this.indirectBlock(wanted.address, wanted.offset, wanted.rows);
+      block = this.directBlockOf(offset, (address, iblockOffset, rows) => {
+        if (address === wanted.address) return children;
+        const known = this.parsedIndirect.get(address);
+        if (known === undefined) pending.push({ address, offset: iblockOffset, rows });
+        return known;
+      });
+    }
+    return this.objectIn(await this.directBlock(block.address, block.offset, block.size), block, offset, length);
+  }
+
+  /** `offset`+`length` within the direct block that holds it, checked. */
+  private objectIn(bytes: Uint8Array, block: { address: number; offset: number }, offset: number, length: number): Uint8Array {
+    const start = offset - block.offset;
+    if (start < 0 || start + length > bytes.length) {
+      this.fail(`object ${offset}+${length} is outside its direct block (${bytes.length} bytes)`, block.address);
+    }
+    return bytes.subarray(start, start + length);
+  }
+
+  /**
+   * The direct block holding heap offset `offset`: where it is, its heap offset and size, found
+   * with the doubling-table arithmetic from the root; undefined when an indirect block on the way
+   * is not at hand (`children` answers the child addresses of the indirect blocks it knows).
+   */
+  private directBlockOf(
+    offset: number,
+    children: (address: number, iblockOffset: number, rows: number) => readonly number[] | undefined,
+  ): { address: number; offset: number; size: number } | undefined {
     const { header } = this;
-    if (header.rootBlockAddress === undefined) this.fail("managed object in an empty heap");
-    let blockAddress = header.rootBlockAddress;
-    let blockOffset = 0;
-    let blockSize = header.startingBlockSize;
-    if (header.currentRootRows > 0) {
-      let rows = header.currentRootRows;
-      let iblockAddress = header.rootBlockAddress;
-      let iblockOffset = 0;
-      const visited = new Set<number>();
-      for (;;) {
-        if (visited.has(iblockAddress)) this.fail("indirect block cycle", iblockAddress);
-        visited.add(iblockAddress);
-        const children = await this.indirectBlock(iblockAddress, iblockOffset, rows);
-        const relative = offset - iblockOffset;
-        let row = 0;
-        let rowStart = 0;
-        while (row < rows && relative >= rowStart + header.tableWidth * this.rowBlockSize(row)) {
-          rowStart += header.tableWidth * this.rowBlockSize(row);
-          row++;
-        }
-        if (row >= rows) this.fail(`heap offset ${offset} is beyond the indirect block at ${iblockAddress}`);
-        const size = this.rowBlockSize(row);
-        const column = Math.floor((relative - rowStart) / size);
-        const childOffset = iblockOffset + rowStart + column * size;
-        const childAddress = children[row * header.tableWidth + column];
-        if (childAddress === undefined || childAddress < 0) {
-          this.fail(`heap offset ${offset} falls in an unallocated block`, iblockAddress);
-        }
-        if (row < this.maxDirectRows) {
-          blockAddress = childAddress;
-          blockOffset = childOffset;
-          blockSize = size;
-          break;
-        }
-        // An indirect child in row r spans rowBlockSize(r) bytes of heap space:
-        // its rows = log2(size) - log2(starting block size * width) + 1 (H5HFiblock.c).
-        rows = log2(size) - log2(header.startingBlockSize * header.tableWidth) + 1;
-        iblockAddress = childAddress;
-        iblockOffset = childOffset;
+    if (header.rootBlockAddress === undefined) return undefined;
+    if (header.currentRootRows === 0) return { address: header.rootBlockAddress, offset: 0, size: header.startingBlockSize };
+    let rows = header.currentRootRows;
+    let iblockAddress = header.rootBlockAddress;
+    let iblockOffset = 0;
+    const visited = new Set<number>();
+    for (;;) {
+      if (visited.has(iblockAddress)) this.fail("indirect block cycle", iblockAddress);
+      visited.add(iblockAddress);
+      const known = children(iblockAddress, iblockOffset, rows);
+      if (known === undefined) return undefined;
+      const relative = offset - iblockOffset;
+      let row = 0;
+      let rowStart = 0;
+      while (row < rows && relative >= rowStart + header.tableWidth * this.rowBlockSize(row)) {
+        rowStart += header.tableWidth * this.rowBlockSize(row);
+        row++;
       }
+      if (row >= rows) this.fail(`heap offset ${offset} is beyond the indirect block at ${iblockAddress}`);
+      const size = this.rowBlockSize(row);
+      const column = Math.floor((relative - rowStart) / size);
+      const childOffset = iblockOffset + rowStart + column * size;
+      const childAddress = known[row * header.tableWidth + column];
+      if (childAddress === undefined || childAddress < 0) {
+        this.fail(`heap offset ${offset} falls in an unallocated block`, iblockAddress);
+      }
+      if (row < this.maxDirectRows) return { address: childAddress, offset: childOffset, size };
+      // An indirect child in row r spans rowBlockSize(r) bytes of heap space:
+      // its rows = log2(size) - log2(starting block size * width) + 1 (H5HFiblock.c).
+      rows = log2(size) - log2(header.startingBlockSize * header.tableWidth) + 1;
+      iblockAddress = childAddress;
+      iblockOffset = childOffset;
     }
-    const block = await this.directBlock(blockAddress, blockOffset, blockSize);
-    const start = offset - blockOffset;
-    if (start < 0 || start + length > block.length) {
-      this.fail(`object ${offset}+${length} is outside its direct block (${block.length} bytes)`, blockAddress);
-    }
-    return block.subarray(start, start + length);
   }
 
   private directBlockHeaderSize(): number {
@@ -246,7 +293,7 @@ export class FractalHeap {
       throw new UnsupportedFeatureError(ctx.url, "fractal heap", "filtered (compressed) fractal heap direct blocks");
     }
     if (size < this.directBlockHeaderSize()) this.fail(`direct block size ${size} is smaller than its header`, address);
-    const c = await ctx.cursor(address, size, "fractal heap direct block");
+    const c = ctx.cursorNow(address, size, "fractal heap direct block") ?? (await ctx.cursor(address, size, "fractal heap direct block"));
     if (c.ascii(4) !== "FHDB") c.fail("missing FHDB signature");
     const version = c.u8();
     if (version !== 0) c.fail(`unsupported direct block version ${version}`);
@@ -262,6 +309,7 @@ export class FractalHeap {
       copy.fill(0, at, at + 4);
       verifyChecksum(copy, stored, ctx.url, "fractal heap direct block", address);
     }
+    this.parsedDirect.set(address, c.bytes);
     return c.bytes;
   }
 
@@ -287,7 +335,7 @@ export class FractalHeap {
     const indirectEntries = (rows - directRows) * tableWidth;
     const directEntrySize = ctx.sizeOfOffsets + (filtered ? ctx.sizeOfLengths + 4 : 0);
     const size = 4 + 1 + ctx.sizeOfOffsets + this.offsetSize + directEntries * directEntrySize + indirectEntries * ctx.sizeOfOffsets + 4;
-    const c = await ctx.cursor(address, size, "fractal heap indirect block");
+    const c = ctx.cursorNow(address, size, "fractal heap indirect block") ?? (await ctx.cursor(address, size, "fractal heap indirect block"));
     if (c.ascii(4) !== "FHIB") c.fail("missing FHIB signature");
     const version = c.u8();
     if (version !== 0) c.fail(`unsupported indirect block version ${version}`);
@@ -303,6 +351,7 @@ export class FractalHeap {
     for (let i = 0; i < indirectEntries; i++) children.push(ctx.addr(c) ?? -1);
     const checksummed = c.pos;
     verifyChecksum(c.bytes.subarray(0, checksummed), c.u32(), ctx.url, "fractal heap indirect block", address);
+    this.parsedIndirect.set(address, children);
     return children;
   }
 }

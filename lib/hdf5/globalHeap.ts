@@ -28,7 +28,26 @@ const FIRST_READ_SIZE = 4096;
  * the free space, which ends the list.
  */
 export async function readGlobalHeapCollection(ctx: Hdf5Context, address: number): Promise<GlobalHeapCollection> {
-  const first = await ctx.cursorUpTo(address, FIRST_READ_SIZE, "global heap collection");
+  const first = ctx.cursorUpToNow(address, FIRST_READ_SIZE, "global heap collection") ?? (await ctx.cursorUpTo(address, FIRST_READ_SIZE, "global heap collection"));
+  const { size, headerSize } = parseCollectionHeader(ctx, first);
+  const bytes = size <= first.bytes.length ? first.bytes.subarray(0, size) : await ctx.read(address, size, "global heap collection");
+  return parseCollection(ctx, address, bytes, headerSize);
+}
+
+/** The collection at once when its bytes are cached already, else undefined (also when damaged: `readGlobalHeapCollection` reports it). */
+function readGlobalHeapCollectionNow(ctx: Hdf5Context, address: number): GlobalHeapCollection | undefined {
+  try {
+    const first = ctx.cursorUpToNow(address, FIRST_READ_SIZE, "global heap collection");
+    if (first === undefined) return undefined;
+    const { size, headerSize } = parseCollectionHeader(ctx, first);
+    const bytes = size <= first.bytes.length ? first.bytes.subarray(0, size) : ctx.readNow(address, size);
+    return bytes === undefined ? undefined : parseCollection(ctx, address, bytes, headerSize);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseCollectionHeader(ctx: Hdf5Context, first: ByteCursor): { size: number; headerSize: number } {
   if (first.ascii(4) !== "GCOL") first.fail("missing GCOL signature");
   const version = first.u8();
   if (version !== 1) first.fail(`unsupported global heap version ${version}`);
@@ -37,7 +56,10 @@ export async function readGlobalHeapCollection(ctx: Hdf5Context, address: number
   // The header is padded to a multiple of 8 (H5HG_SIZEOF_HDR); it matters with 4-byte lengths.
   const headerSize = Math.ceil(first.pos / 8) * 8;
   if (size < headerSize) first.fail(`collection size ${size} is smaller than its header`);
-  const bytes = size <= first.bytes.length ? first.bytes.subarray(0, size) : await ctx.read(address, size, "global heap collection");
+  return { size, headerSize };
+}
+
+function parseCollection(ctx: Hdf5Context, address: number, bytes: Uint8Array, headerSize: number): GlobalHeapCollection {
   const c = new ByteCursor(bytes, address, ctx.url, "global heap collection");
   c.pos = headerSize;
   const objects = new Map<number, Uint8Array>();
@@ -80,9 +102,19 @@ export class GlobalHeapCache {
     return p;
   }
 
-  /** The collection at `address` if it has been read, else undefined (nothing is read). */
+  /**
+   * The collection at `address` if it has been read, or its bytes are cached already (then parsed
+   * here, without a promise); else undefined (nothing is read).
+   */
   readCollection(address: number): GlobalHeapCollection | undefined {
-    return this.read.get(address);
+    const known = this.read.get(address);
+    if (known !== undefined || this.collections.has(address)) return known;
+    const now = readGlobalHeapCollectionNow(this.ctx, address);
+    if (now !== undefined) {
+      this.read.set(address, now);
+      this.collections.set(address, Promise.resolve(now));
+    }
+    return now;
   }
 
   async object(address: number, index: number): Promise<Uint8Array> {

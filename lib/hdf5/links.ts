@@ -72,11 +72,19 @@ export async function readGroupLinks(ctx: Hdf5Context, header: ObjectHeader, gro
 
 async function readDenseLinks(ctx: Hdf5Context, heapAddress: number, nameIndexAddress: number): Promise<Hdf5Link[]> {
   const { heap, records } = await openDenseStorage(ctx, heapAddress, nameIndexAddress, { btreeType: 5, name: "dense link name index" });
-  return Promise.all(
-    records.map(async (record) => {
-      if (record.length < 5) throw new Hdf5FormatError(ctx.url, "dense link name index", "record too short", nameIndexAddress);
-      const object = await heap.object(record.subarray(4)); // skip the 4-byte name hash
-      return parseLinkMessage(ctx, new ByteCursor(object, heapAddress, ctx.url, "dense link message")).link;
-    }),
-  );
+  const linkOf = (object: Uint8Array): Hdf5Link => parseLinkMessage(ctx, new ByteCursor(object, heapAddress, ctx.url, "dense link message")).link;
+  // Each link at once when its heap block is parsed already (no promise each); the others wait.
+  const found: (Hdf5Link | Promise<Hdf5Link>)[] = [];
+  let waiting = false;
+  for (const record of records) {
+    if (record.length < 5) throw new Hdf5FormatError(ctx.url, "dense link name index", "record too short", nameIndexAddress);
+    const id = record.subarray(4); // skip the 4-byte name hash
+    const now = heap.objectNow(id);
+    if (now !== undefined) found.push(linkOf(now));
+    else {
+      waiting = true;
+      found.push(heap.object(id).then(linkOf));
+    }
+  }
+  return waiting ? Promise.all(found) : (found as Hdf5Link[]);
 }

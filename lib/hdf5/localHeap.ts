@@ -30,7 +30,7 @@ const FIRST_READ_SIZE = 1024;
  * data segment address (O).
  */
 export async function readLocalHeap(ctx: Hdf5Context, address: number): Promise<LocalHeap> {
-  const c: ByteCursor = await ctx.cursorUpTo(address, FIRST_READ_SIZE, "local heap");
+  const c: ByteCursor = ctx.cursorUpToNow(address, FIRST_READ_SIZE, "local heap") ?? (await ctx.cursorUpTo(address, FIRST_READ_SIZE, "local heap"));
   if (c.ascii(4) !== "HEAP") c.fail("missing HEAP signature");
   const version = c.u8();
   if (version !== 0) c.fail(`unsupported local heap version ${version}`);

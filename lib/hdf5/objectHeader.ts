@@ -46,14 +46,24 @@ export const MessageFlag = {
   FAIL_IF_UNKNOWN_ALWAYS: 0x80,
 } as const;
 
-/** One raw header message: its type, flags and a cursor over exactly its body bytes. */
+/** One raw header message: its type, flags and exactly its body bytes. */
 export interface HeaderMessage {
   type: number;
   flags: number;
   /** v2 object headers that track attribute creation order store it per message. */
   creationOrder?: number;
-  /** Cursor over the message body; `body.address` is the body's file address. */
-  body: ByteCursor;
+  /** The message body and its file address (`bodyCursor` reads it). */
+  body: MessageBody;
+}
+
+/**
+ * A message body as stored: its bytes, where they are, and the file (for errors). Not a cursor:
+ * a file has hundreds of messages, most never parsed; a cursor (and its DataView) is made when one is.
+ */
+export interface MessageBody {
+  readonly bytes: Uint8Array;
+  readonly address: number;
+  readonly url: string;
 }
 
 export interface ObjectHeader {
@@ -87,7 +97,7 @@ interface PendingChunk {
  * is an error, not a loop), and all sizes are checked against the file size before reading.
  */
 export async function readObjectHeader(ctx: Hdf5Context, address: number): Promise<ObjectHeader> {
-  const first = await ctx.cursorUpTo(address, FIRST_READ_SIZE, "object header");
+  const first = ctx.cursorUpToNow(address, FIRST_READ_SIZE, "object header") ?? (await ctx.cursorUpTo(address, FIRST_READ_SIZE, "object header"));
   const isV2 = first.remaining >= 4 && first.ascii(4) === "OHDR";
   first.pos = 0;
   const header: ObjectHeader = { address, version: isV2 ? 2 : 1, flags: 0, attributeCreationOrderTracked: false, messages: [] };
@@ -99,7 +109,7 @@ export async function readObjectHeader(ctx: Hdf5Context, address: number): Promi
   // The first chunk (and its continuations) usually lie within the first read: parsed without
   // waiting (fewer promises: node runs hooks on each inside an activity's AsyncLocalStorage).
   const prefix = isV2 ? firstChunkPrefixV2(ctx, first, address, header) : firstChunkPrefixV1(ctx, first, address);
-  const whole = bytesWithin(ctx, first, address, prefix.total, prefix.structure) ?? (await ctx.cursor(address, prefix.total, prefix.structure));
+  const whole = bytesWithin(ctx, first, address, prefix.total, prefix.structure) ?? (ctx.cursorNow(address, prefix.total, prefix.structure) ?? (await ctx.cursor(address, prefix.total, prefix.structure)));
   const chunk = isV2 ? firstChunkV2(ctx, whole, address, prefix) : firstChunkV1(whole, prefix);
   claimed.push({ address, length: prefix.total });
   pending = isV2 ? parseMessagesV2(ctx, chunk, header) : parseMessagesV1(ctx, chunk, header);
@@ -185,8 +195,8 @@ function parseMessagesV1(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHead
     const flags = chunk.u8();
     chunk.skip(3);
     if (size > chunk.remaining) chunk.fail(`message of type ${type} claims ${size} bytes but the chunk has ${chunk.remaining} left`);
-    const body = chunk.sub(size, messageStructure(type));
-    addMessage(ctx, header, { type, flags, body }, continuations);
+    const address = chunk.fileAddress;
+    addMessage(ctx, header, { type, flags, body: { bytes: chunk.take(size), address, url: ctx.url } }, continuations);
     // Messages are padded to multiples of 8 (the size field already includes the padding in files
     // HDF5 writes); realign defensively, relative to the chunk start which is 8-aligned.
     const rem = chunk.pos % 8;
@@ -235,8 +245,8 @@ function parseMessagesV2(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHead
     const flags = chunk.u8();
     const creationOrder = tracked ? chunk.u16() : undefined;
     if (size > chunk.remaining) chunk.fail(`message of type ${type} claims ${size} bytes but the chunk has ${chunk.remaining} left`);
-    const body = chunk.sub(size, messageStructure(type));
-    addMessage(ctx, header, { type, flags, creationOrder, body }, continuations);
+    const address = chunk.fileAddress;
+    addMessage(ctx, header, { type, flags, creationOrder, body: { bytes: chunk.take(size), address, url: ctx.url } }, continuations);
   }
   return continuations;
 }
@@ -246,7 +256,7 @@ function addMessage(ctx: Hdf5Context, header: ObjectHeader, message: HeaderMessa
   if (message.type === MessageType.CONTINUATION) {
     const { address, length } = parseContinuationMessage(ctx, bodyCursor(message));
     const minimum = header.version === 2 ? 8 : 0;
-    if (length < minimum) message.body.fail(`continuation chunk length ${length} is too small`);
+    if (length < minimum) bodyCursor(message).fail(`continuation chunk length ${length} is too small`);
     if (address + length > ctx.fileSize - ctx.baseAddress) {
       throw new Hdf5FormatError(ctx.url, "object header continuation", `chunk ${address}+${length} runs past the end of the file`, address);
     }
@@ -266,13 +276,21 @@ function continuationChunk(ctx: Hdf5Context, whole: ByteCursor, chunk: PendingCh
   return whole.sub(chunk.length - 8, "object header continuation");
 }
 
+/** The structure name of each message type seen (errors name it), made once per type. */
+const structureNames = new Map<number, string>();
+
 function messageStructure(type: number): string {
-  return `header message 0x${type.toString(16).padStart(4, "0")}`;
+  let name = structureNames.get(type);
+  if (name === undefined) {
+    name = `header message 0x${type.toString(16).padStart(4, "0")}`;
+    if (type <= 0xff) structureNames.set(type, name); // the defined types; a damaged file's others are not kept
+  }
+  return name;
 }
 
-/** A fresh cursor over a message body (parsers advance cursors; the stored one stays at 0). */
+/** A fresh cursor over a message body (parsers advance cursors; the stored body has none). */
 export function bodyCursor(message: HeaderMessage): ByteCursor {
-  return new ByteCursor(message.body.bytes, message.body.address, message.body.url, message.body.structure);
+  return new ByteCursor(message.body.bytes, message.body.address, message.body.url, messageStructure(message.type));
 }
 
 /** First message of a type, if any. */

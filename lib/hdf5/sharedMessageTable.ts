@@ -62,7 +62,7 @@ export class SharedMessageTable {
   static async read(ctx: Hdf5Context, address: number, indexCount: number): Promise<SharedMessageTable> {
     const entrySize = 1 + 1 + 2 + 4 + 2 + 2 + 2 + 2 * ctx.sizeOfOffsets;
     const size = 4 + indexCount * entrySize + 4;
-    const c = await ctx.cursor(address, size, "shared message table");
+    const c = ctx.cursorNow(address, size, "shared message table") ?? (await ctx.cursor(address, size, "shared message table"));
     if (c.ascii(4) !== "SMTB") c.fail("missing SMTB signature");
     verifyChecksum(c.bytes.subarray(0, size - 4), new DataView(c.bytes.buffer, c.bytes.byteOffset + size - 4, 4).getUint32(0, true), ctx.url, "shared message table", address);
     const indexes: SharedMessageIndex[] = [];

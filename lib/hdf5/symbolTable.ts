@@ -43,14 +43,14 @@ export function parseSymbolTableEntry(ctx: Hdf5Context, c: ByteCursor): SymbolTa
  */
 export async function readSymbolTableNode(ctx: Hdf5Context, address: number, expectedEntries: number): Promise<SymbolTableEntry[]> {
   const entrySize = symbolTableEntrySize(ctx);
-  let c = await ctx.cursorUpTo(address, 8 + expectedEntries * entrySize, "symbol table node");
+  let c = ctx.cursorUpToNow(address, 8 + expectedEntries * entrySize, "symbol table node") ?? (await ctx.cursorUpTo(address, 8 + expectedEntries * entrySize, "symbol table node"));
   if (c.ascii(4) !== "SNOD") c.fail("missing SNOD signature");
   const version = c.u8();
   if (version !== 1) c.fail(`unsupported symbol table node version ${version}`);
   c.u8();
   const count = c.u16();
   if (8 + count * entrySize > c.bytes.length) {
-    c = await ctx.cursor(address, 8 + count * entrySize, "symbol table node");
+    c = ctx.cursorNow(address, 8 + count * entrySize, "symbol table node") ?? (await ctx.cursor(address, 8 + count * entrySize, "symbol table node"));
     c.pos = 8;
   }
   const entries: SymbolTableEntry[] = [];

@@ -59,6 +59,8 @@ export class BlockCache implements ByteSource {
   /** Requests to the origin in flight at once. */
   private readonly slots: Semaphore;
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
+  /** The blocks of `blocks` whose bytes are in (what `readNow` answers from without a promise). */
+  private readonly stored = new Map<number, Uint8Array>();
   private readonly tailSize: number;
   private readonly prefetch: readonly ByteSpan[];
   /** Blocks the reader asked for, by index (what a file of the same layout will likely need). */
@@ -92,6 +94,8 @@ export class BlockCache implements ByteSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     // Once the first round is in, no await for it (a parse makes dozens of reads a file, each a
     // few promises fewer: less garbage, fewer promise hooks in an activity's AsyncLocalStorage).
+    const now = this.readNow(offset, length);
+    if (now !== undefined) return now;
     const size = this.headDone ? this.fileSize! : await this.size();
     checkRange(this.url, offset, length, size);
     this.served.requests++;
@@ -122,6 +126,40 @@ export class BlockCache implements ByteSource {
       written += take;
     }
     return out;
+  }
+
+  /**
+   * The bytes at once, without a promise, when the first round is in and every block of the range
+   * is stored; undefined otherwise (then `read`, which also reports a range outside the file).
+   * Counted and remembered as `read` does. Under an activity's AsyncLocalStorage node runs promise
+   * hooks on every promise: most of a parse's reads are of blocks already in.
+   */
+  readNow(offset: number, length: number): Uint8Array | undefined {
+    if (!this.headDone || length <= 0 || offset < 0 || offset + length > this.fileSize!) return undefined;
+    const first = Math.floor(offset / this.blockSize);
+    const last = Math.floor((offset + length - 1) / this.blockSize);
+    const start = offset - first * this.blockSize;
+    let bytes: Uint8Array | undefined;
+    if (first === last) {
+      const block = this.stored.get(first);
+      if (block === undefined) return undefined;
+      bytes = block.subarray(start, start + length);
+    } else {
+      for (let index = first; index <= last; index++) if (!this.stored.has(index)) return undefined;
+      bytes = new Uint8Array(length);
+      let written = 0;
+      for (let index = first; index <= last; index++) {
+        const block = this.stored.get(index)!;
+        const from = index === first ? start : 0;
+        const take = Math.min(block.length - from, length - written);
+        bytes.set(block.subarray(from, from + take), written);
+        written += take;
+      }
+    }
+    for (let index = first; index <= last; index++) this.touched.add(index);
+    this.served.requests++;
+    this.served.bytes += length;
+    return bytes;
   }
 
   /**
@@ -219,9 +257,7 @@ export class BlockCache implements ByteSource {
   private store(firstBlock: number, bytes: Uint8Array): void {
     for (let i = 0; i * this.blockSize < bytes.length; i++) {
       const index = firstBlock + i;
-      if (!this.blocks.has(index)) {
-        this.blocks.set(index, Promise.resolve(bytes.subarray(i * this.blockSize, (i + 1) * this.blockSize)));
-      }
+      if (!this.blocks.has(index)) this.keep(index, bytes.subarray(i * this.blockSize, (i + 1) * this.blockSize));
     }
   }
 
@@ -233,8 +269,13 @@ export class BlockCache implements ByteSource {
       const start = index * this.blockSize;
       const end = Math.min(start + this.blockSize, size);
       if (end > offset + bytes.length) break;
-      if (!this.blocks.has(index)) this.blocks.set(index, Promise.resolve(bytes.subarray(start - offset, end - offset)));
+      if (!this.blocks.has(index)) this.keep(index, bytes.subarray(start - offset, end - offset));
     }
+  }
+
+  private keep(index: number, bytes: Uint8Array): void {
+    this.blocks.set(index, Promise.resolve(bytes));
+    this.stored.set(index, bytes);
   }
 
   private block(index: number): Promise<Uint8Array> {
@@ -289,7 +330,9 @@ export class BlockCache implements ByteSource {
       const bytes = await this.inner.read(start, end - start);
       for (const block of run) {
         const from = (block.index - firstIndex) * this.blockSize;
-        block.resolve(bytes.subarray(from, from + this.blockSize));
+        const got = bytes.subarray(from, from + this.blockSize);
+        this.stored.set(block.index, got);
+        block.resolve(got);
       }
       // The blocks in the gaps came for free: keep them.
       this.store(firstIndex, bytes);

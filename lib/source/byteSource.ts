@@ -27,6 +27,11 @@ export interface ByteSource {
    * ask for the head, the tail and other guesses at once before it knows the size.
    */
   readSpan?(span: ByteSpan): Promise<{ bytes: Uint8Array; offset: number; size: number }>;
+  /**
+   * Optional: the same bytes as `read`, at once and without a promise, when the source holds them
+   * already (a cache); undefined when it would have to wait (then `read`).
+   */
+  readNow?(offset: number, length: number): Uint8Array | undefined;
   /** Requests and bytes that really went to the origin (sources that talk to one keep these). */
   readonly stats?: ReadStats;
   /**

@@ -117,7 +117,7 @@ export async function readExtensibleArrayChunkIndex(
   const ibName = structureName(input, INDEX_BLOCK);
   const ibSize =
     METADATA_PREFIX + o + header.indexBlockElements * header.elementSize + (indexBlockDataBlocks + indexBlockSuperBlockAddresses) * o;
-  const ib: ByteCursor = await ctx.cursor(header.indexBlockAddress, ibSize, ibName);
+  const ib: ByteCursor = ctx.cursorNow(header.indexBlockAddress, ibSize, ibName) ?? (await ctx.cursor(header.indexBlockAddress, ibSize, ibName));
   checkPrefix(ctx, ib, "EAIB", header);
   verifyChecksum(ib.bytes.subarray(0, ibSize - 4), readU32(ib.bytes, ibSize - 4), ctx.url, ibName, header.indexBlockAddress);
   emit(ib.bytes, ib.pos, 0, header.indexBlockElements, INDEX_BLOCK);
@@ -161,7 +161,7 @@ export async function readExtensibleArrayChunkIndex(
       const initBytesPerBlock = paged ? Math.ceil(pagesPerBlock / 8) : 0;
       const size = METADATA_PREFIX + o + offsetSize + info.dataBlocks * initBytesPerBlock + info.dataBlocks * o;
       if (size > ctx.fileSize) throw formatError(ctx, input, SUPER_BLOCK, `super block ${u} of ${size} bytes cannot fit in the file`, sbAddress);
-      const c: ByteCursor = await ctx.cursor(sbAddress, size, sbName);
+      const c: ByteCursor = ctx.cursorNow(sbAddress, size, sbName) ?? (await ctx.cursor(sbAddress, size, sbName));
       checkPrefix(ctx, c, "EASB", header);
       const offset = c.uint(offsetSize);
       if (offset !== info.startIndex) c.fail(`block offset ${offset}, expected ${info.startIndex} for super block ${u}`);
@@ -230,7 +230,7 @@ async function readHeader(ctx: Hdf5Context, input: ChunkIndexInput, address: num
   const name = structureName(input, HEADER);
   const l = ctx.sizeOfLengths;
   const size = 4 + 1 + 1 + 6 + 6 * l + ctx.sizeOfOffsets + 4;
-  const c: ByteCursor = await ctx.cursor(address, size, name);
+  const c: ByteCursor = ctx.cursorNow(address, size, name) ?? (await ctx.cursor(address, size, name));
   if (c.ascii(4) !== "EAHD") c.fail('bad signature, expected "EAHD"');
   const version = c.u8();
   if (version !== 0) c.fail(`unsupported version ${version}`);

@@ -39,7 +39,8 @@ export async function readFixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkInd
   if (address === undefined) return [];
   const o = ctx.sizeOfOffsets;
   const headerName = structureName(input, HEADER);
-  const h: ByteCursor = await ctx.cursor(address, 4 + 1 + 1 + 1 + 1 + ctx.sizeOfLengths + o + 4, headerName);
+  const headerSize = 4 + 1 + 1 + 1 + 1 + ctx.sizeOfLengths + o + 4;
+  const h: ByteCursor = ctx.cursorNow(address, headerSize, headerName) ?? (await ctx.cursor(address, headerSize, headerName));
   if (h.ascii(4) !== "FAHD") h.fail('bad signature, expected "FAHD"');
   const version = h.u8();
   if (version !== 0) h.fail(`unsupported version ${version}`);
@@ -86,7 +87,7 @@ export async function readFixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkInd
   const pageElements = 2 ** pageBits;
   if (elementCount <= pageElements) {
     const size = METADATA_PREFIX + o + elementCount * elementSize;
-    const c: ByteCursor = await ctx.cursor(dataBlockAddress, size, blockName);
+    const c: ByteCursor = ctx.cursorNow(dataBlockAddress, size, blockName) ?? (await ctx.cursor(dataBlockAddress, size, blockName));
     checkBlockPrefix(c);
     verifyChecksum(c.bytes.subarray(0, size - 4), readU32(c.bytes, size - 4), ctx.url, blockName, dataBlockAddress);
     decodeRange(c.bytes, c.pos, 0, elementCount);
@@ -96,7 +97,7 @@ export async function readFixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkInd
   const pageCount = Math.ceil(elementCount / pageElements);
   const bitmapSize = Math.ceil(pageCount / 8);
   const prefixSize = METADATA_PREFIX + o + bitmapSize;
-  const c: ByteCursor = await ctx.cursor(dataBlockAddress, prefixSize, blockName);
+  const c: ByteCursor = ctx.cursorNow(dataBlockAddress, prefixSize, blockName) ?? (await ctx.cursor(dataBlockAddress, prefixSize, blockName));
   checkBlockPrefix(c);
   const bitmap = c.take(bitmapSize);
   verifyChecksum(c.bytes.subarray(0, prefixSize - 4), c.u32(), ctx.url, blockName, dataBlockAddress);
