@@ -39,7 +39,8 @@ timed() { # timed LABEL CMD... : runs CMD, prints how long it took
   local label=$1 start end
   shift
   start=$(date +%s)
-  "$@"
+  # Its own check, not set -e's: errexit is off inside a function called from an || list.
+  "$@" || { local status=$?; log "$label: failed (exit $status)"; return "$status"; }
   end=$(date +%s)
   log "$label: done in $((end - start)) s"
 }
@@ -138,21 +139,28 @@ pick_python() {
   return 1
 }
 
-provision_venv() {
-  local python
+# cached_venv NAME REQUIREMENTS: a virtualenv of the Python pick_python chose with REQUIREMENTS
+# installed, in the cache under NAME-<hash of the interpreter's version and the pins> (made once,
+# marked complete only when pip succeeded); prints its path.
+cached_venv() {
+  local name=$1 requirements=$2 python key venv
   python=$(pick_python) || return 1
-  local requirements="$ROOT/python/requirements.txt"
-  local key
   key=$( { "$python" --version 2>&1; cat "$requirements"; } | sha256sum | cut -c1-16)
-  local venv="$CACHE/venv-$key"
+  venv="$CACHE/$name-$key"
   if [[ ! -f $venv/.complete ]]; then
-    log "venv: creating $venv with $python from python/requirements.txt (first time: about a minute)"
+    log "$name: creating $venv with $python from ${requirements#"$ROOT"/} (first time: about a minute)"
     rm -rf "$venv"
-    timed venv bash -c "'$python' -m venv '$venv' && '$venv/bin/pip' install --quiet --disable-pip-version-check -r '$requirements'"
+    timed "$name" bash -c "'$python' -m venv '$venv' && '$venv/bin/pip' install --quiet --disable-pip-version-check -r '$requirements'" >&2 || return 1
     touch "$venv/.complete"
   else
-    log "venv: reusing $venv"
+    log "$name: reusing $venv"
   fi
+  printf '%s\n' "$venv"
+}
+
+provision_venv() {
+  local venv
+  venv=$(cached_venv venv "$ROOT/python/requirements.txt") || return 1
   # .venv is a link into the cache; replace a stale link or an old real folder of ours.
   if [[ -L $ROOT/.venv || ! -e $ROOT/.venv ]]; then
     ln -sfn "$venv" "$ROOT/.venv"
@@ -170,21 +178,9 @@ provision_moto() {
     log "moto: using MOTO_SERVER_PATH=$MOTO_SERVER_PATH"
     return 0
   fi
-  local python
-  python=$(pick_python) || return 1
-  local requirements="$ROOT/python/requirements-moto.txt"
-  local key
-  key=$( { "$python" --version 2>&1; cat "$requirements"; } | sha256sum | cut -c1-16)
-  local venv="$CACHE/moto-venv-$key"
-  if [[ ! -f $venv/.complete ]]; then
-    log "moto: creating $venv with $python from python/requirements-moto.txt (first time: under a minute)"
-    rm -rf "$venv"
-    timed moto bash -c "'$python' -m venv '$venv' && '$venv/bin/pip' install --quiet --disable-pip-version-check -r '$requirements'"
-    [[ -x $venv/bin/moto_server ]] || { log "ERROR: moto installed no moto_server in $venv"; return 1; }
-    touch "$venv/.complete"
-  else
-    log "moto: reusing $venv"
-  fi
+  local venv
+  venv=$(cached_venv moto-venv "$ROOT/python/requirements-moto.txt") || return 1
+  [[ -x $venv/bin/moto_server ]] || { log "ERROR: moto installed no moto_server in $venv"; return 1; }
   ln -sf "$venv/bin/moto_server" "$BIN/moto_server"
 }
 
