@@ -222,7 +222,10 @@ describe("netCDF-3 fixtures written by netCDF-C", () => {
     const seen = new Set<string>();
     for (const nc4 of netcdf4) {
       const name = basename(nc4).replace("_nc4.nc", "");
-      const theirs = (await translateHdf5(new BlockCache(new LocalFileSource(nc4)), { inlineThreshold: INLINE })).refs;
+      const source = new LocalFileSource(nc4);
+      const theirs = await translateHdf5(new BlockCache(source), { inlineThreshold: INLINE })
+        .then((result) => result.refs)
+        .finally(() => source.close());
       const mine = ours.get(files.find((f) => basename(f) === `${name}_cdf5.nc`)!)!;
       const problems: string[] = [];
       for (const key of new Set([...Object.keys(mine.refs), ...Object.keys(theirs.refs)])) {
