@@ -4,7 +4,8 @@
  * the work folder's database.
  */
 import type { Client, WorkflowHandle } from "@temporalio/client";
-import { processesNaming, sleep } from "../lib/servers/process.js";
+import { ServerProcessError } from "../lib/errors.js";
+import { processExists, processesNaming, sleep } from "../lib/servers/process.js";
 import type { backfillV3 } from "../workflows/backfill.js";
 
 /** How long an interrupted demo waits for its cancelled backfill to end before terminating what still runs. */
@@ -31,25 +32,23 @@ export async function stopLeftoverServer(dbFile: string): Promise<void> {
   for (const { pid, args } of await processesNaming(dbFile)) {
     if (!args.includes("start-dev") || !args.includes(dbFile)) continue;
     console.log(`stopping the dev server (pid ${pid}) that a killed demo left running on ${dbFile}`);
-    const alive = (): boolean => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     // It leads a process group of its own (ownProcessGroup).
     const signal = (name: NodeJS.Signals): void => {
       try {
         process.kill(-pid, name);
       } catch {
-        if (alive()) process.kill(pid, name);
+        try {
+          process.kill(pid, name);
+        } catch {
+          // gone meanwhile, or not ours to signal (told below)
+        }
       }
     };
     signal("SIGTERM");
-    for (let waited = 0; alive() && waited < 10_000; waited += 100) await sleep(100);
-    if (alive()) signal("SIGKILL");
+    for (let waited = 0; processExists(pid) && waited < 10_000; waited += 100) await sleep(100);
+    if (processExists(pid)) signal("SIGKILL");
+    for (let waited = 0; processExists(pid) && waited < 2_000; waited += 100) await sleep(100);
+    if (processExists(pid)) throw new ServerProcessError("temporal dev server", `pid ${pid}, which this demo cannot stop, runs on ${dbFile}: stop it, or give the demo another work folder`);
   }
 }
 

@@ -5,12 +5,13 @@
  * age bound; names in the earlier format, or not ours, are never removed.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdir, readdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
 import { isStaleTemporary, LocalStorage } from "../lib/storage/local.js";
-import { repositoryRoot } from "../lib/servers/process.js";
+import { processExists, repositoryRoot, sleep } from "../lib/servers/process.js";
 import { testDir } from "./harness/env.js";
 
 const BYTES = 192 * 1024 * 1024;
@@ -107,5 +108,26 @@ describe("temporary files of local storage", () => {
     assert.deepEqual(await keysOf(storage, "q/"), []);
     assert.deepEqual((await temporaries(join(root, "q"))).sort(), [names.anotherHostFresh, names.earlierFormatFresh, names.earlierFormatOld, names.notOurs].sort());
     assert.equal(await readFile(join(root, "q", names.notOurs), "utf8"), "{\"half");
+  });
+
+  test("a writer that ended is gone to processExists, a zombie too (whom no parent reaps); this process and a stopped one are alive", async () => {
+    assert.equal(processExists(process.pid), true);
+    const ended = spawn("true");
+    await new Promise((r) => ended.once("exit", r));
+    await sleep(100);
+    assert.equal(processExists(ended.pid!), false);
+    // `true &` ends at once and its parent, exec'ed into sleep, never waits for it: a zombie.
+    const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 5"]);
+    const zombie = Number(await new Promise<string>((r) => parent.stdout.once("data", (data: Buffer) => r(data.toString()))));
+    try {
+      await sleep(200);
+      const stat = await readFile(`/proc/${zombie}/stat`, "utf8");
+      assert.equal(stat[stat.lastIndexOf(")") + 2], "Z", "the child is a zombie");
+      assert.equal(processExists(zombie), false);
+      await promisify(execFile)("kill", ["-STOP", String(parent.pid)]);
+      assert.equal(processExists(parent.pid!), true);
+    } finally {
+      parent.kill("SIGKILL");
+    }
   });
 });

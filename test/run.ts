@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { MinioServer } from "./harness/servers/minio.js";
-import { repositoryRoot } from "../lib/servers/process.js";
+import { processExists, repositoryRoot } from "../lib/servers/process.js";
 import { workflowBundle } from "../worker/bundle.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
@@ -25,15 +25,6 @@ async function findTests(dir: string): Promise<string[]> {
   return found.sort();
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function main(): Promise<number> {
   // Options (e.g. --test-name-pattern=...) go to node's test runner; the rest are test files.
   const runnerOptions = process.argv.slice(2).filter((a) => a.startsWith("--"));
@@ -45,7 +36,7 @@ async function main(): Promise<number> {
   await mkdir(runsDir, { recursive: true });
   for (const entry of await readdir(runsDir)) {
     const pid = Number(entry);
-    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) await rm(join(runsDir, entry), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid !== process.pid && !processExists(pid)) await rm(join(runsDir, entry), { recursive: true, force: true });
   }
   const workDir = join(runsDir, String(process.pid));
   await rm(workDir, { recursive: true, force: true });

@@ -51,6 +51,25 @@ export function canConnect(host: string, port: number): Promise<boolean> {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Whether process `pid` is alive. A process of another user is too: signal 0 then fails with
+ * EPERM, not ESRCH (only ESRCH says there is none). A zombie is not (it answers signal 0, but has
+ * ended; where no init reaps it, as in some containers, it stays).
+ */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return true; // no /proc: signal 0 is all there is
+  }
+}
+
+/**
  * Processes (other than this one) one of whose command-line arguments contains `text`, from
  * /proc: empty where there is no /proc. Finds a server by the file it was started on.
  */

@@ -4,6 +4,7 @@ import { link, mkdir, readFile, readdir, rename, rmdir, stat, unlink, writeFile 
 import { hostname } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { StorageError } from "../errors.js";
+import { processExists } from "../servers/process.js";
 import { LocalFileSource } from "../source/localFile.js";
 import type { ByteSource } from "../source/byteSource.js";
 import type { ObjectInfo, Storage } from "./storage.js";
@@ -42,15 +43,6 @@ const hostName = hostname().replace(/[^A-Za-z0-9.-]/g, "_");
 const temporaryPattern = /\.tmp-(\d+)-([0-9a-f]{8})-(\d*)-[0-9a-f]{12}-([A-Za-z0-9._-]+)$/;
 
 const temporaryName = (target: string): string => `${target}.tmp-${process.pid}-${processToken}-${pidNamespace}-${randomBytes(6).toString("hex")}-${hostName}`;
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errorCode(error) !== "ESRCH"; // EPERM: it exists, owned by someone else
-  }
-}
 
 /** Whether a file named `name`, last modified at `mtimeMs`, is a temporary file whose writer is gone (see above). */
 export function isStaleTemporary(name: string, mtimeMs: number, now = Date.now()): boolean {
