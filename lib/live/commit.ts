@@ -28,6 +28,7 @@ import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import { stagedSourceVersion } from "../backfill/staged.js";
 import { openRepository, repositoryLocation, withWriterLock, type EraPart, type SourceVersion } from "../icechunk/index.js";
 import { dayCommitFacts } from "../icechunk/commitMessage.js";
+import { sweepLiveStaging } from "./sweep.js";
 import { loadDayRuns, type DayReferences } from "../icechunk/dayRefs.js";
 import { cutTail, findTail, placeRun, readEras, removeStale, writeRun } from "../icechunk/eras.js";
 import { icechunkFailure, isCommitConflict } from "../icechunk/failures.js";
@@ -117,7 +118,14 @@ async function afterStoreEnd(repository: Repository, branch: string, dataset: st
 export async function commitLiveDays(spec: ResolvedDatasetSpec, days: LiveDay[]): Promise<LiveCommitSummary> {
   const summary = await commitStaged(spec, days);
   await removeStaging(spec, days);
-  return summary;
+  // Housekeeping after a durable commit: a failed sweep must not fail (and retry) the commit. It is
+  // told in the result (the history, the Web UI); the next sweep takes what this one left.
+  try {
+    const swept = await sweepLiveStaging(spec);
+    return swept > 0 ? { ...summary, sweptStaged: swept } : summary;
+  } catch (error) {
+    return { ...summary, sweepFailed: (error as Error).message };
+  }
 }
 
 async function commitStaged(spec: ResolvedDatasetSpec, days: LiveDay[]): Promise<LiveCommitSummary> {

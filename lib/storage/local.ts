@@ -104,7 +104,10 @@ export class LocalStorage implements Storage {
         if (entry.isDirectory()) {
           if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(path);
         } else if (entry.isFile() && key.startsWith(prefix)) {
-          if (!entry.name.includes(".tmp-")) found.push({ key, size: (await stat(path)).size });
+          if (!entry.name.includes(".tmp-")) {
+            const info = await stat(path);
+            found.push({ key, size: info.size, modifiedMs: info.mtimeMs });
+          }
           else await this.removeIfStale(path, entry.name);
         }
       }

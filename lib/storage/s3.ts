@@ -66,7 +66,12 @@ export class S3Storage implements Storage {
       }
       for (const object of page.Contents ?? []) {
         if (!object.Key) continue;
-        yield { key: this.prefix ? object.Key.slice(this.prefix.length + 1) : object.Key, size: object.Size ?? 0, ...(object.ETag ? { etag: object.ETag } : {}) };
+        yield {
+          key: this.prefix ? object.Key.slice(this.prefix.length + 1) : object.Key,
+          size: object.Size ?? 0,
+          ...(object.ETag ? { etag: object.ETag } : {}),
+          ...(object.LastModified ? { modifiedMs: object.LastModified.getTime() } : {}),
+        };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

@@ -6,6 +6,8 @@ export interface ObjectInfo {
   size: number;
   /** The object's ETag as S3 lists it (quotes included); absent for local files. */
   etag?: string;
+  /** When the object was last written (S3's LastModified, a file's mtime), in ms since the epoch. */
+  modifiedMs?: number;
 }
 
 /**

@@ -58,6 +58,10 @@ export interface LiveCommitSummary {
   steps: number;
   storeLength: number;
   attempts: number;
+  /** Staged references of batches that never committed, removed after this commit (`sweep.ts`); absent when none. */
+  sweptStaged?: number;
+  /** Why that sweep failed, when it did (the commit stands). */
+  sweepFailed?: string;
 }
 
 /** The live workflow's activities (activities/live.ts over lib/live). */
