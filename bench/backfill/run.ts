@@ -10,7 +10,7 @@
  *       [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--eager]
  *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
  *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...] [--compiled]
- *       [--kerchunk] [--kerchunk-threads 8] [--warm-up-days N]
+ *       [--kerchunk] [--kerchunk-threads 8] [--warm-up-days N] [--perf FILE]
  *
  * --source s3 serves the archive from MinIO behind Toxiproxy (every response delayed by
  * --latency-ms), for the anchor and the workers alike; local reads the folder. The archive is
@@ -26,10 +26,12 @@
  * another dataset (its own copy of the files in another bucket, its own output, so that no layout
  * hint, cached byte or output is shared with the measured run) on the same workers: the measured
  * month then runs on workers whose code V8 has compiled already, as in a long backfill, where
- * that compilation is paid once in its first minute (docs/benchmarks.md, issue 20).
+ * that compilation is paid once in its first minute (docs/benchmarks.md, issue 20). --perf FILE
+ * records the workers during the measured run with `perf record -g` (the workers then run with
+ * --perf-basic-prof); `npx tsx bench/threadProfile.ts FILE --pid PID` tells where their CPU went.
  */
 import { Client, Connection } from "@temporalio/client";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
@@ -80,6 +82,7 @@ const { values } = parseArgs({
     kerchunk: { type: "boolean", default: false },
     "kerchunk-threads": { type: "string", default: "8" },
     "warm-up-days": { type: "string", default: "0" },
+    perf: { type: "string" },
   },
 });
 const days = Number(values.days);
@@ -172,7 +175,7 @@ async function main(): Promise<void> {
       const worker = new ManagedProcess(
         `worker-${i + 1}`,
         process.execPath,
-        [...(values["worker-node-arg"] ?? []), ...(values.compiled ? [resolve(repositoryRoot, "dist/cli/main.js")] : ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts")]), "worker", "--address", server.address, "--task-queue", "bench", "--config", config, ...(values["worker-arg"] ?? [])],
+        [...(values["worker-node-arg"] ?? []), ...(values.perf ? ["--perf-basic-prof"] : []), ...(values.compiled ? [resolve(repositoryRoot, "dist/cli/main.js")] : ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts")]), "worker", "--address", server.address, "--task-queue", "bench", "--config", config, ...(values["worker-arg"] ?? [])],
         join(runDir, `worker-${i + 1}.log`),
         { ...process.env, TK_LOG_LEVEL: "WARN" },
       );
@@ -215,6 +218,10 @@ async function main(): Promise<void> {
       log(`warm-up: ${JSON.stringify(warmUpRun)}`);
       await sleep(1000);
     }
+    const perf = values.perf
+      ? spawn("perf", ["record", "-F", "999", "-g", "-o", values.perf, "-p", workers.map((w) => w.pid!).join(",")], { stdio: "ignore" })
+      : undefined;
+    if (perf) await sleep(500); // perf attaches before the clock starts
     const cpuBefore = { server: cpuSeconds(serverPid), workers: workers.map((w) => cpuSeconds(w.pid)) };
     const threadsBefore = workers.map((w) => threadCpuSeconds(w.pid));
     const t = performance.now();
@@ -223,6 +230,10 @@ async function main(): Promise<void> {
     const summary = await handle.result();
     const temporalMs = performance.now() - t;
     clearInterval(sampler);
+    if (perf) {
+      perf.kill("SIGINT");
+      await new Promise((r) => perf.once("exit", r));
+    }
     const cpu = { server: cpuSeconds(serverPid) - cpuBefore.server, workers: workers.map((w, i) => cpuSeconds(w.pid) - cpuBefore.workers[i]!) };
     // Where a worker's CPU went, by thread (threads that ended during the run are not counted).
     const workerThreads = workers.map((w, i) => {
@@ -286,6 +297,7 @@ async function main(): Promise<void> {
       workerCpuMsPerFile: cpu.workers.map((c) => +((1000 * c) / files).toFixed(2)),
       workerThreadCpuSeconds: workerThreads,
       workerPeakRssMiB: workers.map((w) => Math.round(peakRssMiB(w.pid!))),
+      workerPids: workers.map((w) => w.pid),
       summary: { status: summary.status, days: summary.days, rollups: summary.rollups, files: summary.files },
       progressExact:
         progress.daysDone === summary.days.total &&
