@@ -221,7 +221,12 @@ async function main(): Promise<void> {
     const perf = values.perf
       ? spawn("perf", ["record", "-F", "999", "-g", "-o", values.perf, "-p", workers.map((w) => w.pid!).join(",")], { stdio: "ignore" })
       : undefined;
-    if (perf) await sleep(500); // perf attaches before the clock starts
+    if (perf) {
+      // perf attaches before the clock starts; one that could not (not installed, not allowed) is told here, not waited for.
+      perf.once("error", () => undefined);
+      await sleep(500);
+      if (perf.exitCode !== null || perf.pid === undefined) throw new Error(`--perf: perf record is not running (exit ${perf.exitCode ?? "none"}): is perf installed and allowed (kernel.perf_event_paranoid)?`);
+    }
     const cpuBefore = { server: cpuSeconds(serverPid), workers: workers.map((w) => cpuSeconds(w.pid)) };
     const threadsBefore = workers.map((w) => threadCpuSeconds(w.pid));
     const t = performance.now();
@@ -230,9 +235,10 @@ async function main(): Promise<void> {
     const summary = await handle.result();
     const temporalMs = performance.now() - t;
     clearInterval(sampler);
-    if (perf) {
+    if (perf && perf.exitCode === null) {
+      const exited = new Promise((r) => perf.once("exit", r));
       perf.kill("SIGINT");
-      await new Promise((r) => perf.once("exit", r));
+      await exited;
     }
     const cpu = { server: cpuSeconds(serverPid) - cpuBefore.server, workers: workers.map((w, i) => cpuSeconds(w.pid) - cpuBefore.workers[i]!) };
     // Where a worker's CPU went, by thread (threads that ended during the run are not counted).

@@ -12,10 +12,13 @@ import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { joinKey } from "../storage/storage.js";
 import type { LiveDay, LiveExtractSummary, LiveFile } from "./model/steps.js";
 
+/** Where live staging lives in the output storage: every version's folder is below it (`sweep.ts` lists it). */
+export const liveStagingRoot = (spec: ResolvedDatasetSpec): string => joinKey(spec.output.prefix, ".live");
+
 /** The dataset as the staging of one version of a file sees it. */
 function stagingSpec(spec: ResolvedDatasetSpec, file: LiveFile): ResolvedDatasetSpec {
   const version = file.version.replace(/[^A-Za-z0-9._-]/g, "_");
-  return { ...spec, output: { ...spec.output, prefix: joinKey(spec.output.prefix, ".live", version) } };
+  return { ...spec, output: { ...spec.output, prefix: joinKey(liveStagingRoot(spec), version) } };
 }
 
 /** Where one version of an arrived file's references are staged, in the output storage. */

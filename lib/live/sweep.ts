@@ -7,7 +7,7 @@
  * and stages those files again (`readStaged`): a sweep costs a re-extraction, never a reference.
  */
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
-import { joinKey } from "../storage/storage.js";
+import { liveStagingRoot } from "./extract.js";
 
 /** Staged references older than this belong to no batch still on its way to a commit. */
 export const STAGED_MAX_AGE_MS = 6 * 3600_000;
@@ -27,7 +27,7 @@ export async function sweepLiveStaging(spec: ResolvedDatasetSpec, now = Date.now
   const storage = openStorage(spec.output.storage);
   try {
     const orphans: string[] = [];
-    for await (const object of storage.list(`${joinKey(spec.output.prefix, ".live")}/`)) {
+    for await (const object of storage.list(`${liveStagingRoot(spec)}/`)) {
       if (object.key.includes("/.staging/") && object.modifiedMs !== undefined && now - object.modifiedMs > STAGED_MAX_AGE_MS) orphans.push(object.key);
     }
     await Promise.all(orphans.map((key) => storage.delete(key)));

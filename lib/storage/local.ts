@@ -109,8 +109,9 @@ export class LocalStorage implements Storage {
           if (!entry.name.includes(".tmp-")) {
             const info = await stat(path);
             found.push({ key, size: info.size, modifiedMs: info.mtimeMs });
+          } else {
+            await this.removeIfStale(path, entry.name);
           }
-          else await this.removeIfStale(path, entry.name);
         }
       }
     };
