@@ -201,13 +201,20 @@ export async function writeRun(
   const appended = await appendDay(store, run, placement.state, placement.values, versions, { ...context, group: placement.group, union: split });
   if (placement.kind === "new-era" && placement.era > 1) {
     // The era group records where it starts and why (the first run wrote its attributes).
-    const key = inGroup(placement.group, "zarr.json");
-    const group = parseMetadata(new TextDecoder().decode((await store.get(key))!)) as V3GroupMetadata;
+    const group = (await groupMetadata(store, placement.group))!;
     group.attributes = { ...group.attributes, [ERA_ATTRIBUTE]: eraAttribute(placement.era, context.day, run.firstFile ?? appended.files[0], placement.changes) };
-    await store.set(key, Buffer.from(metadataText(group), "utf8"));
+    await store.set(inGroup(placement.group, "zarr.json"), Buffer.from(metadataText(group), "utf8"));
   }
   const values = placement.values;
   return { appended, part: { group: placement.group, steps: values.length, first: values[0]!, last: values[values.length - 1]! }, storeLength: placement.state.values.length + values.length };
+}
+
+/** Where a rewrite cuts the store: the era, the steps of it that stay, the stored steps from there on, whether a writer appended since (`findTail`). */
+export interface StoreTail {
+  era: number;
+  keep: number;
+  stepsAfter: number;
+  moved: boolean;
 }
 
 /**
@@ -221,13 +228,6 @@ export async function writeRun(
  * the commit that began it); otherwise the cut cannot be found: `live-calendar`, a backfill's work.
  * (A run after the store's end needs no cut: the caller knows that from the store's records.)
  */
-export interface StoreTail {
-  era: number;
-  keep: number;
-  stepsAfter: number;
-  moved: boolean;
-}
-
 export async function findTail(store: Store, eras: StoreEras, first: DayReferences, last: DayReferences, context: Context): Promise<StoreTail | undefined> {
   let tail: StoreTail | undefined;
   let stepsAfter = 0;
@@ -253,16 +253,20 @@ export async function findTail(store: Store, eras: StoreEras, first: DayReferenc
 
 /** An era group's `temporal_kerchunk_era` attribute (where it starts), if it has one. */
 async function eraStart(store: Store, group: string): Promise<{ first_file?: string } | undefined> {
+  return (await groupMetadata(store, group))?.attributes[ERA_ATTRIBUTE] as { first_file?: string } | undefined;
+}
+
+/** A group's metadata in the store, if the group is there. */
+async function groupMetadata(store: Store, group: string): Promise<V3GroupMetadata | undefined> {
   const bytes = await store.get(inGroup(group, "zarr.json"));
-  const attributes = bytes ? (parseMetadata(new TextDecoder().decode(bytes)) as V3GroupMetadata).attributes : {};
-  return attributes[ERA_ATTRIBUTE] as { first_file?: string } | undefined;
+  return bytes ? (parseMetadata(new TextDecoder().decode(bytes)) as V3GroupMetadata) : undefined;
 }
 
 /**
  * Cut the store back to `tail` in the session: the eras after its era deleted, its era's arrays
- * along the concat dimension shortened to the steps that stay
- * (or the era deleted when none stays; the whole store when that is the first era). Returns the
- * keys of the chunks past the cut in the era it shortened, for `removeStale`. What is left is the store as committing the days
+ * along the concat dimension shortened to the steps that stay (or the era deleted when none
+ * stays; the whole store when that is the first era). Returns the keys of the chunks past the cut
+ * in the era it shortened, for `removeStale`. What is left is the store as committing the days
  * before the cut left it, so the days from there are placed and written as a backfill would.
  */
 export async function cutTail(store: Store, eras: StoreEras, tail: StoreTail, dim: string): Promise<string[]> {
