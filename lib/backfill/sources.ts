@@ -1,4 +1,4 @@
-import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
+import { openStorage, splitsAtDrift, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import type { ObjectInfo } from "../storage/storage.js";
 import type { Storage } from "../storage/storage.js";
 import { completeOutputs, type FoundOutputs, type ListedOutput } from "./model/outputs.js";
@@ -62,7 +62,7 @@ export async function findOutputs(spec: ResolvedDatasetSpec, year: string, optio
 export async function periodOutputKeys(spec: ResolvedDatasetSpec, storage: Storage, period: string): Promise<string[] | undefined> {
   const key = outputKey(spec, period);
   if (await storage.exists(completeKey(spec, key))) return [key];
-  if (spec.drift !== "split") return undefined;
+  if (!splitsAtDrift(spec.drift)) return undefined;
   return asList((await listOutputs(spec, storage, periodOutputsPrefix(spec, period), (p) => p === period, (k) => k))[period]);
 }
 
@@ -73,7 +73,7 @@ export async function periodOutputKeys(spec: ResolvedDatasetSpec, storage: Stora
  * fails naming it, as before drift.
  */
 export async function childOutputKeys(spec: ResolvedDatasetSpec, period: string, children: string[], options: Tries = {}): Promise<string[]> {
-  if (spec.drift !== "split") return children.map((child) => outputKey(spec, child));
+  if (!splitsAtDrift(spec.drift)) return children.map((child) => outputKey(spec, child));
   const storage = openStorage(spec.output.storage, options.tries);
   try {
     const wanted = new Set(children);

@@ -22,7 +22,7 @@ import { compatibleGroups, partName } from "./drift.js";
 import { fileInputs, memoryInputs } from "./inputs.js";
 import { JsonRefSink } from "./jsonOutput.js";
 import { resolveCombineOptions, type CombineOptions } from "./options.js";
-import type { DriftPolicy } from "../datasets/spec.js";
+import { splitsAtDrift, type DriftPolicy } from "../datasets/spec.js";
 import { ParquetRefSink, type ParquetOutputOptions } from "./parquetOutput.js";
 
 export type { CombineOptions, CoordinateSelector } from "./options.js";
@@ -140,7 +140,7 @@ export interface DriftOptions {
 
 /** The positions `set` splits into under `drift`: one group (everything) with "fail" or without drift. */
 async function driftGroups(set: InputSet, options: CombineOptions & DriftOptions): Promise<number[][]> {
-  if ((options.drift ?? "split") === "fail") return [Array.from({ length: set.count }, (_, i) => i)];
+  if (!splitsAtDrift(options.drift)) return [Array.from({ length: set.count }, (_, i) => i)];
   return compatibleGroups(set, resolveCombineOptions(options));
 }
 
@@ -169,7 +169,7 @@ export async function combineReferenceFilesAcrossDrift(inputUrls: string[], opti
 
 async function combineSetAcrossDrift(set: InputSet, options: CombineOptions & DriftOptions): Promise<CombineResult[]> {
   const groups = await driftGroups(set, options);
-  const variables = (options.drift ?? "split") === "split" ? "union" : "same";
+  const variables = splitsAtDrift(options.drift) ? "union" : "same";
   const results: CombineResult[] = [];
   for (const group of groups) {
     const sink = new JsonRefSink();
@@ -193,7 +193,7 @@ export async function combineSetsAcrossDrift<T>(
 ): Promise<T[]> {
   const set: InputSet = { count: sets.length, label: (p) => sets[p]!.label, load: async (p) => sets[p]! };
   const groups = await driftGroups(set, options);
-  const variables = (options.drift ?? "split") === "split" ? "union" : "same";
+  const variables = splitsAtDrift(options.drift) ? "union" : "same";
   const written: T[] = [];
   for (const [i, group] of groups.entries()) {
     written.push(await writePart(i + 1, groups.length, (sink) => combineInto(subset(set, group), options, sink, undefined, variables)));
@@ -215,7 +215,7 @@ export async function writeCombinedReferencesAcrossDrift(
   const set = fileInputs(inputUrls, options.s3);
   try {
     const groups = await driftGroups(set, options);
-    const variables = (options.drift ?? "split") === "split" ? "union" : "same";
+    const variables = splitsAtDrift(options.drift) ? "union" : "same";
     const written: (CombineSummary & { output: string; format: "json" | "parquet" })[] = [];
     for (const [i, group] of groups.entries()) {
       const name = groups.length === 1 ? output : partName(output.replace(/\/+$/, ""), i + 1, groups.length);

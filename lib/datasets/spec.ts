@@ -30,6 +30,8 @@ const storageSettings = tagged(
 export const aggregationLevels = ["day", "month", "year"] as const;
 export const outputFormats = ["kerchunk", "parquet", "icechunk"] as const;
 export const driftPolicies = ["split", "fail"] as const;
+/** What a drifting archive gets when its dataset says nothing (`drift`). */
+const DEFAULT_DRIFT = "split";
 
 /**
  * Every dataset setting, its rule and its default, in one place. A key not listed here is rejected
@@ -79,7 +81,7 @@ export const datasetSettings = object({
    * (reference files: `<period>.era001of002.json`, ...; variables that appear or disappear are held
    * as a union; an Icechunk store starts a group per era); "fail": the aggregate (the store's day) fails, as before.
    */
-  drift: optional(oneOf(driftPolicies), "split"),
+  drift: optional(oneOf(driftPolicies), DEFAULT_DRIFT),
 });
 
 /** A dataset as a user writes it (config file, plugin options): optional settings may be left out. */
@@ -88,6 +90,9 @@ export type StorageSpec = typeof storageSettings.inputType;
 export type AggregationLevel = (typeof aggregationLevels)[number];
 export type OutputFormat = (typeof outputFormats)[number];
 export type DriftPolicy = (typeof driftPolicies)[number];
+
+/** Whether `drift` (a dataset's setting, or a library caller's option left out) splits at a drift: "split", the default, does. */
+export const splitsAtDrift = (drift: DriftPolicy | undefined): boolean => (drift ?? DEFAULT_DRIFT) === "split";
 
 /** A spec with every default filled in. */
 export type ResolvedDatasetSpec = OutputOf<typeof datasetSettings.shape> & {

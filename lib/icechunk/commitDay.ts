@@ -15,6 +15,7 @@
  * Returns a small summary (for a Temporal activity's result).
  */
 import { parseDay } from "../calendar/periods.js";
+import { splitsAtDrift } from "../datasets/spec.js";
 import { IcechunkError } from "../errors.js";
 import { referencedUrls, type AppendResult } from "./append.js";
 import { commitMessage, dayCommitFacts, type EraPart } from "./commitMessage.js";
@@ -66,7 +67,7 @@ export interface DayCommitSummary {
 export async function commitDay(dataset: IcechunkDataset, day: string, input: DayInput, options: CommitDayOptions = {}): Promise<DayCommitSummary> {
   parseDay(day, "day");
   const settings = resolveIcechunkOptions(options);
-  const split = (dataset.drift ?? "split") === "split";
+  const split = splitsAtDrift(dataset.drift);
   const started = performance.now();
   const runs = await loadDayRuns(dataset, day, input, split);
   const combineMs = performance.now() - started;

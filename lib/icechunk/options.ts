@@ -4,7 +4,7 @@
  * depend on how the settings are spelled elsewhere.
  */
 import type { CoordinateSelector } from "../datasets/combineSettings.js";
-import type { StorageSpec } from "../datasets/spec.js";
+import type { DriftPolicy, StorageSpec } from "../datasets/spec.js";
 import { object, optional, text, whole, type InputOf, type OutputOf } from "../settings/schema.js";
 
 export interface IcechunkDataset {
@@ -32,7 +32,7 @@ export interface IcechunkDataset {
    * A change one array cannot hold (issue 17): "split" (the default) starts a new era group,
    * "fail" fails the day ("mismatched-array") as before eras existed.
    */
-  drift?: "split" | "fail";
+  drift?: DriftPolicy;
 }
 
 /** The store's tuning, declared with the setting rules (defaults here, once). */

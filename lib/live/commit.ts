@@ -24,7 +24,7 @@ import type { Repository } from "@earthmover/icechunk";
 import { IcechunkError } from "../errors.js";
 import { parseRefsJson } from "../model/kerchunkJson.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
-import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
+import { openStorage, splitsAtDrift, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import { stagedSourceVersion } from "../backfill/staged.js";
 import { openRepository, repositoryLocation, withWriterLock, type EraPart, type SourceVersion } from "../icechunk/index.js";
 import { dayCommitFacts } from "../icechunk/commitMessage.js";
@@ -81,7 +81,7 @@ async function loadDay(spec: ResolvedDatasetSpec, day: LiveDay): Promise<LoadedD
       labels.push(storage.url(liveStagingKey(spec, day.day, file)));
     }
     const kept = (day.kept ?? []).map((file): [string, string] => [file.url, file.version]);
-    const split = (spec.drift ?? "split") === "split";
+    const split = splitsAtDrift(spec.drift);
     return { day: day.day, runs: await loadDayRuns(spec, day.day, { refs: inputs, labels, sources }, split), versions, files, kept };
   } finally {
     await storage.close();
@@ -133,7 +133,7 @@ async function commitStaged(spec: ResolvedDatasetSpec, days: LiveDay[]): Promise
   const settings = resolveIcechunkOptions();
   const location = repositoryLocation(spec);
   const store = location.description;
-  const split = (spec.drift ?? "split") === "split";
+  const split = splitsAtDrift(spec.drift);
   const loaded: LoadedDay[] = [];
   for (const day of [...days].sort((a, b) => (a.day < b.day ? -1 : 1))) loaded.push(await loadDay(spec, day));
   const versions = new Map(loaded.flatMap((d) => [...d.versions]));
