@@ -186,26 +186,6 @@ function decodeAttributeValues(services: AttributeServices, raw: RawAttribute, d
 }
 
 /**
- * Decode `count` consecutive elements of `type` from `bytes`: integers (bigint beyond 2^53),
- * floats in either byte order, fixed strings with their padding rule, variable-length strings and
- * sequences through the global heap, enums as their base values, compounds as records, arrays as
- * nested arrays, object references as {objectAddress}.
- */
-export async function decodeElements(
-  ctx: Hdf5Context,
-  heap: GlobalHeapCache,
-  type: Hdf5Datatype,
-  bytes: Uint8Array,
-  count: number,
-): Promise<AttributeElement[]> {
-  for (;;) {
-    const values = decodeElementsNow(ctx, heap, type, bytes, count);
-    if (!(values instanceof CollectionNeeded)) return values;
-    await heap.collection(values.address);
-  }
-}
-
-/**
  * A global heap collection that is not read yet: decoding stops at the first element that needs
  * one, and starts again once it is read (a file's vlen values share one or two collections).
  */
@@ -213,6 +193,13 @@ class CollectionNeeded {
   constructor(readonly address: number) {}
 }
 
+/**
+ * Decode `count` consecutive elements of `type` from `bytes`: integers (bigint beyond 2^53),
+ * floats in either byte order, fixed strings with their padding rule, variable-length strings and
+ * sequences through the global heap, enums as their base values, compounds as records, arrays as
+ * nested arrays, object references as {objectAddress}; or the collection to read first (then
+ * decoded again once it is read).
+ */
 function decodeElementsNow(ctx: Hdf5Context, heap: GlobalHeapCache, type: Hdf5Datatype, bytes: Uint8Array, count: number): AttributeElement[] | CollectionNeeded {
   if (count * type.size > bytes.length) {
     throw new Hdf5FormatError(ctx.url, "data", `${count} elements of ${type.size} bytes do not fit in ${bytes.length} bytes`);
