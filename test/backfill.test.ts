@@ -285,7 +285,8 @@ describe("backfill across a dev server restart", () => {
         ...backfillOptions({ dataset: "bf-restart", start: START, end: END, maxConcurrentDays: 1, smallDayFiles: 0 }, "bf-restart/backfill"),
         taskQueue: "bf-restart",
       });
-      const atKill = await pollQuery(handle, progressQuery, (p) => p.daysDone >= 3, "3 days done");
+      // A day running when the query answers (a query between two days finds none running).
+      const atKill = await pollQuery(handle, progressQuery, (p) => p.daysDone >= 3 && p.running.length > 0, "3 days done and one running");
       await conn.close();
       await server.kill();
       // The server went down mid-run: days running, days not done yet.
