@@ -2,7 +2,7 @@ import { Context } from "@temporalio/activity";
 import { aggregatePeriod } from "../lib/backfill/aggregate.js";
 import { commitStagedDay } from "../lib/backfill/commit.js";
 import { surveyDay } from "../lib/backfill/day.js";
-import { extractToStaging } from "../lib/backfill/extract.js";
+import { extractToStaging, stagedKeys } from "../lib/backfill/extract.js";
 import type { BackfillSteps } from "../lib/backfill/model/steps.js";
 import { outputFor } from "../lib/backfill/output.js";
 import type { SmallDayOutcome } from "../lib/backfill/model/index.js";
@@ -48,16 +48,17 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
     },
 
     async extractFile(dataset, day, sourceKey) {
-      return withTypedFailures(() => withHeartbeats((signal) => extractToStaging(registry.get(dataset), day, sourceKey, signal)));
+      return withTypedFailures(() => withHeartbeats((signal) => extractToStaging(registry.get(dataset), day, sourceKey, { signal })));
     },
 
     // For archives of many small files, where one activity per file costs more than the file. Each
     // file is staged on its own, so a retry redoes only the files that were not staged yet.
     async extractFiles(dataset, day, sourceKeys, filesAtOnce) {
       return withTypedFailures(() =>
-        withHeartbeats((signal) => {
+        withHeartbeats(async (signal) => {
           const spec = registry.get(dataset);
-          return boundedAll(sourceKeys, filesAtOnce, (key) => extractToStaging(spec, day, key, signal));
+          const staged = await stagedKeys(spec, day);
+          return boundedAll(sourceKeys, filesAtOnce, (key) => extractToStaging(spec, day, key, { signal, staged }));
         }),
       );
     },

@@ -1,7 +1,7 @@
 import { boundedAll } from "../concurrency.js";
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { surveyDay } from "./day.js";
-import { extractToStaging } from "./extract.js";
+import { extractToStaging, stagedKeys } from "./extract.js";
 import {
   addFileCounts,
   blockedPeriods,
@@ -43,7 +43,10 @@ export async function backfillDirect(spec: ResolvedDatasetSpec, start: string, e
     const { result } = await runDaySteps(
       {
         survey: () => surveyDay(spec, day),
-        extract: (sources) => boundedAll(sources, concurrency, (source) => extractToStaging(spec, day, source)),
+        extract: async (sources) => {
+          const staged = await stagedKeys(spec, day);
+          return boundedAll(sources, concurrency, (source) => extractToStaging(spec, day, source, { staged }));
+        },
         write: (staged) => output.writeDay(day, staged),
       },
       { handBackStaged: false },

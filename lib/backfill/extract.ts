@@ -8,7 +8,7 @@ import { LayoutHints } from "../source/layoutHints.js";
 import { referenceUrl } from "../source/localFile.js";
 import { translateFile } from "../translateFile.js";
 import type { ExtractSummary } from "./model/steps.js";
-import { stagingKey } from "./names.js";
+import { stagingFolder, stagingKey } from "./names.js";
 import { serializeStaged } from "./staged.js";
 
 /**
@@ -70,17 +70,40 @@ const layoutHints = new LayoutHints();
 const HINTED_HEAD_SIZE = 8 * 1024;
 
 /**
- * Translate one source file and stage its references. Idempotent: when the staged refs exist
- * (an earlier attempt finished), nothing is read again. An aborted `signal` (the activity was
- * cancelled) stops it before the translation and before the write.
+ * The staged references of a day, in one listing (one request on S3): where one step extracts
+ * several files of a day, it asks once which an earlier attempt staged, not once per file (a HEAD
+ * each, a round trip before the file's first read).
  */
-export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string, sourceKey: string, signal?: AbortSignal): Promise<ExtractSummary> {
+export async function stagedKeys(spec: ResolvedDatasetSpec, dayId: string): Promise<ReadonlySet<string>> {
+  const outputStorage = openStorage(spec.output.storage);
+  try {
+    const keys = new Set<string>();
+    for await (const object of outputStorage.list(`${stagingFolder(spec, dayId)}/`)) keys.add(object.key);
+    return keys;
+  } finally {
+    await outputStorage.close();
+  }
+}
+
+export interface ExtractOptions {
+  /** Aborted when the activity is cancelled: stops the extraction before the translation and before the write. */
+  signal?: AbortSignal;
+  /** The day's staged keys, listed at the step's start (`stagedKeys`); without it, the file's own key is looked up. */
+  staged?: ReadonlySet<string>;
+}
+
+/**
+ * Translate one source file and stage its references. Idempotent: when the staged refs exist
+ * (an earlier attempt finished), nothing is read again.
+ */
+export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string, sourceKey: string, options: ExtractOptions = {}): Promise<ExtractSummary> {
+  const { signal } = options;
   const sourceStorage = openStorage(spec.source.storage);
   const outputStorage = openStorage(spec.output.storage);
   const staged = stagingKey(spec, dayId, sourceKey);
   const url = referenceUrl(sourceStorage.url(sourceKey));
   try {
-    if (await outputStorage.exists(staged)) {
+    if (options.staged ? options.staged.has(staged) : await outputStorage.exists(staged)) {
       return { source: url, staged, reused: true, chunks: 0, requests: 0, bytesRead: 0, skippedVariables: [] };
     }
     signal?.throwIfAborted();

@@ -88,15 +88,20 @@ export function yearOutputsPrefix(spec: ResolvedDatasetSpec, year: string): stri
  */
 const compactDays = new Map<string, string>();
 
-/** Per-file references of a day waiting to be combined: <dest>/<root>/.staging/<YYYYMMDD>/<file>.json. */
-export function stagingKey(spec: ResolvedDatasetSpec, dayId: string, sourceKey: string): string {
+/** The folder of a day's per-file references waiting to be combined: <dest>/<root>/.staging/<YYYYMMDD>. */
+export function stagingFolder(spec: ResolvedDatasetSpec, dayId: string): string {
   let day = compactDays.get(dayId);
   if (day === undefined) {
     day = compactPeriod(parsePeriod(dayId));
     if (compactDays.size >= 1024) compactDays.clear();
     compactDays.set(dayId, day);
   }
-  return joinKey(spec.output.prefix, spec.source.root, ".staging", day, `${basename(sourceKey)}.json`);
+  return joinKey(spec.output.prefix, spec.source.root, ".staging", day);
+}
+
+/** One file's references waiting to be combined: <staging folder of its day>/<file>.json. */
+export function stagingKey(spec: ResolvedDatasetSpec, dayId: string, sourceKey: string): string {
+  return joinKey(stagingFolder(spec, dayId), `${basename(sourceKey)}.json`);
 }
 
 /** The glob that finds one day's source files: <root>/<template for the day><extension>. */

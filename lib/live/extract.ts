@@ -25,7 +25,7 @@ function stagingSpec(spec: ResolvedDatasetSpec, file: LiveFile): ResolvedDataset
 export const liveStagingKey = (spec: ResolvedDatasetSpec, day: string, file: LiveFile): string => stagingKey(stagingSpec(spec, file), day, file.key);
 
 /** Stage one version of an arrived file (nothing is read when it is staged already). */
-export const extractLiveFile = (spec: ResolvedDatasetSpec, day: string, file: LiveFile, signal?: AbortSignal) => extractToStaging(stagingSpec(spec, file), day, file.key, signal);
+export const extractLiveFile = (spec: ResolvedDatasetSpec, day: string, file: LiveFile, signal?: AbortSignal) => extractToStaging(stagingSpec(spec, file), day, file.key, { signal });
 
 export async function extractLiveDay(spec: ResolvedDatasetSpec, day: LiveDay, signal?: AbortSignal, filesAtOnce = 4): Promise<LiveExtractSummary> {
   const done = await boundedAll(day.files, filesAtOnce, (file) => extractLiveFile(spec, day.day, file, signal));
