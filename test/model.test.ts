@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { UnsupportedFeatureError } from "../lib/errors.js";
 import { arrayMetadata } from "../lib/model/arrayMetadata.js";
+import { inlineBytes, inlineReference } from "../lib/model/chunkBytes.js";
 import { chunkIndexAt, chunkManifestOf } from "../lib/model/chunkManifest.js";
 import type { Reference } from "../lib/model/kerchunkRefs.js";
 import { referenceSetOf, type ReferenceSet } from "../lib/model/referenceSet.js";
@@ -50,5 +51,26 @@ describe("chunk manifest", () => {
     const set = file("a.nc", 1);
     const sst = set.arrays.get("sst")!;
     assert.throws(() => chunkManifestOf({ ...sst, chunkKeys: ["sst/0"] }, 2), (e: unknown) => e instanceof UnsupportedFeatureError && /chunk key 'sst\/0' is not a chunk index of a 2-d array/.test(e.message));
+  });
+});
+
+describe("inline chunk content", () => {
+  test("stored as fsspec reads it back: valid UTF-8 as a string (a leading byte order mark kept), anything else as base64", () => {
+    const cases: [string, number[], "string" | "base64"][] = [
+      ["empty", [], "string"],
+      ["ASCII", [0x41, 0x42, 0x00], "string"],
+      ["two-byte and four-byte characters", [0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80], "string"],
+      ["a byte order mark first", [0xef, 0xbb, 0xbf, 0x41], "string"],
+      ["a float64 (not UTF-8)", [0, 0, 0, 0, 0, 0, 0xf0, 0x3f], "base64"],
+      ["an encoded surrogate", [0xed, 0xa0, 0x80], "base64"],
+      ["an overlong encoding", [0xc0, 0x80], "base64"],
+      ["a truncated sequence", [0x41, 0xe2, 0x82], "base64"],
+    ];
+    for (const [name, bytes, form] of cases) {
+      const stored = inlineReference(new Uint8Array(bytes));
+      assert.equal(stored.startsWith("base64:") ? "base64" : "string", form, name);
+      // fsspec: a "base64:" string is decoded, any other string encoded as UTF-8.
+      assert.deepEqual([...inlineBytes(stored)], bytes, name);
+    }
   });
 });

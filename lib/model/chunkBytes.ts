@@ -1,4 +1,5 @@
 import type { S3Client } from "@aws-sdk/client-s3";
+import { isUtf8 } from "node:buffer";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Semaphore } from "../concurrency.js";
@@ -9,18 +10,19 @@ import { LocalFileSource } from "../source/localFile.js";
 import { S3Source } from "../source/s3.js";
 import { parseS3Url, sharedS3Client, type S3ConnectionOptions } from "../source/s3Client.js";
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading byte order mark stays in the string (Python's decode keeps it); dropped, the
+// inlined bytes would lose their first three.
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Inline bytes the way kerchunk's `_encode_for_JSON` stores them: as a string when they are valid
  * UTF-8 (fsspec encodes it back to the same bytes), otherwise base64 with a "base64:" prefix.
+ * Checked with `isUtf8`, not by a strict decoder's exception: most inlined chunks are binary
+ * numbers, and an exception (with its stack trace) for each cost more than the rest of the inlining.
  */
 export function inlineReference(bytes: Uint8Array): string {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    return `base64:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")}`;
-  }
+  if (isUtf8(bytes)) return utf8.decode(bytes);
+  return `base64:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")}`;
 }
 
 /** Bytes of inline reference content, decoded the way fsspec does ("base64:" prefix or UTF-8). */
