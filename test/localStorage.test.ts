@@ -117,12 +117,16 @@ describe("temporary files of local storage", () => {
     await sleep(100);
     assert.equal(processExists(ended.pid!), false);
     // `true &` ends at once and its parent, exec'ed into sleep, never waits for it: a zombie.
-    const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 5"]);
+    const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 30"]);
     const zombie = Number(await new Promise<string>((r) => parent.stdout.once("data", (data: Buffer) => r(data.toString()))));
     try {
-      await sleep(200);
-      const stat = await readFile(`/proc/${zombie}/stat`, "utf8");
-      assert.equal(stat[stat.lastIndexOf(")") + 2], "Z", "the child is a zombie");
+      // Under load the child may take a while to end: its state is polled, not slept on.
+      const state = async (): Promise<string> => {
+        const stat = await readFile(`/proc/${zombie}/stat`, "utf8");
+        return stat[stat.lastIndexOf(")") + 2]!;
+      };
+      for (let waited = 0; (await state()) !== "Z" && waited < 5000; waited += 50) await sleep(50);
+      assert.equal(await state(), "Z", "the child is a zombie");
       assert.equal(processExists(zombie), false);
       await promisify(execFile)("kill", ["-STOP", String(parent.pid)]);
       assert.equal(processExists(parent.pid!), true);
