@@ -84,7 +84,7 @@ export async function aggregatePeriod(
     };
     const existing = async (keys: string[]): Promise<AggregateSummary> => {
       // Inputs of a finished period are not needed any more (another run may have staged them too).
-      if (options.removeInputs) await Promise.all(inputKeys.map((k) => storage.delete(k)));
+      if (options.removeInputs) await storage.deleteAll(inputKeys);
       return summary(keys, true, 0, inputKeys.length);
     };
     const found = await periodOutputKeys(spec, storage, period);
@@ -116,7 +116,7 @@ export async function aggregatePeriod(
     });
     const keys = written.map((w) => w.key);
     if (!written.some((w) => w.wrote)) return existing(keys);
-    if (options.removeInputs) await Promise.all(inputKeys.map((k) => storage.delete(k)));
+    if (options.removeInputs) await storage.deleteAll(inputKeys);
     return summary(keys, false, written.reduce((n, w) => n + w.chunkRefs, 0), present.length);
   } finally {
     await storage.close();

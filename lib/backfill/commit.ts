@@ -58,7 +58,7 @@ export async function commitStagedDay(spec: ResolvedDatasetSpec, day: string, st
       summary = await commitDay(spec, day, { refs: inputs, labels: stagedKeys.map((k) => storage.url(k)), sources }, { sourceVersions });
     }
     // The day is in the store: its staging is not needed any more.
-    await Promise.all(stagedKeys.map((k) => storage.delete(k)));
+    await storage.deleteAll(stagedKeys);
     return {
       output: storeOutput(spec, summary.snapshotId),
       existing: summary.alreadyCommitted,

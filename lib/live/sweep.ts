@@ -30,7 +30,7 @@ export async function sweepLiveStaging(spec: ResolvedDatasetSpec, now = Date.now
     for await (const object of storage.list(`${liveStagingRoot(spec)}/`)) {
       if (object.key.includes("/.staging/") && object.modifiedMs !== undefined && now - object.modifiedMs > STAGED_MAX_AGE_MS) orphans.push(object.key);
     }
-    await Promise.all(orphans.map((key) => storage.delete(key)));
+    await storage.deleteAll(orphans);
     return orphans.length;
   } finally {
     await storage.close();

@@ -178,16 +178,30 @@ export class LocalStorage implements Storage {
    * just made one of those folders may see it removed before its file lands: `write` tries again.
    */
   async delete(key: string): Promise<void> {
-    const path = this.path(key);
+    return this.deleteAll([key]);
+  }
+
+  /**
+   * The files first, then each folder they were in, once (not once per file: a day's staging
+   * folder is tried when its last file is gone, not 24 times).
+   */
+  async deleteAll(keys: readonly string[]): Promise<void> {
+    const paths = keys.map((key) => this.path(key));
     // unlink, not rm: a key is a file, and rm looks at it (lstat) before unlinking it.
-    await unlink(path).catch((error: unknown) => {
-      if (errorCode(error) !== "ENOENT") throw error;
-    });
-    for (let dir = dirname(path); dir.startsWith(this.root + sep); dir = dirname(dir)) {
-      try {
-        await rmdir(dir);
-      } catch {
-        break; // not empty (or gone): stop climbing
+    await Promise.all(
+      paths.map((path) =>
+        unlink(path).catch((error: unknown) => {
+          if (errorCode(error) !== "ENOENT") throw error;
+        }),
+      ),
+    );
+    for (const folder of new Set(paths.map((path) => dirname(path)))) {
+      for (let dir = folder; dir.startsWith(this.root + sep); dir = dirname(dir)) {
+        try {
+          await rmdir(dir);
+        } catch {
+          break; // not empty (or gone): stop climbing
+        }
       }
     }
   }

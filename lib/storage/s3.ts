@@ -1,5 +1,6 @@
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -11,6 +12,9 @@ import type { ByteSource } from "../source/byteSource.js";
 import { isTransientS3Error, S3Source } from "../source/s3.js";
 import { sharedS3Client, type S3ConnectionOptions } from "../source/s3Client.js";
 import { joinKey, type ObjectInfo, type Storage } from "./storage.js";
+
+/** The most keys one DeleteObjects request takes (S3's limit). */
+const MAX_KEYS_PER_DELETE = 1000;
 
 const status = (error: unknown): number | undefined => (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 
@@ -120,6 +124,31 @@ export class S3Storage implements Storage {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
     } catch (error) {
       this.fail(key, "delete", error);
+    }
+  }
+
+  async deleteAll(keys: readonly string[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += MAX_KEYS_PER_DELETE) {
+      const batch = keys.slice(start, start + MAX_KEYS_PER_DELETE);
+      let errors;
+      try {
+        ({ Errors: errors } = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((key) => ({ Key: this.fullKey(key) })), Quiet: true } }),
+        ));
+      } catch (error) {
+        // A store without multi-object delete (501 Not Implemented): one request per key.
+        if (status(error) === 501) {
+          await Promise.all(batch.map((key) => this.delete(key)));
+          continue;
+        }
+        this.fail(batch[0]!, `delete (of ${batch.length} keys)`, error);
+      }
+      // Quiet: the answer lists only the keys that were not deleted.
+      const failed = errors?.[0];
+      if (failed) {
+        const key = failed.Key && this.prefix ? failed.Key.slice(this.prefix.length + 1) : (failed.Key ?? batch[0]!);
+        throw new StorageError(this.description, key, `delete failed: ${failed.Code ?? "error"}: ${failed.Message ?? ""} (${errors!.length} of ${batch.length} keys not deleted)`, failed.Code === "InternalError" || failed.Code === "SlowDown");
+      }
     }
   }
 

@@ -30,6 +30,8 @@ export interface Storage {
    */
   write(key: string, bytes: Uint8Array, options?: { ifAbsent?: boolean }): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /** Remove several keys (those already gone are fine): on S3 one request per 1,000 keys, not one each. */
+  deleteAll(keys: readonly string[]): Promise<void>;
   /** Random access to one object, for the HDF5 reader. */
   source(key: string): ByteSource;
   close(): Promise<void>;

@@ -3,11 +3,12 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo, Socket } from "node:net";
 
 /** The S3 error answers the proxy can inject. */
-export type InjectedFault = "InternalError" | "SlowDown";
+export type InjectedFault = "InternalError" | "SlowDown" | "NotImplemented";
 
 const FAULTS: Record<InjectedFault, { status: number; message: string }> = {
   InternalError: { status: 500, message: "We encountered an internal error. Please try again." },
   SlowDown: { status: 503, message: "Please reduce your request rate." },
+  NotImplemented: { status: 501, message: "A header you provided implies functionality that is not implemented." },
 };
 
 /** What a plan sees of one request: its 0-based index among all requests the proxy received, method and path. */
@@ -93,7 +94,7 @@ export class FaultProxy {
   readonly counts: FaultProxyCounts = {
     requests: 0,
     forwarded: 0,
-    injected: { InternalError: 0, SlowDown: 0 },
+    injected: { InternalError: 0, SlowDown: 0, NotImplemented: 0 },
     upstreamErrors: 0,
     rejected: 0,
   };
