@@ -181,7 +181,7 @@ export async function placeRun(eras: StoreEras, run: DayReferences, context: Con
 }
 
 /** The era group's attribute: where it starts and why. */
-export function eraAttribute(era: number, day: string, firstFile: string | undefined, changes: readonly string[]): PyJsonValue {
+function eraAttribute(era: number, day: string, firstFile: string | undefined, changes: readonly string[]): PyJsonValue {
   return { era, first_day: day, first_file: firstFile ?? null, changes: [...changes] };
 }
 
