@@ -116,8 +116,9 @@ describe("temporary files of local storage", () => {
     await new Promise((r) => ended.once("exit", r));
     await sleep(100);
     assert.equal(processExists(ended.pid!), false);
-    // `true &` ends at once and its parent, exec'ed into sleep, never waits for it: a zombie.
-    const parent = spawn("sh", ["-c", "true & echo $!; exec sleep 30"]);
+    // A child that ends at once, of a parent that never waits for it: a zombie. (Not a shell's
+    // `true &` then `exec sleep`: the shell sometimes reaped its job before the exec.)
+    const parent = spawn("python3", ["-c", "import os, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)"]);
     const zombie = Number(await new Promise<string>((r) => parent.stdout.once("data", (data: Buffer) => r(data.toString()))));
     try {
       // Under load the child may take a while to end: its state is polled, not slept on.
