@@ -44,6 +44,11 @@ export class S3Storage implements Storage {
     return joinKey(this.prefix, key);
   }
 
+  /** A bucket key as this storage names it (without its prefix). */
+  private relativeKey(bucketKey: string): string {
+    return this.prefix ? bucketKey.slice(this.prefix.length + 1) : bucketKey;
+  }
+
   url(key: string): string {
     return `s3://${this.bucket}/${this.fullKey(key)}`;
   }
@@ -71,7 +76,7 @@ export class S3Storage implements Storage {
       for (const object of page.Contents ?? []) {
         if (!object.Key) continue;
         yield {
-          key: this.prefix ? object.Key.slice(this.prefix.length + 1) : object.Key,
+          key: this.relativeKey(object.Key),
           size: object.Size ?? 0,
           ...(object.ETag ? { etag: object.ETag } : {}),
           ...(object.LastModified ? { modifiedMs: object.LastModified.getTime() } : {}),
@@ -146,8 +151,10 @@ export class S3Storage implements Storage {
       // Quiet: the answer lists only the keys that were not deleted.
       const failed = errors?.[0];
       if (failed) {
-        const key = failed.Key && this.prefix ? failed.Key.slice(this.prefix.length + 1) : (failed.Key ?? batch[0]!);
-        throw new StorageError(this.description, key, `delete failed: ${failed.Code ?? "error"}: ${failed.Message ?? ""} (${errors!.length} of ${batch.length} keys not deleted)`, failed.Code === "InternalError" || failed.Code === "SlowDown");
+        const key = failed.Key ? this.relativeKey(failed.Key) : batch[0]!;
+        // Retryable as any S3 failure of that code is (lib/source/s3Errors.ts).
+        const retryable = isTransientS3Error({ name: failed.Code });
+        throw new StorageError(this.description, key, `delete failed: ${failed.Code ?? "error"}: ${failed.Message ?? ""} (${errors!.length} of ${batch.length} keys not deleted)`, retryable);
       }
     }
   }
