@@ -153,3 +153,17 @@ test("metadata written after the data is learned from the end of the file: the n
   assert.deepEqual(hinted.refs, alone.refs);
   assert.equal(hinted.roundTrips, 1, `with the first file's layout: ${hinted.roundTrips} round trips, learned ${JSON.stringify(cold.learned)}`);
 });
+
+test("one wave of a file's reads goes out together: 20 separate ranges after the head take one more round trip", async () => {
+  // A Himawari-sized granule's chunk-index leaves coalesce into 18 requests (docs/benchmarks.md,
+  // "Round trips"): the default bound on a file's reads in flight must not split such a wave.
+  const block = 8192;
+  const source = new MemorySource(new Uint8Array(64 * 1024 * 1024), "memory://wave.bin");
+  const cache = new BlockCache(source, { headSize: block });
+  await cache.size();
+  const ranges = Array.from({ length: 20 }, (_, i) => ({ offset: (i + 1) * 2 * 1024 * 1024, length: 4096 }));
+  await Promise.all(ranges.map(({ offset, length }) => cache.read(offset, length)));
+  assert.equal(source.stats.requests, 21, "the head and one request per range (none merged: the check would pass without a wave)");
+  assert.equal(source.peakConcurrency, 20, `peak reads in flight ${source.peakConcurrency}`);
+  assert.equal(source.roundTrips, 2, `${source.roundTrips} round trips`);
+});

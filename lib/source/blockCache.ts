@@ -32,7 +32,12 @@ export interface BlockCacheOptions {
   prefetch?: readonly ByteSpan[];
   /** Upper bound for one coalesced request. */
   maxRequestSize?: number;
-  /** Requests in flight at once. */
+  /**
+   * Requests of this file in flight at once (default 32): enough that one wave of a large file's
+   * metadata goes out together (a Himawari-sized granule's chunk-index leaves, ten variables of
+   * three leaves each, coalesce into 18 requests; at 16 the last two waited for a round trip,
+   * docs/benchmarks.md "Round trips"). The shared client's sockets bound a worker's total.
+   */
   concurrency?: number;
 }
 
@@ -81,7 +86,7 @@ export class BlockCache implements ByteSource {
     this.headSize = Math.max(this.blockSize, Math.ceil((options.headSize ?? 256 * 1024) / this.blockSize) * this.blockSize);
     this.maxGap = options.maxGap ?? 64 * 1024;
     this.maxRequestSize = Math.max(this.blockSize, options.maxRequestSize ?? 16 * 1024 * 1024);
-    this.slots = new Semaphore(options.concurrency ?? 16);
+    this.slots = new Semaphore(options.concurrency ?? 32);
     this.tailSize = Math.max(0, options.tailSize ?? 0);
     this.prefetch = options.prefetch ?? [];
   }

@@ -50,7 +50,7 @@ export function s3Region(options: S3ConnectionOptions = {}): string {
 
 /**
  * Sockets one client keeps open to a store (the SDK's default is 50). A shared client serves every
- * extraction of a worker at once (each up to 16 reads in flight), so it gets more; past the limit,
+ * extraction of a worker at once (each up to 32 reads in flight), so it gets more; past the limit,
  * requests wait for a free socket. TK_S3_MAX_SOCKETS overrides it.
  */
 export function s3MaxSockets(): number {
