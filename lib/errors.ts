@@ -86,7 +86,8 @@ export class StorageError extends TemporalKerchunkError {
     detail: string,
     readonly retryable: boolean,
   ) {
-    super(`${storage}: ${key}: ${detail}`, { storage, key });
+    // The storage's root (a listing of all of it) has no key to name.
+    super(key ? `${storage}: ${key}: ${detail}` : `${storage}: ${detail}`, { storage, key });
   }
 }
 

@@ -10,7 +10,7 @@ import type { ByteSource } from "../lib/source/byteSource.js";
 import { LocalFileSource } from "../lib/source/localFile.js";
 import { S3Source } from "../lib/source/s3.js";
 import { createS3Client } from "../lib/source/s3Client.js";
-import { signS3Get } from "../lib/source/sigv4.js";
+import { canonicalQuery, signS3Get } from "../lib/source/sigv4.js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { s3, testDir, uniqueBucket } from "./harness/env.js";
 
@@ -139,7 +139,7 @@ test("a local source's version is never earlier than the file's modification tim
   assert.ok(version.lastModified.getTime() >= mtimeMs, `version ${version.lastModified.getTime()} before mtime ${mtimeMs}`);
 });
 
-test("our SigV4 signature of a ranged S3 GET is the SDK signer's, with and without a session token", async () => {
+test("our SigV4 signature of a ranged S3 GET and of a listing is the SDK signer's, with and without a session token", async () => {
   class NodeSha256 {
     private readonly hash;
     constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
@@ -160,15 +160,18 @@ test("our SigV4 signature of a ranged S3 GET is the SDK signer's, with and witho
     { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token/with+chars=" },
   ]) {
     for (const region of ["us-east-1", "ap-northeast-1"]) {
-      const headers = { host: "s3.example.com:9000", range: "bytes=0-262143", "if-match": '"0123abcd"' };
-      const sdk = new SignatureV4({ credentials, region, service: "s3", sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
-      const expected = await sdk.sign(
-        { method: "GET", protocol: "http:", hostname: "s3.example.com", port: 9000, path, query: {}, headers: { ...headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } },
-        { signingDate: when },
-      );
-      const ours = signS3Get(credentials, region, path, headers, when);
-      for (const name of ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]) {
-        assert.equal(ours[name], expected.headers[name], `${name} (${region}, ${credentials.accessKeyId})`);
+      // A ranged GET of an object (no query), and a listing's GET of its bucket (a query to escape).
+      for (const query of [{}, { "list-type": "2", prefix: "AHI L2/2022&01+é*", "continuation-token": "1/tok+en=", "max-keys": "3" }] as Record<string, string>[]) {
+        const headers = { host: "s3.example.com:9000", range: "bytes=0-262143", "if-match": '"0123abcd"' };
+        const sdk = new SignatureV4({ credentials, region, service: "s3", sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+        const expected = await sdk.sign(
+          { method: "GET", protocol: "http:", hostname: "s3.example.com", port: 9000, path, query, headers: { ...headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } },
+          { signingDate: when },
+        );
+        const ours = signS3Get(credentials, region, path, headers, when, canonicalQuery(query));
+        for (const name of ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]) {
+          assert.equal(ours[name], expected.headers[name], `${name} (${region}, ${credentials.accessKeyId}, query ${JSON.stringify(query)})`);
+        }
       }
     }
   }

@@ -1,20 +1,23 @@
 /**
- * Ranged GETs of S3 objects without the SDK's per-request machinery. A profile of a worker's
- * extractions (docs/benchmarks.md, issue 20) put about 1 ms of CPU on each GetObject sent through
- * the AWS SDK (its middleware stack, endpoint rules, schema serde and checksum handling around the
- * request), four times what the request itself costs: for files whose translation takes one or
- * two reads, the SDK was most of the worker's CPU. This sends the same request: to the endpoint
- * the SDK resolved for the bucket (captured from the client's first GetObject of it, so virtual
- * hosts, FIPS and dual-stack endpoints, path style and custom endpoints stay the SDK's), signed
- * with SigV4 (sigv4.ts, checked against the SDK's signer) with the client's own credential chain,
- * with the client's timeouts, attempts and retry rule (transient failures, exponential backoff
- * with jitter), counted per endpoint with the SDK's attempts (s3Attempts).
+ * GETs of S3 objects' ranges and of buckets' listings without the SDK's per-request machinery. A
+ * profile of a worker's extractions (docs/benchmarks.md, issue 20) put about 1 ms of CPU on each
+ * GetObject sent through the AWS SDK (its middleware stack, endpoint rules, schema serde and
+ * checksum handling around the request), four times what the request itself costs: for files
+ * whose translation takes one or two reads, the SDK was most of the worker's CPU; a day's listing
+ * (ListObjectsV2, its XML answer parsed by the SDK's schema serde) cost about 2.5 ms, 6 ms in a
+ * worker's first minutes. This sends the same requests: to the endpoint the SDK resolved for the
+ * bucket (captured from the client's first GetObject or ListObjectsV2 of it, so virtual hosts,
+ * FIPS and dual-stack endpoints, path style and custom endpoints stay the SDK's), signed with
+ * SigV4 (sigv4.ts, checked against the SDK's signer) with the client's own credential chain, with
+ * the client's timeouts, attempts and retry rule (transient failures, exponential backoff with
+ * jitter), counted per endpoint with the SDK's attempts (s3Attempts).
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import http from "node:http";
 import https from "node:https";
 import { isTransientS3Error } from "./s3Errors.js";
-import { signS3Get, type SigningCredentials } from "./sigv4.js";
+import { parseListAnswer, type ListPage } from "./s3ListAnswer.js";
+import { canonicalQuery, signS3Get, uriEscape, type SigningCredentials } from "./sigv4.js";
 
 /** What the lighter path needs to know about a client, recorded when createS3Client made it. */
 export interface LightClientSettings {
@@ -47,15 +50,13 @@ const clients = new WeakMap<S3Client, LightClient>();
 
 /** The SDK's escaping of a key in a request path (each segment, RFC 3986 reserved characters too). */
 export function escapeKey(key: string): string {
-  return key
-    .split("/")
-    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join("/");
+  return key.split("/").map(uriEscape).join("/");
 }
 
 /**
- * Give a client the lighter GET path: its first GetObject of each bucket goes through the SDK as
- * always, and tells where that bucket's requests go; later ranged GETs of the bucket skip the SDK.
+ * Give a client the lighter path: its first GetObject or ListObjectsV2 of each bucket goes through
+ * the SDK as always, and tells where that bucket's requests go; later ranged GETs and listings of
+ * the bucket skip the SDK.
  */
 export function enableLightGets(client: S3Client, settings: LightClientSettings): void {
   const config = client.config;
@@ -73,14 +74,19 @@ export function enableLightGets(client: S3Client, settings: LightClientSettings)
     (next, context) => async (args) => {
       const input = args.input as { Bucket?: string; Key?: string };
       const request = args.request as { protocol?: string; hostname?: string; port?: number; path?: string; method?: string; headers?: Record<string, string> } | undefined;
-      if (context.commandName === "GetObjectCommand" && input.Bucket && input.Key !== undefined && request?.hostname && !light.bases.has(input.Bucket)) {
-        const escaped = escapeKey(input.Key);
+      if (input.Bucket && request?.hostname && request.path !== undefined && !light.bases.has(input.Bucket)) {
         const signed = settings.anonymous || /^AWS4-HMAC-SHA256 /.test(request.headers?.authorization ?? request.headers?.Authorization ?? "");
         const protocol = request.protocol === "http:" || request.protocol === "https:" ? request.protocol : undefined;
-        // Only a request this path can make alike: plain SigV4 (not SigV4a or S3 Express), the key last in the path.
-        if (signed && protocol && request.path?.endsWith(`/${escaped}`)) {
-          light.bases.set(input.Bucket, { protocol, hostname: request.hostname, port: request.port, prefix: request.path.slice(0, request.path.length - escaped.length) });
-        }
+        // The path before the key: a GetObject's path without its key, or a listing's whole path.
+        const escaped = context.commandName === "GetObjectCommand" && input.Key !== undefined ? escapeKey(input.Key) : undefined;
+        const prefix =
+          escaped !== undefined && request.path.endsWith(`/${escaped}`)
+            ? request.path.slice(0, request.path.length - escaped.length)
+            : context.commandName === "ListObjectsV2Command" && request.path.endsWith("/")
+              ? request.path
+              : undefined;
+        // Only a request this path can make alike: plain SigV4 (not SigV4a or S3 Express).
+        if (signed && protocol && prefix !== undefined) light.bases.set(input.Bucket, { protocol, hostname: request.hostname, port: request.port, prefix });
       }
       return next(args);
     },
@@ -123,7 +129,7 @@ export function lightGet(client: S3Client, bucket: string, key: string, range: s
   return withRetries(light, () => send(light, base, key, range, ifMatch));
 }
 
-async function withRetries(light: LightClient, attempt: () => Promise<LightGetOutput>): Promise<LightGetOutput> {
+async function withRetries<T>(light: LightClient, attempt: () => Promise<T>): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       const output = await attempt();
@@ -138,18 +144,65 @@ async function withRetries(light: LightClient, attempt: () => Promise<LightGetOu
   }
 }
 
+/** A ranged GET of the lighter path. */
 async function send(light: LightClient, base: BucketBase, key: string, range: string, ifMatch: string | undefined): Promise<LightGetOutput> {
-  const path = `${base.prefix}${escapeKey(key)}`;
-  const host = base.port === undefined ? base.hostname : `${base.hostname}:${base.port}`;
-  const headers: Record<string, string> = { host, range };
+  const headers: Record<string, string> = { range };
   if (ifMatch !== undefined) headers["if-match"] = ifMatch;
-  const signed = light.signing
-    ? signS3Get(await light.signing.credentials(), await light.signing.region(), path, headers)
-    : headers;
+  const response = await signedGet(light, base, `${base.prefix}${escapeKey(key)}`, "", headers);
+  const header = (name: string): string | undefined => {
+    const value = response.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const length = header("content-length");
+  return {
+    ContentRange: header("content-range"),
+    ContentLength: length === undefined ? undefined : Number(length),
+    ETag: header("etag"),
+    Body: { transformToByteArray: () => readBody(response) },
+  };
+}
+
+/**
+ * One page of a bucket's listing (ListObjectsV2: keys under `prefix` in key order, from
+ * `continuationToken` on) by the lighter path, or undefined when this client or bucket has none
+ * yet (the caller lists through the SDK, which also teaches the bucket's endpoint). `maxKeys`:
+ * S3's page size (1,000 when not given, as the SDK asks). The answer's body is read within the
+ * attempt, so one cut short is retried as a failed request is.
+ */
+export function lightList(client: S3Client, bucket: string, prefix: string, continuationToken?: string, maxKeys?: number): Promise<ListPage> | undefined {
+  const light = clients.get(client);
+  const base = light?.bases.get(bucket);
+  if (!light || !base) return undefined;
+  const parameters: Record<string, string> = { "list-type": "2", prefix };
+  if (continuationToken !== undefined) parameters["continuation-token"] = continuationToken;
+  if (maxKeys !== undefined) parameters["max-keys"] = String(maxKeys);
+  const query = canonicalQuery(parameters);
+  return withRetries(light, async () => {
+    const response = await signedGet(light, base, base.prefix, query, {});
+    return parseListAnswer(Buffer.from(await readBody(response)).toString("utf8"));
+  });
+}
+
+/**
+ * A signed GET of `path` (escaped) and `query` (canonical) to the bucket's endpoint, with the
+ * client's timeouts; an S3 error answer fails shaped as the SDK's errors are.
+ */
+async function signedGet(light: LightClient, base: BucketBase, path: string, query: string, headers: Record<string, string>): Promise<http.IncomingMessage> {
+  const host = base.port === undefined ? base.hostname : `${base.hostname}:${base.port}`;
+  const unsigned = { ...headers, host };
+  const signed = light.signing ? signS3Get(await light.signing.credentials(), await light.signing.region(), path, unsigned, new Date(), query) : unsigned;
   const transport = base.protocol === "https:" ? https : http;
   const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const request = transport.request(
-      { method: "GET", protocol: base.protocol, hostname: base.hostname, port: base.port, path, headers: signed, agent: base.protocol === "https:" ? light.agents.https : light.agents.http },
+      {
+        method: "GET",
+        protocol: base.protocol,
+        hostname: base.hostname,
+        port: base.port,
+        path: query ? `${path}?${query}` : path,
+        headers: signed,
+        agent: base.protocol === "https:" ? light.agents.https : light.agents.http,
+      },
       resolve,
     );
     const timeout = (what: string, ms: number): void => {
@@ -174,17 +227,7 @@ async function send(light: LightClient, base: BucketBase, key: string, range: st
     const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `HTTP ${status}`;
     throw new S3ErrorAnswer(code ?? (status === 404 ? "NotFound" : "Unknown"), message, status);
   }
-  const header = (name: string): string | undefined => {
-    const value = response.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-  };
-  const length = header("content-length");
-  return {
-    ContentRange: header("content-range"),
-    ContentLength: length === undefined ? undefined : Number(length),
-    ETag: header("etag"),
-    Body: { transformToByteArray: () => readBody(response) },
-  };
+  return response;
 }
 
 /** The whole body; a body that breaks off or ends short of its Content-Length fails. */

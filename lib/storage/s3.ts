@@ -11,6 +11,8 @@ import { StorageError } from "../errors.js";
 import type { ByteSource } from "../source/byteSource.js";
 import { isTransientS3Error, S3Source } from "../source/s3.js";
 import { sharedS3Client, type S3ConnectionOptions } from "../source/s3Client.js";
+import { lightList } from "../source/s3Get.js";
+import type { ListedObject, ListPage } from "../source/s3ListAnswer.js";
 import { joinKey, type ObjectInfo, type Storage } from "./storage.js";
 
 /** The most keys one DeleteObjects request takes (S3's limit). */
@@ -67,23 +69,33 @@ export class S3Storage implements Storage {
     const listPrefix = this.prefix ? `${this.prefix}/${prefix}` : prefix;
     let token: string | undefined;
     do {
-      let page;
+      let page: ListPage;
       try {
-        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: listPrefix, ContinuationToken: token }));
+        // The lighter path once the SDK has listed or read this bucket (lib/source/s3Get.ts).
+        page = (await lightList(this.client, this.bucket, listPrefix, token)) ?? (await this.sdkList(listPrefix, token));
       } catch (error) {
         this.fail(prefix, "list", error);
       }
-      for (const object of page.Contents ?? []) {
-        if (!object.Key) continue;
+      for (const object of page.objects) {
         yield {
-          key: this.relativeKey(object.Key),
-          size: object.Size ?? 0,
-          ...(object.ETag ? { etag: object.ETag } : {}),
-          ...(object.LastModified ? { modifiedMs: object.LastModified.getTime() } : {}),
+          key: this.relativeKey(object.key),
+          size: object.size,
+          ...(object.etag ? { etag: object.etag } : {}),
+          ...(object.lastModified ? { modifiedMs: object.lastModified.getTime() } : {}),
         };
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      token = page.nextContinuationToken;
     } while (token);
+  }
+
+  private async sdkList(listPrefix: string, token: string | undefined): Promise<ListPage> {
+    const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: listPrefix, ContinuationToken: token }));
+    const objects: ListedObject[] = [];
+    for (const object of page.Contents ?? []) {
+      if (!object.Key) continue;
+      objects.push({ key: object.Key, size: object.Size ?? 0, ...(object.ETag ? { etag: object.ETag } : {}), ...(object.LastModified ? { lastModified: object.LastModified } : {}) });
+    }
+    return { objects, ...(page.IsTruncated && page.NextContinuationToken ? { nextContinuationToken: page.NextContinuationToken } : {}) };
   }
 
   async exists(key: string): Promise<boolean> {

@@ -11,11 +11,15 @@ const FAULTS: Record<InjectedFault, { status: number; message: string }> = {
   NotImplemented: { status: 501, message: "A header you provided implies functionality that is not implemented." },
 };
 
-/** What a plan sees of one request: its 0-based index among all requests the proxy received, method and path. */
+/**
+ * What a plan sees of one request: its 0-based index among all requests the proxy received, method
+ * and path, and whether the AWS SDK sent it (its invocation id header) or our lighter path did.
+ */
 export interface RequestInfo {
   index: number;
   method: string;
   path: string;
+  bySdk: boolean;
 }
 
 /** Decides per request: a fault to answer with, or undefined to forward it. */
@@ -155,7 +159,7 @@ export class FaultProxy {
       this.answer(req, res, "SlowDown", path);
       return;
     }
-    const fault = this.plan({ index, method: req.method ?? "GET", path });
+    const fault = this.plan({ index, method: req.method ?? "GET", path, bySdk: req.headers["amz-sdk-invocation-id"] !== undefined });
     if (fault) {
       this.counts.injected[fault]++;
       this.answer(req, res, fault, path);
