@@ -5,6 +5,7 @@
  *
  * usage: npx tsx --expose-gc bench/refs/run.ts [--runs 5] [--latency 20] [--skip-scaling] [--keep-fixture]
  *                                  [--full-get-chunk-info]   (kerchunk's #331 path at 100k: 450 s or more)
+ *                                  [--define-first]          (the granule with every variable defined before its data)
  *
  * Chain: client -> Toxiproxy (latency toxic) -> counting HTTP proxy -> MinIO. The counting proxy
  * logs every request both clients make (method, range, response bytes, start/end), so requests,
@@ -44,6 +45,7 @@ const { values: options } = parseArgs({
     "skip-scaling": { type: "boolean", default: false },
     "keep-fixture": { type: "boolean", default: false },
     "full-get-chunk-info": { type: "boolean", default: false },
+    "define-first": { type: "boolean", default: false },
   },
 });
 const RUNS = Math.max(1, Math.min(50, Number(options.runs)));
@@ -170,7 +172,9 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   log(machine);
 
-  const file = await cached("himawari", "make_himawari.py", ".nc", []);
+  const file = options["define-first"]
+    ? await cached("himawari-define-first", "make_himawari.py", ".nc", ["20220113", "--define-first"])
+    : await cached("himawari", "make_himawari.py", ".nc", []);
   const fileSize = (await stat(file)).size;
   const scalingFiles = options["skip-scaling"]
     ? []
