@@ -75,7 +75,7 @@ export function enableLightGets(client: S3Client, settings: LightClientSettings)
       const input = args.input as { Bucket?: string; Key?: string };
       const request = args.request as { protocol?: string; hostname?: string; port?: number; path?: string; method?: string; headers?: Record<string, string> } | undefined;
       if (input.Bucket && request?.hostname && request.path !== undefined && !light.bases.has(input.Bucket)) {
-        const signed = settings.anonymous || /^AWS4-HMAC-SHA256 /.test(request.headers?.authorization ?? request.headers?.Authorization ?? "");
+        const signed = settings.anonymous || /^AWS4-HMAC-SHA256 Credential=[^,]*\/s3\/aws4_request,/.test(request.headers?.authorization ?? request.headers?.Authorization ?? "");
         const protocol = request.protocol === "http:" || request.protocol === "https:" ? request.protocol : undefined;
         // The path before the key: a GetObject's path without its key, or a listing's whole path.
         const escaped = context.commandName === "GetObjectCommand" && input.Key !== undefined ? escapeKey(input.Key) : undefined;
@@ -85,7 +85,8 @@ export function enableLightGets(client: S3Client, settings: LightClientSettings)
             : context.commandName === "ListObjectsV2Command" && request.path.endsWith("/")
               ? request.path
               : undefined;
-        // Only a request this path can make alike: plain SigV4 (not SigV4a or S3 Express).
+        // Only a request this path can make alike: plain SigV4 for the "s3" service (not SigV4a, nor
+        // S3 Express's session signing for "s3express").
         if (signed && protocol && prefix !== undefined) light.bases.set(input.Bucket, { protocol, hostname: request.hostname, port: request.port, prefix });
       }
       return next(args);
