@@ -180,7 +180,7 @@ export function lightList(client: S3Client, bucket: string, prefix: string, cont
   const query = canonicalQuery(parameters);
   return withRetries(light, async () => {
     const response = await signedGet(light, base, base.prefix, query, {});
-    return parseListAnswer(Buffer.from(await readBody(response)).toString("utf8"));
+    return parseListAnswer(await readText(response));
   });
 }
 
@@ -223,12 +223,18 @@ async function signedGet(light: LightClient, base: BucketBase, path: string, que
   });
   const status = response.statusCode ?? 0;
   if (status < 200 || status >= 300) {
-    const text = await readBody(response).then((b) => Buffer.from(b).toString("utf8"), () => "");
+    const text = await readText(response).catch(() => "");
     const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
     const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `HTTP ${status}`;
     throw new S3ErrorAnswer(code ?? (status === 404 ? "NotFound" : "Unknown"), message, status);
   }
   return response;
+}
+
+/** The whole body as UTF-8 text (an error answer's XML, a listing), decoded in place. */
+async function readText(response: http.IncomingMessage): Promise<string> {
+  const bytes = await readBody(response);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }
 
 /** The whole body; a body that breaks off or ends short of its Content-Length fails. */
