@@ -1,9 +1,10 @@
 /**
  * AWS Signature Version 4 for the requests s3Get.ts sends: GETs (of an object's range, or of a
- * bucket's listing with its query) with an unsigned payload. The same algorithm as @smithy/signature-v4 (test/source.test.ts compares the two on the
- * same request), synchronous and with node's crypto directly: the SDK's signer hashed the secret
- * once more per request to look up its signing key cache and awaited every hash, about a third of
- * a light request's CPU in a worker's profile (issue 20).
+ * bucket's listing with its query) with an unsigned payload. The same algorithm as
+ * @smithy/signature-v4 (test/source.test.ts compares the two on the same requests), synchronous
+ * and with node's crypto directly: the SDK's signer hashed the secret once more per request to
+ * look up its signing key cache and awaited every hash, about a third of a light request's CPU in
+ * a worker's profile (issue 20).
  */
 import { createHash, createHmac } from "node:crypto";
 
