@@ -10,7 +10,7 @@
  *       [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--eager]
  *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
  *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...] [--compiled]
- *       [--kerchunk] [--kerchunk-threads 8] [--warm-up-days N] [--perf FILE]
+ *       [--kerchunk] [--kerchunk-threads 8] [--warm-up-days N] [--perf FILE] [--out-dir DIR]
  *
  * --source s3 serves the archive from MinIO behind Toxiproxy (every response delayed by
  * --latency-ms), for the anchor and the workers alike; local reads the folder. The archive is
@@ -29,13 +29,15 @@
  * that compilation is paid once in its first minute (docs/benchmarks.md, issue 20). --perf FILE
  * records the workers during the measured run with `perf record -g` (the workers then run with
  * --perf-basic-prof); `npx tsx bench/threadProfile.ts FILE --pid PID` tells where their CPU went.
+ * --out-dir DIR puts the outputs (and so the staging files) in DIR/run-<time>, removed after the
+ * run, instead of the run's folder: e.g. /dev/shm, to tell what this machine's file system costs.
  */
 import { Client, Connection } from "@temporalio/client";
 import { execFile, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { backfillDirect } from "../../lib/backfill/direct.js";
 import type { Aggregation } from "../../lib/backfill/model/index.js";
@@ -83,6 +85,7 @@ const { values } = parseArgs({
     "kerchunk-threads": { type: "string", default: "8" },
     "warm-up-days": { type: "string", default: "0" },
     perf: { type: "string" },
+    "out-dir": { type: "string" },
   },
 });
 const days = Number(values.days);
@@ -117,6 +120,8 @@ async function main(): Promise<void> {
   const load = [loadavg()[0]!];
   const runDir = join(benchDir, `run-${Date.now()}`);
   await mkdir(runDir, { recursive: true });
+  // Where the outputs and the staging files go: the run's folder, or a folder of --out-dir.
+  const outDir = values["out-dir"] ? join(resolve(values["out-dir"]), basename(runDir)) : runDir;
 
   // The source: the folder, or MinIO behind Toxiproxy (every response `latency-ms` late).
   let source: DatasetSpec["source"]["storage"] = { kind: "local", path: archive };
@@ -154,7 +159,7 @@ async function main(): Promise<void> {
     const directRuns: number[] = [];
     let direct: BackfillSummary | undefined;
     const runDirect = async (label: string): Promise<void> => {
-      const directOut = join(runDir, `out-direct-${label}`);
+      const directOut = join(outDir, `out-direct-${label}`);
       const t = performance.now();
       const cpu = process.cpuUsage();
       direct = await backfillDirect(resolveDatasetSpec(dataset(source, directOut)), values.start!, end, Number(values["direct-files"]), Number(values["direct-days"]));
@@ -165,11 +170,11 @@ async function main(): Promise<void> {
     if (!values["skip-direct"]) await runDirect("before");
 
     // On Temporal: a dev server and worker processes, all started before the clock starts.
-    const temporalOut = join(runDir, "out-temporal");
+    const temporalOut = join(outDir, "out-temporal");
     await server.start();
     const serverPid = (server as unknown as { process?: { pid?: number } }).process?.pid;
     const config = join(runDir, "datasets.json");
-    const warmUp = warmUpDays > 0 ? [dataset(warmUpSource, join(runDir, "out-warmup"), "warmup")] : [];
+    const warmUp = warmUpDays > 0 ? [dataset(warmUpSource, join(outDir, "out-warmup"), "warmup")] : [];
     await writeFile(config, JSON.stringify({ datasets: [dataset(source, temporalOut), ...warmUp] }));
     for (let i = 0; i < Number(values.workers); i++) {
       const worker = new ManagedProcess(
@@ -279,7 +284,7 @@ async function main(): Promise<void> {
 
     const histories = await historyStats(client, "bench");
     const share = Number(values.workers) > 1 || histories.workflows <= 600 ? await workShare(client, "bench", workers.map((w) => w.pid!)) : undefined;
-    const identical = direct ? await run("diff", ["-r", join(runDir, "out-direct-before"), temporalOut]).then(() => true, () => false) : undefined;
+    const identical = direct ? await run("diff", ["-r", join(outDir, "out-direct-before"), temporalOut]).then(() => true, () => false) : undefined;
     const result = {
       command: `npx tsx bench/backfill/run.ts ${process.argv.slice(2).join(" ")}`,
       machine: { cores: cpus().length, node: process.version, loadAverage: { first: load[0], max: Math.max(...load), mean: +(load.reduce((a, b) => a + b, 0) / load.length).toFixed(1) } },
@@ -292,6 +297,7 @@ async function main(): Promise<void> {
         smallDayFiles: input.smallDayFiles ?? "default",
         workers: workers.length,
         workerArgs: (values["worker-arg"] ?? []).join(" "),
+        outputs: outDir === runDir ? "the run's folder" : outDir,
         server: `dev server, SQLite ${values["rollback-journal"] ? "rollback journal" : "WAL"}${values.eager ? ", eager activities" : ""}`,
       },
       directSeconds: direct ? seconds(directMs) : undefined,
@@ -325,6 +331,7 @@ async function main(): Promise<void> {
     await Promise.allSettled(workers.map((w) => w.stop()));
     await Promise.allSettled([server.stop(), minio?.stop(), toxiproxy?.stop()]);
     await rm(join(runDir, "minio-data"), { recursive: true, force: true });
+    if (outDir !== runDir) await rm(outDir, { recursive: true, force: true });
   }
 }
 
