@@ -2,14 +2,13 @@ import { Context } from "@temporalio/activity";
 import { aggregatePeriod } from "../lib/backfill/aggregate.js";
 import { commitStagedDay } from "../lib/backfill/commit.js";
 import { surveyDay } from "../lib/backfill/day.js";
-import { extractToStaging, stagedKeys } from "../lib/backfill/extract.js";
+import { extractDayFiles, extractToStaging } from "../lib/backfill/extract.js";
 import type { BackfillSteps } from "../lib/backfill/model/steps.js";
 import { outputFor } from "../lib/backfill/output.js";
 import type { SmallDayOutcome } from "../lib/backfill/model/index.js";
 import { planBackfill } from "../lib/backfill/plan.js";
 import { runSmallDays } from "../lib/backfill/smallDays.js";
 import { checkOutputWritable } from "../lib/backfill/writable.js";
-import { boundedAll } from "../lib/concurrency.js";
 import type { DatasetRegistry } from "../lib/datasets/config.js";
 import { withTypedFailures } from "./failures.js";
 import { reportFile } from "./fileEvents.js";
@@ -55,11 +54,7 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
     // file is staged on its own, so a retry redoes only the files that were not staged yet.
     async extractFiles(dataset, day, sourceKeys, filesAtOnce) {
       return withTypedFailures(() =>
-        withHeartbeats(async (signal) => {
-          const spec = registry.get(dataset);
-          const staged = await stagedKeys(spec, day);
-          return boundedAll(sourceKeys, filesAtOnce, (key) => extractToStaging(spec, day, key, { signal, staged }));
-        }),
+        withHeartbeats((signal) => extractDayFiles(registry.get(dataset), day, sourceKeys, filesAtOnce, { signal })),
       );
     },
 

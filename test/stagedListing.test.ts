@@ -10,8 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { backfillDirect } from "../lib/backfill/direct.js";
-import { extractToStaging, stagedKeys } from "../lib/backfill/extract.js";
-import { stagingKey } from "../lib/backfill/names.js";
+import { extractDayFiles, extractToStaging } from "../lib/backfill/extract.js";
 import { resolveDatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
 import { makeArchive, testDataset } from "./harness/archive.js";
 import { s3, testDir, uniqueBucket } from "./harness/env.js";
@@ -50,18 +49,16 @@ test("a day's staged files are known from one listing: no HEAD per file, a stage
   const first = await extractToStaging(spec, DAY, keys[0]!);
   assert.deepEqual(seen, [`HEAD ${first.staged}`, `PUT ${first.staged}`]);
 
+  // The day's files, as an extraction activity or a batch of small days asks for them: one
+  // listing first, then a PUT for each file not staged yet, and nothing for the staged one.
   seen = [];
-  const staged = await stagedKeys(spec, DAY);
-  assert.deepEqual([...staged], [stagingKey(spec, DAY, keys[0]!)]);
-  assert.deepEqual(seen, [`LIST ${first.staged.slice(0, first.staged.lastIndexOf("/") + 1)}`]);
-
-  seen = [];
-  const summaries = await Promise.all(keys.map((key) => extractToStaging(spec, DAY, key, { staged })));
+  const summaries = await extractDayFiles(spec, DAY, keys, 3);
   assert.deepEqual(
     summaries.map((s) => s.reused),
     [true, false, false],
   );
-  assert.deepEqual(seen.sort(), summaries.slice(1).map((s) => `PUT ${s.staged}`).sort());
+  assert.deepEqual(seen[0], `LIST ${first.staged.slice(0, first.staged.lastIndexOf("/") + 1)}`);
+  assert.deepEqual(seen.slice(1).sort(), summaries.slice(1).map((s) => `PUT ${s.staged}`).sort());
 
   // backfillDirect lists the day's staging once, reuses the three staged files and combines them.
   seen = [];

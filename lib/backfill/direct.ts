@@ -1,7 +1,7 @@
 import { boundedAll } from "../concurrency.js";
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { surveyDay } from "./day.js";
-import { extractToStaging, stagedKeys } from "./extract.js";
+import { extractDayFiles } from "./extract.js";
 import {
   addFileCounts,
   blockedPeriods,
@@ -43,10 +43,7 @@ export async function backfillDirect(spec: ResolvedDatasetSpec, start: string, e
     const { result } = await runDaySteps(
       {
         survey: () => surveyDay(spec, day),
-        extract: async (sources) => {
-          const staged = await stagedKeys(spec, day);
-          return boundedAll(sources, concurrency, (source) => extractToStaging(spec, day, source, { staged }));
-        },
+        extract: (sources) => extractDayFiles(spec, day, sources, concurrency),
         write: (staged) => output.writeDay(day, staged),
       },
       { handBackStaged: false },

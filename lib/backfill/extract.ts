@@ -1,4 +1,5 @@
 import { arraysReadByCombine } from "../combine/coordinates.js";
+import { boundedAll } from "../concurrency.js";
 import { Hdf5FormatError } from "../errors.js";
 import type { ByteSource } from "../source/byteSource.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
@@ -74,7 +75,7 @@ const HINTED_HEAD_SIZE = 8 * 1024;
  * several files of a day, it asks once which an earlier attempt staged, not once per file (a HEAD
  * each, a round trip before the file's first read).
  */
-export async function stagedKeys(spec: ResolvedDatasetSpec, dayId: string): Promise<ReadonlySet<string>> {
+async function stagedKeys(spec: ResolvedDatasetSpec, dayId: string): Promise<ReadonlySet<string>> {
   const outputStorage = openStorage(spec.output.storage);
   try {
     const keys = new Set<string>();
@@ -85,10 +86,30 @@ export async function stagedKeys(spec: ResolvedDatasetSpec, dayId: string): Prom
   }
 }
 
+/** How one file's extraction is run by `extractDayFiles`: `extract` does it; the wrapper may time or report it. */
+export type AroundExtraction = (sourceKey: string, extract: () => Promise<ExtractSummary>) => Promise<ExtractSummary>;
+
+/**
+ * Extract several files of a day, `atOnce` at a time, the staged ones reused: how every step that
+ * extracts more than one file goes (an extraction activity, a batch of small days, `backfillDirect`).
+ * The day's staging is listed once first (`stagedKeys`). Summaries come in the order of `sourceKeys`.
+ */
+export async function extractDayFiles(
+  spec: ResolvedDatasetSpec,
+  dayId: string,
+  sourceKeys: readonly string[],
+  atOnce: number,
+  options: { signal?: AbortSignal; around?: AroundExtraction } = {},
+): Promise<ExtractSummary[]> {
+  const { signal, around = (_key, extract) => extract() } = options;
+  const staged = await stagedKeys(spec, dayId);
+  return boundedAll(sourceKeys, atOnce, (key) => around(key, () => extractToStaging(spec, dayId, key, { signal, staged })));
+}
+
 export interface ExtractOptions {
   /** Aborted when the activity is cancelled: stops the extraction before the translation and before the write. */
   signal?: AbortSignal;
-  /** The day's staged keys, listed at the step's start (`stagedKeys`); without it, the file's own key is looked up. */
+  /** The day's staged keys, listed once by `extractDayFiles`; without it, the file's own key is looked up. */
   staged?: ReadonlySet<string>;
 }
 

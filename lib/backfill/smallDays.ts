@@ -1,7 +1,6 @@
-import { boundedAll } from "../concurrency.js";
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { TemporalKerchunkError } from "../errors.js";
-import { extractToStaging, stagedKeys } from "./extract.js";
+import { extractDayFiles } from "./extract.js";
 import { failureOf, isFailed, noFileCounts, runDaySteps, type ExtractSummary, type SmallDayLimits, type SmallDayOutcome } from "./model/index.js";
 import { outputFor } from "./output.js";
 import { surveyDay } from "./day.js";
@@ -54,23 +53,24 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, limits: SmallDay
     const ended = await runDaySteps(
       {
         survey: () => surveyDay(spec, day),
-        extract: async (sources) => {
-          const staged = await stagedKeys(spec, day);
-          return boundedAll(sources, limits.maxConcurrentFiles, async (key) => {
-            const started = performance.now();
-            const seconds = (): number => (performance.now() - started) / 1000;
-            let summary: ExtractSummary;
-            try {
-              summary = await extractToStaging(spec, day, key, { signal: stop, staged });
-            } catch (error) {
-              if (!stop.aborted) onFile?.({ day, key, seconds: seconds(), error });
-              throw error;
-            }
-            onFile?.({ day, key, seconds: seconds(), summary });
-            if (!summary.reused) translated++;
-            return summary;
-          });
-        },
+        extract: (sources) =>
+          extractDayFiles(spec, day, sources, limits.maxConcurrentFiles, {
+            signal: stop,
+            around: async (key, extract) => {
+              const started = performance.now();
+              const seconds = (): number => (performance.now() - started) / 1000;
+              let summary: ExtractSummary;
+              try {
+                summary = await extract();
+              } catch (error) {
+                if (!stop.aborted) onFile?.({ day, key, seconds: seconds(), error });
+                throw error;
+              }
+              onFile?.({ day, key, seconds: seconds(), summary });
+              if (!summary.reused) translated++;
+              return summary;
+            },
+          }),
         write: (staged) => output.writeDay(day, staged),
       },
       { handBackStaged: output.rules.calendarOrder, maxFiles: limits.smallDayFiles },
