@@ -3,14 +3,18 @@
  * every real read delayed by a simulated latency, and prints the reads wave by wave together with
  * the parser functions that asked for the bytes (from async stack traces).
  *
- * usage: npx tsx bench/refs/readPattern.ts FILE [--latency 20] [--head-size BYTES] [--max-gap BYTES] [--block-size BYTES] [--tail-size BYTES] [--hint-from OTHER_FILE ...]
+ * usage: npx tsx bench/refs/readPattern.ts FILE [--latency 20] [--head-size BYTES] [--max-gap BYTES] [--block-size BYTES] [--tail-size BYTES] [--hint-from OTHER_FILE ...] [--as-worker]
  *
  * --hint-from first translates OTHER_FILE (a file of the same layout) and prefetches, in the first
  * round, the ranges it needed beyond its head, as the backfill does with the previous files of a
  * dataset (lib/source/layoutHints.ts). Given twice or more, the files are read in that order and
  * the hint is what LayoutHints learned from them all (the ranges the last two both needed).
+ * --as-worker picks each file's head as the backfill does: the default head while the hint is
+ * empty, a one-block head (HINTED_HEAD_SIZE) beside a hint.
  */
 import { parseArgs } from "node:util";
+import { HINTED_HEAD_SIZE } from "../../lib/backfill/extract.js";
+import { firstRangeOffset } from "../../lib/model/kerchunkRefs.js";
 import { translateHdf5 } from "../../lib/refs/translate.js";
 import type { ByteSource } from "../../lib/source/byteSource.js";
 import { BlockCache, type BlockCacheOptions } from "../../lib/source/blockCache.js";
@@ -28,6 +32,7 @@ const { values, positionals } = parseArgs({
     "block-size": { type: "string" },
     "tail-size": { type: "string" },
     "hint-from": { type: "string", multiple: true },
+    "as-worker": { type: "boolean", default: false },
     concurrency: { type: "string" },
     quiet: { type: "boolean", default: false },
   },
@@ -94,17 +99,20 @@ if (values["block-size"]) cacheOptions.blockSize = Number(values["block-size"]);
 if (values["tail-size"]) cacheOptions.tailSize = Number(values["tail-size"]);
 if (values.concurrency) cacheOptions.concurrency = Number(values.concurrency);
 
+// As the backfill reads a file with a hint (lib/backfill/extract.ts).
+const hintedHead: BlockCacheOptions = values["as-worker"] ? { headSize: HINTED_HEAD_SIZE } : {};
 if (values["hint-from"]) {
   const hints = new LayoutHints();
   for (const file of values["hint-from"]) {
     const other = new LocalFileSource(file);
     const prefetch = hints.get("bench");
-    const otherCache = new BlockCache(other, { ...cacheOptions, ...(prefetch.length > 0 ? { prefetch } : {}) });
-    await translateHdf5(otherCache, { inlineThreshold: 100 });
+    const otherCache = new BlockCache(other, { ...cacheOptions, ...(prefetch.length > 0 ? { prefetch, ...hintedHead } : {}) });
+    const { refs } = await translateHdf5(otherCache, { inlineThreshold: 100 });
     await other.close();
-    hints.learn("bench", otherCache.learnedRanges());
+    hints.learn("bench", otherCache.learnedRanges(), firstRangeOffset(refs));
   }
   cacheOptions.prefetch = hints.get("bench");
+  if (cacheOptions.prefetch.length > 0) Object.assign(cacheOptions, hintedHead);
 }
 
 const local = new LocalFileSource(positionals[0]!);

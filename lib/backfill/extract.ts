@@ -3,7 +3,7 @@ import { boundedAll } from "../concurrency.js";
 import { Hdf5FormatError } from "../errors.js";
 import type { ByteSource } from "../source/byteSource.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
-import type { KerchunkRefs } from "../model/kerchunkRefs.js";
+import { firstRangeOffset, type KerchunkRefs } from "../model/kerchunkRefs.js";
 import { BlockCache } from "../source/blockCache.js";
 import { LayoutHints } from "../source/layoutHints.js";
 import { referenceUrl } from "../source/localFile.js";
@@ -68,7 +68,7 @@ async function chunkBytesOf(source: ByteSource, refs: KerchunkRefs, url: string,
  */
 const layoutHints = new LayoutHints();
 /** The head a file read with a layout hint starts from: one block (the superblock and root group's start). */
-const HINTED_HEAD_SIZE = 8 * 1024;
+export const HINTED_HEAD_SIZE = 8 * 1024;
 
 /**
  * The staged references of a day, in one listing (one request on S3): where one step extracts
@@ -142,7 +142,7 @@ export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string,
       // Before learning the layout: the next file's first round then fetches these chunks too.
       carried = await chunkBytesOf(cached, result.refs, url, arraysReadByCombine(spec.combine));
       version = origin.version?.();
-      layoutHints.learn(spec.name, cached.learnedRanges());
+      layoutHints.learn(spec.name, cached.learnedRanges(), firstRangeOffset(result.refs));
     } finally {
       await origin.close?.();
     }

@@ -22,10 +22,12 @@ interface Learned {
  * Which offsets stay put is learned, not assumed. netCDF-C writes each variable's data before it
  * defines the next variable, so everything after the first variable's data moves with the
  * compressed sizes: in two Himawari-sized files of other values every such structure moved by
- * 0.3 to 1.1 MB, and guessing them costs their bytes for nothing. So once two files of the
- * archive were read, a range is guessed only if both needed it (the metadata before the first
- * data, or a whole file whose compressed sizes vary little, as in the month archive); a range
- * that moved is left to the reader, which finds it through the structures pointing at it.
+ * 0.3 to 1.1 MB, and guessing them costs their bytes for nothing. So after one file, only the
+ * ranges that end before its first data (and those anchored at its end) are guessed: no data size
+ * can have moved them. Once two files of the archive were read, a range is guessed if both needed
+ * it (the metadata before the first data, or a whole file whose compressed sizes vary little, as in
+ * the month archive); a range that moved is left to the reader, which finds it through the
+ * structures pointing at it.
  * Never trusted either way: the bytes are read from the new file itself, so a wrong guess costs
  * what it read, never a round trip the reader would not make anyway, nor a wrong reference.
  */
@@ -37,17 +39,29 @@ export class LayoutHints {
     return this.learned.get(archive)?.hint ?? [];
   }
 
-  /** Remember what a file of `archive` needed; an empty or oversized set forgets the archive. */
-  learn(archive: string, spans: readonly ByteSpan[]): void {
+  /**
+   * Remember what a file of `archive` needed (`dataStart`: where its first data range began, when
+   * it has one); an empty or oversized set forgets the archive.
+   */
+  learn(archive: string, spans: readonly ByteSpan[], dataStart?: number): void {
     const previous = this.learned.get(archive)?.spans;
     this.learned.delete(archive);
     if (spans.length === 0 || spans.length > MAX_HINT_SPANS || spanBytes(spans) > MAX_HINT_BYTES) return;
-    const stable = previous === undefined ? [...spans] : stableSpans(spans, previous);
+    const stable = previous === undefined ? beforeData(spans, dataStart) : stableSpans(spans, previous);
     // Widened spans may outgrow the bound: then nothing is guessed until the files agree again.
     const hint = spanBytes(stable) > MAX_HINT_BYTES ? [] : stable;
     this.learned.set(archive, { spans: [...spans], hint });
     if (this.learned.size > MAX_HINTS) this.learned.delete(this.learned.keys().next().value!);
   }
+}
+
+/**
+ * Of one file's spans, those no data size can have moved: the ones that end before its first data
+ * range, and those anchored at its end.
+ */
+function beforeData(spans: readonly ByteSpan[], dataStart: number | undefined): ByteSpan[] {
+  if (dataStart === undefined) return [...spans];
+  return spans.filter((span) => "suffix" in span || span.offset + span.length <= dataStart);
 }
 
 function spanBytes(spans: readonly ByteSpan[]): number {
