@@ -127,13 +127,13 @@ test("dense root links after the variables' data: hints learned from one or two 
   const asTheyWere = await translate(third, { ...small, prefetch: taught.learned });
   assert.ok(asTheyWere.bytes > alone.bytes, `one hour's ranges as they were: ${asTheyWere.bytes} bytes, ${alone.bytes} without a guess`);
   // One file taught: only what lay before its first data is guessed, and nothing misses.
-  hints.learn("archive", taught.learned, firstRangeOffset(taught.refs));
+  hints.learn("archive", taught.learned, () => firstRangeOffset(taught.refs));
   const fromOne = await translate(third, { ...small, prefetch: hints.get("archive") });
   assert.deepEqual(fromOne.refs, alone.refs);
   assert.ok(fromOne.bytes <= alone.bytes, `with one hour's layout: ${fromOne.bytes} bytes, ${alone.bytes} without a guess`);
   assert.ok(fromOne.roundTrips <= alone.roundTrips, `with one hour's layout: ${fromOne.roundTrips} round trips, ${alone.roundTrips} without a guess`);
   const taughtSecond = await translate(second, { ...small, prefetch: hints.get("archive") });
-  hints.learn("archive", taughtSecond.learned, firstRangeOffset(taughtSecond.refs));
+  hints.learn("archive", taughtSecond.learned, () => firstRangeOffset(taughtSecond.refs));
   // Two files taught: only the ranges both needed are guessed.
   const fromTwo = await translate(third, { ...small, prefetch: hints.get("archive") });
   assert.deepEqual(fromTwo.refs, alone.refs);

@@ -109,7 +109,7 @@ if (values["hint-from"]) {
     const otherCache = new BlockCache(other, { ...cacheOptions, ...(prefetch.length > 0 ? { prefetch, ...hintedHead } : {}) });
     const { refs } = await translateHdf5(otherCache, { inlineThreshold: 100 });
     await other.close();
-    hints.learn("bench", otherCache.learnedRanges(), firstRangeOffset(refs));
+    hints.learn("bench", otherCache.learnedRanges(), () => firstRangeOffset(refs));
   }
   cacheOptions.prefetch = hints.get("bench");
   if (cacheOptions.prefetch.length > 0) Object.assign(cacheOptions, hintedHead);

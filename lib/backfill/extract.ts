@@ -142,7 +142,8 @@ export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string,
       // Before learning the layout: the next file's first round then fetches these chunks too.
       carried = await chunkBytesOf(cached, result.refs, url, arraysReadByCombine(spec.combine));
       version = origin.version?.();
-      layoutHints.learn(spec.name, cached.learnedRanges(), firstRangeOffset(result.refs));
+      const { refs } = result;
+      layoutHints.learn(spec.name, cached.learnedRanges(), () => firstRangeOffset(refs));
     } finally {
       await origin.close?.();
     }

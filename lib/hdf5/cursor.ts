@@ -1,13 +1,14 @@
 import { Hdf5FormatError } from "../errors.js";
 import { readUint } from "./bytes.js";
 
+const utf8 = new TextDecoder();
+
 /**
  * Little-endian field reader over a buffer that was read from `address` in the file.
  * Every read is bounds-checked and reports the structure being parsed, so a truncated or
  * corrupted structure becomes an Hdf5FormatError naming what broke, never a RangeError.
  */
 export class ByteCursor {
-  private readonly view: DataView;
   pos = 0;
 
   constructor(
@@ -17,9 +18,7 @@ export class ByteCursor {
     readonly url: string,
     /** Name of the structure being parsed, e.g. "object header v2". */
     readonly structure: string,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
+  ) {}
 
   get remaining(): number {
     return this.bytes.length - this.pos;
@@ -40,23 +39,27 @@ export class ByteCursor {
     }
   }
 
+  // Fixed-width fields are assembled from the bytes: a DataView per cursor cost more than the
+  // reads (cursors are made by the hundred per file, most for a few fields).
   u8(): number {
     this.need(1);
-    return this.view.getUint8(this.pos++);
+    return this.bytes[this.pos++]!;
   }
 
   u16(): number {
     this.need(2);
-    const v = this.view.getUint16(this.pos, true);
+    const b = this.bytes;
+    const p = this.pos;
     this.pos += 2;
-    return v;
+    return b[p]! | (b[p + 1]! << 8);
   }
 
   u32(): number {
     this.need(4);
-    const v = this.view.getUint32(this.pos, true);
+    const b = this.bytes;
+    const p = this.pos;
     this.pos += 4;
-    return v;
+    return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
   }
 
   /** Unsigned 64-bit as a number; values above 2^53 are rejected as corrupt. */
@@ -118,7 +121,7 @@ export class ByteCursor {
   cstring(): string {
     const end = this.bytes.indexOf(0, this.pos);
     if (end < 0) this.fail("string without terminating NUL");
-    const s = new TextDecoder().decode(this.bytes.subarray(this.pos, end));
+    const s = utf8.decode(this.bytes.subarray(this.pos, end));
     this.pos = end + 1;
     return s;
   }

@@ -41,13 +41,13 @@ export class LayoutHints {
 
   /**
    * Remember what a file of `archive` needed (`dataStart`: where its first data range began, when
-   * it has one); an empty or oversized set forgets the archive.
+   * it has one; asked only for an archive's first file); an empty or oversized set forgets the archive.
    */
-  learn(archive: string, spans: readonly ByteSpan[], dataStart?: number): void {
+  learn(archive: string, spans: readonly ByteSpan[], dataStart: () => number | undefined = () => undefined): void {
     const previous = this.learned.get(archive)?.spans;
     this.learned.delete(archive);
     if (spans.length === 0 || spans.length > MAX_HINT_SPANS || spanBytes(spans) > MAX_HINT_BYTES) return;
-    const stable = previous === undefined ? beforeData(spans, dataStart) : stableSpans(spans, previous);
+    const stable = previous === undefined ? beforeData(spans, dataStart()) : stableSpans(spans, previous);
     // Widened spans may outgrow the bound: then nothing is guessed until the files agree again.
     const hint = spanBytes(stable) > MAX_HINT_BYTES ? [] : stable;
     this.learned.set(archive, { spans: [...spans], hint });
