@@ -1,5 +1,5 @@
 import { Hdf5FormatError } from "../errors.js";
-import { readUint } from "./bytes.js";
+import { readU32, readUint } from "./bytes.js";
 
 const utf8 = new TextDecoder();
 
@@ -56,10 +56,9 @@ export class ByteCursor {
 
   u32(): number {
     this.need(4);
-    const b = this.bytes;
     const p = this.pos;
     this.pos += 4;
-    return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+    return readU32(this.bytes, p);
   }
 
   /** Unsigned 64-bit as a number; values above 2^53 are rejected as corrupt. */
