@@ -43,7 +43,7 @@ export class LayoutHints {
    * Remember what a file of `archive` needed (`dataStart`: where its first data range began, when
    * it has one; asked only for an archive's first file); an empty or oversized set forgets the archive.
    */
-  learn(archive: string, spans: readonly ByteSpan[], dataStart: () => number | undefined = () => undefined): void {
+  learn(archive: string, spans: readonly ByteSpan[], dataStart: () => number | undefined): void {
     const previous = this.learned.get(archive)?.spans;
     this.learned.delete(archive);
     if (spans.length === 0 || spans.length > MAX_HINT_SPANS || spanBytes(spans) > MAX_HINT_BYTES) return;
