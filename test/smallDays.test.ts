@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Worker } from "@temporalio/worker";
 import { backfillDirect } from "../lib/backfill/direct.js";
+import { runSmallDays } from "../lib/backfill/smallDays.js";
 import { outputKey } from "../lib/backfill/names.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
@@ -24,6 +25,7 @@ import type { BackfillInput, BackfillSummary, PeriodResults } from "../workflows
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
 import { testDir } from "./harness/env.js";
 import { datasetHistories, filesUnder, type History } from "./harness/outputs.js";
+import { FaultProxy } from "./harness/servers/faultProxy.js";
 import { ToxiproxyServer } from "./harness/servers/toxiproxy.js";
 import { progressQuery } from "../workflows/messages.js";
 import { clientFor, ownDevServer, workerConnection } from "./harness/temporal.js";
@@ -102,6 +104,27 @@ describe("small days in batches", () => {
     const replays = [...histories.entries()].map(([id, history]) => ({ workflowId: id.split("#")[0]!, history }));
     for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, replays)) {
       assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+    }
+  });
+
+  test("a batch surveys its days side by side: a batch of large days costs one round of listings, not one per day", async () => {
+    // The listings, counted in flight by a proxy in front of MinIO (each answer 100 ms late, so
+    // that requests sent together are seen together): one at a time if the batch surveyed each
+    // day at its turn, eight at once when it surveys them together.
+    const toxiproxy = await new ToxiproxyServer().start();
+    const late = await toxiproxy.createProxy("sd-survey", process.env.AWS_ENDPOINT_URL!);
+    await late.latency(100);
+    const proxy = await new FaultProxy({ upstream: late.url }).start();
+    try {
+      const days = ["2022-04-01", "2022-04-02", "2022-04-03", "2022-04-04", "2022-04-06", "2022-04-07", "2022-04-08", "2022-04-09"];
+      const outcomes = await runSmallDays(resolveDatasetSpec(spec("sd-survey", "out-survey", { kind: "s3", bucket, endpoint: proxy.url })), days, { smallDayFiles: 1, maxConcurrentFiles: 4, failFast: false });
+      // Every day has 2 files, more than 1: all handed back, in order, nothing extracted.
+      assert.deepEqual(outcomes, days.map((day) => ({ day, dayWorkflow: "2 files", translated: 0 })));
+      assert.equal(proxy.counts.forwarded, days.length, "one listing a day");
+      assert.equal(proxy.counts.peakInFlight, days.length, "the days' listings were in flight at once");
+    } finally {
+      await proxy.stop();
+      await toxiproxy.stop();
     }
   });
 

@@ -1,7 +1,7 @@
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { TemporalKerchunkError } from "../errors.js";
 import { extractDayFiles } from "./extract.js";
-import { failureOf, isFailed, noFileCounts, runDaySteps, type ExtractSummary, type SmallDayLimits, type SmallDayOutcome } from "./model/index.js";
+import { failureOf, isFailed, noFileCounts, runDaySteps, type DaySurvey, type ExtractSummary, type SmallDayLimits, type SmallDayOutcome } from "./model/index.js";
 import { outputFor } from "./output.js";
 import { surveyDay } from "./day.js";
 
@@ -21,7 +21,8 @@ export interface SmallDaysOptions {
 
 /**
  * A batch of small days, one after another, each by the same library calls as a day workflow's
- * steps (and `backfillDirect`): its output exists → "existing"; else list it; more files than
+ * steps (and `backfillDirect`), the days' surveys all at once first: its output exists →
+ * "existing"; else its files, listed; more files than
  * `smallDayFiles` → handed back for a day workflow; else extract its files (staged ones reused) and
  * combine them into the day's output, or (Icechunk output) return the staged keys for the month to
  * commit. Bad input (a non-retryable typed error) is that day's failed result; a retryable failure
@@ -31,10 +32,13 @@ export interface SmallDaysOptions {
 export async function runSmallDays(spec: ResolvedDatasetSpec, days: readonly string[], limits: SmallDayLimits, options: SmallDaysOptions = {}): Promise<SmallDayOutcome[]> {
   const done = [...(options.done ?? [])].filter((outcome) => days.includes(outcome.day));
   if (limits.failFast && done.some((outcome) => "result" in outcome && isFailed(outcome.result))) return done;
-  for (const day of days) {
-    if (done.some((outcome) => outcome.day === day)) continue;
+  // Every day's survey (its output looked up, its files listed) at once, up front: one round trip
+  // for the batch instead of one per day before its turn. A month of large days is told so by
+  // this batch, and starts its day workflows one listing later, not eight.
+  const surveys = new Map(days.filter((day) => !done.some((outcome) => outcome.day === day)).map((day) => [day, settle(surveyDay(spec, day))]));
+  for (const [day, survey] of surveys) {
     options.signal?.throwIfAborted();
-    const outcome = await smallDay(spec, day, limits, options.signal, options.onFile);
+    const outcome = await smallDay(spec, day, survey, limits, options.signal, options.onFile);
     done.push(outcome);
     options.onDay?.(done);
     if (limits.failFast && "result" in outcome && isFailed(outcome.result)) break;
@@ -42,7 +46,11 @@ export async function runSmallDays(spec: ResolvedDatasetSpec, days: readonly str
   return done;
 }
 
-async function smallDay(spec: ResolvedDatasetSpec, day: string, limits: SmallDayLimits, signal?: AbortSignal, onFile?: SmallDaysOptions["onFile"]): Promise<SmallDayOutcome> {
+/** A promise that never rejects: its failure is kept for the one who awaits it (no unhandled rejection while it waits its turn). */
+type Settled<T> = Promise<{ value: T } | { error: unknown }>;
+const settle = <T>(promise: Promise<T>): Settled<T> => promise.then((value) => ({ value }), (error: unknown) => ({ error }));
+
+async function smallDay(spec: ResolvedDatasetSpec, day: string, survey: Settled<DaySurvey>, limits: SmallDayLimits, signal?: AbortSignal, onFile?: SmallDaysOptions["onFile"]): Promise<SmallDayOutcome> {
   const files = noFileCounts();
   let translated = 0;
   // A day that failed stops its other files' extractions (as its day workflow's end cancels them).
@@ -52,7 +60,11 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, limits: SmallDay
     const output = outputFor(spec);
     const ended = await runDaySteps(
       {
-        survey: () => surveyDay(spec, day),
+        survey: async () => {
+          const surveyed = await survey;
+          if ("error" in surveyed) throw surveyed.error;
+          return surveyed.value;
+        },
         extract: (sources) =>
           extractDayFiles(spec, day, sources, limits.maxConcurrentFiles, {
             signal: stop,

@@ -71,6 +71,8 @@ export interface FaultProxyCounts {
   upstreamErrors: number;
   /** Requests turned away because the proxy was at its limit (in flight or total): answered 503 SlowDown. */
   rejected: number;
+  /** The most forwarded requests that were in flight at once: whether a client sent them side by side or one after another. */
+  peakInFlight: number;
 }
 
 export interface FaultProxyOptions {
@@ -101,6 +103,7 @@ export class FaultProxy {
     injected: { InternalError: 0, SlowDown: 0, NotImplemented: 0 },
     upstreamErrors: 0,
     rejected: 0,
+    peakInFlight: 0,
   };
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -192,6 +195,7 @@ export class FaultProxy {
 
   private forward(req: IncomingMessage, res: ServerResponse, path: string): void {
     this.inFlight++;
+    this.counts.peakInFlight = Math.max(this.counts.peakInFlight, this.inFlight);
     let done = false;
     const finish = (failed: boolean): void => {
       if (done) return;
