@@ -10,7 +10,7 @@
  *       [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--eager]
  *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
  *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...] [--compiled]
- *       [--kerchunk] [--kerchunk-threads 8] [--warm-up-days N] [--perf FILE] [--out-dir DIR]
+ *       [--kerchunk] [--kerchunk-threads 8] [--warm-up-days N] [--perf FILE] [--out-dir DIR] [--server-config KEY=VALUE ...]
  *
  * --source s3 serves the archive from MinIO behind Toxiproxy (every response delayed by
  * --latency-ms), for the anchor and the workers alike; local reads the folder. The archive is
@@ -29,7 +29,9 @@
  * that compilation is paid once in its first minute (docs/benchmarks.md, issue 20). --perf FILE
  * records the workers during the measured run with `perf record -g` (the workers then run with
  * --perf-basic-prof); `npx tsx bench/threadProfile.ts FILE --pid PID` tells where their CPU went.
- * --out-dir DIR puts the outputs (and so the staging files) in DIR/run-<time>, removed after the
+ * --server-config KEY=VALUE (repeatable; VALUE in JSON) sets the dev server's dynamic config over
+ * our defaults (`DEV_SERVER_DYNAMIC_CONFIG`), e.g. history.transferProcessorMaxPollRPS=20 for the
+ * server's own. --out-dir DIR puts the outputs (and so the staging files) in DIR/run-<time>, removed after the
  * run, instead of the run's folder: e.g. /dev/shm, to tell what this machine's file system costs.
  */
 import { Client, Connection } from "@temporalio/client";
@@ -86,6 +88,7 @@ const { values } = parseArgs({
     "warm-up-days": { type: "string", default: "0" },
     perf: { type: "string" },
     "out-dir": { type: "string" },
+    "server-config": { type: "string", multiple: true },
   },
 });
 const days = Number(values.days);
@@ -137,7 +140,10 @@ async function main(): Promise<void> {
     dbFile: join(runDir, "temporal.db"),
     logFile: join(runDir, "temporal.log"),
     ...(values["rollback-journal"] ? { sqlitePragmas: {} } : {}),
-    ...(values.eager ? { dynamicConfig: { "system.enableActivityEagerExecution": true } } : {}),
+    dynamicConfig: {
+      ...(values.eager ? { "system.enableActivityEagerExecution": true } : {}),
+      ...Object.fromEntries((values["server-config"] ?? []).map((setting) => [setting.slice(0, setting.indexOf("=")), JSON.parse(setting.slice(setting.indexOf("=") + 1)) as string | number | boolean])),
+    },
   });
   const workers: ManagedProcess[] = [];
   let connection: Connection | undefined;
@@ -298,7 +304,7 @@ async function main(): Promise<void> {
         workers: workers.length,
         workerArgs: (values["worker-arg"] ?? []).join(" "),
         outputs: outDir === runDir ? "the run's folder" : outDir,
-        server: `dev server, SQLite ${values["rollback-journal"] ? "rollback journal" : "WAL"}${values.eager ? ", eager activities" : ""}`,
+        server: `dev server, SQLite ${values["rollback-journal"] ? "rollback journal" : "WAL"}${values.eager ? ", eager activities" : ""}${(values["server-config"] ?? []).map((setting) => `, ${setting}`).join("")}`,
       },
       directSeconds: direct ? seconds(directMs) : undefined,
       directRuns: directRuns.map(seconds),
