@@ -11,3 +11,14 @@ export function useMinio(minio: MinioServer): void {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   });
 }
+
+/** A benchmark's `--server-config KEY=VALUE` settings (VALUE in JSON) as a dev server's dynamic config. */
+export function serverConfigOf(settings: readonly string[] = []): Record<string, string | number | boolean> {
+  return Object.fromEntries(
+    settings.map((setting) => {
+      const equals = setting.indexOf("=");
+      if (equals < 1) throw new Error(`--server-config ${setting}: expected KEY=VALUE`);
+      return [setting.slice(0, equals), JSON.parse(setting.slice(equals + 1)) as string | number | boolean];
+    }),
+  );
+}

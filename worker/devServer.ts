@@ -29,7 +29,7 @@ export interface DevServerOptions {
    * what the tests that SIGKILL it check. `{}` keeps the dev server's default.
    */
   sqlitePragmas?: Record<string, string>;
-  /** Extra `--dynamic-config-value KEY=VALUE` settings, over `DEV_SERVER_DYNAMIC_CONFIG`. */
+  /** Extra `--dynamic-config-value KEY=VALUE` settings, over `FEW_SHARDS_DYNAMIC_CONFIG`. */
   dynamicConfig?: Record<string, string | number | boolean>;
   /** Where the ports we choose come from (default `pickPort`; a test hands out an occupied one first). */
   pickPort?: PortPicker;
@@ -44,15 +44,16 @@ export interface DevServerOptions {
 }
 
 /**
- * Dynamic config of every dev server we start (demo, tests, benchmarks). The server reads each
- * history shard's task queues (transfer: workflow and activity tasks, child workflows, signals;
- * timer; visibility) at most `history.*ProcessorMaxPollRPS` times a second, 20 by default. A
- * cluster spreads workflows over hundreds of shards; the dev server has one, so there every task
- * that follows another (a child's end waking its parent, a signal, the next activity) waited for
- * the next of 20 reads a second: 50 ms a hop once a short burst was spent, about 2 ms with 200
- * (docs/benchmarks.md, part 6).
+ * Dynamic config for a server with few history shards: every dev server we start (demo, tests,
+ * benchmarks) and our test cluster (4 shards). The server reads each history shard's task queues
+ * (transfer: workflow and activity tasks, child workflows, signals; timer; visibility) at most
+ * `history.*ProcessorMaxPollRPS` times a second, 20 by default. A large cluster spreads workflows
+ * over hundreds of shards; the dev server has one, so there every task that follows another (a
+ * child's end waking its parent, a signal, the next activity) waited for the next of 20 reads a
+ * second: 50 ms a hop once a short burst was spent, about 2 ms with 200 (docs/benchmarks.md,
+ * part 6; docs/deploy.md for a small cluster).
  */
-export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
+export const FEW_SHARDS_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
   "history.transferProcessorMaxPollRPS": 200,
   "history.timerProcessorMaxPollRPS": 200,
   "history.visibilityProcessorMaxPollRPS": 200,
@@ -126,7 +127,7 @@ export class TemporalDevServer {
       "--metrics-port", String(this.metricsPort),
       ...Object.entries(this.options.sqlitePragmas ?? { journal_mode: "WAL", synchronous: "NORMAL" }).flatMap(([name, value]) => ["--sqlite-pragma", `${name}=${value}`]),
       ...Object.entries(this.options.searchAttributes ?? {}).flatMap(([name, type]) => ["--search-attribute", `${name}=${type}`]),
-      ...Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...this.options.dynamicConfig }).flatMap(([key, value]) => ["--dynamic-config-value", `${key}=${JSON.stringify(value)}`]),
+      ...Object.entries({ ...FEW_SHARDS_DYNAMIC_CONFIG, ...this.options.dynamicConfig }).flatMap(([key, value]) => ["--dynamic-config-value", `${key}=${JSON.stringify(value)}`]),
     ];
   }
 

@@ -82,3 +82,50 @@ export async function workShare(client: Client, dataset: string, pids: number[])
   const counts = pids.map((pid) => files[String(pid)] ?? 0);
   return { filesByWorker: files, workflowTasksByWorker: tasks, evenness: counts.length > 0 ? +(Math.min(...counts) / Math.max(1, Math.max(...counts))).toFixed(2) : 1 };
 }
+
+/**
+ * Where a backfill's wall time went, from its histories, in ms after the backfill started: the
+ * first extraction activity started (what came before: planning, the tree of workflows, the
+ * surveys), the last one ended (what came after: the days' combines, the reports and ends of
+ * months, years and the backfill), the last day ended, and the backfill ended.
+ */
+export interface Timeline {
+  firstExtractionStarted: number;
+  lastExtractionEnded: number;
+  lastDayEnded: number;
+  ended: number;
+}
+
+const EXTRACTIONS = new Set(["extractFile", "extractFiles", "runSmallDays"]);
+
+export async function timelineOf(client: Client, dataset: string): Promise<Timeline> {
+  const at = (time: { seconds?: unknown; nanos?: number | null } | null | undefined): number => Number(time?.seconds ?? 0) * 1000 + Math.floor((time?.nanos ?? 0) / 1e6);
+  let started = Number.POSITIVE_INFINITY;
+  let ended = 0;
+  let firstExtractionStarted = Number.POSITIVE_INFINITY;
+  let lastExtractionEnded = 0;
+  let lastDayEnded = 0;
+  for await (const execution of client.workflow.list({ query: `TkDataset = '${dataset}'` })) {
+    const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+    const extraction = new Set<number>();
+    for (const event of history.events ?? []) {
+      const time = at(event.eventTime);
+      if (event.workflowExecutionStartedEventAttributes && execution.type.startsWith("backfillV")) started = Math.min(started, time);
+      if (event.workflowExecutionCompletedEventAttributes) {
+        if (execution.type.startsWith("backfillV")) ended = Math.max(ended, time);
+        if (execution.type.startsWith("backfillDay")) lastDayEnded = Math.max(lastDayEnded, time);
+      }
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      if (scheduled && EXTRACTIONS.has(scheduled.activityType?.name ?? "")) extraction.add(Number(event.eventId));
+      const activityStarted = event.activityTaskStartedEventAttributes;
+      if (activityStarted && extraction.has(Number(activityStarted.scheduledEventId))) firstExtractionStarted = Math.min(firstExtractionStarted, time);
+      const completed = event.activityTaskCompletedEventAttributes;
+      if (completed && extraction.has(Number(completed.scheduledEventId))) {
+        lastExtractionEnded = Math.max(lastExtractionEnded, time);
+        // A batch of small days ends its days itself.
+        if (execution.type.startsWith("backfillMonth")) lastDayEnded = Math.max(lastDayEnded, time);
+      }
+    }
+  }
+  return { firstExtractionStarted: firstExtractionStarted - started, lastExtractionEnded: lastExtractionEnded - started, lastDayEnded: lastDayEnded - started, ended: ended - started };
+}

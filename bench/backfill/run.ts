@@ -2,7 +2,8 @@
  * The backfill on Temporal against the same backfill without it (`backfillDirect`, the anchor), on
  * the same archive, in the same run (issue 5, re-done for issue 12). Reports wall time, files per
  * second, the CPU each process spent, the machine's load, the workers' peak memory, the largest
- * history, whether the `progress` query ends exact, how the work was shared between workers, and
+ * history, whether the `progress` query ends exact, how the work was shared between workers, where
+ * the wall time went (`timeline`: before the first extraction, the extractions, after them), and
  * (--rerun) how long a re-run of the finished range takes and what it visits.
  *
  *   npx tsx bench/backfill/run.ts [--start 2022-01-01] [--days 31] [--hours 24] [--grid 30x60]
@@ -30,7 +31,7 @@
  * records the workers during the measured run with `perf record -g` (the workers then run with
  * --perf-basic-prof); `npx tsx bench/threadProfile.ts FILE --pid PID` tells where their CPU went.
  * --server-config KEY=VALUE (repeatable; VALUE in JSON) sets the dev server's dynamic config over
- * our defaults (`DEV_SERVER_DYNAMIC_CONFIG`), e.g. history.transferProcessorMaxPollRPS=20 for the
+ * our defaults (`FEW_SHARDS_DYNAMIC_CONFIG`), e.g. history.transferProcessorMaxPollRPS=20 for the
  * server's own. --out-dir DIR puts the outputs (and so the staging files) in DIR/run-<time>, removed after the
  * run, instead of the run's folder: e.g. /dev/shm, to tell what this machine's file system costs.
  */
@@ -45,7 +46,7 @@ import { backfillDirect } from "../../lib/backfill/direct.js";
 import type { Aggregation } from "../../lib/backfill/model/index.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../../lib/datasets/spec.js";
 import { MinioServer } from "../../test/harness/servers/minio.js";
-import { useMinio } from "../servers.js";
+import { serverConfigOf, useMinio } from "../servers.js";
 import { ManagedProcess, repositoryRoot, sleep } from "../../lib/servers/process.js";
 import { ToxiproxyServer } from "../../test/harness/servers/toxiproxy.js";
 import { uploadArchive } from "../../test/harness/archive.js";
@@ -56,7 +57,7 @@ import { backfillOptions } from "../../workflows/options.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
 import type { BackfillInput, BackfillSummary } from "../../workflows/types.js";
 import { benchArchive, benchDir, cpuSeconds, threadCpuSeconds } from "../archive.js";
-import { historyStats, workShare } from "./histories.js";
+import { historyStats, timelineOf, workShare } from "./histories.js";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
     ...(values["rollback-journal"] ? { sqlitePragmas: {} } : {}),
     dynamicConfig: {
       ...(values.eager ? { "system.enableActivityEagerExecution": true } : {}),
-      ...Object.fromEntries((values["server-config"] ?? []).map((setting) => [setting.slice(0, setting.indexOf("=")), JSON.parse(setting.slice(setting.indexOf("=") + 1)) as string | number | boolean])),
+      ...serverConfigOf(values["server-config"]),
     },
   });
   const workers: ManagedProcess[] = [];
@@ -289,6 +290,7 @@ async function main(): Promise<void> {
     }
 
     const histories = await historyStats(client, "bench");
+    const timeline = histories.workflows <= 600 ? await timelineOf(client, "bench") : undefined;
     const share = Number(values.workers) > 1 || histories.workflows <= 600 ? await workShare(client, "bench", workers.map((w) => w.pid!)) : undefined;
     const identical = direct ? await run("diff", ["-r", join(outDir, "out-direct-before"), temporalOut]).then(() => true, () => false) : undefined;
     const result = {
@@ -325,6 +327,7 @@ async function main(): Promise<void> {
         progress.running.length === 0,
       progress: { daysDone: progress.daysDone, filesListed: progress.filesListed, filesDone: progress.filesDone, running: progress.running.length },
       histories,
+      timeline,
       share,
       outputsIdentical: identical,
       kerchunk,

@@ -5,8 +5,11 @@
  *
  *   npx tsx bench/temporal/primitives.ts [--n 500] [--limit 8,64] [--rollback-journal] [--eager] [--only manyActivities,...]
  *       [--address host:port --server-pid N]   (a server already running, instead of one started here)
+ *       [--server-config KEY=VALUE ...]
  *
- * --rollback-journal runs the dev server on its own SQLite default instead of WAL; --eager turns on eager activity execution.
+ * --rollback-journal runs the dev server on its own SQLite default instead of WAL; --eager turns on eager activity execution;
+ * --server-config sets its dynamic config over ours (FEW_SHARDS_DYNAMIC_CONFIG). With `--limit 1` each item waits for the one
+ * before: the time per item is what one hop of a workflow costs (e.g. history.transferProcessorMaxPollRPS=20: the server's own).
  */
 import { Client, Connection } from "@temporalio/client";
 import { DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
@@ -17,8 +20,9 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { TemporalDevServer } from "../../worker/devServer.js";
+import { serverConfigOf } from "../servers.js";
 
-const { values } = parseArgs({ options: { n: { type: "string", default: "500" }, limit: { type: "string", default: "8,64" }, only: { type: "string" }, address: { type: "string" }, "server-pid": { type: "string" }, "rollback-journal": { type: "boolean" }, eager: { type: "boolean" } } });
+const { values } = parseArgs({ options: { n: { type: "string", default: "500" }, limit: { type: "string", default: "8,64" }, only: { type: "string" }, address: { type: "string" }, "server-pid": { type: "string" }, "rollback-journal": { type: "boolean" }, eager: { type: "boolean" }, "server-config": { type: "string", multiple: true } } });
 const n = Number(values.n);
 
 /** CPU seconds (user + system) a process has used, from /proc. */
@@ -32,7 +36,11 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "tk-primitives-"));
   const server = values.address
     ? undefined
-    : await new TemporalDevServer({ dbFile: join(dir, "temporal.db"), ...(values["rollback-journal"] ? { sqlitePragmas: {} } : {}), ...(values.eager ? { dynamicConfig: { "system.enableActivityEagerExecution": true } } : {}) }).start();
+    : await new TemporalDevServer({
+        dbFile: join(dir, "temporal.db"),
+        ...(values["rollback-journal"] ? { sqlitePragmas: {} } : {}),
+        dynamicConfig: { ...(values.eager ? { "system.enableActivityEagerExecution": true } : {}), ...serverConfigOf(values["server-config"]) },
+      }).start();
   const address = values.address ?? server!.address;
   const serverPid = values["server-pid"] ? Number(values["server-pid"]) : (server as unknown as { process: { pid: number } }).process.pid;
   const connection = await Connection.connect({ address: address });

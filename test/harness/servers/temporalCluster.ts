@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { pickPort } from "../../../lib/servers/ports.js";
 import { ManagedProcess, canConnect, repositoryRoot, sleep, startWithRetries, toolPath } from "../../../lib/servers/process.js";
 import { temporalConnectConfig } from "../../../worker/connection.js";
+import { FEW_SHARDS_DYNAMIC_CONFIG } from "../../../worker/devServer.js";
 import { prepareNamespace } from "../../../worker/namespace.js";
 import { searchAttributeRegistrations } from "../../../workflows/searchAttributes.js";
 import { PostgresServer, postgresBinDir } from "./postgres.js";
@@ -254,8 +255,10 @@ dynamicConfigClient:
     await mkdir(this.configDir, { recursive: true });
     await writeFile(join(this.configDir, "development.yaml"), config);
     // A new namespace's settings (our search attributes among them) reach the frontend at the
-    // namespace cache's refresh: 2 s here instead of 10 s, so a test does not wait for it.
-    await writeFile(join(this.configDir, "dynamicconfig.yaml"), "system.namespaceCacheRefreshInterval:\n  - value: 2s\n");
+    // namespace cache's refresh: 2 s here instead of 10 s, so a test does not wait for it. Its 4
+    // history shards read their queues as a dev server's one does (FEW_SHARDS_DYNAMIC_CONFIG).
+    const dynamicConfig = { "system.namespaceCacheRefreshInterval": "2s", ...FEW_SHARDS_DYNAMIC_CONFIG };
+    await writeFile(join(this.configDir, "dynamicconfig.yaml"), Object.entries(dynamicConfig).map(([key, value]) => `${key}:\n  - value: ${value}\n`).join(""));
   }
 
   private async startServer(): Promise<void> {
