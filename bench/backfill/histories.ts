@@ -96,6 +96,7 @@ export interface Timeline {
   ended: number;
 }
 
+/** The activities that extract files: a day workflow's, and a batch of small days (which may only survey its days). */
 const EXTRACTIONS = new Set(["extractFile", "extractFiles", "runSmallDays"]);
 
 export async function timelineOf(client: Client, dataset: string): Promise<Timeline> {
@@ -103,6 +104,7 @@ export async function timelineOf(client: Client, dataset: string): Promise<Timel
   let started = Number.POSITIVE_INFINITY;
   let ended = 0;
   let firstExtractionStarted = Number.POSITIVE_INFINITY;
+  let firstBatchStarted = Number.POSITIVE_INFINITY;
   let lastExtractionEnded = 0;
   let lastDayEnded = 0;
   for await (const execution of client.workflow.list({ query: `TkDataset = '${dataset}'` })) {
@@ -118,7 +120,10 @@ export async function timelineOf(client: Client, dataset: string): Promise<Timel
       const scheduled = event.activityTaskScheduledEventAttributes;
       if (scheduled && EXTRACTIONS.has(scheduled.activityType?.name ?? "")) extraction.add(Number(event.eventId));
       const activityStarted = event.activityTaskStartedEventAttributes;
-      if (activityStarted && extraction.has(Number(activityStarted.scheduledEventId))) firstExtractionStarted = Math.min(firstExtractionStarted, time);
+      if (activityStarted && extraction.has(Number(activityStarted.scheduledEventId))) {
+        if (execution.type.startsWith("backfillMonth")) firstBatchStarted = Math.min(firstBatchStarted, time);
+        else firstExtractionStarted = Math.min(firstExtractionStarted, time);
+      }
       const completed = event.activityTaskCompletedEventAttributes;
       if (completed && extraction.has(Number(completed.scheduledEventId))) {
         lastExtractionEnded = Math.max(lastExtractionEnded, time);
@@ -127,5 +132,7 @@ export async function timelineOf(client: Client, dataset: string): Promise<Timel
       }
     }
   }
+  // A batch of small days counts when no day workflow extracted anything (its days were all small).
+  if (firstExtractionStarted === Number.POSITIVE_INFINITY) firstExtractionStarted = firstBatchStarted;
   return { firstExtractionStarted: firstExtractionStarted - started, lastExtractionEnded: lastExtractionEnded - started, lastDayEnded: lastDayEnded - started, ended: ended - started };
 }
