@@ -1,4 +1,4 @@
-import type { Client, Connection, WorkflowHandle } from "@temporalio/client";
+import type { Client, Connection } from "@temporalio/client";
 import { Worker } from "@temporalio/worker";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -282,7 +282,7 @@ describe("backfill across a dev server restart", () => {
     let conn = await ConnectionClass.connect({ address: server.address });
     try {
       // One day at a time, each a day workflow: the 31 days take long enough for the restart to land among them.
-      let handle: WorkflowHandle<typeof backfillV3> = await new ClientClass({ connection: conn }).workflow.start(backfillV3, {
+      await new ClientClass({ connection: conn }).workflow.start(backfillV3, {
         ...backfillOptions({ dataset: "bf-restart", start: START, end: END, maxConcurrentDays: 1, smallDayFiles: 0 }, "bf-restart/backfill"),
         taskQueue: "bf-restart",
       });
@@ -301,8 +301,7 @@ describe("backfill across a dev server restart", () => {
       await server.start();
       conn = await ConnectionClass.connect({ address: server.address });
       const restarted = new ClientClass({ connection: conn });
-      handle = restarted.workflow.getHandle<typeof backfillV3>("bf-restart/backfill");
-      const summary = await handle.result();
+      const summary = await restarted.workflow.getHandle<typeof backfillV3>("bf-restart/backfill").result();
       // The restarted server dispatched work: extractions scheduled after the restart.
       const after = scheduledSince(await datasetHistories(restarted, "bf-restart"), restartedAt);
       assert.ok(after.some((type) => /^extractFiles?$/.test(type)), `activities scheduled after the restart: ${JSON.stringify(after)}`);
