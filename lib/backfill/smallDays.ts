@@ -35,7 +35,16 @@ export async function runSmallDays(spec: ResolvedDatasetSpec, days: readonly str
   // Every day's survey (its output looked up, its files listed) at once, up front: one round trip
   // for the batch instead of one per day before its turn. A month of large days is told so by
   // this batch, and starts its day workflows one listing later, not eight.
-  const surveys = new Map(days.filter((day) => !done.some((outcome) => outcome.day === day)).map((day) => [day, settle(surveyDay(spec, day))]));
+  const surveys = new Map(
+    days
+      .filter((day) => !done.some((outcome) => outcome.day === day))
+      .map((day) => {
+        const survey = surveyDay(spec, day);
+        // Awaited at the day's turn, where its failure is the day's; until then not an unhandled rejection.
+        survey.catch(() => undefined);
+        return [day, survey] as const;
+      }),
+  );
   for (const [day, survey] of surveys) {
     options.signal?.throwIfAborted();
     const outcome = await smallDay(spec, day, survey, limits, options.signal, options.onFile);
@@ -46,11 +55,7 @@ export async function runSmallDays(spec: ResolvedDatasetSpec, days: readonly str
   return done;
 }
 
-/** A promise that never rejects: its failure is kept for the one who awaits it (no unhandled rejection while it waits its turn). */
-type Settled<T> = Promise<{ value: T } | { error: unknown }>;
-const settle = <T>(promise: Promise<T>): Settled<T> => promise.then((value) => ({ value }), (error: unknown) => ({ error }));
-
-async function smallDay(spec: ResolvedDatasetSpec, day: string, survey: Settled<DaySurvey>, limits: SmallDayLimits, signal?: AbortSignal, onFile?: SmallDaysOptions["onFile"]): Promise<SmallDayOutcome> {
+async function smallDay(spec: ResolvedDatasetSpec, day: string, survey: Promise<DaySurvey>, limits: SmallDayLimits, signal?: AbortSignal, onFile?: SmallDaysOptions["onFile"]): Promise<SmallDayOutcome> {
   const files = noFileCounts();
   let translated = 0;
   // A day that failed stops its other files' extractions (as its day workflow's end cancels them).
@@ -60,11 +65,7 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, survey: Settled<
     const output = outputFor(spec);
     const ended = await runDaySteps(
       {
-        survey: async () => {
-          const surveyed = await survey;
-          if ("error" in surveyed) throw surveyed.error;
-          return surveyed.value;
-        },
+        survey: () => survey,
         extract: (sources) =>
           extractDayFiles(spec, day, sources, limits.maxConcurrentFiles, {
             signal: stop,
