@@ -1,9 +1,11 @@
 /**
  * What a backfill's histories say, for the benchmarks: their sizes (from the visibility listing:
- * no history is fetched), and how the work was shared between worker processes (from the day
- * histories: which worker started each extraction, and each workflow task).
+ * no history is fetched); and, from the histories fetched once (`runHistories`), how the work was
+ * shared between worker processes (which worker started each extraction, and each workflow task)
+ * and where the wall time went (`timelineOf`).
  */
 import type { Client } from "@temporalio/client";
+import type { History } from "../../test/harness/outputs.js";
 
 export interface HistoryStats {
   workflows: number;
@@ -41,43 +43,57 @@ export interface WorkShare {
 
 const decode = (data: Uint8Array | null | undefined): unknown => (data ? JSON.parse(Buffer.from(data).toString()) : undefined);
 
-export async function workShare(client: Client, dataset: string, pids: number[]): Promise<WorkShare> {
+/** One run of a workflow of the dataset: its type and its history. */
+export interface RunHistory {
+  type: string;
+  history: History;
+}
+
+/** Every run's history of a dataset's workflows, fetched 16 at a time: what `workShare` and `timelineOf` read. */
+export async function runHistories(client: Client, dataset: string): Promise<RunHistory[]> {
+  const executions = [];
+  for await (const execution of client.workflow.list({ query: `TkDataset = '${dataset}'` })) executions.push(execution);
+  const runs: RunHistory[] = [];
+  for (let i = 0; i < executions.length; i += 16) {
+    runs.push(
+      ...(await Promise.all(
+        executions.slice(i, i + 16).map(async (execution) => ({ type: execution.type, history: await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory() })),
+      )),
+    );
+  }
+  return runs;
+}
+
+export function workShare(runs: readonly RunHistory[], pids: number[]): WorkShare {
   const files: Record<string, number> = Object.fromEntries(pids.map((pid) => [String(pid), 0]));
   const tasks: Record<string, number> = Object.fromEntries(pids.map((pid) => [String(pid), 0]));
   const who = (identity: string | null | undefined): string => (identity ?? "?").split("@")[0]!;
-  const executions = [];
-  for await (const execution of client.workflow.list({ query: `TkDataset = '${dataset}'` })) executions.push(execution);
-  for (let i = 0; i < executions.length; i += 16) {
-    await Promise.all(
-      executions.slice(i, i + 16).map(async (execution) => {
-        const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
-        const batchSize = new Map<number, number>();
-        const smallDays = new Set<number>();
-        const startedBy = new Map<number, string>();
-        for (const event of history.events ?? []) {
-          const scheduled = event.activityTaskScheduledEventAttributes;
-          const type = scheduled?.activityType?.name;
-          if (type === "extractFile") batchSize.set(Number(event.eventId), 1);
-          if (type === "extractFiles") batchSize.set(Number(event.eventId), (decode(scheduled!.input?.payloads?.[2]?.data) as string[]).length);
-          if (type === "runSmallDays") smallDays.add(Number(event.eventId));
-          const started = event.activityTaskStartedEventAttributes;
-          if (started && batchSize.has(Number(started.scheduledEventId))) {
-            const pid = who(started.identity);
-            files[pid] = (files[pid] ?? 0) + batchSize.get(Number(started.scheduledEventId))!;
-          }
-          if (started && smallDays.has(Number(started.scheduledEventId))) startedBy.set(Number(started.scheduledEventId), who(started.identity));
-          // A batch of small days: the files its days listed, by the worker of its last attempt.
-          const completed = event.activityTaskCompletedEventAttributes;
-          if (completed && smallDays.has(Number(completed.scheduledEventId))) {
-            const pid = startedBy.get(Number(completed.scheduledEventId)) ?? "?";
-            const outcomes = decode(completed.result?.payloads?.[0]?.data) as { files?: { listed: number } }[];
-            files[pid] = (files[pid] ?? 0) + outcomes.reduce((n, o) => n + (o.files?.listed ?? 0), 0);
-          }
-          const task = event.workflowTaskCompletedEventAttributes;
-          if (task) tasks[who(task.identity)] = (tasks[who(task.identity)] ?? 0) + 1;
-        }
-      }),
-    );
+  for (const { history } of runs) {
+    const batchSize = new Map<number, number>();
+    const smallDays = new Set<number>();
+    const startedBy = new Map<number, string>();
+    for (const event of history.events ?? []) {
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      const type = scheduled?.activityType?.name;
+      if (type === "extractFile") batchSize.set(Number(event.eventId), 1);
+      if (type === "extractFiles") batchSize.set(Number(event.eventId), (decode(scheduled!.input?.payloads?.[2]?.data) as string[]).length);
+      if (type === "runSmallDays") smallDays.add(Number(event.eventId));
+      const started = event.activityTaskStartedEventAttributes;
+      if (started && batchSize.has(Number(started.scheduledEventId))) {
+        const pid = who(started.identity);
+        files[pid] = (files[pid] ?? 0) + batchSize.get(Number(started.scheduledEventId))!;
+      }
+      if (started && smallDays.has(Number(started.scheduledEventId))) startedBy.set(Number(started.scheduledEventId), who(started.identity));
+      // A batch of small days: the files its days listed, by the worker of its last attempt.
+      const completed = event.activityTaskCompletedEventAttributes;
+      if (completed && smallDays.has(Number(completed.scheduledEventId))) {
+        const pid = startedBy.get(Number(completed.scheduledEventId)) ?? "?";
+        const outcomes = decode(completed.result?.payloads?.[0]?.data) as { files?: { listed: number } }[];
+        files[pid] = (files[pid] ?? 0) + outcomes.reduce((n, o) => n + (o.files?.listed ?? 0), 0);
+      }
+      const task = event.workflowTaskCompletedEventAttributes;
+      if (task) tasks[who(task.identity)] = (tasks[who(task.identity)] ?? 0) + 1;
+    }
   }
   const counts = pids.map((pid) => files[String(pid)] ?? 0);
   return { filesByWorker: files, workflowTasksByWorker: tasks, evenness: counts.length > 0 ? +(Math.min(...counts) / Math.max(1, Math.max(...counts))).toFixed(2) : 1 };
@@ -99,7 +115,7 @@ export interface Timeline {
 /** The activities that extract files: a day workflow's, and a batch of small days (which may only survey its days). */
 const EXTRACTIONS = new Set(["extractFile", "extractFiles", "runSmallDays"]);
 
-export async function timelineOf(client: Client, dataset: string): Promise<Timeline> {
+export function timelineOf(runs: readonly RunHistory[]): Timeline {
   const at = (time: { seconds?: unknown; nanos?: number | null } | null | undefined): number => Number(time?.seconds ?? 0) * 1000 + Math.floor((time?.nanos ?? 0) / 1e6);
   let started = Number.POSITIVE_INFINITY;
   let ended = 0;
@@ -107,28 +123,27 @@ export async function timelineOf(client: Client, dataset: string): Promise<Timel
   let firstBatchStarted = Number.POSITIVE_INFINITY;
   let lastExtractionEnded = 0;
   let lastDayEnded = 0;
-  for await (const execution of client.workflow.list({ query: `TkDataset = '${dataset}'` })) {
-    const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+  for (const { type, history } of runs) {
     const extraction = new Set<number>();
     for (const event of history.events ?? []) {
       const time = at(event.eventTime);
-      if (event.workflowExecutionStartedEventAttributes && execution.type.startsWith("backfillV")) started = Math.min(started, time);
+      if (event.workflowExecutionStartedEventAttributes && type.startsWith("backfillV")) started = Math.min(started, time);
       if (event.workflowExecutionCompletedEventAttributes) {
-        if (execution.type.startsWith("backfillV")) ended = Math.max(ended, time);
-        if (execution.type.startsWith("backfillDay")) lastDayEnded = Math.max(lastDayEnded, time);
+        if (type.startsWith("backfillV")) ended = Math.max(ended, time);
+        if (type.startsWith("backfillDay")) lastDayEnded = Math.max(lastDayEnded, time);
       }
       const scheduled = event.activityTaskScheduledEventAttributes;
       if (scheduled && EXTRACTIONS.has(scheduled.activityType?.name ?? "")) extraction.add(Number(event.eventId));
       const activityStarted = event.activityTaskStartedEventAttributes;
       if (activityStarted && extraction.has(Number(activityStarted.scheduledEventId))) {
-        if (execution.type.startsWith("backfillMonth")) firstBatchStarted = Math.min(firstBatchStarted, time);
+        if (type.startsWith("backfillMonth")) firstBatchStarted = Math.min(firstBatchStarted, time);
         else firstExtractionStarted = Math.min(firstExtractionStarted, time);
       }
       const completed = event.activityTaskCompletedEventAttributes;
       if (completed && extraction.has(Number(completed.scheduledEventId))) {
         lastExtractionEnded = Math.max(lastExtractionEnded, time);
         // A batch of small days ends its days itself.
-        if (execution.type.startsWith("backfillMonth")) lastDayEnded = Math.max(lastDayEnded, time);
+        if (type.startsWith("backfillMonth")) lastDayEnded = Math.max(lastDayEnded, time);
       }
     }
   }

@@ -57,7 +57,7 @@ import { backfillOptions } from "../../workflows/options.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
 import type { BackfillInput, BackfillSummary } from "../../workflows/types.js";
 import { benchArchive, benchDir, cpuSeconds, threadCpuSeconds } from "../archive.js";
-import { historyStats, timelineOf, workShare } from "./histories.js";
+import { historyStats, runHistories, timelineOf, workShare } from "./histories.js";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -290,8 +290,10 @@ async function main(): Promise<void> {
     }
 
     const histories = await historyStats(client, "bench");
-    const timeline = histories.workflows <= 600 ? await timelineOf(client, "bench") : undefined;
-    const share = Number(values.workers) > 1 || histories.workflows <= 600 ? await workShare(client, "bench", workers.map((w) => w.pid!)) : undefined;
+    // Every history, fetched once, when there are few enough (or the work share between workers is asked).
+    const runs = Number(values.workers) > 1 || histories.workflows <= 600 ? await runHistories(client, "bench") : undefined;
+    const timeline = runs && histories.workflows <= 600 ? timelineOf(runs) : undefined;
+    const share = runs ? workShare(runs, workers.map((w) => w.pid!)) : undefined;
     const identical = direct ? await run("diff", ["-r", join(outDir, "out-direct-before"), temporalOut]).then(() => true, () => false) : undefined;
     const result = {
       command: `npx tsx bench/backfill/run.ts ${process.argv.slice(2).join(" ")}`,
