@@ -17,6 +17,8 @@ import {
   type YearPlan,
   batches,
   extractionPlan,
+  listingToCarry,
+  MAX_CARRIED_LISTING_CHARS,
   lanesOf,
   newProgressState,
   settledByOutputs,
@@ -318,6 +320,18 @@ describe("extraction", () => {
     // An explicit batch size: the lanes below.
     assert.deepEqual(extractionPlan(hours, 8, 24), { batches: [hours], activities: 1, filesAtOnce: 8 });
     assert.deepEqual(extractionPlan(hours.slice(0, 3), 4, 1), { batches: [[0], [1], [2]], activities: 4, filesAtOnce: 1 });
+  });
+
+  test("a day's listing goes from its batch of small days to its day workflow only while it is short", () => {
+    const hourly = Array.from({ length: 24 }, (_, h) => `AHI-L2-FLDK-SST/2022/01/13/${String(h).padStart(2, "0")}00/20220113${String(h).padStart(2, "0")}0000-NCCF-L3C_GHRSST-SSTsubskin-AHI_H08-ACSPO_V2.80-v02.0-fv01.0.nc`);
+    assert.deepEqual(listingToCarry(hourly), hourly);
+    assert.notEqual(listingToCarry(hourly), hourly, "a copy, not the caller's array");
+    const key = "k".repeat(128);
+    const fits = Array.from({ length: MAX_CARRIED_LISTING_CHARS / key.length }, () => key);
+    assert.equal(fits.join("").length, MAX_CARRIED_LISTING_CHARS);
+    assert.deepEqual(listingToCarry(fits), fits, "exactly the bound");
+    assert.equal(listingToCarry([...fits, "k"]), undefined, "one character over");
+    assert.deepEqual(listingToCarry([]), []);
   });
 
   test("never more than maxConcurrentFiles files at once, however they are batched", () => {

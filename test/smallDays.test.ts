@@ -34,6 +34,8 @@ let client: Client;
 let connection: Connection;
 let dir: string;
 let bucket: string;
+/** The archive's keys, as uploaded (and listed). */
+let archiveKeys: string[];
 /** 2022-04-01 .. 2022-04-12: 2 files a day, 2022-04-05 none, 2022-04-11 has 4 files (above the threshold of 3 used here). */
 const START = "2022-04-01";
 const END = "2022-04-12";
@@ -43,12 +45,12 @@ before(async () => {
   ({ client, connection } = await clientFor());
   dir = await testDir("smalldays");
   const archive = join(dir, "archive");
-  const keys = [
+  archiveKeys = [
     ...(await makeArchive(archive, START, 10, { hours: 2, grid: [20, 40], skipDays: ["2022-04-05"] })),
     ...(await makeArchive(archive, BIG_DAY, 1, { hours: 4, grid: [20, 40] })),
     ...(await makeArchive(archive, "2022-04-12", 1, { hours: 2, grid: [20, 40] })),
   ];
-  bucket = await uploadArchive(archive, keys, "smalldays");
+  bucket = await uploadArchive(archive, archiveKeys, "smalldays");
 });
 after(async () => {
   await connection?.close();
@@ -60,6 +62,19 @@ const spec = (name: string, out: string, source: DatasetSpec["source"]["storage"
 async function runBackfill(specs: DatasetSpec[], input: BackfillInput): Promise<BackfillSummary> {
   const worker = await createWorker({ connection: await workerConnection(), datasets: new DatasetRegistry(specs), taskQueue: input.dataset });
   return worker.runUntil(client.workflow.execute(backfillV3, { ...backfillOptions(input), taskQueue: input.dataset }));
+}
+
+/** A day's source keys in the archive, in time order (as a listing returns them). */
+const keysOfDay = (day: string): string[] => archiveKeys.filter((key) => key.includes(`/${day.replaceAll("-", "/")}/`)).sort();
+
+/** The local activities a history ran, by the activity type their markers name. */
+function localActivitiesOf(history: History): string[] {
+  return (history.events ?? [])
+    .filter((event) => event.markerRecordedEventAttributes?.markerName === "core_local_activity")
+    .map((event) => {
+      const details = Object.values(event.markerRecordedEventAttributes!.details ?? {}).flatMap((payloads) => (payloads.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString()));
+      return /"activity_type":"(\w+)"|"activityType":"(\w+)"/.exec(details.join(""))?.slice(1).find(Boolean) ?? "?";
+    });
 }
 
 /** The day workflows of a dataset's backfill (their periods), and its runSmallDays activities with the attempt each closed on. */
@@ -96,6 +111,9 @@ describe("small days in batches", () => {
     const histories = await datasetHistories(client, "sd-main");
     const ran = whatRan(histories);
     assert.deepEqual(ran.dayWorkflows, [BIG_DAY], "day workflows");
+    // The big day's workflow started from the listing its batch made: it surveyed nothing itself.
+    const bigDay = [...histories.entries()].find(([id]) => id.includes(`/${BIG_DAY}#`))![1];
+    assert.deepEqual(localActivitiesOf(bigDay), ["aggregateDay"], "the big day's local activities");
     assert.deepEqual(ran.batches.map((b) => b.days).sort((a, b) => a[0]!.localeCompare(b[0]!)), [
       ["2022-04-01", "2022-04-02", "2022-04-03", "2022-04-04", "2022-04-05", "2022-04-06", "2022-04-07", "2022-04-08"],
       ["2022-04-09", "2022-04-10", "2022-04-11", "2022-04-12"],
@@ -118,8 +136,8 @@ describe("small days in batches", () => {
     try {
       const days = ["2022-04-01", "2022-04-02", "2022-04-03", "2022-04-04", "2022-04-06", "2022-04-07", "2022-04-08", "2022-04-09"];
       const outcomes = await runSmallDays(resolveDatasetSpec(spec("sd-survey", "out-survey", { kind: "s3", bucket, endpoint: proxy.url })), days, { smallDayFiles: 1, maxConcurrentFiles: 4, failFast: false });
-      // Every day has 2 files, more than 1: all handed back, in order, nothing extracted.
-      assert.deepEqual(outcomes, days.map((day) => ({ day, dayWorkflow: "2 files", translated: 0 })));
+      // Every day has 2 files, more than 1: all handed back, in order, nothing extracted, each with its listing.
+      assert.deepEqual(outcomes, days.map((day) => ({ day, dayWorkflow: "2 files", translated: 0, sources: keysOfDay(day) })));
       assert.equal(proxy.counts.forwarded, days.length, "one listing a day");
       assert.equal(proxy.counts.peakInFlight, days.length, "the days' listings were in flight at once");
     } finally {

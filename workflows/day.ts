@@ -34,7 +34,8 @@ async function runDay(input: DayInput, files: FileCounts): Promise<{ result: Per
   const { dataset, day } = input;
   return runDaySteps(
     {
-      survey: () => steps.surveyDay(dataset, day),
+      // Listed already by the month's batch of small days (its output was not there then): not again.
+      survey: () => (input.sources ? Promise.resolve({ sources: input.sources }) : steps.surveyDay(dataset, day)),
       extract: async (sources) => {
         const plan = extractionPlan(sources, input.maxConcurrentFiles, input.filesPerActivity);
         let extractedSoFar = 0;

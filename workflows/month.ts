@@ -37,7 +37,7 @@ export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome>
       };
       const pending = month.days.filter((day) => results[day] === undefined);
       const dayWorkflows: HandedBack[] = batchesSmallDays(input) ? await runSmallDayBatches(input, pending, ends) : pending.map((day) => ({ day, translated: 0 }));
-      await boundedAll(dayWorkflows, input.lanes.daysPerMonth, async ({ day, translated }) => {
+      await boundedAll(dayWorkflows, input.lanes.daysPerMonth, async ({ day, translated, sources }) => {
         // Histories stay small (a month has at most 31 children), but honour the server's advice:
         // stop starting days, let the running ones finish, and carry the results over.
         if (workflowInfo().continueAsNewSuggested) return;
@@ -45,7 +45,7 @@ export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome>
         try {
           const outcome = await executePeriod(backfillDayV3, {
             ...childOptions(input, "day", day, `${input.dataset} ${day}`),
-            args: [{ ...settingsOf(input), day }],
+            args: [{ ...settingsOf(input), day, ...(sources ? { sources } : {}) }],
           });
           const files = withTranslatedBefore(outcome.files, translated);
           if ("staged" in outcome) return ends.staged(day, outcome.staged, files);

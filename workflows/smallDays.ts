@@ -22,10 +22,14 @@ export interface DayEnds {
   flush(): Promise<void>;
 }
 
-/** A day left to a day workflow, with the files a batch translated for it before (counted once). */
+/**
+ * A day left to a day workflow, with the files a batch translated for it before (counted once) and
+ * the listing the batch made of it, when it carried one (the day workflow then lists nothing).
+ */
 export interface HandedBack {
   day: string;
   translated: number;
+  sources?: string[];
 }
 
 /** Whether this month runs small days in batches: the setting allows it, and its history is not older than batches. */
@@ -57,7 +61,7 @@ export async function runSmallDayBatches(input: MonthInput, days: readonly strin
       return;
     }
     for (const outcome of outcomes) {
-      if ("dayWorkflow" in outcome) handedBack.push({ day: outcome.day, translated: outcome.translated });
+      if ("dayWorkflow" in outcome) handedBack.push({ day: outcome.day, translated: outcome.translated, ...(outcome.sources ? { sources: outcome.sources } : {}) });
       else if ("staged" in outcome) ends.staged(outcome.day, outcome.staged, outcome.files);
       else {
         ends.result(outcome.day, outcome.result, outcome.files);

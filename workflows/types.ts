@@ -93,6 +93,11 @@ export interface MonthInput extends PeriodSettings {
 
 export interface DayInput extends PeriodSettings {
   day: string;
+  /**
+   * The day's source files as its month's batch of small days listed them (a day handed back for
+   * its number of files, `listingToCarry`): the day starts from them instead of surveying itself.
+   */
+  sources?: string[];
 }
 
 /** What a year or a month returns: the results of it and of everything below it. */

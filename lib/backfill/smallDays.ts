@@ -1,7 +1,7 @@
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { TemporalKerchunkError } from "../errors.js";
 import { extractDayFiles } from "./extract.js";
-import { failureOf, isFailed, noFileCounts, runDaySteps, type DaySurvey, type ExtractSummary, type SmallDayLimits, type SmallDayOutcome } from "./model/index.js";
+import { failureOf, isFailed, listingToCarry, noFileCounts, runDaySteps, type DaySurvey, type ExtractSummary, type SmallDayLimits, type SmallDayOutcome } from "./model/index.js";
 import { outputFor } from "./output.js";
 import { surveyDay } from "./day.js";
 
@@ -89,7 +89,12 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, survey: Promise<
       { handBackStaged: output.rules.calendarOrder, maxFiles: limits.smallDayFiles },
       files,
     );
-    if ("tooManyFiles" in ended) return { day, dayWorkflow: `${ended.tooManyFiles} files`, translated };
+    if ("tooManyFiles" in ended) {
+      // The listing goes along (when short), so that the day workflow starts with its extraction.
+      const surveyed = await survey;
+      const sources = "sources" in surveyed ? listingToCarry(surveyed.sources) : undefined;
+      return { day, dayWorkflow: `${ended.tooManyFiles} files`, translated, ...(sources ? { sources } : {}) };
+    }
     return { day, ...ended, files };
   } catch (error) {
     dayEnded.abort();

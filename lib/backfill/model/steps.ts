@@ -59,13 +59,29 @@ export interface SmallDayLimits {
  * or (Icechunk output) its staged references; or `dayWorkflow`: not done here (more files than
  * `smallDayFiles`, or a retryable failure, left to the day workflow's durable per-file retries),
  * with the files this batch translated for it before (`translated`, which the day workflow then
- * finds staged).
+ * finds staged) and, for a day handed back for its files, their listing when it is short enough to
+ * carry (`sources`, `listingToCarry`): its day workflow then starts from it instead of listing again.
  */
 export type SmallDayOutcome = { day: string } & (
   | { result: PeriodResult; files: FileCounts }
   | { staged: string[]; files: FileCounts }
-  | { dayWorkflow: string; translated: number }
+  | { dayWorkflow: string; translated: number; sources?: string[] }
 );
+
+/**
+ * The most characters of source keys a day's listing carries from a batch of small days to the day
+ * workflow (through the batch's result and the day's input, both in the month's history): 24 hourly
+ * Himawari keys take 2.6 kB; a day of 10-minute files (144 keys, 16 kB) is listed by its own day
+ * workflow again, so a month's history grows by at most about 1 MB.
+ */
+export const MAX_CARRIED_LISTING_CHARS = 16 * 1024;
+
+/** A day's listing if it is short enough to carry to its day workflow (MAX_CARRIED_LISTING_CHARS), else undefined. */
+export function listingToCarry(sources: readonly string[]): string[] | undefined {
+  let chars = 0;
+  for (const key of sources) if ((chars += key.length) > MAX_CARRIED_LISTING_CHARS) return undefined;
+  return [...sources];
+}
 
 /**
  * The steps of a backfill as a worker offers them (the activities; activities/backfill.ts
