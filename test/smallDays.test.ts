@@ -24,7 +24,7 @@ import { backfillOptions } from "../workflows/options.js";
 import type { BackfillInput, BackfillSummary, PeriodResults } from "../workflows/types.js";
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
 import { testDir } from "./harness/env.js";
-import { datasetHistories, filesUnder, type History } from "./harness/outputs.js";
+import { datasetHistories, filesUnder, markerTexts, type History } from "./harness/outputs.js";
 import { FaultProxy } from "./harness/servers/faultProxy.js";
 import { ToxiproxyServer } from "./harness/servers/toxiproxy.js";
 import { progressQuery } from "../workflows/messages.js";
@@ -71,10 +71,7 @@ const keysOfDay = (day: string): string[] => archiveKeys.filter((key) => key.inc
 function localActivitiesOf(history: History): string[] {
   return (history.events ?? [])
     .filter((event) => event.markerRecordedEventAttributes?.markerName === "core_local_activity")
-    .map((event) => {
-      const details = Object.values(event.markerRecordedEventAttributes!.details ?? {}).flatMap((payloads) => (payloads.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString()));
-      return /"activity_type":"(\w+)"|"activityType":"(\w+)"/.exec(details.join(""))?.slice(1).find(Boolean) ?? "?";
-    });
+    .map((event) => /"activity_type":"(\w+)"/.exec(markerTexts(event).join(""))?.[1] ?? "?");
 }
 
 /** The day workflows of a dataset's backfill (their periods), and its runSmallDays activities with the attempt each closed on. */

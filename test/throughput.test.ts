@@ -24,7 +24,7 @@ import { backfillOptions } from "../workflows/options.js";
 import type { BackfillInput } from "../workflows/types.js";
 import { makeArchive, testDataset, uploadArchive } from "./harness/archive.js";
 import { testDir } from "./harness/env.js";
-import { completedExtractions, datasetHistories, filesUnder, type History } from "./harness/outputs.js";
+import { completedExtractions, datasetHistories, filesUnder, markerTexts, type History } from "./harness/outputs.js";
 import { clientFor, ownDevServer, workerConnection } from "./harness/temporal.js";
 
 let client: Client;
@@ -53,7 +53,7 @@ async function visited(dataset: string): Promise<{ levels: Record<string, number
       // years (workflows/watch.ts), which looks every 15 s however the work goes.
       const marker = event.markerRecordedEventAttributes;
       if (marker?.markerName !== "core_local_activity") continue;
-      const details = Object.values(marker.details ?? {}).flatMap((payloads) => (payloads.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString()));
+      const details = markerTexts(event);
       assert.ok(details.length > 0, "a local activity's marker names its activity");
       if (!details.some((text) => text.includes("closedWorkflows"))) localActivities++;
     }

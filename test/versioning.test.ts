@@ -38,7 +38,7 @@ import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfi
 import { runCli } from "./harness/cli.js";
 import { testDir } from "./harness/env.js";
 import { until as waitUntil } from "./harness/wait.js";
-import { datasetHistories, filesUnder, type History } from "./harness/outputs.js";
+import { datasetHistories, filesUnder, markerTexts, type History } from "./harness/outputs.js";
 import { ToxiproxyServer } from "./harness/servers/toxiproxy.js";
 import { ownDevServer } from "./harness/temporal.js";
 
@@ -124,10 +124,7 @@ async function resultWithin<T>(client: Client, result: Promise<T>, ms: number): 
 }
 
 /** Whether a history records the marker of patch `patch` (a patch marker's details name its id). */
-const hasMarker = (history: History, patch: string): boolean =>
-  (history.events ?? []).some((e) =>
-    Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((payloads) => (payloads.payloads ?? []).some((p) => Buffer.from(p.data ?? []).toString().includes(patch))),
-  );
+const hasMarker = (history: History, patch: string): boolean => (history.events ?? []).some((e) => markerTexts(e).some((text) => text.includes(patch)));
 
 const workflowType = (history: History): string => history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? "";
 

@@ -24,6 +24,14 @@ export async function filesUnder(root: string): Promise<Map<string, string>> {
 export type History = temporal.api.history.v1.IHistory;
 
 /**
+ * The texts of a marker's detail payloads (a local activity's marker names its activity type, a
+ * patch's marker its id); none for any other event.
+ */
+export function markerTexts(event: temporal.api.history.v1.IHistoryEvent): string[] {
+  return Object.values(event.markerRecordedEventAttributes?.details ?? {}).flatMap((payloads) => (payloads.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString()));
+}
+
+/**
  * The histories of every workflow of a dataset (backfill and all children), by "workflowId#runId".
  * None at all is an error: every check over them would pass on nothing.
  */
