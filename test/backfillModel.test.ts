@@ -19,6 +19,7 @@ import {
   extractionPlan,
   listingToCarry,
   MAX_CARRIED_LISTING_CHARS,
+  batchLanes,
   lanesOf,
   newProgressState,
   settledByOutputs,
@@ -281,6 +282,26 @@ describe("lanes", () => {
         const at = `${days} over ${plan.years[0]!.months[0]!.days[0]}: ${JSON.stringify(lanes)}`;
         assert.ok(lanes.years * lanes.monthsPerYear * lanes.daysPerMonth <= days, at);
         assert.ok(lanes.years >= 1 && lanes.monthsPerYear >= 1 && lanes.daysPerMonth >= 1 && lanes.daysPerMonth <= 31 && lanes.monthsPerYear <= 12, at);
+      }
+    }
+  });
+  test("a month's batches of small days share its lanes: as many batches at once as before, their days side by side, never above the lanes", () => {
+    // A month of 31 pending days over 31 lanes: 4 batches at once, each every day of its 8 at once.
+    assert.deepEqual(batchLanes(31, 8, 31), { batchesAtOnce: 4, daysAtOnce: 8 });
+    // Fewer lanes than days: an equal share each (4 batches x 2 days of 10 lanes).
+    assert.deepEqual(batchLanes(31, 8, 10), { batchesAtOnce: 4, daysAtOnce: 2 });
+    assert.deepEqual(batchLanes(31, 8, 3), { batchesAtOnce: 3, daysAtOnce: 1 });
+    assert.deepEqual(batchLanes(5, 8, 1), { batchesAtOnce: 1, daysAtOnce: 1 });
+    for (const days of [1, 2, 7, 8, 9, 16, 17, 28, 31]) {
+      for (const lanes of [1, 2, 3, 4, 5, 7, 8, 9, 10, 16, 21, 29, 31]) {
+        const { batchesAtOnce, daysAtOnce } = batchLanes(days, 8, lanes);
+        const at = `${days} days over ${lanes} lanes: ${batchesAtOnce} x ${daysAtOnce}`;
+        // Days under way at once: the batches running, each at most daysAtOnce of its days.
+        const batchSizes = Array.from({ length: Math.ceil(days / 8) }, (_, i) => Math.min(8, days - 8 * i));
+        const underWay = [...batchSizes].sort((a, b) => b - a).slice(0, batchesAtOnce).reduce((n, size) => n + Math.min(size, daysAtOnce), 0);
+        assert.ok(underWay <= lanes, at);
+        assert.equal(batchesAtOnce, Math.min(batchSizes.length, lanes), at);
+        assert.ok(daysAtOnce >= 1, at);
       }
     }
   });

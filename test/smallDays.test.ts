@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { Worker } from "@temporalio/worker";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { runSmallDays } from "../lib/backfill/smallDays.js";
+import type { SmallDayLimits } from "../lib/backfill/model/index.js";
 import { outputKey } from "../lib/backfill/names.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
@@ -75,19 +76,21 @@ function localActivitiesOf(history: History): string[] {
 }
 
 /** The day workflows of a dataset's backfill (their periods), and its runSmallDays activities with the attempt each closed on. */
-function whatRan(histories: Map<string, History>): { dayWorkflows: string[]; batches: { days: string[]; attempt: number }[] } {
+function whatRan(histories: Map<string, History>): { dayWorkflows: string[]; batches: { days: string[]; attempt: number; daysAtOnce?: number }[] } {
   const dayWorkflows = [...histories.keys()].map((id) => /\/(\d{4}-\d{2}-\d{2})(~\w+)?#/.exec(id)?.[1]).filter((d): d is string => d !== undefined);
-  const batches: { days: string[]; attempt: number }[] = [];
+  const batches: { days: string[]; attempt: number; daysAtOnce?: number }[] = [];
+  const payload = (data: Uint8Array | null | undefined): unknown => JSON.parse(Buffer.from(data!).toString());
   for (const history of histories.values()) {
-    const scheduled = new Map<number, string[]>();
+    const scheduled = new Map<number, { days: string[]; daysAtOnce?: number }>();
     for (const event of history.events ?? []) {
       const attrs = event.activityTaskScheduledEventAttributes;
       if (attrs?.activityType?.name === "runSmallDays") {
-        scheduled.set(Number(event.eventId), JSON.parse(Buffer.from(attrs.input!.payloads![1]!.data!).toString()) as string[]);
+        const limits = payload(attrs.input!.payloads![2]!.data) as SmallDayLimits;
+        scheduled.set(Number(event.eventId), { days: payload(attrs.input!.payloads![1]!.data) as string[], ...(limits.daysAtOnce !== undefined ? { daysAtOnce: limits.daysAtOnce } : {}) });
       }
       const started = event.activityTaskStartedEventAttributes;
-      const days = started && scheduled.get(Number(started.scheduledEventId));
-      if (days) batches.push({ days, attempt: started.attempt ?? 1 });
+      const batch = started && scheduled.get(Number(started.scheduledEventId));
+      if (batch) batches.push({ ...batch, attempt: started.attempt ?? 1 });
     }
   }
   return { dayWorkflows: dayWorkflows.sort(), batches };
@@ -115,6 +118,8 @@ describe("small days in batches", () => {
       ["2022-04-01", "2022-04-02", "2022-04-03", "2022-04-04", "2022-04-05", "2022-04-06", "2022-04-07", "2022-04-08"],
       ["2022-04-09", "2022-04-10", "2022-04-11", "2022-04-12"],
     ]);
+    // The month's 12 days fit its lanes (31 of the default 64 days at once): each batch runs all its days side by side.
+    assert.deepEqual(ran.batches.map((b) => b.daysAtOnce), [8, 8], "days at once in each batch");
     // Their histories replay deterministically.
     const replays = [...histories.entries()].map(([id, history]) => ({ workflowId: id.split("#")[0]!, history }));
     for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, replays)) {
@@ -139,6 +144,33 @@ describe("small days in batches", () => {
       assert.equal(proxy.counts.peakInFlight, days.length, "the days' listings were in flight at once");
     } finally {
       await proxy.stop();
+      await toxiproxy.stop();
+    }
+  });
+
+  test("a batch runs its days side by side, at most daysAtOnce, each its files one at a time", async () => {
+    // Each request 100 ms late, so that a file's extraction lasts long enough to be seen beside another's.
+    const toxiproxy = await new ToxiproxyServer().start();
+    try {
+      const late = await toxiproxy.createProxy("sd-side", process.env.AWS_ENDPOINT_URL!);
+      await late.latency(100);
+      const days = ["2022-04-01", "2022-04-02", "2022-04-03", "2022-04-04", "2022-04-06", "2022-04-07"];
+      const spans: { day: string; start: number; end: number }[] = [];
+      const outcomes = await runSmallDays(
+        resolveDatasetSpec(spec("sd-side", "out-side", { kind: "s3", bucket, endpoint: late.url })),
+        days,
+        { smallDayFiles: 3, maxConcurrentFiles: 1, daysAtOnce: 3, failFast: false },
+        { onFile: (event) => spans.push({ day: event.day, start: performance.now() - event.seconds * 1000, end: performance.now() }) },
+      );
+      // Every day written, reported in the batch's order of days.
+      assert.deepEqual(outcomes.map((o) => [o.day, "result" in o ? o.result.outcome : o]), days.map((day) => [day, "written"]));
+      assert.equal(spans.length, 12);
+      // The most extractions under way at one time, and of how many days: three days, one file each.
+      const atOnce = spans.map((s) => spans.filter((other) => other.start <= s.start && s.start < other.end));
+      const peak = Math.max(...atOnce.map((running) => running.length));
+      assert.equal(peak, 3, "files under way at once");
+      assert.ok(atOnce.every((running) => new Set(running.map((r) => r.day)).size === running.length), "a day's files one at a time");
+    } finally {
       await toxiproxy.stop();
     }
   });

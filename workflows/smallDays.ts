@@ -1,6 +1,6 @@
 import { ApplicationFailure } from "@temporalio/common";
 import { patched, workflowInfo } from "@temporalio/workflow";
-import { batches, DEFAULT_SMALL_DAY_FILES, isFailed, SMALL_DAYS_PER_BATCH, type FileCounts, type PeriodResult } from "../lib/backfill/model/index.js";
+import { batches, batchLanes, DEFAULT_SMALL_DAY_FILES, isFailed, SMALL_DAYS_PER_BATCH, type FileCounts, type PeriodResult } from "../lib/backfill/model/index.js";
 import { boundedAll } from "../lib/concurrency.js";
 import { steps } from "./activities.js";
 import { isOwnCancellation } from "./failures.js";
@@ -39,16 +39,17 @@ export function batchesSmallDays(input: MonthInput): boolean {
 
 /**
  * A month's pending days in batches of consecutive days (SMALL_DAYS_PER_BATCH), one `runSmallDays`
- * activity each, side by side as the month's lanes allow (a batch runs its days one at a time, so it
- * holds one lane). Each day's outcome reaches the month as a day workflow's would; failing fast, the
+ * activity each, side by side as the month's lanes allow, each batch running its days side by side
+ * on its share of them (`batchLanes`). Each day's outcome reaches the month as a day workflow's would; failing fast, the
  * first failed day fails the month. Returns the days left to day workflows: those with more files
  * than `smallDayFiles`, those that met a retryable failure, and every day of a batch whose own
  * retries ran out (a finished one then finds its output).
  */
 export async function runSmallDayBatches(input: MonthInput, days: readonly string[], ends: DayEnds): Promise<HandedBack[]> {
-  const limits = { smallDayFiles: input.smallDayFiles ?? DEFAULT_SMALL_DAY_FILES, maxConcurrentFiles: input.maxConcurrentFiles, failFast: input.failFast };
+  const lanes = batchLanes(days.length, SMALL_DAYS_PER_BATCH, input.lanes.daysPerMonth);
+  const limits = { smallDayFiles: input.smallDayFiles ?? DEFAULT_SMALL_DAY_FILES, maxConcurrentFiles: input.maxConcurrentFiles, daysAtOnce: lanes.daysAtOnce, failFast: input.failFast };
   const handedBack: HandedBack[] = [];
-  await boundedAll(batches(days, SMALL_DAYS_PER_BATCH), input.lanes.daysPerMonth, async (batch) => {
+  await boundedAll(batches(days, SMALL_DAYS_PER_BATCH), lanes.batchesAtOnce, async (batch) => {
     // As for day workflows: past the server's advice, start nothing more; the month continues as new.
     if (workflowInfo().continueAsNewSuggested) return;
     for (const day of batch) ends.started(day);
@@ -76,3 +77,4 @@ export async function runSmallDayBatches(input: MonthInput, days: readonly strin
   });
   return handedBack;
 }
+

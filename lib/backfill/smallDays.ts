@@ -1,4 +1,5 @@
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
+import { boundedAll } from "../concurrency.js";
 import { TemporalKerchunkError } from "../errors.js";
 import { extractDayFiles } from "./extract.js";
 import { failureOf, isFailed, listingToCarry, noFileCounts, runDaySteps, type DaySurvey, type ExtractSummary, type SmallDayLimits, type SmallDayOutcome } from "./model/index.js";
@@ -20,14 +21,15 @@ export interface SmallDaysOptions {
 }
 
 /**
- * A batch of small days, one after another, each by the same library calls as a day workflow's
- * steps (and `backfillDirect`), the days' surveys all at once first: its output exists →
+ * A batch of small days, `daysAtOnce` side by side (one at a time when failing fast), each by the
+ * same library calls as a day workflow's steps (and `backfillDirect`), the days' surveys all at
+ * once first: its output exists →
  * "existing"; else its files, listed; more files than
  * `smallDayFiles` → handed back for a day workflow; else extract its files (staged ones reused) and
  * combine them into the day's output, or (Icechunk output) return the staged keys for the month to
  * commit. Bad input (a non-retryable typed error) is that day's failed result; a retryable failure
  * hands the day back, so it gets the day workflow's durable per-file retries, and the batch goes on.
- * With `failFast`, the batch stops after a failed day.
+ * With `failFast`, no day starts after a failed one.
  */
 export async function runSmallDays(spec: ResolvedDatasetSpec, days: readonly string[], limits: SmallDayLimits, options: SmallDaysOptions = {}): Promise<SmallDayOutcome[]> {
   const done = [...(options.done ?? [])].filter((outcome) => days.includes(outcome.day));
@@ -45,14 +47,19 @@ export async function runSmallDays(spec: ResolvedDatasetSpec, days: readonly str
         return [day, survey] as const;
       }),
   );
-  for (const [day, survey] of surveys) {
+  // Failing fast, one day at a time, so that none starts after the first failed one.
+  const daysAtOnce = limits.failFast ? 1 : (limits.daysAtOnce ?? 1);
+  let failed = false;
+  await boundedAll([...surveys], daysAtOnce, async ([day, survey]) => {
+    if (failed) return;
     options.signal?.throwIfAborted();
     const outcome = await smallDay(spec, day, survey, limits, options.signal, options.onFile);
     done.push(outcome);
     options.onDay?.(done);
-    if (limits.failFast && "result" in outcome && isFailed(outcome.result)) break;
-  }
-  return done;
+    failed = limits.failFast && "result" in outcome && isFailed(outcome.result);
+  });
+  // In the batch's order of days, whichever ended first.
+  return days.flatMap((day) => done.filter((outcome) => outcome.day === day));
 }
 
 async function smallDay(spec: ResolvedDatasetSpec, day: string, survey: Promise<DaySurvey>, limits: SmallDayLimits, signal?: AbortSignal, onFile?: SmallDaysOptions["onFile"]): Promise<SmallDayOutcome> {

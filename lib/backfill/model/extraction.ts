@@ -49,9 +49,9 @@ export function extractionPlan<T>(files: readonly T[], maxConcurrentFiles: numbe
 }
 
 /**
- * Days a batch of small days holds (one activity runs them one after another): enough that the
- * activity's fixed cost is small against its days' work, few enough that a month of 31 days still
- * runs as 4 activities side by side.
+ * Days a batch of small days holds (one activity runs them, side by side as the month's lanes
+ * allow: `batchLanes`): enough that the activity's fixed cost is small against its days' work, few
+ * enough that a month of 31 days still runs as 4 activities, on more than one worker.
  */
 export const SMALL_DAYS_PER_BATCH = 8;
 

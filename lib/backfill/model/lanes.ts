@@ -33,3 +33,16 @@ export function lanesOf(maxConcurrentDays: number, plan?: BackfillPlan): Lanes {
   const years = Math.min(Math.ceil(months / Math.min(MONTHS_IN_YEAR, monthsInAYear)), yearsInRange);
   return { years, monthsPerYear: Math.min(monthsInAYear, Math.floor(months / years)), daysPerMonth: Math.min(DAYS_IN_LONGEST_MONTH, Math.floor(days / months)) };
 }
+
+/**
+ * How a month's batches of small days share its days at once (`daysPerMonth`): a batch per lane
+ * (all of them when there are lanes enough), each running its days side by side on an equal share
+ * of the lanes, or all of its days when the month's pending days fit its lanes. The bound holds:
+ * `batchesAtOnce x daysAtOnce <= daysPerMonth`, or every pending day at once.
+ */
+export function batchLanes(days: number, batchSize: number, daysPerMonth: number): { batchesAtOnce: number; daysAtOnce: number } {
+  const lanes = Math.max(1, Math.floor(daysPerMonth));
+  const size = Math.max(1, Math.floor(batchSize));
+  const batchesAtOnce = Math.max(1, Math.min(Math.ceil(days / size), lanes));
+  return { batchesAtOnce, daysAtOnce: days <= lanes ? size : Math.max(1, Math.floor(lanes / batchesAtOnce)) };
+}

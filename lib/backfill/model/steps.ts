@@ -51,6 +51,8 @@ export interface SmallDayLimits {
   /** A day with more files than this is not done in the batch: it gets its day workflow. */
   smallDayFiles: number;
   maxConcurrentFiles: number;
+  /** Days of the batch run side by side (1 when absent: one after another, as a batch scheduled before this setting runs). */
+  daysAtOnce?: number;
   failFast: boolean;
 }
 
@@ -111,8 +113,8 @@ export interface BackfillSteps {
    */
   rollupPeriod(dataset: string, period: string, childPeriods: string[]): Promise<AggregateSummary>;
   /**
-   * Small days, one after another, each done as its day workflow would do it (survey, extract,
-   * combine or stage), with a heartbeat after each: a retry resumes after the last finished day.
+   * Small days, `daysAtOnce` side by side, each done as its day workflow would do it (survey,
+   * extract, combine or stage), with a heartbeat after each: a retry resumes after the last finished day.
    * Days with more files than `smallDayFiles` are handed back for a day workflow.
    */
   runSmallDays(dataset: string, days: string[], limits: SmallDayLimits): Promise<SmallDayOutcome[]>;
