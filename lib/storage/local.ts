@@ -92,7 +92,10 @@ export class LocalStorage implements Storage {
     const slash = prefix.lastIndexOf("/");
     const start = this.path(slash < 0 ? "" : prefix.slice(0, slash));
     const found: ObjectInfo[] = [];
-    const walk = async (dir: string): Promise<void> => {
+    // A folder's key is its parent's and its name: no path arithmetic per entry. The entries that
+    // do not match are most of a large folder (a day's survey lists "<output folder>/20130101." in
+    // a folder of every day's output), so they cost a string comparison each and nothing more.
+    const walk = async (dir: string, dirKey: string): Promise<void> => {
       let entries;
       try {
         entries = await readdir(dir, { withFileTypes: true });
@@ -101,11 +104,11 @@ export class LocalStorage implements Storage {
         throw new StorageError(this.description, relative(this.root, dir), `cannot list: ${(error as Error).message}`, false);
       }
       for (const entry of entries) {
-        const path = join(dir, entry.name);
-        const key = relative(this.root, path).split(sep).join("/");
+        const key = dirKey === "" ? entry.name : `${dirKey}/${entry.name}`;
         if (entry.isDirectory()) {
-          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(path);
+          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(join(dir, entry.name), key);
         } else if (entry.isFile() && key.startsWith(prefix)) {
+          const path = join(dir, entry.name);
           if (!entry.name.includes(".tmp-")) {
             const info = await stat(path);
             found.push({ key, size: info.size, modifiedMs: info.mtimeMs });
@@ -115,7 +118,7 @@ export class LocalStorage implements Storage {
         }
       }
     };
-    await walk(start);
+    await walk(start, relative(this.root, start).split(sep).join("/"));
     found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     yield* found;
   }
