@@ -20,6 +20,8 @@ import {
   listingToCarry,
   MAX_CARRIED_LISTING_CHARS,
   batchLanes,
+  boundedSummary,
+  MAX_SUMMARY_BYTES,
   lanesOf,
   newProgressState,
   settledByOutputs,
@@ -148,6 +150,32 @@ describe("summary and progress agree", () => {
     assert.equal(lines.length, 35);
     assert.equal(lines[0], "2022-01: PARTIAL");
     assert.match(lines.at(-1)!, /^ds 2022-01-30\.\.2022-03-01: partial; 31 days: 28 written, 1 existing, 1 without files, 1 failed; 3 rollups: .*1 failed, 2 partial; files: 58 listed/);
+  });
+
+  test("a long range's summary stays within Temporal's payload limit: counts whole, periods without an output kept first", () => {
+    // Thirty years of days, each output's URL 100 characters, every 100th day failed.
+    const long = planBackfill("ds", "day", "1991-01-01", "2020-12-31");
+    const all: PeriodResults = {};
+    const url = (period: string) => `s3://an-archive-of-references/${"x".repeat(50)}/${period.replaceAll("-", "")}.json`.padEnd(100, "j");
+    for (const year of long.years) for (const month of year.months) month.days.forEach((day, i) => (all[day] = i % 100 === 7 ? failed("Hdf5FormatError", `${day}.nc: invalid HDF5 superblock`) : written(url(day))));
+    for (const year of long.years) for (const month of year.months) all[month.id] = written(url(month.id));
+    const whole = summarize({ dataset: "ds", start: "1991-01-01", end: "2020-12-31" }, long, all, noFileCounts());
+    const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+    // Unbounded, it is past Temporal's 2 MiB (the workflow would be terminated at its end).
+    assert.ok(bytes(whole) > 2 * 1024 * 1024, String(bytes(whole)));
+    const bounded = boundedSummary(whole);
+    assert.ok(bytes(bounded) <= MAX_SUMMARY_BYTES, String(bytes(bounded)));
+    assert.deepEqual([bounded.status, bounded.days, bounded.rollups, bounded.files], [whole.status, whole.days, whole.rollups, whole.files]);
+    const failedDays = Object.keys(whole.results).filter((p) => whole.results[p]!.outcome === "failed");
+    assert.ok(failedDays.length > 100 && failedDays.every((p) => bounded.results[p] !== undefined && bounded.report[p] === whole.report[p]), "every failed period kept");
+    assert.equal(Object.keys(bounded.results).length + bounded.leftOut!, Object.keys(whole.results).length);
+    assert.deepEqual(Object.keys(bounded.report), Object.keys(bounded.results));
+    assert.deepEqual(Object.keys(bounded.results), [...Object.keys(bounded.results)].sort());
+    assert.ok(bounded.leftOut! > 0 && Object.keys(bounded.results).length > failedDays.length, "left out only what did not fit");
+    assert.match(summaryLines(bounded).at(-1)!, new RegExp(`^\\(${bounded.leftOut} periods left out above`));
+    // A summary that fits is returned as it is.
+    const short = summarize(request, plan, results, files);
+    assert.equal(boundedSummary(short), short);
   });
 
   test("a range whose only trouble is a day without files is completed", () => {

@@ -1,5 +1,5 @@
 import { allHandlersFinished, ChildWorkflowFailure, condition, executeChild, patched, setHandler, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
-import { newProgressState, progressOf, summarize } from "../lib/backfill/model/index.js";
+import { boundedSummary, newProgressState, progressOf, summarize } from "../lib/backfill/model/index.js";
 import { planning } from "./activities.js";
 import { censusOptions, censusV1 } from "./census.js";
 import { describeFailure } from "./failures.js";
@@ -36,7 +36,8 @@ export async function backfillV3(input: BackfillInput): Promise<BackfillResult> 
       do await runYears(input, plan, settings, progress);
       while (progress.retry());
       const summary = summarize(input, plan, progress.state.results, progress.state.files);
-      return input.census ? { ...summary, census: await censusOfRange(input) } : summary;
+      // A long range's summary would pass Temporal's payload limit, which terminates the workflow.
+      return boundedSummary(input.census ? { ...summary, census: await censusOfRange(input) } : summary);
     },
     (done) => done.status,
     progress.finish,

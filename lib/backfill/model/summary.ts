@@ -1,5 +1,5 @@
 import { daysOfPlan, rollsUp, type BackfillPlan } from "./plan.js";
-import { resultText, type Outcome, type PeriodResult, type PeriodResults } from "./result.js";
+import { hasOutput, resultText, type Outcome, type PeriodResult, type PeriodResults } from "./result.js";
 import { statusOf, type FinalStatus } from "./status.js";
 
 export interface FileCounts {
@@ -74,6 +74,11 @@ export interface BackfillSummary {
   results: PeriodResults;
   /** Per period, the seed notebook's text (`path`, `existing`, `ERROR(NOFILES)`, `ERROR(<kind>): <message>`, `PARTIAL`). */
   report: Record<string, string>;
+  /**
+   * Periods whose result and report this summary leaves out (`boundedSummary`: the summary of a
+   * long range would pass Temporal's payload limit); the counts still include them.
+   */
+  leftOut?: number;
 }
 
 export interface BackfillRequest {
@@ -108,6 +113,61 @@ export function summarize(request: BackfillRequest, plan: BackfillPlan, results:
   };
 }
 
+/**
+ * The most a backfill's summary (its workflow's result) takes, in UTF-8 bytes. Temporal refuses a
+ * payload over 2 MiB by default (the server's `limit.blobSize.error`), and terminates a workflow
+ * whose result is larger ("CompleteWorkflowExecutionCommandAttributes.Result exceeds size limit").
+ * A summary names every period's output twice (its result and its report line): about 250 bytes a
+ * period with 100-character URLs, 0.93 MB for a decade of days, so two decades would end terminated.
+ */
+export const MAX_SUMMARY_BYTES = 1536 * 1024;
+
+/**
+ * The summary within `maxBytes`: whole when it fits; else its counts and as many periods as fit,
+ * those without an output first (failed, no files, partial: what needs a look), then those with
+ * one, each in calendar order, and how many were left out (`leftOut`; a period left out with an
+ * output has it where the dataset's outputs are: a re-run of the range reports them `existing`).
+ */
+export function boundedSummary<S extends BackfillSummary>(summary: S, maxBytes = MAX_SUMMARY_BYTES): S {
+  if (utf8Length(JSON.stringify(summary)) <= maxBytes) return summary;
+  const entries = Object.entries(summary.results);
+  const kept = new Set<string>();
+  // What the summary takes without any period, and a margin for `leftOut` itself.
+  let size = utf8Length(JSON.stringify({ ...summary, results: {}, report: {}, leftOut: entries.length })) + 16;
+  for (const withOutput of [false, true]) {
+    for (const [period, result] of entries) {
+      if (hasOutput(result) !== withOutput) continue;
+      const entry = utf8Length(JSON.stringify({ [period]: result }) + JSON.stringify({ [period]: summary.report[period] }));
+      if (size + entry > maxBytes) continue;
+      size += entry;
+      kept.add(period);
+    }
+  }
+  const results: PeriodResults = {};
+  const report: Record<string, string> = {};
+  for (const [period, result] of entries) {
+    if (!kept.has(period)) continue;
+    results[period] = result;
+    if (summary.report[period] !== undefined) report[period] = summary.report[period];
+  }
+  return { ...summary, results, report, leftOut: entries.length - kept.size };
+}
+
+/** Bytes of `text` in UTF-8 (what a JSON payload takes), without an encoder (workflow code calls it). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
 /** The summary as the CLI prints it: one line per period (the seed's text), then the totals. */
 export function summaryLines(summary: BackfillSummary): string[] {
   const d = summary.days;
@@ -119,5 +179,8 @@ export function summaryLines(summary: BackfillSummary): string[] {
       `${d.noFiles} without files, ${d.failed} failed` +
       (r.total ? `; ${r.total} rollups: ${r.written} written, ${r.existing} existing, ${r.noFiles} without files, ${r.failed} failed, ${r.partial} partial` : "") +
       `; files: ${f.listed} listed, ${f.extracted} extracted, ${f.reused} reused`,
+    ...(summary.leftOut
+      ? [`(${summary.leftOut} periods left out above to keep this summary within Temporal's payload limit, those with an output first; the totals count them)`]
+      : []),
   ];
 }
