@@ -8,6 +8,7 @@ import { outputFor } from "../lib/backfill/output.js";
 import type { SmallDayOutcome } from "../lib/backfill/model/index.js";
 import { planBackfill } from "../lib/backfill/plan.js";
 import { runSmallDays } from "../lib/backfill/smallDays.js";
+import { checkRangeFitsState } from "../lib/backfill/rangeLimit.js";
 import { checkOutputWritable } from "../lib/backfill/writable.js";
 import type { DatasetRegistry } from "../lib/datasets/config.js";
 import { withTypedFailures } from "./failures.js";
@@ -32,6 +33,7 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
       return withTypedFailures(async () => {
         const spec = registry.get(dataset);
         const plan = planBackfill(dataset, spec.aggregation, start, end, spec.output.format);
+        await checkRangeFitsState(spec, plan, start, end);
         await checkOutputWritable(spec);
         return plan;
       });

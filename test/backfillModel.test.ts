@@ -49,6 +49,9 @@ import {
   type ProgressState,
 } from "../lib/backfill/model/index.js";
 import { planBackfill } from "../lib/backfill/plan.js";
+import { checkRangeFitsState, MAX_CARRIED_RESULTS_BYTES } from "../lib/backfill/rangeLimit.js";
+import { resolveDatasetSpec } from "../lib/datasets/spec.js";
+import { testDataset } from "./harness/archive.js";
 import { ConfigError, Hdf5FormatError } from "../lib/errors.js";
 
 const request = { dataset: "ds", start: "2022-01-30", end: "2022-03-01" };
@@ -176,6 +179,22 @@ describe("summary and progress agree", () => {
     // A summary that fits is returned as it is.
     const short = summarize(request, plan, results, files);
     assert.equal(boundedSummary(short), short);
+  });
+
+  test("a range whose results would not fit in the backfill's state is refused up front; a decade of days fits", async () => {
+    // Output URLs of about 100 characters: s3://<bucket>/<60 characters>/refs/AHI-L2-FLDK-SST/<day>.json.
+    const base = testDataset("ds", { kind: "local", path: "/none" }, { kind: "s3", bucket: "a-bucket" }, "month");
+    const spec = resolveDatasetSpec({ ...base, output: { ...base.output, prefix: "x".repeat(60) } });
+    const range = (start: string, end: string) => planBackfill("ds", "month", start, end);
+    await checkRangeFitsState(spec, range("2013-01-01", "2022-12-31"), "2013-01-01", "2022-12-31");
+    const refused = await checkRangeFitsState(spec, range("1961-01-01", "2020-12-31"), "1961-01-01", "2020-12-31").then(() => undefined, (e: unknown) => e);
+    assert.ok(refused instanceof ConfigError, String(refused));
+    const years = Number(/at most (\d+) years/.exec(refused.message)?.[1]);
+    // The advice holds: a range of that many years fits, one of a few more does not.
+    await checkRangeFitsState(spec, range("1961-01-01", `${1960 + years}-12-31`), "1961-01-01", `${1960 + years}-12-31`);
+    const longer = `${1960 + years + 3}-12-31`;
+    assert.ok(await checkRangeFitsState(spec, range("1961-01-01", longer), "1961-01-01", longer).then(() => false, (e: unknown) => e instanceof ConfigError));
+    assert.ok(MAX_CARRIED_RESULTS_BYTES < 2 * 1024 * 1024);
   });
 
   test("a range whose only trouble is a day without files is completed", () => {

@@ -90,6 +90,11 @@ describe("bad input is rejected at once, naming what to fix", () => {
     assert.match(await failure({ dataset: "nope", start: "2022-01-01", end: "2022-01-02" }), /unknown dataset 'nope' \(this worker knows: ok-ds\)/);
     assert.match(await failure({ dataset: "ok-ds", start: "2022-02-01", end: "2022-01-01" }), /invalid end: end 2022-01-01 is before start 2022-02-01/);
     assert.match(await failure({ dataset: "ok-ds", start: "2022-02-30", end: "2022-03-01" }), /invalid start: '2022-02-30' is not a calendar date/);
+    // A range whose results would not fit in the backfill's state (Temporal would terminate it hours later).
+    assert.match(
+      await failure({ dataset: "ok-ds", start: "1901-01-01", end: "2020-12-31" }),
+      /invalid range: 1901-01-01\.\.2020-12-31 of ok-ds has \d+ periods, whose results would take [\d.]+ MiB in the backfill's state, more than Temporal carries in one payload \(2 MiB by default\): run it as ranges of at most \d+ years/,
+    );
     assert.ok(!existsSync(join(dir, "never")), "something was written for a rejected request");
   });
 

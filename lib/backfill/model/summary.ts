@@ -154,7 +154,7 @@ export function boundedSummary<S extends BackfillSummary>(summary: S, maxBytes =
 }
 
 /** Bytes of `text` in UTF-8 (what a JSON payload takes), without an encoder (workflow code calls it). */
-function utf8Length(text: string): number {
+export function utf8Length(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
