@@ -23,8 +23,7 @@ export interface SmallDaysOptions {
 /**
  * A batch of small days, `daysAtOnce` side by side (one at a time when failing fast), each by the
  * same library calls as a day workflow's steps (and `backfillDirect`), the days' surveys all at
- * once first: its output exists →
- * "existing"; else its files, listed; more files than
+ * once first: its output exists → "existing"; else its files, listed; more files than
  * `smallDayFiles` → handed back for a day workflow; else extract its files (staged ones reused) and
  * combine them into the day's output, or (Icechunk output) return the staged keys for the month to
  * commit. Bad input (a non-retryable typed error) is that day's failed result; a retryable failure

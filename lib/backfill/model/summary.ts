@@ -125,8 +125,8 @@ export const MAX_SUMMARY_BYTES = 1536 * 1024;
 /**
  * The summary within `maxBytes`: whole when it fits; else its counts and as many periods as fit,
  * those without an output first (failed, no files, partial: what needs a look), then those with
- * one, each in calendar order, and how many were left out (`leftOut`; a period left out with an
- * output has it where the dataset's outputs are: a re-run of the range reports them `existing`).
+ * one, each in calendar order, and how many were left out (`leftOut`: their outputs are where the
+ * dataset's outputs are, and the counts include them).
  */
 export function boundedSummary<S extends BackfillSummary>(summary: S, maxBytes = MAX_SUMMARY_BYTES): S {
   if (utf8Length(JSON.stringify(summary)) <= maxBytes) return summary;
