@@ -21,7 +21,7 @@ import {
   MAX_CARRIED_LISTING_CHARS,
   batchLanes,
   boundedSummary,
-  MAX_SUMMARY_BYTES,
+  MAX_PAYLOAD_BYTES,
   lanesOf,
   newProgressState,
   settledByOutputs,
@@ -49,7 +49,7 @@ import {
   type ProgressState,
 } from "../lib/backfill/model/index.js";
 import { planBackfill } from "../lib/backfill/plan.js";
-import { checkRangeFitsState, MAX_CARRIED_RESULTS_BYTES } from "../lib/backfill/rangeLimit.js";
+import { checkRangeFitsState } from "../lib/backfill/rangeLimit.js";
 import { resolveDatasetSpec } from "../lib/datasets/spec.js";
 import { testDataset } from "./harness/archive.js";
 import { ConfigError, Hdf5FormatError } from "../lib/errors.js";
@@ -167,7 +167,7 @@ describe("summary and progress agree", () => {
     // Unbounded, it is past Temporal's 2 MiB (the workflow would be terminated at its end).
     assert.ok(bytes(whole) > 2 * 1024 * 1024, String(bytes(whole)));
     const bounded = boundedSummary(whole);
-    assert.ok(bytes(bounded) <= MAX_SUMMARY_BYTES, String(bytes(bounded)));
+    assert.ok(bytes(bounded) <= MAX_PAYLOAD_BYTES, String(bytes(bounded)));
     assert.deepEqual([bounded.status, bounded.days, bounded.rollups, bounded.files], [whole.status, whole.days, whole.rollups, whole.files]);
     const failedDays = Object.keys(whole.results).filter((p) => whole.results[p]!.outcome === "failed");
     assert.ok(failedDays.length > 100 && failedDays.every((p) => bounded.results[p] !== undefined && bounded.report[p] === whole.report[p]), "every failed period kept");
@@ -194,7 +194,7 @@ describe("summary and progress agree", () => {
     await checkRangeFitsState(spec, range("1961-01-01", `${1960 + years}-12-31`), "1961-01-01", `${1960 + years}-12-31`);
     const longer = `${1960 + years + 3}-12-31`;
     assert.ok(await checkRangeFitsState(spec, range("1961-01-01", longer), "1961-01-01", longer).then(() => false, (e: unknown) => e instanceof ConfigError));
-    assert.ok(MAX_CARRIED_RESULTS_BYTES < 2 * 1024 * 1024);
+    assert.ok(MAX_PAYLOAD_BYTES < 2 * 1024 * 1024);
   });
 
   test("a range whose only trouble is a day without files is completed", () => {

@@ -40,8 +40,8 @@ export function batchesSmallDays(input: MonthInput): boolean {
 /**
  * A month's pending days in batches of consecutive days (SMALL_DAYS_PER_BATCH), one `runSmallDays`
  * activity each, side by side as the month's lanes allow, each batch running its days side by side
- * on its share of them (`batchLanes`). Each day's outcome reaches the month as a day workflow's would; failing fast, the
- * first failed day fails the month. Returns the days left to day workflows: those with more files
+ * on its share of them (`batchLanes`). Each day's outcome reaches the month as a day workflow's
+ * would; failing fast, the first failed day fails the month. Returns the days left to day workflows: those with more files
  * than `smallDayFiles`, those that met a retryable failure, and every day of a batch whose own
  * retries ran out (a finished one then finds its output).
  */
@@ -77,4 +77,3 @@ export async function runSmallDayBatches(input: MonthInput, days: readonly strin
   });
   return handedBack;
 }
-

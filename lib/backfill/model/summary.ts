@@ -114,21 +114,23 @@ export function summarize(request: BackfillRequest, plan: BackfillPlan, results:
 }
 
 /**
- * The most a backfill's summary (its workflow's result) takes, in UTF-8 bytes. Temporal refuses a
- * payload over 2 MiB by default (the server's `limit.blobSize.error`), and terminates a workflow
- * whose result is larger ("CompleteWorkflowExecutionCommandAttributes.Result exceeds size limit").
- * A summary names every period's output twice (its result and its report line): about 250 bytes a
- * period with 100-character URLs, 0.93 MB for a decade of days, so two decades would end terminated.
+ * The most one of the backfill's own payloads may take, in UTF-8 bytes: its result (`boundedSummary`)
+ * and the results it carries across continue-as-new (lib/backfill/rangeLimit.ts). Temporal refuses
+ * a payload over 2 MiB by default (the server's `limit.blobSize.error`), and terminates a workflow
+ * whose result or continue-as-new input is larger ("CompleteWorkflowExecutionCommandAttributes.Result
+ * exceeds size limit"); the margin is for the rest of what goes with them.
  */
-export const MAX_SUMMARY_BYTES = 1536 * 1024;
+export const MAX_PAYLOAD_BYTES = 1536 * 1024;
 
 /**
- * The summary within `maxBytes`: whole when it fits; else its counts and as many periods as fit,
+ * The summary within `maxBytes`: whole when it fits (a summary names every period's output twice,
+ * in its result and its report line: about 250 bytes a period with 100-character URLs, 0.93 MB for
+ * a decade of days, so two decades would end terminated); else its counts and as many periods as fit,
  * those without an output first (failed, no files, partial: what needs a look), then those with
  * one, each in calendar order, and how many were left out (`leftOut`: their outputs are where the
  * dataset's outputs are, and the counts include them).
  */
-export function boundedSummary<S extends BackfillSummary>(summary: S, maxBytes = MAX_SUMMARY_BYTES): S {
+export function boundedSummary<S extends BackfillSummary>(summary: S, maxBytes = MAX_PAYLOAD_BYTES): S {
   if (utf8Length(JSON.stringify(summary)) <= maxBytes) return summary;
   const entries = Object.entries(summary.results);
   const kept = new Set<string>();
