@@ -1,26 +1,50 @@
+export interface BoundedAllOptions {
+  /**
+   * false (the default): after a failure no new item starts, the running ones finish, and the
+   * failure of the lowest index is thrown. Items start in index order, so that is the first failing
+   * item of the list: the same input names the same file however reads interleave, and no work
+   * goes on unobserved once the call has thrown.
+   *
+   * true: the first failure to happen is thrown at once; the running items go on. Workflow code
+   * keeps this, because the histories it has recorded end at that moment: waiting for the running
+   * children there would replay as a different sequence of commands.
+   */
+  failFast?: boolean;
+}
+
 /**
- * Run `work` over `items` with at most `limit` running at once, results in item order. After a
- * failure no new item starts (the ones running finish) and the failure is thrown.
+ * Run `work` over `items` with at most `limit` running at once, results in item order; on a
+ * failure, see `BoundedAllOptions.failFast`.
  *
  * Workflow code uses it too (it is part of the workflow bundle, see worker/bundle.ts): it imports
  * nothing and only uses promises, which Temporal replays in order, so it is deterministic there.
  */
-export async function boundedAll<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function boundedAll<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+  options: BoundedAllOptions = {},
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
-  let failed = false;
+  let failedAt = -1;
+  let failure: unknown;
   const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (!failed && next < items.length) {
+    while (failedAt < 0 && next < items.length) {
       const index = next++;
       try {
         results[index] = await work(items[index]!, index);
       } catch (error) {
-        failed = true;
-        throw error;
+        if (options.failFast) {
+          failedAt = index;
+          throw error;
+        }
+        if (failedAt < 0 || index < failedAt) [failedAt, failure] = [index, error];
       }
     }
   });
   await Promise.all(lanes);
+  if (failedAt >= 0) throw failure;
   return results;
 }
 

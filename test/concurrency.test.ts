@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
-import { Semaphore } from "../lib/concurrency.js";
+import { describe, test } from "node:test";
+import { boundedAll, Semaphore } from "../lib/concurrency.js";
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -37,4 +37,33 @@ test("a semaphore never has more than its limit at work, under churn", async () 
     ),
   );
   assert.equal(peak, 4);
+});
+
+describe("boundedAll", () => {
+  /** Item i fails with Error(`item i`) after `delays[i]` turns, or returns i; the log says when each ended. */
+  const items = (delays: number[], failing: Set<number>, ended: number[]) => async (delay: number, i: number) => {
+    for (let k = 0; k < delay; k++) await turn();
+    ended.push(i);
+    if (failing.has(i)) throw new Error(`item ${i}`);
+    return i;
+  };
+
+  test("throws the failure of the lowest failing index, whichever fails first, after the running items end", async () => {
+    const ended: number[] = [];
+    // Item 3 fails at once, item 1 ten turns later: item 1 is the file a user is told about.
+    const thrown = await boundedAll([10, 12, 5, 0, 0, 0], 4, items([10, 12, 5, 0, 0, 0], new Set([1, 3]), ended)).catch((e: unknown) => e);
+    assert.equal((thrown as Error).message, "item 1");
+    assert.deepEqual([...ended].sort(), [0, 1, 2, 3], "the running items ended before the call threw; none started after the failure");
+  });
+
+  test("failFast (workflow code): the first failure to happen is thrown at once", async () => {
+    const ended: number[] = [];
+    const thrown = await boundedAll([10, 12, 0, 0], 4, items([10, 12, 0, 0], new Set([1, 3]), ended), { failFast: true }).catch((e: unknown) => e);
+    assert.equal((thrown as Error).message, "item 3");
+    assert.ok(!ended.includes(1), `thrown before the slower failure ended: ${ended.join(", ")}`);
+  });
+
+  test("results in item order when nothing fails", async () => {
+    assert.deepEqual(await boundedAll([3, 0, 2, 1], 2, items([3, 0, 2, 1], new Set(), [])), [0, 1, 2, 3]);
+  });
 });
