@@ -1,20 +1,20 @@
 export interface BoundedAllOptions {
   /**
-   * false (the default): after a failure no new item starts, the running ones finish, and the
-   * failure of the lowest index is thrown. Items start in index order, so that is the first failing
-   * item of the list: the same input names the same file however reads interleave, and no work
-   * goes on unobserved once the call has thrown.
+   * false (the default): the first failure to happen is thrown at once; the running items go on,
+   * and a caller that must stop them aborts them then (an extraction's signal). Workflow code
+   * relies on it: its recorded histories end at that moment.
    *
-   * true: the first failure to happen is thrown at once; the running items go on. Workflow code
-   * keeps this, because the histories it has recorded end at that moment: waiting for the running
-   * children there would replay as a different sequence of commands.
+   * true: after a failure no new item starts, the running ones finish, and the failure of the
+   * lowest index is thrown. Items start in index order, so that is the first failing item of the
+   * list: the same input names the same file however the reads interleave (the census, whose
+   * reads are short and are not aborted).
    */
-  failFast?: boolean;
+  settle?: boolean;
 }
 
 /**
  * Run `work` over `items` with at most `limit` running at once, results in item order; on a
- * failure, see `BoundedAllOptions.failFast`.
+ * failure, see `BoundedAllOptions.settle`.
  *
  * Workflow code uses it too (it is part of the workflow bundle, see worker/bundle.ts): it imports
  * nothing and only uses promises, which Temporal replays in order, so it is deterministic there.
@@ -35,7 +35,7 @@ export async function boundedAll<T, R>(
       try {
         results[index] = await work(items[index]!, index);
       } catch (error) {
-        if (options.failFast) {
+        if (!options.settle) {
           failedAt = index;
           throw error;
         }

@@ -48,17 +48,17 @@ describe("boundedAll", () => {
     return i;
   };
 
-  test("throws the failure of the lowest failing index, whichever fails first, after the running items end", async () => {
+  test("settle: throws the failure of the lowest failing index, whichever fails first, after the running items end", async () => {
     const ended: number[] = [];
     // Item 3 fails at once, item 1 ten turns later: item 1 is the file a user is told about.
-    const thrown = await boundedAll([10, 12, 5, 0, 0, 0], 4, items([10, 12, 5, 0, 0, 0], new Set([1, 3]), ended)).catch((e: unknown) => e);
+    const thrown = await boundedAll([10, 12, 5, 0, 0, 0], 4, items([10, 12, 5, 0, 0, 0], new Set([1, 3]), ended), { settle: true }).catch((e: unknown) => e);
     assert.equal((thrown as Error).message, "item 1");
     assert.deepEqual([...ended].sort(), [0, 1, 2, 3], "the running items ended before the call threw; none started after the failure");
   });
 
-  test("failFast (workflow code): the first failure to happen is thrown at once", async () => {
+  test("by default (workflow code, extractions that abort the rest): the first failure to happen is thrown at once", async () => {
     const ended: number[] = [];
-    const thrown = await boundedAll([10, 12, 0, 0], 4, items([10, 12, 0, 0], new Set([1, 3]), ended), { failFast: true }).catch((e: unknown) => e);
+    const thrown = await boundedAll([10, 12, 0, 0], 4, items([10, 12, 0, 0], new Set([1, 3]), ended)).catch((e: unknown) => e);
     assert.equal((thrown as Error).message, "item 3");
     assert.ok(!ended.includes(1), `thrown before the slower failure ended: ${ended.join(", ")}`);
   });

@@ -54,7 +54,6 @@ export async function censusV1(input: CensusInput): Promise<CensusSummary> {
         {
           exhaustive,
           stride,
-          failFast: true,
           onRound: (round, probes, readSoFar) => setCurrentDetails(`${listed.files} files in ${listed.days} days; round ${round}: reading ${probes} files (${readSoFar} read so far)`),
         },
         (batch) => census.readCensusSignatures(dataset, start, end, listed.listing, batch),

@@ -44,7 +44,7 @@ async function runDay(input: DayInput, files: FileCounts): Promise<{ result: Per
           extractedSoFar += batch.length;
           setCurrentDetails(`${extractedSoFar}/${sources.length} files extracted`);
           return summaries;
-        }, { failFast: true });
+        });
         return perBatch.flat();
       },
       write: (staged) => steps.aggregateDay(dataset, day, staged),

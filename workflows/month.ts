@@ -59,7 +59,7 @@ export async function backfillMonthV3(input: MonthInput): Promise<PeriodOutcome>
           results[day] = recordFailure(error, input.failFast);
         }
         store?.ended();
-      }, { failFast: true });
+      });
       await store?.finish();
       if (!isSettled(month.days, results)) {
         await reports.flush();

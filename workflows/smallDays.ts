@@ -74,6 +74,6 @@ export async function runSmallDayBatches(input: MonthInput, days: readonly strin
     }
     const answered = new Set(outcomes.map((outcome) => outcome.day));
     handedBack.push(...batch.filter((day) => !answered.has(day)).map((day) => ({ day, translated: 0 })));
-  }, { failFast: true });
+  });
   return handedBack;
 }

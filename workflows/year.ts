@@ -76,7 +76,7 @@ function runYear(input: YearInput): Promise<PeriodOutcome> {
           Object.assign(results, ended);
           await sendReport(input.reportTo, { period: month.id, results: ended, files: noFileCounts(), running: [] });
         }
-      }, { failFast: true });
+      });
       if (rollsUp(aggregation, "year") && results[year.id] === undefined) {
         results[year.id] = await rollup(input, year.id, year.whole, year.months.map((m) => m.id), results);
       }

@@ -62,11 +62,17 @@ export async function readCensusSignatures(
   options: { concurrency?: number; onFile?: () => void } = {},
 ): Promise<SignatureBatch> {
   const reader = new MetadataReader(spec, await loadListing(spec, start, end, listing));
-  const read = await boundedAll(indices, options.concurrency ?? 8, async (index) => {
-    const digest = structureDigest(await reader.read(index));
-    options.onFile?.();
-    return { index, digest };
-  });
+  // Settled: of two unreadable files, the census names the first, whichever read ends first.
+  const read = await boundedAll(
+    indices,
+    options.concurrency ?? 8,
+    async (index) => {
+      const digest = structureDigest(await reader.read(index));
+      options.onFile?.();
+      return { index, digest };
+    },
+    { settle: true },
+  );
   return { runs: runsOf(read), counts: reader.counts };
 }
 
@@ -75,7 +81,7 @@ export async function writeCensusReport(spec: ResolvedDatasetSpec, start: string
   const began = Date.now();
   const listing = await loadListing(spec, start, end, facts.listing);
   const reader = new MetadataReader(spec, listing);
-  const firsts = await boundedAll(facts.eraStarts, 8, (index) => reader.read(index));
+  const firsts = await boundedAll(facts.eraStarts, 8, (index) => reader.read(index), { settle: true });
   const counts = addReads(facts.counts, reader.counts);
   return writeCensusFiles(spec, listing, { ...facts, counts, wallMs: facts.wallMs + (Date.now() - began) }, firsts);
 }
@@ -94,7 +100,7 @@ export async function censusDirect(spec: ResolvedDatasetSpec, start: string, end
   const exhaustive = options.exhaustive ?? false;
   const stride = options.stride ?? DEFAULT_STRIDE;
   const listed = await listCensusFiles(spec, start, end, { reuseOutputs: options.reuseOutputs ?? true });
-  const found = await searchEras(listed.files, { exhaustive, stride }, (batch) => readCensusSignatures(spec, start, end, listed.listing, batch));
+  const found = await searchEras(listed.files, { exhaustive, stride, settle: true }, (batch) => readCensusSignatures(spec, start, end, listed.listing, batch));
   const facts: CensusFacts = { listing: listed.listing, mode: exhaustive ? "exhaustive" : "sampled", stride, ...found, wallMs: Date.now() - began };
   return writeCensusReport(spec, start, end, facts);
 }

@@ -93,8 +93,8 @@ export interface SearchOptions {
   stride: number;
   /** Told before each round reads its files (the workflow's Web UI details). */
   onRound?: (round: number, probes: number, readSoFar: number) => void;
-  /** How a round's batches fail (`BoundedAllOptions.failFast`): the workflow sets it. */
-  failFast?: boolean;
+  /** A round's batches settle before a failure is thrown (`BoundedAllOptions.settle`): `censusDirect` sets it. */
+  settle?: boolean;
 }
 
 /**
@@ -113,7 +113,7 @@ export async function searchEras(
   for (let round = 1; probes.length > 0; round++) {
     options.onRound?.(round, probes.length, known.size);
     const batches = batchesOf(probes, FILES_PER_BATCH);
-    const read = await boundedAll(batches, BATCHES_AT_ONCE, readBatch, { failFast: options.failFast ?? false });
+    const read = await boundedAll(batches, BATCHES_AT_ONCE, readBatch, { settle: options.settle ?? false });
     read.forEach((result, i) => {
       expandRuns(batches[i]!, result.runs, known);
       counts = addReads(counts, result.counts);
