@@ -13,7 +13,9 @@ export async function python<T>(script: string, args: string[], env: NodeJS.Proc
     const { stdout } = await run(venvPython, [path, ...args], { maxBuffer: 512 * 1024 * 1024, env });
     return JSON.parse(stdout) as T;
   } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(`${script} failed: ${e.stderr || e.message}`);
+    // A script killed by a signal (a crash in a native library) prints nothing: say how it ended.
+    const e = error as { stderr?: string; message: string; code?: number | string; signal?: string | null };
+    const ended = e.signal ? `killed by ${e.signal}` : `exit code ${String(e.code)}`;
+    throw new Error(`${script} failed (${ended}): ${e.stderr || e.message}`);
   }
 }
