@@ -78,6 +78,8 @@ async function main(): Promise<number> {
       AWS_REGION: "us-east-1",
       // Node 20 is within our supported range; the SDK's upgrade notice only clutters test output.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      // A Python consumer that crashes in native code (a signal, nothing on stderr) prints where.
+      PYTHONFAULTHANDLER: "1",
     };
     // Two test files at a time (node's default on 2 cores is one): most of a file's time is spent
     // waiting on servers, Python and timers, and every file keeps to its own buckets, datasets and
