@@ -60,10 +60,10 @@ export class Hdf5File {
   readonly globalHeap: GlobalHeapCache;
   private readonly headers = new Map<number, Promise<ObjectHeader>>();
   /**
-   * Objects parsed ahead of the walk, by header address: each header is parsed once, under the
+   * Objects parsed ahead of `objects()`, by header address: each header is parsed once, under the
    * first path that reached it, however many links (or link cycles) lead to it.
    */
-  private readonly objects = new Map<number, Promise<Hdf5Object>>();
+  private readonly objectsByAddress = new Map<number, Promise<Hdf5Object>>();
   private readonly chunkLists = new Map<number, Promise<ChunkRef[]>>();
   private readonly services: AttributeServices;
 
@@ -117,7 +117,7 @@ export class Hdf5File {
 
   /** Object headers parsed into objects so far (each header once, however many links reach it). */
   get objectsParsed(): number {
-    return this.objects.size;
+    return this.objectsByAddress.size;
   }
 
   /** The object header at `address`, parsed once per file. */
@@ -198,14 +198,17 @@ export class Hdf5File {
    * once (a hard link to an address already seen is skipped, which also makes cycles impossible);
    * soft and external links are not followed. When a group is parsed, all its hard-linked children
    * start loading at once, and those that are groups start their children in turn, so a whole
-   * tree costs about one round trip per level rather than one per object.
+   * tree costs about one round trip per level rather than one per object. All of them at once (not
+   * an async generator, whose every step is a few promises: about a hundred a file).
    */
-  async *walk(): AsyncGenerator<Hdf5Object> {
+  async objects(): Promise<Hdf5Object[]> {
     const seen = new Set<number>();
     const rootAddress = this.superblock.rootObjectHeaderAddress;
     const rootPromise = this.prefetchObject(rootAddress, "/");
     seen.add(rootAddress);
-    yield* this.walkFrom(await rootPromise, seen, 0);
+    const objects: Hdf5Object[] = [];
+    await this.collectFrom(await rootPromise, seen, 0, objects);
+    return objects;
   }
 
   /**
@@ -220,10 +223,10 @@ export class Hdf5File {
   }
 
   private startObject(address: number, path: string): Promise<Hdf5Object> {
-    let p = this.objects.get(address);
+    let p = this.objectsByAddress.get(address);
     if (!p) {
       p = this.object(address, path);
-      this.objects.set(address, p);
+      this.objectsByAddress.set(address, p);
       p.catch(() => undefined);
     }
     return p;
@@ -231,7 +234,7 @@ export class Hdf5File {
 
   /** Start reading a group's children; an address already started (a cycle, a second link) is not read again. */
   private prefetchChildren(path: string, links: Hdf5Group["links"]): void {
-    if (this.objects.size >= PREFETCH_LIMIT) return;
+    if (this.objectsByAddress.size >= PREFETCH_LIMIT) return;
     const base = path === "/" ? "" : path;
     for (const link of links) if (link.kind === "hard") void this.startObject(link.address, `${base}/${link.name}`);
   }
@@ -243,17 +246,17 @@ export class Hdf5File {
     this.chunkLists.set(dataset.address, p);
   }
 
-  private async *walkFrom(obj: Hdf5Object, seen: Set<number>, depth: number): AsyncGenerator<Hdf5Object> {
+  private async collectFrom(obj: Hdf5Object, seen: Set<number>, depth: number, into: Hdf5Object[]): Promise<void> {
     if (depth > MAX_WALK_DEPTH) {
       throw new Hdf5FormatError(this.url, "group hierarchy", `deeper than ${MAX_WALK_DEPTH} levels`, obj.address);
     }
-    yield obj;
+    into.push(obj);
     if (obj.kind !== "group") return;
     const base = obj.path === "/" ? "" : obj.path;
     const children = obj.links
       .filter((l): l is Extract<typeof l, { kind: "hard" }> => l.kind === "hard")
       .map((link) => ({ link, path: `${base}/${link.name}` }));
-    // Start every child not yet seen; whether it is yielded is decided in depth-first order below.
+    // Start every child not yet seen; whether it is listed is decided in depth-first order below.
     const loads = new Map<number, Promise<Hdf5Object>>();
     for (const { link, path } of children) {
       if (!seen.has(link.address) && !loads.has(link.address)) loads.set(link.address, this.prefetchObject(link.address, path));
@@ -262,7 +265,9 @@ export class Hdf5File {
       if (seen.has(link.address)) continue;
       seen.add(link.address);
       const child = await loads.get(link.address)!;
-      yield* this.walkFrom(child, seen, depth + 1);
+      // A dataset or datatype ends its branch: listed here, without another async call.
+      if (child.kind !== "group" && depth < MAX_WALK_DEPTH) into.push(child);
+      else await this.collectFrom(child, seen, depth + 1, into);
     }
   }
 

@@ -131,7 +131,8 @@ export async function readObjectHeader(ctx: Hdf5Context, address: number): Promi
         throw new Hdf5FormatError(ctx.url, "object header", `more than ${MAX_CHUNKS} continuation chunks`, address);
       }
     }
-    const within = pending.map((p) => bytesWithin(ctx, first, p.address, p.length, "object header continuation"));
+    // Continuations in the first read, or in blocks already fetched, are parsed without a promise.
+    const within = pending.map((p) => bytesWithin(ctx, first, p.address, p.length, "object header continuation") ?? ctx.cursorNow(p.address, p.length, "object header continuation"));
     const wholes = within.every((w) => w !== undefined)
       ? (within as ByteCursor[])
       : await Promise.all(pending.map((p, i) => within[i] ?? ctx.cursor(p.address, p.length, "object header continuation")));

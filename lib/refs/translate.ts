@@ -78,8 +78,7 @@ export async function translateHdf5(source: ByteSource, options: TranslateOption
   const url = options.url ?? referenceUrl(source.url);
   const file = await Hdf5File.open(source, { prefetchChunkIndexes: true });
 
-  const objects: Hdf5Object[] = [];
-  for await (const object of file.walk()) objects.push(object);
+  const objects = await file.objects();
   const pathByAddress = new Map<number, string>();
   for (const object of objects) if (!pathByAddress.has(object.address)) pathByAddress.set(object.address, object.path);
 
@@ -306,14 +305,18 @@ async function planDataset(
     if (length < inlineThreshold) inlineWanted.push({ key, chunk, length });
     else references.push({ key, url, offset: chunk.address, length });
   }
-  const inline = await Promise.all(
-    inlineWanted.map(async ({ key, chunk, length }) => ({
-      key,
-      bytes: await file.readChunk(chunk, length),
-    })),
-  );
+  // Most variables have neither chunks to inline nor to rewrite: no promise for those steps then.
+  const inline =
+    inlineWanted.length === 0
+      ? []
+      : await Promise.all(
+          inlineWanted.map(async ({ key, chunk, length }) => ({
+            key,
+            bytes: await file.readChunk(chunk, length),
+          })),
+        );
   if (missing) inline.push(...missing);
-  const rewritten = await rewriteChunks(file, url, dataset, rewrite, declared, clean, cleanStrings);
+  const rewritten = rewrite.length === 0 ? [] : await rewriteChunks(file, url, dataset, rewrite, declared, clean, cleanStrings);
   for (const { key, chunk, bytes } of rewritten) {
     if (bytes) inline.push({ key, bytes });
     else if (chunk.size - declared.trailingChecksumBytes < inlineThreshold) {

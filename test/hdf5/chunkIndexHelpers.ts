@@ -70,7 +70,7 @@ export function contextFor(source: ByteSource, fileSize: number): Hdf5Context {
 /** Every dataset of an HDF5 file by path, through the project's own reader. */
 export async function datasetsOf(file: Hdf5File): Promise<Map<string, Hdf5Dataset>> {
   const out = new Map<string, Hdf5Dataset>();
-  for await (const obj of file.walk()) if (obj.kind === "dataset") out.set(obj.path, obj);
+  for (const obj of await file.objects()) if (obj.kind === "dataset") out.set(obj.path, obj);
   return out;
 }
 

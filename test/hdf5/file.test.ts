@@ -202,7 +202,7 @@ function nestedNorm(v: AttributeElement[], base: Hdf5Datatype, rank: number): Js
 
 async function ourInventory(file: Hdf5File): Promise<Inventory> {
   const objects: { [key: string]: Json }[] = [];
-  for await (const obj of file.walk()) objects.push(await describe_(file, obj));
+  for (const obj of await file.objects()) objects.push(await describe_(file, obj));
   return { superblockVersion: file.superblock.version, objects };
 }
 
@@ -329,7 +329,7 @@ describe("coverage of the fixtures", () => {
     const headerVersions = new Set<number>();
     for (const name of ["earliest.h5", "latest.h5"]) {
       const fx = await openFixture(name);
-      for await (const obj of fx.file.walk()) headerVersions.add((await fx.file.header(obj.address)).version);
+      for (const obj of await fx.file.objects()) headerVersions.add((await fx.file.header(obj.address)).version);
       await fx.source.close();
     }
     assert.deepEqual([...headerVersions].sort(), [1, 2]);
@@ -338,7 +338,7 @@ describe("coverage of the fixtures", () => {
   test("dense links and dense attributes are present in the latest-format file", async () => {
     const { file, source } = await openFixture("latest.h5");
     const seen = { denseLinks: false, denseAttributes: false };
-    for await (const obj of file.walk()) {
+    for (const obj of await file.objects()) {
       const header = await file.header(obj.address);
       for (const m of header.messages) {
         const body = m.body.bytes;
@@ -360,7 +360,7 @@ describe("round trips", () => {
     const bytes = new Uint8Array(await readFile(join(dir, "latest.h5")));
     const source = new MemorySource(bytes, "mem://latest.h5", { delayMs: 5 });
     const file = await Hdf5File.open(source);
-    for await (const obj of file.walk()) void obj;
+    for (const obj of await file.objects()) void obj;
     assert.ok(source.peakConcurrency >= 8, `peak concurrency ${source.peakConcurrency}`);
   });
 
@@ -385,7 +385,7 @@ describe("hostile input", () => {
 
   async function exercise(source: MemorySource): Promise<void> {
     const file = await Hdf5File.open(source);
-    for await (const obj of file.walk()) {
+    for (const obj of await file.objects()) {
       if (obj.kind === "dataset") {
         await file.chunks(obj);
         if (obj.datatype.class === "vlen-string") await file.readVlenStrings(obj);
@@ -488,7 +488,7 @@ describe("hostile input", () => {
       // datatypes, dataspaces, layouts and links are), found by reading the intact file first.
       const messageRanges: [number, number][] = [];
       const intact = await Hdf5File.open(new MemorySource(original, `mem://${name}`));
-      for await (const obj of intact.walk()) {
+      for (const obj of await intact.objects()) {
         for (const m of (await intact.header(obj.address)).messages) {
           if (m.body.bytes.length > 0) messageRanges.push([intact.context.baseAddress + m.body.address, m.body.bytes.length]);
         }
