@@ -63,8 +63,12 @@ export class BlockCache implements ByteSource {
   private readonly maxRequestSize: number;
   /** Requests to the origin in flight at once. */
   private readonly slots: Semaphore;
+  /** Blocks asked for before their bytes were in: pending, then resolved (or forgotten on failure). */
   private readonly blocks = new Map<number, Promise<Uint8Array>>();
-  /** The blocks of `blocks` whose bytes are in (what `readNow` answers from without a promise). */
+  /**
+   * Every block whose bytes are in (what `readNow` answers from without a promise); a block kept
+   * from a larger read gets a promise only if `block` is asked for it.
+   */
   private readonly stored = new Map<number, Uint8Array>();
   private readonly tailSize: number;
   private readonly prefetch: readonly ByteSpan[];
@@ -262,7 +266,7 @@ export class BlockCache implements ByteSource {
   private store(firstBlock: number, bytes: Uint8Array): void {
     for (let i = 0; i * this.blockSize < bytes.length; i++) {
       const index = firstBlock + i;
-      if (!this.blocks.has(index)) this.keep(index, bytes.subarray(i * this.blockSize, (i + 1) * this.blockSize));
+      if (!this.has(index)) this.stored.set(index, bytes.subarray(i * this.blockSize, (i + 1) * this.blockSize));
     }
   }
 
@@ -274,18 +278,19 @@ export class BlockCache implements ByteSource {
       const start = index * this.blockSize;
       const end = Math.min(start + this.blockSize, size);
       if (end > offset + bytes.length) break;
-      if (!this.blocks.has(index)) this.keep(index, bytes.subarray(start - offset, end - offset));
+      if (!this.has(index)) this.stored.set(index, bytes.subarray(start - offset, end - offset));
     }
   }
 
-  private keep(index: number, bytes: Uint8Array): void {
-    this.blocks.set(index, Promise.resolve(bytes));
-    this.stored.set(index, bytes);
+  private has(index: number): boolean {
+    return this.stored.has(index) || this.blocks.has(index);
   }
 
   private block(index: number): Promise<Uint8Array> {
     const cached = this.blocks.get(index);
     if (cached) return cached;
+    const stored = this.stored.get(index);
+    if (stored) return Promise.resolve(stored);
     const promise = new Promise<Uint8Array>((resolve, reject) => {
       this.pending.push({ index, resolve, reject });
     });
