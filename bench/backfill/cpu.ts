@@ -9,7 +9,11 @@
  *
  *   npx tsx bench/backfill/cpu.ts [--days 31] [--use-days 8] [--hours 24] [--grid 300x600]
  *       [--latency-ms 20] [--days-at-once 31] [--files 1] [--runs 2] [--source s3|local] [--profile FILE.cpuprofile] [--als]
- *       [--heap-profile FILE.heapprofile]
+ *       [--heap-profile FILE.heapprofile] [--promises]
+ *
+ * `--promises` counts the promises made per file (v8.promiseHooks; the hook itself costs CPU, so
+ * that run's CPU figures are not comparable): each is work for the event loop, and, inside an
+ * AsyncLocalStorage (`--als`, as in a worker), for Node 20's promise hooks too.
  *
  * The first run warms up the process (module loading, JIT, the S3 client); the later ones are
  * the figures, each into a new output folder.
@@ -19,6 +23,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { promiseHooks } from "node:v8";
 import { backfillDirect } from "../../lib/backfill/direct.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../../lib/datasets/spec.js";
 import { s3Attempts } from "../../lib/source/s3Client.js";
@@ -43,6 +48,7 @@ const { values } = parseArgs({
     profile: { type: "string" },
     "heap-profile": { type: "string" },
     als: { type: "boolean", default: false },
+    promises: { type: "boolean", default: false },
   },
 });
 const log = (message: string): void => console.error(`[cpu ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -92,6 +98,8 @@ try {
         await session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
       }
     }
+    let promises = 0;
+    const stopCounting = values.promises ? promiseHooks.onInit(() => void promises++) : undefined;
     const attempts = s3Attempts(endpoint).attempts;
     const cpu = process.cpuUsage();
     const threads = threadCpuSeconds(process.pid);
@@ -101,6 +109,7 @@ try {
     const direct = () => backfillDirect(spec, values.start!, end, Number(values.files), Number(values["days-at-once"]));
     const summary = values.als ? await new AsyncLocalStorage<number>().run(run, direct) : await direct();
     const wall = performance.now() - t;
+    stopCounting?.();
     const used = process.cpuUsage(cpu);
     // The main thread apart from the others (V8's helpers: GC, compilation; libuv's pool: file I/O).
     const threadsAfter = threadCpuSeconds(process.pid);
@@ -117,7 +126,8 @@ try {
       `run ${run + 1}${run === 0 ? " (warm-up)" : ""}: ${files} files, ${summary.days.written} days written, ` +
         `${((used.user + used.system) / 1000 / files).toFixed(2)} ms CPU/file (user ${(used.user / 1000 / files).toFixed(2)}, system ${(used.system / 1000 / files).toFixed(2)}; ` +
         `main thread ${(mainMs / files).toFixed(2)}, other threads ${(otherMs / files).toFixed(2)}), ` +
-        `${(requests / files).toFixed(2)} S3 requests/file, ${(wall / 1000).toFixed(1)} s wall, ${(files / (wall / 1000)).toFixed(1)} files/s`,
+        `${(requests / files).toFixed(2)} S3 requests/file, ${(wall / 1000).toFixed(1)} s wall, ${(files / (wall / 1000)).toFixed(1)} files/s` +
+        (values.promises ? `, ${(promises / files).toFixed(0)} promises/file` : ""),
     );
   }
   console.log(runDir);

@@ -1,13 +1,22 @@
 import { randomBytes } from "node:crypto";
-import { readlinkSync } from "node:fs";
-import { link, mkdir, readFile, readdir, rename, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { readFile as readFileCallback, readlinkSync, writeFile as writeFileCallback } from "node:fs";
+import { link, mkdir, readdir, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { promisify } from "node:util";
 import { StorageError } from "../errors.js";
 import { processExists } from "../servers/process.js";
 import { LocalFileSource } from "../source/localFile.js";
 import type { ByteSource } from "../source/byteSource.js";
 import type { ObjectInfo, Storage } from "./storage.js";
+
+/**
+ * Whole-file reads and writes through the callback API, one promise each: fs/promises makes one
+ * for every step (open, stat, each read or write, close), about 20 a staged file read and written
+ * back, and inside an activity's AsyncLocalStorage Node 20 runs its promise hooks on each.
+ */
+const readFile = promisify(readFileCallback);
+const writeFile = promisify(writeFileCallback);
 
 const errorCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException)?.code;
 
