@@ -1,7 +1,7 @@
 import type { ByteSource } from "../source/byteSource.js";
 import { referenceUrl } from "../source/localFile.js";
 import { Hdf5File } from "../hdf5/file.js";
-import type { ChunkRef, Hdf5Dataset, Hdf5Group, Hdf5Object } from "../hdf5/model.js";
+import type { ChunkRef, Hdf5Dataset, Hdf5Group } from "../hdf5/model.js";
 import { UnsupportedFeatureError } from "../errors.js";
 import { CodecError, decodeChunk } from "../codecs/decode.js";
 import { encodeChunk } from "../codecs/encode.js";
