@@ -3,9 +3,11 @@
  * modules, the AWS SDK, Temporal's SDK, node internals, GC) and by function: self time, and
  * inclusive time for our entry points. For the throughput work (issue 20) and its benchmarks.
  *
- *   npx tsx bench/profileSummary.ts PROFILE.cpuprofile [--top 40] [--skip-ms N] [--callers FUNCTION]
+ *   npx tsx bench/profileSummary.ts PROFILE.cpuprofile [--top 40] [--skip-ms N] [--until-ms N] [--timeline] [--callers FUNCTION]
  *
- * --skip-ms leaves out the profile's first N ms (a worker's start-up, before the measured run).
+ * --skip-ms leaves out the profile's first N ms (a worker's start-up, before the measured run),
+ * --until-ms what came after its first N ms (e.g. a worker's first month apart from its second);
+ * --timeline prints the busy ms of each second of the profile, to tell where such windows lie.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -23,7 +25,7 @@ interface Profile {
   endTime: number;
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: "string", default: "40" }, callers: { type: "string" }, "skip-ms": { type: "string", default: "0" }, other: { type: "boolean", default: false } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: "string", default: "40" }, callers: { type: "string" }, "skip-ms": { type: "string", default: "0" }, "until-ms": { type: "string" }, timeline: { type: "boolean", default: false }, other: { type: "boolean", default: false } } });
 const profile = JSON.parse(readFileSync(positionals[0]!, "utf8")) as Profile;
 
 /** The area a frame belongs to. */
@@ -51,10 +53,14 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 const self = new Map<number, number>();
 let clock = 0;
 const skipUs = Number(values["skip-ms"]) * 1000;
+const untilUs = values["until-ms"] === undefined ? Infinity : Number(values["until-ms"]) * 1000;
+const busyBySecond: number[] = [];
 profile.samples.forEach((id, i) => {
   clock += profile.timeDeltas[i] ?? 0;
-  if (clock >= skipUs) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  if (byId.get(id)!.callFrame.functionName !== "(idle)") busyBySecond[Math.floor(clock / 1e6)] = (busyBySecond[Math.floor(clock / 1e6)] ?? 0) + (profile.timeDeltas[i] ?? 0);
+  if (clock >= skipUs && clock < untilUs) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 });
+if (values.timeline) console.log(`busy ms by second: ${Array.from(busyBySecond, (us, s) => `${s}:${Math.round((us ?? 0) / 1000)}`).join(" ")}`);
 
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 const idle = [...self].filter(([id]) => byId.get(id)!.callFrame.functionName === "(idle)").reduce((a, [, t]) => a + t, 0);

@@ -216,6 +216,7 @@ async function main(): Promise<void> {
     if (warmUpDays > 0) {
       const serverBefore = cpuSeconds(serverPid);
       const workersBefore = workers.map((w) => cpuSeconds(w.pid));
+      const warmUpThreadsBefore = workers.map((w) => threadCpuSeconds(w.pid));
       const w = performance.now();
       const warmed = await client.workflow.execute(backfillV3, { ...backfillOptions({ dataset: "warmup", start: values.start!, end: warmUpEnd }, "bench/warmup"), taskQueue: "bench" });
       const warmUpMs = performance.now() - w;
@@ -226,6 +227,7 @@ async function main(): Promise<void> {
         filesPerSecond: +(warmed.files.extracted / (warmUpMs / 1000)).toFixed(1),
         workerCpuMsPerFile: +((1000 * workerCpu) / warmed.files.extracted).toFixed(2),
         serverCpuMsPerFile: +((1000 * (cpuSeconds(serverPid) - serverBefore)) / warmed.files.extracted).toFixed(2),
+        workerThreadCpuSeconds: workers.map((w, i) => threadCpuDelta(warmUpThreadsBefore[i]!, threadCpuSeconds(w.pid))),
       };
       log(`warm-up: ${JSON.stringify(warmUpRun)}`);
       await sleep(1000);
@@ -254,10 +256,7 @@ async function main(): Promise<void> {
     }
     const cpu = { server: cpuSeconds(serverPid) - cpuBefore.server, workers: workers.map((w, i) => cpuSeconds(w.pid) - cpuBefore.workers[i]!) };
     // Where a worker's CPU went, by thread (threads that ended during the run are not counted).
-    const workerThreads = workers.map((w, i) => {
-      const after = threadCpuSeconds(w.pid);
-      return Object.fromEntries(Object.entries(after).map(([name, s]) => [name, +(s - (threadsBefore[i]![name] ?? 0)).toFixed(2)]).filter(([, s]) => (s as number) > 0));
-    });
+    const workerThreads = workers.map((w, i) => threadCpuDelta(threadsBefore[i]!, threadCpuSeconds(w.pid)));
     const progress = await handle.query(progressQuery);
     log(`temporal: ${seconds(temporalMs)} s, ${summary.days.written} days written`);
     if (!values["skip-direct"]) await runDirect("after");
@@ -353,3 +352,8 @@ main().then(
     process.exit(1);
   },
 );
+
+/** CPU seconds by thread name between two readings (threads that ended meanwhile are not counted). */
+function threadCpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([name, s]) => [name, +(s - (before[name] ?? 0)).toFixed(2)]).filter(([, s]) => (s as number) > 0));
+}
