@@ -4,15 +4,21 @@
  * through a structure field by field use `ByteCursor` instead, which checks every read.
  */
 
-/** Little-endian unsigned integer of 1..8 bytes at `offset` (HDF5's variable-width fields). */
+/**
+ * Little-endian unsigned integer of 1..8 bytes at `offset` (HDF5's variable-width fields). The
+ * bytes above the fourth are added only when set: multiplying by a scale of 2^32 or more makes a
+ * heap number of even a small address in V8's interpreter (a small integer once optimized), and
+ * the objects holding addresses then change field representation and deoptimize their readers.
+ */
 export function readUint(bytes: Uint8Array, offset: number, size: number): number {
-  let v = 0;
-  let scale = 1;
-  for (let i = 0; i < size; i++) {
-    v += bytes[offset + i]! * scale;
-    scale *= 256;
-  }
-  return v;
+  let low = 0;
+  const lowBytes = size < 4 ? size : 3;
+  for (let i = lowBytes - 1; i >= 0; i--) low = (low << 8) | bytes[offset + i]!;
+  if (size <= 3) return low;
+  // Bytes 3.. (up to 5 of them) as a multiple of 2^24: exact in a double up to 2^53 and beyond.
+  let high = 0;
+  for (let i = size - 1; i >= 3; i--) high = high * 256 + bytes[offset + i]!;
+  return high === 0 ? low : high * 16777216 + low;
 }
 
 /** Little-endian unsigned 32-bit integer at `offset` (checksums, filter masks, chunk sizes). */
