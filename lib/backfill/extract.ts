@@ -56,10 +56,16 @@ async function chunkBytesOf(source: ByteSource, refs: KerchunkRefs, url: string,
     if (total > MAX_CARRIED_BYTES) return new Map();
     wanted.push([key, value[1], value[2]]);
   }
-  // Usually all in the cache already: taken at once, without a promise each.
-  const now = wanted.map(([key, offset, length]) => [key, source.readNow?.(offset, length)] as const);
-  if (now.every(([, bytes]) => bytes !== undefined)) return new Map(now as (readonly [string, Uint8Array])[]);
-  return new Map(await Promise.all(wanted.map(async ([key, offset, length], i) => [key, now[i]![1] ?? (await source.read(offset, length))] as const)));
+  // Usually all in the cache already: taken at once, without a promise each. (A loop rather than
+  // array builtins: see `arrayText` in lib/json/pyJson.ts.)
+  const now = new Map<string, Uint8Array>();
+  for (const [key, offset, length] of wanted) {
+    const bytes = source.readNow?.(offset, length);
+    if (bytes === undefined) break;
+    now.set(key, bytes);
+  }
+  if (now.size === wanted.length) return now;
+  return new Map(await Promise.all(wanted.map(async ([key, offset, length]) => [key, now.get(key) ?? (await source.read(offset, length))] as const)));
 }
 
 /**

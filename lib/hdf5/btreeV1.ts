@@ -75,14 +75,22 @@ export async function readBTreeV1Leaves(
       visited.add(node.address);
     }
     // Nodes whose bytes are cached are parsed at once; a round with any other waits for all.
-    const now = level.map((node) => readNodeNow(ctx, node, nodeType, keySize, expectedEntries, what));
-    const parsed = now.every((n) => n !== undefined)
-      ? (now as ParsedNode[])
-      : await Promise.all(level.map((node, i) => now[i] ?? readNode(ctx, node, nodeType, keySize, expectedEntries, what)));
+    // (Loops rather than array builtins here: see `arrayText` in lib/json/pyJson.ts.)
+    const now: (ParsedNode | undefined)[] = [];
+    let fetch = false;
+    for (const node of level) {
+      const parsedNow = readNodeNow(ctx, node, nodeType, keySize, expectedEntries, what);
+      if (parsedNow === undefined) fetch = true;
+      now.push(parsedNow);
+    }
+    const parsed = fetch
+      ? await Promise.all(level.map((node, i) => now[i] ?? readNode(ctx, node, nodeType, keySize, expectedEntries, what)))
+      : (now as ParsedNode[]);
     const next: PendingNode[] = [];
     const leaves: BTreeV1Entry[] = [];
     let levelOfThisRound: number | undefined;
-    for (const [i, node] of parsed.entries()) {
+    for (let i = 0; i < parsed.length; i++) {
+      const node = parsed[i]!;
       // All nodes reached in one round are at the same level (each child is exactly one below
       // its parent), so a round is either all leaves or all internal nodes.
       levelOfThisRound ??= node.level;

@@ -253,15 +253,15 @@ export class Hdf5File {
     into.push(obj);
     if (obj.kind !== "group") return;
     const base = obj.path === "/" ? "" : obj.path;
-    const children = obj.links
-      .filter((l): l is Extract<typeof l, { kind: "hard" }> => l.kind === "hard")
-      .map((link) => ({ link, path: `${base}/${link.name}` }));
+    // (Loops rather than array builtins here: see `arrayText` in lib/json/pyJson.ts.)
+    const children: Extract<Hdf5Group["links"][number], { kind: "hard" }>[] = [];
+    for (const link of obj.links) if (link.kind === "hard") children.push(link);
     // Start every child not yet seen; whether it is listed is decided in depth-first order below.
     const loads = new Map<number, Promise<Hdf5Object>>();
-    for (const { link, path } of children) {
-      if (!seen.has(link.address) && !loads.has(link.address)) loads.set(link.address, this.prefetchObject(link.address, path));
+    for (const link of children) {
+      if (!seen.has(link.address) && !loads.has(link.address)) loads.set(link.address, this.prefetchObject(link.address, `${base}/${link.name}`));
     }
-    for (const { link } of children) {
+    for (const link of children) {
       if (seen.has(link.address)) continue;
       seen.add(link.address);
       const child = await loads.get(link.address)!;
@@ -433,12 +433,19 @@ export class Hdf5File {
     const all = await readChunkIndex(this.context, chunkIndexInput(dataset, layout));
     // Chunks beyond the current extent (left by a writer that shrank the dataset without pruning
     // its index) hold no values: HDF5 does not list or read them either.
-    const shape = dataset.dataspace.shape;
-    const grid = shape.map((n, i) => Math.ceil(n / layout.chunkShape[i]!));
-    const refs = all.filter((ref) => grid.every((n, i) => ref.coords[i]! < n));
     // Chunk indexes store addresses relative to the base address (the superblock's position).
+    // (Loops rather than array builtins here: see `arrayText` in lib/json/pyJson.ts.)
+    const shape = dataset.dataspace.shape;
+    const grid: number[] = [];
+    for (let i = 0; i < shape.length; i++) grid.push(Math.ceil(shape[i]! / layout.chunkShape[i]!));
     const base = this.context.baseAddress;
-    return base === 0 ? refs : refs.map((ref) => ({ ...ref, address: ref.address + base }));
+    const refs: ChunkRef[] = [];
+    for (const ref of all) {
+      let inside = true;
+      for (let i = 0; i < grid.length && inside; i++) inside = ref.coords[i]! < grid[i]!;
+      if (inside) refs.push(base === 0 ? ref : { ...ref, address: ref.address + base });
+    }
+    return refs;
   }
 
   /**

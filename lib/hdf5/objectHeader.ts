@@ -132,13 +132,19 @@ export async function readObjectHeader(ctx: Hdf5Context, address: number): Promi
       }
     }
     // Continuations in the first read, or in blocks already fetched, are parsed without a promise.
-    const within = pending.map((p) => bytesWithin(ctx, first, p.address, p.length, "object header continuation") ?? ctx.cursorNow(p.address, p.length, "object header continuation"));
-    const wholes = within.every((w) => w !== undefined)
-      ? (within as ByteCursor[])
-      : await Promise.all(pending.map((p, i) => within[i] ?? ctx.cursor(p.address, p.length, "object header continuation")));
-    const chunks = wholes.map((whole, i) => continuationChunk(ctx, whole, pending[i]!, header.version));
+    // (Loops rather than array builtins here: see `arrayText` in lib/json/pyJson.ts.)
+    const wholes: (ByteCursor | undefined)[] = [];
+    let fetch = false;
+    for (const p of pending) {
+      const now = bytesWithin(ctx, first, p.address, p.length, "object header continuation") ?? ctx.cursorNow(p.address, p.length, "object header continuation");
+      if (now === undefined) fetch = true;
+      wholes.push(now);
+    }
+    const cursors = fetch ? await Promise.all(pending.map((p, i) => wholes[i] ?? ctx.cursor(p.address, p.length, "object header continuation"))) : (wholes as ByteCursor[]);
+    const chunks = pending;
     pending = [];
-    for (const chunk of chunks) {
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = continuationChunk(ctx, cursors[i]!, chunks[i]!, header.version);
       pending.push(...(header.version === 2 ? parseMessagesV2(ctx, chunk, header) : parseMessagesV1(ctx, chunk, header)));
     }
   }

@@ -42,9 +42,21 @@ export function pyJson(value: PyJsonValue): string {
     case "string":
       return JSON.stringify(value);
     default:
-      if (Array.isArray(value)) return `[${value.map(pyJson).join(",")}]`;
-      return `{${Object.entries(value)
-        .map(([k, v]) => `${JSON.stringify(k)}:${pyJson(v)}`)
-        .join(",")}}`;
+      return Array.isArray(value) ? arrayText(value) : objectText(value);
   }
+}
+
+// Loops, not .map/.entries: arrays of numbers, strings and objects reach here, and an inlined array
+// builtin deoptimizes this hot function each time it first meets another kind of array.
+function arrayText(value: PyJsonValue[]): string {
+  let text = "[";
+  for (let i = 0; i < value.length; i++) text += (i === 0 ? "" : ",") + pyJson(value[i]!);
+  return `${text}]`;
+}
+
+function objectText(value: { [key: string]: PyJsonValue }): string {
+  const keys = Object.keys(value);
+  let text = "{";
+  for (let i = 0; i < keys.length; i++) text += `${i === 0 ? "" : ","}${JSON.stringify(keys[i])}:${pyJson(value[keys[i]!]!)}`;
+  return `${text}}`;
 }

@@ -34,9 +34,11 @@ class PyJsonParser {
   space(): void {
     const text = this.text;
     let at = this.at;
-    for (;;) {
+    // Bounded by the length, not by charCodeAt's NaN past the end: optimized code reading past the
+    // end deoptimizes.
+    while (at < text.length) {
       const c = text.charCodeAt(at);
-      // " ", "\t", "\n", "\r" (NaN past the end stops it)
+      // " ", "\t", "\n", "\r"
       if (c === 32 || c === 9 || c === 10 || c === 13) at++;
       else break;
     }

@@ -145,6 +145,13 @@ function unfollowedLinks(group: Hdf5Group): SkippedVariable[] {
   return out;
 }
 
+/** Each dimension of `shape`, or 1 where it is 0. */
+function atLeastOne(shape: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < shape.length; i++) out.push(Math.max(shape[i]!, 1));
+  return out;
+}
+
 /** True when a chunk reaches past the dataset's current extent on some axis (HDF5's "partial edge chunk"). */
 function isPartialEdgeChunk(coords: number[], chunkShape: number[], shape: number[]): boolean {
   return shape.some((n, i) => (coords[i]! + 1) * chunkShape[i]! > n);
@@ -167,9 +174,12 @@ async function planDataset(
   const dtype = zarrDtype(datatype);
   if (dtype === undefined) return unsupported(whyNoZarrDtype(datatype));
   const shape = dataspace.shape;
-  // Zarr needs chunks of at least 1 even where a dimension is 0 (an empty array).
-  let chunkShape = layout.kind === "chunked" ? layout.chunkShape : shape.map((n) => Math.max(n, 1));
-  const zeros = (shape.length === 0 ? [0] : shape.map(() => 0)).join(".");
+  // Zarr needs chunks of at least 1 even where a dimension is 0 (an empty array). The arrays of
+  // this function are made by loops rather than .map: a mapped array's elements kind (small
+  // integers or doubles, holey or packed) depends on whether V8 runs the code optimized, and this
+  // large function, recompiled each time it meets another, cost 70 ms of compiling each time.
+  let chunkShape = layout.kind === "chunked" ? layout.chunkShape : atLeastOne(shape);
+  const zeros = shape.length <= 1 ? "0" : `0${".0".repeat(shape.length - 1)}`;
   const path = zarrPath(variable);
 
   const zattrs = (): string => pyJson({ _ARRAY_DIMENSIONS: dims, ...transferAttributes(dataset.attributes, datatype) });
@@ -255,7 +265,8 @@ async function planDataset(
     };
   }
 
-  const chunksPerAxis = shape.map((n, i) => Math.ceil(n / chunkShape[i]!));
+  const chunksPerAxis: number[] = [];
+  for (let i = 0; i < shape.length; i++) chunksPerAxis.push(Math.ceil(shape[i]! / chunkShape[i]!));
   const expected = product(chunksPerAxis);
   // Hdf5File.chunks lists only chunks inside the current extent, as HDF5 does.
   const stored = await file.chunks(dataset);

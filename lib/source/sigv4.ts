@@ -55,7 +55,9 @@ export function signS3Get(credentials: SigningCredentials, region: string, path:
   const signed: Record<string, string> = { ...headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "x-amz-date": longDate };
   if (credentials.sessionToken) signed["x-amz-security-token"] = credentials.sessionToken;
   const names = Object.keys(signed).sort();
-  const canonicalHeaders = names.map((name) => `${name}:${signed[name]!.trim().replace(/\s+/g, " ")}\n`).join("");
+  // A loop rather than .map: see joinKey in lib/storage/storage.ts.
+  let canonicalHeaders = "";
+  for (const name of names) canonicalHeaders += `${name}:${signed[name]!.trim().replace(/\s+/g, " ")}\n`;
   const signedHeaders = names.join(";");
   const canonicalRequest = `GET\n${path}\n${query}\n${canonicalHeaders}\n${signedHeaders}\nUNSIGNED-PAYLOAD`;
   const scope = `${shortDate}/${region}/s3/aws4_request`;

@@ -39,8 +39,11 @@ export interface Storage {
 
 /** Join key parts with single slashes, ignoring empty parts. */
 export function joinKey(...parts: string[]): string {
-  return parts
-    .flatMap((p) => p.split("/"))
-    .filter((p) => p.length > 0)
-    .join("/");
+  // A loop rather than .flatMap/.filter: this runs inside hot functions that V8 optimizes, and an
+  // inlined array builtin deoptimizes them when it first meets another kind of array.
+  let key = "";
+  for (const part of parts) {
+    for (const segment of part.split("/")) if (segment.length > 0) key = key.length === 0 ? segment : `${key}/${segment}`;
+  }
+  return key;
 }
