@@ -57,7 +57,7 @@ async function chunkBytesOf(source: ByteSource, refs: KerchunkRefs, url: string,
     wanted.push([key, value[1], value[2]]);
   }
   // Usually all in the cache already: taken at once, without a promise each. (A loop rather than
-  // array builtins: see `arrayText` in lib/json/pyJson.ts.)
+  // array builtins: docs/benchmarks.md, "Deoptimizations".)
   const now = new Map<string, Uint8Array>();
   for (const [key, offset, length] of wanted) {
     const bytes = source.readNow?.(offset, length);

@@ -75,7 +75,7 @@ export async function readBTreeV1Leaves(
       visited.add(node.address);
     }
     // Nodes whose bytes are cached are parsed at once; a round with any other waits for all.
-    // (Loops rather than array builtins here: see `arrayText` in lib/json/pyJson.ts.)
+    // (Loops rather than array builtins here: docs/benchmarks.md, "Deoptimizations".)
     const now: (ParsedNode | undefined)[] = [];
     let fetch = false;
     for (const node of level) {

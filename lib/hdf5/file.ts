@@ -253,7 +253,7 @@ export class Hdf5File {
     into.push(obj);
     if (obj.kind !== "group") return;
     const base = obj.path === "/" ? "" : obj.path;
-    // (Loops rather than array builtins here: see `arrayText` in lib/json/pyJson.ts.)
+    // (Loops rather than array builtins here: docs/benchmarks.md, "Deoptimizations".)
     const children: Extract<Hdf5Group["links"][number], { kind: "hard" }>[] = [];
     for (const link of obj.links) if (link.kind === "hard") children.push(link);
     // Start every child not yet seen; whether it is listed is decided in depth-first order below.
@@ -434,7 +434,7 @@ export class Hdf5File {
     // Chunks beyond the current extent (left by a writer that shrank the dataset without pruning
     // its index) hold no values: HDF5 does not list or read them either.
     // Chunk indexes store addresses relative to the base address (the superblock's position).
-    // (Loops rather than array builtins here: see `arrayText` in lib/json/pyJson.ts.)
+    // (Loops rather than array builtins here: docs/benchmarks.md, "Deoptimizations".)
     const shape = dataset.dataspace.shape;
     const grid: number[] = [];
     for (let i = 0; i < shape.length; i++) grid.push(Math.ceil(shape[i]! / layout.chunkShape[i]!));

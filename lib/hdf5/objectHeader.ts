@@ -132,7 +132,7 @@ export async function readObjectHeader(ctx: Hdf5Context, address: number): Promi
       }
     }
     // Continuations in the first read, or in blocks already fetched, are parsed without a promise.
-    // (Loops rather than array builtins here: see `arrayText` in lib/json/pyJson.ts.)
+    // (Loops rather than array builtins here: docs/benchmarks.md, "Deoptimizations".)
     const wholes: (ByteCursor | undefined)[] = [];
     let fetch = false;
     for (const p of pending) {

@@ -46,8 +46,7 @@ export function pyJson(value: PyJsonValue): string {
   }
 }
 
-// Loops, not .map/.entries: arrays of numbers, strings and objects reach here, and an inlined array
-// builtin deoptimizes this hot function each time it first meets another kind of array.
+// Loops rather than array builtins on the worker's hot path: docs/benchmarks.md, "Deoptimizations".
 function arrayText(value: PyJsonValue[]): string {
   let text = "[";
   for (let i = 0; i < value.length; i++) text += (i === 0 ? "" : ",") + pyJson(value[i]!);

@@ -174,10 +174,8 @@ async function planDataset(
   const dtype = zarrDtype(datatype);
   if (dtype === undefined) return unsupported(whyNoZarrDtype(datatype));
   const shape = dataspace.shape;
-  // Zarr needs chunks of at least 1 even where a dimension is 0 (an empty array). The arrays of
-  // this function are made by loops rather than .map: a mapped array's elements kind (small
-  // integers or doubles, holey or packed) depends on whether V8 runs the code optimized, and this
-  // large function, recompiled each time it meets another, cost 70 ms of compiling each time.
+  // Zarr needs chunks of at least 1 even where a dimension is 0 (an empty array). Arrays made by
+  // loops rather than .map here: docs/benchmarks.md, "Deoptimizations".
   let chunkShape = layout.kind === "chunked" ? layout.chunkShape : atLeastOne(shape);
   const zeros = shape.length <= 1 ? "0" : `0${".0".repeat(shape.length - 1)}`;
   const path = zarrPath(variable);

@@ -50,7 +50,7 @@ const clients = new WeakMap<S3Client, LightClient>();
 
 /** The SDK's escaping of a key in a request path (each segment, RFC 3986 reserved characters too). */
 export function escapeKey(key: string): string {
-  // A loop rather than .map: see joinKey in lib/storage/storage.ts.
+  // A loop rather than .map: docs/benchmarks.md, "Deoptimizations".
   const segments = key.split("/");
   let path = uriEscape(segments[0]!);
   for (let i = 1; i < segments.length; i++) path += `/${uriEscape(segments[i]!)}`;

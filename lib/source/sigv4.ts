@@ -55,7 +55,7 @@ export function signS3Get(credentials: SigningCredentials, region: string, path:
   const signed: Record<string, string> = { ...headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "x-amz-date": longDate };
   if (credentials.sessionToken) signed["x-amz-security-token"] = credentials.sessionToken;
   const names = Object.keys(signed).sort();
-  // A loop rather than .map: see joinKey in lib/storage/storage.ts.
+  // A loop rather than .map: docs/benchmarks.md, "Deoptimizations".
   let canonicalHeaders = "";
   for (const name of names) canonicalHeaders += `${name}:${signed[name]!.trim().replace(/\s+/g, " ")}\n`;
   const signedHeaders = names.join(";");

@@ -39,8 +39,7 @@ export interface Storage {
 
 /** Join key parts with single slashes, ignoring empty parts. */
 export function joinKey(...parts: string[]): string {
-  // A loop rather than .flatMap/.filter: this runs inside hot functions that V8 optimizes, and an
-  // inlined array builtin deoptimizes them when it first meets another kind of array.
+  // A loop rather than .flatMap/.filter: docs/benchmarks.md, "Deoptimizations".
   let key = "";
   for (const part of parts) {
     for (const segment of part.split("/")) if (segment.length > 0) key = key.length === 0 ? segment : `${key}/${segment}`;
