@@ -20,3 +20,20 @@ export function rowMajorStrides(shape: readonly number[]): number[] {
   }
   return strides;
 }
+
+/**
+ * How many chunks of `chunkShape` cover `shape` along each axis (ceil). Made by a loop, not
+ * `.map`: docs/benchmarks.md, "Deoptimizations".
+ */
+export function chunkGrid(shape: readonly number[], chunkShape: readonly number[]): number[] {
+  const grid: number[] = [];
+  for (let i = 0; i < shape.length; i++) grid.push(Math.ceil(shape[i]! / chunkShape[i]!));
+  return grid;
+}
+
+/** The chunk shape of an array stored as one chunk: its shape, with 1 where a dimension is 0 (Zarr needs chunks of at least 1). */
+export function wholeArrayChunk(shape: readonly number[]): number[] {
+  const chunk: number[] = [];
+  for (let i = 0; i < shape.length; i++) chunk.push(Math.max(shape[i]!, 1));
+  return chunk;
+}

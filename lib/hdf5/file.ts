@@ -33,7 +33,7 @@ import type {
 import { bodyCursor, MessageFlag, MessageType, readObjectHeader, type HeaderMessage, type ObjectHeader } from "./objectHeader.js";
 import { parseSharedMessageTableMessage, SharedMessageTable } from "./sharedMessageTable.js";
 import { readSuperblock, type Superblock } from "./superblock.js";
-import { product, rowMajorStrides } from "../shape.js";
+import { chunkGrid, product, rowMajorStrides } from "../shape.js";
 
 /** Object headers cached per file before we stop prefetching subtrees during a walk. */
 const PREFETCH_LIMIT = 100_000;
@@ -432,12 +432,10 @@ export class Hdf5File {
     }
     const all = await readChunkIndex(this.context, chunkIndexInput(dataset, layout));
     // Chunks beyond the current extent (left by a writer that shrank the dataset without pruning
-    // its index) hold no values: HDF5 does not list or read them either.
+    // its index) hold no values: HDF5 does not list or read them either. (Loops rather than array
+    // builtins here: docs/benchmarks.md, "Deoptimizations".)
+    const grid = chunkGrid(dataset.dataspace.shape, layout.chunkShape);
     // Chunk indexes store addresses relative to the base address (the superblock's position).
-    // (Loops rather than array builtins here: docs/benchmarks.md, "Deoptimizations".)
-    const shape = dataset.dataspace.shape;
-    const grid: number[] = [];
-    for (let i = 0; i < shape.length; i++) grid.push(Math.ceil(shape[i]! / layout.chunkShape[i]!));
     const base = this.context.baseAddress;
     const refs: ChunkRef[] = [];
     for (const ref of all) {

@@ -141,10 +141,10 @@ export async function readObjectHeader(ctx: Hdf5Context, address: number): Promi
       wholes.push(now);
     }
     const cursors = fetch ? await Promise.all(pending.map((p, i) => wholes[i] ?? ctx.cursor(p.address, p.length, "object header continuation"))) : (wholes as ByteCursor[]);
-    const chunks = pending;
+    const spans = pending;
     pending = [];
-    for (let i = 0; i < chunks.length; i++) {
-      const chunk = continuationChunk(ctx, cursors[i]!, chunks[i]!, header.version);
+    for (let i = 0; i < spans.length; i++) {
+      const chunk = continuationChunk(ctx, cursors[i]!, spans[i]!, header.version);
       pending.push(...(header.version === 2 ? parseMessagesV2(ctx, chunk, header) : parseMessagesV1(ctx, chunk, header)));
     }
   }

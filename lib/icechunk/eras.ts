@@ -20,6 +20,7 @@ import { boundedAll } from "../concurrency.js";
 import { IcechunkError } from "../errors.js";
 import type { PyJsonValue } from "../json/pyJson.js";
 import { pyJsonKey } from "../json/pyJsonParse.js";
+import { chunkGrid } from "../shape.js";
 import { appendDay, dayArrays, eraDifference, type AppendContext, type AppendResult } from "./append.js";
 import type { EraPart } from "./commitMessage.js";
 import type { DayReferences } from "./dayRefs.js";
@@ -286,7 +287,7 @@ export async function cutTail(store: Store, eras: StoreEras, tail: StoreTail, di
     // has) must read as the fill value, not as the old file's chunk. Removed once the rewritten
     // days are written (`removeStale`): a removal before the array grows again does not hold.
     const chunks = meta.chunk_grid.configuration.chunk_shape;
-    const grid = meta.shape.map((n, i) => Math.ceil(n / chunks[i]!));
+    const grid = chunkGrid(meta.shape, chunks);
     const visit = (index: number[]): void => {
       if (index.length === grid.length) return void stale.push(chunkKey(inGroup(group, path), index));
       const i = index.length;

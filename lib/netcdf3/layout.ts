@@ -1,5 +1,5 @@
 import { Netcdf3FormatError } from "../errors.js";
-import { product } from "../shape.js";
+import { product, wholeArrayChunk } from "../shape.js";
 import type { NcDimension, NcVariable, Netcdf3Header } from "./header.js";
 
 /** One chunk of a variable: its grid coordinates and the contiguous bytes that hold it. */
@@ -106,7 +106,7 @@ export function layOut(header: Netcdf3Header, url: string, fileSize: number, max
  * pass the end of the file, `exact` asks for the largest divisor instead.
  */
 export function splitContiguous(shape: number[], elementSize: number, maxBytes: number, exact: boolean): { chunks: number[]; pieces: Piece[] } {
-  const whole = shape.map((n) => Math.max(n, 1));
+  const whole = wholeArrayChunk(shape);
   const total = product(shape) * elementSize;
   if (total <= maxBytes || shape.length === 0) return { chunks: whole, pieces: [{ coords: shape.map(() => 0), offset: 0, length: total }] };
   let axis = 0;

@@ -1,6 +1,6 @@
 import { UnsupportedFeatureError } from "../errors.js";
 import type { ExternalFileSlot, Hdf5Dataset } from "../hdf5/model.js";
-import { product } from "../shape.js";
+import { product, wholeArrayChunk } from "../shape.js";
 
 /** One chunk of an externally stored dataset: a byte range of one external file. */
 export interface ExternalChunk {
@@ -79,7 +79,7 @@ export function externalChunks(
     covered += bytes;
   }
   if (covered < total) fail(`the slots hold ${covered} bytes of the dataset's ${total}`);
-  if (total === 0) return { chunkShape: shape.map((n) => Math.max(n, 1)), chunks: [] };
+  if (total === 0) return { chunkShape: wholeArrayChunk(shape), chunks: [] };
   const chunkAt = (coords: number[], slot: ExternalFileSlot, start: number, length: number): ExternalChunk => ({
     coords,
     url: resolveExternalUrl(url, slot.name, variable),

@@ -16,7 +16,7 @@ import { pyJson, type PyJsonValue } from "../json/pyJson.js";
 import { cleanStringFields, stringFieldsToClean } from "./strings.js";
 import type { KerchunkRefs, Reference } from "../model/kerchunkRefs.js";
 import { compoundLayoutFilter, whyNoZarrDtype, zarrDtype } from "./zarrDtype.js";
-import { product } from "../shape.js";
+import { chunkGrid, product, wholeArrayChunk } from "../shape.js";
 
 export interface TranslateOptions {
   /** Chunks smaller than this many bytes are stored inline (kerchunk's inline_threshold). */
@@ -145,13 +145,6 @@ function unfollowedLinks(group: Hdf5Group): SkippedVariable[] {
   return out;
 }
 
-/** Each dimension of `shape`, or 1 where it is 0. */
-function atLeastOne(shape: readonly number[]): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < shape.length; i++) out.push(Math.max(shape[i]!, 1));
-  return out;
-}
-
 /** True when a chunk reaches past the dataset's current extent on some axis (HDF5's "partial edge chunk"). */
 function isPartialEdgeChunk(coords: number[], chunkShape: number[], shape: number[]): boolean {
   return shape.some((n, i) => (coords[i]! + 1) * chunkShape[i]! > n);
@@ -174,9 +167,8 @@ async function planDataset(
   const dtype = zarrDtype(datatype);
   if (dtype === undefined) return unsupported(whyNoZarrDtype(datatype));
   const shape = dataspace.shape;
-  // Zarr needs chunks of at least 1 even where a dimension is 0 (an empty array). Arrays made by
-  // loops rather than .map here: docs/benchmarks.md, "Deoptimizations".
-  let chunkShape = layout.kind === "chunked" ? layout.chunkShape : atLeastOne(shape);
+  // Arrays made by loops rather than .map here: docs/benchmarks.md, "Deoptimizations".
+  let chunkShape = layout.kind === "chunked" ? layout.chunkShape : wholeArrayChunk(shape);
   const zeros = shape.length <= 1 ? "0" : `0${".0".repeat(shape.length - 1)}`;
   const path = zarrPath(variable);
 
@@ -263,8 +255,7 @@ async function planDataset(
     };
   }
 
-  const chunksPerAxis: number[] = [];
-  for (let i = 0; i < shape.length; i++) chunksPerAxis.push(Math.ceil(shape[i]! / chunkShape[i]!));
+  const chunksPerAxis = chunkGrid(shape, chunkShape);
   const expected = product(chunksPerAxis);
   // Hdf5File.chunks lists only chunks inside the current extent, as HDF5 does.
   const stored = await file.chunks(dataset);

@@ -52,11 +52,6 @@ export function chunkByteSize(ctx: Hdf5Context, input: ChunkIndexInput): number 
   return size;
 }
 
-/** Number of chunks along each dimension covering `dims` (ceil(dim / chunk)). */
-export function chunkGrid(dims: number[], chunkShape: number[]): number[] {
-  return dims.map((n, i) => Math.ceil(n / chunkShape[i]!));
-}
-
 /**
  * The chunk grid over the maximum dimensions, which fixed arrays and implicit indexes linearise
  * over (HDF5's layout "max_chunks"). Fails when a dimension is unlimited: those indexes exist only
