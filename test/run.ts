@@ -81,12 +81,11 @@ async function main(): Promise<number> {
       // A Python consumer that crashes in native code (a signal, nothing on stderr) prints where.
       PYTHONFAULTHANDLER: "1",
     };
-    // Two test files at a time (node's default on 2 cores is one): most of a file's time is spent
+    // Three test files at a time (node's default on 2 cores is one): most of a file's time is spent
     // waiting on servers, Python and timers, and every file keeps to its own buckets, datasets and
-    // task queues, so two side by side take about half the time (5m18s against 9m54s warm on 2
-    // cores). --test-concurrency=1
-    // runs them one after another.
-    const concurrency = runnerOptions.some((o) => o.startsWith("--test-concurrency")) ? [] : ["--test-concurrency=2"];
+    // task queues. On 2 cores, warm: 418 s at three, 588 s at two (the longest files no slower by
+    // more than a few seconds). --test-concurrency=1 runs them one after another.
+    const concurrency = runnerOptions.some((o) => o.startsWith("--test-concurrency")) ? [] : ["--test-concurrency=3"];
     const code = await new Promise<number>((resolveRun) => {
       const runner = spawn(
         process.execPath,
