@@ -37,3 +37,14 @@ export function wholeArrayChunk(shape: readonly number[]): number[] {
   for (let i = 0; i < shape.length; i++) chunk.push(Math.max(shape[i]!, 1));
   return chunk;
 }
+
+/**
+ * The grid of a Zarr array's chunk keys: at least one chunk along each axis (a dimension of length
+ * 0 still has its key 0) and, for a scalar, one chunk (its key "0").
+ */
+export function chunkKeyGrid(shape: readonly number[], chunkShape: readonly number[]): number[] {
+  if (shape.length === 0) return [1];
+  const grid = chunkGrid(shape, chunkShape);
+  for (let i = 0; i < grid.length; i++) grid[i] = Math.max(1, grid[i]!);
+  return grid;
+}

@@ -11,7 +11,7 @@ import { resolveCombineOptions, type CombineOptions, type ResolvedCombineOptions
 import { orderInputs, type OrderedInput, type SurveyedInput } from "./ordering.js";
 import { strictJsonText } from "../json/pyJsonParse.js";
 import { withShape } from "../model/zarrMeta.js";
-import { product, rowMajorStrides } from "../shape.js";
+import { chunkKeyGrid, product, rowMajorStrides } from "../shape.js";
 
 /** The inputs of one combine: loaded on demand, so a streaming combine never holds them all. */
 export interface InputSet {
@@ -282,7 +282,7 @@ function checkAlignment(layout: ReferenceLayout, inputs: OrderedInput[], coordin
 }
 
 function gridOf(path: string, shape: number[], chunks: number[]): CombinedArray {
-  const grid = shape.length === 0 ? [1] : shape.map((n, i) => Math.max(1, Math.ceil(n / chunks[i]!)));
+  const grid = chunkKeyGrid(shape, chunks);
   return { path, shape, chunks, grid, strides: rowMajorStrides(grid), chunkCount: product(grid) };
 }
 

@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parquetReadObjects } from "hyparquet";
 import { CombineError } from "../errors.js";
-import { product } from "../shape.js";
+import { chunkKeyGrid, product } from "../shape.js";
 import { arrayMetadata } from "./arrayMetadata.js";
 import { inlineReference } from "./chunkBytes.js";
 import type { Reference } from "./kerchunkRefs.js";
@@ -95,7 +95,7 @@ export async function readKerchunkParquet(root: string, label = root, read: Parq
     }
     const array: ArrayReferences = { path, zarray, zattrs: texts.get(".zattrs"), chunkKeys: [], chunkRefs: [] };
     const { shape, chunks } = arrayMetadata(array);
-    const grid = shape.length === 0 ? [1] : shape.map((n, i) => Math.max(1, Math.ceil(n / chunks[i]!)));
+    const grid = chunkKeyGrid(shape, chunks);
     const count = product(grid);
     for (let record = 0; record * recordSize < count; record++) {
       const bytes = await read(`${path}/refs.${record}.parq`);
