@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/provision.sh node temporal venv
 npm run --silent build
-exec node dist/cli/main.js demo "$@"
+exec dist/cli/main.js demo "$@"

@@ -18,9 +18,10 @@
  * written once per (start, days, hours, grid) under .work/bench/backfill/ and reused. --eager
  * starts the dev server with eager activity execution (system.enableActivityEagerExecution);
  * --rollback-journal with the dev server's own SQLite default (a rollback journal synced at every
- * commit) instead of our TemporalDevServer's default, WAL with synchronous=NORMAL. --compiled runs
- * the workers as deployed (`node dist/cli/main.js worker`, after `npm run build`) instead of from
- * source through tsx. --kerchunk (with --source s3) also builds the month with kerchunk + s3fs
+ * commit) instead of our TemporalDevServer's default, WAL with synchronous=NORMAL. Workers run
+ * with the bin's node flags (cli/binFlags.ts), then any --worker-node-arg (a later flag wins).
+ * --compiled runs the workers as deployed (the bin, `dist/cli/main.js worker`, after `npm run
+ * build`) instead of from source through tsx. --kerchunk (with --source s3) also builds the month with kerchunk + s3fs
  * (bench/backfill/kerchunk_month.py: SingleHdf5ToZarr per file, --kerchunk-threads at once, then
  * MultiZarrToZarr per day) from the same store in the same run, after the Temporal run.
  * --warm-up-days N first runs, before the clock, a backfill of the archive's first N days as
@@ -56,6 +57,7 @@ import { progressQuery } from "../../workflows/messages.js";
 import { backfillOptions } from "../../workflows/options.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
 import type { BackfillInput, BackfillSummary } from "../../workflows/types.js";
+import { binNodeFlags } from "../../cli/binFlags.js";
 import { benchArchive, benchDir, cpuSeconds, threadCpuSeconds } from "../archive.js";
 import { historyStats, runHistories, timelineOf, workShare } from "./histories.js";
 
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
       const worker = new ManagedProcess(
         `worker-${i + 1}`,
         process.execPath,
-        [...(values["worker-node-arg"] ?? []), ...(values.perf ? ["--perf-basic-prof"] : []), ...(values.compiled ? [resolve(repositoryRoot, "dist/cli/main.js")] : ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts")]), "worker", "--address", server.address, "--task-queue", "bench", "--config", config, ...(values["worker-arg"] ?? [])],
+        [...binNodeFlags(resolve(repositoryRoot, "cli/main.ts")), ...(values["worker-node-arg"] ?? []), ...(values.perf ? ["--perf-basic-prof"] : []), ...(values.compiled ? [resolve(repositoryRoot, "dist/cli/main.js")] : ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts")]), "worker", "--address", server.address, "--task-queue", "bench", "--config", config, ...(values["worker-arg"] ?? [])],
         join(runDir, `worker-${i + 1}.log`),
         { ...process.env, TK_LOG_LEVEL: "WARN" },
       );
