@@ -4,7 +4,7 @@
  * under cli/ and is loaded only when used, so `refs` does not pay for the Temporal worker's start-up.
  *
  * The line above is where the bin's node flags are set, once (cli/binFlags.ts reads them for the
- * benchmarks): a worker allocates about 1 MB a file, mostly short-lived, and with young-generation
+ * benchmarks): a worker allocates about 0.9 MB a file, nearly all of it short-lived, and with young-generation
  * semi-spaces of 64 MB instead of V8's 16 it spends about a tenth less CPU a file once warm
  * (docs/benchmarks.md, "Young generation"). A flag given at start is the only way: V8 sizes the
  * young generation when the process starts. `node dist/cli/main.js` skips the line: give the flags

@@ -40,10 +40,9 @@ describe("the bin's first line", () => {
     const { stdout } = await run(await programWith(firstLine, "with-flags.mjs"));
     const seen = JSON.parse(stdout) as { execArgv: string[]; youngMiB: number };
     assert.deepEqual(seen.execArgv, flags);
-    // V8's default semi-spaces (16 MB each on 64-bit) make a young generation of at most 32 MiB.
+    // The same program under plain node: V8's default semi-spaces (16 MB each on 64-bit Node 20).
     const { stdout: plain } = await run(process.execPath, [await programWith("", "plain.mjs")]);
     const defaults = JSON.parse(plain) as { youngMiB: number };
-    assert.ok(defaults.youngMiB <= 32, `without the flags: ${defaults.youngMiB} MiB`);
     assert.ok(seen.youngMiB > defaults.youngMiB, `with ${flags.join(" ")}: ${seen.youngMiB} MiB, without: ${defaults.youngMiB} MiB`);
   });
 
