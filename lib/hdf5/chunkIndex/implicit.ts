@@ -1,8 +1,7 @@
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef } from "../model.js";
-import { chunkGrid } from "../../shape.js";
 import { checkChunkInFile, chunkByteSize, formatError, maxChunkGrid, type ChunkIndexInput } from "./common.js";
-import { product, rowMajorStrides } from "../../shape.js";
+import { chunkGrid, product, rowMajorStrides } from "../../shape.js";
 
 const STRUCTURE = "chunk index (implicit)";
 
