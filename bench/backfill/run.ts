@@ -11,7 +11,7 @@
  *       [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--eager]
  *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
  *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...] [--compiled]
- *       [--kerchunk] [--kerchunk-threads 8] [--warm-up-days N] [--perf FILE] [--out-dir DIR] [--server-config KEY=VALUE ...]
+ *       [--kerchunk] [--kerchunk-threads 8] [--kerchunk-days N] [--warm-up-days N] [--perf FILE] [--out-dir DIR] [--server-config KEY=VALUE ...]
  *
  * --source s3 serves the archive from MinIO behind Toxiproxy (every response delayed by
  * --latency-ms), for the anchor and the workers alike; local reads the folder. The archive is
@@ -23,7 +23,9 @@
  * --compiled runs the workers as deployed (the bin, `dist/cli/main.js worker`, after `npm run
  * build`) instead of from source through tsx. --kerchunk (with --source s3) also builds the month with kerchunk + s3fs
  * (bench/backfill/kerchunk_month.py: SingleHdf5ToZarr per file, --kerchunk-threads at once, then
- * MultiZarrToZarr per day) from the same store in the same run, after the Temporal run.
+ * MultiZarrToZarr per day) from the same store in the same run, after the Temporal run;
+ * --kerchunk-days N gives it only the archive's first N days (its cost a file does not depend on how
+ * long the range is, and a year of it would take most of an hour).
  * --warm-up-days N first runs, before the clock, a backfill of the archive's first N days as
  * another dataset (its own copy of the files in another bucket, its own output, so that no layout
  * hint, cached byte or output is shared with the measured run) on the same workers: the measured
@@ -88,6 +90,7 @@ const { values } = parseArgs({
     compiled: { type: "boolean", default: false },
     kerchunk: { type: "boolean", default: false },
     "kerchunk-threads": { type: "string", default: "8" },
+    "kerchunk-days": { type: "string" },
     "warm-up-days": { type: "string", default: "0" },
     perf: { type: "string" },
     "out-dir": { type: "string" },
@@ -97,7 +100,15 @@ const { values } = parseArgs({
 const days = Number(values.days);
 const hours = Number(values.hours);
 const grid = values.grid!.split("x").map(Number);
-const end = new Date(Date.parse(`${values.start}T00:00:00Z`) + (days - 1) * 86_400_000).toISOString().slice(0, 10);
+/** The date (YYYY-MM-DD) of the range's `count`th day. */
+function lastDayOf(count: number): string {
+  return new Date(Date.parse(`${values.start}T00:00:00Z`) + (count - 1) * 86_400_000).toISOString().slice(0, 10);
+}
+/** The archive's keys (…/YYYY/MM/DD/…) of the days up to `lastDay`. */
+function keysUpTo(keys: readonly string[], lastDay: string): string[] {
+  return keys.filter((key) => key.split("/").slice(1, 4).join("-") <= lastDay);
+}
+const end = lastDayOf(days);
 const s3 = values.source === "s3";
 
 const log = (message: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -133,8 +144,8 @@ async function main(): Promise<void> {
   let source: DatasetSpec["source"]["storage"] = { kind: "local", path: archive };
   let s3Bucket = "";
   const warmUpDays = Number(values["warm-up-days"]);
-  const warmUpEnd = new Date(Date.parse(`${values.start}T00:00:00Z`) + (warmUpDays - 1) * 86_400_000).toISOString().slice(0, 10);
-  const warmUpKeys = keys.filter((key) => key.split("/").slice(1, 4).join("-") <= warmUpEnd);
+  const warmUpEnd = lastDayOf(warmUpDays);
+  const warmUpKeys = keysUpTo(keys, warmUpEnd);
   let warmUpSource: DatasetSpec["source"]["storage"] = { kind: "local", path: archive };
   const minio = s3 ? new MinioServer({ dataDir: join(runDir, "minio-data"), logFile: join(runDir, "minio.log") }) : undefined;
   const toxiproxy = s3 ? new ToxiproxyServer({ logFile: join(runDir, "toxiproxy.log") }) : undefined;
@@ -267,9 +278,14 @@ async function main(): Promise<void> {
     // The kerchunk + s3fs anchor: the same month from the same store, after the Temporal run.
     let kerchunk: Record<string, unknown> | undefined;
     if (values.kerchunk && s3) {
+      let keysFile = join(archive, ".keys.json");
+      if (values["kerchunk-days"] !== undefined) {
+        keysFile = join(runDir, "kerchunk-keys.json");
+        await writeFile(keysFile, JSON.stringify(keysUpTo(keys, lastDayOf(Number(values["kerchunk-days"])))));
+      }
       const { stdout } = await run(
         resolve(repositoryRoot, ".venv/bin/python"),
-        [resolve(repositoryRoot, "bench/backfill/kerchunk_month.py"), join(archive, ".keys.json"), join(runDir, "out-kerchunk"), "--bucket", s3Bucket, "--endpoint", (source as { endpoint: string }).endpoint, "--threads", values["kerchunk-threads"]!],
+        [resolve(repositoryRoot, "bench/backfill/kerchunk_month.py"), keysFile, join(runDir, "out-kerchunk"), "--bucket", s3Bucket, "--endpoint", (source as { endpoint: string }).endpoint, "--threads", values["kerchunk-threads"]!],
         { maxBuffer: 64 * 1024 * 1024, timeout: 60 * 60_000 },
       );
       kerchunk = JSON.parse(stdout) as Record<string, unknown>;
