@@ -109,6 +109,11 @@ function keysUpTo(keys: readonly string[], lastDay: string): string[] {
   return keys.filter((key) => key.split("/").slice(1, 4).join("-") <= lastDay);
 }
 const end = lastDayOf(days);
+const kerchunkDays = values["kerchunk-days"] === undefined ? undefined : Number(values["kerchunk-days"]);
+if (kerchunkDays !== undefined && !(Number.isInteger(kerchunkDays) && kerchunkDays >= 1)) {
+  console.error(`--kerchunk-days: ${JSON.stringify(values["kerchunk-days"])} is not a whole number of days (1 or more)`);
+  process.exit(2);
+}
 const s3 = values.source === "s3";
 
 const log = (message: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -275,13 +280,14 @@ async function main(): Promise<void> {
     if (!values["skip-direct"]) await runDirect("after");
     const directMs = directRuns.length > 0 ? directRuns.reduce((a, b) => a + b, 0) / directRuns.length : 0;
 
-    // The kerchunk + s3fs anchor: the same month from the same store, after the Temporal run.
+    // The kerchunk + s3fs anchor: the same range (or its first --kerchunk-days) from the same
+    // store, after the Temporal run.
     let kerchunk: Record<string, unknown> | undefined;
     if (values.kerchunk && s3) {
       let keysFile = join(archive, ".keys.json");
-      if (values["kerchunk-days"] !== undefined) {
+      if (kerchunkDays !== undefined) {
         keysFile = join(runDir, "kerchunk-keys.json");
-        await writeFile(keysFile, JSON.stringify(keysUpTo(keys, lastDayOf(Number(values["kerchunk-days"])))));
+        await writeFile(keysFile, JSON.stringify(keysUpTo(keys, lastDayOf(kerchunkDays))));
       }
       const { stdout } = await run(
         resolve(repositoryRoot, ".venv/bin/python"),
