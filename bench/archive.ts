@@ -10,6 +10,16 @@ const run = promisify(execFile);
 /** Where the backfill benchmarks keep their archives and runs. */
 export const benchDir = resolve(repositoryRoot, ".work/bench/backfill");
 
+/** The date (YYYY-MM-DD) of the `days`th day of a range that starts on `start` (YYYY-MM-DD). */
+export function lastDayOf(start: string, days: number): string {
+  return new Date(Date.parse(`${start}T00:00:00Z`) + (days - 1) * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The keys of an archive (…/YYYY/MM/DD/…, as python/make_archive.py writes them) of the days up to `lastDay`. */
+export function keysUpTo(keys: readonly string[], lastDay: string): string[] {
+  return keys.filter((key) => /\/(\d{4})\/(\d{2})\/(\d{2})\//.test(key) && key.split("/").slice(1, 4).join("-") <= lastDay);
+}
+
 /**
  * A Himawari-like archive of `days` x `hours` files of `grid`, written once (python/make_archive.py)
  * under .work/bench/backfill/ and reused; returns its folder and keys.

@@ -30,7 +30,7 @@ import { s3Attempts } from "../../lib/source/s3Client.js";
 import { uploadArchive } from "../../test/harness/archive.js";
 import { MinioServer } from "../../test/harness/servers/minio.js";
 import { ToxiproxyServer } from "../../test/harness/servers/toxiproxy.js";
-import { benchArchive, benchDir, threadCpuSeconds } from "../archive.js";
+import { benchArchive, benchDir, keysUpTo, lastDayOf, threadCpuSeconds } from "../archive.js";
 import { useMinio } from "../servers.js";
 
 const { values } = parseArgs({
@@ -57,8 +57,8 @@ const useDays = Math.min(days, Number(values["use-days"]));
 const grid = values.grid!.split("x").map(Number);
 
 const { archive, keys: allKeys } = await benchArchive(values.start!, days, Number(values.hours), grid, log);
-const end = new Date(Date.parse(`${values.start}T00:00:00Z`) + (useDays - 1) * 86_400_000).toISOString().slice(0, 10);
-const keys = allKeys.filter((key) => /\/(\d{4})\/(\d{2})\/(\d{2})\//.test(key) && key.split("/").slice(1, 4).join("-") <= end);
+const end = lastDayOf(values.start!, useDays);
+const keys = keysUpTo(allKeys, end);
 const runDir = join(benchDir, `cpu-${Date.now()}`);
 await mkdir(runDir, { recursive: true });
 const minio = values.source === "s3" ? new MinioServer({ dataDir: join(runDir, "minio-data"), logFile: join(runDir, "minio.log") }) : undefined;

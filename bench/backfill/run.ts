@@ -60,7 +60,7 @@ import { backfillOptions } from "../../workflows/options.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
 import type { BackfillInput, BackfillSummary } from "../../workflows/types.js";
 import { binNodeFlags } from "../../cli/binFlags.js";
-import { benchArchive, benchDir, cpuSeconds, threadCpuSeconds } from "../archive.js";
+import { benchArchive, benchDir, cpuSeconds, keysUpTo, lastDayOf, threadCpuSeconds } from "../archive.js";
 import { historyStats, runHistories, timelineOf, workShare } from "./histories.js";
 
 const run = promisify(execFile);
@@ -100,15 +100,7 @@ const { values } = parseArgs({
 const days = Number(values.days);
 const hours = Number(values.hours);
 const grid = values.grid!.split("x").map(Number);
-/** The date (YYYY-MM-DD) of the range's `count`th day. */
-function lastDayOf(count: number): string {
-  return new Date(Date.parse(`${values.start}T00:00:00Z`) + (count - 1) * 86_400_000).toISOString().slice(0, 10);
-}
-/** The archive's keys (…/YYYY/MM/DD/…) of the days up to `lastDay`. */
-function keysUpTo(keys: readonly string[], lastDay: string): string[] {
-  return keys.filter((key) => key.split("/").slice(1, 4).join("-") <= lastDay);
-}
-const end = lastDayOf(days);
+const end = lastDayOf(values.start!, days);
 const kerchunkDays = values["kerchunk-days"] === undefined ? undefined : Number(values["kerchunk-days"]);
 if (kerchunkDays !== undefined && !(Number.isInteger(kerchunkDays) && kerchunkDays >= 1)) {
   console.error(`--kerchunk-days: ${JSON.stringify(values["kerchunk-days"])} is not a whole number of days (1 or more)`);
@@ -149,7 +141,7 @@ async function main(): Promise<void> {
   let source: DatasetSpec["source"]["storage"] = { kind: "local", path: archive };
   let s3Bucket = "";
   const warmUpDays = Number(values["warm-up-days"]);
-  const warmUpEnd = lastDayOf(warmUpDays);
+  const warmUpEnd = lastDayOf(values.start!, warmUpDays);
   const warmUpKeys = keysUpTo(keys, warmUpEnd);
   let warmUpSource: DatasetSpec["source"]["storage"] = { kind: "local", path: archive };
   const minio = s3 ? new MinioServer({ dataDir: join(runDir, "minio-data"), logFile: join(runDir, "minio.log") }) : undefined;
@@ -287,7 +279,7 @@ async function main(): Promise<void> {
       let keysFile = join(archive, ".keys.json");
       if (kerchunkDays !== undefined) {
         keysFile = join(runDir, "kerchunk-keys.json");
-        await writeFile(keysFile, JSON.stringify(keysUpTo(keys, lastDayOf(kerchunkDays))));
+        await writeFile(keysFile, JSON.stringify(keysUpTo(keys, lastDayOf(values.start!, kerchunkDays))));
       }
       const { stdout } = await run(
         resolve(repositoryRoot, ".venv/bin/python"),

@@ -23,7 +23,7 @@ import { TemporalDevServer } from "../../worker/devServer.js";
 import { backfillV3 } from "../../workflows/backfill.js";
 import { backfillOptions } from "../../workflows/options.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
-import { benchArchive, benchDir, cpuSeconds } from "../archive.js";
+import { benchArchive, benchDir, cpuSeconds, lastDayOf } from "../archive.js";
 import { useMinio } from "../servers.js";
 
 const { values } = parseArgs({
@@ -41,7 +41,7 @@ const { values } = parseArgs({
 const days = Number(values.days);
 const hours = Number(values.hours);
 const grid = values.grid!.split("x").map(Number);
-const end = new Date(Date.parse(`${values.start}T00:00:00Z`) + (days - 1) * 86_400_000).toISOString().slice(0, 10);
+const end = lastDayOf(values.start!, days);
 const log = (message: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
 interface Target {

@@ -28,6 +28,7 @@ import { backfillV3 } from "../../workflows/backfill.js";
 import { progressQuery } from "../../workflows/messages.js";
 import { backfillOptions } from "../../workflows/options.js";
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "../../test/harness/archive.js";
+import { lastDayOf } from "../archive.js";
 import { completedExtractions } from "../../test/harness/outputs.js";
 
 const { values: options } = parseArgs({
@@ -53,7 +54,7 @@ const RESTART_DAYS = Number(options["restart-every-days"]);
 const AGGREGATION = options.aggregation as DatasetSpec["aggregation"];
 const DEADLINE = Date.now() + Number(options["timeout-minutes"]) * 60_000;
 const START = `${options.year}-01-01`;
-const END = new Date(Date.parse(`${START}T00:00:00Z`) + (DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
+const END = lastDayOf(START, DAYS);
 const DATASET = "soak";
 const TASK_QUEUE = "soak";
 
