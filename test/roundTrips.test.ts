@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { firstRangeOffset } from "../lib/model/kerchunkRefs.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { BlockCache, type BlockCacheOptions } from "../lib/source/blockCache.js";
+import type { ByteSource } from "../lib/source/byteSource.js";
 import { LayoutHints } from "../lib/source/layoutHints.js";
 import { MemorySource } from "../lib/source/memory.js";
 import { translateHdf5 } from "../lib/refs/translate.js";
@@ -29,6 +30,19 @@ let files: Uint8Array[] = [];
  * moves with the compressed sizes, which differ from hour to hour.
  */
 let movingFiles: Uint8Array[] = [];
+/**
+ * One hour of the same kind whose coordinate variables (`time`, `lat`, `lon`, written first) carry
+ * more than eight attributes, as the Himawari product's do: their attributes, the dimension
+ * scales' `REFERENCE_LIST` among them, go to dense storage in the head, while every variable's
+ * header and the root group's dense links lie among the data.
+ */
+let scaledFile: Uint8Array = new Uint8Array(0);
+/**
+ * An h5py file whose dimension scale and the three datasets attached to it were deleted after
+ * they reached the disk: their headers stay in the head, valid, reached by no link. The root
+ * group's links turn dense after a large dataset, beyond an 8 KiB head.
+ */
+let staleScale: Uint8Array = new Uint8Array(0);
 /** A group of 300 links (dense storage whose name index is two levels deep), written by h5py. */
 let manyLinks: Uint8Array = new Uint8Array(0);
 /** Two h5py files whose last object (and its attributes) is created after data of varying size: at the end. */
@@ -59,8 +73,35 @@ before(async () => {
     "        data[:noisy] = rng.integers(0, 1000, (noisy, 800), dtype='i2')",
     "        v[0] = data",
     "    ds.close()",
+    "rng = np.random.default_rng(4)",
+    `ds = netCDF4.Dataset(${JSON.stringify(dir)} + "/scaled.nc", "w", format="NETCDF4")`,
+    "for name, n in (('time', None), ('lat', 400), ('lon', 800)): ds.createDimension(name, n)",
+    "for name, n in (('time', 1), ('lat', 400), ('lon', 800)):",
+    "    c = ds.createVariable(name, 'f8' if name == 'time' else 'f4', (name,))",
+    "    c.setncatts({'long_name': name, 'standard_name': name, 'units': '1', 'axis': name[0].upper(), 'valid_min': 0.0, 'valid_max': 1.0, 'comment': 'a coordinate', 'source': 'test'})",
+    "    c[:] = np.arange(n)",
+    "for i in range(10):",
+    "    v = ds.createVariable(f'v{i}', 'i2', ('time', 'lat', 'lon'), zlib=True, chunksizes=(1, 200, 400), fill_value=np.int16(-1))",
+    "    v.units = '1'",
+    "    data = np.full((400, 800), -1, dtype='i2')",
+    "    noisy = int(400 * (0.3 + 0.4 * rng.random()))",
+    "    data[:noisy] = rng.integers(0, 1000, (noisy, 800), dtype='i2')",
+    "    v[0] = data",
+    "ds.close()",
     `with h5py.File(${JSON.stringify(dir)} + "/many.h5", "w", libver="latest") as f:`,
     "    for i in range(300): f.create_dataset(f'member_with_a_long_name_{i:04d}', data=np.arange(10, dtype='i4'))",
+    "rng = np.random.default_rng(5)",
+    `with h5py.File(${JSON.stringify(dir)} + "/stale.h5", "w", libver="latest") as f:`,
+    "    x = f.create_dataset('x', data=np.arange(1000, dtype='f4'))",
+    "    x.make_scale('x')",
+    "    old = [f.create_dataset(f'old{i}', shape=(1000,), dtype='f4', chunks=(100,)) for i in range(3)]",
+    "    for d in old: d.dims[0].attach_scale(x)",
+    "    f.create_dataset('big', data=rng.random(200_000))",
+    "    for d in old: d[:] = rng.random(1000)",
+    "    for i in range(9): f.create_dataset(f'd{i}', data=rng.random(50_000), chunks=(10_000,))",
+    "    f.flush()",
+    "    del f['x']",
+    "    for i in range(3): del f[f'old{i}']",
     "for seed in (1, 2):",
     "    rng = np.random.default_rng(seed)",
     `    with h5py.File(${JSON.stringify(dir)} + f"/late{seed}.h5", "w") as f:`,
@@ -71,15 +112,34 @@ before(async () => {
   ].join("\n");
   await run(venvPython, ["-c", moving]);
   movingFiles = await Promise.all([1, 2, 3].map((seed) => readFile(join(dir, `moving${seed}.nc`)).then((b) => new Uint8Array(b))));
+  scaledFile = new Uint8Array(await readFile(join(dir, "scaled.nc")));
   manyLinks = new Uint8Array(await readFile(join(dir, "many.h5")));
+  staleScale = new Uint8Array(await readFile(join(dir, "stale.h5")));
   lateFiles = await Promise.all([1, 2].map((seed) => readFile(join(dir, `late${seed}.h5`)).then((b) => new Uint8Array(b))));
 });
 
-async function translate(bytes: Uint8Array, options: BlockCacheOptions = {}) {
+async function translate(bytes: Uint8Array, options: BlockCacheOptions = {}, { scan = true } = {}) {
   const source = new MemorySource(bytes, "memory://h.nc");
   const cache = new BlockCache(source, options);
-  const result = await translateHdf5(cache, { inlineThreshold: 100, url: "s3://bucket/h.nc" });
+  const result = await translateHdf5(scan ? cache : new UnscannedCache(cache), { inlineThreshold: 100, url: "s3://bucket/h.nc" });
   return { refs: result.refs, roundTrips: source.roundTrips, requests: source.stats.requests, bytes: source.stats.bytes, learned: cache.learnedRanges() };
+}
+
+/** The cache without `peek`: the reader finds no object header by scanning (lib/hdf5/headerScan.ts), as before it did. */
+class UnscannedCache implements ByteSource {
+  constructor(private readonly cache: BlockCache) {}
+  get url(): string {
+    return this.cache.url;
+  }
+  size(): Promise<number> {
+    return this.cache.size();
+  }
+  read(offset: number, length: number): Promise<Uint8Array> {
+    return this.cache.read(offset, length);
+  }
+  readNow(offset: number, length: number): Uint8Array | undefined {
+    return this.cache.readNow(offset, length);
+  }
 }
 
 test("a netCDF-C Himawari-layout file: at most 3 sequential round trips cold, 1 with its neighbour's layout, the same references", async () => {
@@ -139,6 +199,31 @@ test("dense root links after the variables' data: hints learned from one or two 
   assert.deepEqual(fromTwo.refs, alone.refs);
   assert.ok(fromTwo.bytes <= alone.bytes, `with two hours' layout: ${fromTwo.bytes} bytes, ${alone.bytes} without a guess`);
   assert.ok(fromTwo.roundTrips <= alone.roundTrips, `with two hours' layout: ${fromTwo.roundTrips} round trips, ${alone.roundTrips} without a guess`);
+});
+
+test("variables defined one after the other: the dimension scales in the head name every header at once, 3 round trips instead of 4", async () => {
+  // Found by scanning what the first round read for the scales' headers, and following their
+  // REFERENCE_LIST: every variable's header beside the link storage's first structures.
+  const unscanned = await translate(scaledFile, {}, { scan: false });
+  const scanned = await translate(scaledFile);
+  assert.deepEqual(scanned.refs, unscanned.refs);
+  assert.ok(scanned.roundTrips <= 3, `${scanned.roundTrips} round trips (${unscanned.roundTrips} without the scan)`);
+  assert.ok(unscanned.roundTrips > scanned.roundTrips, `the fixture's chain is longer without the scan: ${unscanned.roundTrips} round trips`);
+  assert.ok(scanned.bytes <= unscanned.bytes, `${scanned.bytes} bytes with the scan, ${unscanned.bytes} without`);
+  // What the next file is told to read is what this one needed: the scanned head is not in it.
+  assert.deepEqual(scanned.learned, unscanned.learned);
+});
+
+test("a dimension scale left in freed space costs reads, never a reference or a round trip", async () => {
+  // Its header (and those of the datasets its REFERENCE_LIST names) is still in the head, valid,
+  // but no link leads to it: the read-ahead follows it to chunk indexes the walk never reads.
+  const small = { headSize: 8192 };
+  const alone = await translate(staleScale, small, { scan: false });
+  const guessed = await translate(staleScale, small);
+  assert.deepEqual(guessed.refs, alone.refs);
+  assert.equal(Object.keys(guessed.refs.refs).some((key) => key.startsWith("old")), false, "the deleted datasets are not in the references");
+  assert.ok(guessed.roundTrips <= alone.roundTrips, `${guessed.roundTrips} round trips with the stale scale followed, ${alone.roundTrips} without`);
+  assert.ok(guessed.requests > alone.requests, `the stale scale's datasets were read (${guessed.requests} requests, ${alone.requests} without): the check would pass without them`);
 });
 
 test("dense links: the heap's root block is read beside the name index's nodes, not after them", async () => {

@@ -90,6 +90,13 @@ class TracingSource implements ByteSource {
     this.reads.push({ offset, length, at: performance.now(), callers: [...new Set(frames)].slice(0, 4).join(" < ") });
     return this.cache.read(offset, length);
   }
+  /** Bytes the cache holds, at once (as the parsers get them in a worker); not a read of the file. */
+  readNow(offset: number, length: number): Uint8Array | undefined {
+    return this.cache.readNow(offset, length);
+  }
+  peek(offset: number, length: number): Uint8Array | undefined {
+    return this.cache.peek(offset, length);
+  }
 }
 
 const cacheOptions: BlockCacheOptions = {};

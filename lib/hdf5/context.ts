@@ -56,10 +56,19 @@ export class Hdf5Context {
    * hit blocks its first round fetched.
    */
   readNow(address: number, length: number): Uint8Array | undefined {
+    return this.held(address, length, this.source.readNow);
+  }
+
+  /** `readNow` through the source's `peek`: held bytes looked at, not counted as needed (`headerScan.ts`). */
+  peek(address: number, length: number): Uint8Array | undefined {
+    return this.held(address, length, this.source.peek);
+  }
+
+  private held(address: number, length: number, take: ((offset: number, length: number) => Uint8Array | undefined) | undefined): Uint8Array | undefined {
     const absolute = this.baseAddress + address;
-    if (this.source.readNow === undefined || !Number.isSafeInteger(address) || address < 0 || !Number.isSafeInteger(length) || length < 0) return undefined;
+    if (take === undefined || !Number.isSafeInteger(address) || address < 0 || !Number.isSafeInteger(length) || length < 0) return undefined;
     if (absolute + length > this.fileSize) return undefined;
-    const bytes = this.source.readNow(absolute, length);
+    const bytes = take.call(this.source, absolute, length);
     if (bytes === undefined) return undefined;
     return this.overlay ? this.overlay.apply(address, bytes) : bytes;
   }

@@ -72,6 +72,18 @@ export class FractalHeap {
     return new FractalHeap(ctx, header);
   }
 
+  /** The heap at once when its header is among the bytes already read, else undefined. */
+  static openNow(ctx: Hdf5Context, address: number): FractalHeap | undefined {
+    const c = ctx.cursorUpToNow(address, 512, "fractal heap header");
+    return c === undefined ? undefined : new FractalHeap(ctx, parseHeader(ctx, c, address));
+  }
+
+  /** True when the root block's first bytes are already read (or the heap is empty). */
+  rootHeld(): boolean {
+    const root = this.header.rootBlockAddress;
+    return root === undefined || this.ctx.peek(root, 1) !== undefined;
+  }
+
   /**
    * Start reading the root block (a direct block, or an indirect block's child table) before any
    * heap id is known: dense storage reads its name index concurrently, so the heap block then

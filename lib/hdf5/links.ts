@@ -2,6 +2,7 @@ import { Hdf5FormatError } from "../errors.js";
 import type { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
 import { openDenseStorage } from "./denseStorage.js";
+import { FractalHeap } from "./fractalHeap.js";
 import { parseLinkInfo } from "./messages/linkInfo.js";
 import { parseLinkMessage } from "./messages/link.js";
 import { parseSymbolTableMessage } from "./messages/symbolTable.js";
@@ -68,6 +69,32 @@ export async function readGroupLinks(ctx: Hdf5Context, header: ObjectHeader, gro
     }
   }
   return links;
+}
+
+/**
+ * True when the group's links can likely be read from bytes the source holds already: compact
+ * link messages; a symbol table whose B-tree and local heap were fetched; dense links whose heap
+ * header, heap root block and name index header were. (Deeper nodes are not looked at: this only
+ * tells whether the walk's next step will wait for a read.) A damaged header counts as held: the
+ * walk reports it.
+ */
+export function linksHeld(ctx: Hdf5Context, header: ObjectHeader): boolean {
+  try {
+    const held = (address: number | undefined): boolean => address === undefined || ctx.peek(address, 1) !== undefined;
+    const symbolTable = findMessage(header, MessageType.SYMBOL_TABLE);
+    if (symbolTable) {
+      const { btreeAddress, localHeapAddress } = parseSymbolTableMessage(ctx, bodyCursor(symbolTable));
+      return held(btreeAddress) && held(localHeapAddress);
+    }
+    const linkInfo = findMessage(header, MessageType.LINK_INFO);
+    if (!linkInfo) return true;
+    const { fractalHeapAddress, nameIndexAddress } = parseLinkInfo(ctx, bodyCursor(linkInfo));
+    if (fractalHeapAddress === undefined) return true;
+    const heap = FractalHeap.openNow(ctx, fractalHeapAddress);
+    return heap !== undefined && heap.rootHeld() && held(nameIndexAddress);
+  } catch {
+    return true;
+  }
 }
 
 async function readDenseLinks(ctx: Hdf5Context, heapAddress: number, nameIndexAddress: number): Promise<Hdf5Link[]> {

@@ -144,6 +144,15 @@ export class BlockCache implements ByteSource {
    * hooks on every promise: most of a parse's reads are of blocks already in.
    */
   readNow(offset: number, length: number): Uint8Array | undefined {
+    return this.held(offset, length, true);
+  }
+
+  /** `readNow`'s bytes without counting them as asked for (`learnedRanges`) or served: a look, not a read. */
+  peek(offset: number, length: number): Uint8Array | undefined {
+    return this.held(offset, length, false);
+  }
+
+  private held(offset: number, length: number, asked: boolean): Uint8Array | undefined {
     if (!this.headDone || length <= 0 || offset < 0 || offset + length > this.fileSize!) return undefined;
     const first = Math.floor(offset / this.blockSize);
     const last = Math.floor((offset + length - 1) / this.blockSize);
@@ -165,6 +174,7 @@ export class BlockCache implements ByteSource {
         written += take;
       }
     }
+    if (!asked) return bytes;
     for (let index = first; index <= last; index++) this.touched.add(index);
     this.served.requests++;
     this.served.bytes += length;

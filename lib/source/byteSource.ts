@@ -32,6 +32,11 @@ export interface ByteSource {
    * already (a cache); undefined when it would have to wait (then `read`).
    */
   readNow?(offset: number, length: number): Uint8Array | undefined;
+  /**
+   * Optional: `readNow`'s bytes for a reader that only looks for structures in what is held (a
+   * scan for object headers), not counted as bytes it needed.
+   */
+  peek?(offset: number, length: number): Uint8Array | undefined;
   /** Requests and bytes that really went to the origin (sources that talk to one keep these). */
   readonly stats?: ReadStats;
   /**
