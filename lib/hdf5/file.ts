@@ -66,6 +66,8 @@ export class Hdf5File {
    */
   private readonly objectsByAddress = new Map<number, Promise<Hdf5Object>>();
   private readonly chunkLists = new Map<number, Promise<ChunkRef[]>>();
+  /** `readAheadOfLinks`, once started. */
+  private readAhead: Promise<void> | undefined;
   private readonly services: AttributeServices;
 
   private constructor(
@@ -157,6 +159,7 @@ export class Hdf5File {
       return { address, path, attributes, skippedAttributes: skipped };
     };
     if (isGroupHeader(header) && !has(MessageType.DATA_LAYOUT)) {
+      if (address === this.superblock.rootObjectHeaderAddress) this.startReadAhead(header);
       const linksPromise = readGroupLinks(this.context, header, this.superblock.groupLeafNodeK);
       // Children start loading as soon as the links are known, not after this group's attributes.
       void linksPromise.then((links) => this.prefetchChildren(path, links), () => undefined);
@@ -206,17 +209,22 @@ export class Hdf5File {
     const seen = new Set<number>();
     const rootAddress = this.superblock.rootObjectHeaderAddress;
     const rootPromise = this.prefetchObject(rootAddress, "/");
-    const ahead = this.options.prefetchChunkIndexes ? this.readAheadOfLinks(rootAddress).catch(() => undefined) : undefined;
     seen.add(rootAddress);
     const objects: Hdf5Object[] = [];
     await this.collectFrom(await rootPromise, seen, 0, objects);
     // Awaited (it never rejects) so that no read of this file is still on its way when it is done.
-    await ahead;
+    if (this.readAhead !== undefined) await this.readAhead;
     return objects;
   }
 
+  /** Start `readAheadOfLinks` for translation when the root group's links are not at hand (once). */
+  private startReadAhead(root: ObjectHeader): void {
+    if (!this.options.prefetchChunkIndexes || this.readAhead !== undefined || linksHeld(this.context, root)) return;
+    this.readAhead = this.readAheadOfLinks(root.address).catch(() => undefined);
+  }
+
   /**
-   * When the root group's links are not in the bytes read so far, start reading the datasets the
+   * With the root group's links not in the bytes read so far, start reading the datasets the
    * dimension scales in those bytes name (`headerScan.ts`): their headers and chunk indexes come
    * in beside the links' own structures instead of after them (a Himawari-sized granule written
    * one variable after the other: 4 round trips instead of 6). Only bytes are warmed: the headers
@@ -224,8 +232,6 @@ export class Hdf5File {
    * still comes from the walk. A wrong guess costs reads, never a result.
    */
   private async readAheadOfLinks(rootAddress: number): Promise<void> {
-    const root = await this.header(rootAddress).catch(() => undefined);
-    if (root === undefined || linksHeld(this.context, root)) return;
     const started = new Set<number>([rootAddress]);
     // A dataset's attribute storage and its chunk index, side by side, as the walk will read them.
     const warmDataset = async (address: number): Promise<void> => {
