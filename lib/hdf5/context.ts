@@ -56,21 +56,23 @@ export class Hdf5Context {
    * hit blocks its first round fetched.
    */
   readNow(address: number, length: number): Uint8Array | undefined {
-    return this.held(address, length, this.source.readNow);
+    if (this.source.readNow === undefined || !this.inFile(address, length)) return undefined;
+    const bytes = this.source.readNow(this.baseAddress + address, length);
+    if (bytes === undefined) return undefined;
+    return this.overlay ? this.overlay.apply(address, bytes) : bytes;
   }
 
   /** `readNow` through the source's `peek`: held bytes looked at, not counted as needed (`headerScan.ts`). */
   peek(address: number, length: number): Uint8Array | undefined {
-    return this.held(address, length, this.source.peek);
-  }
-
-  private held(address: number, length: number, take: ((offset: number, length: number) => Uint8Array | undefined) | undefined): Uint8Array | undefined {
-    const absolute = this.baseAddress + address;
-    if (take === undefined || !Number.isSafeInteger(address) || address < 0 || !Number.isSafeInteger(length) || length < 0) return undefined;
-    if (absolute + length > this.fileSize) return undefined;
-    const bytes = take.call(this.source, absolute, length);
+    if (this.source.peek === undefined || !this.inFile(address, length)) return undefined;
+    const bytes = this.source.peek(this.baseAddress + address, length);
     if (bytes === undefined) return undefined;
     return this.overlay ? this.overlay.apply(address, bytes) : bytes;
+  }
+
+  /** A well-formed range inside the file (`read` reports the others). */
+  private inFile(address: number, length: number): boolean {
+    return Number.isSafeInteger(address) && address >= 0 && Number.isSafeInteger(length) && length >= 0 && this.baseAddress + address + length <= this.fileSize;
   }
 
   /** A cursor over `readNow`'s bytes, or undefined. */

@@ -144,40 +144,40 @@ export class BlockCache implements ByteSource {
    * hooks on every promise: most of a parse's reads are of blocks already in.
    */
   readNow(offset: number, length: number): Uint8Array | undefined {
-    return this.held(offset, length, true);
+    const bytes = this.storedBytes(offset, length);
+    if (bytes === undefined) return undefined;
+    const last = Math.floor((offset + length - 1) / this.blockSize);
+    for (let index = Math.floor(offset / this.blockSize); index <= last; index++) this.touched.add(index);
+    this.served.requests++;
+    this.served.bytes += length;
+    return bytes;
   }
 
   /** `readNow`'s bytes without counting them as asked for (`learnedRanges`) or served: a look, not a read. */
   peek(offset: number, length: number): Uint8Array | undefined {
-    return this.held(offset, length, false);
+    return this.storedBytes(offset, length);
   }
 
-  private held(offset: number, length: number, asked: boolean): Uint8Array | undefined {
+  /** The bytes of a range whose every block is stored, else undefined. */
+  private storedBytes(offset: number, length: number): Uint8Array | undefined {
     if (!this.headDone || length <= 0 || offset < 0 || offset + length > this.fileSize!) return undefined;
     const first = Math.floor(offset / this.blockSize);
     const last = Math.floor((offset + length - 1) / this.blockSize);
     const start = offset - first * this.blockSize;
-    let bytes: Uint8Array | undefined;
     if (first === last) {
       const block = this.stored.get(first);
-      if (block === undefined) return undefined;
-      bytes = block.subarray(start, start + length);
-    } else {
-      for (let index = first; index <= last; index++) if (!this.stored.has(index)) return undefined;
-      bytes = new Uint8Array(length);
-      let written = 0;
-      for (let index = first; index <= last; index++) {
-        const block = this.stored.get(index)!;
-        const from = index === first ? start : 0;
-        const take = Math.min(block.length - from, length - written);
-        bytes.set(block.subarray(from, from + take), written);
-        written += take;
-      }
+      return block === undefined ? undefined : block.subarray(start, start + length);
     }
-    if (!asked) return bytes;
-    for (let index = first; index <= last; index++) this.touched.add(index);
-    this.served.requests++;
-    this.served.bytes += length;
+    for (let index = first; index <= last; index++) if (!this.stored.has(index)) return undefined;
+    const bytes = new Uint8Array(length);
+    let written = 0;
+    for (let index = first; index <= last; index++) {
+      const block = this.stored.get(index)!;
+      const from = index === first ? start : 0;
+      const take = Math.min(block.length - from, length - written);
+      bytes.set(block.subarray(from, from + take), written);
+      written += take;
+    }
     return bytes;
   }
 
