@@ -37,6 +37,8 @@ let movingFiles: Uint8Array[] = [];
  * header and the root group's dense links lie among the data.
  */
 let scaledFile: Uint8Array = new Uint8Array(0);
+/** The same, with the ten variables in a group `data` (root links compact, the group's dense, among the data). */
+let groupedFile: Uint8Array = new Uint8Array(0);
 /**
  * An h5py file whose dimension scale and the three datasets attached to it were deleted after
  * they reached the disk: their headers stay in the head, valid, reached by no link. The root
@@ -73,21 +75,23 @@ before(async () => {
     "        data[:noisy] = rng.integers(0, 1000, (noisy, 800), dtype='i2')",
     "        v[0] = data",
     "    ds.close()",
-    "rng = np.random.default_rng(4)",
-    `ds = netCDF4.Dataset(${JSON.stringify(dir)} + "/scaled.nc", "w", format="NETCDF4")`,
-    "for name, n in (('time', None), ('lat', 400), ('lon', 800)): ds.createDimension(name, n)",
-    "for name, n in (('time', 1), ('lat', 400), ('lon', 800)):",
-    "    c = ds.createVariable(name, 'f8' if name == 'time' else 'f4', (name,))",
-    "    c.setncatts({'long_name': name, 'standard_name': name, 'units': '1', 'axis': name[0].upper(), 'valid_min': 0.0, 'valid_max': 1.0, 'comment': 'a coordinate', 'source': 'test'})",
-    "    c[:] = np.arange(n)",
-    "for i in range(10):",
-    "    v = ds.createVariable(f'v{i}', 'i2', ('time', 'lat', 'lon'), zlib=True, chunksizes=(1, 200, 400), fill_value=np.int16(-1))",
-    "    v.units = '1'",
-    "    data = np.full((400, 800), -1, dtype='i2')",
-    "    noisy = int(400 * (0.3 + 0.4 * rng.random()))",
-    "    data[:noisy] = rng.integers(0, 1000, (noisy, 800), dtype='i2')",
-    "    v[0] = data",
-    "ds.close()",
+    "for name, grouped in (('scaled', False), ('grouped', True)):",
+    "    rng = np.random.default_rng(4)",
+    `    ds = netCDF4.Dataset(${JSON.stringify(dir)} + f"/{name}.nc", "w", format="NETCDF4")`,
+    "    for dim, n in (('time', None), ('lat', 400), ('lon', 800)): ds.createDimension(dim, n)",
+    "    for dim, n in (('time', 1), ('lat', 400), ('lon', 800)):",
+    "        c = ds.createVariable(dim, 'f8' if dim == 'time' else 'f4', (dim,))",
+    "        c.setncatts({'long_name': dim, 'standard_name': dim, 'units': '1', 'axis': dim[0].upper(), 'valid_min': 0.0, 'valid_max': 1.0, 'comment': 'a coordinate', 'source': 'test'})",
+    "        c[:] = np.arange(n)",
+    "    into = ds.createGroup('data') if grouped else ds",
+    "    for i in range(10):",
+    "        v = into.createVariable(f'v{i}', 'i2', ('time', 'lat', 'lon'), zlib=True, chunksizes=(1, 200, 400), fill_value=np.int16(-1))",
+    "        v.units = '1'",
+    "        data = np.full((400, 800), -1, dtype='i2')",
+    "        noisy = int(400 * (0.3 + 0.4 * rng.random()))",
+    "        data[:noisy] = rng.integers(0, 1000, (noisy, 800), dtype='i2')",
+    "        v[0] = data",
+    "    ds.close()",
     `with h5py.File(${JSON.stringify(dir)} + "/many.h5", "w", libver="latest") as f:`,
     "    for i in range(300): f.create_dataset(f'member_with_a_long_name_{i:04d}', data=np.arange(10, dtype='i4'))",
     "rng = np.random.default_rng(5)",
@@ -113,6 +117,7 @@ before(async () => {
   await run(venvPython, ["-c", moving]);
   movingFiles = await Promise.all([1, 2, 3].map((seed) => readFile(join(dir, `moving${seed}.nc`)).then((b) => new Uint8Array(b))));
   scaledFile = new Uint8Array(await readFile(join(dir, "scaled.nc")));
+  groupedFile = new Uint8Array(await readFile(join(dir, "grouped.nc")));
   manyLinks = new Uint8Array(await readFile(join(dir, "many.h5")));
   staleScale = new Uint8Array(await readFile(join(dir, "stale.h5")));
   lateFiles = await Promise.all([1, 2].map((seed) => readFile(join(dir, `late${seed}.h5`)).then((b) => new Uint8Array(b))));
@@ -203,15 +208,18 @@ test("dense root links after the variables' data: hints learned from one or two 
 
 test("variables defined one after the other: the dimension scales in the head name every header at once, 3 round trips instead of 4", async () => {
   // Found by scanning what the first round read for the scales' headers, and following their
-  // REFERENCE_LIST: every variable's header beside the link storage's first structures.
-  const unscanned = await translate(scaledFile, {}, { scan: false });
-  const scanned = await translate(scaledFile);
-  assert.deepEqual(scanned.refs, unscanned.refs);
-  assert.ok(scanned.roundTrips <= 3, `${scanned.roundTrips} round trips (${unscanned.roundTrips} without the scan)`);
-  assert.ok(unscanned.roundTrips > scanned.roundTrips, `the fixture's chain is longer without the scan: ${unscanned.roundTrips} round trips`);
-  assert.ok(scanned.bytes <= unscanned.bytes, `${scanned.bytes} bytes with the scan, ${unscanned.bytes} without`);
-  // What the next file is told to read is what this one needed: the scanned head is not in it.
-  assert.deepEqual(scanned.learned, unscanned.learned);
+  // REFERENCE_LIST: every variable's header beside the link storage's first structures; in the
+  // root group, or in a group of its own whose links are the ones not at hand.
+  for (const [name, file] of [["root group", scaledFile], ["group data", groupedFile]] as const) {
+    const unscanned = await translate(file, {}, { scan: false });
+    const scanned = await translate(file);
+    assert.deepEqual(scanned.refs, unscanned.refs);
+    assert.ok(scanned.roundTrips <= 3, `${name}: ${scanned.roundTrips} round trips (${unscanned.roundTrips} without the scan)`);
+    assert.ok(unscanned.roundTrips > scanned.roundTrips, `${name}: the fixture's chain is longer without the scan: ${unscanned.roundTrips} round trips`);
+    assert.ok(scanned.bytes <= unscanned.bytes, `${name}: ${scanned.bytes} bytes with the scan, ${unscanned.bytes} without`);
+    // What the next file is told to read is what this one needed: the scanned head is not in it.
+    assert.deepEqual(scanned.learned, unscanned.learned);
+  }
 });
 
 test("a dimension scale left in freed space costs reads, never a reference or a round trip", async () => {

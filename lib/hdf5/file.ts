@@ -159,7 +159,7 @@ export class Hdf5File {
       return { address, path, attributes, skippedAttributes: skipped };
     };
     if (isGroupHeader(header) && !has(MessageType.DATA_LAYOUT)) {
-      if (address === this.superblock.rootObjectHeaderAddress) this.startReadAhead(header);
+      this.startReadAhead(header);
       const linksPromise = readGroupLinks(this.context, header, this.superblock.groupLeafNodeK);
       // Children start loading as soon as the links are known, not after this group's attributes.
       void linksPromise.then((links) => this.prefetchChildren(path, links), () => undefined);
@@ -217,22 +217,22 @@ export class Hdf5File {
     return objects;
   }
 
-  /** Start `readAheadOfLinks` for translation when the root group's links are not at hand (once). */
-  private startReadAhead(root: ObjectHeader): void {
-    if (!this.options.prefetchChunkIndexes || this.readAhead !== undefined || linksHeld(this.context, root)) return;
-    this.readAhead = this.readAheadOfLinks(root.address).catch(() => undefined);
+  /** Start `readAheadOfLinks` for translation at the first group whose links are not at hand (once a file). */
+  private startReadAhead(group: ObjectHeader): void {
+    if (!this.options.prefetchChunkIndexes || this.readAhead !== undefined || linksHeld(this.context, group)) return;
+    this.readAhead = this.readAheadOfLinks().catch(() => undefined);
   }
 
   /**
-   * With the root group's links not in the bytes read so far, start reading the datasets the
+   * With a group's links not in the bytes read so far, start reading the datasets the
    * dimension scales in those bytes name (`headerScan.ts`): their headers and chunk indexes come
    * in beside the links' own structures instead of after them (a Himawari-sized granule written
    * one variable after the other: 4 round trips instead of 6). Only bytes are warmed: the headers
    * cached by address are what the walk would parse there, and every object, chunk list and error
    * still comes from the walk. A wrong guess costs reads, never a result.
    */
-  private async readAheadOfLinks(rootAddress: number): Promise<void> {
-    const started = new Set<number>([rootAddress]);
+  private async readAheadOfLinks(): Promise<void> {
+    const started = new Set<number>();
     // A dataset's attribute storage and its chunk index, side by side, as the walk will read them.
     const warmDataset = async (address: number): Promise<void> => {
       const header = await this.header(address);
@@ -252,7 +252,7 @@ export class Hdf5File {
       await Promise.all(fresh.map((target) => warmDataset(target).catch(() => undefined)));
     };
     const scales = heldObjectHeaders(this.context);
-    await Promise.all(scales.map((address) => (started.has(address) ? undefined : fromScale(address).catch(() => undefined))));
+    await Promise.all(scales.map((address) => fromScale(address).catch(() => undefined)));
   }
 
   /**
