@@ -10,6 +10,8 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { before, test } from "node:test";
 import { promisify } from "node:util";
+import { Hdf5Context } from "../lib/hdf5/context.js";
+import { heldObjectHeaders } from "../lib/hdf5/headerScan.js";
 import { firstRangeOffset } from "../lib/model/kerchunkRefs.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { BlockCache, type BlockCacheOptions } from "../lib/source/blockCache.js";
@@ -220,6 +222,27 @@ test("variables defined one after the other: the dimension scales in the head na
     // What the next file is told to read is what this one needed: the scanned head is not in it.
     assert.deepEqual(scanned.learned, unscanned.learned);
   }
+});
+
+test("the scan takes a signed header only whole and with its checksum right", async () => {
+  // A real header of the fixture, copied into an empty file twice: as it is, and with one byte of
+  // its messages changed (its checksum then fails); and a third copy cut by the end of what is held
+  // (the 64 KiB head of a 128 KiB file).
+  const found = await (async () => {
+    const cache = new BlockCache(new MemorySource(scaledFile, "memory://scaled.nc"));
+    return heldObjectHeaders(new Hdf5Context(cache, await cache.size(), 8, 8, 0));
+  })();
+  // A scale's header, up to the next header found (no other signature in the copy).
+  const header = scaledFile.slice(found[1]!, found[2]!);
+  const bytes = new Uint8Array(128 * 1024);
+  bytes.set(header, 8192);
+  const damaged = header.slice();
+  damaged[24] = damaged[24]! ^ 0xff;
+  bytes.set(damaged, 24576);
+  bytes.set(header.subarray(0, 1024), 64 * 1024 - 40);
+  const cache = new BlockCache(new MemorySource(bytes, "memory://planted.h5"), { headSize: 64 * 1024 });
+  const ctx = new Hdf5Context(cache, await cache.size(), 8, 8, 0);
+  assert.deepEqual(heldObjectHeaders(ctx), [8192]);
 });
 
 test("a dimension scale left in freed space costs reads, never a reference or a round trip", async () => {

@@ -15,12 +15,12 @@
  * that happens to hold one): it may cost reads, and the walk of the links still decides what the
  * file holds.
  */
-import { lookup3 } from "./checksum.js";
 import type { Hdf5Context } from "./context.js";
 import type { AttributeElement, Hdf5Attribute } from "./model.js";
+import { isHeldObjectHeaderV2 } from "./objectHeader.js";
 
 /** Bytes looked at from the start of the file: netCDF-C's dimension scales lie in the first few hundred KiB. */
-export const HEADER_SCAN_LIMIT = 1024 * 1024;
+const HEADER_SCAN_LIMIT = 1024 * 1024;
 /** Step of the scan: held bytes are taken in pieces of this size, so a hole costs one piece, not the scan. */
 const PIECE = 4096;
 const SIGNATURE = [0x4f, 0x48, 0x44, 0x52]; // "OHDR"
@@ -38,33 +38,12 @@ export function heldObjectHeaders(ctx: Hdf5Context, limit: number = HEADER_SCAN_
     const piece = ctx.peek(start, Math.min(PIECE + 3, end - start)) ?? ctx.peek(start, Math.min(PIECE, end - start));
     if (piece === undefined) continue;
     for (let at = piece.indexOf(SIGNATURE[0]!); at >= 0 && at < PIECE; at = piece.indexOf(SIGNATURE[0]!, at + 1)) {
-      if (piece[at + 1] === SIGNATURE[1] && piece[at + 2] === SIGNATURE[2] && piece[at + 3] === SIGNATURE[3] && isHeldHeader(ctx, start + at)) {
+      if (piece[at + 1] === SIGNATURE[1] && piece[at + 2] === SIGNATURE[2] && piece[at + 3] === SIGNATURE[3] && isHeldObjectHeaderV2(ctx, start + at)) {
         found.push(start + at);
       }
     }
   }
   return found;
-}
-
-/** True when a version 2 header's first chunk starts at `address` and is held whole, its checksum right. */
-function isHeldHeader(ctx: Hdf5Context, address: number): boolean {
-  // Signature, version, flags, then up to 16 + 4 bytes of optional fields and an 8-byte chunk size.
-  const prefix = ctx.peek(address, Math.min(34, ctx.fileSize - ctx.baseAddress - address));
-  if (prefix === undefined || prefix.length < 7 || prefix[4] !== 2) return false;
-  const flags = prefix[5]!;
-  if (flags & 0xc0) return false; // reserved bits
-  let pos = 6 + (flags & 0x20 ? 16 : 0) + (flags & 0x10 ? 4 : 0);
-  const width = 1 << (flags & 0x03);
-  if (pos + width > prefix.length) return false;
-  let size = 0;
-  for (let i = width - 1; i >= 0; i--) size = size * 256 + prefix[pos + i]!;
-  pos += width;
-  const total = pos + size + 4;
-  if (size === 0 || !Number.isSafeInteger(total)) return false;
-  const whole = ctx.peek(address, total);
-  if (whole === undefined) return false;
-  const stored = (whole[total - 4]! | (whole[total - 3]! << 8) | (whole[total - 2]! << 16) | (whole[total - 1]! << 24)) >>> 0;
-  return lookup3(whole.subarray(0, total - 4)) === stored;
 }
 
 /**

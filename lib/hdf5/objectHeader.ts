@@ -1,6 +1,6 @@
 import { Hdf5FormatError } from "../errors.js";
 import { readU32 } from "./bytes.js";
-import { verifyChecksum } from "./checksum.js";
+import { lookup3, verifyChecksum } from "./checksum.js";
 import type { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
 import { parseContinuationMessage } from "./messages/continuation.js";
@@ -217,6 +217,27 @@ function parseMessagesV1(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHead
  * optional attribute phase change values (bit 4), chunk #0 size in 1/2/4/8 bytes (bits 0-1),
  * then messages, a gap, and a checksum of everything before it.
  */
+/**
+ * True when a version 2 object header starts at `address` and its whole first chunk is among the
+ * bytes the source holds, its checksum right: a header found by its signature (`headerScan.ts`),
+ * looked at through `peek`, read nothing.
+ */
+export function isHeldObjectHeaderV2(ctx: Hdf5Context, address: number): boolean {
+  try {
+    // Signature, version, flags, up to 16 + 4 bytes of optional fields, an 8-byte chunk size.
+    const start = ctx.peek(address, Math.min(34, ctx.fileSize - ctx.baseAddress - address));
+    if (start === undefined) return false;
+    const cursor = new ByteCursor(start, address, ctx.url, "object header");
+    if (cursor.ascii(4) !== "OHDR") return false;
+    cursor.pos = 0;
+    const { prefix, size, total } = firstChunkPrefixV2(ctx, cursor, address, { address, version: 2, flags: 0, attributeCreationOrderTracked: false, messages: [] });
+    const whole = ctx.peek(address, total);
+    return whole !== undefined && lookup3(whole.subarray(0, prefix + size)) === readU32(whole, prefix + size);
+  } catch {
+    return false;
+  }
+}
+
 function firstChunkPrefixV2(ctx: Hdf5Context, first: ByteCursor, address: number, header: ObjectHeader): FirstChunkPrefix {
   first.skip(4);
   const version = first.u8();
