@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { before, test } from "node:test";
 import { promisify } from "node:util";
 import { Hdf5Context } from "../lib/hdf5/context.js";
+import { Hdf5File } from "../lib/hdf5/file.js";
 import { heldObjectHeaders } from "../lib/hdf5/headerScan.js";
 import { firstRangeOffset } from "../lib/model/kerchunkRefs.js";
 import { repositoryRoot } from "../lib/servers/process.js";
@@ -243,6 +244,29 @@ test("the scan takes a signed header only whole and with its checksum right", as
   const cache = new BlockCache(new MemorySource(bytes, "memory://planted.h5"), { headSize: 64 * 1024 });
   const ctx = new Hdf5Context(cache, await cache.size(), 8, 8, 0);
   assert.deepEqual(heldObjectHeaders(ctx), [8192]);
+});
+
+test("a damaged chunk index the read-ahead reached first fails with the walk's own error, naming the variable", async () => {
+  // Each variable's index damaged in turn, in the file read with the worker's 8 KiB head: the
+  // read-ahead decodes some of them before the walk knows their names.
+  const objects = await (await Hdf5File.open(new MemorySource(groupedFile, "memory://grouped.nc"))).objects();
+  for (const variable of objects) {
+    if (!/^\/data\/v\d$/.test(variable.path)) continue;
+    assert.ok(variable.kind === "dataset" && variable.layout.kind === "chunked" && variable.layout.index.address !== undefined);
+    const damaged = groupedFile.slice();
+    damaged.set(new TextEncoder().encode("XXXX"), variable.layout.index.address); // the B-tree node's "TREE"
+    const failure = async (scan: boolean): Promise<string> => {
+      try {
+        await translate(damaged, { headSize: 8192 }, { scan });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "no error";
+    };
+    const unscanned = await failure(false);
+    assert.match(unscanned, new RegExp(`chunk index of ${variable.path} `));
+    assert.equal(await failure(true), unscanned);
+  }
 });
 
 test("a dimension scale left in freed space costs reads, never a reference or a round trip", async () => {

@@ -68,6 +68,9 @@ export class Hdf5File {
   private readonly chunkLists = new Map<number, Promise<ChunkRef[]>>();
   /** `readAheadOfLinks`, once started. */
   private readAhead: Promise<void> | undefined;
+  /** What the read-ahead decoded ahead of the walk, by header address: each used once, by the walk. */
+  private readonly readAheadAttributes = new Map<number, Promise<ObjectAttributes>>();
+  private readonly readAheadChunkLists = new Set<number>();
   private readonly services: AttributeServices;
 
   private constructor(
@@ -151,7 +154,7 @@ export class Hdf5File {
    */
   async object(address: number, path: string): Promise<Hdf5Object> {
     const header = await this.header(address);
-    const attributesPromise = readAttributes(this.services, header);
+    const attributesPromise = this.attributesOf(header);
     attributesPromise.catch(() => undefined);
     const has = (type: number): boolean => header.messages.some((m) => m.type === type);
     const base = async (): Promise<{ address: number; path: string } & Pick<Hdf5Group, "attributes" | "skippedAttributes">> => {
@@ -198,6 +201,17 @@ export class Hdf5File {
   }
 
   /**
+   * The attributes of the object at `header`: those the read-ahead decoded, when it did (read
+   * again if that failed, so that a failure is the walk's own), else decoded now.
+   */
+  private attributesOf(header: ObjectHeader): Promise<ObjectAttributes> {
+    const ahead = this.readAheadAttributes.get(header.address);
+    if (ahead === undefined) return readAttributes(this.services, header);
+    this.readAheadAttributes.delete(header.address);
+    return ahead.catch(() => readAttributes(this.services, header));
+  }
+
+  /**
    * Every object, root first, then depth-first in link-name order. Each object header is visited
    * once (a hard link to an address already seen is skipped, which also makes cycles impossible);
    * soft and external links are not followed. When a group is parsed, all its hard-linked children
@@ -227,18 +241,29 @@ export class Hdf5File {
    * With a group's links not in the bytes read so far, start reading the datasets the
    * dimension scales in those bytes name (`headerScan.ts`): their headers and chunk indexes come
    * in beside the links' own structures instead of after them (a Himawari-sized granule written
-   * one variable after the other: 4 round trips instead of 6). Only bytes are warmed: the headers
-   * cached by address are what the walk would parse there, and every object, chunk list and error
-   * still comes from the walk. A wrong guess costs reads, never a result.
+   * one variable after the other: 4 round trips instead of 6). The walk still decides every
+   * object: what the read-ahead decoded from a header (its attributes, its chunk list) is what the
+   * walk would decode from the same bytes, and is used only if the walk reaches that header, and
+   * read again if it failed, so errors name the walk's paths. A wrong guess costs reads, never a
+   * result.
    */
   private async readAheadOfLinks(): Promise<void> {
     const started = new Set<number>();
     // A dataset's attribute storage and its chunk index, side by side, as the walk will read them.
     const warmDataset = async (address: number): Promise<void> => {
       const header = await this.header(address);
-      const attributes = readAttributes(this.services, header).catch(() => undefined);
+      if (this.objectsByAddress.has(address)) return; // the walk got there first
+      const attributes = readAttributes(this.services, header);
+      attributes.catch(() => undefined);
+      this.readAheadAttributes.set(address, attributes);
       const dataset = this.datasetNow(header, `(object at ${address})`);
-      if (dataset?.layout.kind === "chunked") await this.readChunks({ ...dataset, attributes: [], skippedAttributes: [] });
+      if (dataset?.layout.kind === "chunked" && !this.chunkLists.has(address)) {
+        const list = this.readChunks({ ...dataset, attributes: [], skippedAttributes: [] });
+        list.catch(() => undefined);
+        this.chunkLists.set(address, list);
+        this.readAheadChunkLists.add(address);
+        await list;
+      }
       await attributes;
     };
     // Each scale's datasets as soon as its own attributes are decoded (the scales found also
@@ -454,9 +479,11 @@ export class Hdf5File {
       }
       return [{ coords: new Array<number>(Math.max(rank, 1)).fill(0), address: this.context.baseAddress + layout.address, size: layout.size, filterMask: 0 }];
     }
-    // A prefetched index (prefetchChunkIndexes) is used once: later calls read it again.
+    // A prefetched index (prefetchChunkIndexes) is used once: later calls read it again. One the
+    // read-ahead made is read again if it failed, so that the error names this dataset.
     const prefetched = this.chunkLists.get(dataset.address);
     this.chunkLists.delete(dataset.address);
+    if (prefetched !== undefined && this.readAheadChunkLists.delete(dataset.address)) return prefetched.catch(() => this.readChunks(dataset));
     return prefetched ?? this.readChunks(dataset);
   }
 
