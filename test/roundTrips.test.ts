@@ -129,25 +129,13 @@ before(async () => {
 async function translate(bytes: Uint8Array, options: BlockCacheOptions = {}, { scan = true } = {}) {
   const source = new MemorySource(bytes, "memory://h.nc");
   const cache = new BlockCache(source, options);
-  const result = await translateHdf5(scan ? cache : new UnscannedCache(cache), { inlineThreshold: 100, url: "s3://bucket/h.nc" });
+  const result = await translateHdf5(scan ? cache : unscanned(cache), { inlineThreshold: 100, url: "s3://bucket/h.nc" });
   return { refs: result.refs, roundTrips: source.roundTrips, requests: source.stats.requests, bytes: source.stats.bytes, learned: cache.learnedRanges() };
 }
 
 /** The cache without `peek`: the reader finds no object header by scanning (lib/hdf5/headerScan.ts), as before it did. */
-class UnscannedCache implements ByteSource {
-  constructor(private readonly cache: BlockCache) {}
-  get url(): string {
-    return this.cache.url;
-  }
-  size(): Promise<number> {
-    return this.cache.size();
-  }
-  read(offset: number, length: number): Promise<Uint8Array> {
-    return this.cache.read(offset, length);
-  }
-  readNow(offset: number, length: number): Uint8Array | undefined {
-    return this.cache.readNow(offset, length);
-  }
+function unscanned(cache: BlockCache): ByteSource {
+  return { url: cache.url, size: () => cache.size(), read: (offset, length) => cache.read(offset, length), readNow: (offset, length) => cache.readNow(offset, length) };
 }
 
 test("a netCDF-C Himawari-layout file: at most 3 sequential round trips cold, 1 with its neighbour's layout, the same references", async () => {
