@@ -271,7 +271,9 @@ export class Hdf5File {
     const fromScale = async (address: number): Promise<void> => {
       const header = await this.header(address);
       if (!header.messages.some((m) => m.type === MessageType.DATA_LAYOUT)) return;
-      const named = referencedByDimensionScale((await readAttributes(this.services, header)).attributes);
+      const attributes = readAttributes(this.services, header);
+      if (!this.objectsByAddress.has(address)) this.readAheadAttributes.set(address, attributes);
+      const named = referencedByDimensionScale((await attributes).attributes);
       const fresh = named.filter((target) => !started.has(target) && target < this.context.fileSize);
       for (const target of fresh) started.add(target);
       await Promise.all(fresh.map((target) => warmDataset(target).catch(() => undefined)));
