@@ -213,11 +213,6 @@ function parseMessagesV1(ctx: Hdf5Context, chunk: ByteCursor, header: ObjectHead
 }
 
 /**
- * Version 2 prefix (format spec IV.A.1.b): "OHDR", version 2, flags, optional times (bit 5),
- * optional attribute phase change values (bit 4), chunk #0 size in 1/2/4/8 bytes (bits 0-1),
- * then messages, a gap, and a checksum of everything before it.
- */
-/**
  * True when a version 2 object header starts at `address` and its whole first chunk is among the
  * bytes the source holds, its checksum right: a header found by its signature (`headerScan.ts`),
  * looked at through `peek`, read nothing.
@@ -238,6 +233,11 @@ export function isHeldObjectHeaderV2(ctx: Hdf5Context, address: number): boolean
   }
 }
 
+/**
+ * Version 2 prefix (format spec IV.A.1.b): "OHDR", version 2, flags, optional times (bit 5),
+ * optional attribute phase change values (bit 4), chunk #0 size in 1/2/4/8 bytes (bits 0-1),
+ * then messages, a gap, and a checksum of everything before it.
+ */
 function firstChunkPrefixV2(ctx: Hdf5Context, first: ByteCursor, address: number, header: ObjectHeader): FirstChunkPrefix {
   first.skip(4);
   const version = first.u8();
