@@ -249,13 +249,18 @@ export class Hdf5File {
    */
   private async readAheadOfLinks(): Promise<void> {
     const started = new Set<number>();
+    // Decoded for the walk to take over, unless it got to the header first.
+    const attributesAhead = (header: ObjectHeader): Promise<ObjectAttributes> => {
+      const attributes = readAttributes(this.services, header);
+      attributes.catch(() => undefined);
+      if (!this.objectsByAddress.has(header.address)) this.readAheadAttributes.set(header.address, attributes);
+      return attributes;
+    };
     // A dataset's attribute storage and its chunk index, side by side, as the walk will read them.
     const warmDataset = async (address: number): Promise<void> => {
       const header = await this.header(address);
       if (this.objectsByAddress.has(address)) return; // the walk got there first
-      const attributes = readAttributes(this.services, header);
-      attributes.catch(() => undefined);
-      this.readAheadAttributes.set(address, attributes);
+      const attributes = attributesAhead(header);
       const dataset = this.datasetNow(header, `(object at ${address})`);
       if (dataset?.layout.kind === "chunked" && !this.chunkLists.has(address)) {
         const list = this.readChunks({ ...dataset, attributes: [], skippedAttributes: [] });
@@ -271,9 +276,7 @@ export class Hdf5File {
     const fromScale = async (address: number): Promise<void> => {
       const header = await this.header(address);
       if (!header.messages.some((m) => m.type === MessageType.DATA_LAYOUT)) return;
-      const attributes = readAttributes(this.services, header);
-      if (!this.objectsByAddress.has(address)) this.readAheadAttributes.set(address, attributes);
-      const named = referencedByDimensionScale((await attributes).attributes);
+      const named = referencedByDimensionScale((await attributesAhead(header)).attributes);
       const fresh = named.filter((target) => !started.has(target) && target < this.context.fileSize);
       for (const target of fresh) started.add(target);
       await Promise.all(fresh.map((target) => warmDataset(target).catch(() => undefined)));
