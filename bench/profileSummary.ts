@@ -41,7 +41,7 @@ export function area(url: string, name: string): string {
     return pkg;
   }
   const lib = /\/(lib|activities|worker|workflows|cli)\/([^/]+)/.exec(url);
-  if (lib) return `${lib[1]}/${lib[2]!.replace(/\.ts$/, "")}`;
+  if (lib) return `${lib[1]}/${lib[2]!.replace(/\.[jt]s$/, "")}`;
   if (url.startsWith("node:")) return `node (${url.slice(5).split("/")[0]})`;
   if (url === "") return `native (${name || "anonymous"})`;
   return url;
@@ -93,7 +93,8 @@ function step(id: number): string {
   if (leaf.functionName === "(program)") return "native, unattributed";
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const { url } = byId.get(cur)!.callFrame;
-    if (/lib\/source\/(s3Get|sigv4|s3|s3Client)\.ts|@smithy|@aws-sdk|@aws-crypto/.test(url)) return "S3 requests (SDK, light GETs, signing)";
+    // .js too: a worker run as deployed (`run.ts --compiled`) runs dist/, not the sources.
+    if (/lib\/source\/(s3Get|sigv4|s3|s3Client)\.[jt]s|@smithy|@aws-sdk|@aws-crypto/.test(url)) return "S3 requests (SDK, light GETs, signing)";
     if (/lib\/source\//.test(url)) return "byte cache";
     if (/lib\/hdf5\//.test(url)) return "HDF5 parse";
     if (/lib\/(refs|netcdf3)\/|lib\/translateFile/.test(url)) return "refs (translation)";
