@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Client, Connection } from "@temporalio/client";
 import { ephemeralPortRange, pickPort, type PortPicker } from "../lib/servers/ports.js";
-import { AddressInUseError } from "../lib/servers/process.js";
+import { AddressInUseError, ManagedProcess, sleep } from "../lib/servers/process.js";
 import { ServerProcessError } from "../lib/errors.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
@@ -186,5 +186,22 @@ describe("a start on an occupied port is tried again on fresh ports", () => {
       return true;
     });
     assert.equal(retries.length, 0);
+  });
+});
+
+describe("a process that dies while something waits on it", () => {
+  test("ends the wait with its exit and the end of its log, and does not end it while it runs", async () => {
+    const dir = await testDir("servers-dying");
+    const dying = new ManagedProcess("dying", process.execPath, ["-e", "setTimeout(() => { console.error('last words'); process.exit(3); }, 300)"], join(dir, "dying.log"));
+    await dying.start();
+    const never = new Promise<never>(() => undefined);
+    const waited = Promise.race([never, dying.failWhenExited()]);
+    // Still running: the wait goes on.
+    assert.equal(await Promise.race([waited.then(() => "ended", () => "ended"), sleep(100).then(() => "waiting")]), "waiting");
+    await assert.rejects(waited, (error: unknown) => {
+      assert.ok(error instanceof ServerProcessError);
+      assert.match(error.message, /dying: exited \(code 3\); end of .*dying\.log:\n(.*\n)*last words/);
+      return true;
+    });
   });
 });

@@ -210,6 +210,16 @@ async function main(): Promise<void> {
     await Promise.all(workers.map((w, i) => w.waitUntil(async () => /polling \d+ ms after start/.test(readFileSync(logFile(i), "utf8")), 120_000)));
     await sleep(1000);
     connection = await Connection.connect({ address: server.address });
+    const workerConnection = connection;
+    // A worker that dies (a crash, a V8 flag's own bug) would leave a workflow's result waited for
+    // forever: its exit ends the run instead, with the end of its log, and cancels the wait (a
+    // call still retrying when the connection closes throws from its timer).
+    const whileWorkersRun = <T>(work: () => Promise<T>): Promise<T> => {
+      const cancel = new AbortController();
+      const died = Promise.race(workers.map((w) => w.failWhenExited()));
+      died.catch(() => cancel.abort());
+      return Promise.race([workerConnection.withAbortSignal(cancel.signal, work), died]);
+    };
     const client = new Client({ connection });
     const input: BackfillInput = {
       dataset: "bench",
@@ -228,7 +238,7 @@ async function main(): Promise<void> {
       const workersBefore = workers.map((w) => cpuSeconds(w.pid));
       const warmUpThreadsBefore = workers.map((w) => threadCpuSeconds(w.pid));
       const w = performance.now();
-      const warmed = await client.workflow.execute(backfillV3, { ...backfillOptions({ dataset: "warmup", start: values.start!, end: warmUpEnd }, "bench/warmup"), taskQueue: "bench" });
+      const warmed = await whileWorkersRun(() => client.workflow.execute(backfillV3, { ...backfillOptions({ dataset: "warmup", start: values.start!, end: warmUpEnd }, "bench/warmup"), taskQueue: "bench" }));
       const warmUpMs = performance.now() - w;
       const workerCpu = workers.reduce((sum, worker, i) => sum + cpuSeconds(worker.pid) - workersBefore[i]!, 0);
       warmUpRun = {
@@ -256,7 +266,7 @@ async function main(): Promise<void> {
     const t = performance.now();
     const handle = await client.workflow.start(backfillV3, { ...backfillOptions(input, "bench/backfill"), taskQueue: "bench" });
     const sampler = setInterval(() => load.push(loadavg()[0]!), 5000);
-    const summary = await handle.result();
+    const summary = await whileWorkersRun(() => handle.result());
     const temporalMs = performance.now() - t;
     clearInterval(sampler);
     if (perf && perf.exitCode === null) {

@@ -236,6 +236,16 @@ export class ManagedProcess {
     if (this.child) liveChildren.get(this.child)?.(signal);
   }
 
+  /**
+   * Fails with the end of its log once the process exits: raced against work that needs it
+   * running, so that its death ends the wait instead of leaving it hanging.
+   */
+  async failWhenExited(): Promise<never> {
+    const code = await (this.exited ?? new Promise<never>(() => undefined));
+    await Promise.race([this.logWritten, sleep(2_000)]);
+    throw new ServerProcessError(this.label, `exited (code ${code ?? this.child?.signalCode}); end of ${this.logFile}:\n${tail(logSince(this.logFile, this.logStart))}`);
+  }
+
   /** Graceful stop: SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.running || !this.child) return;
