@@ -3,7 +3,9 @@
  * --trace-deopt[-verbose]` (e.g. `bench/backfill/run.ts ... --worker-node-arg=--trace-opt
  * --worker-node-arg=--trace-deopt`): optimizing jobs and their compile time, by function, the
  * repeated compilations (a function compiled again after a deoptimization: compile time paid twice),
- * and the deoptimizations with their reasons (and, with -verbose, the source position of each).
+ * and the deoptimizations with their reasons (and, with -verbose, the source position of each),
+ * the lazy ones for "code dependencies" included: optimized code V8 throws away because an
+ * assumption it was compiled under broke elsewhere (a map's field generalised, a protector cell).
  * Only what follows the worker's "polling" line counts (start-up left out) unless --all.
  *
  *   npx tsx bench/compileTrace.ts WORKER.log [--top 30] [--all]
@@ -37,6 +39,13 @@ for (const line of lines.slice(start)) {
   if (bailout) {
     lastDeopt = `${bailout[3] || "(anonymous)"}: ${bailout[1]}, ${bailout[2]}`;
     deopts.set(lastDeopt, (deopts.get(lastDeopt) ?? 0) + 1);
+    continue;
+  }
+  // No bailout line for these: the code is marked, and compiled again when next hot.
+  const dependent = /marking dependent code \S+ <Code TURBOFAN> \(\S+ <SharedFunctionInfo ?(.*?)>\) .*reason: (.*)\]/.exec(line);
+  if (dependent) {
+    const what = `${dependent[1] || "(anonymous)"}: lazy, ${dependent[2]}`;
+    deopts.set(what, (deopts.get(what) ?? 0) + 1);
     continue;
   }
   const at = /;;; deoptimize at <([^>]+)>/.exec(line);
