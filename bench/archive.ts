@@ -22,17 +22,20 @@ export function keysUpTo(keys: readonly string[], lastDay: string): string[] {
 
 /**
  * A Himawari-like archive of `days` x `hours` files of `grid`, written once (python/make_archive.py)
- * under .work/bench/backfill/ and reused; returns its folder and keys.
+ * under .work/bench/backfill/ and reused; returns its folder and keys. `grid` "full": files of the
+ * real product's size (9000 x 18000, 72 MB: bench/backfill/make_full_size.py).
  */
-export async function benchArchive(start: string, days: number, hours: number, grid: number[], log: (message: string) => void): Promise<{ archive: string; keys: string[] }> {
-  const archive = join(benchDir, `archive-${start}-${days}d-${hours}h-${grid.join("x")}`);
+export async function benchArchive(start: string, days: number, hours: number, grid: number[] | "full", log: (message: string) => void): Promise<{ archive: string; keys: string[] }> {
+  const gridName = grid === "full" ? "full" : grid.join("x");
+  const archive = join(benchDir, `archive-${start}-${days}d-${hours}h-${gridName}`);
   await mkdir(benchDir, { recursive: true });
   const keysFile = join(archive, ".keys.json");
   if (!existsSync(keysFile)) {
-    log(`writing ${days} days x ${hours} files (${grid.join("x")}) under ${archive} ...`);
+    log(`writing ${days} days x ${hours} files (${gridName}) under ${archive} ...`);
+    const [script, ...gridArgs] = grid === "full" ? ["bench/backfill/make_full_size.py"] : ["python/make_archive.py", "--grid", String(grid[0]), String(grid[1])];
     const { stdout } = await run(
       resolve(repositoryRoot, ".venv/bin/python"),
-      [resolve(repositoryRoot, "python/make_archive.py"), archive, start, String(days), "--hours", String(hours), "--grid", String(grid[0]), String(grid[1])],
+      [resolve(repositoryRoot, script!), archive, start, String(days), "--hours", String(hours), ...gridArgs],
       { maxBuffer: 512 * 1024 * 1024 },
     );
     await writeFile(keysFile, stdout);

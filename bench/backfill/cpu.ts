@@ -54,7 +54,7 @@ const { values } = parseArgs({
 const log = (message: string): void => console.error(`[cpu ${new Date().toISOString().slice(11, 19)}] ${message}`);
 const days = Number(values.days);
 const useDays = Math.min(days, Number(values["use-days"]));
-const grid = values.grid!.split("x").map(Number);
+const grid: number[] | "full" = values.grid === "full" ? "full" : values.grid!.split("x").map(Number);
 
 const { archive, keys: allKeys } = await benchArchive(values.start!, days, Number(values.hours), grid, log);
 const end = lastDayOf(values.start!, useDays);

@@ -6,13 +6,14 @@
  * the wall time went (`timeline`: before the first extraction, the extractions, after them), and
  * (--rerun) how long a re-run of the finished range takes and what it visits.
  *
- *   npx tsx bench/backfill/run.ts [--start 2022-01-01] [--days 31] [--hours 24] [--grid 30x60]
+ *   npx tsx bench/backfill/run.ts [--start 2022-01-01] [--days 31] [--hours 24] [--grid 30x60|full]
  *       [--source local|s3] [--latency-ms 20] [--workers 1] [--aggregation day|month|year]
  *       [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--eager]
  *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
  *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...] [--compiled]
  *       [--kerchunk] [--kerchunk-threads 8] [--kerchunk-days N] [--warm-up-days N] [--perf FILE] [--out-dir DIR] [--server-config KEY=VALUE ...]
  *
+ * --grid full writes files of the real product's size (9000 x 18000, 72 MB each: bench/backfill/make_full_size.py).
  * --source s3 serves the archive from MinIO behind Toxiproxy (every response delayed by
  * --latency-ms), for the anchor and the workers alike; local reads the folder. The archive is
  * written once per (start, days, hours, grid) under .work/bench/backfill/ and reused. --eager
@@ -99,7 +100,7 @@ const { values } = parseArgs({
 });
 const days = Number(values.days);
 const hours = Number(values.hours);
-const grid = values.grid!.split("x").map(Number);
+const grid: number[] | "full" = values.grid === "full" ? "full" : values.grid!.split("x").map(Number);
 const end = lastDayOf(values.start!, days);
 const kerchunkDays = values["kerchunk-days"] === undefined ? undefined : Number(values["kerchunk-days"]);
 if (kerchunkDays !== undefined && !(Number.isInteger(kerchunkDays) && kerchunkDays >= 1)) {
