@@ -9,7 +9,8 @@ import { UnsupportedFeatureError } from "../lib/errors.js";
 import { arrayMetadata } from "../lib/model/arrayMetadata.js";
 import { inlineBytes, inlineReference } from "../lib/model/chunkBytes.js";
 import { chunkIndexAt, chunkManifestOf } from "../lib/model/chunkManifest.js";
-import type { Reference } from "../lib/model/kerchunkRefs.js";
+import { serializeRefs } from "../lib/model/kerchunkJson.js";
+import type { KerchunkRefs, Reference } from "../lib/model/kerchunkRefs.js";
 import { referenceSetOf, type ReferenceSet } from "../lib/model/referenceSet.js";
 
 /** One file's references: sst (time, lat) and time, with `steps` time steps. */
@@ -72,5 +73,17 @@ describe("inline chunk content", () => {
       // fsspec: a "base64:" string is decoded, any other string encoded as UTF-8.
       assert.deepEqual([...inlineBytes(stored)], bytes, name);
     }
+  });
+});
+
+describe("kerchunk JSON text", () => {
+  test("keys written in compareRefKeys order, also where some are array indices (a root array's chunks)", () => {
+    const url = "s3://b/f.nc";
+    const grouped: KerchunkRefs = { version: 1, refs: { "t/10": [url, 40, 4], "t/.zarray": "{}", ".zgroup": "{}", "t/2": [url, 8, 4], "t/0": [url, 0, 4] } };
+    const rootArray: KerchunkRefs = { version: 1, refs: { "10": [url, 40, 4], ".zarray": "{}", "2": [url, 8, 4], "0": [url, 0, 4], ".zattrs": "{}" } };
+    const keysOf = (text: string): string[] => [...text.matchAll(/"([^"]*)":(?:"|\[)/g)].map((m) => m[1]!).filter((k) => k !== "refs");
+    assert.deepEqual(keysOf(serializeRefs(grouped)), [".zgroup", "t/.zarray", "t/0", "t/2", "t/10"]);
+    assert.deepEqual(keysOf(serializeRefs(rootArray)), [".zarray", ".zattrs", "0", "2", "10"]);
+    assert.deepEqual(JSON.parse(serializeRefs(rootArray)), rootArray);
   });
 });

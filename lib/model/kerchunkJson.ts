@@ -75,8 +75,21 @@ function partNumber(key: string, from: number, to: number): number {
  */
 export function serializeRefs(refs: KerchunkRefs, { keysInOrder = false }: { keysInOrder?: boolean } = {}): string {
   const keys = keysInOrder ? Object.keys(refs.refs) : Object.keys(refs.refs).sort(compareRefKeys);
-  const parts = keys.map((key) => `${JSON.stringify(key)}:${JSON.stringify(refs.refs[key] as Reference)}`);
-  return `{"version":1,"refs":{${parts.join(",")}}}`;
+  if (keys.some(isArrayIndex)) {
+    const parts = keys.map((key) => `${JSON.stringify(key)}:${JSON.stringify(refs.refs[key] as Reference)}`);
+    return `{"version":1,"refs":{${parts.join(",")}}}`;
+  }
+  // The same bytes from one JSON.stringify, which writes an object's keys in insertion order
+  // (a third less CPU than an entry at a time: a staged Himawari-sized file's 1,642 keys, issue
+  // 20). Not where a key is an array index ("0", a root array's chunk): objects put those first.
+  const ordered: Record<string, Reference> = {};
+  for (let i = 0; i < keys.length; i++) ordered[keys[i]!] = refs.refs[keys[i]!] as Reference;
+  return JSON.stringify({ version: 1, refs: ordered });
+}
+
+/** Whether `key` is an array index, which an object orders before its other keys (ECMA-262 OrdinaryOwnPropertyKeys). */
+function isArrayIndex(key: string): boolean {
+  return /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4294967295;
 }
 
 /** Parse kerchunk JSON (version 1, or version 0: a bare key → reference object). */
