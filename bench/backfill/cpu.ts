@@ -7,7 +7,7 @@
  * (bench/profileSummary.ts sums it up by area and function); `--heap-profile FILE` a sampling heap
  * profile of it that keeps the objects the GC collected too: where the GC's work comes from.
  *
- *   npx tsx bench/backfill/cpu.ts [--days 31] [--use-days 8] [--hours 24] [--grid 300x600]
+ *   npx tsx bench/backfill/cpu.ts [--days 31] [--use-days 8] [--hours 24] [--grid 300x600|full]
  *       [--latency-ms 20] [--days-at-once 31] [--files 1] [--runs 2] [--source s3|local] [--profile FILE.cpuprofile] [--als]
  *       [--heap-profile FILE.heapprofile] [--promises]
  *
