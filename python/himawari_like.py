@@ -18,11 +18,12 @@ def archive_key(t):
     )
 
 
-def himawari_like(p, hour=0, ny=90, nx=180, time_chunk=1, rng=None, time_value=None, fmt="NETCDF4"):
+def himawari_like(p, hour=0, ny=90, nx=180, time_chunk=1, rng=None, time_value=None, fmt="NETCDF4", plain_coordinates=False):
     """Write one file. `time_value` is seconds since 1981-01-01; `rng` makes the data reproducible.
     `fmt` "NETCDF3_64BIT_OFFSET" (or another netCDF-3 format) writes the same content as netCDF-3:
     netCDF-C ignores chunking and compression there, and the time-dependent variables become record
-    variables."""
+    variables. `plain_coordinates`: lat and lon stored without filters, contiguous, as netCDF-C
+    stores a dimension coordinate by default (and bench/refs/make_himawari.py's granule does)."""
     rng = rng if rng is not None else np.random.default_rng(hour)
     ds = netCDF4.Dataset(p, "w", format=fmt)
     ds.createDimension("time", None)
@@ -38,13 +39,14 @@ def himawari_like(p, hour=0, ny=90, nx=180, time_chunk=1, rng=None, time_value=N
     t.units = "seconds since 1981-01-01 00:00:00"
     t.calendar = "Gregorian"
     t[:] = [time_value if time_value is not None else 1294790400 + 3600 * hour]
-    lat = ds.createVariable("lat", "f4", ("lat",), zlib=True, shuffle=True)
+    filters = {} if plain_coordinates else {"zlib": True, "shuffle": True}
+    lat = ds.createVariable("lat", "f4", ("lat",), **filters)
     lat.units = "degrees_north"
     lat.standard_name = "latitude"
     lat.valid_min = np.float32(-90)
     lat.valid_max = np.float32(90)
     lat[:] = np.linspace(59.98, -59.98, ny, dtype="f4")
-    lon = ds.createVariable("lon", "f4", ("lon",), zlib=True, shuffle=True)
+    lon = ds.createVariable("lon", "f4", ("lon",), **filters)
     lon.units = "degrees_east"
     lon[:] = np.linspace(80.01, -159.99 + 360, nx, dtype="f4")
     chunks = (time_chunk, max(ny // 3, 1), max(nx // 2, 1))

@@ -26,6 +26,7 @@ parser.add_argument("--grid", type=int, nargs=2, default=[60, 120])
 parser.add_argument("--skip-days", nargs="*", default=[], help="days (YYYY-MM-DD) to leave without files")
 parser.add_argument("--corrupt", nargs="*", default=[])
 parser.add_argument("--format", default="NETCDF4", help="netCDF format of every file (netCDF-3 ones: same content, uncompressed)")
+parser.add_argument("--plain-coordinates", action="store_true", help="lat and lon without filters, contiguous")
 args = parser.parse_args()
 
 start = dt.datetime.fromisoformat(args.start).replace(tzinfo=dt.timezone.utc)
@@ -46,6 +47,7 @@ for d in range(args.days):
         else:
             seed = int(t.timestamp()) // 3600
             himawari_like(path, ny=args.grid[0], nx=args.grid[1], rng=np.random.default_rng(seed),
-                          time_value=int((t - epoch).total_seconds()), fmt=args.format)
+                          time_value=int((t - epoch).total_seconds()), fmt=args.format,
+                          plain_coordinates=args.plain_coordinates)
         written.append(key)
 print(json.dumps(written))

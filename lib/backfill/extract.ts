@@ -27,10 +27,11 @@ export function checkRangesWithin(refs: KerchunkRefs, url: string, size: number)
 
 /**
  * The most chunk bytes a staged file carries: a few coordinate chunks (a time value, latitudes
- * and longitudes: 6.5 kB in the Himawari-like month). Beyond it the combine reads them from the
- * source, as without carrying.
+ * and longitudes: 6.5 kB in the Himawari-like month, 112 kB in a file of the real product's
+ * 9000 x 18000 grid; a 0.02-degree global grid's in float64 would be 216 kB). Beyond it the
+ * combine reads them from the source, as without carrying: two or three more requests a file.
  */
-const MAX_CARRIED_BYTES = 64 * 1024;
+const MAX_CARRIED_BYTES = 256 * 1024;
 
 /**
  * The stored bytes of the chunks of `arrays` (the ones the day's combine reads from every file),

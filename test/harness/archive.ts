@@ -16,6 +16,8 @@ export interface ArchiveOptions {
   skipDays?: string[];
   /** netCDF format of the files (python/make_archive.py --format); netCDF-4 by default. */
   format?: "NETCDF4" | "NETCDF3_CLASSIC" | "NETCDF3_64BIT_OFFSET" | "NETCDF3_64BIT_DATA";
+  /** lat and lon without filters, contiguous (python/make_archive.py --plain-coordinates). */
+  plainCoordinates?: boolean;
 }
 
 /** Write a Himawari-like archive with python/make_archive.py; returns the keys written. */
@@ -25,6 +27,7 @@ export async function makeArchive(dir: string, start: string, days: number, opti
   if (options.corrupt?.length) args.push("--corrupt", ...options.corrupt);
   if (options.skipDays?.length) args.push("--skip-days", ...options.skipDays);
   if (options.format) args.push("--format", options.format);
+  if (options.plainCoordinates) args.push("--plain-coordinates");
   const { stdout } = await run(venvPython, args, { maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout) as string[];
 }
