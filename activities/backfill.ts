@@ -52,8 +52,8 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
       return withTypedFailures(() => withHeartbeats((signal) => extractToStaging(registry.get(dataset), day, sourceKey, { signal })));
     },
 
-    // For archives of many small files, where one activity per file costs more than the file. Each
-    // file is staged on its own, so a retry redoes only the files that were not staged yet.
+    // For archives of many small files, where one activity per file costs more than the file. The
+    // files are staged as they finish (in bundles), so a retry redoes only the files not staged yet.
     async extractFiles(dataset, day, sourceKeys, filesAtOnce) {
       return withTypedFailures(() =>
         withHeartbeats((signal) => extractDayFiles(registry.get(dataset), day, sourceKeys, filesAtOnce, { signal })),

@@ -276,9 +276,10 @@ describe("concurrent runs, sources that change, secrets", () => {
       const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
       places.push([`history of ${execution.workflowId}`, JSON.stringify(history, (_, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString("latin1") : v))]);
     }
-    // Outputs (a failed day's .staging folder stays for the retry; its files are outputs too).
+    // Outputs (a failed day's .staging folder stays for the retry, its finished file in a bundle:
+    // its files are outputs too).
     for (const name of await readdir(join(outFolder, "refs/AHI-L2-FLDK-SST"), { recursive: true })) {
-      if (name.endsWith(".json")) places.push([name, await readFile(join(outFolder, "refs/AHI-L2-FLDK-SST", name), "utf8")]);
+      if (name.endsWith(".json") || name.endsWith(".tkb")) places.push([name, await readFile(join(outFolder, "refs/AHI-L2-FLDK-SST", name), "utf8")]);
     }
     assert.ok(places.length >= 6, `only ${places.length} places searched`);
     for (const [where, text] of places) assert.ok(!text.includes(secret), `the secret key appears in ${where}`);

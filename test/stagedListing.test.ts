@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { extractDayFiles, extractToStaging } from "../lib/backfill/extract.js";
+import { isStagingBundle, stagedObjectOf } from "../lib/backfill/names.js";
 import { resolveDatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
 import { makeArchive, testDataset } from "./harness/archive.js";
 import { s3, testDir, uniqueBucket } from "./harness/env.js";
@@ -44,26 +45,30 @@ before(async () => {
 
 after(() => proxy.stop());
 
-test("a day's staged files are known from one listing: no HEAD per file, a staged file is not translated again", async () => {
+test("a day's staged files are known from one listing: no HEAD per file, a staged file is not translated again, the others staged in one bundle", async () => {
   // An earlier attempt staged the first file (asking for it alone: one HEAD, one PUT).
   const first = await extractToStaging(spec, DAY, keys[0]!);
   assert.deepEqual(seen, [`HEAD ${first.staged}`, `PUT ${first.staged}`]);
 
   // The day's files, as an extraction activity or a batch of small days asks for them: one
-  // listing first, then a PUT for each file not staged yet, and nothing for the staged one.
+  // listing first, then one PUT for the files not staged yet (a bundle), nothing for the staged one.
   seen = [];
   const summaries = await extractDayFiles(spec, DAY, keys, 3);
   assert.deepEqual(
     summaries.map((s) => s.reused),
     [true, false, false],
   );
-  assert.deepEqual(seen[0], `LIST ${first.staged.slice(0, first.staged.lastIndexOf("/") + 1)}`);
-  assert.deepEqual(seen.slice(1).sort(), summaries.slice(1).map((s) => `PUT ${s.staged}`).sort());
+  const folder = first.staged.slice(0, first.staged.lastIndexOf("/") + 1);
+  const bundle = stagedObjectOf(summaries[1]!.staged).object;
+  assert.ok(isStagingBundle(bundle), `${summaries[1]!.staged} is in a bundle`);
+  assert.equal(stagedObjectOf(summaries[2]!.staged).object, bundle, "both files in the same bundle");
+  assert.deepEqual(seen, [`LIST ${folder}`, `PUT ${bundle}`]);
 
-  // backfillDirect lists the day's staging once, reuses the three staged files and combines them.
+  // backfillDirect lists the day's staging once and reads the bundle it finds (which files it
+  // holds), reuses the three staged files, and its combine reads each staged object once.
   seen = [];
   await backfillDirect(spec, DAY, DAY);
   const staging = seen.filter((request) => request.includes("/.staging/"));
-  assert.deepEqual(staging.filter((request) => !request.startsWith("GET ") && !request.startsWith("DELETE ")), [`LIST ${first.staged.slice(0, first.staged.lastIndexOf("/") + 1)}`]);
-  assert.equal(staging.filter((request) => request.startsWith("GET ")).length, keys.length, "the combine reads each staged file once");
+  assert.deepEqual(staging.filter((request) => !request.startsWith("GET ") && !request.startsWith("DELETE ")), [`LIST ${folder}`]);
+  assert.deepEqual(staging.filter((request) => request.startsWith("GET ")).sort(), [`GET ${bundle}`, `GET ${bundle}`, `GET ${first.staged}`].sort(), "the listing's read of the bundle, then the combine's of each object");
 });

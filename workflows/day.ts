@@ -8,7 +8,7 @@ import type { DayInput, DayOutcome } from "./types.js";
 
 /**
  * One day: done already if its output exists; else list its files, extract them (at most
- * maxConcurrentFiles at once, spread over a few activities, each file staged on its own) and
+ * maxConcurrentFiles at once, spread over a few activities, each file staged as it finishes) and
  * combine them into the day's reference file, written once (with Icechunk output: return the staged
  * references, which the month commits in calendar order). The lookup, the listing and the
  * combine are local activities; the extractions are regular ones, retried each on its own. The day

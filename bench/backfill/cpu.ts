@@ -9,7 +9,10 @@
  *
  *   npx tsx bench/backfill/cpu.ts [--days 31] [--use-days 8] [--hours 24] [--grid 300x600|full]
  *       [--latency-ms 20] [--days-at-once 31] [--files 1] [--runs 2] [--source s3|local] [--profile FILE.cpuprofile] [--als]
- *       [--heap-profile FILE.heapprofile] [--promises]
+ *       [--heap-profile FILE.heapprofile] [--promises] [--output local|s3]
+ *
+ * `--output s3` writes the staging and the day files to a bucket of the same MinIO, through the
+ * same proxy (its latency too), as a deployment whose output is on S3; by default a local folder.
  *
  * `--promises` counts the promises made per file (v8.promiseHooks; the hook itself costs CPU, so
  * that run's CPU figures are not comparable): each is work for the event loop, and, inside an
@@ -45,6 +48,7 @@ const { values } = parseArgs({
     files: { type: "string", default: "1" },
     runs: { type: "string", default: "2" },
     source: { type: "string", default: "s3" },
+    output: { type: "string", default: "local" },
     profile: { type: "string" },
     "heap-profile": { type: "string" },
     als: { type: "boolean", default: false },
@@ -52,6 +56,7 @@ const { values } = parseArgs({
   },
 });
 const log = (message: string): void => console.error(`[cpu ${new Date().toISOString().slice(11, 19)}] ${message}`);
+if (values.output !== "local" && !(values.output === "s3" && values.source === "s3")) throw new Error(`--output ${values.output}: local, or s3 with --source s3 (the output goes to the sources' MinIO)`);
 const days = Number(values.days);
 const useDays = Math.min(days, Number(values["use-days"]));
 const grid: number[] | "full" = values.grid === "full" ? "full" : values.grid!.split("x").map(Number);
@@ -80,7 +85,7 @@ try {
     const spec = resolveDatasetSpec({
       name: "bench",
       source: { storage, root: "AHI-L2-FLDK-SST", template: "{year}/{month}/{day}/*/{year}{month}{day}*", extension: ".nc" },
-      output: { storage: { kind: "local", path: output }, prefix: "", suffix: "" },
+      output: { storage: values.output === "s3" ? { kind: "s3", bucket: await uploadArchive(archive, [], `cpu-out-${run}`), endpoint } : { kind: "local", path: output }, prefix: "", suffix: "" },
       combine: { concatDims: ["time"], cooMap: { time: "data:time" }, identicalDims: ["lat", "lon"] },
       aggregation: "day",
     });

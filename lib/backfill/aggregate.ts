@@ -11,6 +11,7 @@ import type { AggregateSummary } from "./model/steps.js";
 import { completeKey, outputKey, outputPartKey } from "./names.js";
 import { periodOutputKeys, type Tries } from "./sources.js";
 import { readStaged } from "./staged.js";
+import { StagedTexts, stagedObjects } from "./stagedBundle.js";
 
 /** A reference-file layout's reader and writer on the output storage. */
 interface ReferenceFileFormat {
@@ -34,11 +35,14 @@ const json: ReferenceFileFormat = {
   },
 };
 
-/** The staged per-file references: kerchunk JSON with the coordinate chunk bytes they carry (lib/backfill/staged.ts). */
-const staged: ReferenceFileFormat = {
+/**
+ * The staged per-file references: kerchunk JSON with the coordinate chunk bytes they carry
+ * (lib/backfill/staged.ts), each in its own object or in a bundle (`texts` reads each object once).
+ */
+const stagedFormat = (texts: StagedTexts): ReferenceFileFormat => ({
   ...json,
-  read: async (storage, key, label) => readStaged(new TextDecoder().decode(await storage.read(key)), label),
-};
+  read: async (_storage, key, label) => readStaged(await texts.read(key), label),
+});
 
 const formats: Record<ReferenceFileLayout["kind"], ReferenceFileFormat> = {
   json,
@@ -76,7 +80,7 @@ export async function aggregatePeriod(
 ): Promise<AggregateSummary> {
   const storage = openStorage(spec.output.storage, options.tries);
   const output = formats[outputRules(spec.output.format).files.kind];
-  const input = options.childOutputs ? output : staged;
+  const input = options.childOutputs ? output : stagedFormat(new StagedTexts(storage));
   try {
     const summary = (keys: string[], existing: boolean, chunkRefs: number, inputs: number): AggregateSummary => {
       const urls = keys.map((k) => storage.url(k));
@@ -84,7 +88,7 @@ export async function aggregatePeriod(
     };
     const existing = async (keys: string[]): Promise<AggregateSummary> => {
       // Inputs of a finished period are not needed any more (another run may have staged them too).
-      if (options.removeInputs) await storage.deleteAll(inputKeys);
+      if (options.removeInputs) await storage.deleteAll(stagedObjects(inputKeys));
       return summary(keys, true, 0, inputKeys.length);
     };
     const found = await periodOutputKeys(spec, storage, period);
@@ -116,7 +120,7 @@ export async function aggregatePeriod(
     });
     const keys = written.map((w) => w.key);
     if (!written.some((w) => w.wrote)) return existing(keys);
-    if (options.removeInputs) await storage.deleteAll(inputKeys);
+    if (options.removeInputs) await storage.deleteAll(stagedObjects(inputKeys));
     return summary(keys, false, written.reduce((n, w) => n + w.chunkRefs, 0), present.length);
   } finally {
     await storage.close();

@@ -5,7 +5,9 @@ import { resolveIcechunkOptions } from "../icechunk/options.js";
 import { dayCommits } from "../icechunk/history.js";
 import type { KerchunkRefs } from "../model/kerchunkRefs.js";
 import type { SourceVersion } from "../source/byteSource.js";
+import { stagedObjectOf } from "./names.js";
 import { stagedSourceVersion } from "./staged.js";
+import { StagedTexts, stagedObjects } from "./stagedBundle.js";
 import { IcechunkError, StorageError } from "../errors.js";
 import { icechunkFailure } from "../icechunk/failures.js";
 import type { FoundOutputs } from "./model/outputs.js";
@@ -31,16 +33,17 @@ export async function commitStagedDay(spec: ResolvedDatasetSpec, day: string, st
     const inputs: KerchunkRefs[] = [];
     const sourceVersions = new Map<string, SourceVersion>();
     const sources: (string | undefined)[] = [];
+    const texts = new StagedTexts(storage);
     let missing = false;
     for (const key of stagedKeys) {
       try {
-        const refs = parseRefsJson(new TextDecoder().decode(await storage.read(key)), storage.url(key));
+        const refs = parseRefsJson(await texts.read(key), storage.url(key));
         const recorded = stagedSourceVersion(refs);
         if (recorded) sourceVersions.set(...recorded);
         sources.push(recorded?.[0]);
         inputs.push(refs);
       } catch (error) {
-        if (await storage.exists(key)) throw error;
+        if (await storage.exists(stagedObjectOf(key).object)) throw error;
         missing = true;
         break;
       }
@@ -58,7 +61,7 @@ export async function commitStagedDay(spec: ResolvedDatasetSpec, day: string, st
       summary = await commitDay(spec, day, { refs: inputs, labels: stagedKeys.map((k) => storage.url(k)), sources }, { sourceVersions });
     }
     // The day is in the store: its staging is not needed any more.
-    await storage.deleteAll(stagedKeys);
+    await storage.deleteAll(stagedObjects(stagedKeys));
     return {
       output: storeOutput(spec, summary.snapshotId),
       existing: summary.alreadyCommitted,

@@ -1,6 +1,7 @@
 import { arraysReadByCombine } from "../combine/coordinates.js";
 import { boundedAll } from "../concurrency.js";
-import { Hdf5FormatError } from "../errors.js";
+import { randomBytes } from "node:crypto";
+import { CombineError, Hdf5FormatError } from "../errors.js";
 import type { ByteSource } from "../source/byteSource.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import { firstRangeOffset, type KerchunkRefs } from "../model/kerchunkRefs.js";
@@ -9,8 +10,10 @@ import { LayoutHints } from "../source/layoutHints.js";
 import { referenceUrl } from "../source/localFile.js";
 import { translateFile } from "../translateFile.js";
 import type { ExtractSummary } from "./model/steps.js";
-import { stagingFolder, stagingKey } from "./names.js";
+import { joinKey } from "../storage/storage.js";
+import { bundledStagingKey, isStagingBundle, stagedObjectOf, stagingBundleKey, stagingFolder, stagingKey } from "./names.js";
 import { serializeStaged } from "./staged.js";
+import { parseStagedBundle, serializeStagedBundle, type BundleMember } from "./stagedBundle.js";
 
 /**
  * Every byte range must lie inside the source object: a reference past the end (a truncated or
@@ -78,16 +81,34 @@ const layoutHints = new LayoutHints();
 export const HINTED_HEAD_SIZE = 8 * 1024;
 
 /**
- * The staged references of a day, in one listing (one request on S3): where one step extracts
- * several files of a day, it asks once which an earlier attempt staged, not once per file (a HEAD
- * each, a round trip before the file's first read).
+ * The day's staged files, from one listing (one request on S3) and a read of each bundle in it
+ * (there are bundles only when an earlier attempt staged some): where one step extracts several
+ * files of a day, it asks once which an earlier attempt staged, not once per file (a HEAD each, a
+ * round trip before the file's first read). By each file's own stagingKey: the key to report for
+ * it (that object, or its member key in a bundle). A bundle that cannot be read as one names no
+ * file here: its files are extracted again.
  */
-async function stagedKeys(spec: ResolvedDatasetSpec, dayId: string): Promise<ReadonlySet<string>> {
+async function stagedFiles(spec: ResolvedDatasetSpec, dayId: string): Promise<ReadonlyMap<string, string>> {
   const outputStorage = openStorage(spec.output.storage);
+  const folder = stagingFolder(spec, dayId);
   try {
-    const keys = new Set<string>();
-    for await (const object of outputStorage.list(`${stagingFolder(spec, dayId)}/`)) keys.add(object.key);
-    return keys;
+    const found = new Map<string, string>();
+    const bundles: string[] = [];
+    for await (const object of outputStorage.list(`${folder}/`)) {
+      if (isStagingBundle(object.key)) bundles.push(object.key);
+      else found.set(object.key, object.key);
+    }
+    for (const bundle of bundles) {
+      let members: Map<string, string>;
+      try {
+        members = parseStagedBundle(await outputStorage.read(bundle), outputStorage.url(bundle));
+      } catch (error) {
+        if (error instanceof CombineError) continue;
+        throw error;
+      }
+      for (const name of members.keys()) found.set(joinKey(folder, name), bundledStagingKey(bundle, name));
+    }
+    return found;
   } finally {
     await outputStorage.close();
   }
@@ -97,9 +118,73 @@ async function stagedKeys(spec: ResolvedDatasetSpec, dayId: string): Promise<Rea
 export type AroundExtraction = (sourceKey: string, extract: () => Promise<ExtractSummary>) => Promise<ExtractSummary>;
 
 /**
+ * How long the files a step extracted wait to be staged together: a crash loses at most this much
+ * of its work (the next attempt extracts those files again); more files a bundle, fewer objects.
+ */
+const BUNDLE_FLUSH_MS = 10_000;
+/** The most staged text a step holds before writing it (a day of full-size files stages about 10 MB). */
+const BUNDLE_MAX_CHARS = 64 * 1024 * 1024;
+
+/**
+ * The files one step extracted, staged together: each file's member key is known when it is added
+ * (the bundle being filled), and the bundle is written when BUNDLE_FLUSH_MS have passed since the
+ * last, when it holds BUNDLE_MAX_CHARS, and when the step ends. Bundles are written one at a time.
+ */
+class StagingBundler {
+  private members: BundleMember[] = [];
+  private chars = 0;
+  private key: string;
+  private since = performance.now();
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly spec: ResolvedDatasetSpec,
+    private readonly dayId: string,
+  ) {
+    this.key = this.nextKey();
+  }
+
+  private nextKey(): string {
+    return stagingBundleKey(this.spec, this.dayId, randomBytes(8).toString("hex"));
+  }
+
+  /** Stage a file's text (`stagedKey`: its own stagingKey); its key in the bundle. Waits when that fills the bundle. */
+  async add(stagedKey: string, text: string): Promise<string> {
+    const key = bundledStagingKey(this.key, stagedKey);
+    this.members.push({ name: stagedObjectOf(key).member!, text });
+    this.chars += text.length;
+    if (this.chars >= BUNDLE_MAX_CHARS || performance.now() - this.since >= BUNDLE_FLUSH_MS) await this.flush();
+    return key;
+  }
+
+  /** Write what waits (nothing when nothing does); resolves once every bundle begun is written. */
+  flush(): Promise<void> {
+    if (this.members.length > 0) {
+      const [key, members] = [this.key, this.members];
+      this.members = [];
+      this.chars = 0;
+      this.key = this.nextKey();
+      this.since = performance.now();
+      this.writing = this.writing.then(async () => {
+        const outputStorage = openStorage(this.spec.output.storage);
+        try {
+          await outputStorage.write(key, serializeStagedBundle(members));
+        } finally {
+          await outputStorage.close();
+        }
+      });
+    }
+    return this.writing;
+  }
+}
+
+/**
  * Extract several files of a day, `atOnce` at a time, the staged ones reused: how every step that
  * extracts more than one file goes (an extraction activity, a batch of small days, `backfillDirect`).
- * The day's staging is listed once first (`stagedKeys`). Summaries come in the order of `sourceKeys`.
+ * The day's staging is listed once first (`stagedFiles`); the files extracted are staged in bundles
+ * (`StagingBundler`). When a file fails, the files that finished are staged before the error goes
+ * on, so a retry redoes only the others; a cancelled step writes nothing more. Summaries come in the
+ * order of `sourceKeys`.
  */
 export async function extractDayFiles(
   spec: ResolvedDatasetSpec,
@@ -109,32 +194,67 @@ export async function extractDayFiles(
   options: { signal?: AbortSignal; around?: AroundExtraction } = {},
 ): Promise<ExtractSummary[]> {
   const { signal, around = (_key, extract) => extract() } = options;
-  const staged = await stagedKeys(spec, dayId);
-  return boundedAll(sourceKeys, atOnce, (key) => around(key, () => extractToStaging(spec, dayId, key, { signal, staged })));
+  const staged = await stagedFiles(spec, dayId);
+  const bundler = new StagingBundler(spec, dayId);
+  try {
+    const summaries = await boundedAll(sourceKeys, atOnce, (key) =>
+      around(key, async () => {
+        const own = stagingKey(spec, dayId, key);
+        const found = staged.get(own);
+        if (found !== undefined) return reusedSummary(spec, key, found);
+        const { summary, text } = await translateToStagedText(spec, key, signal);
+        signal?.throwIfAborted();
+        return { ...summary, staged: await bundler.add(own, text) };
+      }),
+    );
+    await bundler.flush();
+    return summaries;
+  } catch (error) {
+    if (!signal?.aborted) await bundler.flush().catch(() => undefined);
+    throw error;
+  }
 }
 
 export interface ExtractOptions {
   /** Aborted when the activity is cancelled: stops the extraction before the translation and before the write. */
   signal?: AbortSignal;
-  /** The day's staged keys, listed once by `extractDayFiles`; without it, the file's own key is looked up. */
-  staged?: ReadonlySet<string>;
+}
+
+/** The summary of a file found staged (nothing read). */
+async function reusedSummary(spec: ResolvedDatasetSpec, sourceKey: string, staged: string): Promise<ExtractSummary> {
+  const sourceStorage = openStorage(spec.source.storage);
+  try {
+    return { source: referenceUrl(sourceStorage.url(sourceKey)), staged, reused: true, chunks: 0, requests: 0, bytesRead: 0, skippedVariables: [] };
+  } finally {
+    await sourceStorage.close();
+  }
 }
 
 /**
- * Translate one source file and stage its references. Idempotent: when the staged refs exist
- * (an earlier attempt finished), nothing is read again.
+ * Translate one source file, and stage its references on its own (`stagingKey`). Idempotent: when
+ * the staged refs exist (an earlier attempt finished), nothing is read again.
  */
 export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string, sourceKey: string, options: ExtractOptions = {}): Promise<ExtractSummary> {
   const { signal } = options;
-  const sourceStorage = openStorage(spec.source.storage);
   const outputStorage = openStorage(spec.output.storage);
   const staged = stagingKey(spec, dayId, sourceKey);
+  try {
+    if (await outputStorage.exists(staged)) return reusedSummary(spec, sourceKey, staged);
+    const { summary, text } = await translateToStagedText(spec, sourceKey, signal);
+    signal?.throwIfAborted();
+    await outputStorage.write(staged, new TextEncoder().encode(text));
+    return { ...summary, staged };
+  } finally {
+    await outputStorage.close();
+  }
+}
+
+/** Translate one source file into its staged JSON (lib/backfill/staged.ts), with the summary of what it read. */
+async function translateToStagedText(spec: ResolvedDatasetSpec, sourceKey: string, signal: AbortSignal | undefined): Promise<{ summary: Omit<ExtractSummary, "staged">; text: string }> {
+  signal?.throwIfAborted();
+  const sourceStorage = openStorage(spec.source.storage);
   const url = referenceUrl(sourceStorage.url(sourceKey));
   try {
-    if (options.staged ? options.staged.has(staged) : await outputStorage.exists(staged)) {
-      return { source: url, staged, reused: true, chunks: 0, requests: 0, bytesRead: 0, skippedVariables: [] };
-    }
-    signal?.throwIfAborted();
     const origin = sourceStorage.source(sourceKey);
     // With a hint, the first round reads the first block and the hinted ranges only (not the
     // default 256 KiB head): less to receive, copy and collect for a file that needs 50 KB.
@@ -154,18 +274,18 @@ export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string,
     } finally {
       await origin.close?.();
     }
-    signal?.throwIfAborted();
-    await outputStorage.write(staged, new TextEncoder().encode(serializeStaged(result.refs, url, version, carried)));
     return {
-      source: url,
-      staged,
-      reused: false,
-      chunks: result.chunkCount,
-      requests: origin.stats?.requests ?? 0,
-      bytesRead: origin.stats?.bytes ?? 0,
-      skippedVariables: result.skipped.map((s) => `${s.variable}: ${s.reason}`),
+      text: serializeStaged(result.refs, url, version, carried),
+      summary: {
+        source: url,
+        reused: false,
+        chunks: result.chunkCount,
+        requests: origin.stats?.requests ?? 0,
+        bytesRead: origin.stats?.bytes ?? 0,
+        skippedVariables: result.skipped.map((s) => `${s.variable}: ${s.reason}`),
+      },
     };
   } finally {
-    await Promise.all([sourceStorage.close(), outputStorage.close()]);
+    await sourceStorage.close();
   }
 }

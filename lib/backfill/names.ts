@@ -104,6 +104,40 @@ export function stagingKey(spec: ResolvedDatasetSpec, dayId: string, sourceKey: 
   return joinKey(stagingFolder(spec, dayId), `${basename(sourceKey)}.json`);
 }
 
+/**
+ * Staged bundles: a step that extracts several files of a day (an extraction activity, a batch of
+ * small days, backfillDirect) stages them together, one object for the files that finished within a
+ * few seconds of each other (lib/backfill/stagedBundle.ts), not one each: a staged object costs a
+ * PUT, a GET and a DELETE on S3, and a new file on a local disk. A bundle is
+ * `<staging folder>/<16 hex>.tkb`; a file in it is `<bundle>#<its stagingKey's name>`, the key its
+ * extraction reports and the combine or commit reads. A stagingKey ends in ".json", a bundle in
+ * ".tkb", and a member's name holds no "/", so the three never mix.
+ */
+const BUNDLE_TAIL = /^([0-9a-f]{16}\.tkb)#([^/]+\.json)$/;
+
+/** A bundle of a day's staged files (`token`: 16 hex digits, unique to the writer and the bundle). */
+export function stagingBundleKey(spec: ResolvedDatasetSpec, dayId: string, token: string): string {
+  return joinKey(stagingFolder(spec, dayId), `${token}.tkb`);
+}
+
+/** Whether a listed staging key is a bundle. */
+export const isStagingBundle = (key: string): boolean => /^[0-9a-f]{16}\.tkb$/.test(key.slice(key.lastIndexOf("/") + 1));
+
+/** The key of a staged file inside a bundle. */
+export function bundledStagingKey(bundleKey: string, stagedKey: string): string {
+  return `${bundleKey}#${basename(stagedKey)}`;
+}
+
+/**
+ * Where a staged file's references are: the object to read (a bundle, or the file's own staged
+ * object) and, in a bundle, the file's name there.
+ */
+export function stagedObjectOf(stagedKey: string): { object: string; member?: string } {
+  const slash = stagedKey.lastIndexOf("/");
+  const tail = BUNDLE_TAIL.exec(stagedKey.slice(slash + 1));
+  return tail ? { object: `${stagedKey.slice(0, slash + 1)}${tail[1]}`, member: tail[2] } : { object: stagedKey };
+}
+
 /** The glob that finds one day's source files: <root>/<template for the day><extension>. */
 export function daySourceGlob(spec: ResolvedDatasetSpec, dayId: string): { prefix: string; pattern: RegExp } {
   const day = DateTime.fromISO(dayId, { zone: "utc" });

@@ -31,8 +31,9 @@ export interface ExtractionPlan<T> {
  * `min(files, maxConcurrentFiles)` activities of consecutive files, all running at once, each
  * translating its files one after another: as many files at once as before, in as few activities as
  * that allows (24 hourly files, 4 at once: 4 activities of 6 files, where one per file made 24).
- * Either way each file is staged on its own, so a retried activity redoes only the files it had not
- * staged, and a failing file fails (and retries) only its own activity.
+ * Either way each file is staged as it finishes (an activity of several in bundles: docs/design.md,
+ * "Per-file retries"), so a retried activity redoes only the files it had not staged, and a failing
+ * file fails (and retries) only its own activity.
  */
 export function extractionPlan<T>(files: readonly T[], maxConcurrentFiles: number, filesPerActivity?: number): ExtractionPlan<T> {
   if (filesPerActivity !== undefined) {

@@ -103,7 +103,7 @@ export interface BackfillSteps {
   surveyDay(dataset: string, day: string): Promise<DaySurvey>;
   /** Translate one file into the day's staging area (skipped when staged already). */
   extractFile(dataset: string, day: string, sourceKey: string): Promise<ExtractSummary>;
-  /** Translate several files of a day, `filesAtOnce` at a time; each is staged on its own. */
+  /** Translate several files of a day, `filesAtOnce` at a time, staged in bundles (a retry redoes only the files not staged). */
   extractFiles(dataset: string, day: string, sourceKeys: string[], filesAtOnce: number): Promise<ExtractSummary[]>;
   /** Combine a day's staged references into the day's output (written once); staging is then removed. */
   aggregateDay(dataset: string, day: string, stagedKeys: string[]): Promise<AggregateSummary>;
