@@ -113,7 +113,9 @@ export function stagingKey(spec: ResolvedDatasetSpec, dayId: string, sourceKey: 
  * extraction reports and the combine or commit reads. A stagingKey ends in ".json", a bundle in
  * ".tkb", and a member's name holds no "/", so the three never mix.
  */
-const BUNDLE_TAIL = /^([0-9a-f]{16}\.tkb)#([^/]+\.json)$/;
+const BUNDLE_NAME = "[0-9a-f]{16}\\.tkb";
+const BUNDLE = new RegExp(`^${BUNDLE_NAME}$`);
+const BUNDLE_TAIL = new RegExp(`^(${BUNDLE_NAME})#([^/]+\\.json)$`);
 
 /** A bundle of a day's staged files (`token`: 16 hex digits, unique to the writer and the bundle). */
 export function stagingBundleKey(spec: ResolvedDatasetSpec, dayId: string, token: string): string {
@@ -121,7 +123,7 @@ export function stagingBundleKey(spec: ResolvedDatasetSpec, dayId: string, token
 }
 
 /** Whether a listed staging key is a bundle. */
-export const isStagingBundle = (key: string): boolean => /^[0-9a-f]{16}\.tkb$/.test(key.slice(key.lastIndexOf("/") + 1));
+export const isStagingBundle = (key: string): boolean => BUNDLE.test(key.slice(key.lastIndexOf("/") + 1));
 
 /** The key of a staged file inside a bundle. */
 export function bundledStagingKey(bundleKey: string, stagedKey: string): string {
