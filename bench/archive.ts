@@ -20,12 +20,18 @@ export function keysUpTo(keys: readonly string[], lastDay: string): string[] {
   return keys.filter((key) => /\/(\d{4})\/(\d{2})\/(\d{2})\//.test(key) && key.split("/").slice(1, 4).join("-") <= lastDay);
 }
 
+/** A bench archive's grid: rows x columns of a Himawari-like file, or "full" (the real product's size). */
+export type BenchGrid = number[] | "full";
+
+/** `--grid`'s value ("300x600" or "full") as a BenchGrid. */
+export const parseBenchGrid = (value: string): BenchGrid => (value === "full" ? "full" : value.split("x").map(Number));
+
 /**
  * A Himawari-like archive of `days` x `hours` files of `grid`, written once (python/make_archive.py)
  * under .work/bench/backfill/ and reused; returns its folder and keys. `grid` "full": files of the
  * real product's size (9000 x 18000, 72 MB: bench/backfill/make_full_size.py).
  */
-export async function benchArchive(start: string, days: number, hours: number, grid: number[] | "full", log: (message: string) => void): Promise<{ archive: string; keys: string[] }> {
+export async function benchArchive(start: string, days: number, hours: number, grid: BenchGrid, log: (message: string) => void): Promise<{ archive: string; keys: string[] }> {
   const gridName = grid === "full" ? "full" : grid.join("x");
   const archive = join(benchDir, `archive-${start}-${days}d-${hours}h-${gridName}`);
   await mkdir(benchDir, { recursive: true });

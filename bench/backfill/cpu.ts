@@ -33,7 +33,7 @@ import { s3Attempts } from "../../lib/source/s3Client.js";
 import { uploadArchive } from "../../test/harness/archive.js";
 import { MinioServer } from "../../test/harness/servers/minio.js";
 import { ToxiproxyServer } from "../../test/harness/servers/toxiproxy.js";
-import { benchArchive, benchDir, keysUpTo, lastDayOf, threadCpuSeconds } from "../archive.js";
+import { benchArchive, benchDir, keysUpTo, lastDayOf, parseBenchGrid, threadCpuSeconds } from "../archive.js";
 import { useMinio } from "../servers.js";
 
 const { values } = parseArgs({
@@ -59,7 +59,7 @@ const log = (message: string): void => console.error(`[cpu ${new Date().toISOStr
 if (values.output !== "local" && !(values.output === "s3" && values.source === "s3")) throw new Error(`--output ${values.output}: local, or s3 with --source s3 (the output goes to the sources' MinIO)`);
 const days = Number(values.days);
 const useDays = Math.min(days, Number(values["use-days"]));
-const grid: number[] | "full" = values.grid === "full" ? "full" : values.grid!.split("x").map(Number);
+const grid = parseBenchGrid(values.grid!);
 
 const { archive, keys: allKeys } = await benchArchive(values.start!, days, Number(values.hours), grid, log);
 const end = lastDayOf(values.start!, useDays);

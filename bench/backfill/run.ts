@@ -61,7 +61,7 @@ import { backfillOptions } from "../../workflows/options.js";
 import { searchAttributeRegistrations } from "../../workflows/searchAttributes.js";
 import type { BackfillInput, BackfillSummary } from "../../workflows/types.js";
 import { binNodeFlags } from "../../cli/binFlags.js";
-import { benchArchive, benchDir, cpuSeconds, keysUpTo, lastDayOf, threadCpuSeconds } from "../archive.js";
+import { benchArchive, benchDir, cpuSeconds, keysUpTo, lastDayOf, parseBenchGrid, threadCpuSeconds } from "../archive.js";
 import { historyStats, runHistories, timelineOf, workShare } from "./histories.js";
 
 const run = promisify(execFile);
@@ -100,7 +100,7 @@ const { values } = parseArgs({
 });
 const days = Number(values.days);
 const hours = Number(values.hours);
-const grid: number[] | "full" = values.grid === "full" ? "full" : values.grid!.split("x").map(Number);
+const grid = parseBenchGrid(values.grid!);
 const end = lastDayOf(values.start!, days);
 const kerchunkDays = values["kerchunk-days"] === undefined ? undefined : Number(values["kerchunk-days"]);
 if (kerchunkDays !== undefined && !(Number.isInteger(kerchunkDays) && kerchunkDays >= 1)) {

@@ -11,7 +11,7 @@ import { referenceUrl } from "../source/localFile.js";
 import { translateFile } from "../translateFile.js";
 import type { ExtractSummary } from "./model/steps.js";
 import { joinKey } from "../storage/storage.js";
-import { bundledStagingKey, isStagingBundle, stagedObjectOf, stagingBundleKey, stagingFolder, stagingKey } from "./names.js";
+import { bundledStagingKey, bundleMemberName, isStagingBundle, stagingBundleKey, stagingFolder, stagingKey } from "./names.js";
 import { serializeStaged } from "./staged.js";
 import { parseStagedBundle, serializeStagedBundle, type BundleMember } from "./stagedBundle.js";
 
@@ -150,9 +150,9 @@ class StagingBundler {
 
   /** Stage a file's text (`stagedKey`: its own stagingKey); its key in the bundle. Waits when that fills the bundle. */
   async add(stagedKey: string, text: string): Promise<string> {
-    const key = bundledStagingKey(this.key, stagedKey);
-    this.members.push({ name: stagedObjectOf(key).member!, text });
+    this.members.push({ name: bundleMemberName(stagedKey), text });
     this.chars += text.length;
+    const key = bundledStagingKey(this.key, stagedKey);
     if (this.chars >= BUNDLE_MAX_CHARS || performance.now() - this.since >= BUNDLE_FLUSH_MS) await this.flush();
     return key;
   }

@@ -125,9 +125,12 @@ export function stagingBundleKey(spec: ResolvedDatasetSpec, dayId: string, token
 /** Whether a listed staging key is a bundle. */
 export const isStagingBundle = (key: string): boolean => BUNDLE.test(key.slice(key.lastIndexOf("/") + 1));
 
+/** A staged file's name in a bundle: its stagingKey's last segment. */
+export const bundleMemberName = (stagedKey: string): string => basename(stagedKey);
+
 /** The key of a staged file inside a bundle. */
 export function bundledStagingKey(bundleKey: string, stagedKey: string): string {
-  return `${bundleKey}#${basename(stagedKey)}`;
+  return `${bundleKey}#${bundleMemberName(stagedKey)}`;
 }
 
 /**
