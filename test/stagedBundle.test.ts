@@ -3,11 +3,11 @@
  * stages them together. Each member reads back as the text staged on its own would be; a bundle
  * cut short fails naming it; a day combined from bundles is byte for byte the day combined from
  * files staged one by one; a failing file leaves the finished ones staged for the retry; a
- * cancelled step stages nothing.
+ * cancelled step stages nothing; the day's combine leaves no bundle behind.
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { aggregatePeriod } from "../lib/backfill/aggregate.js";
@@ -116,5 +116,19 @@ test("a cancelled step stages nothing, not even the files it finished", async ()
     (e: unknown) => (e as Error).name === "AbortError",
   );
   assert.equal(finished, 1, "the first file finished before the cancel");
+  assert.deepEqual(stagingEntries(spec), []);
+});
+
+test("the day's combine removes the bundles no key names: two overlapping attempts' and one that cannot be read", async () => {
+  const spec = specFor("overlapping");
+  const folder = join(dir, spec.name, stagingFolder(spec, DAY));
+  await mkdir(folder, { recursive: true });
+  await writeFile(join(folder, "0123456789abcdef.tkb"), "not a bundle");
+  // Two attempts of the same step at once (a slow one outliving its timeout): neither sees the other's bundle.
+  const [first, second] = await Promise.all([extractDayFiles(spec, DAY, keys, 2), extractDayFiles(spec, DAY, keys, 2)]);
+  assert.deepEqual([...first, ...second].map((s) => s.reused), new Array(keys.length * 2).fill(false), "the damaged bundle names no staged file");
+  assert.equal(stagingEntries(spec).length, 3, `the damaged bundle and one bundle an attempt: ${stagingEntries(spec).join(", ")}`);
+  const day = await aggregatePeriod(spec, DAY, second.map((s) => s.staged), { removeInputs: true });
+  assert.equal(day.existing, false);
   assert.deepEqual(stagingEntries(spec), []);
 });

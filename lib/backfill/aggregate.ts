@@ -11,7 +11,7 @@ import type { AggregateSummary } from "./model/steps.js";
 import { completeKey, outputKey, outputPartKey } from "./names.js";
 import { periodOutputKeys, type Tries } from "./sources.js";
 import { readStaged } from "./staged.js";
-import { StagedTexts, stagedObjects } from "./stagedBundle.js";
+import { removeDayStaging, StagedTexts } from "./stagedBundle.js";
 
 /** A reference-file layout's reader and writer on the output storage. */
 interface ReferenceFileFormat {
@@ -88,7 +88,7 @@ export async function aggregatePeriod(
     };
     const existing = async (keys: string[]): Promise<AggregateSummary> => {
       // Inputs of a finished period are not needed any more (another run may have staged them too).
-      if (options.removeInputs) await storage.deleteAll(stagedObjects(inputKeys));
+      if (options.removeInputs) await removeDayStaging(storage, inputKeys);
       return summary(keys, true, 0, inputKeys.length);
     };
     const found = await periodOutputKeys(spec, storage, period);
@@ -120,7 +120,7 @@ export async function aggregatePeriod(
     });
     const keys = written.map((w) => w.key);
     if (!written.some((w) => w.wrote)) return existing(keys);
-    if (options.removeInputs) await storage.deleteAll(stagedObjects(inputKeys));
+    if (options.removeInputs) await removeDayStaging(storage, inputKeys);
     return summary(keys, false, written.reduce((n, w) => n + w.chunkRefs, 0), present.length);
   } finally {
     await storage.close();

@@ -7,7 +7,7 @@ import type { KerchunkRefs } from "../model/kerchunkRefs.js";
 import type { SourceVersion } from "../source/byteSource.js";
 import { stagedObjectOf } from "./names.js";
 import { stagedSourceVersion } from "./staged.js";
-import { StagedTexts, stagedObjects } from "./stagedBundle.js";
+import { removeDayStaging, StagedTexts } from "./stagedBundle.js";
 import { IcechunkError, StorageError } from "../errors.js";
 import { icechunkFailure } from "../icechunk/failures.js";
 import type { FoundOutputs } from "./model/outputs.js";
@@ -61,7 +61,7 @@ export async function commitStagedDay(spec: ResolvedDatasetSpec, day: string, st
       summary = await commitDay(spec, day, { refs: inputs, labels: stagedKeys.map((k) => storage.url(k)), sources }, { sourceVersions });
     }
     // The day is in the store: its staging is not needed any more.
-    await storage.deleteAll(stagedObjects(stagedKeys));
+    await removeDayStaging(storage, stagedKeys);
     return {
       output: storeOutput(spec, summary.snapshotId),
       existing: summary.alreadyCommitted,

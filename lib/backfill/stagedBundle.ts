@@ -11,7 +11,7 @@
  */
 import { CombineError } from "../errors.js";
 import type { Storage } from "../storage/storage.js";
-import { stagedObjectOf } from "./names.js";
+import { isStagingBundle, stagedObjectOf } from "./names.js";
 
 const VERSION = 1;
 const NEWLINE = 0x0a;
@@ -97,9 +97,27 @@ export class StagedTexts {
   }
 }
 
-/** The objects that hold these staged keys, each once (what removing a day's staging removes). */
-export function stagedObjects(stagedKeys: readonly string[]): string[] {
+/** The objects that hold these staged keys, each once. */
+function stagedObjects(stagedKeys: readonly string[]): Set<string> {
   const objects = new Set<string>();
   for (const key of stagedKeys) objects.add(stagedObjectOf(key).object);
-  return [...objects];
+  return objects;
+}
+
+/**
+ * Remove a period's staging once its output is written (or found written): the objects its staged
+ * keys name and, in each folder where they include a bundle, every other bundle there. Those are
+ * left by an attempt whose keys were not used (two attempts of one step that overlapped, each
+ * staging its own bundle) and by a bundle that could not be read (its files were staged again):
+ * nothing reads a day's staging after its output is written, so nothing else would remove them. One
+ * listing a day staged in bundles; none for files staged one by one (an attempt overwrites those).
+ */
+export async function removeDayStaging(storage: Storage, stagedKeys: readonly string[]): Promise<void> {
+  const objects = stagedObjects(stagedKeys);
+  const folders = new Set<string>();
+  for (const object of objects) if (isStagingBundle(object)) folders.add(object.slice(0, object.lastIndexOf("/") + 1));
+  for (const folder of folders) {
+    for await (const object of storage.list(folder)) if (isStagingBundle(object.key)) objects.add(object.key);
+  }
+  await storage.deleteAll([...objects]);
 }
