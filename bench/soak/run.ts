@@ -7,7 +7,7 @@
  * RSS (VmRSS from /proc) and the largest history. Results: docs/reliability.md.
  *
  * usage: npx tsx bench/soak/run.ts [--year 2022] [--days 365] [--hours 4] [--grid 20x40]
- *          [--restart-every-seconds 60] [--restart-every-days 0] [--max-days N] [--max-files N]
+ *          [--restart-every-seconds 6] [--restart-every-days 0] [--max-days N] [--max-files N]
  *          [--aggregation month] [--timeout-minutes 30] [--json out.json]
  */
 import { Client, Connection } from "@temporalio/client";
@@ -37,7 +37,7 @@ const { values: options } = parseArgs({
     days: { type: "string", default: "365" },
     hours: { type: "string", default: "4" },
     grid: { type: "string", default: "20x40" },
-    "restart-every-seconds": { type: "string", default: "60" },
+    "restart-every-seconds": { type: "string", default: "6" },
     "restart-every-days": { type: "string", default: "0" },
     "max-days": { type: "string" },
     "max-files": { type: "string" },
