@@ -105,7 +105,7 @@ function stagedObjects(stagedKeys: readonly string[]): Set<string> {
 }
 
 /**
- * Remove a period's staging once its output is written (or found written): the objects its staged
+ * Remove a day's staging once its output is written (or found written): the objects its staged
  * keys name and, in each folder where they include a bundle, every other bundle there. Those are
  * left by an attempt whose keys were not used (two attempts of one step that overlapped, each
  * staging its own bundle) and by a bundle that could not be read (its files were staged again):
