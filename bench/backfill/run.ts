@@ -9,7 +9,7 @@
  *   npx tsx bench/backfill/run.ts [--start 2022-01-01] [--days 31] [--hours 24] [--grid 30x60|full]
  *       [--source local|s3] [--latency-ms 20] [--workers 1] [--aggregation day|month|year]
  *       [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--eager]
- *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rerun] [--json out.json]
+ *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rest-seconds 0] [--rerun] [--json out.json]
  *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...] [--compiled]
  *       [--kerchunk] [--kerchunk-threads 8] [--kerchunk-days N] [--warm-up-days N] [--perf FILE] [--out-dir DIR] [--server-config KEY=VALUE ...]
  *
@@ -27,6 +27,10 @@
  * MultiZarrToZarr per day) from the same store in the same run, after the Temporal run;
  * --kerchunk-days N gives it only the archive's first N days (its cost a file does not depend on how
  * long the range is, and a year of it would take most of an hour).
+ * --rest-seconds N waits N seconds between the run's parts (the bare library before, the Temporal
+ * run, the bare library after, kerchunk + s3fs): this VM runs the same work up to a third slower
+ * for a minute or more after minutes of load on both cores, which without a rest falls on
+ * whichever part comes next (docs/benchmarks.md, issue 20).
  * --warm-up-days N first runs, before the clock, a backfill of the archive's first N days as
  * another dataset (its own copy of the files in another bucket, its own output, so that no layout
  * hint, cached byte or output is shared with the measured run) on the same workers: the measured
@@ -84,6 +88,7 @@ const { values } = parseArgs({
     "direct-files": { type: "string", default: "4" },
     "direct-days": { type: "string", default: "1" },
     "skip-direct": { type: "boolean", default: false },
+    "rest-seconds": { type: "string", default: "0" },
     rerun: { type: "boolean", default: false },
     json: { type: "string" },
     "worker-node-arg": { type: "string", multiple: true },
@@ -105,6 +110,11 @@ const end = lastDayOf(values.start!, days);
 const kerchunkDays = values["kerchunk-days"] === undefined ? undefined : Number(values["kerchunk-days"]);
 if (kerchunkDays !== undefined && !(Number.isInteger(kerchunkDays) && kerchunkDays >= 1)) {
   console.error(`--kerchunk-days: ${JSON.stringify(values["kerchunk-days"])} is not a whole number of days (1 or more)`);
+  process.exit(2);
+}
+const restMs = Number(values["rest-seconds"]) * 1000;
+if (!(restMs >= 0)) {
+  console.error(`--rest-seconds: ${JSON.stringify(values["rest-seconds"])} is not a number of seconds (0 or more)`);
   process.exit(2);
 }
 const s3 = values.source === "s3";
@@ -185,7 +195,14 @@ async function main(): Promise<void> {
       const used = process.cpuUsage(cpu);
       log(`direct (${label}): ${seconds(directRuns.at(-1)!)} s (${Math.round((used.user + used.system) / 1000)} ms CPU), ${direct.days.written} days written`);
     };
-    if (!values["skip-direct"]) await runDirect("before");
+    // Each part after another starts on a rested machine (--rest-seconds).
+    const rest = async (): Promise<void> => {
+      if (restMs > 0) await sleep(restMs);
+    };
+    if (!values["skip-direct"]) {
+      await runDirect("before");
+      await rest();
+    }
 
     // On Temporal: a dev server and worker processes, all started before the clock starts.
     const temporalOut = join(outDir, "out-temporal");
@@ -280,13 +297,17 @@ async function main(): Promise<void> {
     const workerThreads = workers.map((w, i) => threadCpuDelta(threadsBefore[i]!, threadCpuSeconds(w.pid)));
     const progress = await handle.query(progressQuery);
     log(`temporal: ${seconds(temporalMs)} s, ${summary.days.written} days written`);
-    if (!values["skip-direct"]) await runDirect("after");
+    if (!values["skip-direct"]) {
+      await rest();
+      await runDirect("after");
+    }
     const directMs = directRuns.length > 0 ? directRuns.reduce((a, b) => a + b, 0) / directRuns.length : 0;
 
     // The kerchunk + s3fs anchor: the same range (or its first --kerchunk-days) from the same
     // store, after the Temporal run.
     let kerchunk: Record<string, unknown> | undefined;
     if (values.kerchunk && s3) {
+      await rest();
       let keysFile = join(archive, ".keys.json");
       if (kerchunkDays !== undefined) {
         keysFile = join(runDir, "kerchunk-keys.json");
