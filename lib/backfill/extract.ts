@@ -85,8 +85,8 @@ export const HINTED_HEAD_SIZE = 8 * 1024;
  * (there are bundles only when an earlier attempt staged some): where one step extracts several
  * files of a day, it asks once which an earlier attempt staged, not once per file (a HEAD each, a
  * round trip before the file's first read). By each file's own stagingKey: the key to report for
- * it (that object, or its member key in a bundle). A bundle that cannot be read as one names no
- * file here: its files are extracted again.
+ * it (that object, or its member key in a bundle). A bundle that cannot be read as one, or that
+ * is gone by the time it is read, names no file here: its files are extracted again.
  */
 async function stagedFiles(spec: ResolvedDatasetSpec, dayId: string): Promise<ReadonlyMap<string, string>> {
   const outputStorage = openStorage(spec.output.storage);
@@ -103,7 +103,9 @@ async function stagedFiles(spec: ResolvedDatasetSpec, dayId: string): Promise<Re
       try {
         members = parseStagedBundle(await outputStorage.read(bundle), outputStorage.url(bundle));
       } catch (error) {
-        if (error instanceof CombineError) continue;
+        // Unreadable, or gone since the listing (a concurrent run's combine removed the day's
+        // staging): it names no file, and its files are extracted again.
+        if (error instanceof CombineError || !(await outputStorage.exists(bundle))) continue;
         throw error;
       }
       for (const name of members.keys()) found.set(joinKey(folder, name), bundledStagingKey(bundle, name));
