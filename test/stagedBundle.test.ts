@@ -11,7 +11,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { aggregatePeriod } from "../lib/backfill/aggregate.js";
-import { extractDayFiles, extractToStaging } from "../lib/backfill/extract.js";
+import { extractDayFiles, extractToStaging, stagedFiles } from "../lib/backfill/extract.js";
 import { isStagingBundle, stagedObjectOf, stagingFolder } from "../lib/backfill/names.js";
 import { parseStagedBundle, serializeStagedBundle, StagedTexts } from "../lib/backfill/stagedBundle.js";
 import { resolveDatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
@@ -131,4 +131,30 @@ test("the day's combine removes the bundles no key names: two overlapping attemp
   const day = await aggregatePeriod(spec, DAY, second.map((s) => s.staged), { removeInputs: true });
   assert.equal(day.existing, false);
   assert.deepEqual(stagingEntries(spec), []);
+});
+
+test("a bundle gone between the day's listing and its read (a concurrent combine removed it) names no file; the others still do", async () => {
+  const spec = specFor("vanishing");
+  await extractDayFiles(spec, DAY, keys.slice(0, 2), 2);
+  await extractDayFiles(spec, DAY, keys.slice(2), 2);
+  const bundles = stagingEntries(spec).sort();
+  assert.equal(bundles.length, 2, `one bundle a step: ${bundles.join(", ")}`);
+  const removed: string[] = [];
+  // The first bundle read is removed just before its read, as the other run's combine does.
+  class RemovedBeforeRead extends LocalStorage {
+    override async read(key: string): Promise<Uint8Array> {
+      if (isStagingBundle(key) && removed.length === 0) {
+        await this.delete(key);
+        removed.push(key);
+      }
+      return super.read(key);
+    }
+  }
+  const staged = await stagedFiles(new RemovedBeforeRead(join(dir, spec.name)), stagingFolder(spec, DAY));
+  assert.equal(removed.length, 1, "the fault fired");
+  const readBundle = bundles.find((b) => !removed[0]!.endsWith(b))!;
+  const named = parseStagedBundle(await readFile(join(dir, spec.name, stagingFolder(spec, DAY), readBundle)), "bundle");
+  const objects = [...staged.values()].map(stagedObjectOf);
+  assert.deepEqual([...new Set(objects.map((o) => o.object.split("/").pop()))], [readBundle], "only the bundle still there names files");
+  assert.deepEqual(objects.map((o) => o.member).sort(), [...named.keys()].sort());
 });

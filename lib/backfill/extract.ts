@@ -10,7 +10,7 @@ import { LayoutHints } from "../source/layoutHints.js";
 import { referenceUrl } from "../source/localFile.js";
 import { translateFile } from "../translateFile.js";
 import type { ExtractSummary } from "./model/steps.js";
-import { joinKey } from "../storage/storage.js";
+import { joinKey, type Storage } from "../storage/storage.js";
 import { bundledStagingKey, bundleMemberName, isStagingBundle, stagingBundleKey, stagingFolder, stagingKey } from "./names.js";
 import { serializeStaged } from "./staged.js";
 import { parseStagedBundle, serializeStagedBundle, type BundleMember } from "./stagedBundle.js";
@@ -81,39 +81,33 @@ const layoutHints = new LayoutHints();
 export const HINTED_HEAD_SIZE = 8 * 1024;
 
 /**
- * The day's staged files, from one listing (one request on S3) and a read of each bundle in it
+ * A day's staged files (its staging `folder` in the output storage), from one listing (one request on S3) and a read of each bundle in it
  * (there are bundles only when an earlier attempt staged some): where one step extracts several
  * files of a day, it asks once which an earlier attempt staged, not once per file (a HEAD each, a
  * round trip before the file's first read). By each file's own stagingKey: the key to report for
  * it (that object, or its member key in a bundle). A bundle that cannot be read as one, or that
  * is gone by the time it is read, names no file here: its files are extracted again.
  */
-async function stagedFiles(spec: ResolvedDatasetSpec, dayId: string): Promise<ReadonlyMap<string, string>> {
-  const outputStorage = openStorage(spec.output.storage);
-  const folder = stagingFolder(spec, dayId);
-  try {
-    const found = new Map<string, string>();
-    const bundles: string[] = [];
-    for await (const object of outputStorage.list(`${folder}/`)) {
-      if (isStagingBundle(object.key)) bundles.push(object.key);
-      else found.set(object.key, object.key);
-    }
-    for (const bundle of bundles) {
-      let members: Map<string, string>;
-      try {
-        members = parseStagedBundle(await outputStorage.read(bundle), outputStorage.url(bundle));
-      } catch (error) {
-        // Unreadable, or gone since the listing (a concurrent run's combine removed the day's
-        // staging): it names no file, and its files are extracted again.
-        if (error instanceof CombineError || !(await outputStorage.exists(bundle))) continue;
-        throw error;
-      }
-      for (const name of members.keys()) found.set(joinKey(folder, name), bundledStagingKey(bundle, name));
-    }
-    return found;
-  } finally {
-    await outputStorage.close();
+export async function stagedFiles(outputStorage: Storage, folder: string): Promise<ReadonlyMap<string, string>> {
+  const found = new Map<string, string>();
+  const bundles: string[] = [];
+  for await (const object of outputStorage.list(`${folder}/`)) {
+    if (isStagingBundle(object.key)) bundles.push(object.key);
+    else found.set(object.key, object.key);
   }
+  for (const bundle of bundles) {
+    let members: Map<string, string>;
+    try {
+      members = parseStagedBundle(await outputStorage.read(bundle), outputStorage.url(bundle));
+    } catch (error) {
+      // Unreadable, or gone since the listing (a concurrent run's combine removed the day's
+      // staging): it names no file, and its files are extracted again.
+      if (error instanceof CombineError || !(await outputStorage.exists(bundle))) continue;
+      throw error;
+    }
+    for (const name of members.keys()) found.set(joinKey(folder, name), bundledStagingKey(bundle, name));
+  }
+  return found;
 }
 
 /** How one file's extraction is run by `extractDayFiles`: `extract` does it; the wrapper may time or report it. */
@@ -196,7 +190,8 @@ export async function extractDayFiles(
   options: { signal?: AbortSignal; around?: AroundExtraction } = {},
 ): Promise<ExtractSummary[]> {
   const { signal, around = (_key, extract) => extract() } = options;
-  const staged = await stagedFiles(spec, dayId);
+  const outputStorage = openStorage(spec.output.storage);
+  const staged = await stagedFiles(outputStorage, stagingFolder(spec, dayId)).finally(() => outputStorage.close());
   const bundler = new StagingBundler(spec, dayId);
   try {
     const summaries = await boundedAll(sourceKeys, atOnce, (key) =>
