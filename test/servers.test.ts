@@ -5,11 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { Client, Connection } from "@temporalio/client";
 import { ephemeralPortRange, pickPort, type PortPicker } from "../lib/servers/ports.js";
-import { AddressInUseError, ManagedProcess, sleep } from "../lib/servers/process.js";
+import { AddressInUseError, ManagedProcess, processExists, repositoryRoot, sleep } from "../lib/servers/process.js";
 import { ServerProcessError } from "../lib/errors.js";
 import { TemporalDevServer } from "../worker/devServer.js";
 import { searchAttributeRegistrations } from "../workflows/searchAttributes.js";
@@ -203,5 +205,37 @@ describe("a process that dies while something waits on it", () => {
       assert.match(error.message, /dying: exited \(code 3\); end of .*dying\.log:\n(.*\n)*last words/);
       return true;
     });
+  });
+});
+
+describe("a process whose owner is killed", () => {
+  test("runs on and its output still reaches its log (a killed demo's dev server, which --resume stops)", async () => {
+    const dir = await testDir("servers-orphan");
+    const logFile = join(dir, "orphan.log");
+    // The child writes to stdout and stderr every 20 ms for a second, then says it is done.
+    const child = "let n = 0; const t = setInterval(() => { console.log('out ' + n); console.error('err ' + n); if (++n === 50) { clearInterval(t); console.log('done'); } }, 20);";
+    const owner = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        `import { ManagedProcess } from ${JSON.stringify(resolve(repositoryRoot, "lib/servers/process.ts"))};
+         const p = new ManagedProcess("orphan", process.execPath, ["-e", ${JSON.stringify(child)}], ${JSON.stringify(logFile)}, process.env, { ownProcessGroup: true });
+         await p.start(); console.log(p.pid); setInterval(() => undefined, 1000);`,
+      ],
+      { cwd: repositoryRoot, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const pid = Number(await new Promise<string>((resolveLine) => owner.stdout!.once("data", (chunk: Buffer) => resolveLine(chunk.toString().trim()))));
+    assert.ok(Number.isInteger(pid) && pid > 0, `the owner printed its child's pid: ${pid}`);
+    owner.kill("SIGKILL");
+    await new Promise((resolveExit) => owner.once("exit", resolveExit));
+    assert.ok(processExists(pid), "the child outlived its owner");
+    const deadline = Date.now() + 20_000;
+    while (processExists(pid) && Date.now() < deadline) await sleep(50);
+    const log = await readFile(logFile, "utf8");
+    assert.match(log, /^err 49$/m);
+    assert.match(log, /^done$/m, `the child wrote to the end after its owner was killed:\n${log.slice(-200)}`);
   });
 });

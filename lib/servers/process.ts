@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname, resolve } from "node:path";
@@ -146,8 +146,6 @@ export class ManagedProcess {
   private exited: Promise<number | null> | undefined;
   /** Size of the log file when this run started: what follows is this run's output. */
   private logStart = 0;
-  /** Resolves once the child's output is all in the log file (after it exits). */
-  private logWritten: Promise<void> = Promise.resolve();
 
   constructor(
     readonly label: string,
@@ -169,17 +167,17 @@ export class ManagedProcess {
   async start(): Promise<void> {
     await mkdir(dirname(this.logFile), { recursive: true });
     this.logStart = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
-    const log = createWriteStream(this.logFile, { flags: "a" });
-    this.logWritten = new Promise((resolveWritten) => {
-      log.once("close", () => resolveWritten());
-      log.once("error", () => resolveWritten());
-    });
+    // The child writes into the log file itself, not through pipes to this process: a server that
+    // outlives its owner (a killed demo's dev server) would otherwise die of SIGPIPE, or of EPIPE,
+    // at its next log line, and what it said last would be lost with the pipe.
+    const log = openSync(this.logFile, "a");
     const ownGroup = this.options.ownProcessGroup ?? false;
-    const child = spawn(this.command, this.args, { env: this.env, stdio: ["ignore", "pipe", "pipe"], detached: ownGroup });
-    // Two sources into one file: end it only when both are done ('close'), or late lines are lost.
-    child.stdout?.pipe(log, { end: false });
-    child.stderr?.pipe(log, { end: false });
-    child.once("close", () => log.end());
+    let child: ChildProcess;
+    try {
+      child = spawn(this.command, this.args, { env: this.env, stdio: ["ignore", log, log], detached: ownGroup });
+    } finally {
+      closeSync(log);
+    }
     liveChildren.set(child, (signal) => {
       // Its group when it has one: whatever it started goes too.
       if (ownGroup && child.pid !== undefined) {
@@ -214,8 +212,6 @@ export class ManagedProcess {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const exited = !this.running;
-      // Its last words (which address was in use) may still be on their way to the file.
-      if (exited) await Promise.race([this.logWritten, sleep(2_000)]);
       const log = logSince(this.logFile, this.logStart);
       const inUse = log.split("\n").find((line) => ADDRESS_IN_USE.test(line));
       if (exited || inUse) {
@@ -242,7 +238,6 @@ export class ManagedProcess {
    */
   async failWhenExited(): Promise<never> {
     const code = await (this.exited ?? new Promise<never>(() => undefined));
-    await Promise.race([this.logWritten, sleep(2_000)]);
     throw new ServerProcessError(this.label, `exited (code ${code ?? this.child?.signalCode}); end of ${this.logFile}:\n${tail(logSince(this.logFile, this.logStart))}`);
   }
 
