@@ -17,7 +17,7 @@ import { S3Source } from "../lib/source/s3.js";
 import { createS3Client } from "../lib/source/s3Client.js";
 import { translateFile } from "../lib/translateFile.js";
 import { s3, testDir, uniqueBucket, venvPython } from "./harness/env.js";
-import { python } from "./harness/python.js";
+import { python, pythonBatch } from "./harness/python.js";
 
 const run = promisify(execFile);
 const INLINE = 100;
@@ -93,8 +93,9 @@ describe("netCDF-3 fixtures written by netCDF-C", () => {
   });
 
   test("raw values, dtypes, dimensions and attributes through our refs equal netCDF4-python's", async () => {
-    for (const file of files) {
-      const report = await python<ValuesReport>("netcdf3_values.py", [await saveRefs(file, ours.get(file)!), file]);
+    const reports = await pythonBatch<ValuesReport>(await Promise.all(files.map(async (file) => ({ script: "netcdf3_values.py", args: [await saveRefs(file, ours.get(file)!), file] }))));
+    for (const [i, file] of files.entries()) {
+      const report = reports[i]!;
       assert.match(report.format, /^NETCDF3_/);
       assert.deepEqual(report.attributes, [], `${basename(file)}: ${report.attributes.join("; ")}`);
       assert.ok(Object.keys(report.variables).length > 0);
@@ -103,8 +104,9 @@ describe("netCDF-3 fixtures written by netCDF-C", () => {
   });
 
   test("xarray reads the same values through our refs (zarr engine) as from the file (netcdf4 engine), raw and decoded", async () => {
-    for (const file of files) {
-      const report = await python<XarrayReport>("compare_xarray.py", [await saveRefs(file, ours.get(file)!), file]);
+    const reports = await pythonBatch<XarrayReport>(await Promise.all(files.map(async (file) => ({ script: "compare_xarray.py", args: [await saveRefs(file, ours.get(file)!), file] }))));
+    for (const [i, file] of files.entries()) {
+      const report = reports[i]!;
       assert.deepEqual(report.errors, [], `${basename(file)}: ${report.errors.join("; ")}`);
       assert.deepEqual(report.refs_variables, report.file_variables, basename(file));
       for (const [variable, verdict] of Object.entries(report.variables)) {
@@ -270,14 +272,19 @@ describe("netCDF-3 files from other projects", () => {
       if (buffer.toString("latin1") === "CDF") real.push(path);
     }
     assert.ok(real.length >= 5, `only ${real.length} netCDF-3 files found: ${real.join(", ")}`);
+    const jobs: { script: string; args: string[] }[] = [];
     for (const path of real) {
       const copy = join(dir, `${basename(resolve(path, "../../.."))}_${basename(path)}`);
       await writeFile(copy, await readFile(path));
       const refsPath = await saveRefs(copy, (await translateLocal(copy)).refs);
-      const values = await python<ValuesReport>("netcdf3_values.py", [refsPath, copy]);
+      jobs.push({ script: "netcdf3_values.py", args: [refsPath, copy] }, { script: "compare_xarray.py", args: [refsPath, copy] });
+    }
+    const reports = await pythonBatch<ValuesReport | XarrayReport>(jobs);
+    for (const [i, path] of real.entries()) {
+      const values = reports[2 * i] as ValuesReport;
       assert.deepEqual(values.attributes, [], `${path}: ${values.attributes.join("; ")}`);
       for (const [variable, verdict] of Object.entries(values.variables)) assert.equal(verdict, "equal", `${path} ${variable}`);
-      const report = await python<XarrayReport>("compare_xarray.py", [refsPath, copy]);
+      const report = reports[2 * i + 1] as XarrayReport;
       assert.deepEqual(report.errors, [], `${path}: ${report.errors.join("; ")}`);
       assert.deepEqual(report.refs_variables, report.file_variables, path);
       for (const [variable, verdict] of Object.entries(report.variables)) assert.ok(["equal", "equal-rounding"].includes(verdict), `${path} ${variable}: ${verdict}`);

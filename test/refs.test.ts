@@ -16,7 +16,7 @@ import { S3Source } from "../lib/source/s3.js";
 import { createS3Client } from "../lib/source/s3Client.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { s3, testDir, uniqueBucket } from "./harness/env.js";
-import { python } from "./harness/python.js";
+import { python, pythonBatch } from "./harness/python.js";
 
 const INLINE = 100;
 
@@ -118,11 +118,16 @@ before(async () => {
 
 describe("refs equal kerchunk's SingleHdf5ToZarr, except where kerchunk is wrong", () => {
   test("every fixture", async () => {
+    const jobs: { script: string; args: string[] }[] = [];
     for (const file of files) {
-      const name = basename(file);
       const refsPath = `${file}.ours.json`;
       await writeFile(refsPath, JSON.stringify(ours.get(file)));
-      const parity = await python<Parity>("kerchunk_parity.py", [String(INLINE), refsPath, file, `${file}.kerchunk.json`]);
+      jobs.push({ script: "kerchunk_parity.py", args: [String(INLINE), refsPath, file, `${file}.kerchunk.json`] });
+    }
+    const parities = await pythonBatch<Parity>(jobs);
+    for (const [i, file] of files.entries()) {
+      const name = basename(file);
+      const parity = parities[i]!;
       const expected = deviations[name] ?? [];
       const seen = new Set<number>();
       for (const [key, diffs] of Object.entries(parity.differences)) {
@@ -138,9 +143,15 @@ describe("refs equal kerchunk's SingleHdf5ToZarr, except where kerchunk is wrong
 test("kerchunk's own refs for those files read wrong values or do not open (the comparison can fail)", async () => {
   const wrong: Record<string, string[]> = {};
   // Deviations for another consumer's sake are shown failing where that consumer is tested.
-  for (const name of Object.keys(deviations).filter((n) => deviations[n]!.some((d) => !d.failsIn))) {
-    const file = files.find((f) => basename(f) === name)!;
-    const report = await python<XarrayReport>("compare_xarray.py", [`${file}.kerchunk.json`, file]);
+  const names = Object.keys(deviations).filter((n) => deviations[n]!.some((d) => !d.failsIn));
+  const reports = await pythonBatch<XarrayReport>(
+    names.map((name) => {
+      const file = files.find((f) => basename(f) === name)!;
+      return { script: "compare_xarray.py", args: [`${file}.kerchunk.json`, file] };
+    }),
+  );
+  for (const [i, name] of names.entries()) {
+    const report = reports[i]!;
     wrong[name] = [
       ...report.errors,
       ...Object.entries(report.variables)
@@ -238,10 +249,15 @@ test("every referenced chunk, decoded with its declared codecs, equals h5wasm's 
 });
 
 test("xarray reads the same values through our refs as from the files", async () => {
+  const jobs: { script: string; args: string[] }[] = [];
   for (const file of files) {
     const refsPath = `${file}.ours.json`;
     await writeFile(refsPath, JSON.stringify(ours.get(file)));
-    const report = await python<XarrayReport>("compare_xarray.py", [refsPath, file]);
+    jobs.push({ script: "compare_xarray.py", args: [refsPath, file] });
+  }
+  const reports = await pythonBatch<XarrayReport>(jobs);
+  for (const [i, file] of files.entries()) {
+    const report = reports[i]!;
     assert.deepEqual(report.errors, [], `${basename(file)}: ${report.errors.join("; ")}`);
     assert.ok(Object.keys(report.variables).length > 0, `${basename(file)}: no variable compared`);
     for (const [variable, verdict] of Object.entries(report.variables)) {
@@ -266,6 +282,7 @@ test("from MinIO: the same refs (with s3:// URLs), and xarray reads the same val
   const bucket = uniqueBucket("refs");
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   const reader = createS3Client();
+  const jobs: { script: string; args: string[] }[] = [];
   for (const file of files) {
     const key = `archive/${basename(file)}`;
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }));
@@ -275,7 +292,11 @@ test("from MinIO: the same refs (with s3:// URLs), and xarray reads the same val
     assert.deepEqual(refs, local, `${basename(file)}: S3 refs differ from local refs`);
     const refsPath = `${file}.s3.json`;
     await writeFile(refsPath, JSON.stringify(refs));
-    const report = await python<XarrayReport>("compare_xarray.py", [refsPath, file, "--s3-endpoint", process.env.AWS_ENDPOINT_URL!]);
+    jobs.push({ script: "compare_xarray.py", args: [refsPath, file, "--s3-endpoint", process.env.AWS_ENDPOINT_URL!] });
+  }
+  const reports = await pythonBatch<XarrayReport>(jobs);
+  for (const [i, file] of files.entries()) {
+    const report = reports[i]!;
     assert.deepEqual(report.errors, [], `${basename(file)}: ${report.errors.join("; ")}`);
     assert.ok(Object.keys(report.variables).length > 0, `${basename(file)}: no variable compared`);
     for (const [variable, verdict] of Object.entries(report.variables)) {

@@ -19,3 +19,23 @@ export async function python<T>(script: string, args: string[], env: NodeJS.Proc
     throw new Error(`${script} failed (${ended}): ${e.stderr || e.message}`);
   }
 }
+
+/**
+ * Run several of test/fixtures/python/*.py in one venv process (`batch.py`: each job as its own
+ * script run, its imports paid once) and parse the JSON each printed, in the order of `jobs`. A
+ * job that failed fails the batch, naming the job.
+ */
+export async function pythonBatch<T>(jobs: readonly { script: string; args: string[] }[], env: NodeJS.ProcessEnv = process.env): Promise<T[]> {
+  const path = resolve(repositoryRoot, "test/fixtures/python/batch.py");
+  const results = await new Promise<{ stdout?: string; error?: string }[]>((resolveRun, rejectRun) => {
+    const child = execFile(venvPython, [path], { maxBuffer: 512 * 1024 * 1024, env }, (error, stdout, stderr) => {
+      if (error) rejectRun(new Error(`batch.py failed (${error.signal ? `killed by ${error.signal}` : `exit code ${String(error.code)}`}): ${stderr || error.message}`));
+      else resolveRun(JSON.parse(stdout) as { stdout?: string; error?: string }[]);
+    });
+    child.stdin!.end(JSON.stringify(jobs));
+  });
+  return results.map((result, i) => {
+    if (result.error !== undefined) throw new Error(`${jobs[i]!.script} ${jobs[i]!.args.join(" ")} failed: ${result.error}`);
+    return JSON.parse(result.stdout!) as T;
+  });
+}
