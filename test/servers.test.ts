@@ -212,8 +212,8 @@ describe("a process whose owner is killed", () => {
   test("runs on and its output still reaches its log (a killed demo's dev server, which --resume stops)", async () => {
     const dir = await testDir("servers-orphan");
     const logFile = join(dir, "orphan.log");
-    // The child writes to stdout and stderr every 20 ms for a second, then says it is done.
-    const child = "let n = 0; const t = setInterval(() => { console.log('out ' + n); console.error('err ' + n); if (++n === 50) { clearInterval(t); console.log('done'); } }, 20);";
+    // The child writes to stdout and stderr every 20 ms for two seconds, then says it is done.
+    const child = "let n = 0; const t = setInterval(() => { console.log('out ' + n); console.error('err ' + n); if (++n === 100) { clearInterval(t); console.log('done'); } }, 20);";
     const owner = spawn(
       process.execPath,
       [
@@ -235,7 +235,7 @@ describe("a process whose owner is killed", () => {
     const deadline = Date.now() + 20_000;
     while (processExists(pid) && Date.now() < deadline) await sleep(50);
     const log = await readFile(logFile, "utf8");
-    assert.match(log, /^err 49$/m);
+    assert.match(log, /^err 99$/m);
     assert.match(log, /^done$/m, `the child wrote to the end after its owner was killed:\n${log.slice(-200)}`);
   });
 });
