@@ -136,3 +136,25 @@ describe("temporary files of local storage", () => {
     }
   });
 });
+
+describe("a listing while another run removes files", () => {
+  test("a file removed between the folder's read and its own look-up is not listed, and the listing goes on (a raw ENOENT failed a day's combine)", async () => {
+    const root = await testDir("local-list-removed");
+    const storage = new LocalStorage(root);
+    for (const name of ["a.json", "b.tkb", "c.json"]) await storage.write(`day/${name}`, new TextEncoder().encode(name));
+    const removed: string[] = [];
+    // Another run's delete lands just after this listing read the folder, before it looks at b.tkb.
+    class RemovedWhileListed extends LocalStorage {
+      protected override async listedObject(path: string, key: string): ReturnType<LocalStorage["listedObject"]> {
+        if (key.endsWith("b.tkb")) {
+          await this.delete(key);
+          removed.push(key);
+        }
+        return super.listedObject(path, key);
+      }
+    }
+    assert.deepEqual(await keysOf(new RemovedWhileListed(root), "day/"), ["day/a.json", "day/c.json"]);
+    assert.deepEqual(removed, ["day/b.tkb"], "the fault fired");
+    assert.deepEqual(await keysOf(storage, "day/"), ["day/a.json", "day/c.json"]);
+  });
+});

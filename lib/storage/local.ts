@@ -119,8 +119,8 @@ export class LocalStorage implements Storage {
         } else if (entry.isFile() && key.startsWith(prefix)) {
           const path = join(dir, entry.name);
           if (!entry.name.includes(".tmp-")) {
-            const info = await stat(path);
-            found.push({ key, size: info.size, modifiedMs: info.mtimeMs });
+            const info = await this.listedObject(path, key);
+            if (info) found.push(info);
           } else {
             await this.removeIfStale(path, entry.name);
           }
@@ -130,6 +130,21 @@ export class LocalStorage implements Storage {
     await walk(start, relative(this.root, start).split(sep).join("/"));
     found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     yield* found;
+  }
+
+  /**
+   * A listed file's size and time; none when it is gone since the folder was read (another run
+   * removed it: a listing is of what was there, and a day's combine removes staging while others
+   * list it).
+   */
+  protected async listedObject(path: string, key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await stat(path);
+      return { key, size: info.size, modifiedMs: info.mtimeMs };
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return undefined;
+      throw new StorageError(this.description, key, `cannot list: ${(error as Error).message}`, false);
+    }
   }
 
   private async removeIfStale(path: string, name: string): Promise<void> {
