@@ -10,7 +10,7 @@
  *       [--source local|s3] [--latency-ms 20] [--workers 1] [--aggregation day|month|year]
  *       [--max-days N] [--max-files N] [--files-per-activity N] [--small-day-files N] [--eager]
  *       [--direct-files 4] [--direct-days 1] [--skip-direct] [--rest-seconds 0] [--rerun] [--json out.json]
- *       [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...] [--compiled]
+ *       [--worker-node PATH] [--worker-node-arg=--cpu-prof ...] [--worker-arg=--max-activities --worker-arg=8 ...] [--compiled]
  *       [--kerchunk] [--kerchunk-threads 8] [--kerchunk-days N] [--warm-up-days N] [--perf FILE] [--out-dir DIR] [--server-config KEY=VALUE ...]
  *
  * --grid full writes files of the real product's size (9000 x 18000, 72 MB each: bench/backfill/make_full_size.py).
@@ -20,7 +20,9 @@
  * starts the dev server with eager activity execution (system.enableActivityEagerExecution);
  * --rollback-journal with the dev server's own SQLite default (a rollback journal synced at every
  * commit) instead of our TemporalDevServer's default, WAL with synchronous=NORMAL. Workers run
- * with the bin's node flags (cli/binFlags.ts), then any --worker-node-arg (a later flag wins).
+ * with the bin's node flags (cli/binFlags.ts), then any --worker-node-arg (a later flag wins),
+ * on this Node.js, or on the one --worker-node names (e.g. a newer release, to tell what V8's
+ * compilers cost the worker there; the dev server, MinIO and this process stay as they are).
  * --compiled runs the workers as deployed (the bin, `dist/cli/main.js worker`, after `npm run
  * build`) instead of from source through tsx. --kerchunk (with --source s3) also builds the month with kerchunk + s3fs
  * (bench/backfill/kerchunk_month.py: SingleHdf5ToZarr per file, --kerchunk-threads at once, then
@@ -44,8 +46,8 @@
  * run, instead of the run's folder: e.g. /dev/shm, to tell what this machine's file system costs.
  */
 import { Client, Connection } from "@temporalio/client";
-import { execFile, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { basename, join, resolve } from "node:path";
@@ -92,6 +94,7 @@ const { values } = parseArgs({
     rerun: { type: "boolean", default: false },
     json: { type: "string" },
     "worker-node-arg": { type: "string", multiple: true },
+    "worker-node": { type: "string" },
     "worker-arg": { type: "string", multiple: true },
     compiled: { type: "boolean", default: false },
     kerchunk: { type: "boolean", default: false },
@@ -117,6 +120,12 @@ if (!(restMs >= 0)) {
   console.error(`--rest-seconds: ${JSON.stringify(values["rest-seconds"])} is not a number of seconds (0 or more)`);
   process.exit(2);
 }
+const workerNode = values["worker-node"] === undefined ? process.execPath : resolve(values["worker-node"]);
+if (!existsSync(workerNode)) {
+  console.error(`--worker-node: ${workerNode} does not exist`);
+  process.exit(2);
+}
+const workerNodeVersion = execFileSync(workerNode, ["--version"], { encoding: "utf8" }).trim();
 const s3 = values.source === "s3";
 
 const log = (message: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -214,7 +223,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < Number(values.workers); i++) {
       const worker = new ManagedProcess(
         `worker-${i + 1}`,
-        process.execPath,
+        workerNode,
         [...binNodeFlags(resolve(repositoryRoot, "cli/main.ts")), ...(values["worker-node-arg"] ?? []), ...(values.perf ? ["--perf-basic-prof"] : []), ...(values.compiled ? [resolve(repositoryRoot, "dist/cli/main.js")] : ["--import", "tsx", resolve(repositoryRoot, "cli/main.ts")]), "worker", "--address", server.address, "--task-queue", "bench", "--config", config, ...(values["worker-arg"] ?? [])],
         join(runDir, `worker-${i + 1}.log`),
         { ...process.env, TK_LOG_LEVEL: "WARN" },
@@ -344,7 +353,7 @@ async function main(): Promise<void> {
     const identical = direct ? await run("diff", ["-r", join(outDir, "out-direct-before"), temporalOut]).then(() => true, () => false) : undefined;
     const result = {
       command: `npx tsx bench/backfill/run.ts ${process.argv.slice(2).join(" ")}`,
-      machine: { cores: cpus().length, node: process.version, loadAverage: { first: load[0], max: Math.max(...load), mean: +(load.reduce((a, b) => a + b, 0) / load.length).toFixed(1) } },
+      machine: { cores: cpus().length, node: process.version, workerNode: workerNodeVersion, loadAverage: { first: load[0], max: Math.max(...load), mean: +(load.reduce((a, b) => a + b, 0) / load.length).toFixed(1) } },
       archive: { files, days, hours, grid, source: s3 ? `s3 +${values["latency-ms"]} ms` : "local", aggregation: values.aggregation },
       warmUp: warmUpRun,
       settings: {
