@@ -192,8 +192,14 @@ test("a backfill begun on version A ends right when version B (a patched workflo
       return info?.status === WorkerDeploymentVersionStatus.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINED ? info : undefined;
     });
     assert.equal(drained.drainageInfo?.status, VersionDrainageStatus.VERSION_DRAINAGE_STATUS_DRAINED);
-    const described = await temporalCli(server.server.address, ["worker", "deployment", "describe-version", "--deployment-name", DEPLOYMENT, "--build-id", "A"]);
-    assert.match(described.output, /drained/i, "what the docs tell an operator to look for");
+    // What the docs tell an operator to look for. The CLI asks the deployment's own record, which
+    // may lag the drainage the SDK saw: once, under load, it answered "Worker Deployment Version
+    // not found" at first. So it is asked until it says drained, and its last answer is quoted.
+    let described = "";
+    await waitUntil("the CLI to describe version A as drained", async () => {
+      described = (await temporalCli(server.server.address, ["worker", "deployment", "describe-version", "--deployment-name", DEPLOYMENT, "--build-id", "A"])).output;
+      return /drained/i.test(described) ? true : undefined;
+    }, 30_000).catch((error: Error) => assert.fail(`${error.message}; it said: ${described}`));
     await workerA.stop();
 
     const summary = await resultWithin(client, handle.result(), 120_000);
