@@ -7,14 +7,15 @@
 import type { Client, Connection } from "@temporalio/client";
 import { WorkflowFailedError } from "@temporalio/client";
 import assert from "node:assert/strict";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Worker } from "@temporalio/worker";
 import { backfillDirect } from "../lib/backfill/direct.js";
 import { runSmallDays } from "../lib/backfill/smallDays.js";
 import type { SmallDayLimits } from "../lib/backfill/model/index.js";
-import { outputKey } from "../lib/backfill/names.js";
+import { outputKey, stagingFolder } from "../lib/backfill/names.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
 import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
 import { sleep } from "../lib/servers/process.js";
@@ -204,6 +205,42 @@ describe("small days in batches", () => {
     // The batch stopped at the failed day: the day after it was not built.
     const written = await filesUnder(join(dir, "out-failfast"));
     assert.ok(written.has("refs/AHI-L2-FLDK-SST/20220601.json") && !written.has("refs/AHI-L2-FLDK-SST/20220603.json"), [...written.keys()].join(", "));
+  });
+
+  test("a day handed back after a retryable failure starts from its batch's listing: where another run wrote its output meanwhile, the batch's staging still goes", async () => {
+    const day = "2022-04-03";
+    const [first, second] = keysOfDay(day) as [string, string];
+    // The other run's output of the day, written by the library into a folder of its own.
+    await backfillDirect(resolveDatasetSpec(spec("sd-handback", "out-handback-other")), day, day);
+    const output = (folder: string): string => join(dir, folder, outputKey(resolveDatasetSpec(spec("sd-handback", folder)), day));
+    // The day's second file fails for 2 s from its first request (every attempt of the batch's
+    // read: a retryable failure, so the batch hands the day back), and at that first request the
+    // other run's output lands where this backfill writes.
+    let faultsFrom: number | undefined;
+    const proxy = await new FaultProxy({
+      upstream: process.env.AWS_ENDPOINT_URL!,
+      plan: ({ path }) => {
+        if (!path.includes(encodeURI(second))) return undefined;
+        if (faultsFrom === undefined) {
+          faultsFrom = Date.now();
+          mkdirSync(dirname(output("out-handback")), { recursive: true });
+          copyFileSync(output("out-handback-other"), output("out-handback"));
+        }
+        return Date.now() - faultsFrom < 2000 ? "InternalError" : undefined;
+      },
+    }).start();
+    try {
+      const summary = await runBackfill([spec("sd-handback", "out-handback", { kind: "s3", bucket, endpoint: proxy.url })], { dataset: "sd-handback", start: day, end: day, smallDayFiles: 3 });
+      assert.ok(proxy.counts.injected.InternalError >= 3, `the second file's reads failed: ${JSON.stringify(proxy.counts)}`);
+      const ran = whatRan(await datasetHistories(client, "sd-handback"));
+      assert.deepEqual([ran.batches.length, ran.dayWorkflows], [1, [day]], "the batch handed the day back");
+      assert.deepEqual(summary.days, { total: 1, written: 0, existing: 1, failed: 0, noFiles: 0 });
+      assert.equal(readFileSync(output("out-handback"), "utf8"), readFileSync(output("out-handback-other"), "utf8"), "the other run's output stands");
+      const staging = join(dir, "out-handback", stagingFolder(resolveDatasetSpec(spec("sd-handback", "out-handback")), day));
+      assert.deepEqual(existsSync(staging) ? readdirSync(staging) : [], [], `the batch staged ${first.split("/").pop()} and that staging is gone`);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   test("a worker SIGKILLed mid-batch: the batch resumes on a new worker, finished days not rewritten; same bytes", async () => {

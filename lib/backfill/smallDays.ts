@@ -106,6 +106,11 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, survey: Promise<
     dayEnded.abort();
     if (signal?.aborted) throw error;
     if (error instanceof TemporalKerchunkError && !error.retryable) return { day, result: failureOf(error), files };
-    return { day, dayWorkflow: `retry: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500), translated };
+    // With the batch's listing: the day workflow then extracts (what this batch staged reused) and
+    // combines, and that combine removes this batch's staging even where another run wrote the
+    // day meanwhile. Surveyed afresh, the day would be "existing" and the staging left for good.
+    const surveyed = await survey.catch(() => undefined);
+    const sources = surveyed && "sources" in surveyed ? listingToCarry(surveyed.sources) : undefined;
+    return { day, dayWorkflow: `retry: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500), translated, ...(sources ? { sources } : {}) };
   }
 }

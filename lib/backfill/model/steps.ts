@@ -61,8 +61,8 @@ export interface SmallDayLimits {
  * or (Icechunk output) its staged references; or `dayWorkflow`: not done here (more files than
  * `smallDayFiles`, or a retryable failure, left to the day workflow's durable per-file retries),
  * with the files this batch translated for it before (`translated`, which the day workflow then
- * finds staged) and, for a day handed back for its files, their listing when it is short enough to
- * carry (`sources`, `listingToCarry`): its day workflow then starts from it instead of listing again.
+ * finds staged) and the batch's listing of its files when it is short enough to carry (`sources`,
+ * `listingToCarry`): its day workflow then starts from it instead of listing again.
  */
 export type SmallDayOutcome = { day: string } & (
   | { result: PeriodResult; files: FileCounts }
