@@ -84,9 +84,10 @@ export const HINTED_HEAD_SIZE = 8 * 1024;
  * A day's staged files (its staging `folder` in the output storage), from one listing (one request
  * on S3) and a read of each bundle in it (there are bundles only when an earlier attempt staged
  * some): where one step extracts several files of a day, it asks once which an earlier attempt
- * staged, not once per file (a HEAD each, a round trip before the file's first read). By each file's own stagingKey: the key to report for
- * it (that object, or its member key in a bundle). A bundle that cannot be read as one, or that
- * is gone by the time it is read, names no file here: its files are extracted again.
+ * staged, not once per file (a HEAD each, a round trip before the file's first read). By each
+ * file's own stagingKey: the key to report for it (that object, or its member key in a bundle). A
+ * bundle that cannot be read as one, or that is gone by the time it is read, names no file here:
+ * its files are extracted again.
  */
 export async function stagedFiles(outputStorage: Storage, folder: string): Promise<ReadonlyMap<string, string>> {
   const found = new Map<string, string>();
