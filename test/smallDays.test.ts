@@ -213,22 +213,30 @@ describe("small days in batches", () => {
     // The other run's output of the day, written by the library into a folder of its own.
     await backfillDirect(resolveDatasetSpec(spec("sd-handback", "out-handback-other")), day, day);
     const output = (folder: string): string => join(dir, folder, outputKey(resolveDatasetSpec(spec("sd-handback", folder)), day));
-    // The day's second file fails for 2 s from its first request (every attempt of the batch's
-    // read: a retryable failure, so the batch hands the day back), and at that first request the
+    // The day's second file fails until the day has a day workflow (every attempt of the batch's
+    // read: a retryable failure, so the batch hands the day back), and at its first request the
     // other run's output lands where this backfill writes.
-    let faultsFrom: number | undefined;
+    let landed = false;
+    let handedBack = false;
     const proxy = await new FaultProxy({
       upstream: process.env.AWS_ENDPOINT_URL!,
       plan: ({ path }) => {
-        if (!path.includes(encodeURI(second))) return undefined;
-        if (faultsFrom === undefined) {
-          faultsFrom = Date.now();
+        if (!path.includes(encodeURI(second)) || handedBack) return undefined;
+        if (!landed) {
+          landed = true;
           mkdirSync(dirname(output("out-handback")), { recursive: true });
           copyFileSync(output("out-handback-other"), output("out-handback"));
         }
-        return Date.now() - faultsFrom < 2000 ? "InternalError" : undefined;
+        return "InternalError";
       },
     }).start();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching && !handedBack) {
+        for await (const _ of client.workflow.list({ query: "TkDataset = 'sd-handback' AND WorkflowType = 'backfillDayV3'" })) handedBack = true;
+        await sleep(100);
+      }
+    })();
     try {
       const summary = await runBackfill([spec("sd-handback", "out-handback", { kind: "s3", bucket, endpoint: proxy.url })], { dataset: "sd-handback", start: day, end: day, smallDayFiles: 3 });
       assert.ok(proxy.counts.injected.InternalError >= 3, `the second file's reads failed: ${JSON.stringify(proxy.counts)}`);
@@ -239,6 +247,8 @@ describe("small days in batches", () => {
       const staging = join(dir, "out-handback", stagingFolder(resolveDatasetSpec(spec("sd-handback", "out-handback")), day));
       assert.deepEqual(existsSync(staging) ? readdirSync(staging) : [], [], `the batch staged ${first.split("/").pop()} and that staging is gone`);
     } finally {
+      watching = false;
+      await watcher;
       await proxy.stop();
     }
   });
