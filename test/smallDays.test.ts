@@ -243,6 +243,8 @@ describe("small days in batches", () => {
       const ran = whatRan(await datasetHistories(client, "sd-handback"));
       assert.deepEqual([ran.batches.length, ran.dayWorkflows], [1, [day]], "the batch handed the day back");
       assert.deepEqual(summary.days, { total: 1, written: 0, existing: 1, failed: 0, noFiles: 0 });
+      // The day workflow extracted from the batch's listing (no survey): the file the batch staged reused, each counted once.
+      assert.deepEqual(summary.files, { listed: 2, extracted: 2, reused: 0 });
       assert.equal(readFileSync(output("out-handback"), "utf8"), readFileSync(output("out-handback-other"), "utf8"), "the other run's output stands");
       const staging = join(dir, "out-handback", stagingFolder(resolveDatasetSpec(spec("sd-handback", "out-handback")), day));
       assert.deepEqual(existsSync(staging) ? readdirSync(staging) : [], [], `the batch staged ${first.split("/").pop()} and that staging is gone`);
