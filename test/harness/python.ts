@@ -35,7 +35,12 @@ export async function pythonBatch<T>(jobs: readonly { script: string; args: stri
     child.stdin!.end(JSON.stringify(jobs));
   });
   return results.map((result, i) => {
-    if (result.error !== undefined) throw new Error(`${jobs[i]!.script} ${jobs[i]!.args.join(" ")} failed: ${result.error}`);
-    return JSON.parse(result.stdout!) as T;
+    const job = `${jobs[i]!.script} ${jobs[i]!.args.join(" ")}`;
+    if (result.error !== undefined) throw new Error(`${job} failed: ${result.error}`);
+    try {
+      return JSON.parse(result.stdout!) as T;
+    } catch {
+      throw new Error(`${job} printed no JSON: ${result.stdout!.slice(0, 500)}`);
+    }
   });
 }
