@@ -17,7 +17,7 @@ import { S3Source } from "../lib/source/s3.js";
 import { createS3Client } from "../lib/source/s3Client.js";
 import { translateFile } from "../lib/translateFile.js";
 import { s3, testDir, uniqueBucket, venvPython } from "./harness/env.js";
-import { python, pythonBatch } from "./harness/python.js";
+import { python, pythonBatch, type PythonJob } from "./harness/python.js";
 
 const run = promisify(execFile);
 const INLINE = 100;
@@ -272,7 +272,7 @@ describe("netCDF-3 files from other projects", () => {
       if (buffer.toString("latin1") === "CDF") real.push(path);
     }
     assert.ok(real.length >= 5, `only ${real.length} netCDF-3 files found: ${real.join(", ")}`);
-    const jobs: { script: string; args: string[] }[] = [];
+    const jobs: PythonJob[] = [];
     for (const path of real) {
       const copy = join(dir, `${basename(resolve(path, "../../.."))}_${basename(path)}`);
       await writeFile(copy, await readFile(path));

@@ -16,7 +16,7 @@ import { S3Source } from "../lib/source/s3.js";
 import { createS3Client } from "../lib/source/s3Client.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { s3, testDir, uniqueBucket } from "./harness/env.js";
-import { python, pythonBatch } from "./harness/python.js";
+import { python, pythonBatch, type PythonJob } from "./harness/python.js";
 
 const INLINE = 100;
 
@@ -118,7 +118,7 @@ before(async () => {
 
 describe("refs equal kerchunk's SingleHdf5ToZarr, except where kerchunk is wrong", () => {
   test("every fixture", async () => {
-    const jobs: { script: string; args: string[] }[] = [];
+    const jobs: PythonJob[] = [];
     for (const file of files) {
       const refsPath = `${file}.ours.json`;
       await writeFile(refsPath, JSON.stringify(ours.get(file)));
@@ -249,7 +249,7 @@ test("every referenced chunk, decoded with its declared codecs, equals h5wasm's 
 });
 
 test("xarray reads the same values through our refs as from the files", async () => {
-  const jobs: { script: string; args: string[] }[] = [];
+  const jobs: PythonJob[] = [];
   for (const file of files) {
     const refsPath = `${file}.ours.json`;
     await writeFile(refsPath, JSON.stringify(ours.get(file)));
@@ -282,7 +282,7 @@ test("from MinIO: the same refs (with s3:// URLs), and xarray reads the same val
   const bucket = uniqueBucket("refs");
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   const reader = createS3Client();
-  const jobs: { script: string; args: string[] }[] = [];
+  const jobs: PythonJob[] = [];
   for (const file of files) {
     const key = `archive/${basename(file)}`;
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }));
