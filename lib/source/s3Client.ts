@@ -134,14 +134,18 @@ export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
   return client;
 }
 
-/** One attempt to `endpoint`, and its failure (by error code or name) if it failed. */
+/**
+ * One attempt to `endpoint`, and its failure (by error code or name) if it failed; a lighter-path
+ * attempt whose body broke off after its head arrived (httpGet.ts, `phase: "body"`) is named
+ * `body:<code or name>`, as countS3BodyFailure names the SDK's.
+ */
 function countAttempt(endpoint: string, failed?: unknown): void {
   const counts = attemptsByEndpoint.get(endpoint) ?? { attempts: 0, failed: {} };
   attemptsByEndpoint.set(endpoint, counts);
   counts.attempts++;
   if (failed === undefined) return;
-  const e = failed as { code?: unknown; name?: unknown };
-  const name = String(e?.code || e?.name || "Error");
+  const e = failed as { code?: unknown; name?: unknown; phase?: unknown };
+  const name = `${e?.phase === "body" ? "body:" : ""}${String(e?.code || e?.name || "Error")}`;
   counts.failed[name] = (counts.failed[name] ?? 0) + 1;
 }
 

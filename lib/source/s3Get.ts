@@ -10,11 +10,11 @@
  * FIPS and dual-stack endpoints, path style and custom endpoints stay the SDK's), signed with
  * SigV4 (sigv4.ts, checked against the SDK's signer) with the client's own credential chain, with
  * the client's timeouts, attempts and retry rule (transient failures, exponential backoff with
- * jitter), counted per endpoint with the SDK's attempts (s3Attempts).
+ * jitter), counted per endpoint with the SDK's attempts (s3Attempts), over our own HTTP/1.1
+ * connections (httpGet.ts) rather than node's http module, which cost twice the request again.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import http from "node:http";
-import https from "node:https";
+import { HttpPool, type HttpAnswer } from "./httpGet.js";
 import { isTransientS3Error } from "./s3Errors.js";
 import { parseListAnswer, type ListPage } from "./s3ListAnswer.js";
 import { canonicalQuery, signS3Get, uriEscape, type SigningCredentials } from "./sigv4.js";
@@ -42,7 +42,7 @@ interface LightClient {
   settings: LightClientSettings;
   /** The client's credential provider (memoized by the SDK, refreshed before expiry) and region. */
   signing: { credentials(): Promise<SigningCredentials>; region(): Promise<string> } | undefined;
-  agents: { http: http.Agent; https: https.Agent };
+  connections: HttpPool;
   bases: Map<string, BucketBase>;
 }
 
@@ -67,10 +67,11 @@ export function enableLightGets(client: S3Client, settings: LightClientSettings)
   const light: LightClient = {
     settings,
     signing: settings.anonymous ? undefined : { credentials: () => config.credentials(), region: () => config.region() },
-    agents: {
-      http: new http.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
-      https: new https.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
-    },
+    connections: new HttpPool({
+      maxSockets: settings.maxSockets,
+      connectionTimeoutMs: settings.connectionTimeoutMs,
+      socketTimeoutMs: settings.socketTimeoutMs,
+    }),
     bases: new Map(),
   };
   clients.set(client, light);
@@ -99,8 +100,7 @@ export function enableLightGets(client: S3Client, settings: LightClientSettings)
   );
   const destroy = client.destroy.bind(client);
   client.destroy = () => {
-    light.agents.http.destroy();
-    light.agents.https.destroy();
+    light.connections.destroy();
     destroy();
   };
 }
@@ -154,16 +154,13 @@ async function send(light: LightClient, base: BucketBase, key: string, range: st
   const headers: Record<string, string> = { range };
   if (ifMatch !== undefined) headers["if-match"] = ifMatch;
   const response = await signedGet(light, base, `${base.prefix}${escapeKey(key)}`, "", headers);
-  const header = (name: string): string | undefined => {
-    const value = response.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-  };
-  const length = header("content-length");
+  const length = response.headers.get("content-length");
+  const body = new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength);
   return {
-    ContentRange: header("content-range"),
+    ContentRange: response.headers.get("content-range"),
     ContentLength: length === undefined ? undefined : Number(length),
-    ETag: header("etag"),
-    Body: { transformToByteArray: () => readBody(response) },
+    ETag: response.headers.get("etag"),
+    Body: { transformToByteArray: () => Promise.resolve(body) },
   };
 }
 
@@ -184,82 +181,25 @@ export function lightList(client: S3Client, bucket: string, prefix: string, cont
   const query = canonicalQuery(parameters);
   return withRetries(light, async () => {
     const response = await signedGet(light, base, base.prefix, query, {});
-    return parseListAnswer(await readText(response));
+    return parseListAnswer(response.body.toString("utf8"));
   });
 }
 
 /**
- * A signed GET of `path` (escaped) and `query` (canonical) to the bucket's endpoint, with the
- * client's timeouts; an S3 error answer fails shaped as the SDK's errors are.
+ * A signed GET of `path` (escaped) and `query` (canonical) to the bucket's endpoint, its answer
+ * read whole (so a body cut short fails the attempt, and is retried as a failed request is); an S3
+ * error answer fails shaped as the SDK's errors are.
  */
-async function signedGet(light: LightClient, base: BucketBase, path: string, query: string, headers: Record<string, string>): Promise<http.IncomingMessage> {
+async function signedGet(light: LightClient, base: BucketBase, path: string, query: string, headers: Record<string, string>): Promise<HttpAnswer> {
   const host = base.port === undefined ? base.hostname : `${base.hostname}:${base.port}`;
   const unsigned = { ...headers, host };
   const signed = light.signing ? signS3Get(await light.signing.credentials(), await light.signing.region(), path, unsigned, new Date(), query) : unsigned;
-  const transport = base.protocol === "https:" ? https : http;
-  const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const request = transport.request(
-      {
-        method: "GET",
-        protocol: base.protocol,
-        hostname: base.hostname,
-        port: base.port,
-        path: query ? `${path}?${query}` : path,
-        headers: signed,
-        agent: base.protocol === "https:" ? light.agents.https : light.agents.http,
-      },
-      resolve,
-    );
-    const timeout = (what: string, ms: number): void => {
-      const error = new Error(`${what} after ${ms} ms`);
-      error.name = "TimeoutError";
-      request.destroy(error);
-    };
-    request.on("socket", (socket) => {
-      if (!socket.connecting) return;
-      const timer = setTimeout(() => timeout("connection timed out", light.settings.connectionTimeoutMs), light.settings.connectionTimeoutMs);
-      socket.once("connect", () => clearTimeout(timer));
-      socket.once("close", () => clearTimeout(timer));
-    });
-    request.setTimeout(light.settings.socketTimeoutMs, () => timeout("socket timed out", light.settings.socketTimeoutMs));
-    request.on("error", reject);
-    request.end();
-  });
-  const status = response.statusCode ?? 0;
-  if (status < 200 || status >= 300) {
-    const text = await readText(response).catch(() => "");
+  const response = await light.connections.get(base, query ? `${path}?${query}` : path, signed);
+  if (response.status < 200 || response.status >= 300) {
+    const text = response.body.toString("utf8");
     const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
-    const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `HTTP ${status}`;
-    throw new S3ErrorAnswer(code ?? (status === 404 ? "NotFound" : "Unknown"), message, status);
+    const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `HTTP ${response.status}`;
+    throw new S3ErrorAnswer(code ?? (response.status === 404 ? "NotFound" : "Unknown"), message, response.status);
   }
   return response;
-}
-
-/** The whole body as UTF-8 text (an error answer's XML, a listing), decoded in place. */
-async function readText(response: http.IncomingMessage): Promise<string> {
-  const bytes = await readBody(response);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
-}
-
-/** The whole body; a body that breaks off or ends short of its Content-Length fails. */
-function readBody(response: http.IncomingMessage): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let received = 0;
-    response.on("data", (part: Buffer) => {
-      parts.push(part);
-      received += part.length;
-    });
-    response.on("error", reject);
-    response.on("aborted", () => reject(Object.assign(new Error("aborted"), { code: "ECONNRESET" })));
-    response.on("end", () => {
-      const expected = Number(response.headers["content-length"]);
-      if (response.complete === false || (Number.isFinite(expected) && received !== expected)) {
-        reject(Object.assign(new Error(`premature close: ${received} of ${expected} bytes`), { code: "ECONNRESET" }));
-        return;
-      }
-      const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, received);
-      resolve(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
-    });
-  });
 }
