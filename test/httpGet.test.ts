@@ -135,16 +135,20 @@ test("at most maxSockets connections to an origin; the other requests wait for o
   assert.equal(connections.accepted, 3);
 });
 
-test("a server that says `Connection: close` gets a new connection for the next request", async () => {
-  const { origin, connections } = await listen(
-    http.createServer((_request, response) => {
-      response.shouldKeepAlive = false;
-      response.end("bye");
-    }),
-  );
+test("a connection is kept for the next request only as its answers allow: HTTP/1.1 unless `close`, HTTP/1.0 if `keep-alive`", async () => {
   const client = pool();
-  for (let i = 0; i < 3; i++) assert.equal((await client.get(origin, "/", { host: "x" })).body.toString(), "bye");
-  assert.equal(connections.accepted, 3);
+  // These servers leave the connection open whatever they said: only our reading of the header decides.
+  for (const [head, reused] of [
+    ["HTTP/1.1 200 OK\r\nconnection: close\r\n", false],
+    ["HTTP/1.1 200 OK\r\nConnection: Upgrade, Close\r\n", false],
+    ["HTTP/1.1 200 OK\r\n", true],
+    ["HTTP/1.0 200 OK\r\n", false],
+    ["HTTP/1.0 200 OK\r\nconnection: keep-alive\r\n", true],
+  ] as const) {
+    const { origin, connections } = await listen(rawServer((socket) => socket.write(`${head}content-length: 3\r\n\r\nbye`)));
+    for (let i = 0; i < 3; i++) assert.equal((await client.get(origin, "/", { host: "x" })).body.toString(), "bye");
+    assert.equal(connections.accepted, reused ? 1 : 3, `${JSON.stringify(head)}: ${connections.accepted} connections for 3 requests`);
+  }
 });
 
 test("an answer cut short, a silent server and a malformed answer fail with their reason, retryable as node's errors are", async () => {

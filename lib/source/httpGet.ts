@@ -42,6 +42,9 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FORBIDDEN_IN_VALUE = /[\r\n\0]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/;
+/** The Connection header's tokens that end a connection (HTTP/1.1) or keep it (HTTP/1.0). */
+const CLOSE_TOKEN = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
+const KEEP_ALIVE_TOKEN = /(?:^|,)[ \t]*keep-alive[ \t]*(?:,|$)/i;
 
 function connectionError(message: string, code = "ECONNRESET"): Error {
   return Object.assign(new Error(message), { code });
@@ -352,8 +355,8 @@ class Connection {
     if (status < 200) return rest;
     this.status = status;
     this.headers = headers;
-    const connection = (headers.get("connection") ?? "").toLowerCase();
-    this.keepAlive = statusLine[1] === "1" ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
+    const connection = headers.get("connection") ?? "";
+    this.keepAlive = statusLine[1] === "1" ? !CLOSE_TOKEN.test(connection) : KEEP_ALIVE_TOKEN.test(connection);
     const transferCoding = headers.get("transfer-encoding");
     const length = headers.get("content-length");
     if (status === 204 || status === 304) this.framing = { kind: "none" };
@@ -418,8 +421,3 @@ class Connection {
   }
 }
 
-/** Whether a comma-separated header value (lower case) holds this token. */
-function hasToken(value: string, token: string): boolean {
-  for (const part of value.split(",")) if (part.trim() === token) return true;
-  return false;
-}
