@@ -117,7 +117,9 @@ class OriginConnections {
   send(request: string): Promise<HttpAnswer> {
     return new Promise<HttpAnswer>((resolve, reject) => {
       const pending: PendingRequest = { request, resolve, reject };
-      const connection = this.idle.pop();
+      let connection = this.idle.pop();
+      // One the server closed a moment ago may still be listed: its "close" event is on its way.
+      while (connection && !connection.usable()) connection = this.idle.pop();
       if (connection) connection.start(pending);
       else if (this.open < this.settings.maxSockets) this.connect().start(pending);
       else this.waiting.push(pending);
@@ -240,6 +242,10 @@ class Connection {
     this.socket.ref();
     this.socket.setTimeout(this.settings.socketTimeoutMs);
     this.socket.write(pending.request);
+  }
+
+  usable(): boolean {
+    return !this.ended && !this.socket.destroyed;
   }
 
   /** Idle between requests: closed after IDLE_MS, and not keeping the process alive meanwhile. */
