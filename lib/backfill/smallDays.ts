@@ -95,22 +95,24 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, survey: Promise<
       { handBackStaged: output.rules.calendarOrder, maxFiles: limits.smallDayFiles },
       files,
     );
-    if ("tooManyFiles" in ended) {
-      // The listing goes along (when short), so that the day workflow starts with its extraction.
-      const surveyed = await survey;
-      const sources = "sources" in surveyed ? listingToCarry(surveyed.sources) : undefined;
-      return { day, dayWorkflow: `${ended.tooManyFiles} files`, translated, ...(sources ? { sources } : {}) };
-    }
+    if ("tooManyFiles" in ended) return await handedBack(day, `${ended.tooManyFiles} files`, translated, survey);
     return { day, ...ended, files };
   } catch (error) {
     dayEnded.abort();
     if (signal?.aborted) throw error;
     if (error instanceof TemporalKerchunkError && !error.retryable) return { day, result: failureOf(error), files };
-    // With the batch's listing: the day workflow then extracts (what this batch staged reused) and
-    // combines, and that combine removes this batch's staging even where another run wrote the
-    // day meanwhile. Surveyed afresh, the day would be "existing" and the staging left for good.
-    const surveyed = await survey.catch(() => undefined);
-    const sources = surveyed && "sources" in surveyed ? listingToCarry(surveyed.sources) : undefined;
-    return { day, dayWorkflow: `retry: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500), translated, ...(sources ? { sources } : {}) };
+    return await handedBack(day, `retry: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500), translated, survey);
   }
+}
+
+/**
+ * A day handed back to a day workflow, with the batch's listing when it is short enough to carry
+ * (`listingToCarry`). Its day workflow then starts with its extraction (what this batch staged
+ * reused) and combines, and that combine removes this batch's staging even where another run wrote
+ * the day meanwhile; surveyed afresh, the day would be "existing" and the staging left for good.
+ */
+async function handedBack(day: string, reason: string, translated: number, survey: Promise<DaySurvey>): Promise<SmallDayOutcome> {
+  const surveyed = await survey.catch(() => undefined);
+  const sources = surveyed && "sources" in surveyed ? listingToCarry(surveyed.sources) : undefined;
+  return { day, dayWorkflow: reason, translated, ...(sources ? { sources } : {}) };
 }

@@ -233,7 +233,6 @@ class Connection {
     this.current = pending;
     this.partialHead = undefined;
     this.status = 0;
-    this.keepAlive = true;
     this.framing = { kind: "none" };
     this.parts = [];
     this.received = 0;

@@ -136,16 +136,28 @@ export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
 
 /**
  * One attempt to `endpoint`, and its failure (by error code or name) if it failed; a lighter-path
- * attempt whose body broke off after its head arrived (httpGet.ts, `phase: "body"`) is named
- * `body:<code or name>`, as countS3BodyFailure names the SDK's.
+ * attempt whose body broke off after its head arrived (httpGet.ts, `phase: "body"`) counts as a
+ * body failure, as countS3BodyFailure counts the SDK's.
  */
 function countAttempt(endpoint: string, failed?: unknown): void {
-  const counts = attemptsByEndpoint.get(endpoint) ?? { attempts: 0, failed: {} };
-  attemptsByEndpoint.set(endpoint, counts);
+  const counts = countsOf(endpoint);
   counts.attempts++;
-  if (failed === undefined) return;
-  const e = failed as { code?: unknown; name?: unknown; phase?: unknown };
-  const name = `${e?.phase === "body" ? "body:" : ""}${String(e?.code || e?.name || "Error")}`;
+  if (failed !== undefined) countFailure(counts, failed, (failed as { phase?: unknown })?.phase === "body");
+}
+
+function countsOf(endpoint: string): S3AttemptCounts {
+  let counts = attemptsByEndpoint.get(endpoint);
+  if (!counts) {
+    counts = { attempts: 0, failed: {} };
+    attemptsByEndpoint.set(endpoint, counts);
+  }
+  return counts;
+}
+
+/** A failure, by error code or name; one after the request was answered (its body) as `body:<code or name>`. */
+function countFailure(counts: S3AttemptCounts, error: unknown, inBody: boolean): void {
+  const e = error as { code?: unknown; name?: unknown };
+  const name = `${inBody ? "body:" : ""}${String(e?.code || e?.name || "Error")}`;
   counts.failed[name] = (counts.failed[name] ?? 0) + 1;
 }
 
@@ -164,12 +176,7 @@ const endpointOf = new WeakMap<S3Client, string>();
  */
 export function countS3BodyFailure(client: S3Client, error: unknown): void {
   const endpoint = endpointOf.get(client);
-  if (endpoint === undefined) return;
-  const counts = attemptsByEndpoint.get(endpoint) ?? { attempts: 0, failed: {} };
-  attemptsByEndpoint.set(endpoint, counts);
-  const e = error as { code?: unknown; name?: unknown };
-  const name = `body:${String(e?.code || e?.name || "Error")}`;
-  counts.failed[name] = (counts.failed[name] ?? 0) + 1;
+  if (endpoint !== undefined) countFailure(countsOf(endpoint), error, true);
 }
 
 /**
