@@ -257,15 +257,15 @@ async function main(): Promise<void> {
       ...(values["files-per-activity"] ? { filesPerActivity: Number(values["files-per-activity"]) } : {}),
       ...(values["small-day-files"] !== undefined ? { smallDayFiles: Number(values["small-day-files"]) } : {}),
     };
-    // The warm-up is measured as the measured run is: on workers fresh from start-up, it is the
-    // first month a worker runs.
+    // The warm-up is measured as the measured run is, with its settings: on workers fresh from
+    // start-up, it is the first month a worker runs.
     let warmUpRun: Record<string, unknown> | undefined;
     if (warmUpDays > 0) {
       const serverBefore = cpuSeconds(serverPid);
       const workersBefore = workers.map((w) => cpuSeconds(w.pid));
       const warmUpThreadsBefore = workers.map((w) => threadCpuSeconds(w.pid));
       const w = performance.now();
-      const warmed = await whileWorkersRun(() => client.workflow.execute(backfillV3, { ...backfillOptions({ dataset: "warmup", start: values.start!, end: warmUpEnd }, "bench/warmup"), taskQueue: "bench" }));
+      const warmed = await whileWorkersRun(() => client.workflow.execute(backfillV3, { ...backfillOptions({ ...input, dataset: "warmup", end: warmUpEnd }, "bench/warmup"), taskQueue: "bench" }));
       const warmUpMs = performance.now() - w;
       const workerCpu = workers.reduce((sum, worker, i) => sum + cpuSeconds(worker.pid) - workersBefore[i]!, 0);
       warmUpRun = {
