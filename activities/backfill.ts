@@ -5,7 +5,7 @@ import { surveyDay } from "../lib/backfill/day.js";
 import { extractDayFiles, extractToStaging } from "../lib/backfill/extract.js";
 import type { BackfillSteps } from "../lib/backfill/model/steps.js";
 import { outputFor } from "../lib/backfill/output.js";
-import type { SmallDayOutcome } from "../lib/backfill/model/index.js";
+import { failureOf, type SmallDayOutcome } from "../lib/backfill/model/index.js";
 import { planBackfill } from "../lib/backfill/plan.js";
 import { runSmallDays } from "../lib/backfill/smallDays.js";
 import { checkRangeFitsState } from "../lib/backfill/rangeLimit.js";
@@ -79,7 +79,15 @@ export function createBackfillActivities(registry: DatasetRegistry): BackfillSte
             runSmallDays(registry.get(dataset), days, limits, {
               done: latest,
               signal,
-              onFile: (event) => reportFile(context, event),
+              onFile: (event) => {
+                // A day workflow's failed extraction is logged by the SDK as a failed activity; a
+                // file that fails inside a batch is the day's result, so it is logged here, once.
+                if ("error" in event) {
+                  const { kind, message } = failureOf(event.error);
+                  context.log.warn(`${event.day}: ${kind}: ${message}`, { day: event.day, key: event.key, kind });
+                }
+                reportFile(context, event);
+              },
               onDay: (done) => {
                 latest = [...done];
                 context.heartbeat(latest);
