@@ -35,8 +35,8 @@ export interface BackfillInput {
   maxConcurrentFiles?: number;
   /**
    * Days of at most this many files (default 48, `DEFAULT_SMALL_DAY_FILES`) are done in batches of
-   * a few days, one activity per batch, instead of a day workflow each: a day workflow costs more
-   * than such a day's files save by it. Days with more files get their day workflow (per-file
+   * a few days, one activity per batch, instead of a day workflow each: a day workflow's fixed cost
+   * is a large share of such a day's work. Days with more files get their day workflow (per-file
    * activities and retries); so does a batched day that meets a retryable failure. 0: every day
    * gets its workflow.
    */

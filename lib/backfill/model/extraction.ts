@@ -57,12 +57,8 @@ export function extractionPlan<T>(files: readonly T[], maxConcurrentFiles: numbe
 export const SMALL_DAYS_PER_BATCH = 8;
 
 /**
- * Default of the `smallDayFiles` setting: days of at most this many files are batched (0: none).
- * A day workflow costs about 60 ms of CPU, worker and server together (its workflow tasks, its
- * survey and combine as local activities, its extraction activity): about 1 ms of worker CPU for
- * each file of an hourly day of Himawari-like files, which cost 3-4 ms each (docs/benchmarks.md,
- * "Throughput at scale", part 6, item 9). So days of up to a file every half hour run in batches; larger days
- * keep their day workflow, where that cost is a small share and the day's own history, retries and
- * Web UI entry pay for themselves.
+ * Default of the `smallDayFiles` setting: days of at most this many files (a file every half hour
+ * or fewer) are batched (0: none). Why 48, with what a day workflow costs against such a day's
+ * files: docs/design.md, "Small days in batches".
  */
 export const DEFAULT_SMALL_DAY_FILES = 48;
