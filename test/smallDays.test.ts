@@ -17,7 +17,8 @@ import { runSmallDays } from "../lib/backfill/smallDays.js";
 import type { SmallDayLimits } from "../lib/backfill/model/index.js";
 import { outputKey, stagingFolder } from "../lib/backfill/names.js";
 import { DatasetRegistry } from "../lib/datasets/config.js";
-import { resolveDatasetSpec, type DatasetSpec } from "../lib/datasets/spec.js";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { openStorage, resolveDatasetSpec, type DatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
 import { sleep } from "../lib/servers/process.js";
 import { workflowBundle } from "../worker/bundle.js";
 import { createWorker } from "../worker/worker.js";
@@ -25,7 +26,7 @@ import { backfillV3 } from "../workflows/backfill.js";
 import { backfillOptions } from "../workflows/options.js";
 import type { BackfillInput, BackfillSummary, PeriodResults } from "../workflows/types.js";
 import { makeArchive, startWorkerProcess, testDataset, uploadArchive, writeConfig } from "./harness/archive.js";
-import { testDir } from "./harness/env.js";
+import { s3, testDir, uniqueBucket } from "./harness/env.js";
 import { datasetHistories, filesUnder, markerTexts, type History } from "./harness/outputs.js";
 import { FaultProxy } from "./harness/servers/faultProxy.js";
 import { ToxiproxyServer } from "./harness/servers/toxiproxy.js";
@@ -147,6 +148,35 @@ describe("small days in batches", () => {
       await proxy.stop();
       await toxiproxy.stop();
     }
+  });
+
+  test("a batched day whose output cannot be written is handed back with its files staged: the next try extracts none of them again", async () => {
+    // The day's files are held in memory for its combine, never staged while the day goes well
+    // (lib/backfill/extract.ts, HeldExtractions); here every write of the day's output fails
+    // (a retryable S3 error), so the batch stages them before handing the day back.
+    const day = "2022-04-06";
+    const out = uniqueBucket("sd-unwritable");
+    const s3Client = s3();
+    await s3Client.send(new CreateBucketCommand({ Bucket: out }));
+    s3Client.destroy();
+    const dataset = (endpoint?: string): ResolvedDatasetSpec =>
+      resolveDatasetSpec(testDataset("sd-unwritable", { kind: "s3", bucket }, { kind: "s3", bucket: out, ...(endpoint ? { endpoint } : {}) }, "month"));
+    const dayKey = outputKey(dataset(), day);
+    const proxy = await new FaultProxy({ upstream: process.env.AWS_ENDPOINT_URL!, plan: ({ method, path }) => (method === "PUT" && path.split("?")[0]!.endsWith(`/${dayKey}`) ? "InternalError" : undefined) }).start();
+    const limits: SmallDayLimits = { smallDayFiles: 3, maxConcurrentFiles: 2, failFast: false };
+    try {
+      const [handedBack] = await runSmallDays(dataset(proxy.url), [day], limits);
+      assert.ok(proxy.counts.injected.InternalError >= 1, `the day's output was refused: ${JSON.stringify(proxy.counts)}`);
+      assert.deepEqual([handedBack?.day, handedBack && "dayWorkflow" in handedBack && handedBack.dayWorkflow.startsWith("retry:"), handedBack && "translated" in handedBack && handedBack.translated], [day, true, 2]);
+    } finally {
+      await proxy.stop();
+    }
+    const staged: string[] = [];
+    for await (const object of openStorage(dataset().output.storage).list(`${stagingFolder(dataset(), day)}/`)) staged.push(object.key);
+    assert.equal(staged.length, 1, `one bundle staged: ${staged.join(", ")}`);
+    const [again] = await runSmallDays(dataset(), [day], limits);
+    assert.ok(again && "files" in again, JSON.stringify(again));
+    assert.deepEqual(again.files, { listed: 2, extracted: 0, reused: 2 }, "the files staged by the first try");
   });
 
   test("a batch runs its days side by side, at most daysAtOnce, each its files one at a time", async () => {

@@ -11,7 +11,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { aggregatePeriod } from "../lib/backfill/aggregate.js";
-import { extractDayFiles, extractToStaging, stagedFiles } from "../lib/backfill/extract.js";
+import { extractDayFiles, extractToStaging, HeldExtractions, stagedFiles } from "../lib/backfill/extract.js";
 import { isStagingBundle, stagedObjectOf, stagingFolder } from "../lib/backfill/names.js";
 import { parseStagedBundle, serializeStagedBundle, StagedTexts } from "../lib/backfill/stagedBundle.js";
 import { resolveDatasetSpec, type ResolvedDatasetSpec } from "../lib/datasets/spec.js";
@@ -157,4 +157,33 @@ test("a bundle gone between the day's listing and its read (a concurrent combine
   const objects = [...staged.values()].map(stagedObjectOf);
   assert.deepEqual([...new Set(objects.map((o) => o.object.split("/").pop()))], [readBundle], "only the bundle still there names files");
   assert.deepEqual(objects.map((o) => o.member).sort(), [...named.keys()].sort());
+});
+
+test("a step that writes its day holds its files in memory: nothing is staged, the day is the same bytes; a file an earlier attempt staged is read, then removed", async () => {
+  const staged = specFor("held-baseline");
+  const held = specFor("held");
+  const fromStaging = await aggregatePeriod(staged, DAY, (await extractDayFiles(staged, DAY, keys, 2)).map((s) => s.staged), { removeInputs: true });
+  // An earlier attempt staged the first file on its own.
+  const earlier = await extractToStaging(held, DAY, keys[0]!);
+  const inMemory = new HeldExtractions(held, DAY);
+  const summaries = await extractDayFiles(held, DAY, keys, 2, { held: inMemory });
+  assert.deepEqual(summaries.map((s) => s.reused), [true, false, false, false]);
+  assert.deepEqual(stagingEntries(held), [earlier.staged.split("/").pop()], "only the earlier attempt's file is staged");
+  const day = await aggregatePeriod(held, DAY, summaries.map((s) => s.staged), { removeInputs: true, held: inMemory });
+  assert.deepEqual([day.existing, day.inputs], [false, keys.length]);
+  assert.ok((await readFile(day.output)).equals(await readFile(fromStaging.output)), "the same day file");
+  assert.deepEqual(stagingEntries(held), [], "the earlier attempt's file removed with the day's staging");
+});
+
+test("held in memory, a failing file: the files that finished are staged (one bundle) before the error goes on, and the retry extracts only the others", async () => {
+  const spec = specFor("held-failing");
+  const missing = keys[2]!.replace(/\.nc$/, "-missing.nc");
+  const inMemory = new HeldExtractions(spec, DAY);
+  await assert.rejects(extractDayFiles(spec, DAY, [keys[0]!, keys[1]!, missing, keys[3]!], 1, { held: inMemory }), (e: unknown) => e instanceof SourceReadError && e.message.includes(missing));
+  const entries = stagingEntries(spec);
+  assert.equal(entries.length, 1, `one bundle staged: ${entries.join(", ")}`);
+  const staged = parseStagedBundle(await readFile(join(dir, spec.name, stagingFolder(spec, DAY), entries[0]!)), "bundle");
+  assert.deepEqual([...staged.keys()], [keys[0]!, keys[1]!].map((k) => `${k.split("/").pop()}.json`));
+  const retry = await extractDayFiles(spec, DAY, keys, 1, { held: new HeldExtractions(spec, DAY) });
+  assert.deepEqual(retry.map((s) => s.reused), [true, true, false, false]);
 });

@@ -13,6 +13,16 @@ import { periodOutputKeys, type Tries } from "./sources.js";
 import { readStaged } from "./staged.js";
 import { removeDayStaging, StagedTexts } from "./stagedBundle.js";
 
+/**
+ * Staged keys whose references the step that extracted them holds in memory (`HeldExtractions`,
+ * lib/backfill/extract.ts): the combine takes them from there; they were never written, so none is
+ * read or removed.
+ */
+export interface HeldInputs {
+  holds(stagedKey: string): boolean;
+  referenceSet(stagedKey: string): ReferenceSet | undefined;
+}
+
 /** A reference-file layout's reader and writer on the output storage. */
 interface ReferenceFileFormat {
   /** The output at `key`, as a reference set named `label`. */
@@ -76,7 +86,7 @@ export async function aggregatePeriod(
   spec: ResolvedDatasetSpec,
   period: string,
   inputKeys: string[],
-  options: { removeInputs?: boolean; childOutputs?: boolean } & Tries = {},
+  options: { removeInputs?: boolean; childOutputs?: boolean; held?: HeldInputs } & Tries = {},
 ): Promise<AggregateSummary> {
   const storage = openStorage(spec.output.storage, options.tries);
   const output = formats[outputRules(spec.output.format).files.kind];
@@ -86,15 +96,19 @@ export async function aggregatePeriod(
       const urls = keys.map((k) => storage.url(k));
       return { output: urls[0]!, ...(urls.length > 1 ? { outputs: urls } : {}), existing, inputs, chunkRefs };
     };
+    const { held } = options;
+    const stagedKeys = held ? inputKeys.filter((key) => !held.holds(key)) : inputKeys;
     const existing = async (keys: string[]): Promise<AggregateSummary> => {
       // Inputs of a finished period are not needed any more (another run may have staged them too).
-      if (options.removeInputs) await removeDayStaging(storage, inputKeys);
+      if (options.removeInputs) await removeDayStaging(storage, stagedKeys);
       return summary(keys, true, 0, inputKeys.length);
     };
     const found = await periodOutputKeys(spec, storage, period);
     if (found) return existing(found);
     const inputs = await Promise.all(
       inputKeys.map(async (inputKey) => {
+        const inMemory = held?.referenceSet(inputKey);
+        if (inMemory) return inMemory;
         try {
           return await input.read(storage, inputKey, storage.url(inputKey));
         } catch (error) {
@@ -120,7 +134,7 @@ export async function aggregatePeriod(
     });
     const keys = written.map((w) => w.key);
     if (!written.some((w) => w.wrote)) return existing(keys);
-    if (options.removeInputs) await removeDayStaging(storage, inputKeys);
+    if (options.removeInputs) await removeDayStaging(storage, stagedKeys);
     return summary(keys, false, written.reduce((n, w) => n + w.chunkRefs, 0), present.length);
   } finally {
     await storage.close();

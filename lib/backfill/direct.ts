@@ -1,7 +1,7 @@
 import { boundedAll } from "../concurrency.js";
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { surveyDay } from "./day.js";
-import { extractDayFiles } from "./extract.js";
+import { extractDayFiles, HeldExtractions } from "./extract.js";
 import {
   addFileCounts,
   blockedPeriods,
@@ -40,16 +40,23 @@ export async function backfillDirect(spec: ResolvedDatasetSpec, start: string, e
   // A day's files count once listed, also when the day then fails (as the day workflow counts them).
   // In calendar order (a store) the days go one at a time here, each written after its extraction.
   const runDay = async (day: string, counts: FileCounts): Promise<PeriodResult> => {
-    const { result } = await runDaySteps(
-      {
-        survey: () => surveyDay(spec, day),
-        extract: (sources) => extractDayFiles(spec, day, sources, concurrency),
-        write: (staged) => output.writeDay(day, staged),
-      },
-      { handBackStaged: false },
-      counts,
-    );
-    return result;
+    const held = output.rules.dayFromMemory ? new HeldExtractions(spec, day) : undefined;
+    try {
+      const { result } = await runDaySteps(
+        {
+          survey: () => surveyDay(spec, day),
+          extract: (sources) => extractDayFiles(spec, day, sources, concurrency, { held }),
+          write: (staged) => output.writeDay(day, staged, { held }),
+        },
+        { handBackStaged: false },
+        counts,
+      );
+      return result;
+    } catch (error) {
+      // The files extracted are staged for the day's next run.
+      await held?.stage().catch(() => undefined);
+      throw error;
+    }
   };
   const rollup = async (period: string, whole: boolean, children: string[]): Promise<PeriodResult> => {
     const decision = rollupRule(whole, children, results);

@@ -2,7 +2,7 @@ import { arraysReadByCombine } from "../combine/coordinates.js";
 import { boundedAll } from "../concurrency.js";
 import { randomBytes } from "node:crypto";
 import { CombineError, Hdf5FormatError } from "../errors.js";
-import type { ByteSource } from "../source/byteSource.js";
+import type { ByteSource, SourceVersion } from "../source/byteSource.js";
 import { openStorage, type ResolvedDatasetSpec } from "../datasets/spec.js";
 import { firstRangeOffset, type KerchunkRefs } from "../model/kerchunkRefs.js";
 import { BlockCache } from "../source/blockCache.js";
@@ -12,7 +12,8 @@ import { translateFile } from "../translateFile.js";
 import type { ExtractSummary } from "./model/steps.js";
 import { joinKey, type Storage } from "../storage/storage.js";
 import { bundledStagingKey, bundleMemberName, isStagingBundle, stagingBundleKey, stagingFolder, stagingKey } from "./names.js";
-import { serializeStaged } from "./staged.js";
+import type { ReferenceSet } from "../model/referenceSet.js";
+import { serializeStaged, stagedReferenceSet } from "./staged.js";
 import { parseStagedBundle, serializeStagedBundle, type BundleMember } from "./stagedBundle.js";
 
 /**
@@ -176,21 +177,60 @@ class StagingBundler {
 }
 
 /**
+ * The extractions of a step that combines its day itself (a batch's small day, `backfillDirect`'s
+ * day, reference-file output): held in memory by their staging keys and combined from there,
+ * never written to the staging and read back. They are staged (one bundle) only when the step
+ * does not get to combine them (`stage`: a file or the combine failed), so that the day's retry
+ * or its day workflow still extracts only the files that did not finish.
+ */
+export class HeldExtractions {
+  private readonly held = new Map<string, Extraction>();
+
+  constructor(
+    private readonly spec: ResolvedDatasetSpec,
+    private readonly dayId: string,
+  ) {}
+
+  hold(stagedKey: string, extraction: Extraction): void {
+    this.held.set(stagedKey, extraction);
+  }
+
+  holds(stagedKey: string): boolean {
+    return this.held.has(stagedKey);
+  }
+
+  /** The combine's input for a staged key held here, named by its source file; undefined for one staged by an earlier attempt. */
+  referenceSet(stagedKey: string): ReferenceSet | undefined {
+    const extraction = this.held.get(stagedKey);
+    return extraction && stagedReferenceSet(extraction.refs, extraction.url, extraction.carried);
+  }
+
+  /** Stage every extraction held (one bundle), and hold none any more. */
+  async stage(): Promise<void> {
+    const bundler = new StagingBundler(this.spec, this.dayId);
+    for (const [key, extraction] of this.held) await bundler.add(key, stagedText(extraction));
+    this.held.clear();
+    await bundler.flush();
+  }
+}
+
+/**
  * Extract several files of a day, `atOnce` at a time, the staged ones reused: how every step that
  * extracts more than one file goes (an extraction activity, a batch of small days, `backfillDirect`).
  * The day's staging is listed once first (`stagedFiles`); the files extracted are staged in bundles
- * (`StagingBundler`). When a file fails, the files that finished are staged before the error goes
- * on, so a retry redoes only the others; a cancelled step writes nothing more. Summaries come in the
- * order of `sourceKeys`.
+ * (`StagingBundler`), or, with `held`, held in memory for the step's own combine (whose caller
+ * stages them when that does not happen). When a file fails, the files that finished are staged
+ * before the error goes on, so a retry redoes only the others; a cancelled step writes nothing
+ * more. Summaries come in the order of `sourceKeys`.
  */
 export async function extractDayFiles(
   spec: ResolvedDatasetSpec,
   dayId: string,
   sourceKeys: readonly string[],
   atOnce: number,
-  options: { signal?: AbortSignal; around?: AroundExtraction } = {},
+  options: { signal?: AbortSignal; around?: AroundExtraction; held?: HeldExtractions } = {},
 ): Promise<ExtractSummary[]> {
-  const { signal, around = (_key, extract) => extract() } = options;
+  const { signal, around = (_key, extract) => extract(), held } = options;
   const outputStorage = openStorage(spec.output.storage);
   const staged = await stagedFiles(outputStorage, stagingFolder(spec, dayId)).finally(() => outputStorage.close());
   const bundler = new StagingBundler(spec, dayId);
@@ -200,15 +240,19 @@ export async function extractDayFiles(
         const own = stagingKey(spec, dayId, key);
         const found = staged.get(own);
         if (found !== undefined) return reusedSummary(spec, key, found);
-        const { summary, text } = await translateToStagedText(spec, key, signal);
+        const { summary, extraction } = await translateToExtraction(spec, key, signal);
         signal?.throwIfAborted();
-        return { ...summary, staged: await bundler.add(own, text) };
+        if (held) {
+          held.hold(own, extraction);
+          return { ...summary, staged: own };
+        }
+        return { ...summary, staged: await bundler.add(own, stagedText(extraction)) };
       }),
     );
     await bundler.flush();
     return summaries;
   } catch (error) {
-    if (!signal?.aborted) await bundler.flush().catch(() => undefined);
+    if (!signal?.aborted) await (held ? held.stage() : bundler.flush()).catch(() => undefined);
     throw error;
   }
 }
@@ -238,17 +282,28 @@ export async function extractToStaging(spec: ResolvedDatasetSpec, dayId: string,
   const staged = stagingKey(spec, dayId, sourceKey);
   try {
     if (await outputStorage.exists(staged)) return reusedSummary(spec, sourceKey, staged);
-    const { summary, text } = await translateToStagedText(spec, sourceKey, signal);
+    const { summary, extraction } = await translateToExtraction(spec, sourceKey, signal);
     signal?.throwIfAborted();
-    await outputStorage.write(staged, new TextEncoder().encode(text));
+    await outputStorage.write(staged, new TextEncoder().encode(stagedText(extraction)));
     return { ...summary, staged };
   } finally {
     await outputStorage.close();
   }
 }
 
-/** Translate one source file into its staged JSON (lib/backfill/staged.ts), with the summary of what it read. */
-async function translateToStagedText(spec: ResolvedDatasetSpec, sourceKey: string, signal: AbortSignal | undefined): Promise<{ summary: Omit<ExtractSummary, "staged">; text: string }> {
+/** One file's extraction as made: its references, the version of the file read, and the coordinate chunks' bytes carried (`chunkBytesOf`). */
+interface Extraction {
+  refs: KerchunkRefs;
+  url: string;
+  version: SourceVersion | undefined;
+  carried: Map<string, Uint8Array>;
+}
+
+/** An extraction's staged JSON (lib/backfill/staged.ts). */
+const stagedText = (extraction: Extraction): string => serializeStaged(extraction.refs, extraction.url, extraction.version, extraction.carried);
+
+/** Translate one source file, with the summary of what it read. */
+async function translateToExtraction(spec: ResolvedDatasetSpec, sourceKey: string, signal: AbortSignal | undefined): Promise<{ summary: Omit<ExtractSummary, "staged">; extraction: Extraction }> {
   signal?.throwIfAborted();
   const sourceStorage = openStorage(spec.source.storage);
   const url = referenceUrl(sourceStorage.url(sourceKey));
@@ -273,7 +328,7 @@ async function translateToStagedText(spec: ResolvedDatasetSpec, sourceKey: strin
       await origin.close?.();
     }
     return {
-      text: serializeStaged(result.refs, url, version, carried),
+      extraction: { refs: result.refs, url, version, carried },
       summary: {
         source: url,
         reused: false,

@@ -8,7 +8,7 @@
  */
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { openStorage } from "../datasets/spec.js";
-import { aggregatePeriod } from "./aggregate.js";
+import { aggregatePeriod, type HeldInputs } from "./aggregate.js";
 import { commitStagedDay, findStoreOutputs, tagStorePeriod } from "./commit.js";
 import { outputRules, type AggregateSummary, type CommitSummary, type FoundOutputs, type OutputFormat, type OutputRules } from "./model/index.js";
 import { childOutputKeys, findOutputs, periodOutputKeys, type Tries } from "./sources.js";
@@ -26,9 +26,10 @@ export interface DatasetOutput {
   /**
    * A day's staged per-file references made into its output, exactly once (another run's output
    * stands: `existing`); the staging is removed after. With `rules.calendarOrder` only when every
-   * earlier day is settled.
+   * earlier day is settled. `held`: the staged keys whose references the step holds in memory
+   * (only where `rules.dayFromMemory`).
    */
-  writeDay(day: string, staged: string[], options?: Tries): Promise<AggregateSummary | CommitSummary>;
+  writeDay(day: string, staged: string[], options?: Tries & { held?: HeldInputs }): Promise<AggregateSummary | CommitSummary>;
   /** A month's or a year's output from its children's (a rollup file, or the store's tag). */
   rollup(period: string, children: string[], options?: Tries): Promise<AggregateSummary>;
 }

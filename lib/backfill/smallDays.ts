@@ -1,7 +1,7 @@
 import type { ResolvedDatasetSpec } from "../datasets/spec.js";
 import { boundedAll } from "../concurrency.js";
 import { TemporalKerchunkError } from "../errors.js";
-import { extractDayFiles } from "./extract.js";
+import { extractDayFiles, HeldExtractions } from "./extract.js";
 import { failureOf, isFailed, listingToCarry, noFileCounts, runDaySteps, type DaySurvey, type ExtractSummary, type SmallDayLimits, type SmallDayOutcome } from "./model/index.js";
 import { outputFor } from "./output.js";
 import { surveyDay } from "./day.js";
@@ -67,14 +67,16 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, survey: Promise<
   // A day that failed stops its other files' extractions (as its day workflow's end cancels them).
   const dayEnded = new AbortController();
   const stop = signal ? AbortSignal.any([signal, dayEnded.signal]) : dayEnded.signal;
+  const output = outputFor(spec);
+  const held = output.rules.dayFromMemory ? new HeldExtractions(spec, day) : undefined;
   try {
-    const output = outputFor(spec);
     const ended = await runDaySteps(
       {
         survey: () => survey,
         extract: (sources) =>
           extractDayFiles(spec, day, sources, limits.maxConcurrentFiles, {
             signal: stop,
+            held,
             around: async (key, extract) => {
               const started = performance.now();
               const seconds = (): number => (performance.now() - started) / 1000;
@@ -90,7 +92,7 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, survey: Promise<
               return summary;
             },
           }),
-        write: (staged) => output.writeDay(day, staged),
+        write: (staged) => output.writeDay(day, staged, { held }),
       },
       { handBackStaged: output.rules.calendarOrder, maxFiles: limits.smallDayFiles },
       files,
@@ -100,6 +102,8 @@ async function smallDay(spec: ResolvedDatasetSpec, day: string, survey: Promise<
   } catch (error) {
     dayEnded.abort();
     if (signal?.aborted) throw error;
+    // The files extracted are staged for the day's next try (its day workflow, or a rerun).
+    await held?.stage().catch(() => undefined);
     if (error instanceof TemporalKerchunkError && !error.retryable) return { day, result: failureOf(error), files };
     return await handedBack(day, `retry: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500), translated, survey);
   }

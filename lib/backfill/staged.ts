@@ -38,22 +38,39 @@ export function serializeStaged(refs: KerchunkRefs, url: string, version: Source
 }
 
 /**
- * A staged file as the combine's reference set, with the chunk bytes it carries as `knownBytes`.
- * Carried bytes whose chunk is not a byte range of that length are left out (the combine then
- * reads the source, as for files staged by older workers, which carry none).
+ * A staged file as the combine's reference set, with the chunk bytes it carries as `knownBytes`
+ * (`stagedReferenceSet`).
  */
 export function readStaged(text: string, label: string): ReferenceSet {
   const parsed = parseRefsJson(text, label);
-  const set = referenceSetOf(parsed, label);
   const carried = (parsed as KerchunkRefs & { chunkBytes?: unknown }).chunkBytes;
-  if (!carried || typeof carried !== "object") return set;
+  const bytes = new Map<string, Uint8Array>();
+  if (carried && typeof carried === "object") {
+    for (const [key, value] of Object.entries(carried as Record<string, unknown>)) {
+      if (typeof value !== "string") continue;
+      const decoded = Buffer.from(value, "base64");
+      bytes.set(key, new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength));
+    }
+  }
+  return stagedReferenceSet(parsed, label, bytes);
+}
+
+/**
+ * A file's references as the combine's reference set, with the chunk bytes carried beside them
+ * (by chunk key) as `knownBytes`: as read back from its staged JSON (`readStaged`), or as held in
+ * memory by the step that extracted it. Carried bytes whose chunk is not a byte range of that
+ * length are left out (the combine then reads the source, as for files staged by older workers,
+ * which carry none).
+ */
+export function stagedReferenceSet(refs: KerchunkRefs, label: string, carried: ReadonlyMap<string, Uint8Array>): ReferenceSet {
+  const set = referenceSetOf(refs, label);
+  if (carried.size === 0) return set;
   const known: KnownBytes = new Map();
-  for (const [key, value] of Object.entries(carried as Record<string, unknown>)) {
-    const ref = parsed.refs[key];
-    if (typeof value !== "string" || !Array.isArray(ref) || ref.length !== 3) continue;
+  for (const [key, bytes] of carried) {
+    const ref = refs.refs[key];
+    if (!Array.isArray(ref) || ref.length !== 3) continue;
     const [url, offset, length] = ref as [string, number, number];
-    const bytes = Buffer.from(value, "base64");
-    if (bytes.length === length) known.set(rangeKey(url, offset, length), new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    if (bytes.length === length) known.set(rangeKey(url, offset, length), bytes);
   }
   return known.size > 0 ? { ...set, knownBytes: known } : set;
 }

@@ -33,6 +33,12 @@ export interface OutputRules {
   calendarOrder: boolean;
   /** The output is one Icechunk repository (read with Icechunk), not reference files. */
   store: boolean;
+  /**
+   * A step that extracts a day's files and writes the day (a batch's small day, `backfillDirect`)
+   * combines them from memory, staging them only when it cannot write the day (reference files);
+   * a store's commit reads them staged, with the file versions they pin.
+   */
+  dayFromMemory: boolean;
   /** The plan's aggregation for a dataset's: a store tags every month and year ("year"). */
   aggregation(dataset: Aggregation): Aggregation;
   /** Reference files' layout (a store has none of its own: its staged files are JSON). */
@@ -48,9 +54,9 @@ const json: ReferenceFileLayout = { kind: "json", extension: ".json", completeMa
 const parquet: ReferenceFileLayout = { kind: "parquet", extension: ".parq", completeMarker: "/.zmetadata" };
 
 const rules: Record<OutputFormat, OutputRules> = {
-  kerchunk: { calendarOrder: false, store: false, aggregation: (dataset) => dataset, files: json, censusReadsDayOutputs: true },
-  parquet: { calendarOrder: false, store: false, aggregation: (dataset) => dataset, files: parquet, censusReadsDayOutputs: false },
-  icechunk: { calendarOrder: true, store: true, aggregation: () => "year", files: json, censusReadsDayOutputs: false },
+  kerchunk: { calendarOrder: false, store: false, dayFromMemory: true, aggregation: (dataset) => dataset, files: json, censusReadsDayOutputs: true },
+  parquet: { calendarOrder: false, store: false, dayFromMemory: true, aggregation: (dataset) => dataset, files: parquet, censusReadsDayOutputs: false },
+  icechunk: { calendarOrder: true, store: true, dayFromMemory: false, aggregation: () => "year", files: json, censusReadsDayOutputs: false },
 };
 
 export const outputRules = (format: OutputFormat): OutputRules => rules[format];
