@@ -36,15 +36,25 @@ export function compatibleRuns<V>(items: readonly (readonly (readonly [name: str
 /** An input's array as `structureDifference` compares it. */
 export interface StructuredArray {
   label: string;
-  layout: ArrayLayout;
+  readonly layout: ArrayLayout;
   entry: ArrayReferences;
 }
 
-export const structuredArray = (entry: ArrayReferences, label: string, settings: Pick<ResolvedCombineOptions, "concatDims" | "identicalDims">): StructuredArray => ({
-  label,
-  layout: arrayLayoutOf(entry, label, settings),
-  entry,
-});
+/**
+ * The layout is made when first asked for: `structureDifference` asks only for the earlier one's
+ * (and a coordinate's), and accepts a later array whose texts equal it without parsing them, so
+ * of a day's files written by one program only the first is parsed.
+ */
+export function structuredArray(entry: ArrayReferences, label: string, settings: Pick<ResolvedCombineOptions, "concatDims" | "identicalDims">): StructuredArray {
+  let layout: ArrayLayout | undefined;
+  return {
+    label,
+    entry,
+    get layout(): ArrayLayout {
+      return (layout ??= arrayLayoutOf(entry, label, settings));
+    },
+  };
+}
 
 /**
  * Why two inputs' arrays cannot be one (undefined: they can): by `arrayDifference`; the concat
