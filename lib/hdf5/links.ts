@@ -24,16 +24,26 @@ export function isGroupHeader(header: ObjectHeader): boolean {
   );
 }
 
-const encoder = new TextEncoder();
-
-/** HDF5 orders names with strcmp: byte order of their UTF-8 encodings. */
+/**
+ * HDF5 orders names with strcmp: byte order of their UTF-8 encodings, which is code point order.
+ * Compared in UTF-16 units without encoding (a sort compares each name many times): units order
+ * code points too, except that a surrogate (half of a code point above U+FFFF) is below the units
+ * U+E000..U+FFFF, so where both units are from U+D800 up they are moved into code point order.
+ * (Names are decoded from UTF-8, so they hold no lone surrogates.)
+ */
 export function compareNames(a: string, b: string): number {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  const n = Math.min(x.length, y.length);
-  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
-  return x.length - y.length;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    return x >= 0xd800 && y >= 0xd800 ? inCodePointOrder(x) - inCodePointOrder(y) : x - y;
+  }
+  return a.length - b.length;
 }
+
+/** U+E000..U+FFFF below the surrogates, which come after them. */
+const inCodePointOrder = (unit: number): number => (unit >= 0xe000 ? unit - 0x800 : unit + 0x2000);
 
 /**
  * All links of a group, in name order (as h5py iterates them). Old-style groups (symbol table

@@ -34,6 +34,8 @@ const PYTHON_FIXTURES = [
   "v110.h5",
   "latest.h5",
   "track_order.h5",
+  "unicode_names.h5",
+  "unicode_names_earliest.h5",
   "userblock.h5",
   "extendable_latest.h5",
   "small_sizes_earliest.h5",
