@@ -1,7 +1,7 @@
 import { Hdf5FormatError, UnsupportedFeatureError } from "../errors.js";
 import type { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
-import { openDenseStorage } from "./denseStorage.js";
+import { denseStorage } from "./denseStorage.js";
 import type { GlobalHeapCache } from "./globalHeap.js";
 import { compareNames } from "./links.js";
 import { parseAttributeMessage, type RawAttribute } from "./messages/attribute.js";
@@ -13,6 +13,7 @@ import { parseSharedMessage, type SharedMessageLocation } from "./messages/share
 import type { AttributeElement, Hdf5Attribute, Hdf5Dataspace, Hdf5Datatype, SkippedPart, StringPadding } from "./model.js";
 import { bodyCursor, MessageFlag, MessageType, type ObjectHeader } from "./objectHeader.js";
 import { product } from "../shape.js";
+import { all, done, later, runParse, type Parse } from "./parse.js";
 
 /** What attribute reading needs from the file: its context, global heap, shared message lookup. */
 export interface AttributeServices {
@@ -44,30 +45,33 @@ interface OrderedRaw {
  * name. An attribute whose datatype or values we do not decode is left out and listed in `skipped`;
  * damage anywhere is still an Hdf5FormatError.
  */
-export async function readAttributes(services: AttributeServices, header: ObjectHeader): Promise<ObjectAttributes> {
+export function readAttributes(services: AttributeServices, header: ObjectHeader): Promise<ObjectAttributes> {
+  return runParse(attributes(services, header));
+}
+
+/** `readAttributes` as a parse (`parse.ts`): at once when nothing it needs is to be read. */
+export function* attributes(services: AttributeServices, header: ObjectHeader): Parse<ObjectAttributes> {
   const ctx = services.context;
   const where = `object at ${header.address}`;
   // Compact attributes are parsed at once; only shared ones (a body elsewhere) wait for a read.
-  // Promises are few on purpose: under an AsyncLocalStorage (a Temporal activity) each one runs
-  // node's promise hooks, and attributes are most of a small file's header messages.
-  const found: (OrderedRaw | Promise<OrderedRaw>)[] = [];
-  let waiting = false;
+  const found: Parse<OrderedRaw>[] = [];
   for (const m of header.messages) {
     if (m.type !== MessageType.ATTRIBUTE) continue;
     if (m.flags & MessageFlag.SHARED) {
       const location = parseSharedMessage(ctx, bodyCursor(m));
-      waiting = true;
       found.push(
-        services.sharedBody(location, MessageType.ATTRIBUTE, `shared attribute of ${where}`).then((body) => ({
-          raw: parseAttributeMessage(ctx, body),
-          creationOrder: m.creationOrder,
-        })),
+        later(() =>
+          services.sharedBody(location, MessageType.ATTRIBUTE, `shared attribute of ${where}`).then((body) => ({
+            raw: parseAttributeMessage(ctx, body),
+            creationOrder: m.creationOrder,
+          })),
+        ),
       );
     } else {
-      found.push({ raw: parseAttributeMessage(ctx, bodyCursor(m)), creationOrder: m.creationOrder });
+      found.push(done({ raw: parseAttributeMessage(ctx, bodyCursor(m)), creationOrder: m.creationOrder }));
     }
   }
-  const all = waiting ? await Promise.all(found) : (found as OrderedRaw[]);
+  const ordered = yield* all(found);
   for (const m of header.messages) {
     if (m.type !== MessageType.ATTRIBUTE_INFO) continue;
     const info = parseAttributeInfo(ctx, bodyCursor(m));
@@ -75,19 +79,18 @@ export async function readAttributes(services: AttributeServices, header: Object
     if (info.nameIndexAddress === undefined) {
       throw new Hdf5FormatError(ctx.url, "attribute info message", "dense attributes without a name index", header.address);
     }
-    all.push(...(await readDenseAttributes(services, info.fractalHeapAddress, info.nameIndexAddress)));
+    ordered.push(...(yield* denseAttributes(services, info.fractalHeapAddress, info.nameIndexAddress)));
   }
-  if (header.attributeCreationOrderTracked && all.every((f) => f.creationOrder !== undefined)) {
-    all.sort((a, b) => a.creationOrder! - b.creationOrder!);
+  if (header.attributeCreationOrderTracked && ordered.every((f) => f.creationOrder !== undefined)) {
+    ordered.sort((a, b) => a.creationOrder! - b.creationOrder!);
   } else {
-    all.sort((a, b) => compareNames(a.raw.name, b.raw.name));
+    ordered.sort((a, b) => compareNames(a.raw.name, b.raw.name));
   }
   // Each attribute decoded here when its parts are at hand (no shared datatype or dataspace, its
   // global heap collections read); the others wait for their reads, side by side.
-  const resolved: (Hdf5Attribute | SkippedPart | Promise<Hdf5Attribute | SkippedPart>)[] = new Array(all.length);
-  waiting = false;
-  for (let i = 0; i < all.length; i++) {
-    const raw = all[i]!.raw;
+  const resolved: Parse<Hdf5Attribute | SkippedPart>[] = new Array(ordered.length);
+  for (let i = 0; i < ordered.length; i++) {
+    const raw = ordered[i]!.raw;
     let now: Hdf5Attribute | SkippedPart | undefined;
     try {
       now = resolveNow(services, raw);
@@ -95,32 +98,31 @@ export async function readAttributes(services: AttributeServices, header: Object
       if (!(error instanceof UnsupportedFeatureError)) throw error;
       now = { attribute: raw.name, reason: error.feature };
     }
-    if (now === undefined) {
-      waiting = true;
-      resolved[i] = resolveAttribute(services, raw).catch((error: unknown) => {
-        if (error instanceof UnsupportedFeatureError) return { attribute: raw.name, reason: error.feature };
-        throw error;
-      });
-    } else {
-      resolved[i] = now;
-    }
+    resolved[i] =
+      now !== undefined
+        ? done(now)
+        : later(() =>
+            resolveAttribute(services, raw).catch((error: unknown) => {
+              if (error instanceof UnsupportedFeatureError) return { attribute: raw.name, reason: error.feature };
+              throw error;
+            }),
+          );
   }
-  const attributes: Hdf5Attribute[] = [];
+  const decoded: Hdf5Attribute[] = [];
   const skipped: SkippedPart[] = [];
-  for (const r of waiting ? await Promise.all(resolved) : (resolved as (Hdf5Attribute | SkippedPart)[])) {
+  for (const r of yield* all(resolved)) {
     if ("reason" in r) skipped.push(r);
-    else attributes.push(r);
+    else decoded.push(r);
   }
-  return { attributes, skipped };
+  return { attributes: decoded, skipped };
 }
 
-async function readDenseAttributes(services: AttributeServices, heapAddress: number, nameIndexAddress: number): Promise<OrderedRaw[]> {
+function* denseAttributes(services: AttributeServices, heapAddress: number, nameIndexAddress: number): Parse<OrderedRaw[]> {
   const ctx = services.context;
-  const { heap, records } = await openDenseStorage(ctx, heapAddress, nameIndexAddress, { btreeType: 8, name: "dense attribute name index" });
+  const { heap, records } = yield* denseStorage(ctx, heapAddress, nameIndexAddress, { btreeType: 8, name: "dense attribute name index" });
   const creationOrders: number[] = [];
-  // Bodies at once when their heap block is parsed already (no promise each); the others wait.
-  const found: (Uint8Array | ByteCursor | Promise<Uint8Array | ByteCursor>)[] = [];
-  let waiting = false;
+  // Bodies at once when their heap block is held; the others wait, side by side.
+  const found: Parse<Uint8Array | ByteCursor>[] = [];
   for (const record of records) {
     const c = new ByteCursor(record, nameIndexAddress, ctx.url, "dense attribute record");
     const id = c.take(8);
@@ -129,17 +131,16 @@ async function readDenseAttributes(services: AttributeServices, heapAddress: num
     // A shared attribute's id is its heap id in the SOHM table's heap, not in this object's heap.
     const now = flags & MessageFlag.SHARED ? undefined : heap.objectNow(id);
     if (now !== undefined) {
-      found.push(now);
+      found.push(done(now));
       continue;
     }
-    waiting = true;
     found.push(
       flags & MessageFlag.SHARED
-        ? services.sharedBody({ kind: "sohm", heapId: id.slice() }, MessageType.ATTRIBUTE, `dense attribute in heap ${heapAddress}`)
-        : heap.object(id),
+        ? later(() => services.sharedBody({ kind: "sohm", heapId: id.slice() }, MessageType.ATTRIBUTE, `dense attribute in heap ${heapAddress}`))
+        : later(() => heap.object(id)),
     );
   }
-  const bodies = waiting ? await Promise.all(found) : (found as (Uint8Array | ByteCursor)[]);
+  const bodies = yield* all(found);
   return bodies.map((body, i) => ({
     raw: parseAttributeMessage(ctx, body instanceof ByteCursor ? body : new ByteCursor(body, heapAddress, ctx.url, "dense attribute message")),
     creationOrder: creationOrders[i],

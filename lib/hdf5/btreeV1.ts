@@ -1,6 +1,7 @@
 import { Hdf5FormatError } from "../errors.js";
 import type { Hdf5Context } from "./context.js";
 import type { ByteCursor } from "./cursor.js";
+import { all, runParse, type Parse } from "./parse.js";
 
 /** One level-0 entry of a version 1 B-tree: the key to the child's left, and the child's address. */
 export interface BTreeV1Entry {
@@ -50,7 +51,7 @@ interface ParsedNode {
  * must be exactly one level below its parent (so depth is bounded by the root's 8-bit level),
  * and each node's entry count must fit in the bytes the file holds.
  */
-export async function readBTreeV1Leaves(
+export function readBTreeV1Leaves(
   ctx: Hdf5Context,
   rootAddress: number,
   nodeType: 0 | 1,
@@ -58,6 +59,18 @@ export async function readBTreeV1Leaves(
   structure: string,
   options: BTreeV1Options = {},
 ): Promise<BTreeV1Entry[]> {
+  return runParse(bTreeV1Leaves(ctx, rootAddress, nodeType, keySize, structure, options));
+}
+
+/** `readBTreeV1Leaves` as a parse (`parse.ts`). */
+export function* bTreeV1Leaves(
+  ctx: Hdf5Context,
+  rootAddress: number,
+  nodeType: 0 | 1,
+  keySize: number,
+  structure: string,
+  options: BTreeV1Options = {},
+): Parse<BTreeV1Entry[]> {
   const what = `${structure} (v1 B-tree)`;
   if (!Number.isSafeInteger(keySize) || keySize <= 0) {
     throw new Hdf5FormatError(ctx.url, what, `invalid key size ${keySize}`, rootAddress);
@@ -74,18 +87,11 @@ export async function readBTreeV1Leaves(
       }
       visited.add(node.address);
     }
-    // Nodes whose bytes are cached are parsed at once; a round with any other waits for all.
-    // (Loops rather than array builtins here: docs/benchmarks.md, "Deoptimizations".)
-    const now: (ParsedNode | undefined)[] = [];
-    let fetch = false;
-    for (const node of level) {
-      const parsedNow = readNodeNow(ctx, node, nodeType, keySize, expectedEntries, what);
-      if (parsedNow === undefined) fetch = true;
-      now.push(parsedNow);
-    }
-    const parsed = fetch
-      ? await Promise.all(level.map((node, i) => now[i] ?? readNode(ctx, node, nodeType, keySize, expectedEntries, what)))
-      : (now as ParsedNode[]);
+    // A level's nodes side by side: one round trip for those not held. (Loops rather than array
+    // builtins here: docs/benchmarks.md, "Deoptimizations".)
+    const reads: Parse<ParsedNode>[] = [];
+    for (const node of level) reads.push(readNode(ctx, node, nodeType, keySize, expectedEntries, what));
+    const parsed = yield* all(reads);
     const next: PendingNode[] = [];
     const leaves: BTreeV1Entry[] = [];
     let levelOfThisRound: number | undefined;
@@ -109,27 +115,11 @@ export async function readBTreeV1Leaves(
   return result;
 }
 
-/** `readNode` at once when the node's bytes are cached, else undefined. */
-function readNodeNow(ctx: Hdf5Context, node: PendingNode, nodeType: 0 | 1, keySize: number, expectedEntries: number, what: string): ParsedNode | undefined {
-  const first = ctx.cursorUpToNow(node.address, nodeSize(ctx, keySize, expectedEntries), what);
-  if (first === undefined) return undefined;
+/** One node: a generous first read, a second when it holds more entries than expected. */
+function* readNode(ctx: Hdf5Context, node: PendingNode, nodeType: 0 | 1, keySize: number, expectedEntries: number, what: string): Parse<ParsedNode> {
+  const first = yield* ctx.cursorUpToParse(node.address, nodeSize(ctx, keySize, expectedEntries), what);
   const needed = checkNodeHeader(ctx, first, node, nodeType, keySize);
-  const cursor = needed > first.bytes.length ? ctx.cursorNow(node.address, needed, what) : first;
-  return cursor === undefined ? undefined : parseNodeEntries(ctx, cursor, keySize);
-}
-
-async function readNode(
-  ctx: Hdf5Context,
-  node: PendingNode,
-  nodeType: 0 | 1,
-  keySize: number,
-  expectedEntries: number,
-  what: string,
-): Promise<ParsedNode> {
-  const size = nodeSize(ctx, keySize, expectedEntries);
-  const first = ctx.cursorUpToNow(node.address, size, what) ?? (await ctx.cursorUpTo(node.address, size, what));
-  const needed = checkNodeHeader(ctx, first, node, nodeType, keySize);
-  const cursor = needed > first.bytes.length ? (ctx.cursorNow(node.address, needed, what) ?? (await ctx.cursor(node.address, needed, what))) : first;
+  const cursor = needed > first.bytes.length ? yield* ctx.cursorParse(node.address, needed, what) : first;
   return parseNodeEntries(ctx, cursor, keySize);
 }
 

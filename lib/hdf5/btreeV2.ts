@@ -2,6 +2,7 @@ import { Hdf5FormatError } from "../errors.js";
 import type { ByteCursor } from "./cursor.js";
 import type { Hdf5Context } from "./context.js";
 import { verifyChecksum } from "./checksum.js";
+import { all, runParse, type Parse } from "./parse.js";
 
 /** The version 2 B-tree header ("BTHD", format spec III.A.2). */
 export interface BTreeV2Header {
@@ -41,10 +42,14 @@ function limitEncodedSize(n: number): number {
   return Math.floor(Math.floor(Math.log2(Math.max(n, 1))) / 8) + 1;
 }
 
-export async function readBTreeV2Header(ctx: Hdf5Context, headerAddress: number, structure: string): Promise<BTreeV2Header> {
+export function readBTreeV2Header(ctx: Hdf5Context, headerAddress: number, structure: string): Promise<BTreeV2Header> {
+  return runParse(bTreeV2Header(ctx, headerAddress, structure));
+}
+
+function* bTreeV2Header(ctx: Hdf5Context, headerAddress: number, structure: string): Parse<BTreeV2Header> {
   const what = `${structure} (v2 B-tree header)`;
   const size = 4 + 1 + 1 + 4 + 2 + 2 + 1 + 1 + ctx.sizeOfOffsets + 2 + ctx.sizeOfLengths + 4;
-  const c = ctx.cursorNow(headerAddress, size, what) ?? (await ctx.cursor(headerAddress, size, what));
+  const c = yield* ctx.cursorParse(headerAddress, size, what);
   const signature = c.ascii(4);
   if (signature !== "BTHD") c.fail(`bad signature ${JSON.stringify(signature)}, expected "BTHD"`);
   const version = c.u8();
@@ -122,12 +127,13 @@ type Slot = Uint8Array | PendingChild;
  * child concurrently and splices its contents in place, which keeps the key order. Node and record
  * counts are validated against the geometry and the file size; every node is read at most once.
  */
-export async function readBTreeV2Records(
-  ctx: Hdf5Context,
-  headerAddress: number,
-  structure: string,
-): Promise<{ header: BTreeV2Header; records: Uint8Array[] }> {
-  const header = await readBTreeV2Header(ctx, headerAddress, structure);
+export function readBTreeV2Records(ctx: Hdf5Context, headerAddress: number, structure: string): Promise<{ header: BTreeV2Header; records: Uint8Array[] }> {
+  return runParse(bTreeV2Records(ctx, headerAddress, structure));
+}
+
+/** `readBTreeV2Records` as a parse (`parse.ts`). */
+export function* bTreeV2Records(ctx: Hdf5Context, headerAddress: number, structure: string): Parse<{ header: BTreeV2Header; records: Uint8Array[] }> {
+  const header = yield* bTreeV2Header(ctx, headerAddress, structure);
   const what = `${structure} (v2 B-tree)`;
   const { info, maxRecordsSize } = depthInfo(ctx, header, headerAddress, what);
   if (header.rootAddress === undefined) {
@@ -150,9 +156,7 @@ export async function readBTreeV2Records(
       }
       visited.add(child.address);
     }
-    const expanded = await Promise.all(
-      pending.map((child) => readNode(ctx, header, info, maxRecordsSize, child, what)),
-    );
+    const expanded = yield* all(pending.map((child) => readNode(ctx, header, info, maxRecordsSize, child, what)));
     const next: Slot[] = [];
     let p = 0;
     for (const slot of slots) {
@@ -170,14 +174,14 @@ export async function readBTreeV2Records(
   return { header, records };
 }
 
-async function readNode(
+function* readNode(
   ctx: Hdf5Context,
   header: BTreeV2Header,
   info: DepthInfo[],
   maxRecordsSize: number,
   node: PendingChild,
   what: string,
-): Promise<Slot[]> {
+): Parse<Slot[]> {
   const leaf = node.depth === 0;
   const nodeInfo = info[node.depth]!;
   const structure = `${what} ${leaf ? "leaf" : "internal"} node`;
@@ -188,7 +192,7 @@ async function readNode(
   // children are leaves, whose total is their own record count.
   const pointerSize = leaf ? 0 : ctx.sizeOfOffsets + maxRecordsSize + (node.depth > 1 ? info[node.depth - 1]!.cumulativeMaxRecordsSize : 0);
   const used = 6 + node.records * header.recordSize + (leaf ? 0 : (node.records + 1) * pointerSize) + 4;
-  const c: ByteCursor = ctx.cursorNow(node.address, used, structure) ?? (await ctx.cursor(node.address, used, structure));
+  const c: ByteCursor = yield* ctx.cursorParse(node.address, used, structure);
   const signature = c.ascii(4);
   const expected = leaf ? "BTLF" : "BTIN";
   if (signature !== expected) c.fail(`bad signature ${JSON.stringify(signature)}, expected "${expected}"`);

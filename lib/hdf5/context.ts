@@ -2,6 +2,7 @@ import type { ByteSource } from "../source/byteSource.js";
 import { ByteCursor } from "./cursor.js";
 import { Hdf5FormatError } from "../errors.js";
 import type { MetadataOverlay } from "./metadataOverlay.js";
+import { later, type Parse } from "./parse.js";
 
 /**
  * What every structure parser needs besides its own bytes: where to read from, the widths the
@@ -105,6 +106,16 @@ export class Hdf5Context {
       throw new Hdf5FormatError(this.url, structure, `address is past the end of the file (${this.fileSize} bytes)`, address);
     }
     return this.cursor(address, Math.min(length, available), structure);
+  }
+
+  /** `cursor` as a parse (`parse.ts`): at once when the bytes are held. */
+  *cursorParse(address: number, length: number, structure: string): Parse<ByteCursor> {
+    return this.cursorNow(address, length, structure) ?? (yield* later(() => this.cursor(address, length, structure)));
+  }
+
+  /** `cursorUpTo` as a parse. */
+  *cursorUpToParse(address: number, length: number, structure: string): Parse<ByteCursor> {
+    return this.cursorUpToNow(address, length, structure) ?? (yield* later(() => this.cursorUpTo(address, length, structure)));
   }
 
   /** Read a size-of-offsets address field; undefined for the undefined address. */

@@ -1,14 +1,14 @@
 import { Hdf5FormatError, UnsupportedFeatureError } from "../errors.js";
 import type { ByteSource } from "../source/byteSource.js";
-import { readAttributes, type AttributeServices, type ObjectAttributes } from "./attributes.js";
+import { attributes, readAttributes, type AttributeServices, type ObjectAttributes } from "./attributes.js";
 import { parseCacheImageMessage, readCacheImage } from "./cacheImage.js";
 import { MetadataOverlay } from "./metadataOverlay.js";
-import { chunkIndexInput, readChunkIndex } from "./chunkIndex/index.js";
+import { chunkIndex, chunkIndexInput } from "./chunkIndex/index.js";
 import { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
 import { GlobalHeapCache } from "./globalHeap.js";
 import { heldObjectHeaders, referencedByDimensionScale } from "./headerScan.js";
-import { isGroupHeader, linksHeld, readGroupLinks } from "./links.js";
+import { groupLinks, isGroupHeader, linksHeld } from "./links.js";
 import { readLocalHeap } from "./localHeap.js";
 import { parseDataLayout } from "./messages/dataLayout.js";
 import { elementCount, parseDataspace } from "./messages/dataspace.js";
@@ -31,7 +31,8 @@ import type {
   Hdf5Object,
   Hdf5UnsupportedObject,
 } from "./model.js";
-import { bodyCursor, MessageFlag, MessageType, readObjectHeader, type HeaderMessage, type ObjectHeader } from "./objectHeader.js";
+import { bodyCursor, MessageFlag, MessageType, objectHeader, readObjectHeader, type HeaderMessage, type ObjectHeader } from "./objectHeader.js";
+import { andThen, both, later, map, parseNow, runParse, type Parse } from "./parse.js";
 import { parseSharedMessageTableMessage, SharedMessageTable } from "./sharedMessageTable.js";
 import { readSuperblock, type Superblock } from "./superblock.js";
 import { chunkGrid, product, rowMajorStrides } from "../shape.js";
@@ -40,8 +41,6 @@ import { chunkGrid, product, rowMajorStrides } from "../shape.js";
 const PREFETCH_LIMIT = 100_000;
 /** Deeper group nesting than this is treated as damage (HDF5 paths this deep do not occur). */
 const MAX_WALK_DEPTH = 1024;
-/** The messages a dataset is parsed from besides its layout: `datasetNow` needs them unshared. */
-const NOW_TYPES = new Set<number>([MessageType.DATATYPE, MessageType.DATASPACE, MessageType.FILTER_PIPELINE, MessageType.FILL_VALUE, MessageType.FILL_VALUE_OLD]);
 
 /**
  * An HDF5 file read through a ByteSource, metadata only. Every structure is read on demand with
@@ -72,6 +71,10 @@ export class Hdf5File {
   private readonly readAheadAttributes = new Map<number, Promise<ObjectAttributes>>();
   private readonly readAheadChunkLists = new Set<number>();
   private readonly services: AttributeServices;
+  /** Objects the last walk parsed without waiting (`objectsNow`), when it did. */
+  private objectsWalkedNow = 0;
+  /** How the last `objects()` went: without waiting (every structure held), or with reads. */
+  lastWalk: "held" | "read" | undefined;
 
   private constructor(
     readonly context: Hdf5Context,
@@ -123,7 +126,7 @@ export class Hdf5File {
 
   /** Object headers parsed into objects so far (each header once, however many links reach it). */
   get objectsParsed(): number {
-    return this.objectsByAddress.size;
+    return this.objectsByAddress.size + this.objectsWalkedNow;
   }
 
   /** The object header at `address`, parsed once per file. */
@@ -153,50 +156,61 @@ export class Hdf5File {
    * we cannot decode are left out one by one (`skippedAttributes`).
    */
   async object(address: number, path: string): Promise<Hdf5Object> {
-    const header = await this.header(address);
-    const attributesPromise = this.attributesOf(header);
-    attributesPromise.catch(() => undefined);
+    return runParse(this.objectParse(await this.header(address), path, true));
+  }
+
+  /**
+   * `object` as a parse (`parse.ts`). `ahead`: start reading what the walk will want next (a
+   * group's children, a dataset's chunk index) as soon as it is known; a walk without waiting
+   * (`objectsNow`) has it all already.
+   */
+  private *objectParse(header: ObjectHeader, path: string, ahead: boolean): Parse<Hdf5Object> {
+    const address = header.address;
+    const attributesParse = this.attributesOf(header);
     const has = (type: number): boolean => header.messages.some((m) => m.type === type);
-    const base = async (): Promise<{ address: number; path: string } & Pick<Hdf5Group, "attributes" | "skippedAttributes">> => {
-      const { attributes, skipped }: ObjectAttributes = await attributesPromise;
-      return { address, path, attributes, skippedAttributes: skipped };
+    const common = ({ attributes, skipped }: ObjectAttributes): { address: number; path: string } & Pick<Hdf5Group, "attributes" | "skippedAttributes"> => ({
+      address,
+      path,
+      attributes,
+      skippedAttributes: skipped,
+    });
+    const prefetchChunks = (dataset: Omit<Hdf5Dataset, "attributes" | "skippedAttributes">): void => {
+      if (ahead && this.options.prefetchChunkIndexes) this.prefetchChunks({ ...dataset, attributes: [], skippedAttributes: [] });
     };
     if (isGroupHeader(header) && !has(MessageType.DATA_LAYOUT)) {
-      this.startReadAhead(header);
-      const linksPromise = readGroupLinks(this.context, header, this.superblock.groupLeafNodeK);
+      if (ahead) this.startReadAhead(header);
       // Children start loading as soon as the links are known, not after this group's attributes.
-      void linksPromise.then((links) => this.prefetchChildren(path, links), () => undefined);
-      const [links, common] = await Promise.all([linksPromise, base()]);
-      const group: Hdf5Group = { kind: "group", ...common, links };
+      const linksParse = andThen(groupLinks(this.context, header, this.superblock.groupLeafNodeK), (links) => {
+        if (ahead) this.prefetchChildren(path, links);
+      });
+      const [links, attributes] = yield* both(linksParse, attributesParse);
+      const group: Hdf5Group = { kind: "group", ...common(attributes), links };
       return group;
     }
     try {
       if (has(MessageType.DATA_LAYOUT)) {
-        // Parsed at once when none of its messages is shared or needs a read (the usual case).
-        const now = this.datasetNow(header, path);
-        if (now !== undefined) {
-          if (this.options.prefetchChunkIndexes) this.prefetchChunks({ ...now, attributes: [], skippedAttributes: [] });
-          return { ...now, ...(await base()) };
-        }
-        const datasetPromise = this.dataset(header, path);
-        if (this.options.prefetchChunkIndexes) {
-          void datasetPromise.then((dataset) => this.prefetchChunks({ ...dataset, attributes: [], skippedAttributes: [] }), () => undefined);
-        }
-        const [dataset, common] = await Promise.all([datasetPromise, base()]);
-        return { ...dataset, ...common };
+        // The chunk index starts as soon as the layout is known: at once when no message waits.
+        const [dataset, attributes] = yield* both(andThen(this.dataset(header, path), prefetchChunks), attributesParse);
+        return { ...dataset, ...common(attributes) };
       }
       if (has(MessageType.DATATYPE)) {
-        const [datatype, common] = await Promise.all([this.datatypeOf(header, path), base()]);
-        const named: Hdf5NamedDatatype = { kind: "datatype", ...common, datatype };
+        const [datatype, attributes] = yield* both(this.datatypeOf(header, path), attributesParse);
+        const named: Hdf5NamedDatatype = { kind: "datatype", ...common(attributes), datatype };
         return named;
       }
     } catch (error) {
       if (!(error instanceof UnsupportedFeatureError)) throw error;
-      const common = await base().catch(() => ({ address, path, attributes: [], skippedAttributes: [] }));
-      const unsupported: Hdf5UnsupportedObject = { kind: "unsupported", ...common, reason: error.feature };
+      // Its attributes when they decode (read again: the parse that failed may have held them).
+      let attributes: ObjectAttributes = { attributes: [], skipped: [] };
+      try {
+        attributes = yield* this.attributesOf(header);
+      } catch {
+        // none, then
+      }
+      const unsupported: Hdf5UnsupportedObject = { kind: "unsupported", ...common(attributes), reason: error.feature };
       return unsupported;
     }
-    await attributesPromise;
+    yield* attributesParse;
     throw new Hdf5FormatError(this.url, "object header", `object ${path} is neither a group, a dataset nor a datatype`, address);
   }
 
@@ -204,11 +218,11 @@ export class Hdf5File {
    * The attributes of the object at `header`: those the read-ahead decoded, when it did (read
    * again if that failed, so that a failure is the walk's own), else decoded now.
    */
-  private attributesOf(header: ObjectHeader): Promise<ObjectAttributes> {
+  private attributesOf(header: ObjectHeader): Parse<ObjectAttributes> {
     const ahead = this.readAheadAttributes.get(header.address);
-    if (ahead === undefined) return readAttributes(this.services, header);
+    if (ahead === undefined) return attributes(this.services, header);
     this.readAheadAttributes.delete(header.address);
-    return ahead.catch(() => readAttributes(this.services, header));
+    return later(() => ahead.catch(() => readAttributes(this.services, header)));
   }
 
   /**
@@ -220,6 +234,9 @@ export class Hdf5File {
    * an async generator, whose every step is a few promises: about a hundred a file).
    */
   async objects(): Promise<Hdf5Object[]> {
+    const now = this.objectsNow();
+    this.lastWalk = now === undefined ? "read" : "held";
+    if (now !== undefined) return now;
     const seen = new Set<number>();
     const rootAddress = this.superblock.rootObjectHeaderAddress;
     const rootPromise = this.prefetchObject(rootAddress, "/");
@@ -229,6 +246,48 @@ export class Hdf5File {
     // Awaited (it never rejects) so that no read of this file is still on its way when it is done.
     if (this.readAhead !== undefined) await this.readAhead;
     return objects;
+  }
+
+  /**
+   * `objects()` without a promise, when every structure of the walk is held (the usual case once
+   * a file's first round fetched its metadata, as the layout hints do); undefined as soon as one
+   * is not, or on any error: the walk with reads (`objects`) then reads what is missing, and
+   * reports errors as it always has.
+   */
+  private objectsNow(): Hdf5Object[] | undefined {
+    try {
+      const rootAddress = this.superblock.rootObjectHeaderAddress;
+      const root = this.objectNow(rootAddress, "/");
+      const objects: Hdf5Object[] = [];
+      if (root === undefined || !this.collectNow(root, new Set([rootAddress]), 0, objects)) return undefined;
+      this.objectsWalkedNow = objects.length;
+      return objects;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** `collectFrom` without waiting: false when an object is not held. */
+  private collectNow(obj: Hdf5Object, seen: Set<number>, depth: number, into: Hdf5Object[]): boolean {
+    if (depth > MAX_WALK_DEPTH) return false;
+    into.push(obj);
+    if (obj.kind !== "group") return true;
+    const base = obj.path === "/" ? "" : obj.path;
+    for (const link of obj.links) {
+      if (link.kind !== "hard" || seen.has(link.address)) continue;
+      seen.add(link.address);
+      const child = this.objectNow(link.address, `${base}/${link.name}`);
+      if (child === undefined) return false;
+      if (child.kind !== "group" && depth < MAX_WALK_DEPTH) into.push(child);
+      else if (!this.collectNow(child, seen, depth + 1, into)) return false;
+    }
+    return true;
+  }
+
+  /** The object at `address` when its header and everything it needs are held, else undefined. */
+  private objectNow(address: number, path: string): Hdf5Object | undefined {
+    const header = parseNow(objectHeader(this.context, address));
+    return header === undefined ? undefined : parseNow(this.objectParse(header, path, false));
   }
 
   /** Start `readAheadOfLinks` for translation at the first group whose links are not at hand (once a file). */
@@ -261,7 +320,7 @@ export class Hdf5File {
       const header = await this.header(address);
       if (this.objectsByAddress.has(address)) return; // the walk got there first
       const attributes = attributesAhead(header);
-      const dataset = this.datasetNow(header, `(object at ${address})`);
+      const dataset = parseNow(this.dataset(header, `(object at ${address})`));
       if (dataset?.layout.kind === "chunked" && !this.chunkLists.has(address)) {
         const list = this.readChunks({ ...dataset, attributes: [], skippedAttributes: [] });
         list.catch(() => undefined);
@@ -346,20 +405,25 @@ export class Hdf5File {
   }
 
   /** The body of a message, following it to another object header when it is shared. */
-  private async messageBody(message: HeaderMessage, where: string): Promise<ByteCursor> {
+  private *messageBody(message: HeaderMessage, where: string): Parse<ByteCursor> {
     if (!(message.flags & MessageFlag.SHARED)) return bodyCursor(message);
     const location = parseSharedMessage(this.context, bodyCursor(message));
-    return this.sharedBody(location, message.type, where);
+    return yield* this.sharedBodyParse(location, message.type, where);
   }
 
-  private async sharedBody(location: SharedMessageLocation, type: number, where: string): Promise<ByteCursor> {
+  private sharedBody(location: SharedMessageLocation, type: number, where: string): Promise<ByteCursor> {
+    return runParse(this.sharedBodyParse(location, type, where));
+  }
+
+  private *sharedBodyParse(location: SharedMessageLocation, type: number, where: string): Parse<ByteCursor> {
     if (location.kind === "sohm") {
-      if (!this.sharedMessages) {
+      const table = this.sharedMessages;
+      if (!table) {
         throw new Hdf5FormatError(this.url, "shared message", `${where} is shared in the SOHM heap, but the file has no shared message table`);
       }
-      return this.sharedMessages.messageBody(type, location.heapId, where);
+      return yield* later(() => table.messageBody(type, location.heapId, where));
     }
-    const target = await this.header(location.address);
+    const target = yield* this.headerParse(location.address);
     const message = target.messages.find((m) => m.type === type);
     if (!message) {
       throw new Hdf5FormatError(this.url, "shared message", `object header has no message of type ${type} for ${where}`, location.address);
@@ -368,6 +432,16 @@ export class Hdf5File {
       throw new Hdf5FormatError(this.url, "shared message", `shared message for ${where} points to another shared message`, location.address);
     }
     return bodyCursor(message);
+  }
+
+  /** `header` as a parse: the header read (or being read) once per file, else parsed when held. */
+  private *headerParse(address: number): Parse<ObjectHeader> {
+    const started = this.headers.get(address);
+    if (started === undefined) {
+      const now = parseNow(objectHeader(this.context, address));
+      if (now !== undefined) return now;
+    }
+    return yield* later(() => this.header(address));
   }
 
   private async sharedDatatype(location: SharedMessageLocation, where: string): Promise<Hdf5Datatype> {
@@ -384,60 +458,33 @@ export class Hdf5File {
     return message;
   }
 
-  private async datatypeOf(header: ObjectHeader, path: string): Promise<Hdf5Datatype> {
+  private *datatypeOf(header: ObjectHeader, path: string): Parse<Hdf5Datatype> {
     const message = this.required(header, MessageType.DATATYPE, "datatype", path);
-    return parseDatatype(await this.messageBody(message, path));
+    return parseDatatype(yield* this.messageBody(message, path));
   }
 
-  /**
-   * `dataset` without a promise when its datatype, dataspace, filter pipeline and fill value
-   * messages are in the header itself (not shared) and it names no external files; else undefined.
-   */
-  private datasetNow(header: ObjectHeader, path: string): Omit<Hdf5Dataset, "attributes" | "skippedAttributes"> | undefined {
-    for (const m of header.messages) {
-      if (m.type === MessageType.EXTERNAL_FILES) return undefined;
-      if (m.flags & MessageFlag.SHARED && NOW_TYPES.has(m.type)) return undefined;
-    }
-    const ctx = this.context;
-    // In `dataset`'s order, so that a damaged header fails with the same message.
-    const dataspaceMessage = this.required(header, MessageType.DATASPACE, "dataspace", path);
-    const datatype = parseDatatype(bodyCursor(this.required(header, MessageType.DATATYPE, "datatype", path)));
-    const dataspace = parseDataspace(ctx, bodyCursor(dataspaceMessage));
-    const pipeline = header.messages.find((m) => m.type === MessageType.FILTER_PIPELINE);
-    const filters: Hdf5Filter[] = pipeline ? parseFilterPipeline(bodyCursor(pipeline)) : [];
-    const layoutMessage = this.required(header, MessageType.DATA_LAYOUT, "data layout", path);
-    const layout = parseDataLayout(ctx, bodyCursor(layoutMessage), {
-      contiguousSize: elementCount(dataspace) * datatype.size,
-    });
-    const fillValue = this.fillValueOf(header, layout, bodyCursor);
-    return { kind: "dataset", address: header.address, path, datatype, dataspace, fillValue, filters, layout, external: [] };
-  }
-
-  private async dataset(header: ObjectHeader, path: string): Promise<Omit<Hdf5Dataset, "attributes" | "skippedAttributes">> {
+  private *dataset(header: ObjectHeader, path: string): Parse<Omit<Hdf5Dataset, "attributes" | "skippedAttributes">> {
     const ctx = this.context;
     const dataspaceMessage = this.required(header, MessageType.DATASPACE, "dataspace", path);
-    const [datatype, dataspace] = await Promise.all([
-      this.datatypeOf(header, path),
-      this.messageBody(dataspaceMessage, path).then((c) => parseDataspace(ctx, c)),
-    ]);
+    const [datatype, dataspace] = yield* both(this.datatypeOf(header, path), map(this.messageBody(dataspaceMessage, path), (c) => parseDataspace(ctx, c)));
     let filters: Hdf5Filter[] = [];
     const pipeline = header.messages.find((m) => m.type === MessageType.FILTER_PIPELINE);
-    if (pipeline) filters = parseFilterPipeline(await this.messageBody(pipeline, path));
+    if (pipeline) filters = parseFilterPipeline(yield* this.messageBody(pipeline, path));
     const layoutMessage = this.required(header, MessageType.DATA_LAYOUT, "data layout", path);
     const layout = parseDataLayout(ctx, bodyCursor(layoutMessage), {
       contiguousSize: elementCount(dataspace) * datatype.size,
     });
-    const [fillValue, external] = await Promise.all([this.fillValue(header, layout, path), this.externalFiles(header, path)]);
+    const [fillValue, external] = yield* both(this.fillValue(header, layout, path), this.externalFiles(header, path));
     return { kind: "dataset", address: header.address, path, datatype, dataspace, fillValue, filters, layout, external };
   }
 
   /** The external data files message (0x0007) with every slot's name looked up in its local heap. */
-  private async externalFiles(header: ObjectHeader, path: string): Promise<ExternalFileSlot[]> {
+  private *externalFiles(header: ObjectHeader, path: string): Parse<ExternalFileSlot[]> {
     const message = header.messages.find((m) => m.type === MessageType.EXTERNAL_FILES);
     if (!message) return [];
-    const { heapAddress, slots } = parseExternalFiles(this.context, await this.messageBody(message, path));
+    const { heapAddress, slots } = parseExternalFiles(this.context, yield* this.messageBody(message, path));
     if (slots.length === 0) return [];
-    const heap = await readLocalHeap(this.context, heapAddress);
+    const heap = yield* later(() => readLocalHeap(this.context, heapAddress));
     return slots.map((slot) => ({ name: heap.stringAt(slot.nameOffset), offset: slot.offset, size: slot.size }));
   }
 
@@ -446,10 +493,10 @@ export class Hdf5File {
    * else the library defaults (H5D_ALLOC_TIME_DEFAULT: early for compact, late for contiguous,
    * incremental for chunked; fill written at allocation only if set).
    */
-  private async fillValue(header: ObjectHeader, layout: Hdf5Layout, path: string): Promise<Hdf5FillValue> {
+  private *fillValue(header: ObjectHeader, layout: Hdf5Layout, path: string): Parse<Hdf5FillValue> {
     // The new message when present, else the old one: the only body fillValueOf asks for.
     const used = header.messages.find((m) => m.type === MessageType.FILL_VALUE) ?? header.messages.find((m) => m.type === MessageType.FILL_VALUE_OLD);
-    const body = used === undefined ? undefined : await this.messageBody(used, path);
+    const body = used === undefined ? undefined : yield* this.messageBody(used, path);
     return this.fillValueOf(header, layout, () => body!);
   }
 
@@ -471,7 +518,12 @@ export class Hdf5File {
    * data is one chunk at grid position 0 (if allocated); chunked data comes from its chunk index.
    * Addresses are absolute file offsets (relative address + base address).
    */
-  async chunks(dataset: Hdf5Dataset): Promise<ChunkRef[]> {
+  chunks(dataset: Hdf5Dataset): Promise<ChunkRef[]> {
+    return runParse(this.chunksParse(dataset));
+  }
+
+  /** `chunks` as a parse (`parse.ts`): at once when the chunk index is held. */
+  *chunksParse(dataset: Hdf5Dataset): Parse<ChunkRef[]> {
     const layout = dataset.layout;
     // External data are not in this file (see `external`); virtual datasets have no storage of their own.
     if (layout.kind === "compact" || layout.kind === "virtual" || dataset.external.length > 0) return [];
@@ -488,8 +540,8 @@ export class Hdf5File {
     // read-ahead made is read again if it failed, so that the error names this dataset.
     const prefetched = this.chunkLists.get(dataset.address);
     this.chunkLists.delete(dataset.address);
-    if (prefetched !== undefined && this.readAheadChunkLists.delete(dataset.address)) return prefetched.catch(() => this.readChunks(dataset));
-    return prefetched ?? this.readChunks(dataset);
+    if (prefetched !== undefined && this.readAheadChunkLists.delete(dataset.address)) return yield* later(() => prefetched.catch(() => this.readChunks(dataset)));
+    return prefetched !== undefined ? yield* later(() => prefetched) : yield* this.chunkList(dataset);
   }
 
   /**
@@ -500,13 +552,23 @@ export class Hdf5File {
     return this.context.source.read(chunk.address, length);
   }
 
-  private async readChunks(dataset: Hdf5Dataset): Promise<ChunkRef[]> {
+  /** `readChunk` as a parse (`parse.ts`): at once when the source holds the bytes. */
+  *readChunkParse(chunk: ChunkRef, length: number = chunk.size): Parse<Uint8Array> {
+    return this.context.source.readNow?.(chunk.address, length) ?? (yield* later(() => this.readChunk(chunk, length)));
+  }
+
+  private readChunks(dataset: Hdf5Dataset): Promise<ChunkRef[]> {
+    return runParse(this.chunkList(dataset));
+  }
+
+  /** A chunked dataset's chunks inside its current extent, from its chunk index. */
+  private *chunkList(dataset: Hdf5Dataset): Parse<ChunkRef[]> {
     const layout = dataset.layout;
     if (layout.kind !== "chunked") return [];
     if (dataset.dataspace.kind !== "simple") {
       throw new Hdf5FormatError(this.url, "data layout", `chunked dataset ${dataset.path} has a ${dataset.dataspace.kind} dataspace`, dataset.address);
     }
-    const all = await readChunkIndex(this.context, chunkIndexInput(dataset, layout));
+    const all = yield* chunkIndex(this.context, chunkIndexInput(dataset, layout));
     // Chunks beyond the current extent (left by a writer that shrank the dataset without pruning
     // its index) hold no values: HDF5 does not list or read them either. (Loops rather than array
     // builtins here: docs/benchmarks.md, "Deoptimizations".)

@@ -97,6 +97,8 @@ export class FractalHeap {
     // a managed object of) is left to the reads that need it.
     const rootSize = currentRootRows === 0 ? startingBlockSize : currentRootRows * tableWidth * this.ctx.sizeOfOffsets;
     if (rootSize > MAX_PREFETCHED_ROOT) return;
+    // Held already: `objectNow` parses it when an object is asked for.
+    if (this.ctx.peek(rootBlockAddress, rootSize) !== undefined) return;
     const p = currentRootRows === 0 ? this.directBlock(rootBlockAddress, 0, startingBlockSize) : this.indirectBlock(rootBlockAddress, 0, currentRootRows);
     p.catch(() => undefined);
   }
@@ -187,8 +189,8 @@ export class FractalHeap {
 
   /**
    * The object with this heap id at once, without a promise, when the blocks on its path are
-   * parsed already (usually: the root block is read beside the name index); undefined otherwise
-   * (then `object`, which also reports damage). Under an activity's AsyncLocalStorage node runs
+   * held (parsed already, or their bytes read: the root block is usually read beside the name
+   * index); undefined otherwise (then `object`). Under an activity's AsyncLocalStorage node runs
    * promise hooks on every promise, and a file's dense attributes are read one object each.
    */
   objectNow(id: Uint8Array): Uint8Array | undefined {
@@ -200,9 +202,9 @@ export class FractalHeap {
     c.skip(1);
     const offset = c.uint(this.offsetSize);
     const length = c.uint(this.lengthSize);
-    const block = this.directBlockOf(offset, (address) => this.parsedIndirect.get(address));
+    const block = this.directBlockOf(offset, (address, iblockOffset, rows) => this.parsedIndirect.get(address) ?? this.indirectBlockNow(address, iblockOffset, rows));
     if (block === undefined) return undefined;
-    const bytes = this.parsedDirect.get(block.address);
+    const bytes = this.parsedDirect.get(block.address) ?? this.directBlockNow(block.address, block.offset, block.size);
     return bytes === undefined ? undefined : this.objectIn(bytes, block, offset, length);
   }
 
@@ -300,12 +302,27 @@ export class FractalHeap {
   }
 
   private async readDirectBlock(address: number, expectedOffset: number, size: number): Promise<Uint8Array> {
-    const ctx = this.ctx;
+    this.checkDirectBlock(address, size);
+    const c = this.ctx.cursorNow(address, size, "fractal heap direct block") ?? (await this.ctx.cursor(address, size, "fractal heap direct block"));
+    return this.parseDirectBlock(c, address, expectedOffset);
+  }
+
+  /** A direct block parsed at once when its bytes are held (not yet read: undefined). */
+  private directBlockNow(address: number, expectedOffset: number, size: number): Uint8Array | undefined {
+    this.checkDirectBlock(address, size);
+    const c = this.ctx.cursorNow(address, size, "fractal heap direct block");
+    return c === undefined ? undefined : this.parseDirectBlock(c, address, expectedOffset);
+  }
+
+  private checkDirectBlock(address: number, size: number): void {
     if (this.header.filterInfoLength > 0) {
-      throw new UnsupportedFeatureError(ctx.url, "fractal heap", "filtered (compressed) fractal heap direct blocks");
+      throw new UnsupportedFeatureError(this.ctx.url, "fractal heap", "filtered (compressed) fractal heap direct blocks");
     }
     if (size < this.directBlockHeaderSize()) this.fail(`direct block size ${size} is smaller than its header`, address);
-    const c = ctx.cursorNow(address, size, "fractal heap direct block") ?? (await ctx.cursor(address, size, "fractal heap direct block"));
+  }
+
+  private parseDirectBlock(c: ByteCursor, address: number, expectedOffset: number): Uint8Array {
+    const ctx = this.ctx;
     if (c.ascii(4) !== "FHDB") c.fail("missing FHDB signature");
     const version = c.u8();
     if (version !== 0) c.fail(`unsupported direct block version ${version}`);
@@ -339,15 +356,32 @@ export class FractalHeap {
   }
 
   private async readIndirectBlock(address: number, expectedOffset: number, rows: number): Promise<number[]> {
+    const size = this.indirectBlockSize(rows);
+    const c = this.ctx.cursorNow(address, size, "fractal heap indirect block") ?? (await this.ctx.cursor(address, size, "fractal heap indirect block"));
+    return this.parseIndirectBlock(c, address, expectedOffset, rows);
+  }
+
+  /** An indirect block parsed at once when its bytes are held (not yet read: undefined). */
+  private indirectBlockNow(address: number, expectedOffset: number, rows: number): number[] | undefined {
+    const c = this.ctx.cursorNow(address, this.indirectBlockSize(rows), "fractal heap indirect block");
+    return c === undefined ? undefined : this.parseIndirectBlock(c, address, expectedOffset, rows);
+  }
+
+  private indirectBlockSize(rows: number): number {
+    const ctx = this.ctx;
+    const directRows = Math.min(rows, this.maxDirectRows);
+    const directEntrySize = ctx.sizeOfOffsets + (this.header.filterInfoLength > 0 ? ctx.sizeOfLengths + 4 : 0);
+    const indirectEntries = (rows - directRows) * this.header.tableWidth;
+    return 4 + 1 + ctx.sizeOfOffsets + this.offsetSize + directRows * this.header.tableWidth * directEntrySize + indirectEntries * ctx.sizeOfOffsets + 4;
+  }
+
+  private parseIndirectBlock(c: ByteCursor, address: number, expectedOffset: number, rows: number): number[] {
     const ctx = this.ctx;
     const { tableWidth } = this.header;
     const filtered = this.header.filterInfoLength > 0;
     const directRows = Math.min(rows, this.maxDirectRows);
     const directEntries = directRows * tableWidth;
     const indirectEntries = (rows - directRows) * tableWidth;
-    const directEntrySize = ctx.sizeOfOffsets + (filtered ? ctx.sizeOfLengths + 4 : 0);
-    const size = 4 + 1 + ctx.sizeOfOffsets + this.offsetSize + directEntries * directEntrySize + indirectEntries * ctx.sizeOfOffsets + 4;
-    const c = ctx.cursorNow(address, size, "fractal heap indirect block") ?? (await ctx.cursor(address, size, "fractal heap indirect block"));
     if (c.ascii(4) !== "FHIB") c.fail("missing FHIB signature");
     const version = c.u8();
     if (version !== 0) c.fail(`unsupported indirect block version ${version}`);

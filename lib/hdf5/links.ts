@@ -1,7 +1,8 @@
 import { Hdf5FormatError } from "../errors.js";
 import type { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
-import { openDenseStorage } from "./denseStorage.js";
+import { denseStorage } from "./denseStorage.js";
+import { all, done, later, runParse, type Parse } from "./parse.js";
 import { FractalHeap } from "./fractalHeap.js";
 import { parseLinkInfo } from "./messages/linkInfo.js";
 import { parseLinkMessage } from "./messages/link.js";
@@ -51,12 +52,17 @@ const inCodePointOrder = (unit: number): number => (unit >= 0xe000 ? unit - 0x80
  * compact link messages (IV.A.2.g) with dense links stored in a fractal heap and indexed by the
  * name v2 B-tree (record type 5: name hash, 7-byte heap id), per the link info message (IV.A.2.c).
  */
-export async function readGroupLinks(ctx: Hdf5Context, header: ObjectHeader, groupLeafNodeK?: number): Promise<Hdf5Link[]> {
+export function readGroupLinks(ctx: Hdf5Context, header: ObjectHeader, groupLeafNodeK?: number): Promise<Hdf5Link[]> {
+  return runParse(groupLinks(ctx, header, groupLeafNodeK));
+}
+
+/** `readGroupLinks` as a parse (`parse.ts`): at once for compact links and held dense ones. */
+export function* groupLinks(ctx: Hdf5Context, header: ObjectHeader, groupLeafNodeK?: number): Parse<Hdf5Link[]> {
   const symbolTable = findMessage(header, MessageType.SYMBOL_TABLE);
   let links: Hdf5Link[] = [];
   if (symbolTable) {
     const { btreeAddress, localHeapAddress } = parseSymbolTableMessage(ctx, bodyCursor(symbolTable));
-    links = await readSymbolTableLinks(ctx, btreeAddress, localHeapAddress, groupLeafNodeK ?? DEFAULT_GROUP_LEAF_NODE_K);
+    links = yield* later(() => readSymbolTableLinks(ctx, btreeAddress, localHeapAddress, groupLeafNodeK ?? DEFAULT_GROUP_LEAF_NODE_K));
   } else {
     for (const m of header.messages) {
       if (m.type === MessageType.LINK) links.push(parseLinkMessage(ctx, bodyCursor(m)).link);
@@ -68,7 +74,7 @@ export async function readGroupLinks(ctx: Hdf5Context, header: ObjectHeader, gro
         if (info.nameIndexAddress === undefined) {
           throw new Hdf5FormatError(ctx.url, "link info message", "dense links without a name index", header.address);
         }
-        links.push(...(await readDenseLinks(ctx, info.fractalHeapAddress, info.nameIndexAddress)));
+        links.push(...(yield* denseLinks(ctx, info.fractalHeapAddress, info.nameIndexAddress)));
       }
     }
   }
@@ -107,21 +113,16 @@ export function linksHeld(ctx: Hdf5Context, header: ObjectHeader): boolean {
   }
 }
 
-async function readDenseLinks(ctx: Hdf5Context, heapAddress: number, nameIndexAddress: number): Promise<Hdf5Link[]> {
-  const { heap, records } = await openDenseStorage(ctx, heapAddress, nameIndexAddress, { btreeType: 5, name: "dense link name index" });
+function* denseLinks(ctx: Hdf5Context, heapAddress: number, nameIndexAddress: number): Parse<Hdf5Link[]> {
+  const { heap, records } = yield* denseStorage(ctx, heapAddress, nameIndexAddress, { btreeType: 5, name: "dense link name index" });
   const linkOf = (object: Uint8Array): Hdf5Link => parseLinkMessage(ctx, new ByteCursor(object, heapAddress, ctx.url, "dense link message")).link;
-  // Each link at once when its heap block is parsed already (no promise each); the others wait.
-  const found: (Hdf5Link | Promise<Hdf5Link>)[] = [];
-  let waiting = false;
+  // Each link at once when its heap block is held; the others wait, side by side.
+  const found: Parse<Hdf5Link>[] = [];
   for (const record of records) {
     if (record.length < 5) throw new Hdf5FormatError(ctx.url, "dense link name index", "record too short", nameIndexAddress);
     const id = record.subarray(4); // skip the 4-byte name hash
     const now = heap.objectNow(id);
-    if (now !== undefined) found.push(linkOf(now));
-    else {
-      waiting = true;
-      found.push(heap.object(id).then(linkOf));
-    }
+    found.push(now !== undefined ? done(linkOf(now)) : later(() => heap.object(id).then(linkOf)));
   }
-  return waiting ? Promise.all(found) : (found as Hdf5Link[]);
+  return yield* all(found);
 }

@@ -4,6 +4,7 @@ import { lookup3, verifyChecksum } from "./checksum.js";
 import type { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
 import { parseContinuationMessage } from "./messages/continuation.js";
+import { all, done, runParse, type Parse } from "./parse.js";
 
 /** Header message type numbers (format spec IV.A.2). */
 export const MessageType = {
@@ -96,8 +97,13 @@ interface PendingChunk {
  * concurrently. Every chunk address is visited once (a continuation pointing back into the header
  * is an error, not a loop), and all sizes are checked against the file size before reading.
  */
-export async function readObjectHeader(ctx: Hdf5Context, address: number): Promise<ObjectHeader> {
-  const first = ctx.cursorUpToNow(address, FIRST_READ_SIZE, "object header") ?? (await ctx.cursorUpTo(address, FIRST_READ_SIZE, "object header"));
+export function readObjectHeader(ctx: Hdf5Context, address: number): Promise<ObjectHeader> {
+  return runParse(objectHeader(ctx, address));
+}
+
+/** `readObjectHeader` as a parse (`parse.ts`): without waiting when its bytes are held. */
+export function* objectHeader(ctx: Hdf5Context, address: number): Parse<ObjectHeader> {
+  const first = yield* ctx.cursorUpToParse(address, FIRST_READ_SIZE, "object header");
   const isV2 = first.remaining >= 4 && first.ascii(4) === "OHDR";
   first.pos = 0;
   const header: ObjectHeader = { address, version: isV2 ? 2 : 1, flags: 0, attributeCreationOrderTracked: false, messages: [] };
@@ -106,10 +112,8 @@ export async function readObjectHeader(ctx: Hdf5Context, address: number): Promi
   // into the header itself is reported rather than re-parsed.
   const claimed: PendingChunk[] = [];
   let pending: PendingChunk[];
-  // The first chunk (and its continuations) usually lie within the first read: parsed without
-  // waiting (fewer promises: node runs hooks on each inside an activity's AsyncLocalStorage).
   const prefix = isV2 ? firstChunkPrefixV2(ctx, first, address, header) : firstChunkPrefixV1(ctx, first, address);
-  const whole = bytesWithin(ctx, first, address, prefix.total, prefix.structure) ?? (ctx.cursorNow(address, prefix.total, prefix.structure) ?? (await ctx.cursor(address, prefix.total, prefix.structure)));
+  const whole = bytesWithin(ctx, first, address, prefix.total, prefix.structure) ?? (yield* ctx.cursorParse(address, prefix.total, prefix.structure));
   const chunk = isV2 ? firstChunkV2(ctx, whole, address, prefix) : firstChunkV1(whole, prefix);
   claimed.push({ address, length: prefix.total });
   pending = isV2 ? parseMessagesV2(ctx, chunk, header) : parseMessagesV1(ctx, chunk, header);
@@ -131,16 +135,14 @@ export async function readObjectHeader(ctx: Hdf5Context, address: number): Promi
         throw new Hdf5FormatError(ctx.url, "object header", `more than ${MAX_CHUNKS} continuation chunks`, address);
       }
     }
-    // Continuations in the first read, or in blocks already fetched, are parsed without a promise.
-    // (Loops rather than array builtins here: docs/benchmarks.md, "Deoptimizations".)
-    const wholes: (ByteCursor | undefined)[] = [];
-    let fetch = false;
+    // Continuations found in one chunk are read side by side. (Loops rather than array builtins
+    // here: docs/benchmarks.md, "Deoptimizations".)
+    const reads: Parse<ByteCursor>[] = [];
     for (const p of pending) {
-      const now = bytesWithin(ctx, first, p.address, p.length, "object header continuation") ?? ctx.cursorNow(p.address, p.length, "object header continuation");
-      if (now === undefined) fetch = true;
-      wholes.push(now);
+      const within = bytesWithin(ctx, first, p.address, p.length, "object header continuation");
+      reads.push(within === undefined ? ctx.cursorParse(p.address, p.length, "object header continuation") : done(within));
     }
-    const cursors = fetch ? await Promise.all(pending.map((p, i) => wholes[i] ?? ctx.cursor(p.address, p.length, "object header continuation"))) : (wholes as ByteCursor[]);
+    const cursors = yield* all(reads);
     const spans = pending;
     pending = [];
     for (let i = 0; i < spans.length; i++) {

@@ -17,6 +17,7 @@ import { cleanStringFields, stringFieldsToClean } from "./strings.js";
 import type { KerchunkRefs, Reference } from "../model/kerchunkRefs.js";
 import { compoundLayoutFilter, whyNoZarrDtype, zarrDtype } from "./zarrDtype.js";
 import { chunkGrid, product, wholeArrayChunk } from "../shape.js";
+import { all, later, runParse, type Parse } from "../hdf5/parse.js";
 
 export interface TranslateOptions {
   /** Chunks smaller than this many bytes are stored inline (kerchunk's inline_threshold). */
@@ -95,20 +96,9 @@ export async function translateHdf5(source: ByteSource, options: TranslateOption
   for (const { variable, message } of dimensions.warnings) warnings.push({ path: variable, message });
 
   const datasets = objects.filter((o): o is Hdf5Dataset => o.kind === "dataset");
-  // Every dataset's chunk index is read concurrently: one round trip per B-tree level for all.
-  const plans = await Promise.all(
-    datasets.map(async (dataset) => {
-      try {
-        return await planDataset(file, url, dataset, inlineThreshold, dimensions.names.get(dataset.path) ?? []);
-      } catch (error) {
-        if (error instanceof UnsupportedFeatureError) {
-          skipped.push({ variable: dataset.path, reason: error.feature });
-          return undefined;
-        }
-        throw error;
-      }
-    }),
-  );
+  // Every dataset's chunk index is read side by side: one round trip per B-tree level for all,
+  // and none when the indexes are held.
+  const plans = await runParse(all(datasets.map((dataset) => planOrSkip(file, url, dataset, inlineThreshold, dimensions.names.get(dataset.path) ?? [], skipped))));
 
   const refs: Record<string, Reference> = {};
   let chunkCount = 0;
@@ -150,13 +140,20 @@ function isPartialEdgeChunk(coords: number[], chunkShape: number[], shape: numbe
   return shape.some((n, i) => (coords[i]! + 1) * chunkShape[i]! > n);
 }
 
-async function planDataset(
-  file: Hdf5File,
-  url: string,
-  dataset: Hdf5Dataset,
-  inlineThreshold: number,
-  dims: string[],
-): Promise<DatasetPlan | undefined> {
+/** `planDataset`, or undefined with the variable listed in `skipped` when it uses a feature we do not translate. */
+function* planOrSkip(file: Hdf5File, url: string, dataset: Hdf5Dataset, inlineThreshold: number, dims: string[], skipped: SkippedVariable[]): Parse<DatasetPlan | undefined> {
+  try {
+    return yield* planDataset(file, url, dataset, inlineThreshold, dims);
+  } catch (error) {
+    if (error instanceof UnsupportedFeatureError) {
+      skipped.push({ variable: dataset.path, reason: error.feature });
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function* planDataset(file: Hdf5File, url: string, dataset: Hdf5Dataset, inlineThreshold: number, dims: string[]): Parse<DatasetPlan | undefined> {
   const { datatype, dataspace, layout } = dataset;
   const variable = dataset.path;
   const unsupported = (feature: string): never => {
@@ -204,7 +201,7 @@ async function planDataset(
         throw error;
       }
     };
-    const values = await file.readVlenStrings(dataset, unfilter);
+    const values = yield* later(() => file.readVlenStrings(dataset, unfilter));
     return {
       dataset,
       meta: {
@@ -258,7 +255,7 @@ async function planDataset(
   const chunksPerAxis = chunkGrid(shape, chunkShape);
   const expected = product(chunksPerAxis);
   // Hdf5File.chunks lists only chunks inside the current extent, as HDF5 does.
-  const stored = await file.chunks(dataset);
+  const stored = yield* file.chunksParse(dataset);
   if (stored.length === 0 && isDimensionScale(dataset)) return undefined; // a netCDF dimension without data
 
   const elementSize = datatype.size;
@@ -305,22 +302,15 @@ async function planDataset(
     if (length < inlineThreshold) inlineWanted.push({ key, chunk, length });
     else references.push({ key, url, offset: chunk.address, length });
   }
-  // Most variables have neither chunks to inline nor to rewrite: no promise for those steps then.
-  const inline =
-    inlineWanted.length === 0
-      ? []
-      : await Promise.all(
-          inlineWanted.map(async ({ key, chunk, length }) => ({
-            key,
-            bytes: await file.readChunk(chunk, length),
-          })),
-        );
+  // Small chunks' bytes at once when held (usually: read beside the metadata), else side by side.
+  const inlineBytes = yield* all(inlineWanted.map(({ chunk, length }) => file.readChunkParse(chunk, length)));
+  const inline = inlineWanted.map(({ key }, i) => ({ key, bytes: inlineBytes[i]! }));
   if (missing) inline.push(...missing);
-  const rewritten = rewrite.length === 0 ? [] : await rewriteChunks(file, url, dataset, rewrite, declared, clean, cleanStrings);
+  const rewritten = rewrite.length === 0 ? [] : yield* later(() => rewriteChunks(file, url, dataset, rewrite, declared, clean, cleanStrings));
   for (const { key, chunk, bytes } of rewritten) {
     if (bytes) inline.push({ key, bytes });
     else if (chunk.size - declared.trailingChecksumBytes < inlineThreshold) {
-      inline.push({ key, bytes: await file.readChunk(chunk, chunk.size - declared.trailingChecksumBytes) });
+      inline.push({ key, bytes: yield* file.readChunkParse(chunk, chunk.size - declared.trailingChecksumBytes) });
     } else references.push({ key, url, offset: chunk.address, length: chunk.size - declared.trailingChecksumBytes });
   }
   return {

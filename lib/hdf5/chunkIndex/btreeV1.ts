@@ -1,6 +1,7 @@
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef } from "../model.js";
-import { readBTreeV1Leaves } from "../btreeV1.js";
+import { bTreeV1Leaves } from "../btreeV1.js";
+import type { Parse } from "../parse.js";
 import { readU32, readUint } from "../bytes.js";
 import { checkChunkInFile, formatError, type ChunkIndexInput } from "./common.js";
 
@@ -12,11 +13,11 @@ const STRUCTURE = "chunk index (v1 B-tree)";
  * one 64-bit element offset per dimension plus a trailing one for the element-size "dimension"
  * (always 0). Grid coordinates are the offsets divided by the chunk dimensions.
  */
-export async function readBTreeV1ChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput, address: number | undefined): Promise<ChunkRef[]> {
+export function* bTreeV1ChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput, address: number | undefined): Parse<ChunkRef[]> {
   if (address === undefined) return [];
   const rank = input.shape.length;
   const keySize = 4 + 4 + 8 * (rank + 1);
-  const entries = await readBTreeV1Leaves(ctx, address, 1, keySize, `chunk index of ${input.path}`);
+  const entries = yield* bTreeV1Leaves(ctx, address, 1, keySize, `chunk index of ${input.path}`);
   const refs: ChunkRef[] = new Array<ChunkRef>(entries.length);
   for (let e = 0; e < entries.length; e++) {
     const { key, childAddress } = entries[e]!;

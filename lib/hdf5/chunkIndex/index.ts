@@ -1,6 +1,7 @@
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef } from "../model.js";
-import { readBTreeV1ChunkIndex } from "./btreeV1.js";
+import { bTreeV1ChunkIndex } from "./btreeV1.js";
+import { later, runParse, type Parse } from "../parse.js";
 import { readBTreeV2ChunkIndex } from "./btreeV2.js";
 import { checkInput, sortRowMajor, type ChunkIndexInput } from "./common.js";
 export { chunkIndexInput } from "./common.js";
@@ -16,13 +17,18 @@ export type { ChunkIndexInput } from "./common.js";
  * layout message names (IV.A.2.i). Unallocated chunks are omitted. Reads only index metadata,
  * level by level with concurrent reads, so the cost in round trips is the index depth.
  */
-export async function readChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput): Promise<ChunkRef[]> {
+export function readChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput): Promise<ChunkRef[]> {
+  return runParse(chunkIndex(ctx, input));
+}
+
+/** `readChunkIndex` as a parse (`parse.ts`): a v1 B-tree at once when its nodes are held. */
+export function* chunkIndex(ctx: Hdf5Context, input: ChunkIndexInput): Parse<ChunkRef[]> {
   checkInput(ctx, input);
   const index = input.layout.index;
   let refs: ChunkRef[];
   switch (index.type) {
     case "btree-v1":
-      refs = await readBTreeV1ChunkIndex(ctx, input, index.address);
+      refs = yield* bTreeV1ChunkIndex(ctx, input, index.address);
       break;
     case "single":
       refs = readSingleChunkIndex(ctx, input, index);
@@ -31,13 +37,13 @@ export async function readChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput): 
       refs = readImplicitChunkIndex(ctx, input, index.address);
       break;
     case "fixed-array":
-      refs = await readFixedArrayChunkIndex(ctx, input, index.address);
+      refs = yield* later(() => readFixedArrayChunkIndex(ctx, input, index.address));
       break;
     case "extensible-array":
-      refs = await readExtensibleArrayChunkIndex(ctx, input, index.address);
+      refs = yield* later(() => readExtensibleArrayChunkIndex(ctx, input, index.address));
       break;
     case "btree-v2":
-      refs = await readBTreeV2ChunkIndex(ctx, input, index.address);
+      refs = yield* later(() => readBTreeV2ChunkIndex(ctx, input, index.address));
       break;
   }
   return sortRowMajor(refs);
