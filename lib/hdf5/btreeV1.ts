@@ -1,7 +1,7 @@
 import { Hdf5FormatError } from "../errors.js";
 import type { Hdf5Context } from "./context.js";
 import type { ByteCursor } from "./cursor.js";
-import { all, runParse, type Parse } from "./parse.js";
+import { all, type Parse } from "./parse.js";
 
 /** One level-0 entry of a version 1 B-tree: the key to the child's left, and the child's address. */
 export interface BTreeV1Entry {
@@ -51,18 +51,6 @@ interface ParsedNode {
  * must be exactly one level below its parent (so depth is bounded by the root's 8-bit level),
  * and each node's entry count must fit in the bytes the file holds.
  */
-export function readBTreeV1Leaves(
-  ctx: Hdf5Context,
-  rootAddress: number,
-  nodeType: 0 | 1,
-  keySize: number,
-  structure: string,
-  options: BTreeV1Options = {},
-): Promise<BTreeV1Entry[]> {
-  return runParse(bTreeV1Leaves(ctx, rootAddress, nodeType, keySize, structure, options));
-}
-
-/** `readBTreeV1Leaves` as a parse (`parse.ts`). */
 export function* bTreeV1Leaves(
   ctx: Hdf5Context,
   rootAddress: number,

@@ -9,7 +9,7 @@ import { ByteCursor } from "./cursor.js";
 import { GlobalHeapCache } from "./globalHeap.js";
 import { heldObjectHeaders, referencedByDimensionScale } from "./headerScan.js";
 import { groupLinks, isGroupHeader, linksHeld } from "./links.js";
-import { readLocalHeap } from "./localHeap.js";
+import { localHeap } from "./localHeap.js";
 import { parseDataLayout } from "./messages/dataLayout.js";
 import { elementCount, parseDataspace } from "./messages/dataspace.js";
 import { parseDatatype } from "./messages/datatype.js";
@@ -484,7 +484,7 @@ export class Hdf5File {
     if (!message) return [];
     const { heapAddress, slots } = parseExternalFiles(this.context, yield* this.messageBody(message, path));
     if (slots.length === 0) return [];
-    const heap = yield* later(() => readLocalHeap(this.context, heapAddress));
+    const heap = yield* localHeap(this.context, heapAddress);
     return slots.map((slot) => ({ name: heap.stringAt(slot.nameOffset), offset: slot.offset, size: slot.size }));
   }
 

@@ -9,7 +9,7 @@ import { parseLinkMessage } from "./messages/link.js";
 import { parseSymbolTableMessage } from "./messages/symbolTable.js";
 import type { Hdf5Link } from "./model.js";
 import { bodyCursor, findMessage, MessageType, type ObjectHeader } from "./objectHeader.js";
-import { readSymbolTableLinks } from "./symbolTable.js";
+import { symbolTableLinks } from "./symbolTable.js";
 
 /** Default "Group Leaf Node K" (symbol table nodes hold up to 2K entries) when no superblock says. */
 const DEFAULT_GROUP_LEAF_NODE_K = 4;
@@ -62,7 +62,7 @@ export function* groupLinks(ctx: Hdf5Context, header: ObjectHeader, groupLeafNod
   let links: Hdf5Link[] = [];
   if (symbolTable) {
     const { btreeAddress, localHeapAddress } = parseSymbolTableMessage(ctx, bodyCursor(symbolTable));
-    links = yield* later(() => readSymbolTableLinks(ctx, btreeAddress, localHeapAddress, groupLeafNodeK ?? DEFAULT_GROUP_LEAF_NODE_K));
+    links = yield* symbolTableLinks(ctx, btreeAddress, localHeapAddress, groupLeafNodeK ?? DEFAULT_GROUP_LEAF_NODE_K);
   } else {
     for (const m of header.messages) {
       if (m.type === MessageType.LINK) links.push(parseLinkMessage(ctx, bodyCursor(m)).link);

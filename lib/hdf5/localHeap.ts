@@ -1,6 +1,7 @@
 import { Hdf5FormatError } from "../errors.js";
 import type { Hdf5Context } from "./context.js";
 import type { ByteCursor } from "./cursor.js";
+import { later, type Parse } from "./parse.js";
 
 /** A local heap (format spec III.D): the names of an old-style group's links. */
 export class LocalHeap {
@@ -29,8 +30,8 @@ const FIRST_READ_SIZE = 1024;
  * "HEAP", version 0, 3 reserved bytes, data segment size (L), offset to the free list head (L),
  * data segment address (O).
  */
-export async function readLocalHeap(ctx: Hdf5Context, address: number): Promise<LocalHeap> {
-  const c: ByteCursor = ctx.cursorUpToNow(address, FIRST_READ_SIZE, "local heap") ?? (await ctx.cursorUpTo(address, FIRST_READ_SIZE, "local heap"));
+export function* localHeap(ctx: Hdf5Context, address: number): Parse<LocalHeap> {
+  const c: ByteCursor = yield* ctx.cursorUpToParse(address, FIRST_READ_SIZE, "local heap");
   if (c.ascii(4) !== "HEAP") c.fail("missing HEAP signature");
   const version = c.u8();
   if (version !== 0) c.fail(`unsupported local heap version ${version}`);
@@ -42,6 +43,6 @@ export async function readLocalHeap(ctx: Hdf5Context, address: number): Promise<
   const start = dataAddress - address;
   let data: Uint8Array;
   if (start >= 0 && start + size <= c.bytes.length) data = c.bytes.subarray(start, start + size);
-  else data = await ctx.read(dataAddress, size, "local heap data segment");
+  else data = ctx.readNow(dataAddress, size) ?? (yield* later(() => ctx.read(dataAddress, size, "local heap data segment")));
   return new LocalHeap(ctx.url, address, dataAddress, data);
 }

@@ -1,8 +1,9 @@
 import { Hdf5FormatError } from "../errors.js";
-import { readBTreeV1Leaves } from "./btreeV1.js";
+import { bTreeV1Leaves } from "./btreeV1.js";
+import { all, both, type Parse } from "./parse.js";
 import type { Hdf5Context } from "./context.js";
 import type { ByteCursor } from "./cursor.js";
-import { readLocalHeap, type LocalHeap } from "./localHeap.js";
+import { localHeap, type LocalHeap } from "./localHeap.js";
 import type { Hdf5Link } from "./model.js";
 
 /** One symbol table entry (format spec III.C). */
@@ -41,16 +42,16 @@ export function parseSymbolTableEntry(ctx: Hdf5Context, c: ByteCursor): SymbolTa
  * A symbol table node, "SNOD" (format spec III.B): version 1, reserved, number of symbols, then
  * that many entries (the node has room for 2K, of which only the first `count` are valid).
  */
-export async function readSymbolTableNode(ctx: Hdf5Context, address: number, expectedEntries: number): Promise<SymbolTableEntry[]> {
+function* symbolTableNode(ctx: Hdf5Context, address: number, expectedEntries: number): Parse<SymbolTableEntry[]> {
   const entrySize = symbolTableEntrySize(ctx);
-  let c = ctx.cursorUpToNow(address, 8 + expectedEntries * entrySize, "symbol table node") ?? (await ctx.cursorUpTo(address, 8 + expectedEntries * entrySize, "symbol table node"));
+  let c = yield* ctx.cursorUpToParse(address, 8 + expectedEntries * entrySize, "symbol table node");
   if (c.ascii(4) !== "SNOD") c.fail("missing SNOD signature");
   const version = c.u8();
   if (version !== 1) c.fail(`unsupported symbol table node version ${version}`);
   c.u8();
   const count = c.u16();
   if (8 + count * entrySize > c.bytes.length) {
-    c = ctx.cursorNow(address, 8 + count * entrySize, "symbol table node") ?? (await ctx.cursor(address, 8 + count * entrySize, "symbol table node"));
+    c = yield* ctx.cursorParse(address, 8 + count * entrySize, "symbol table node");
     c.pos = 8;
   }
   const entries: SymbolTableEntry[] = [];
@@ -63,16 +64,8 @@ export async function readSymbolTableNode(ctx: Hdf5Context, address: number, exp
  * those and the local heap concurrently, and turn entries into links (cache type 2 = soft link,
  * whose value is in the local heap).
  */
-export async function readSymbolTableLinks(
-  ctx: Hdf5Context,
-  btreeAddress: number,
-  heapAddress: number,
-  groupLeafNodeK: number,
-): Promise<Hdf5Link[]> {
-  const [leaves, heap] = await Promise.all([
-    readBTreeV1Leaves(ctx, btreeAddress, 0, ctx.sizeOfLengths, "group"),
-    readLocalHeap(ctx, heapAddress),
-  ]);
+export function* symbolTableLinks(ctx: Hdf5Context, btreeAddress: number, heapAddress: number, groupLeafNodeK: number): Parse<Hdf5Link[]> {
+  const [leaves, heap] = yield* both(bTreeV1Leaves(ctx, btreeAddress, 0, ctx.sizeOfLengths, "group"), localHeap(ctx, heapAddress));
   const seen = new Set<number>();
   for (const leaf of leaves) {
     if (seen.has(leaf.childAddress)) {
@@ -80,7 +73,7 @@ export async function readSymbolTableLinks(
     }
     seen.add(leaf.childAddress);
   }
-  const nodes = await Promise.all(leaves.map((leaf) => readSymbolTableNode(ctx, leaf.childAddress, 2 * groupLeafNodeK)));
+  const nodes = yield* all(leaves.map((leaf) => symbolTableNode(ctx, leaf.childAddress, 2 * groupLeafNodeK)));
   return nodes.flat().map((entry) => entryToLink(ctx, entry, heap));
 }
 

@@ -8,7 +8,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Hdf5FormatError } from "../../lib/errors.js";
-import { readBTreeV1Leaves } from "../../lib/hdf5/btreeV1.js";
+import { bTreeV1Leaves } from "../../lib/hdf5/btreeV1.js";
+import { runParse } from "../../lib/hdf5/parse.js";
 import { readBTreeV2Header } from "../../lib/hdf5/btreeV2.js";
 import { lookup3 } from "../../lib/hdf5/checksum.js";
 import { readChunkIndex, type ChunkIndexInput } from "../../lib/hdf5/chunkIndex/index.js";
@@ -91,7 +92,7 @@ describe("version 1 B-tree", () => {
     const bytes = new Uint8Array(4096);
     writeTreeNode(bytes, 512, 1, 1, [512]);
     await rejectsWithFormatError(bytes, btreeV1Input(512));
-    await assert.rejects(readBTreeV1Leaves(contextFor(new MemorySource(bytes), bytes.length), 512, 1, 24, "test tree"), Hdf5FormatError);
+    await assert.rejects(runParse(bTreeV1Leaves(contextFor(new MemorySource(bytes), bytes.length), 512, 1, 24, "test tree")), Hdf5FormatError);
   });
 
   test("two parents' entries sharing one child", TIMEOUT, async () => {
