@@ -2,7 +2,7 @@ import { Hdf5FormatError } from "../errors.js";
 import type { Hdf5Context } from "./context.js";
 import { ByteCursor } from "./cursor.js";
 import { denseStorage } from "./denseStorage.js";
-import { all, done, later, runParse, type Parse } from "./parse.js";
+import { all, done, later, type Parse } from "./parse.js";
 import { FractalHeap } from "./fractalHeap.js";
 import { parseLinkInfo } from "./messages/linkInfo.js";
 import { parseLinkMessage } from "./messages/link.js";
@@ -51,12 +51,8 @@ const inCodePointOrder = (unit: number): number => (unit >= 0xe000 ? unit - 0x80
  * message, format spec IV.A.2.r) read their B-tree and local heap; new-style groups combine
  * compact link messages (IV.A.2.g) with dense links stored in a fractal heap and indexed by the
  * name v2 B-tree (record type 5: name hash, 7-byte heap id), per the link info message (IV.A.2.c).
+ * A parse (`parse.ts`): at once for compact links, and for dense ones and symbol tables when held.
  */
-export function readGroupLinks(ctx: Hdf5Context, header: ObjectHeader, groupLeafNodeK?: number): Promise<Hdf5Link[]> {
-  return runParse(groupLinks(ctx, header, groupLeafNodeK));
-}
-
-/** `readGroupLinks` as a parse (`parse.ts`): at once for compact links and held dense ones. */
 export function* groupLinks(ctx: Hdf5Context, header: ObjectHeader, groupLeafNodeK?: number): Parse<Hdf5Link[]> {
   const symbolTable = findMessage(header, MessageType.SYMBOL_TABLE);
   let links: Hdf5Link[] = [];
