@@ -1,6 +1,7 @@
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef } from "../model.js";
-import { readBTreeV2Records } from "../btreeV2.js";
+import { bTreeV2Records } from "../btreeV2.js";
+import type { Parse } from "../parse.js";
 import { readAddress, readU32, readUint } from "../bytes.js";
 import { checkChunkInFile, chunkByteSize, formatError, type ChunkIndexInput } from "./common.js";
 
@@ -13,9 +14,9 @@ const STRUCTURE = "chunk index (v2 B-tree)";
  * width the library computed from the chunk size (recordSize - offsets - 4 - 8 x rank here),
  * filter mask (u32), then the scaled offsets. Records are in key order = row-major coordinates.
  */
-export async function readBTreeV2ChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput, address: number | undefined): Promise<ChunkRef[]> {
+export function* bTreeV2ChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput, address: number | undefined): Parse<ChunkRef[]> {
   if (address === undefined) return [];
-  const { header, records } = await readBTreeV2Records(ctx, address, `chunk index of ${input.path}`);
+  const { header, records } = yield* bTreeV2Records(ctx, address, `chunk index of ${input.path}`);
   const rank = input.shape.length;
   const o = ctx.sizeOfOffsets;
   let sizeWidth = 0;

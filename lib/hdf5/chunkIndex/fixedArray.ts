@@ -13,6 +13,7 @@ import {
   type ChunkIndexInput,
 } from "./common.js";
 import { product, rowMajorStrides } from "../../shape.js";
+import { all, later, type Parse } from "../parse.js";
 
 const HEADER = "fixed array header";
 const DATA_BLOCK = "fixed array data block";
@@ -35,12 +36,12 @@ const METADATA_PREFIX = 4 + 1 + 1 + 4;
  * Reads: the header, the data block prefix (or the whole unpaged block), then every run of
  * consecutive initialised pages concurrently. Pages never initialised hold no chunks.
  */
-export async function readFixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput, address: number | undefined): Promise<ChunkRef[]> {
+export function* fixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput, address: number | undefined): Parse<ChunkRef[]> {
   if (address === undefined) return [];
   const o = ctx.sizeOfOffsets;
   const headerName = structureName(input, HEADER);
   const headerSize = 4 + 1 + 1 + 1 + 1 + ctx.sizeOfLengths + o + 4;
-  const h: ByteCursor = ctx.cursorNow(address, headerSize, headerName) ?? (await ctx.cursor(address, headerSize, headerName));
+  const h: ByteCursor = yield* ctx.cursorParse(address, headerSize, headerName);
   if (h.ascii(4) !== "FAHD") h.fail('bad signature, expected "FAHD"');
   const version = h.u8();
   if (version !== 0) h.fail(`unsupported version ${version}`);
@@ -87,7 +88,7 @@ export async function readFixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkInd
   const pageElements = 2 ** pageBits;
   if (elementCount <= pageElements) {
     const size = METADATA_PREFIX + o + elementCount * elementSize;
-    const c: ByteCursor = ctx.cursorNow(dataBlockAddress, size, blockName) ?? (await ctx.cursor(dataBlockAddress, size, blockName));
+    const c: ByteCursor = yield* ctx.cursorParse(dataBlockAddress, size, blockName);
     checkBlockPrefix(c);
     verifyChecksum(c.bytes.subarray(0, size - 4), readU32(c.bytes, size - 4), ctx.url, blockName, dataBlockAddress);
     decodeRange(c.bytes, c.pos, 0, elementCount);
@@ -97,7 +98,7 @@ export async function readFixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkInd
   const pageCount = Math.ceil(elementCount / pageElements);
   const bitmapSize = Math.ceil(pageCount / 8);
   const prefixSize = METADATA_PREFIX + o + bitmapSize;
-  const c: ByteCursor = ctx.cursorNow(dataBlockAddress, prefixSize, blockName) ?? (await ctx.cursor(dataBlockAddress, prefixSize, blockName));
+  const c: ByteCursor = yield* ctx.cursorParse(dataBlockAddress, prefixSize, blockName);
   checkBlockPrefix(c);
   const bitmap = c.take(bitmapSize);
   verifyChecksum(c.bytes.subarray(0, prefixSize - 4), c.u32(), ctx.url, blockName, dataBlockAddress);
@@ -107,11 +108,11 @@ export async function readFixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkInd
   const pageElementCount = (page: number): number => Math.min(pageElements, elementCount - page * pageElements);
   const runs = initialisedRuns(bitmap, pageCount);
   const pageName = structureName(input, PAGE);
-  const runBytes = await Promise.all(
+  const runBytes = yield* all(
     runs.map(([first, last]) => {
       const start = pagesStart + first * fullPageSize;
       const end = pagesStart + last * fullPageSize + pageElementCount(last) * elementSize + 4;
-      return ctx.read(start, end - start, pageName);
+      return read(ctx, start, end - start, pageName);
     }),
   );
   for (const [r, [first, last]] of runs.entries()) {
@@ -125,6 +126,11 @@ export async function readFixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkInd
     }
   }
   return refs;
+}
+
+/** `ctx.read` as a parse: at once when held. */
+function* read(ctx: Hdf5Context, address: number, length: number, structure: string): Parse<Uint8Array> {
+  return ctx.readNow(address, length) ?? (yield* later(() => ctx.read(address, length, structure)));
 }
 
 /** [first, last] page runs whose init bit is set, so each run is one read. */
