@@ -108,6 +108,11 @@ export class Hdf5Context {
     return this.cursor(address, Math.min(length, available), structure);
   }
 
+  /** `read` as a parse (`parse.ts`): at once when the bytes are held. */
+  *readParse(address: number, length: number, structure: string): Parse<Uint8Array> {
+    return this.readNow(address, length) ?? (yield* later(() => this.read(address, length, structure)));
+  }
+
   /** `cursor` as a parse (`parse.ts`): at once when the bytes are held. */
   *cursorParse(address: number, length: number, structure: string): Parse<ByteCursor> {
     return this.cursorNow(address, length, structure) ?? (yield* later(() => this.cursor(address, length, structure)));

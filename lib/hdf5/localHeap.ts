@@ -1,7 +1,7 @@
 import { Hdf5FormatError } from "../errors.js";
 import type { Hdf5Context } from "./context.js";
 import type { ByteCursor } from "./cursor.js";
-import { later, type Parse } from "./parse.js";
+import type { Parse } from "./parse.js";
 
 /** A local heap (format spec III.D): the names of an old-style group's links. */
 export class LocalHeap {
@@ -43,6 +43,6 @@ export function* localHeap(ctx: Hdf5Context, address: number): Parse<LocalHeap> 
   const start = dataAddress - address;
   let data: Uint8Array;
   if (start >= 0 && start + size <= c.bytes.length) data = c.bytes.subarray(start, start + size);
-  else data = ctx.readNow(dataAddress, size) ?? (yield* later(() => ctx.read(dataAddress, size, "local heap data segment")));
+  else data = yield* ctx.readParse(dataAddress, size, "local heap data segment");
   return new LocalHeap(ctx.url, address, dataAddress, data);
 }

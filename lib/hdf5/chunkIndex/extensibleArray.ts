@@ -1,3 +1,4 @@
+import { all, type Parse } from "../parse.js";
 import { ByteCursor } from "../cursor.js";
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef } from "../model.js";
@@ -70,13 +71,9 @@ interface DataBlockRead {
  * Reads per level, concurrently: header; index block; its data blocks and super blocks; the super
  * blocks' data blocks (each read once in full up to its last initialised page).
  */
-export async function readExtensibleArrayChunkIndex(
-  ctx: Hdf5Context,
-  input: ChunkIndexInput,
-  address: number | undefined,
-): Promise<ChunkRef[]> {
+export function* extensibleArrayChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput, address: number | undefined): Parse<ChunkRef[]> {
   if (address === undefined) return [];
-  const header = await readHeader(ctx, input, address);
+  const header = yield* readHeader(ctx, input, address);
   const o = ctx.sizeOfOffsets;
   const decoder = chunkElementDecoder(ctx, input, HEADER, header.clientId === 1, header.elementSize, address);
   const toCoords = swizzledCoordinates(ctx, input);
@@ -117,7 +114,7 @@ export async function readExtensibleArrayChunkIndex(
   const ibName = structureName(input, INDEX_BLOCK);
   const ibSize =
     METADATA_PREFIX + o + header.indexBlockElements * header.elementSize + (indexBlockDataBlocks + indexBlockSuperBlockAddresses) * o;
-  const ib: ByteCursor = ctx.cursorNow(header.indexBlockAddress, ibSize, ibName) ?? (await ctx.cursor(header.indexBlockAddress, ibSize, ibName));
+  const ib: ByteCursor = yield* ctx.cursorParse(header.indexBlockAddress, ibSize, ibName);
   checkPrefix(ctx, ib, "EAIB", header);
   verifyChecksum(ib.bytes.subarray(0, ibSize - 4), readU32(ib.bytes, ibSize - 4), ctx.url, ibName, header.indexBlockAddress);
   emit(ib.bytes, ib.pos, 0, header.indexBlockElements, INDEX_BLOCK);
@@ -153,15 +150,15 @@ export async function readExtensibleArrayChunkIndex(
 
   // Super blocks, concurrently (their data blocks are read in the next round with the others).
   const sbName = structureName(input, SUPER_BLOCK);
-  const superBlockContents = await Promise.all(
-    superBlocks.map(async ({ address: sbAddress, u }) => {
+  const superBlockContents = yield* all(
+    superBlocks.map(function* ({ address: sbAddress, u }): Parse<DataBlockRead[]> {
       const info = infos[u]!;
       const paged = info.dataBlockElements > pageElements;
       const pagesPerBlock = paged ? info.dataBlockElements / pageElements : 0;
       const initBytesPerBlock = paged ? Math.ceil(pagesPerBlock / 8) : 0;
       const size = METADATA_PREFIX + o + offsetSize + info.dataBlocks * initBytesPerBlock + info.dataBlocks * o;
       if (size > ctx.fileSize) throw formatError(ctx, input, SUPER_BLOCK, `super block ${u} of ${size} bytes cannot fit in the file`, sbAddress);
-      const c: ByteCursor = ctx.cursorNow(sbAddress, size, sbName) ?? (await ctx.cursor(sbAddress, size, sbName));
+      const c: ByteCursor = yield* ctx.cursorParse(sbAddress, size, sbName);
       checkPrefix(ctx, c, "EASB", header);
       const offset = c.uint(offsetSize);
       if (offset !== info.startIndex) c.fail(`block offset ${offset}, expected ${info.startIndex} for super block ${u}`);
@@ -189,8 +186,8 @@ export async function readExtensibleArrayChunkIndex(
   const dbName = structureName(input, DATA_BLOCK);
   const prefixSize = METADATA_PREFIX + o + offsetSize;
   const pageSize = pageElements * header.elementSize + 4;
-  const blockBytes = await Promise.all(
-    dataBlocks.map((db) => {
+  const blockBytes = yield* all(
+    dataBlocks.map(function* (db): Parse<Uint8Array> {
       let size: number;
       if (db.pageInit === undefined) {
         size = prefixSize + db.elements * header.elementSize;
@@ -198,8 +195,8 @@ export async function readExtensibleArrayChunkIndex(
         const lastInit = db.pageInit.lastIndexOf(true);
         size = prefixSize + (lastInit + 1) * pageSize;
       }
-      if (size > ctx.fileSize) return Promise.reject(formatError(ctx, input, DATA_BLOCK, `data block of ${size} bytes cannot fit in the file`, db.address));
-      return ctx.read(db.address, size, dbName);
+      if (size > ctx.fileSize) throw formatError(ctx, input, DATA_BLOCK, `data block of ${size} bytes cannot fit in the file`, db.address);
+      return yield* ctx.readParse(db.address, size, dbName);
     }),
   );
   for (const [k, db] of dataBlocks.entries()) {
@@ -226,11 +223,11 @@ export async function readExtensibleArrayChunkIndex(
   return refs;
 }
 
-async function readHeader(ctx: Hdf5Context, input: ChunkIndexInput, address: number): Promise<ArrayHeader> {
+function* readHeader(ctx: Hdf5Context, input: ChunkIndexInput, address: number): Parse<ArrayHeader> {
   const name = structureName(input, HEADER);
   const l = ctx.sizeOfLengths;
   const size = 4 + 1 + 1 + 6 + 6 * l + ctx.sizeOfOffsets + 4;
-  const c: ByteCursor = ctx.cursorNow(address, size, name) ?? (await ctx.cursor(address, size, name));
+  const c: ByteCursor = yield* ctx.cursorParse(address, size, name);
   if (c.ascii(4) !== "EAHD") c.fail('bad signature, expected "EAHD"');
   const version = c.u8();
   if (version !== 0) c.fail(`unsupported version ${version}`);

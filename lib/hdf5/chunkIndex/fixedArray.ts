@@ -13,7 +13,7 @@ import {
   type ChunkIndexInput,
 } from "./common.js";
 import { product, rowMajorStrides } from "../../shape.js";
-import { all, later, type Parse } from "../parse.js";
+import { all, type Parse } from "../parse.js";
 
 const HEADER = "fixed array header";
 const DATA_BLOCK = "fixed array data block";
@@ -112,7 +112,7 @@ export function* fixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput, 
     runs.map(([first, last]) => {
       const start = pagesStart + first * fullPageSize;
       const end = pagesStart + last * fullPageSize + pageElementCount(last) * elementSize + 4;
-      return read(ctx, start, end - start, pageName);
+      return ctx.readParse(start, end - start, pageName);
     }),
   );
   for (const [r, [first, last]] of runs.entries()) {
@@ -126,11 +126,6 @@ export function* fixedArrayChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput, 
     }
   }
   return refs;
-}
-
-/** `ctx.read` as a parse: at once when held. */
-function* read(ctx: Hdf5Context, address: number, length: number, structure: string): Parse<Uint8Array> {
-  return ctx.readNow(address, length) ?? (yield* later(() => ctx.read(address, length, structure)));
 }
 
 /** [first, last] page runs whose init bit is set, so each run is one read. */

@@ -1,11 +1,11 @@
 import type { Hdf5Context } from "../context.js";
 import type { ChunkRef } from "../model.js";
 import { bTreeV1ChunkIndex } from "./btreeV1.js";
-import { later, runParse, type Parse } from "../parse.js";
+import { runParse, type Parse } from "../parse.js";
 import { bTreeV2ChunkIndex } from "./btreeV2.js";
 import { checkInput, sortRowMajor, type ChunkIndexInput } from "./common.js";
 export { chunkIndexInput } from "./common.js";
-import { readExtensibleArrayChunkIndex } from "./extensibleArray.js";
+import { extensibleArrayChunkIndex } from "./extensibleArray.js";
 import { fixedArrayChunkIndex } from "./fixedArray.js";
 import { readImplicitChunkIndex } from "./implicit.js";
 import { readSingleChunkIndex } from "./single.js";
@@ -21,7 +21,7 @@ export function readChunkIndex(ctx: Hdf5Context, input: ChunkIndexInput): Promis
   return runParse(chunkIndex(ctx, input));
 }
 
-/** `readChunkIndex` as a parse (`parse.ts`): at once when the index is held (an extensible array waits). */
+/** `readChunkIndex` as a parse (`parse.ts`): at once when the index is held. */
 export function* chunkIndex(ctx: Hdf5Context, input: ChunkIndexInput): Parse<ChunkRef[]> {
   checkInput(ctx, input);
   const index = input.layout.index;
@@ -40,7 +40,7 @@ export function* chunkIndex(ctx: Hdf5Context, input: ChunkIndexInput): Parse<Chu
       refs = yield* fixedArrayChunkIndex(ctx, input, index.address);
       break;
     case "extensible-array":
-      refs = yield* later(() => readExtensibleArrayChunkIndex(ctx, input, index.address));
+      refs = yield* extensibleArrayChunkIndex(ctx, input, index.address);
       break;
     case "btree-v2":
       refs = yield* bTreeV2ChunkIndex(ctx, input, index.address);
