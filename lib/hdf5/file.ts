@@ -32,7 +32,7 @@ import type {
   Hdf5UnsupportedObject,
 } from "./model.js";
 import { bodyCursor, MessageFlag, MessageType, objectHeader, readObjectHeader, type HeaderMessage, type ObjectHeader } from "./objectHeader.js";
-import { andThen, both, later, map, parseNow, runParse, type Parse } from "./parse.js";
+import { andThen, both, done, later, map, parseNow, runParse, type Parse } from "./parse.js";
 import { parseSharedMessageTableMessage, SharedMessageTable } from "./sharedMessageTable.js";
 import { readSuperblock, type Superblock } from "./superblock.js";
 import { chunkGrid, product, rowMajorStrides } from "../shape.js";
@@ -242,7 +242,12 @@ export class Hdf5File {
     const rootPromise = this.prefetchObject(rootAddress, "/");
     seen.add(rootAddress);
     const objects: Hdf5Object[] = [];
-    await this.collectFrom(await rootPromise, seen, 0, objects);
+    await runParse(
+      this.collect(await rootPromise, seen, 0, objects, {
+        start: (address, path) => void this.startObject(address, path),
+        open: (address, path) => later(() => this.prefetchObject(address, path)),
+      }),
+    );
     // Awaited (it never rejects) so that no read of this file is still on its way when it is done.
     if (this.readAhead !== undefined) await this.readAhead;
     return objects;
@@ -259,29 +264,13 @@ export class Hdf5File {
       const rootAddress = this.superblock.rootObjectHeaderAddress;
       const root = this.objectNow(rootAddress, "/");
       const objects: Hdf5Object[] = [];
-      if (root === undefined || !this.collectNow(root, new Set([rootAddress]), 0, objects)) return undefined;
+      const open = (address: number, path: string): Parse<Hdf5Object | undefined> => done(this.objectNow(address, path));
+      if (root === undefined || parseNow(this.collect(root, new Set([rootAddress]), 0, objects, { open })) !== true) return undefined;
       this.objectsWalkedNow = objects.length;
       return objects;
     } catch {
       return undefined;
     }
-  }
-
-  /** `collectFrom` without waiting: false when an object is not held. */
-  private collectNow(obj: Hdf5Object, seen: Set<number>, depth: number, into: Hdf5Object[]): boolean {
-    if (depth > MAX_WALK_DEPTH) return false;
-    into.push(obj);
-    if (obj.kind !== "group") return true;
-    const base = obj.path === "/" ? "" : obj.path;
-    for (const link of obj.links) {
-      if (link.kind !== "hard" || seen.has(link.address)) continue;
-      seen.add(link.address);
-      const child = this.objectNow(link.address, `${base}/${link.name}`);
-      if (child === undefined) return false;
-      if (child.kind !== "group" && depth < MAX_WALK_DEPTH) into.push(child);
-      else if (!this.collectNow(child, seen, depth + 1, into)) return false;
-    }
-    return true;
   }
 
   /** The object at `address` when its header and everything it needs are held, else undefined. */
@@ -379,29 +368,39 @@ export class Hdf5File {
     this.chunkLists.set(dataset.address, p);
   }
 
-  private async collectFrom(obj: Hdf5Object, seen: Set<number>, depth: number, into: Hdf5Object[]): Promise<void> {
+  /**
+   * The objects under `obj`, depth-first in link-name order, each header once (`seen`): `start`,
+   * when given, starts every child not yet seen before the first is waited for (whether it is
+   * listed is decided in depth-first order); `open` gives a child, or undefined when it is not held
+   * (then the walk stops: false).
+   */
+  private *collect(
+    obj: Hdf5Object,
+    seen: Set<number>,
+    depth: number,
+    into: Hdf5Object[],
+    children: { start?: (address: number, path: string) => void; open: (address: number, path: string) => Parse<Hdf5Object | undefined> },
+  ): Parse<boolean> {
     if (depth > MAX_WALK_DEPTH) {
       throw new Hdf5FormatError(this.url, "group hierarchy", `deeper than ${MAX_WALK_DEPTH} levels`, obj.address);
     }
     into.push(obj);
-    if (obj.kind !== "group") return;
+    if (obj.kind !== "group") return true;
     const base = obj.path === "/" ? "" : obj.path;
     // (Loops rather than array builtins here: docs/benchmarks.md, "Deoptimizations".)
-    const children: Extract<Hdf5Group["links"][number], { kind: "hard" }>[] = [];
-    for (const link of obj.links) if (link.kind === "hard") children.push(link);
-    // Start every child not yet seen; whether it is listed is decided in depth-first order below.
-    const loads = new Map<number, Promise<Hdf5Object>>();
-    for (const link of children) {
-      if (!seen.has(link.address) && !loads.has(link.address)) loads.set(link.address, this.prefetchObject(link.address, `${base}/${link.name}`));
-    }
-    for (const link of children) {
+    const links: Extract<Hdf5Group["links"][number], { kind: "hard" }>[] = [];
+    for (const link of obj.links) if (link.kind === "hard") links.push(link);
+    if (children.start) for (const link of links) if (!seen.has(link.address)) children.start(link.address, `${base}/${link.name}`);
+    for (const link of links) {
       if (seen.has(link.address)) continue;
       seen.add(link.address);
-      const child = await loads.get(link.address)!;
-      // A dataset or datatype ends its branch: listed here, without another async call.
+      const child = yield* children.open(link.address, `${base}/${link.name}`);
+      if (child === undefined) return false;
+      // A dataset or datatype ends its branch: listed here, without another call.
       if (child.kind !== "group" && depth < MAX_WALK_DEPTH) into.push(child);
-      else await this.collectFrom(child, seen, depth + 1, into);
+      else if (!(yield* this.collect(child, seen, depth + 1, into, children))) return false;
     }
+    return true;
   }
 
   /** The body of a message, following it to another object header when it is shared. */

@@ -1,5 +1,6 @@
 import { Hdf5FormatError, UnsupportedFeatureError } from "../errors.js";
 import { readBTreeV2Records } from "./btreeV2.js";
+import { parseNow, runParse, type Parse } from "./parse.js";
 import { isPowerOfTwo } from "./bytes.js";
 import { verifyChecksum } from "./checksum.js";
 import type { Hdf5Context } from "./context.js";
@@ -301,28 +302,22 @@ export class FractalHeap {
     return p;
   }
 
-  private async readDirectBlock(address: number, expectedOffset: number, size: number): Promise<Uint8Array> {
-    this.checkDirectBlock(address, size);
-    const c = this.ctx.cursorNow(address, size, "fractal heap direct block") ?? (await this.ctx.cursor(address, size, "fractal heap direct block"));
-    return this.parseDirectBlock(c, address, expectedOffset);
+  private readDirectBlock(address: number, expectedOffset: number, size: number): Promise<Uint8Array> {
+    return runParse(this.directBlockParse(address, expectedOffset, size));
   }
 
   /** A direct block parsed at once when its bytes are held (not yet read: undefined). */
   private directBlockNow(address: number, expectedOffset: number, size: number): Uint8Array | undefined {
-    this.checkDirectBlock(address, size);
-    const c = this.ctx.cursorNow(address, size, "fractal heap direct block");
-    return c === undefined ? undefined : this.parseDirectBlock(c, address, expectedOffset);
+    return parseNow(this.directBlockParse(address, expectedOffset, size));
   }
 
-  private checkDirectBlock(address: number, size: number): void {
+  private *directBlockParse(address: number, expectedOffset: number, size: number): Parse<Uint8Array> {
+    const ctx = this.ctx;
     if (this.header.filterInfoLength > 0) {
-      throw new UnsupportedFeatureError(this.ctx.url, "fractal heap", "filtered (compressed) fractal heap direct blocks");
+      throw new UnsupportedFeatureError(ctx.url, "fractal heap", "filtered (compressed) fractal heap direct blocks");
     }
     if (size < this.directBlockHeaderSize()) this.fail(`direct block size ${size} is smaller than its header`, address);
-  }
-
-  private parseDirectBlock(c: ByteCursor, address: number, expectedOffset: number): Uint8Array {
-    const ctx = this.ctx;
+    const c = yield* ctx.cursorParse(address, size, "fractal heap direct block");
     if (c.ascii(4) !== "FHDB") c.fail("missing FHDB signature");
     const version = c.u8();
     if (version !== 0) c.fail(`unsupported direct block version ${version}`);
@@ -355,33 +350,25 @@ export class FractalHeap {
     return p;
   }
 
-  private async readIndirectBlock(address: number, expectedOffset: number, rows: number): Promise<number[]> {
-    const size = this.indirectBlockSize(rows);
-    const c = this.ctx.cursorNow(address, size, "fractal heap indirect block") ?? (await this.ctx.cursor(address, size, "fractal heap indirect block"));
-    return this.parseIndirectBlock(c, address, expectedOffset, rows);
+  private readIndirectBlock(address: number, expectedOffset: number, rows: number): Promise<number[]> {
+    return runParse(this.indirectBlockParse(address, expectedOffset, rows));
   }
 
   /** An indirect block parsed at once when its bytes are held (not yet read: undefined). */
   private indirectBlockNow(address: number, expectedOffset: number, rows: number): number[] | undefined {
-    const c = this.ctx.cursorNow(address, this.indirectBlockSize(rows), "fractal heap indirect block");
-    return c === undefined ? undefined : this.parseIndirectBlock(c, address, expectedOffset, rows);
+    return parseNow(this.indirectBlockParse(address, expectedOffset, rows));
   }
 
-  private indirectBlockSize(rows: number): number {
-    const ctx = this.ctx;
-    const directRows = Math.min(rows, this.maxDirectRows);
-    const directEntrySize = ctx.sizeOfOffsets + (this.header.filterInfoLength > 0 ? ctx.sizeOfLengths + 4 : 0);
-    const indirectEntries = (rows - directRows) * this.header.tableWidth;
-    return 4 + 1 + ctx.sizeOfOffsets + this.offsetSize + directRows * this.header.tableWidth * directEntrySize + indirectEntries * ctx.sizeOfOffsets + 4;
-  }
-
-  private parseIndirectBlock(c: ByteCursor, address: number, expectedOffset: number, rows: number): number[] {
+  private *indirectBlockParse(address: number, expectedOffset: number, rows: number): Parse<number[]> {
     const ctx = this.ctx;
     const { tableWidth } = this.header;
     const filtered = this.header.filterInfoLength > 0;
     const directRows = Math.min(rows, this.maxDirectRows);
     const directEntries = directRows * tableWidth;
     const indirectEntries = (rows - directRows) * tableWidth;
+    const directEntrySize = ctx.sizeOfOffsets + (filtered ? ctx.sizeOfLengths + 4 : 0);
+    const size = 4 + 1 + ctx.sizeOfOffsets + this.offsetSize + directEntries * directEntrySize + indirectEntries * ctx.sizeOfOffsets + 4;
+    const c = yield* ctx.cursorParse(address, size, "fractal heap indirect block");
     if (c.ascii(4) !== "FHIB") c.fail("missing FHIB signature");
     const version = c.u8();
     if (version !== 0) c.fail(`unsupported indirect block version ${version}`);
