@@ -18,11 +18,30 @@ export interface PythonJob {
   args: string[];
 }
 
+/**
+ * A consumer killed by a signal is run once more. Native code in the consumers' libraries has
+ * crashed under the full suite's load with nothing useful on stderr: a netCDF-3 VirtualiZarr check
+ * once (3df3a05), and Python icechunk once, reading a step that fails its checksum (a segmentation
+ * fault in a thread without Python frames, 2026-12-07), which 21 runs of that test alone, 15 of
+ * them with both cores kept busy, did not bring back. A crash our output causes comes back and fails
+ * the second run the same way; the first is reported on stderr, so it is never silent.
+ */
+async function withOneRetryAfterCrash<T>(script: string, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (error) {
+    const signal = (error as { signal?: string | null }).signal;
+    if (!signal) throw error;
+    console.error(`[python] ${script} was killed by ${signal}; running it once more (a second crash fails the test)`);
+    return await attempt();
+  }
+}
+
 /** Run one of test/fixtures/python/*.py in the venv and parse the JSON it prints. */
 export async function python<T>(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<T> {
   const path = resolve(repositoryRoot, "test/fixtures/python", script);
   try {
-    const { stdout } = await run(venvPython, [path, ...args], { maxBuffer: 512 * 1024 * 1024, env });
+    const { stdout } = await withOneRetryAfterCrash(script, () => run(venvPython, [path, ...args], { maxBuffer: 512 * 1024 * 1024, env }));
     return JSON.parse(stdout) as T;
   } catch (error) {
     throw scriptFailure(script, error as Parameters<typeof scriptFailure>[1]);
@@ -36,13 +55,15 @@ export async function python<T>(script: string, args: string[], env: NodeJS.Proc
  */
 export async function pythonBatch<T>(jobs: readonly PythonJob[], env: NodeJS.ProcessEnv = process.env): Promise<T[]> {
   const path = resolve(repositoryRoot, "test/fixtures/python/batch.py");
-  const results = await new Promise<{ stdout?: string; error?: string }[]>((resolveRun, rejectRun) => {
-    const child = execFile(venvPython, [path], { maxBuffer: 512 * 1024 * 1024, env }, (error, stdout, stderr) => {
-      if (error) rejectRun(scriptFailure("batch.py", { ...error, message: error.message, stderr }));
-      else resolveRun(JSON.parse(stdout) as { stdout?: string; error?: string }[]);
+  const runBatch = (): Promise<{ stdout?: string; error?: string }[]> =>
+    new Promise((resolveRun, rejectRun) => {
+      const child = execFile(venvPython, [path], { maxBuffer: 512 * 1024 * 1024, env }, (error, stdout, stderr) => {
+        if (error) rejectRun(Object.assign(scriptFailure("batch.py", { ...error, message: error.message, stderr }), { signal: error.signal }));
+        else resolveRun(JSON.parse(stdout) as { stdout?: string; error?: string }[]);
+      });
+      child.stdin!.end(JSON.stringify(jobs));
     });
-    child.stdin!.end(JSON.stringify(jobs));
-  });
+  const results = await withOneRetryAfterCrash("batch.py", runBatch);
   return results.map((result, i) => {
     const job = `${jobs[i]!.script} ${jobs[i]!.args.join(" ")}`;
     if (result.error !== undefined) throw new Error(`${job} failed: ${result.error}`);
