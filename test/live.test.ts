@@ -3,9 +3,10 @@
  * target (MINIO_NOTIFY_WEBHOOK_*_TK, with a queue_dir) pointing at `temporal-kerchunk listen` (a
  * process), the bucket's notification configured through the S3 API (arn:minio:sqs::TK:webhook), a
  * worker process on the run's dev server, and Himawari-like netCDF-4 files PUT one by one. After
- * each step the Icechunk store is read with Python icechunk + xarray (test/fixtures/python/
- * icechunk_read.py) until its time axis is exactly the files' times in order, and every step's
- * values equal its file's. Along the way: an out-of-order arrival inside the store (the day is
+ * each step, once the Icechunk store holds as many steps as files (read in this process), it is
+ * read with Python icechunk + xarray (test/fixtures/python/icechunk_read.py): its time axis must be
+ * exactly the files' times in order, and every step's values its file's (shown failing with two
+ * files expected in the wrong order: "the store's time axis"). Along the way: an out-of-order arrival inside the store (the day is
  * rewritten), duplicates (an identical PUT, a replayed event), an overwrite (new ETag: reading the
  * step works only if the new version was committed, since Icechunk pins the ETag), a worker
  * SIGKILLed while a batch waits in the workflow, `listen` killed with files PUT while it is down
@@ -119,46 +120,53 @@ const put = async (key: string, body?: Uint8Array): Promise<void> => {
 
 interface StoreReport {
   stores: { s: { history: { id: string; message: string }[]; time?: number[]; source_time?: number[] } };
-  steps: { s?: { step: number; ok: boolean; error?: string; values_equal?: boolean }[] };
+  steps: { s: { step: number; ok: boolean; error?: string; values_equal?: boolean }[] };
 }
 
 /** The store read with Python icechunk + xarray, against the local copies of `expected` (keys, in time order). */
-function readStore(expected: string[], withSteps: boolean): Promise<StoreReport> {
+function readStore(expected: string[]): Promise<StoreReport> {
   const store = { store: { kind: "s3", bucket: outputBucket, prefix: repositoryKey(resolveDatasetSpec(spec)), endpoint: minio.endpoint }, container: { prefix: `s3://${sourceBucket}/`, kind: "s3" }, ref: { branch: "main" } };
   const files = expected.map((k) => join(archive, k));
-  const plan = { stores: [{ id: "s", ...store, files }], ...(withSteps ? { steps: [{ id: "s", ...store, files }] } : {}) };
+  const plan = { stores: [{ id: "s", ...store, files }], steps: [{ id: "s", ...store, files }] };
   const path = join(dir, `plan-${Date.now()}.json`);
   return writeFile(path, JSON.stringify(plan)).then(() => python<StoreReport>("icechunk_read.py", [path], { ...process.env, ...awsEnv }));
 }
 
-/** Wait until the store's time axis is exactly the times of `expected`; then every step must read its file's values. */
+/**
+ * The store's main branch as this process reads it (@earthmover/icechunk, through our era reader):
+ * its commit messages, newest first, and its length along time; undefined while there is no
+ * store. What the waits poll: a Python read each second cost 3 s of CPU a poll.
+ */
+async function storeNow(): Promise<{ messages: string[]; steps: number } | undefined> {
+  const resolved = resolveDatasetSpec(spec);
+  const opened = await openRepository(resolved, resolveIcechunkOptions(), { create: false }).catch(() => undefined);
+  if (!opened) return undefined;
+  const { repository } = opened;
+  const eras = await readStoreEras((await repository.readonlySession({ branch: "main" })).store, resolved.name, "time", []).catch(() => undefined);
+  if (!eras) return undefined;
+  let steps = 0;
+  for (let e = 0; e < eras.groups.length; e++) steps += (await eras.era(e)).state.values.length;
+  return { messages: (await repository.ancestry({ branch: "main" })).map((s) => s.message), steps };
+}
+
+/**
+ * Wait until the store holds as many steps as `expected` has files; then the consumer's read must
+ * find its time axis exactly the files' times in order, and every step its file's values.
+ */
 async function waitReadable(expected: string[], what: string, timeoutMs = 240_000): Promise<StoreReport> {
-  const deadline = Date.now() + timeoutMs;
-  let last: StoreReport | undefined;
-  let problem = "";
-  for (;;) {
-    try {
-      last = await readStore(expected, false);
-      const { time, source_time } = last.stores.s;
-      if (JSON.stringify(time) === JSON.stringify(source_time)) break;
-      problem = `time ${JSON.stringify(time)} != ${JSON.stringify(source_time)}`;
-    } catch (error) {
-      problem = (error as Error).message.slice(0, 400); // no store yet
-    }
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}: ${problem}`);
-    await sleep(1000);
-  }
-  const report = await readStore(expected, true);
-  const steps = report.steps.s ?? [];
+  await until(`${what}: ${expected.length} steps in the store`, async () => ((await storeNow())?.steps === expected.length ? true : undefined), timeoutMs);
+  const report = await readStore(expected);
+  assert.deepEqual(report.stores.s.time, report.stores.s.source_time, `${what}: the store's time axis`);
+  const steps = report.steps.s;
   assert.equal(steps.length, expected.length, what);
   for (const step of steps) assert.ok(step.ok && step.values_equal, `${what}: step ${step.step}: ${step.error ?? "values differ"}`);
   return report;
 }
 
 /** Each day's newest live record: file → version. */
-function liveRecords(report: StoreReport): Map<string, Map<string, string>> {
+function liveRecords(messages: string[]): Map<string, Map<string, string>> {
   const days = new Map<string, Map<string, string>>();
-  for (const { message } of report.stores.s.history) {
+  for (const message of messages) {
     for (const day of parseLiveCommitMessage(message)?.days ?? []) if (!days.has(day.day)) days.set(day.day, new Map(day.files.map(([f, v]) => [day.source + f, v])));
   }
   return days;
@@ -187,6 +195,8 @@ before(async () => {
     },
   }).start();
   awsEnv = { AWS_ENDPOINT_URL: minio.endpoint, AWS_ACCESS_KEY_ID: minio.accessKey, AWS_SECRET_ACCESS_KEY: minio.secretKey, AWS_REGION: "us-east-1" };
+  // This file's S3 is its own MinIO (the run's is not used here): `storeNow` reads the store from the environment.
+  Object.assign(process.env, awsEnv);
   s3 = new S3Client({ endpoint: minio.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey } });
   await s3.send(new CreateBucketCommand({ Bucket: sourceBucket }));
   await s3.send(new CreateBucketCommand({ Bucket: outputBucket }));
@@ -285,27 +295,22 @@ describe("live arrivals on MinIO and the dev server", () => {
 
     // Duplicates: the same bytes PUT again (same ETag), and an event sent again by hand.
     await put(f1);
-    const replay = { Records: [{ eventName: "s3:ObjectCreated:Put", s3: { bucket: { name: sourceBucket }, object: { key: f0, eTag: [...liveRecords(report).get("2022-03-01")!.values()][0] } } }] };
+    const replay = { Records: [{ eventName: "s3:ObjectCreated:Put", s3: { bucket: { name: sourceBucket }, object: { key: f0, eTag: [...liveRecords(report.stores.s.history.map((h) => h.message)).get("2022-03-01")!.values()][0] } } }] };
     const answer = await fetch(`http://127.0.0.1:${listenPort}/`, { method: "POST", body: JSON.stringify(replay) });
     assert.equal(answer.status, 200, await answer.text());
     await pollQuery(client.workflow.getHandle(`${DATASET}/live`), liveStatusQuery, (s) => s.counts.duplicates >= 2, "two duplicates", 120_000);
 
     // An overwrite: the 3rd file again with bytes appended (a new ETag, the same values).
-    const before = liveRecords(report).get("2022-03-01")!;
+    const before = liveRecords(report.stores.s.history.map((h) => h.message)).get("2022-03-01")!;
     await appendFile(join(archive, f2), new Uint8Array(64));
     await put(f2);
-    const deadline = Date.now() + 240_000;
-    for (;;) {
-      // Until the overwrite is committed, the store still pins the old version, which no longer reads.
-      const now = liveRecords(await readStore([f0, f1, f2, f3], false)).get("2022-03-01")!;
-      const changed = [...now].filter(([url, version]) => before.get(url) !== version).map(([url]) => url);
-      if (changed.length > 0) {
-        assert.deepEqual(changed.map((u) => u.slice(u.indexOf("AHI-L2"))), [f2], "only the overwritten file has a new version");
-        break;
-      }
-      assert.ok(Date.now() < deadline, "the overwrite was never committed");
-      await sleep(1000);
-    }
+    // Until the overwrite is committed, the store still pins the old version, which no longer reads.
+    const changed = await until("the overwrite's commit", async () => {
+      const now = liveRecords((await storeNow())!.messages).get("2022-03-01")!;
+      const urls = [...now].filter(([url, version]) => before.get(url) !== version).map(([url]) => url);
+      return urls.length > 0 ? urls : undefined;
+    }, 240_000);
+    assert.deepEqual(changed.map((u) => u.slice(u.indexOf("AHI-L2"))), [f2], "only the overwritten file has a new version");
     report = await waitReadable([f0, f1, f2, f3], "the overwritten 3rd file");
 
     // A worker SIGKILLed while the workflow holds an arrival in its batch window.
@@ -342,7 +347,7 @@ describe("live arrivals on MinIO and the dev server", () => {
     assert.equal(silent.delivered, counts.delivered, "no event came for the last file");
 
     // Every file once, in time order, in the records of the store's days.
-    const records = liveRecords(report);
+    const records = liveRecords(report.stores.s.history.map((h) => h.message));
     const recorded = [...records.get("2022-03-01")!.keys(), ...records.get("2022-03-02")!.keys()].map((u) => u.slice(u.indexOf("AHI-L2")));
     assert.deepEqual(recorded, [f0, f1, f2, f3, f4, f5, f6, f7]);
     // Each batch's staged references (in the output bucket, under .live/) were removed after its commit.

@@ -81,11 +81,12 @@ async function main(): Promise<number> {
       // A Python consumer that crashes in native code (a signal, nothing on stderr) prints where.
       PYTHONFAULTHANDLER: "1",
     };
-    // Three test files at a time (node's default on 2 cores is one): most of a file's time is spent
+    // Four test files at a time (node's default on 2 cores is one): much of a file's time is spent
     // waiting on servers, Python and timers, and every file keeps to its own buckets, datasets and
-    // task queues. On 2 cores, warm: 418 s at three, 588 s at two (the longest files no slower by
-    // more than a few seconds). --test-concurrency=1 runs them one after another.
-    const concurrency = runnerOptions.some((o) => o.startsWith("--test-concurrency")) ? [] : ["--test-concurrency=3"];
+    // task queues. On 2 cores, warm (2026-12-07, 525 tests): 735 s at three, 664 and 666 s at four,
+    // the cores busy at 1.97 of 2 on average at four; so more would not help, less work would.
+    // --test-concurrency=1 runs them one after another.
+    const concurrency = runnerOptions.some((o) => o.startsWith("--test-concurrency")) ? [] : ["--test-concurrency=4"];
     const code = await new Promise<number>((resolveRun) => {
       const runner = spawn(
         process.execPath,
