@@ -7,22 +7,20 @@ import { compareNames } from "./links.js";
 import { parseAttributeMessage, type RawAttribute } from "./messages/attribute.js";
 import { parseAttributeInfo } from "./messages/attributeInfo.js";
 import { decodeFloatValue } from "./floatValue.js";
-import { decodeInteger, isFullPrecisionInteger, isIeeeFloat } from "./messages/datatype.js";
-import { elementCount } from "./messages/dataspace.js";
+import { decodeInteger, isFullPrecisionInteger, isIeeeFloat, parseDatatype } from "./messages/datatype.js";
+import { elementCount, parseDataspace } from "./messages/dataspace.js";
 import { parseSharedMessage, type SharedMessageLocation } from "./messages/shared.js";
 import type { AttributeElement, Hdf5Attribute, Hdf5Dataspace, Hdf5Datatype, SkippedPart, StringPadding } from "./model.js";
 import { bodyCursor, MessageFlag, MessageType, type ObjectHeader } from "./objectHeader.js";
 import { product } from "../shape.js";
-import { all, done, later, runParse, type Parse } from "./parse.js";
+import { all, both, done, later, map, runParse, type Parse } from "./parse.js";
 
 /** What attribute reading needs from the file: its context, global heap, shared message lookup. */
 export interface AttributeServices {
   readonly context: Hdf5Context;
   readonly globalHeap: GlobalHeapCache;
-  sharedDatatype(location: SharedMessageLocation, where: string): Promise<Hdf5Datatype>;
-  sharedDataspace(location: SharedMessageLocation, where: string): Promise<Hdf5Dataspace>;
   /** The body of a shared message (in another header or the SOHM heap) of the given type. */
-  sharedBody(location: SharedMessageLocation, type: number, where: string): Promise<ByteCursor>;
+  sharedBody(location: SharedMessageLocation, type: number, where: string): Parse<ByteCursor>;
 }
 
 /** An object's attributes, and those left out because they use something we do not decode. */
@@ -60,12 +58,10 @@ export function* attributes(services: AttributeServices, header: ObjectHeader): 
     if (m.flags & MessageFlag.SHARED) {
       const location = parseSharedMessage(ctx, bodyCursor(m));
       found.push(
-        later(() =>
-          services.sharedBody(location, MessageType.ATTRIBUTE, `shared attribute of ${where}`).then((body) => ({
-            raw: parseAttributeMessage(ctx, body),
-            creationOrder: m.creationOrder,
-          })),
-        ),
+        map(services.sharedBody(location, MessageType.ATTRIBUTE, `shared attribute of ${where}`), (body) => ({
+          raw: parseAttributeMessage(ctx, body),
+          creationOrder: m.creationOrder,
+        })),
       );
     } else {
       found.push(done({ raw: parseAttributeMessage(ctx, bodyCursor(m)), creationOrder: m.creationOrder }));
@@ -86,31 +82,12 @@ export function* attributes(services: AttributeServices, header: ObjectHeader): 
   } else {
     ordered.sort((a, b) => compareNames(a.raw.name, b.raw.name));
   }
-  // Each attribute decoded here when its parts are at hand (no shared datatype or dataspace, its
-  // global heap collections read); the others wait for their reads, side by side.
-  const resolved: Parse<Hdf5Attribute | SkippedPart>[] = new Array(ordered.length);
-  for (let i = 0; i < ordered.length; i++) {
-    const raw = ordered[i]!.raw;
-    let now: Hdf5Attribute | SkippedPart | undefined;
-    try {
-      now = resolveNow(services, raw);
-    } catch (error) {
-      if (!(error instanceof UnsupportedFeatureError)) throw error;
-      now = { attribute: raw.name, reason: error.feature };
-    }
-    resolved[i] =
-      now !== undefined
-        ? done(now)
-        : later(() =>
-            resolveAttribute(services, raw).catch((error: unknown) => {
-              if (error instanceof UnsupportedFeatureError) return { attribute: raw.name, reason: error.feature };
-              throw error;
-            }),
-          );
-  }
+  // Each attribute decoded at once when its parts are at hand (no shared datatype or dataspace,
+  // its global heap collections read); the others wait for their reads, side by side.
+  const resolved = yield* all(ordered.map(({ raw }) => orSkipped(raw, resolveAttribute(services, raw))));
   const decoded: Hdf5Attribute[] = [];
   const skipped: SkippedPart[] = [];
-  for (const r of yield* all(resolved)) {
+  for (const r of resolved) {
     if ("reason" in r) skipped.push(r);
     else decoded.push(r);
   }
@@ -136,7 +113,7 @@ function* denseAttributes(services: AttributeServices, heapAddress: number, name
     }
     found.push(
       flags & MessageFlag.SHARED
-        ? later(() => services.sharedBody({ kind: "sohm", heapId: id.slice() }, MessageType.ATTRIBUTE, `dense attribute in heap ${heapAddress}`))
+        ? services.sharedBody({ kind: "sohm", heapId: id.slice() }, MessageType.ATTRIBUTE, `dense attribute in heap ${heapAddress}`)
         : later(() => heap.object(id)),
     );
   }
@@ -147,28 +124,34 @@ function* denseAttributes(services: AttributeServices, heapAddress: number, name
   }));
 }
 
-/**
- * An attribute decoded without waiting: undefined when its datatype or dataspace is a shared
- * message, or its values are in a global heap collection not read yet (resolveAttribute then).
- */
-function resolveNow(services: AttributeServices, raw: RawAttribute): Hdf5Attribute | undefined {
-  if ("unsupported" in raw.datatype) throw new UnsupportedFeatureError(services.context.url, `attribute ${raw.name}`, raw.datatype.unsupported);
-  if ("shared" in raw.datatype || "shared" in raw.dataspace) return undefined;
-  const values = decodeAttributeValues(services, raw, raw.datatype, raw.dataspace);
-  return values instanceof CollectionNeeded ? undefined : { name: raw.name, datatype: raw.datatype, dataspace: raw.dataspace, values };
+/** An attribute, or why it is left out when it uses something we do not decode. */
+function* orSkipped(raw: RawAttribute, parse: Parse<Hdf5Attribute>): Parse<Hdf5Attribute | SkippedPart> {
+  try {
+    return yield* parse;
+  } catch (error) {
+    if (error instanceof UnsupportedFeatureError) return { attribute: raw.name, reason: error.feature };
+    throw error;
+  }
 }
 
-async function resolveAttribute(services: AttributeServices, raw: RawAttribute): Promise<Hdf5Attribute> {
+/**
+ * An attribute's datatype and dataspace (following shared ones) and its values, decoded again
+ * after each global heap collection they need is read.
+ */
+function* resolveAttribute(services: AttributeServices, raw: RawAttribute): Parse<Hdf5Attribute> {
   const where = `attribute ${raw.name}`;
   if ("unsupported" in raw.datatype) throw new UnsupportedFeatureError(services.context.url, where, raw.datatype.unsupported);
-  const [datatype, dataspace] = await Promise.all([
-    "shared" in raw.datatype ? services.sharedDatatype(raw.datatype.shared, where) : raw.datatype,
-    "shared" in raw.dataspace ? services.sharedDataspace(raw.dataspace.shared, where) : raw.dataspace,
-  ]);
+  const [datatype, dataspace] =
+    "shared" in raw.datatype || "shared" in raw.dataspace
+      ? yield* both(
+          "shared" in raw.datatype ? map(services.sharedBody(raw.datatype.shared, MessageType.DATATYPE, where), parseDatatype) : done(raw.datatype),
+          "shared" in raw.dataspace ? map(services.sharedBody(raw.dataspace.shared, MessageType.DATASPACE, where), (c) => parseDataspace(services.context, c)) : done(raw.dataspace),
+        )
+      : [raw.datatype, raw.dataspace];
   for (;;) {
     const values = decodeAttributeValues(services, raw, datatype, dataspace);
     if (!(values instanceof CollectionNeeded)) return { name: raw.name, datatype, dataspace, values };
-    await services.globalHeap.collection(values.address);
+    yield* later(() => services.globalHeap.collection(values.address));
   }
 }
 

@@ -87,8 +87,6 @@ export class Hdf5File {
     this.services = {
       context,
       globalHeap: this.globalHeap,
-      sharedDatatype: (location, where) => this.sharedDatatype(location, where),
-      sharedDataspace: (location, where) => this.sharedDataspace(location, where),
       sharedBody: (location, type, where) => this.sharedBody(location, type, where),
     };
   }
@@ -407,14 +405,11 @@ export class Hdf5File {
   private *messageBody(message: HeaderMessage, where: string): Parse<ByteCursor> {
     if (!(message.flags & MessageFlag.SHARED)) return bodyCursor(message);
     const location = parseSharedMessage(this.context, bodyCursor(message));
-    return yield* this.sharedBodyParse(location, message.type, where);
+    return yield* this.sharedBody(location, message.type, where);
   }
 
-  private sharedBody(location: SharedMessageLocation, type: number, where: string): Promise<ByteCursor> {
-    return runParse(this.sharedBodyParse(location, type, where));
-  }
-
-  private *sharedBodyParse(location: SharedMessageLocation, type: number, where: string): Parse<ByteCursor> {
+  /** A shared message's body: in another object header (read once per file), or in the SOHM heap. */
+  private *sharedBody(location: SharedMessageLocation, type: number, where: string): Parse<ByteCursor> {
     if (location.kind === "sohm") {
       const table = this.sharedMessages;
       if (!table) {
@@ -441,14 +436,6 @@ export class Hdf5File {
       if (now !== undefined) return now;
     }
     return yield* later(() => this.header(address));
-  }
-
-  private async sharedDatatype(location: SharedMessageLocation, where: string): Promise<Hdf5Datatype> {
-    return parseDatatype(await this.sharedBody(location, MessageType.DATATYPE, where));
-  }
-
-  private async sharedDataspace(location: SharedMessageLocation, where: string): Promise<Hdf5Dataspace> {
-    return parseDataspace(this.context, await this.sharedBody(location, MessageType.DATASPACE, where));
   }
 
   private required(header: ObjectHeader, type: number, what: string, path: string): HeaderMessage {
