@@ -7,5 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/provision.sh
 echo "[test] type-checking"
-node_modules/.bin/tsc -p tsconfig.json --noEmit
+# Incremental: a warm run checks again only what changed since the last (.work/ is not in git).
+mkdir -p .work
+node_modules/.bin/tsc -p tsconfig.json --noEmit --incremental --tsBuildInfoFile .work/tsc-test.tsbuildinfo
 exec node_modules/.bin/tsx test/run.ts "$@"
