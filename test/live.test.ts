@@ -163,7 +163,10 @@ async function waitReadable(expected: string[], what: string, timeoutMs = 240_00
   return report;
 }
 
-/** Each day's newest live record: file → version. */
+/** The commit messages of a store the consumer read, newest first. */
+const historyOf = (report: StoreReport): string[] => report.stores.s.history.map((h) => h.message);
+
+/** Each day's newest live record (from commit messages, newest first): file → version. */
 function liveRecords(messages: string[]): Map<string, Map<string, string>> {
   const days = new Map<string, Map<string, string>>();
   for (const message of messages) {
@@ -295,13 +298,13 @@ describe("live arrivals on MinIO and the dev server", () => {
 
     // Duplicates: the same bytes PUT again (same ETag), and an event sent again by hand.
     await put(f1);
-    const replay = { Records: [{ eventName: "s3:ObjectCreated:Put", s3: { bucket: { name: sourceBucket }, object: { key: f0, eTag: [...liveRecords(report.stores.s.history.map((h) => h.message)).get("2022-03-01")!.values()][0] } } }] };
+    const replay = { Records: [{ eventName: "s3:ObjectCreated:Put", s3: { bucket: { name: sourceBucket }, object: { key: f0, eTag: [...liveRecords(historyOf(report)).get("2022-03-01")!.values()][0] } } }] };
     const answer = await fetch(`http://127.0.0.1:${listenPort}/`, { method: "POST", body: JSON.stringify(replay) });
     assert.equal(answer.status, 200, await answer.text());
     await pollQuery(client.workflow.getHandle(`${DATASET}/live`), liveStatusQuery, (s) => s.counts.duplicates >= 2, "two duplicates", 120_000);
 
     // An overwrite: the 3rd file again with bytes appended (a new ETag, the same values).
-    const before = liveRecords(report.stores.s.history.map((h) => h.message)).get("2022-03-01")!;
+    const before = liveRecords(historyOf(report)).get("2022-03-01")!;
     await appendFile(join(archive, f2), new Uint8Array(64));
     await put(f2);
     // Until the overwrite is committed, the store still pins the old version, which no longer reads.
@@ -347,7 +350,7 @@ describe("live arrivals on MinIO and the dev server", () => {
     assert.equal(silent.delivered, counts.delivered, "no event came for the last file");
 
     // Every file once, in time order, in the records of the store's days.
-    const records = liveRecords(report.stores.s.history.map((h) => h.message));
+    const records = liveRecords(historyOf(report));
     const recorded = [...records.get("2022-03-01")!.keys(), ...records.get("2022-03-02")!.keys()].map((u) => u.slice(u.indexOf("AHI-L2")));
     assert.deepEqual(recorded, [f0, f1, f2, f3, f4, f5, f6, f7]);
     // Each batch's staged references (in the output bucket, under .live/) were removed after its commit.

@@ -21,7 +21,6 @@ import type {
   ChunkRef,
   ExternalFileSlot,
   Hdf5Dataset,
-  Hdf5Dataspace,
   Hdf5Datatype,
   Hdf5FillValue,
   Hdf5Filter,
