@@ -17,7 +17,7 @@ import { S3Source } from "../lib/source/s3.js";
 import { createS3Client } from "../lib/source/s3Client.js";
 import { translateFile } from "../lib/translateFile.js";
 import { s3, testDir, uniqueBucket, venvPython } from "./harness/env.js";
-import { python, pythonBatch, type PythonJob } from "./harness/python.js";
+import { python, pythonAll, type PythonJob } from "./harness/python.js";
 
 const run = promisify(execFile);
 const INLINE = 100;
@@ -93,7 +93,7 @@ describe("netCDF-3 fixtures written by netCDF-C", () => {
   });
 
   test("raw values, dtypes, dimensions and attributes through our refs equal netCDF4-python's", async () => {
-    const reports = await pythonBatch<ValuesReport>(await Promise.all(files.map(async (file) => ({ script: "netcdf3_values.py", args: [await saveRefs(file, ours.get(file)!), file] }))));
+    const reports = await pythonAll<ValuesReport>(await Promise.all(files.map(async (file) => ({ script: "netcdf3_values.py", args: [await saveRefs(file, ours.get(file)!), file] }))));
     for (const [i, file] of files.entries()) {
       const report = reports[i]!;
       assert.match(report.format, /^NETCDF3_/);
@@ -104,7 +104,7 @@ describe("netCDF-3 fixtures written by netCDF-C", () => {
   });
 
   test("xarray reads the same values through our refs (zarr engine) as from the file (netcdf4 engine), raw and decoded", async () => {
-    const reports = await pythonBatch<XarrayReport>(await Promise.all(files.map(async (file) => ({ script: "compare_xarray.py", args: [await saveRefs(file, ours.get(file)!), file] }))));
+    const reports = await pythonAll<XarrayReport>(await Promise.all(files.map(async (file) => ({ script: "compare_xarray.py", args: [await saveRefs(file, ours.get(file)!), file] }))));
     for (const [i, file] of files.entries()) {
       const report = reports[i]!;
       assert.deepEqual(report.errors, [], `${basename(file)}: ${report.errors.join("; ")}`);
@@ -279,7 +279,7 @@ describe("netCDF-3 files from other projects", () => {
       const refsPath = await saveRefs(copy, (await translateLocal(copy)).refs);
       jobs.push({ script: "netcdf3_values.py", args: [refsPath, copy] }, { script: "compare_xarray.py", args: [refsPath, copy] });
     }
-    const reports = await pythonBatch<ValuesReport | XarrayReport>(jobs);
+    const reports = await pythonAll<ValuesReport | XarrayReport>(jobs);
     for (const [i, path] of real.entries()) {
       const values = reports[2 * i] as ValuesReport;
       assert.deepEqual(values.attributes, [], `${path}: ${values.attributes.join("; ")}`);

@@ -16,7 +16,7 @@ import { S3Source } from "../lib/source/s3.js";
 import { createS3Client } from "../lib/source/s3Client.js";
 import { repositoryRoot } from "../lib/servers/process.js";
 import { s3, testDir, uniqueBucket } from "./harness/env.js";
-import { python, pythonBatch, type PythonJob } from "./harness/python.js";
+import { python, pythonAll, type PythonJob } from "./harness/python.js";
 
 const INLINE = 100;
 
@@ -124,7 +124,7 @@ describe("refs equal kerchunk's SingleHdf5ToZarr, except where kerchunk is wrong
       await writeFile(refsPath, JSON.stringify(ours.get(file)));
       jobs.push({ script: "kerchunk_parity.py", args: [String(INLINE), refsPath, file, `${file}.kerchunk.json`] });
     }
-    const parities = await pythonBatch<Parity>(jobs);
+    const parities = await pythonAll<Parity>(jobs);
     for (const [i, file] of files.entries()) {
       const name = basename(file);
       const parity = parities[i]!;
@@ -144,7 +144,7 @@ test("kerchunk's own refs for those files read wrong values or do not open (the 
   const wrong: Record<string, string[]> = {};
   // Deviations for another consumer's sake are shown failing where that consumer is tested.
   const names = Object.keys(deviations).filter((n) => deviations[n]!.some((d) => !d.failsIn));
-  const reports = await pythonBatch<XarrayReport>(
+  const reports = await pythonAll<XarrayReport>(
     names.map((name) => {
       const file = files.find((f) => basename(f) === name)!;
       return { script: "compare_xarray.py", args: [`${file}.kerchunk.json`, file] };
@@ -255,7 +255,7 @@ test("xarray reads the same values through our refs as from the files", async ()
     await writeFile(refsPath, JSON.stringify(ours.get(file)));
     jobs.push({ script: "compare_xarray.py", args: [refsPath, file] });
   }
-  const reports = await pythonBatch<XarrayReport>(jobs);
+  const reports = await pythonAll<XarrayReport>(jobs);
   for (const [i, file] of files.entries()) {
     const report = reports[i]!;
     assert.deepEqual(report.errors, [], `${basename(file)}: ${report.errors.join("; ")}`);
@@ -294,7 +294,7 @@ test("from MinIO: the same refs (with s3:// URLs), and xarray reads the same val
     await writeFile(refsPath, JSON.stringify(refs));
     jobs.push({ script: "compare_xarray.py", args: [refsPath, file, "--s3-endpoint", process.env.AWS_ENDPOINT_URL!] });
   }
-  const reports = await pythonBatch<XarrayReport>(jobs);
+  const reports = await pythonAll<XarrayReport>(jobs);
   for (const [i, file] of files.entries()) {
     const report = reports[i]!;
     assert.deepEqual(report.errors, [], `${basename(file)}: ${report.errors.join("; ")}`);

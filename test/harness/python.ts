@@ -1,10 +1,10 @@
-import { execFile } from "node:child_process";
-import { resolve } from "node:path";
-import { promisify } from "node:util";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { repositoryRoot } from "../../lib/servers/process.js";
-import { venvPython } from "./env.js";
-
-const run = promisify(execFile);
+import { testDir, venvPython } from "./env.js";
 
 /** What a script that failed said, and how it ended: one killed by a signal (a crash in a native library) prints nothing. */
 function scriptFailure(script: string, error: { stderr?: string; message: string; code?: number | string | null; signal?: string | null }): Error {
@@ -12,7 +12,7 @@ function scriptFailure(script: string, error: { stderr?: string; message: string
   return new Error(`${script} failed (${ended}): ${error.stderr || error.message}`);
 }
 
-/** One script run of a batch: test/fixtures/python/<script> with its arguments. */
+/** One script run: test/fixtures/python/<script> with its arguments. */
 export interface PythonJob {
   script: string;
   args: string[];
@@ -37,40 +37,121 @@ async function withOneRetryAfterCrash<T>(script: string, attempt: () => Promise<
   }
 }
 
-/** Run one of test/fixtures/python/*.py in the venv and parse the JSON it prints. */
-export async function python<T>(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<T> {
-  const path = resolve(repositoryRoot, "test/fixtures/python", script);
-  try {
-    const { stdout } = await withOneRetryAfterCrash(script, () => run(venvPython, [path, ...args], { maxBuffer: 512 * 1024 * 1024, env }));
-    return JSON.parse(stdout) as T;
-  } catch (error) {
-    throw scriptFailure(script, error as Parameters<typeof scriptFailure>[1]);
+/** A job's end as the zygote reports it: an exit code, or the signal that killed it. */
+interface JobEnd {
+  id: number;
+  code?: number;
+  signal?: number;
+}
+
+interface PendingJob {
+  settle: (end: JobEnd) => void;
+  fail: (error: Error) => void;
+}
+
+const signalNames = new Map(Object.entries(os.constants.signals).map(([name, number]) => [number, name]));
+
+/**
+ * test/fixtures/python/zygote.py, started at this process's first consumer run: it imports the
+ * consumers' libraries once and runs each job in a fork of itself (see there). Kept referenced
+ * only while a job runs, so it never keeps a test file's process alive; it ends when that
+ * process's end closes its stdin.
+ */
+class Zygote {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly pending = new Map<number, PendingJob>();
+  private nextId = 0;
+  private stderr = "";
+  private ended: Error | undefined;
+
+  constructor(private readonly dir: string) {
+    this.child = spawn(venvPython, [resolve(repositoryRoot, "test/fixtures/python/zygote.py")], { stdio: "pipe" });
+    createInterface({ input: this.child.stdout }).on("line", (line) => {
+      const end = JSON.parse(line) as JobEnd;
+      const job = this.pending.get(end.id);
+      if (!job) return;
+      this.pending.delete(end.id);
+      this.holdOpen();
+      job.settle(end);
+    });
+    this.child.stderr.setEncoding("utf8").on("data", (text: string) => {
+      this.stderr = (this.stderr + text).slice(-4000);
+    });
+    this.child.once("exit", (code, signal) => {
+      this.ended = new Error(`the Python zygote ended (${signal ?? `exit code ${String(code)}`}): ${this.stderr}`);
+      for (const job of this.pending.values()) job.fail(this.ended);
+      this.pending.clear();
+    });
+    this.child.once("error", (error) => {
+      this.ended = error;
+    });
+    this.holdOpen();
+  }
+
+  get alive(): boolean {
+    return this.ended === undefined;
+  }
+
+  /** Keep this process alive while a job runs, and only then. */
+  private holdOpen(): void {
+    const streams = [this.child, this.child.stdout, this.child.stderr, this.child.stdin] as unknown as { ref(): void; unref(): void }[];
+    for (const stream of streams) {
+      if (this.pending.size > 0) stream.ref();
+      else stream.unref();
+    }
+  }
+
+  /** Run one script with its arguments and environment; what it printed, or how it failed. */
+  run(script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
+    const id = this.nextId++;
+    const files = { stdout: join(this.dir, `${id}.out`), stderr: join(this.dir, `${id}.err`) };
+    return new Promise<JobEnd>((settle, fail) => {
+      if (this.ended) return fail(this.ended);
+      this.pending.set(id, { settle, fail });
+      this.holdOpen();
+      const definedEnv = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined));
+      this.child.stdin.write(`${JSON.stringify({ id, script, args, env: definedEnv, ...files })}\n`);
+    }).then(async (end) => {
+      const [stdout, stderr] = await Promise.all([readFile(files.stdout, "utf8"), readFile(files.stderr, "utf8")]);
+      await Promise.all([rm(files.stdout, { force: true }), rm(files.stderr, { force: true })]);
+      if (end.code === 0) return { stdout, stderr };
+      const signal = end.signal === undefined ? null : (signalNames.get(end.signal) ?? `signal ${end.signal}`);
+      throw Object.assign(new Error(`${script} failed`), { stderr, code: end.code ?? null, signal });
+    });
   }
 }
 
+let zygote: Promise<Zygote> | undefined;
+
+/** This process's zygote: one, however many runs ask for it at once; a new one if it ended. */
+async function theZygote(): Promise<Zygote> {
+  const current = zygote;
+  if (current && (await current).alive) return current;
+  if (zygote === current) zygote = testDir("python").then((dir) => new Zygote(dir));
+  return zygote!;
+}
+
 /**
- * Run several of test/fixtures/python/*.py in one venv process (`batch.py`: each job as its own
- * script run, its imports paid once) and parse the JSON each printed, in the order of `jobs`. A
- * job that failed fails the batch, naming the job.
+ * Run one of test/fixtures/python/*.py with the venv's Python and parse the JSON it prints. It
+ * runs as `python SCRIPT ARGS` would, in a fork of a process that has the consumers' libraries
+ * imported (zygote.py): calls side by side run side by side.
  */
-export async function pythonBatch<T>(jobs: readonly PythonJob[], env: NodeJS.ProcessEnv = process.env): Promise<T[]> {
-  const path = resolve(repositoryRoot, "test/fixtures/python/batch.py");
-  const runBatch = (): Promise<{ stdout?: string; error?: string }[]> =>
-    new Promise((resolveRun, rejectRun) => {
-      const child = execFile(venvPython, [path], { maxBuffer: 512 * 1024 * 1024, env }, (error, stdout, stderr) => {
-        if (error) rejectRun(Object.assign(scriptFailure("batch.py", { ...error, message: error.message, stderr }), { signal: error.signal }));
-        else resolveRun(JSON.parse(stdout) as { stdout?: string; error?: string }[]);
-      });
-      child.stdin!.end(JSON.stringify(jobs));
-    });
-  const results = await withOneRetryAfterCrash("batch.py", runBatch);
-  return results.map((result, i) => {
-    const job = `${jobs[i]!.script} ${jobs[i]!.args.join(" ")}`;
-    if (result.error !== undefined) throw new Error(`${job} failed: ${result.error}`);
-    try {
-      return JSON.parse(result.stdout!) as T;
-    } catch {
-      throw new Error(`${job} printed no JSON: ${result.stdout!.slice(0, 500)}`);
-    }
-  });
+export async function python<T>(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  const path = resolve(repositoryRoot, "test/fixtures/python", script);
+  let stdout: string;
+  try {
+    ({ stdout } = await withOneRetryAfterCrash(script, async () => (await theZygote()).run(path, args, env)));
+  } catch (error) {
+    throw scriptFailure(script, error as Parameters<typeof scriptFailure>[1]);
+  }
+  try {
+    return JSON.parse(stdout) as T;
+  } catch {
+    throw new Error(`${script} printed no JSON: ${stdout.slice(0, 500)}`);
+  }
+}
+
+/** Run several scripts side by side; the JSON each printed, in the order of `jobs`. */
+export async function pythonAll<T>(jobs: readonly PythonJob[], env: NodeJS.ProcessEnv = process.env): Promise<T[]> {
+  return Promise.all(jobs.map((job) => python<T>(job.script, job.args, env)));
 }
